@@ -1,0 +1,116 @@
+//! The nonlinearities of the recurrence and their derivatives, written in terms of the
+//! activation's *output* so the backward pass needs only the stored hidden states.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Float};
+
+/// The activation `act` in `h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`.
+///
+/// Names follow PyTorch's `nonlinearity` argument (`"tanh"`, `"relu"`), plus `"sigmoid"`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Nonlinearity {
+    /// Hyperbolic tangent (PyTorch's default).
+    #[default]
+    Tanh,
+    /// Rectified linear unit, `max(0, a)`.
+    Relu,
+    /// Logistic sigmoid, `1 / (1 + e^-a)`.
+    Sigmoid,
+}
+
+impl Nonlinearity {
+    /// The name used in model files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Nonlinearity::Tanh => "tanh",
+            Nonlinearity::Relu => "relu",
+            Nonlinearity::Sigmoid => "sigmoid",
+        }
+    }
+
+    /// `act(a)`.
+    #[inline]
+    pub fn apply<F: Float>(self, a: F) -> F {
+        match self {
+            Nonlinearity::Tanh => a.tanh(),
+            Nonlinearity::Relu => a.max(F::zero()),
+            Nonlinearity::Sigmoid => F::one() / (F::one() + (-a).exp()),
+        }
+    }
+
+    /// `act'(a)` computed from the output `h = act(a)`: tanh `1 - h²`, sigmoid `h (1 - h)`,
+    /// relu `1` if `h > 0` else `0`.
+    #[inline]
+    pub fn derivative_from_output<F: Float>(self, h: F) -> F {
+        match self {
+            Nonlinearity::Tanh => F::one() - h * h,
+            Nonlinearity::Relu => {
+                if h > F::zero() {
+                    F::one()
+                } else {
+                    F::zero()
+                }
+            }
+            Nonlinearity::Sigmoid => h * (F::one() - h),
+        }
+    }
+
+    /// Applies `act` to every element in place.
+    pub fn apply_in_place<F: Float>(self, a: ndarray::ArrayViewMut2<'_, F>) {
+        match self {
+            Nonlinearity::Tanh => a.into_iter().for_each(|v| *v = v.tanh()),
+            Nonlinearity::Relu => a.into_iter().for_each(|v| *v = v.max(F::zero())),
+            Nonlinearity::Sigmoid => a
+                .into_iter()
+                .for_each(|v| *v = F::one() / (F::one() + (-*v).exp())),
+        }
+    }
+}
+
+impl fmt::Display for Nonlinearity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Nonlinearity {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "tanh" => Ok(Nonlinearity::Tanh),
+            "relu" => Ok(Nonlinearity::Relu),
+            "sigmoid" => Ok(Nonlinearity::Sigmoid),
+            other => Err(Error::Config(format!(
+                "unknown nonlinearity `{other}` (expected tanh, relu or sigmoid)"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derivatives_match_finite_differences() {
+        for act in [Nonlinearity::Tanh, Nonlinearity::Relu, Nonlinearity::Sigmoid] {
+            for &a in &[-2.0f64, -0.3, 0.4, 1.7] {
+                let eps = 1e-6;
+                let numeric = (act.apply(a + eps) - act.apply(a - eps)) / (2.0 * eps);
+                let analytic = act.derivative_from_output(act.apply(a));
+                assert!((numeric - analytic).abs() < 1e-8, "{act} at {a}");
+            }
+        }
+    }
+
+    #[test]
+    fn parses_names() {
+        assert_eq!("relu".parse::<Nonlinearity>().unwrap(), Nonlinearity::Relu);
+        assert!("gelu".parse::<Nonlinearity>().is_err());
+    }
+}

@@ -1,0 +1,3 @@
+//! Reading and writing the data the models consume.
+
+pub mod npy;

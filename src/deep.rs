@@ -1,0 +1,443 @@
+//! The deep (stacked) RNN: `num_layers` Elman layers, layer k reading layer k-1's hidden
+//! states, optional inverted dropout between layers (training only) and optional
+//! bidirectionality, laid out exactly as PyTorch's `nn.RNN`.
+
+use ndarray::{s, Array2, Array3, ArrayView3, ArrayViewD, ArrayViewMutD, Axis};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::layer::{LayerGradsOut, LayerParams, Recurrence, Tape};
+use crate::{Error, Float, Init, Nonlinearity, Result};
+
+/// The hyper-parameters of a deep RNN, with `nn.RNN`'s names and defaults.
+///
+/// | Name | Default | Meaning |
+/// |---|---|---|
+/// | `input_size` | required | features per step of the input |
+/// | `hidden_size` | required | units per layer and direction (`H`) |
+/// | `num_layers` | 1 | stacked layers |
+/// | `nonlinearity` | tanh | tanh, relu or sigmoid |
+/// | `bias` | true | use `b_ih` and `b_hh` |
+/// | `dropout` | 0 | dropout on each layer's output but the last, training only, in `[0, 1)` |
+/// | `bidirectional` | false | add a reverse-time direction per layer; outputs are concatenated |
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RnnConfig {
+    /// Features per step of the input.
+    pub input_size: usize,
+    /// Units per layer and direction.
+    pub hidden_size: usize,
+    /// Number of stacked layers.
+    #[serde(default = "one")]
+    pub num_layers: usize,
+    /// The activation.
+    #[serde(default)]
+    pub nonlinearity: Nonlinearity,
+    /// Whether the layers have biases.
+    #[serde(default = "yes")]
+    pub bias: bool,
+    /// Dropout probability between layers (training only).
+    #[serde(default)]
+    pub dropout: f64,
+    /// Whether each layer also runs backwards in time.
+    #[serde(default)]
+    pub bidirectional: bool,
+}
+
+fn one() -> usize {
+    1
+}
+fn yes() -> bool {
+    true
+}
+
+impl RnnConfig {
+    /// A one-layer, unidirectional tanh RNN with biases and no dropout.
+    pub fn new(input_size: usize, hidden_size: usize) -> Self {
+        RnnConfig { input_size, hidden_size, num_layers: 1, nonlinearity: Nonlinearity::Tanh, bias: true, dropout: 0.0, bidirectional: false }
+    }
+    /// Sets `num_layers`.
+    pub fn with_num_layers(mut self, num_layers: usize) -> Self {
+        self.num_layers = num_layers;
+        self
+    }
+    /// Sets the activation.
+    pub fn with_nonlinearity(mut self, nonlinearity: Nonlinearity) -> Self {
+        self.nonlinearity = nonlinearity;
+        self
+    }
+    /// Sets whether the layers have biases.
+    pub fn with_bias(mut self, bias: bool) -> Self {
+        self.bias = bias;
+        self
+    }
+    /// Sets the dropout between layers.
+    pub fn with_dropout(mut self, dropout: f64) -> Self {
+        self.dropout = dropout;
+        self
+    }
+    /// Sets bidirectionality.
+    pub fn with_bidirectional(mut self, bidirectional: bool) -> Self {
+        self.bidirectional = bidirectional;
+        self
+    }
+    /// 2 when bidirectional, else 1.
+    pub fn num_directions(&self) -> usize {
+        if self.bidirectional { 2 } else { 1 }
+    }
+    /// Width of the RNN's output, `num_directions * hidden_size`.
+    pub fn output_width(&self) -> usize {
+        self.num_directions() * self.hidden_size
+    }
+    /// The input width of layer `layer`.
+    pub fn layer_input_size(&self, layer: usize) -> usize {
+        if layer == 0 { self.input_size } else { self.output_width() }
+    }
+    /// Checks every value is in range.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the bad value.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in [("input_size", self.input_size), ("hidden_size", self.hidden_size), ("num_layers", self.num_layers)] {
+            if v == 0 {
+                return Err(Error::Config(format!("{name} must be at least 1")));
+            }
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::Config(format!("dropout must be in [0, 1), got {}", self.dropout)));
+        }
+        Ok(())
+    }
+}
+
+/// The PyTorch name of a layer parameter, e.g. `weight_hh_l1_reverse`.
+pub fn param_name(stem: &str, layer: usize, reverse: bool) -> String {
+    format!("{stem}_l{layer}{}", if reverse { "_reverse" } else { "" })
+}
+
+/// A deep, optionally bidirectional Elman RNN: PyTorch's `nn.RNN`.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::{Init, Rnn, RnnConfig};
+/// let rnn = Rnn::<f64>::new(RnnConfig::new(3, 8).with_num_layers(2), Init::PyTorch, 42)?;
+/// let x = Array3::<f64>::zeros((5, 4, 3)); // [seq_len, batch, input_size]
+/// let (output, h_n) = rnn.forward(x.view(), None)?;
+/// assert_eq!(output.shape(), &[5, 4, 8]);
+/// assert_eq!(h_n.shape(), &[2, 4, 8]);
+/// # Ok::<(), rnn::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rnn<F = f32> {
+    config: RnnConfig,
+    /// Index `layer * num_directions + direction`, as PyTorch lays out `h_n`.
+    layers: Vec<LayerParams<F>>,
+}
+
+/// Everything the forward pass of a deep RNN kept for its backward pass.
+#[derive(Clone, Debug)]
+pub struct RnnTrace<F = f32> {
+    x: Array3<F>,
+    h0: Array3<F>,
+    /// Hidden states per layer and direction, `[seq_len, batch, hidden_size]` each.
+    hs: Vec<Array3<F>>,
+    /// Per layer: its output as the next layer (or the caller) sees it, when that is not simply
+    /// `hs[layer * D]` (bidirectional concatenation and/or dropout).
+    outputs: Vec<Option<Array3<F>>>,
+    /// Per layer below the top: the dropout mask (already scaled by `1 / (1 - p)`).
+    masks: Vec<Option<Array3<F>>>,
+    h_n: Array3<F>,
+}
+
+impl<F: Float> RnnTrace<F> {
+    /// The top layer's hidden states, `[seq_len, batch, num_directions * hidden_size]`.
+    pub fn output(&self) -> ArrayView3<'_, F> {
+        self.layer_output(self.outputs.len() - 1)
+    }
+    /// The final states `[num_layers * num_directions, batch, hidden_size]`.
+    pub fn h_n(&self) -> ArrayView3<'_, F> {
+        self.h_n.view()
+    }
+    fn layer_output(&self, layer: usize) -> ArrayView3<'_, F> {
+        let d = self.hs.len() / self.outputs.len();
+        match &self.outputs[layer] {
+            Some(o) => o.view(),
+            None => self.hs[layer * d].view(),
+        }
+    }
+    fn layer_input(&self, layer: usize) -> ArrayView3<'_, F> {
+        if layer == 0 { self.x.view() } else { self.layer_output(layer - 1) }
+    }
+}
+
+/// Gradients of a deep RNN's parameters, input and initial state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RnnGrads<F = f32> {
+    /// Parameter gradients, same layout as the parameters.
+    pub layers: Vec<LayerParams<F>>,
+    /// dL/dx, `[seq_len, batch, input_size]`.
+    pub input: Array3<F>,
+    /// dL/dh0, `[num_layers * num_directions, batch, hidden_size]`.
+    pub h0: Array3<F>,
+}
+
+impl<F: Float> RnnGrads<F> {
+    /// Parameter gradients by PyTorch name (without a module prefix), in `state_dict` order.
+    pub fn named_tensors(&self, config: &RnnConfig) -> Vec<(String, ArrayViewD<'_, F>)> {
+        named(&self.layers, config.num_directions())
+    }
+}
+
+fn named<F: Float>(layers: &[LayerParams<F>], dirs: usize) -> Vec<(String, ArrayViewD<'_, F>)> {
+    layers
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| p.tensors().into_iter().map(move |(stem, t)| (param_name(stem, i / dirs, i % dirs == 1), t)))
+        .collect()
+}
+
+impl<F: Float> Rnn<F> {
+    /// A freshly initialised RNN; `seed` makes it reproducible.
+    ///
+    /// Parameters are drawn layer by layer, direction by direction, in `state_dict` order.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the configuration is out of range.
+    pub fn new(config: RnnConfig, init: Init, seed: u64) -> Result<Self> {
+        use rand::SeedableRng;
+        Self::with_rng(config, init, &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed))
+    }
+
+    /// As [`Rnn::new`], drawing from the given generator.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the configuration is out of range.
+    pub fn with_rng<R: Rng + ?Sized>(config: RnnConfig, init: Init, rng: &mut R) -> Result<Self> {
+        config.validate()?;
+        let mut layers = Vec::new();
+        for l in 0..config.num_layers {
+            for _ in 0..config.num_directions() {
+                layers.push(LayerParams::init(config.layer_input_size(l), config.hidden_size, config.bias, init, rng));
+            }
+        }
+        Ok(Rnn { config, layers })
+    }
+
+    /// Builds an RNN from existing parameters (index `layer * num_directions + direction`).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the count, shapes or bias presence disagree with `config`.
+    pub fn from_parts(config: RnnConfig, layers: Vec<LayerParams<F>>) -> Result<Self> {
+        config.validate()?;
+        let dirs = config.num_directions();
+        if layers.len() != config.num_layers * dirs {
+            return Err(Error::Config(format!("expected {} layer-directions, got {}", config.num_layers * dirs, layers.len())));
+        }
+        for (i, p) in layers.iter().enumerate() {
+            let (l, rev) = (i / dirs, i % dirs == 1);
+            let h = config.hidden_size;
+            let want_ih = [h, config.layer_input_size(l)];
+            let checks = [("weight_ih", p.weight_ih.shape() == want_ih), ("weight_hh", p.weight_hh.shape() == [h, h])];
+            for (stem, ok) in checks {
+                if !ok {
+                    return Err(Error::Config(format!("{} has the wrong shape for this configuration", param_name(stem, l, rev))));
+                }
+            }
+            let bias_ok = match (&p.bias_ih, &p.bias_hh) {
+                (Some(a), Some(b)) => config.bias && a.len() == h && b.len() == h,
+                (None, None) => !config.bias,
+                _ => false,
+            };
+            if !bias_ok {
+                return Err(Error::Config(format!("biases of layer {l}{} disagree with bias = {}", if rev { " (reverse)" } else { "" }, config.bias)));
+            }
+        }
+        Ok(Rnn { config, layers })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RnnConfig {
+        &self.config
+    }
+
+    /// Parameters per layer and direction (index `layer * num_directions + direction`).
+    pub fn layers(&self) -> &[LayerParams<F>] {
+        &self.layers
+    }
+
+    /// Mutable parameters (shapes must not change).
+    pub fn layers_mut(&mut self) -> &mut [LayerParams<F>] {
+        &mut self.layers
+    }
+
+    /// Sets the dropout probability used by [`Rnn::forward_train`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `p` is not in `[0, 1)`.
+    pub fn set_dropout(&mut self, p: f64) -> Result<()> {
+        let config = self.config.clone().with_dropout(p);
+        config.validate()?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// Parameters by PyTorch name (without a module prefix), in `state_dict` order.
+    pub fn named_tensors(&self) -> Vec<(String, ArrayViewD<'_, F>)> {
+        named(&self.layers, self.config.num_directions())
+    }
+
+    /// Mutable parameters by PyTorch name, in `state_dict` order.
+    pub fn named_tensors_mut(&mut self) -> Vec<(String, ArrayViewMutD<'_, F>)> {
+        let dirs = self.config.num_directions();
+        self.layers
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(i, p)| p.tensors_mut().into_iter().map(move |(stem, t)| (param_name(stem, i / dirs, i % dirs == 1), t)))
+            .collect()
+    }
+
+    /// Total number of parameters.
+    pub fn num_params(&self) -> usize {
+        self.named_tensors().iter().map(|(_, t)| t.len()).sum()
+    }
+
+    /// Inference: runs the stack without dropout, returning `(output, h_n)` as `nn.RNN` does.
+    ///
+    /// # Shapes
+    /// `x [seq_len, batch, input_size]`, `h0 [num_layers * D, batch, hidden_size]` (zeros when
+    /// `None`); `output [seq_len, batch, D * hidden_size]`, `h_n [num_layers * D, batch,
+    /// hidden_size]`, with `D = 2` when bidirectional.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `x` or `h0` has the wrong shape, or `seq_len` or `batch` is 0.
+    pub fn forward(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>) -> Result<(Array3<F>, Array3<F>)> {
+        let trace = self.run(x, h0, None::<&mut rand_chacha::ChaCha8Rng>)?;
+        Ok((trace.output().to_owned(), trace.h_n))
+    }
+
+    /// Training forward pass: as [`Rnn::forward`] but with dropout between layers (drawn from
+    /// `rng`) and keeping what [`Rnn::backward`] needs.
+    ///
+    /// # Errors
+    /// As [`Rnn::forward`].
+    pub fn forward_train<R: Rng + ?Sized>(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>, rng: &mut R) -> Result<RnnTrace<F>> {
+        self.run(x, h0, Some(rng))
+    }
+
+    /// Forward pass without dropout that keeps what [`Rnn::backward`] needs.
+    ///
+    /// # Errors
+    /// As [`Rnn::forward`].
+    pub fn forward_trace(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>) -> Result<RnnTrace<F>> {
+        self.run(x, h0, None::<&mut rand_chacha::ChaCha8Rng>)
+    }
+
+    fn run<R: Rng + ?Sized>(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>, rng: Option<&mut R>) -> Result<RnnTrace<F>> {
+        let c = &self.config;
+        let (seq_len, batch, input_size) = x.dim();
+        if input_size != c.input_size || seq_len == 0 || batch == 0 {
+            return Err(Error::shape("input", format!("[seq_len >= 1, batch >= 1, {}]", c.input_size), x.shape()));
+        }
+        let (dirs, hidden) = (c.num_directions(), c.hidden_size);
+        let h0 = match h0 {
+            Some(h) if h.shape() == [c.num_layers * dirs, batch, hidden] => h.to_owned(),
+            Some(h) => return Err(Error::shape("h0", format!("[{}, {batch}, {hidden}]", c.num_layers * dirs), h.shape())),
+            None => Array3::zeros((c.num_layers * dirs, batch, hidden)),
+        };
+        let mut trace = RnnTrace { x: x.to_owned(), h0, hs: Vec::new(), outputs: Vec::new(), masks: Vec::new(), h_n: Array3::zeros((c.num_layers * dirs, batch, hidden)) };
+        let mut rng = rng;
+        for l in 0..c.num_layers {
+            for d in 0..dirs {
+                let i = l * dirs + d;
+                let rec = Recurrence { nonlinearity: c.nonlinearity, reverse: d == 1 };
+                let mut hs = Array3::zeros((seq_len, batch, hidden));
+                self.layers[i].forward(rec, trace.layer_input(l), trace.h0.index_axis(Axis(0), i), hs.view_mut())?;
+                let last = if rec.reverse { 0 } else { seq_len - 1 };
+                trace.h_n.index_axis_mut(Axis(0), i).assign(&hs.index_axis(Axis(0), last));
+                trace.hs.push(hs);
+            }
+            let top = l + 1 == c.num_layers;
+            let mask = match rng.as_deref_mut() {
+                Some(r) if !top && c.dropout > 0.0 => Some(dropout_mask::<F, R>(c.dropout, (seq_len, batch, c.output_width()), r)),
+                _ => None,
+            };
+            let output = if dirs == 1 && mask.is_none() {
+                None
+            } else {
+                let mut out = Array3::zeros((seq_len, batch, c.output_width()));
+                for d in 0..dirs {
+                    out.slice_mut(s![.., .., d * hidden..(d + 1) * hidden]).assign(&trace.hs[l * dirs + d]);
+                }
+                if let Some(m) = &mask {
+                    out *= m;
+                }
+                Some(out)
+            };
+            trace.outputs.push(output);
+            trace.masks.push(mask);
+        }
+        Ok(trace)
+    }
+
+    /// Backpropagation through time through the whole stack.
+    ///
+    /// `d_output` is dL/d(output) `[seq_len, batch, D * hidden_size]`; `d_hn` is dL/d(h_n)
+    /// `[num_layers * D, batch, hidden_size]` (zero when `None`). Layers run top-down, each
+    /// handing its input gradient to the layer below (through the same dropout mask).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when a gradient's shape does not match the trace.
+    pub fn backward(&self, trace: &RnnTrace<F>, d_output: ArrayView3<'_, F>, d_hn: Option<ArrayView3<'_, F>>) -> Result<RnnGrads<F>> {
+        let c = &self.config;
+        let (dirs, hidden) = (c.num_directions(), c.hidden_size);
+        let (seq_len, batch, _) = trace.x.dim();
+        if d_output.shape() != trace.output().shape() {
+            return Err(Error::shape("grad of output", format!("{:?}", trace.output().shape()), d_output.shape()));
+        }
+        let zeros;
+        let d_hn = match &d_hn {
+            Some(d) if d.shape() == trace.h_n.shape() => d.view(),
+            Some(d) => return Err(Error::shape("grad of h_n", format!("{:?}", trace.h_n.shape()), d.shape())),
+            None => {
+                zeros = Array3::zeros(trace.h_n.raw_dim());
+                zeros.view()
+            }
+        };
+        let mut grads: Vec<LayerParams<F>> = self.layers.iter().map(LayerParams::zeros_like).collect();
+        let mut dh0 = Array3::zeros(trace.h0.raw_dim());
+        let mut da = Array3::zeros((seq_len, batch, hidden));
+        let mut d_above: Option<Array3<F>> = None;
+        for l in (0..c.num_layers).rev() {
+            let input = trace.layer_input(l);
+            let in_size = input.shape()[2];
+            let mut d_in = Array2::zeros((seq_len * batch, in_size));
+            for d in 0..dirs {
+                let i = l * dirs + d;
+                let d_out = match &d_above {
+                    Some(a) => a.view(),
+                    None => d_output.view(),
+                };
+                let rec = Recurrence { nonlinearity: c.nonlinearity, reverse: d == 1 };
+                let tape = Tape { x: input.view(), h0: trace.h0.index_axis(Axis(0), i), hs: trace.hs[i].view() };
+                let out = LayerGradsOut { params: &mut grads[i], dx: Some(d_in.view_mut()), accumulate_dx: d > 0, dh0: dh0.index_axis_mut(Axis(0), i), da: da.view_mut() };
+                self.layers[i].backward(rec, tape, d_out.slice(s![.., .., d * hidden..(d + 1) * hidden]), d_hn.index_axis(Axis(0), i), out)?;
+            }
+            let mut d_in = d_in.into_shape_with_order((seq_len, batch, in_size)).map_err(|_| Error::shape("grad of layer input", "standard layout", &[seq_len, batch, in_size]))?;
+            if l > 0 {
+                if let Some(m) = &trace.masks[l - 1] {
+                    // through the dropout of the layer below: the same mask
+                    d_in *= m;
+                }
+            }
+            d_above = Some(d_in);
+        }
+        let input = d_above.unwrap_or_else(|| Array3::zeros(trace.x.raw_dim()));
+        Ok(RnnGrads { layers: grads, input, h0: dh0 })
+    }
+}
+
+/// An inverted-dropout mask: each entry is 0 with probability `p`, else `1 / (1 - p)`.
+fn dropout_mask<F: Float, R: Rng + ?Sized>(p: f64, shape: (usize, usize, usize), rng: &mut R) -> Array3<F> {
+    let keep = F::of(1.0 / (1.0 - p));
+    Array3::from_shape_simple_fn(shape, || if rng.random::<f64>() < p { F::zero() } else { keep })
+}

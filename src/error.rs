@@ -1,0 +1,70 @@
+//! The library's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the library. Each variant renders as one line that names the
+/// tensor, file or setting at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration value is out of range (zero sizes, dropout outside `[0, 1)`, ...).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// An array passed to a computation has the wrong shape.
+    #[error("{what}: expected shape {expected}, got {got:?}")]
+    Shape {
+        /// Which array (e.g. `input`, `h0`, `grad of output`).
+        what: String,
+        /// The expected shape, written with the names of the sizes (e.g. `[seq_len, batch, 3]`).
+        expected: String,
+        /// The shape that was passed.
+        got: Vec<usize>,
+    },
+
+    /// Reading or writing a file failed.
+    #[error("{}: {err}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        err: std::io::Error,
+    },
+
+    /// A `.npy` file cannot be read or does not hold what was asked for.
+    #[error("{}: {msg}", path.display())]
+    Npy {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        msg: String,
+    },
+
+    /// A model file is malformed or does not describe a valid model.
+    #[error("{}: {msg}", path.display())]
+    ModelFile {
+        /// The file (or `<memory>` for bytes).
+        path: PathBuf,
+        /// What is wrong, naming the tensor or metadata key.
+        msg: String,
+    },
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn shape(what: impl Into<String>, expected: impl Into<String>, got: &[usize]) -> Self {
+        Error::Shape {
+            what: what.into(),
+            expected: expected.into(),
+            got: got.to_vec(),
+        }
+    }
+
+    pub(crate) fn model_file(path: impl Into<PathBuf>, msg: impl Into<String>) -> Self {
+        Error::ModelFile {
+            path: path.into(),
+            msg: msg.into(),
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The output head `y = V h + c`: PyTorch's `nn.Linear` on the top layer's hidden states.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMutD};
+use rand::Rng;
+
+use crate::init::{self, Init};
+use crate::{Error, Float, Result};
+
+/// A linear layer `z = x Wᵀ + b` with PyTorch's names (`weight [out, in]`, `bias [out]`).
+///
+/// The same type holds its gradients.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Linear<F = f32> {
+    /// `V`, shape `[out_features, in_features]`.
+    pub weight: Array2<F>,
+    /// `c`, shape `[out_features]`.
+    pub bias: Option<Array1<F>>,
+}
+
+impl<F: Float> Linear<F> {
+    /// A fresh layer; see [`Init`] for the distribution.
+    pub fn init<R: Rng + ?Sized>(in_features: usize, out_features: usize, scheme: Init, rng: &mut R) -> Self {
+        match scheme {
+            Init::PyTorch | Init::Identity => {
+                let k = 1.0 / (in_features as f64).sqrt();
+                let weight = init::uniform2(out_features, in_features, k, rng);
+                Linear { weight, bias: Some(init::uniform1(out_features, k, rng)) }
+            }
+            Init::GlorotUniform | Init::Orthogonal => Linear {
+                weight: init::uniform2(out_features, in_features, init::glorot_bound(in_features, out_features), rng),
+                bias: Some(Array1::zeros(out_features)),
+            },
+        }
+    }
+
+    /// All-zero parameters of the same shapes (a gradient buffer).
+    pub fn zeros_like(&self) -> Self {
+        Linear { weight: Array2::zeros(self.weight.raw_dim()), bias: self.bias.as_ref().map(|b| Array1::zeros(b.len())) }
+    }
+
+    /// `in_features`.
+    pub fn in_features(&self) -> usize {
+        self.weight.ncols()
+    }
+
+    /// `out_features`.
+    pub fn out_features(&self) -> usize {
+        self.weight.nrows()
+    }
+
+    /// `(name, tensor)` pairs: `weight`, then `bias` if present.
+    pub fn tensors(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
+        let mut out = vec![("weight", self.weight.view().into_dyn())];
+        if let Some(b) = &self.bias {
+            out.push(("bias", b.view().into_dyn()));
+        }
+        out
+    }
+
+    /// Mutable [`Linear::tensors`].
+    pub fn tensors_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)> {
+        let mut out = vec![("weight", self.weight.view_mut().into_dyn())];
+        if let Some(b) = &mut self.bias {
+            out.push(("bias", b.view_mut().into_dyn()));
+        }
+        out
+    }
+
+    /// `z = x Wᵀ + b` for every row of `x`.
+    ///
+    /// # Shapes
+    /// `x [n, in_features]` → `[n, out_features]`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `x` has the wrong width.
+    pub fn forward(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
+        if x.ncols() != self.in_features() {
+            return Err(Error::shape("head input", format!("[n, {}]", self.in_features()), x.shape()));
+        }
+        let mut z = Array2::zeros((x.nrows(), self.out_features()));
+        general_mat_mul(F::one(), &x, &self.weight.t(), F::zero(), &mut z);
+        if let Some(b) = &self.bias {
+            z += b;
+        }
+        Ok(z)
+    }
+
+    /// Gradients given the input `x` the forward pass saw and `dz = dL/dz`: returns the
+    /// parameter gradients and `dx = dL/dx`.
+    ///
+    /// `dW = dzᵀ x`, `db = column sums of dz`, `dx = dz W`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `dz` does not match.
+    pub fn backward(&self, x: ArrayView2<'_, F>, dz: ArrayView2<'_, F>) -> Result<(Linear<F>, Array2<F>)> {
+        if dz.shape() != [x.nrows(), self.out_features()] {
+            return Err(Error::shape("grad of head output", format!("[{}, {}]", x.nrows(), self.out_features()), dz.shape()));
+        }
+        let mut grads = self.zeros_like();
+        // dW = dzᵀ x
+        general_mat_mul(F::one(), &dz.t(), &x, F::zero(), &mut grads.weight);
+        // db = Σ_rows dz
+        if let Some(b) = &mut grads.bias {
+            for row in dz.rows() {
+                *b += &row;
+            }
+        }
+        // dx = dz W
+        let mut dx = Array2::zeros((x.nrows(), self.in_features()));
+        general_mat_mul(F::one(), &dz, &self.weight, F::zero(), &mut dx);
+        Ok((grads, dx))
+    }
+}

@@ -1,0 +1,317 @@
+//! One Elman layer in one direction: the forward pass over a whole sequence batch and, right
+//! beside it, its backward pass (backpropagation through time).
+//!
+//! The computation is the batched one of `DESIGN.md`: the input projections of every step in
+//! one matrix product, one product per step for the recurrence, and in the backward pass the
+//! weight gradients as one product over all steps.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{s, Array1, Array2, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMut3, ArrayViewMutD, Axis, Zip};
+use rand::Rng;
+
+use crate::init::{self, Init};
+use crate::{Error, Float, Nonlinearity, Result};
+
+/// The parameters of one layer in one direction, with PyTorch's names and shapes.
+///
+/// The same type holds their gradients (see [`LayerParams::zeros_like`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerParams<F = f32> {
+    /// `W_ih`, shape `[hidden_size, input_size]` (PyTorch `weight_ih_l{k}`).
+    pub weight_ih: Array2<F>,
+    /// `W_hh`, shape `[hidden_size, hidden_size]` (PyTorch `weight_hh_l{k}`).
+    pub weight_hh: Array2<F>,
+    /// `b_ih`, shape `[hidden_size]`, absent when the layer has no bias.
+    pub bias_ih: Option<Array1<F>>,
+    /// `b_hh`, shape `[hidden_size]`, absent when the layer has no bias.
+    pub bias_hh: Option<Array1<F>>,
+}
+
+/// How one direction runs: its activation and whether time runs backwards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recurrence {
+    /// The activation of the recurrence.
+    pub nonlinearity: Nonlinearity,
+    /// `true` for the reverse-time direction of a bidirectional layer.
+    pub reverse: bool,
+}
+
+impl Recurrence {
+    /// The time index processed at position `step` (0 = first processed).
+    #[inline]
+    fn time(self, step: usize, seq_len: usize) -> usize {
+        if self.reverse { seq_len - 1 - step } else { step }
+    }
+}
+
+/// What the forward pass of one direction read and wrote: all that BPTT needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Tape<'a, F> {
+    /// The layer's input `[seq_len, batch, input_size]`.
+    pub x: ArrayView3<'a, F>,
+    /// The initial state `[batch, hidden_size]`.
+    pub h0: ArrayView2<'a, F>,
+    /// The hidden states the forward pass wrote, `[seq_len, batch, hidden_size]`, in time order.
+    pub hs: ArrayView3<'a, F>,
+}
+
+/// Where the backward pass of one direction writes.
+#[derive(Debug)]
+pub struct LayerGradsOut<'a, 'g, F> {
+    /// The parameter gradients (overwritten).
+    pub params: &'g mut LayerParams<F>,
+    /// The gradient of the input, `[seq_len * batch, input_size]`, or `None` to skip it.
+    pub dx: Option<ArrayViewMut2<'a, F>>,
+    /// Add to `dx` instead of overwriting it (the second direction of a bidirectional layer).
+    pub accumulate_dx: bool,
+    /// The gradient of `h0`, `[batch, hidden_size]` (overwritten; also the carry through time).
+    pub dh0: ArrayViewMut2<'a, F>,
+    /// Scratch for `dA = dL/d(pre-activation)`, `[seq_len, batch, hidden_size]`.
+    pub da: ArrayViewMut3<'a, F>,
+}
+
+impl<F: Float> LayerParams<F> {
+    /// Fresh parameters for a layer reading `input_size` features into `hidden_size` units.
+    pub fn init<R: Rng + ?Sized>(input_size: usize, hidden_size: usize, bias: bool, scheme: Init, rng: &mut R) -> Self {
+        let k = 1.0 / (hidden_size as f64).sqrt();
+        let weight_ih = match scheme {
+            Init::PyTorch | Init::Identity => init::uniform2(hidden_size, input_size, k, rng),
+            Init::GlorotUniform | Init::Orthogonal => {
+                init::uniform2(hidden_size, input_size, init::glorot_bound(input_size, hidden_size), rng)
+            }
+        };
+        let weight_hh = match scheme {
+            Init::PyTorch => init::uniform2(hidden_size, hidden_size, k, rng),
+            Init::GlorotUniform => {
+                init::uniform2(hidden_size, hidden_size, init::glorot_bound(hidden_size, hidden_size), rng)
+            }
+            Init::Orthogonal => init::orthogonal(hidden_size, rng),
+            Init::Identity => Array2::eye(hidden_size),
+        };
+        let (bias_ih, bias_hh) = match (bias, scheme) {
+            (false, _) => (None, None),
+            (true, Init::PyTorch) => (
+                Some(init::uniform1(hidden_size, k, rng)),
+                Some(init::uniform1(hidden_size, k, rng)),
+            ),
+            (true, _) => (Some(Array1::zeros(hidden_size)), Some(Array1::zeros(hidden_size))),
+        };
+        LayerParams { weight_ih, weight_hh, bias_ih, bias_hh }
+    }
+
+    /// All-zero parameters of the same shapes (a gradient buffer).
+    pub fn zeros_like(&self) -> Self {
+        LayerParams {
+            weight_ih: Array2::zeros(self.weight_ih.raw_dim()),
+            weight_hh: Array2::zeros(self.weight_hh.raw_dim()),
+            bias_ih: self.bias_ih.as_ref().map(|b| Array1::zeros(b.len())),
+            bias_hh: self.bias_hh.as_ref().map(|b| Array1::zeros(b.len())),
+        }
+    }
+
+    /// `input_size`, the width of `W_ih`.
+    pub fn input_size(&self) -> usize {
+        self.weight_ih.ncols()
+    }
+
+    /// `hidden_size`.
+    pub fn hidden_size(&self) -> usize {
+        self.weight_hh.nrows()
+    }
+
+    /// The tensors in PyTorch's order with their name stems (`weight_ih`, `weight_hh`,
+    /// `bias_ih`, `bias_hh`).
+    pub fn tensors(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
+        let mut out = vec![
+            ("weight_ih", self.weight_ih.view().into_dyn()),
+            ("weight_hh", self.weight_hh.view().into_dyn()),
+        ];
+        if let (Some(bi), Some(bh)) = (&self.bias_ih, &self.bias_hh) {
+            out.push(("bias_ih", bi.view().into_dyn()));
+            out.push(("bias_hh", bh.view().into_dyn()));
+        }
+        out
+    }
+
+    /// Mutable views of [`LayerParams::tensors`], same order.
+    pub fn tensors_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)> {
+        let mut out = vec![
+            ("weight_ih", self.weight_ih.view_mut().into_dyn()),
+            ("weight_hh", self.weight_hh.view_mut().into_dyn()),
+        ];
+        if let (Some(bi), Some(bh)) = (&mut self.bias_ih, &mut self.bias_hh) {
+            out.push(("bias_ih", bi.view_mut().into_dyn()));
+            out.push(("bias_hh", bh.view_mut().into_dyn()));
+        }
+        out
+    }
+
+    fn check(&self, x: &ArrayView3<'_, F>, h0: &ArrayView2<'_, F>, hs: &[usize]) -> Result<()> {
+        let (t, b, i) = x.dim();
+        let h = self.hidden_size();
+        if i != self.input_size() {
+            return Err(Error::shape("layer input", format!("[seq_len, batch, {}]", self.input_size()), x.shape()));
+        }
+        if h0.shape() != [b, h] {
+            return Err(Error::shape("h0", format!("[{b}, {h}]"), h0.shape()));
+        }
+        if hs != [t, b, h] {
+            return Err(Error::shape("hidden states", format!("[{t}, {b}, {h}]"), hs));
+        }
+        Ok(())
+    }
+
+    /// Runs the recurrence over a sequence batch, writing every hidden state into `hs`.
+    ///
+    /// `hs_t = act(x_t W_ihᵀ + b_ih + b_hh + hs_{t-1} W_hhᵀ)` with `hs_{-1} = h0`; the reverse
+    /// direction runs `t` from `seq_len - 1` down to 0. The final state is `hs[seq_len - 1]`
+    /// (forward) or `hs[0]` (reverse).
+    ///
+    /// # Shapes
+    /// `x [seq_len, batch, input_size]`, `h0 [batch, hidden_size]`,
+    /// `hs [seq_len, batch, hidden_size]` (standard layout).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the shapes do not agree with the parameters.
+    pub fn forward(&self, rec: Recurrence, x: ArrayView3<'_, F>, h0: ArrayView2<'_, F>, mut hs: ArrayViewMut3<'_, F>) -> Result<()> {
+        self.check(&x, &h0, hs.shape())?;
+        let (seq_len, batch, input_size) = x.dim();
+        let hidden = self.hidden_size();
+        if seq_len == 0 {
+            return Ok(());
+        }
+        let x = x.as_standard_layout();
+        let x2 = x.view().into_shape_with_order((seq_len * batch, input_size)).map_err(|_| Error::shape("layer input", "contiguous", x.shape()))?;
+        {
+            // P = X W_ihᵀ + (b_ih + b_hh): the input projection of every step in one GEMM.
+            let mut p = hs.view_mut().into_shape_with_order((seq_len * batch, hidden)).map_err(|_| Error::shape("hidden states", "standard layout", &[seq_len, batch, hidden]))?;
+            general_mat_mul(F::one(), &x2, &self.weight_ih.t(), F::zero(), &mut p);
+            if let (Some(bi), Some(bh)) = (&self.bias_ih, &self.bias_hh) {
+                for mut row in p.rows_mut() {
+                    Zip::from(&mut row).and(bi).and(bh).for_each(|r, &a, &b| *r += a + b);
+                }
+            }
+        }
+        let w_hh_t = self.weight_hh.t();
+        for step in 0..seq_len {
+            let t = rec.time(step, seq_len);
+            if step == 0 {
+                // A_t = P_t + h0 W_hhᵀ
+                let mut a = hs.index_axis_mut(Axis(0), t);
+                general_mat_mul(F::one(), &h0, &w_hh_t, F::one(), &mut a);
+            } else {
+                // A_t = P_t + H_{t∓1} W_hhᵀ
+                let prev = if rec.reverse { t + 1 } else { t - 1 };
+                let (mut a, h_prev) = hs.multi_slice_mut((s![t, .., ..], s![prev, .., ..]));
+                general_mat_mul(F::one(), &h_prev, &w_hh_t, F::one(), &mut a);
+            }
+            // H_t = act(A_t), in place.
+            rec.nonlinearity.apply_in_place(hs.index_axis_mut(Axis(0), t));
+        }
+        Ok(())
+    }
+
+    /// Backpropagation through time for one direction.
+    ///
+    /// Given the forward pass's [`Tape`], the gradient of the loss w.r.t. every hidden state
+    /// `d_hs` (from the layer above or the head) and w.r.t. the final state `d_hn`, writes the
+    /// gradients of the four parameters, of the input and of `h0` into `out`.
+    ///
+    /// # Shapes
+    /// `d_hs [seq_len, batch, hidden_size]` (any strides), `d_hn [batch, hidden_size]`; the
+    /// shapes of `out` are given on [`LayerGradsOut`].
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the shapes do not agree.
+    pub fn backward(&self, rec: Recurrence, tape: Tape<'_, F>, d_hs: ArrayView3<'_, F>, d_hn: ArrayView2<'_, F>, out: LayerGradsOut<'_, '_, F>) -> Result<()> {
+        let Tape { x, h0, hs } = tape;
+        self.check(&x, &h0, hs.shape())?;
+        let (seq_len, batch, input_size) = x.dim();
+        let hidden = self.hidden_size();
+        let LayerGradsOut { params: grads, dx, accumulate_dx, dh0: mut g, mut da } = out;
+        if d_hs.shape() != hs.shape() {
+            return Err(Error::shape("grad of hidden states", format!("{:?}", hs.shape()), d_hs.shape()));
+        }
+        if d_hn.shape() != [batch, hidden] || g.shape() != [batch, hidden] {
+            return Err(Error::shape("grad of h_n", format!("[{batch}, {hidden}]"), d_hn.shape()));
+        }
+        if da.shape() != hs.shape() {
+            return Err(Error::shape("dA scratch", format!("{:?}", hs.shape()), da.shape()));
+        }
+
+        // Through time, last processed step first. `g` carries dL/dH_t; it starts as dL/dh_n
+        // and ends as dL/dh0.
+        g.assign(&d_hn);
+        for step in (0..seq_len).rev() {
+            let t = rec.time(step, seq_len);
+            // g += dL/dH_t from above (the output path)
+            g += &d_hs.index_axis(Axis(0), t);
+            // dA_t = g ⊙ act'(H_t)   (through the activation)
+            let act = rec.nonlinearity;
+            Zip::from(da.index_axis_mut(Axis(0), t))
+                .and(&g)
+                .and(hs.index_axis(Axis(0), t))
+                .for_each(|d, &gv, &h| *d = gv * act.derivative_from_output(h));
+            // g = dA_t W_hh   (into the previous state, through the recurrent weights)
+            general_mat_mul(F::one(), &da.index_axis(Axis(0), t), &self.weight_hh, F::zero(), &mut g);
+        }
+        if seq_len == 0 {
+            grads.weight_ih.fill(F::zero());
+            grads.weight_hh.fill(F::zero());
+            for b in [&mut grads.bias_ih, &mut grads.bias_hh].into_iter().flatten() {
+                b.fill(F::zero());
+            }
+            return Ok(());
+        }
+
+        let da = da.view();
+        let x = x.as_standard_layout();
+        let hs = hs.as_standard_layout();
+        let da2 = flat(da.view(), seq_len * batch, hidden)?;
+        let x2 = flat(x.view(), seq_len * batch, input_size)?;
+
+        // dW_ih = dAᵀ X, one GEMM over all steps.
+        general_mat_mul(F::one(), &da2.t(), &x2, F::zero(), &mut grads.weight_ih);
+
+        // dW_hh = dAᵀ Hprev, one GEMM over the steps whose previous state is a hidden state,
+        // plus the step that read h0.
+        let n = (seq_len - 1) * batch;
+        let (da_inner, hs_prev, t_first) = if rec.reverse {
+            (da.slice(s![..seq_len - 1, .., ..]), hs.slice(s![1.., .., ..]), seq_len - 1)
+        } else {
+            (da.slice(s![1.., .., ..]), hs.slice(s![..seq_len - 1, .., ..]), 0)
+        };
+        if n > 0 {
+            let da_inner = flat(da_inner, n, hidden)?;
+            let hs_prev = flat(hs_prev, n, hidden)?;
+            general_mat_mul(F::one(), &da_inner.t(), &hs_prev, F::zero(), &mut grads.weight_hh);
+        } else {
+            grads.weight_hh.fill(F::zero());
+        }
+        general_mat_mul(F::one(), &da.index_axis(Axis(0), t_first).t(), &h0, F::one(), &mut grads.weight_hh);
+
+        // db_ih = db_hh = column sums of dA.
+        if let (Some(bi), Some(bh)) = (&mut grads.bias_ih, &mut grads.bias_hh) {
+            bi.fill(F::zero());
+            for row in da2.rows() {
+                *bi += &row;
+            }
+            bh.assign(bi);
+        }
+
+        // dX = dA W_ih, one GEMM: the gradient handed to the layer below.
+        if let Some(mut dx) = dx {
+            if dx.shape() != [seq_len * batch, input_size] {
+                return Err(Error::shape("grad of layer input", format!("[{}, {input_size}]", seq_len * batch), dx.shape()));
+            }
+            let beta = if accumulate_dx { F::one() } else { F::zero() };
+            general_mat_mul(F::one(), &da2, &self.weight_ih, beta, &mut dx);
+        }
+        Ok(())
+    }
+}
+
+/// Views a standard-layout `[t, b, w]` array as the `[t*b, w]` matrix the GEMMs take.
+fn flat<F>(a: ArrayView3<'_, F>, n: usize, w: usize) -> Result<ArrayView2<'_, F>> {
+    a.into_shape_with_order((n, w)).map_err(|_| Error::shape("activations", "standard layout", &[n, w]))
+}

@@ -1,0 +1,242 @@
+//! Model files: safetensors with PyTorch's parameter names, so a model moves between
+//! `torch.nn.RNN` and `rnn` unchanged.
+//!
+//! Tensor names are those of a PyTorch module with an `nn.RNN` named `rnn` and an optional
+//! `nn.Linear` named `head`: `rnn.weight_ih_l{k}` `[H, in_k]`, `rnn.weight_hh_l{k}` `[H, H]`,
+//! `rnn.bias_ih_l{k}` `[H]`, `rnn.bias_hh_l{k}` `[H]` (suffix `_reverse` for the reverse
+//! direction), `head.weight` `[O, D*H]`, `head.bias` `[O]`. The metadata key `rnn.config` holds
+//! the [`ModelConfig`] as JSON.
+//!
+//! On load a bare `nn.RNN` state_dict (names without `rnn.`) and a file without metadata are
+//! accepted too: sizes, layers and directions are inferred from names and shapes, the
+//! nonlinearity comes from [`LoadOptions::nonlinearity`] (tanh by default).
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use ndarray::{Array1, Array2, ArrayD, IxDyn};
+use safetensors::{Dtype, SafeTensors, View};
+
+use crate::deep::param_name;
+use crate::head::Linear;
+use crate::layer::LayerParams;
+use crate::{io, Error, Float, Model, ModelConfig, Nonlinearity, Result, Rnn, RnnConfig};
+
+/// The metadata key holding the model's configuration as JSON.
+pub const CONFIG_KEY: &str = "rnn.config";
+
+/// Options for reading a model file.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// The nonlinearity for files without `rnn.config` metadata (tanh when `None`). With
+    /// metadata, a value that disagrees with the file is an error.
+    pub nonlinearity: Option<Nonlinearity>,
+}
+
+/// Where a loaded model's configuration came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// The `rnn.config` metadata.
+    Metadata,
+    /// Inferred from tensor names and shapes.
+    Inferred,
+}
+
+/// A model read from a file, with what else the file said.
+#[derive(Clone, Debug)]
+pub struct LoadedModel<F = f32> {
+    /// The model, converted to `F`.
+    pub model: Model<F>,
+    /// The dtype the tensors were stored in.
+    pub dtype: Dtype,
+    /// All metadata entries of the file.
+    pub metadata: HashMap<String, String>,
+    /// Where the configuration came from.
+    pub config_source: ConfigSource,
+    /// Whether the names had no `rnn.` prefix (a bare `nn.RNN` state_dict).
+    pub bare: bool,
+}
+
+/// Reads a model file.
+///
+/// # Example
+/// ```
+/// use rnn::{model_file, Init, Model, ModelConfig, RnnConfig};
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("model.safetensors");
+/// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 1)?;
+/// model_file::save(&model, &path)?;
+/// let loaded = model_file::load::<f32>(&path, &Default::default())?;
+/// assert_eq!(loaded.model, model);
+/// # Ok::<(), rnn::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read; [`Error::ModelFile`] naming the file and the
+/// tensor or key at fault when it is not a valid model.
+pub fn load<F: Float>(path: &Path, options: &LoadOptions) -> Result<LoadedModel<F>> {
+    let bytes = std::fs::read(path).map_err(|err| Error::Io { path: path.to_path_buf(), err })?;
+    from_bytes(&bytes, path, options)
+}
+
+/// Parses a model file's bytes; `path` is only used to name the file in errors.
+///
+/// # Errors
+/// As [`load`].
+pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) -> Result<LoadedModel<F>> {
+    let bad = |msg: String| Error::model_file(path, msg);
+    let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    let names: BTreeSet<String> = st.names().into_iter().map(str::to_owned).collect();
+
+    let bare = !names.contains("rnn.weight_ih_l0");
+    let prefix = if bare { "" } else { "rnn." };
+    if !names.contains(&format!("{prefix}weight_ih_l0")) {
+        return Err(bad("no tensor `rnn.weight_ih_l0` (nor `weight_ih_l0` of a bare nn.RNN state_dict): not an RNN model".into()));
+    }
+    let shape_of = |name: &str| st.tensor(name).map(|t| t.shape().to_vec()).ok();
+
+    let (config, config_source) = match metadata.get(CONFIG_KEY) {
+        Some(json) => {
+            let config: ModelConfig = serde_json::from_str(json).map_err(|e| bad(format!("metadata `{CONFIG_KEY}` is not a valid model configuration ({e})")))?;
+            if let Some(n) = options.nonlinearity {
+                if n != config.rnn.nonlinearity {
+                    return Err(bad(format!("the model's nonlinearity is {} but {n} was asked for", config.rnn.nonlinearity)));
+                }
+            }
+            (config, ConfigSource::Metadata)
+        }
+        None => {
+            let w_ih = shape_of(&format!("{prefix}weight_ih_l0")).unwrap_or_default();
+            let w_hh = shape_of(&format!("{prefix}weight_hh_l0")).ok_or_else(|| bad(format!("tensor `{prefix}weight_hh_l0` is missing")))?;
+            if w_ih.len() != 2 || w_hh.len() != 2 {
+                return Err(bad(format!("tensors `{prefix}weight_ih_l0` and `{prefix}weight_hh_l0` must be matrices")));
+            }
+            let num_layers = (0..).take_while(|k| names.contains(&format!("{prefix}weight_ih_l{k}"))).count();
+            let head = if bare { None } else { shape_of("head.weight") };
+            let rnn = RnnConfig {
+                input_size: w_ih[1],
+                hidden_size: w_hh[0],
+                num_layers,
+                nonlinearity: options.nonlinearity.unwrap_or_default(),
+                bias: names.contains(&format!("{prefix}bias_ih_l0")),
+                dropout: 0.0,
+                bidirectional: names.contains(&format!("{prefix}weight_ih_l0_reverse")),
+            };
+            (ModelConfig { rnn, output_size: head.and_then(|s| s.first().copied()) }, ConfigSource::Inferred)
+        }
+    };
+    let c = &config.rnn;
+    c.validate().map_err(|e| bad(e.to_string()))?;
+
+    let mut used = BTreeSet::new();
+    let mut dtype = None;
+    let mut take = |name: String, shape: &[usize]| -> Result<ArrayD<F>> {
+        let t = st.tensor(&name).map_err(|_| bad(format!("tensor `{name}` is missing")))?;
+        if t.shape() != shape {
+            return Err(bad(format!("tensor `{name}` has shape {:?}, expected {shape:?}", t.shape())));
+        }
+        let values = decode::<F>(t.dtype(), t.data()).ok_or_else(|| bad(format!("tensor `{name}` has dtype {:?}; only F32 and F64 are supported", t.dtype())))?;
+        dtype.get_or_insert(t.dtype());
+        used.insert(name);
+        Ok(ArrayD::from_shape_vec(IxDyn(shape), values).expect("length checked by safetensors"))
+    };
+    let as2 = |a: ArrayD<F>| a.into_dimensionality::<ndarray::Ix2>().expect("2-D shape checked");
+    let as1 = |a: ArrayD<F>| a.into_dimensionality::<ndarray::Ix1>().expect("1-D shape checked");
+
+    let h = c.hidden_size;
+    let mut layers = Vec::new();
+    for l in 0..c.num_layers {
+        for d in 0..c.num_directions() {
+            let name = |stem: &str| format!("{prefix}{}", param_name(stem, l, d == 1));
+            let weight_ih: Array2<F> = as2(take(name("weight_ih"), &[h, c.layer_input_size(l)])?);
+            let weight_hh: Array2<F> = as2(take(name("weight_hh"), &[h, h])?);
+            let (bias_ih, bias_hh): (Option<Array1<F>>, Option<Array1<F>>) = if c.bias {
+                (Some(as1(take(name("bias_ih"), &[h])?)), Some(as1(take(name("bias_hh"), &[h])?)))
+            } else {
+                (None, None)
+            };
+            layers.push(LayerParams { weight_ih, weight_hh, bias_ih, bias_hh });
+        }
+    }
+    let head = match config.output_size {
+        None => None,
+        Some(o) => {
+            let weight = as2(take("head.weight".into(), &[o, c.output_width()])?);
+            let bias = if names.contains("head.bias") { Some(as1(take("head.bias".into(), &[o])?)) } else { None };
+            Some(Linear { weight, bias })
+        }
+    };
+    if let Some(extra) = names.iter().find(|n| !used.contains(*n)) {
+        return Err(bad(format!("unexpected tensor `{extra}` for a model with {} layer(s){}{}", c.num_layers, if c.bidirectional { ", bidirectional" } else { "" }, if c.bias { "" } else { ", no bias" })));
+    }
+    let rnn = Rnn::from_parts(config.rnn.clone(), layers).map_err(|e| bad(e.to_string()))?;
+    Ok(LoadedModel { model: Model { rnn, head }, dtype: dtype.unwrap_or(F::DTYPE), metadata, config_source, bare })
+}
+
+fn decode<F: Float>(dtype: Dtype, data: &[u8]) -> Option<Vec<F>> {
+    match dtype {
+        Dtype::F32 => Some(data.chunks_exact(4).map(|b| F::of(f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64)).collect()),
+        Dtype::F64 => Some(data.chunks_exact(8).map(|b| F::of(f64::from_le_bytes(b.try_into().expect("8 bytes")))).collect()),
+        _ => None,
+    }
+}
+
+/// A tensor ready to serialise.
+struct Raw {
+    shape: Vec<usize>,
+    dtype: Dtype,
+    data: Vec<u8>,
+}
+
+impl View for &Raw {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(&self.data)
+    }
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// Serialises a model (in its own dtype) with its `rnn.config` and any `extra` metadata.
+///
+/// # Errors
+/// [`Error::ModelFile`] when serialisation fails (it does not for a valid model).
+pub fn to_bytes<F: Float>(model: &Model<F>, extra: &HashMap<String, String>) -> Result<Vec<u8>> {
+    let tensors: Vec<(String, Raw)> = model
+        .named_tensors()
+        .into_iter()
+        .map(|(name, t)| {
+            let mut data = Vec::with_capacity(t.len() * F::BYTES);
+            t.iter().for_each(|v| v.push_le_bytes(&mut data));
+            (name, Raw { shape: t.shape().to_vec(), dtype: F::DTYPE, data })
+        })
+        .collect();
+    let mut metadata = extra.clone();
+    let json = serde_json::to_string(&model.config()).map_err(|e| Error::model_file("<memory>", e.to_string()))?;
+    metadata.insert(CONFIG_KEY.to_string(), json);
+    safetensors::serialize(tensors.iter().map(|(n, r)| (n.as_str(), r)), Some(metadata)).map_err(|e| Error::model_file("<memory>", e.to_string()))
+}
+
+/// Writes a model file atomically (temp file + rename).
+///
+/// # Errors
+/// [`Error::Io`] naming the file.
+pub fn save<F: Float>(model: &Model<F>, path: &Path) -> Result<()> {
+    save_with_metadata(model, path, &HashMap::new())
+}
+
+/// As [`save`], adding `extra` metadata entries (e.g. normalisation statistics).
+///
+/// # Errors
+/// [`Error::Io`] naming the file.
+pub fn save_with_metadata<F: Float>(model: &Model<F>, path: &Path, extra: &HashMap<String, String>) -> Result<()> {
+    io::write_atomic(path, &to_bytes(model, extra)?)
+}
