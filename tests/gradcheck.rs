@@ -1,0 +1,198 @@
+//! Finite-difference gradient checks in f64 of every parameter, the input and h0, over a grid of
+//! configurations: 1-3 layers × tanh/relu/sigmoid × bias on/off × uni/bidirectional × batch
+//! 1/3 × seq_len 1/4, with the head off, on every step, or on the last step, and dropout
+//! between layers in half of the deep configurations.
+//!
+//! The loss is a fixed random projection of everything the model returns,
+//! `L = Σ R ⊙ y + Σ S ⊙ h_n`, so every gradient path is exercised. Numerical derivatives use
+//! the five-point central stencil; the relative error `|a - n| / max(|a|, |n|, 1e-8)` must stay
+//! below 1e-6 for every entry (or, for gradients near zero, the absolute error below 1e-9, the
+//! f64 rounding floor of the stencil).
+
+use ndarray::Array3;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rnn::{Init, Model, ModelConfig, Nonlinearity, Readout, RnnConfig};
+
+const REL_TOL: f64 = 1e-6;
+/// Entries whose gradient is near zero are judged by absolute error: below this the difference
+/// is the f64 rounding of the stencil (≈ 1e-16 · |L| / h), not the gradient.
+const ABS_FLOOR: f64 = 1e-9;
+
+#[derive(Clone, Copy, Debug)]
+struct Case {
+    layers: usize,
+    act: Nonlinearity,
+    bias: bool,
+    bidirectional: bool,
+    batch: usize,
+    seq_len: usize,
+    head: Option<Readout>,
+    dropout: f64,
+}
+
+fn grid() -> Vec<Case> {
+    let mut cases = Vec::new();
+    let mut i = 0usize;
+    for layers in 1..=3 {
+        for act in [Nonlinearity::Tanh, Nonlinearity::Relu, Nonlinearity::Sigmoid] {
+            for bias in [true, false] {
+                for bidirectional in [false, true] {
+                    for batch in [1, 3] {
+                        for seq_len in [1, 4] {
+                            let head = [None, Some(Readout::EveryStep), Some(Readout::LastStep)][i % 3];
+                            let dropout = if layers > 1 && i % 2 == 0 { 0.3 } else { 0.0 };
+                            cases.push(Case { layers, act, bias, bidirectional, batch, seq_len, head, dropout });
+                            i += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    cases
+}
+
+struct Problem {
+    model: Model<f64>,
+    readout: Readout,
+    x: Array3<f64>,
+    h0: Array3<f64>,
+    r: Array3<f64>,
+    s: Array3<f64>,
+    dropout_seed: u64,
+}
+
+fn normal3(shape: (usize, usize, usize), rng: &mut ChaCha8Rng) -> Array3<f64> {
+    // a sum of uniforms: a smooth, normal-ish spread without another dependency
+    Array3::from_shape_simple_fn(shape, || (0..3).map(|_| rng.random::<f64>() - 0.5).sum::<f64>())
+}
+
+impl Problem {
+    fn new(c: Case, seed: u64) -> Self {
+        let (input_size, hidden, out) = (3, 4, 2);
+        let rnn = RnnConfig::new(input_size, hidden)
+            .with_num_layers(c.layers)
+            .with_nonlinearity(c.act)
+            .with_bias(c.bias)
+            .with_bidirectional(c.bidirectional)
+            .with_dropout(c.dropout);
+        let config = ModelConfig { rnn: rnn.clone(), output_size: c.head.map(|_| out) };
+        // scale weights up so that tanh/sigmoid are exercised off their linear range
+        let mut model = Model::<f64>::new(config, Init::GlorotUniform, seed).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xabcdef);
+        for (_, mut t) in model.named_tensors_mut() {
+            t.mapv_inplace(|v| v + 0.2 * (rng.random::<f64>() - 0.5));
+        }
+        let dirs = rnn.num_directions();
+        let x = normal3((c.seq_len, c.batch, input_size), &mut rng);
+        let h0 = normal3((c.layers * dirs, c.batch, hidden), &mut rng);
+        let steps = if c.head == Some(Readout::LastStep) { 1 } else { c.seq_len };
+        let width = if c.head.is_some() { out } else { dirs * hidden };
+        let r = normal3((steps, c.batch, width), &mut rng);
+        let s = normal3((c.layers * dirs, c.batch, hidden), &mut rng);
+        Problem { model, readout: c.head.unwrap_or_default(), x, h0, r, s, dropout_seed: seed + 99 }
+    }
+
+    /// L = Σ R ⊙ y + Σ S ⊙ h_n, with the same dropout masks on every call.
+    fn loss(&self, model: &Model<f64>, x: &Array3<f64>, h0: &Array3<f64>) -> f64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.dropout_seed);
+        let trace = model.forward_train(x.view(), Some(h0.view()), self.readout, &mut rng).unwrap();
+        (&trace.y() * &self.r).sum() + (&trace.h_n() * &self.s).sum()
+    }
+}
+
+/// Five-point central difference of `f` at 0: `f'(0)` with error O(h⁴).
+fn stencil(h: f64, f: impl Fn(f64) -> f64) -> f64 {
+    (-f(2.0 * h) + 8.0 * f(h) - 8.0 * f(-h) + f(-2.0 * h)) / (12.0 * h)
+}
+
+fn rel_err(a: f64, n: f64) -> f64 {
+    (a - n).abs() / a.abs().max(n.abs()).max(1e-8)
+}
+
+/// What a check saw: entries compared, the worst relative error among entries whose gradient
+/// is above the rounding floor, and how many were at the floor.
+#[derive(Clone, Copy, Debug, Default)]
+struct Stats {
+    entries: usize,
+    worst_rel: f64,
+    near_zero: usize,
+}
+
+impl Stats {
+    fn merge(self, o: Stats) -> Stats {
+        Stats { entries: self.entries + o.entries, worst_rel: self.worst_rel.max(o.worst_rel), near_zero: self.near_zero + o.near_zero }
+    }
+}
+
+/// Compares every analytic entry with the numeric derivative `numeric(i)`.
+fn check(what: &str, case: &Case, analytic: ndarray::ArrayViewD<'_, f64>, numeric: impl Fn(usize) -> f64) -> Stats {
+    let mut stats = Stats::default();
+    for (i, &a) in analytic.iter().enumerate() {
+        let n = numeric(i);
+        let e = rel_err(a, n);
+        assert!(e < REL_TOL || (a - n).abs() < ABS_FLOOR, "{case:?}: {what}[{i}] analytic {a:e} vs numeric {n:e} (rel {e:e})");
+        stats.entries += 1;
+        if a.abs().max(n.abs()) < 1e4 * ABS_FLOOR {
+            stats.near_zero += 1;
+        } else {
+            stats.worst_rel = stats.worst_rel.max(e);
+        }
+    }
+    stats
+}
+
+fn with_entry(a: &Array3<f64>, i: usize, d: f64) -> Array3<f64> {
+    let mut a = a.clone();
+    a.as_slice_mut().expect("standard layout")[i] += d;
+    a
+}
+
+fn run_case(c: Case, seed: u64) -> Stats {
+    let p = Problem::new(c, seed);
+    // relu's kink: a smaller step keeps the stencil on one side of it (and on one linear piece
+    // the loss is a polynomial of degree <= seq_len in any one entry, which the stencil
+    // differentiates exactly)
+    let h = if c.act == Nonlinearity::Relu { 1e-5 } else { 1e-4 };
+    let mut rng = ChaCha8Rng::seed_from_u64(p.dropout_seed);
+    let trace = p.model.forward_train(p.x.view(), Some(p.h0.view()), p.readout, &mut rng).unwrap();
+    let grads = p.model.backward(&trace, p.r.view(), Some(p.s.view())).unwrap();
+    let mut worst = Stats::default();
+
+    // every parameter, by name
+    let named = grads.named_tensors(p.model.rnn.config());
+    assert_eq!(named.len(), p.model.named_tensors().len());
+    for (k, (name, analytic)) in named.into_iter().enumerate() {
+        assert_eq!(name, p.model.named_tensors()[k].0);
+        let loss_at = |i: usize, d: f64| {
+            let mut m = p.model.clone();
+            m.named_tensors_mut()[k].1.as_slice_mut().expect("contiguous")[i] += d;
+            p.loss(&m, &p.x, &p.h0)
+        };
+        worst = worst.merge(check(&name, &c, analytic, |i| stencil(h, |d| loss_at(i, d))));
+    }
+    // the input and h0
+    worst = worst.merge(check("input", &c, grads.input().into_dyn(), |i| {
+        stencil(h, |d| p.loss(&p.model, &with_entry(&p.x, i, d), &p.h0))
+    }));
+    worst = worst.merge(check("h0", &c, grads.h0().into_dyn(), |i| {
+        stencil(h, |d| p.loss(&p.model, &p.x, &with_entry(&p.h0, i, d)))
+    }));
+    worst
+}
+
+#[test]
+fn every_gradient_of_every_configuration_matches_finite_differences() {
+    let cases = grid();
+    assert_eq!(cases.len(), 144);
+    let mut s = Stats::default();
+    for (i, c) in cases.iter().enumerate() {
+        s = s.merge(run_case(*c, 1000 + i as u64));
+    }
+    eprintln!(
+        "144 configurations, {} entries: worst relative error {:.2e} over entries with |grad| >= 1e-5; {} entries below",
+        s.entries, s.worst_rel, s.near_zero
+    );
+    assert!(s.near_zero * 4 < s.entries, "too many vanishing gradients: the check would prove little");
+}
