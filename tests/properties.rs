@@ -1,0 +1,204 @@
+//! Property tests: invariants of the recurrence that hold for any configuration and data.
+
+use ndarray::{concatenate, s, Array3, Axis};
+use proptest::prelude::*;
+use rnn::layer::LayerParams;
+use rnn::model_file::{self, LoadOptions};
+use rnn::{Init, Model, ModelConfig, Nonlinearity, Readout, Rnn, RnnConfig};
+
+fn act() -> impl Strategy<Value = Nonlinearity> {
+    prop_oneof![Just(Nonlinearity::Tanh), Just(Nonlinearity::Relu), Just(Nonlinearity::Sigmoid)]
+}
+
+/// A configuration plus data sizes and a seed.
+fn setup() -> impl Strategy<Value = (RnnConfig, usize, usize, u64)> {
+    (1usize..4, 1usize..6, 1usize..4, act(), any::<bool>(), any::<bool>(), 1usize..6, 1usize..4, any::<u64>()).prop_map(
+        |(input, hidden, layers, act, bias, bidir, seq_len, batch, seed)| {
+            let config = RnnConfig::new(input, hidden)
+                .with_num_layers(layers)
+                .with_nonlinearity(act)
+                .with_bias(bias)
+                .with_bidirectional(bidir);
+            (config, seq_len, batch, seed)
+        },
+    )
+}
+
+fn data(shape: (usize, usize, usize), seed: u64) -> Array3<f64> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    Array3::from_shape_simple_fn(shape, || rng.random::<f64>() * 2.0 - 1.0)
+}
+
+fn close(a: &Array3<f64>, b: &Array3<f64>, tol: f64) -> bool {
+    a.shape() == b.shape() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Sequences in a batch do not see each other.
+    #[test]
+    fn batch_rows_are_independent((config, seq_len, batch, seed) in setup()) {
+        let rnn = Rnn::<f64>::new(config.clone(), Init::PyTorch, seed).unwrap();
+        let x = data((seq_len, batch, config.input_size), seed ^ 1);
+        let h0 = data((config.num_layers * config.num_directions(), batch, config.hidden_size), seed ^ 2);
+        let (out, hn) = rnn.forward(x.view(), Some(h0.view())).unwrap();
+        for b in 0..batch {
+            let (o1, h1) = rnn.forward(x.slice(s![.., b..b + 1, ..]), Some(h0.slice(s![.., b..b + 1, ..]))).unwrap();
+            prop_assert!(close(&o1, &out.slice(s![.., b..b + 1, ..]).to_owned(), 1e-12));
+            prop_assert!(close(&h1, &hn.slice(s![.., b..b + 1, ..]).to_owned(), 1e-12));
+        }
+    }
+
+    /// Running a sequence in two chunks, carrying the state, equals running it whole
+    /// (unidirectional: the carry that truncated BPTT and streaming rely on).
+    #[test]
+    fn state_carries_across_chunks((config, seq_len, batch, seed) in setup(), cut in 0usize..6) {
+        let config = config.with_bidirectional(false);
+        let rnn = Rnn::<f64>::new(config.clone(), Init::PyTorch, seed).unwrap();
+        let seq_len = seq_len + 1;
+        let cut = 1 + cut % (seq_len - 1).max(1);
+        prop_assume!(cut < seq_len);
+        let x = data((seq_len, batch, config.input_size), seed ^ 3);
+        let (whole, hn) = rnn.forward(x.view(), None).unwrap();
+        let (a, ha) = rnn.forward(x.slice(s![..cut, .., ..]), None).unwrap();
+        let (b, hb) = rnn.forward(x.slice(s![cut.., .., ..]), Some(ha.view())).unwrap();
+        prop_assert!(close(&concatenate(Axis(0), &[a.view(), b.view()]).unwrap(), &whole, 1e-12));
+        prop_assert!(close(&hb, &hn, 1e-12));
+    }
+
+    /// The reverse direction of a bidirectional layer is the forward recurrence on the
+    /// time-reversed input, read back in reverse; h_n holds each direction's last state.
+    #[test]
+    fn reverse_direction_is_forward_on_reversed_time((config, seq_len, batch, seed) in setup()) {
+        let config = config.with_num_layers(1).with_bidirectional(true);
+        let h = config.hidden_size;
+        let bi = Rnn::<f64>::new(config.clone(), Init::PyTorch, seed).unwrap();
+        let uni_cfg = config.clone().with_bidirectional(false);
+        let rev_params: Vec<LayerParams<f64>> = vec![bi.layers()[1].clone()];
+        let uni = Rnn::from_parts(uni_cfg, rev_params).unwrap();
+        let x = data((seq_len, batch, config.input_size), seed ^ 4);
+        let (out, hn) = bi.forward(x.view(), None).unwrap();
+        let x_rev = x.slice(s![..;-1, .., ..]).to_owned();
+        let (out_rev, hn_rev) = uni.forward(x_rev.view(), None).unwrap();
+        prop_assert!(close(&out.slice(s![.., .., h..]).to_owned(), &out_rev.slice(s![..;-1, .., ..]).to_owned(), 1e-12));
+        prop_assert!(close(&hn.slice(s![1..2, .., ..]).to_owned(), &hn_rev, 1e-12));
+        prop_assert!(close(&hn.slice(s![0..1, .., ..]).to_owned(), &out.slice(s![seq_len - 1.., .., ..h]).to_owned(), 1e-12));
+    }
+
+    /// Backward is linear in the incoming gradient.
+    #[test]
+    fn backward_is_linear_in_the_output_gradient((config, seq_len, batch, seed) in setup()) {
+        let rnn = Rnn::<f64>::new(config.clone(), Init::PyTorch, seed).unwrap();
+        let x = data((seq_len, batch, config.input_size), seed ^ 5);
+        let trace = rnn.forward_trace(x.view(), None).unwrap();
+        let d1 = data(trace.output().dim(), seed ^ 6);
+        let d2 = data(trace.output().dim(), seed ^ 7);
+        let g1 = rnn.backward(&trace, d1.view(), None).unwrap();
+        let g2 = rnn.backward(&trace, d2.view(), None).unwrap();
+        let g12 = rnn.backward(&trace, (&d1 + &d2).view(), None).unwrap();
+        prop_assert!(close(&(&g1.input + &g2.input), &g12.input, 1e-10));
+        for ((a, b), c) in g1.layers.iter().zip(&g2.layers).zip(&g12.layers) {
+            let sum = &a.weight_hh + &b.weight_hh;
+            prop_assert!(sum.iter().zip(&c.weight_hh).all(|(p, q)| (p - q).abs() < 1e-10));
+        }
+    }
+
+    /// A saved model reads back bit-identical in its own dtype and computes the same outputs.
+    #[test]
+    fn model_file_round_trips((config, seq_len, batch, seed) in setup(), head in proptest::option::of(1usize..4)) {
+        let model = Model::<f64>::new(ModelConfig { rnn: config.clone(), output_size: head }, Init::Orthogonal, seed).unwrap();
+        let bytes = model_file::to_bytes(&model, &Default::default()).unwrap();
+        let back = model_file::from_bytes::<f64>(&bytes, "<memory>".as_ref(), &LoadOptions::default()).unwrap();
+        prop_assert_eq!(&back.model, &model);
+        let x = data((seq_len, batch, config.input_size), seed ^ 8);
+        let (y, _) = model.forward(x.view(), None).unwrap();
+        let (y2, _) = back.model.forward(x.view(), None).unwrap();
+        prop_assert_eq!(y, y2);
+    }
+
+    /// f32 and f64 agree to f32 precision on the same parameters.
+    #[test]
+    fn f32_agrees_with_f64((config, seq_len, batch, seed) in setup()) {
+        let m64 = Model::<f64>::new(ModelConfig { rnn: config.clone(), output_size: Some(2) }, Init::PyTorch, seed).unwrap();
+        let bytes = model_file::to_bytes(&m64, &Default::default()).unwrap();
+        let m32 = model_file::from_bytes::<f32>(&bytes, "<memory>".as_ref(), &LoadOptions::default()).unwrap().model;
+        let x = data((seq_len, batch, config.input_size), seed ^ 9);
+        let (y64, _) = m64.forward(x.view(), None).unwrap();
+        let (y32, _) = m32.forward(x.mapv(|v| v as f32).view(), None).unwrap();
+        prop_assert!(close(&y32.mapv(|v| v as f64), &y64, 1e-5));
+    }
+}
+
+/// Dropout is active only in training, is seeded, and scales kept units by 1 / (1 - p).
+#[test]
+fn dropout_only_in_training_and_seeded() {
+    use rand::SeedableRng;
+    let config = RnnConfig::new(3, 16).with_num_layers(2).with_dropout(0.5);
+    let model = Model::<f64>::new(ModelConfig { rnn: config, output_size: None }, Init::PyTorch, 1).unwrap();
+    let x = data((5, 4, 3), 11);
+    let (eval, _) = model.forward(x.view(), None).unwrap();
+    let trace_no_drop = model.rnn.forward_trace(x.view(), None).unwrap();
+    assert!(close(&eval, &trace_no_drop.output().to_owned(), 0.0));
+    let run = |seed: u64| {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        model.forward_train(x.view(), None, Readout::EveryStep, &mut rng).unwrap().y().to_owned()
+    };
+    assert_eq!(run(5), run(5));
+    assert_ne!(run(5), run(6));
+    assert!(!close(&run(5), &eval, 1e-6), "dropout changed nothing");
+    // with p = 0 training equals evaluation
+    let mut m0 = model.clone();
+    m0.rnn.set_dropout(0.0).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let t0 = m0.forward_train(x.view(), None, Readout::EveryStep, &mut rng).unwrap();
+    assert!(close(&t0.y().to_owned(), &eval, 0.0));
+}
+
+/// The same seed gives the same parameters; every init scheme gives its documented structure.
+#[test]
+fn init_schemes_are_seeded_and_shaped() {
+    let c = RnnConfig::new(4, 6).with_num_layers(2);
+    for init in [Init::PyTorch, Init::GlorotUniform, Init::Orthogonal, Init::Identity] {
+        let a = Rnn::<f32>::new(c.clone(), init, 9).unwrap();
+        assert_eq!(a, Rnn::<f32>::new(c.clone(), init, 9).unwrap(), "{init}");
+        let w = a.layers()[1].weight_hh.mapv(|v| v as f64);
+        match init {
+            Init::PyTorch => {
+                assert_ne!(a, Rnn::<f32>::new(c.clone(), init, 10).unwrap());
+                let k = 1.0 / 6f64.sqrt();
+                assert!(a.named_tensors().iter().all(|(_, t)| t.iter().all(|v| (*v as f64).abs() <= k)));
+            }
+            Init::GlorotUniform => assert!(w.iter().all(|v| v.abs() <= (6.0f64 / 12.0).sqrt() + 1e-7)),
+            Init::Orthogonal => {
+                let eye = w.t().dot(&w);
+                assert!(eye.indexed_iter().all(|((i, j), v)| (v - if i == j { 1.0 } else { 0.0 }).abs() < 1e-5));
+            }
+            Init::Identity => assert_eq!(w, ndarray::Array2::<f64>::eye(6)),
+        }
+        if init != Init::PyTorch {
+            assert!(a.layers()[0].bias_ih.as_ref().unwrap().iter().all(|v| *v == 0.0));
+        }
+    }
+}
+
+/// Wrong shapes are errors, not panics.
+#[test]
+fn shape_errors_are_values() {
+    let rnn = Rnn::<f32>::new(RnnConfig::new(3, 4).with_num_layers(2), Init::PyTorch, 0).unwrap();
+    let x = Array3::<f32>::zeros((5, 2, 7));
+    let err = rnn.forward(x.view(), None).unwrap_err().to_string();
+    assert!(err.contains("input") && err.contains("[5, 2, 7]"), "{err}");
+    let x = Array3::<f32>::zeros((5, 2, 3));
+    let h0 = Array3::<f32>::zeros((1, 2, 4));
+    let err = rnn.forward(x.view(), Some(h0.view())).unwrap_err().to_string();
+    assert!(err.contains("h0"), "{err}");
+    let empty = Array3::<f32>::zeros((0, 2, 3));
+    assert!(rnn.forward(empty.view(), None).is_err());
+    let trace = rnn.forward_trace(x.view(), None).unwrap();
+    let bad = Array3::<f32>::zeros((5, 2, 5));
+    assert!(rnn.backward(&trace, bad.view(), None).is_err());
+    assert!(RnnConfig::new(3, 0).validate().is_err());
+    assert!(RnnConfig::new(3, 4).with_dropout(1.0).validate().is_err());
+}
