@@ -65,9 +65,7 @@ impl Nonlinearity {
         match self {
             Nonlinearity::Tanh => a.into_iter().for_each(|v| *v = v.tanh()),
             Nonlinearity::Relu => a.into_iter().for_each(|v| *v = v.max(F::zero())),
-            Nonlinearity::Sigmoid => a
-                .into_iter()
-                .for_each(|v| *v = F::one() / (F::one() + (-*v).exp())),
+            Nonlinearity::Sigmoid => a.into_iter().for_each(|v| *v = F::one() / (F::one() + (-*v).exp())),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! states, optional inverted dropout between layers (training only) and optional
 //! bidirectionality, laid out exactly as PyTorch's `nn.RNN`.
 
-use ndarray::{s, Array2, Array3, ArrayView3, ArrayViewD, ArrayViewMutD, Axis};
+use ndarray::{Array2, Array3, ArrayView3, ArrayViewD, ArrayViewMutD, Axis, s};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -53,7 +53,15 @@ fn yes() -> bool {
 impl RnnConfig {
     /// A one-layer, unidirectional tanh RNN with biases and no dropout.
     pub fn new(input_size: usize, hidden_size: usize) -> Self {
-        RnnConfig { input_size, hidden_size, num_layers: 1, nonlinearity: Nonlinearity::Tanh, bias: true, dropout: 0.0, bidirectional: false }
+        RnnConfig {
+            input_size,
+            hidden_size,
+            num_layers: 1,
+            nonlinearity: Nonlinearity::Tanh,
+            bias: true,
+            dropout: 0.0,
+            bidirectional: false,
+        }
     }
     /// Sets `num_layers`.
     pub fn with_num_layers(mut self, num_layers: usize) -> Self {
@@ -90,20 +98,31 @@ impl RnnConfig {
     }
     /// The input width of layer `layer`.
     pub fn layer_input_size(&self, layer: usize) -> usize {
-        if layer == 0 { self.input_size } else { self.output_width() }
+        if layer == 0 {
+            self.input_size
+        } else {
+            self.output_width()
+        }
     }
     /// Checks every value is in range.
     ///
     /// # Errors
     /// [`Error::Config`] naming the bad value.
     pub fn validate(&self) -> Result<()> {
-        for (name, v) in [("input_size", self.input_size), ("hidden_size", self.hidden_size), ("num_layers", self.num_layers)] {
+        for (name, v) in [
+            ("input_size", self.input_size),
+            ("hidden_size", self.hidden_size),
+            ("num_layers", self.num_layers),
+        ] {
             if v == 0 {
                 return Err(Error::Config(format!("{name} must be at least 1")));
             }
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return Err(Error::Config(format!("dropout must be in [0, 1), got {}", self.dropout)));
+            return Err(Error::Config(format!(
+                "dropout must be in [0, 1), got {}",
+                self.dropout
+            )));
         }
         Ok(())
     }
@@ -166,7 +185,11 @@ impl<F: Float> RnnTrace<F> {
         }
     }
     fn layer_input(&self, layer: usize) -> ArrayView3<'_, F> {
-        if layer == 0 { self.x.view() } else { self.layer_output(layer - 1) }
+        if layer == 0 {
+            self.x.view()
+        } else {
+            self.layer_output(layer - 1)
+        }
     }
 }
 
@@ -192,7 +215,11 @@ fn named<F: Float>(layers: &[LayerParams<F>], dirs: usize) -> Vec<(String, Array
     layers
         .iter()
         .enumerate()
-        .flat_map(|(i, p)| p.tensors().into_iter().map(move |(stem, t)| (param_name(stem, i / dirs, i % dirs == 1), t)))
+        .flat_map(|(i, p)| {
+            p.tensors()
+                .into_iter()
+                .map(move |(stem, t)| (param_name(stem, i / dirs, i % dirs == 1), t))
+        })
         .collect()
 }
 
@@ -217,7 +244,13 @@ impl<F: Float> Rnn<F> {
         let mut layers = Vec::new();
         for l in 0..config.num_layers {
             for _ in 0..config.num_directions() {
-                layers.push(LayerParams::init(config.layer_input_size(l), config.hidden_size, config.bias, init, rng));
+                layers.push(LayerParams::init(
+                    config.layer_input_size(l),
+                    config.hidden_size,
+                    config.bias,
+                    init,
+                    rng,
+                ));
             }
         }
         Ok(Rnn { config, layers })
@@ -231,16 +264,26 @@ impl<F: Float> Rnn<F> {
         config.validate()?;
         let dirs = config.num_directions();
         if layers.len() != config.num_layers * dirs {
-            return Err(Error::Config(format!("expected {} layer-directions, got {}", config.num_layers * dirs, layers.len())));
+            return Err(Error::Config(format!(
+                "expected {} layer-directions, got {}",
+                config.num_layers * dirs,
+                layers.len()
+            )));
         }
         for (i, p) in layers.iter().enumerate() {
             let (l, rev) = (i / dirs, i % dirs == 1);
             let h = config.hidden_size;
             let want_ih = [h, config.layer_input_size(l)];
-            let checks = [("weight_ih", p.weight_ih.shape() == want_ih), ("weight_hh", p.weight_hh.shape() == [h, h])];
+            let checks = [
+                ("weight_ih", p.weight_ih.shape() == want_ih),
+                ("weight_hh", p.weight_hh.shape() == [h, h]),
+            ];
             for (stem, ok) in checks {
                 if !ok {
-                    return Err(Error::Config(format!("{} has the wrong shape for this configuration", param_name(stem, l, rev))));
+                    return Err(Error::Config(format!(
+                        "{} has the wrong shape for this configuration",
+                        param_name(stem, l, rev)
+                    )));
                 }
             }
             let bias_ok = match (&p.bias_ih, &p.bias_hh) {
@@ -249,7 +292,11 @@ impl<F: Float> Rnn<F> {
                 _ => false,
             };
             if !bias_ok {
-                return Err(Error::Config(format!("biases of layer {l}{} disagree with bias = {}", if rev { " (reverse)" } else { "" }, config.bias)));
+                return Err(Error::Config(format!(
+                    "biases of layer {l}{} disagree with bias = {}",
+                    if rev { " (reverse)" } else { "" },
+                    config.bias
+                )));
             }
         }
         Ok(Rnn { config, layers })
@@ -292,7 +339,11 @@ impl<F: Float> Rnn<F> {
         self.layers
             .iter_mut()
             .enumerate()
-            .flat_map(|(i, p)| p.tensors_mut().into_iter().map(move |(stem, t)| (param_name(stem, i / dirs, i % dirs == 1), t)))
+            .flat_map(|(i, p)| {
+                p.tensors_mut()
+                    .into_iter()
+                    .map(move |(stem, t)| (param_name(stem, i / dirs, i % dirs == 1), t))
+            })
             .collect()
     }
 
@@ -320,7 +371,12 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// As [`Rnn::forward`].
-    pub fn forward_train<R: Rng + ?Sized>(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>, rng: &mut R) -> Result<RnnTrace<F>> {
+    pub fn forward_train<R: Rng + ?Sized>(
+        &self,
+        x: ArrayView3<'_, F>,
+        h0: Option<ArrayView3<'_, F>>,
+        rng: &mut R,
+    ) -> Result<RnnTrace<F>> {
         self.run(x, h0, Some(rng))
     }
 
@@ -332,33 +388,68 @@ impl<F: Float> Rnn<F> {
         self.run(x, h0, None::<&mut rand_chacha::ChaCha8Rng>)
     }
 
-    fn run<R: Rng + ?Sized>(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>, rng: Option<&mut R>) -> Result<RnnTrace<F>> {
+    fn run<R: Rng + ?Sized>(
+        &self,
+        x: ArrayView3<'_, F>,
+        h0: Option<ArrayView3<'_, F>>,
+        rng: Option<&mut R>,
+    ) -> Result<RnnTrace<F>> {
         let c = &self.config;
         let (seq_len, batch, input_size) = x.dim();
         if input_size != c.input_size || seq_len == 0 || batch == 0 {
-            return Err(Error::shape("input", format!("[seq_len >= 1, batch >= 1, {}]", c.input_size), x.shape()));
+            return Err(Error::shape(
+                "input",
+                format!("[seq_len >= 1, batch >= 1, {}]", c.input_size),
+                x.shape(),
+            ));
         }
         let (dirs, hidden) = (c.num_directions(), c.hidden_size);
         let h0 = match h0 {
             Some(h) if h.shape() == [c.num_layers * dirs, batch, hidden] => h.to_owned(),
-            Some(h) => return Err(Error::shape("h0", format!("[{}, {batch}, {hidden}]", c.num_layers * dirs), h.shape())),
+            Some(h) => {
+                return Err(Error::shape(
+                    "h0",
+                    format!("[{}, {batch}, {hidden}]", c.num_layers * dirs),
+                    h.shape(),
+                ));
+            }
             None => Array3::zeros((c.num_layers * dirs, batch, hidden)),
         };
-        let mut trace = RnnTrace { x: x.to_owned(), h0, hs: Vec::new(), outputs: Vec::new(), masks: Vec::new(), h_n: Array3::zeros((c.num_layers * dirs, batch, hidden)) };
+        let mut trace = RnnTrace {
+            x: x.to_owned(),
+            h0,
+            hs: Vec::new(),
+            outputs: Vec::new(),
+            masks: Vec::new(),
+            h_n: Array3::zeros((c.num_layers * dirs, batch, hidden)),
+        };
         let mut rng = rng;
         for l in 0..c.num_layers {
             for d in 0..dirs {
                 let i = l * dirs + d;
-                let rec = Recurrence { nonlinearity: c.nonlinearity, reverse: d == 1 };
+                let rec = Recurrence {
+                    nonlinearity: c.nonlinearity,
+                    reverse: d == 1,
+                };
                 let mut hs = Array3::zeros((seq_len, batch, hidden));
-                self.layers[i].forward(rec, trace.layer_input(l), trace.h0.index_axis(Axis(0), i), hs.view_mut())?;
+                self.layers[i].forward(
+                    rec,
+                    trace.layer_input(l),
+                    trace.h0.index_axis(Axis(0), i),
+                    hs.view_mut(),
+                )?;
                 let last = if rec.reverse { 0 } else { seq_len - 1 };
-                trace.h_n.index_axis_mut(Axis(0), i).assign(&hs.index_axis(Axis(0), last));
+                trace
+                    .h_n
+                    .index_axis_mut(Axis(0), i)
+                    .assign(&hs.index_axis(Axis(0), last));
                 trace.hs.push(hs);
             }
             let top = l + 1 == c.num_layers;
             let mask = match rng.as_deref_mut() {
-                Some(r) if !top && c.dropout > 0.0 => Some(dropout_mask::<F, R>(c.dropout, (seq_len, batch, c.output_width()), r)),
+                Some(r) if !top && c.dropout > 0.0 => {
+                    Some(dropout_mask::<F, R>(c.dropout, (seq_len, batch, c.output_width()), r))
+                }
                 _ => None,
             };
             let output = if dirs == 1 && mask.is_none() {
@@ -366,7 +457,8 @@ impl<F: Float> Rnn<F> {
             } else {
                 let mut out = Array3::zeros((seq_len, batch, c.output_width()));
                 for d in 0..dirs {
-                    out.slice_mut(s![.., .., d * hidden..(d + 1) * hidden]).assign(&trace.hs[l * dirs + d]);
+                    out.slice_mut(s![.., .., d * hidden..(d + 1) * hidden])
+                        .assign(&trace.hs[l * dirs + d]);
                 }
                 if let Some(m) = &mask {
                     out *= m;
@@ -387,17 +479,32 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when a gradient's shape does not match the trace.
-    pub fn backward(&self, trace: &RnnTrace<F>, d_output: ArrayView3<'_, F>, d_hn: Option<ArrayView3<'_, F>>) -> Result<RnnGrads<F>> {
+    pub fn backward(
+        &self,
+        trace: &RnnTrace<F>,
+        d_output: ArrayView3<'_, F>,
+        d_hn: Option<ArrayView3<'_, F>>,
+    ) -> Result<RnnGrads<F>> {
         let c = &self.config;
         let (dirs, hidden) = (c.num_directions(), c.hidden_size);
         let (seq_len, batch, _) = trace.x.dim();
         if d_output.shape() != trace.output().shape() {
-            return Err(Error::shape("grad of output", format!("{:?}", trace.output().shape()), d_output.shape()));
+            return Err(Error::shape(
+                "grad of output",
+                format!("{:?}", trace.output().shape()),
+                d_output.shape(),
+            ));
         }
         let zeros;
         let d_hn = match &d_hn {
             Some(d) if d.shape() == trace.h_n.shape() => d.view(),
-            Some(d) => return Err(Error::shape("grad of h_n", format!("{:?}", trace.h_n.shape()), d.shape())),
+            Some(d) => {
+                return Err(Error::shape(
+                    "grad of h_n",
+                    format!("{:?}", trace.h_n.shape()),
+                    d.shape(),
+                ));
+            }
             None => {
                 zeros = Array3::zeros(trace.h_n.raw_dim());
                 zeros.view()
@@ -417,22 +524,45 @@ impl<F: Float> Rnn<F> {
                     Some(a) => a.view(),
                     None => d_output.view(),
                 };
-                let rec = Recurrence { nonlinearity: c.nonlinearity, reverse: d == 1 };
-                let tape = Tape { x: input.view(), h0: trace.h0.index_axis(Axis(0), i), hs: trace.hs[i].view() };
-                let out = LayerGradsOut { params: &mut grads[i], dx: Some(d_in.view_mut()), accumulate_dx: d > 0, dh0: dh0.index_axis_mut(Axis(0), i), da: da.view_mut() };
-                self.layers[i].backward(rec, tape, d_out.slice(s![.., .., d * hidden..(d + 1) * hidden]), d_hn.index_axis(Axis(0), i), out)?;
+                let rec = Recurrence {
+                    nonlinearity: c.nonlinearity,
+                    reverse: d == 1,
+                };
+                let tape = Tape {
+                    x: input.view(),
+                    h0: trace.h0.index_axis(Axis(0), i),
+                    hs: trace.hs[i].view(),
+                };
+                let out = LayerGradsOut {
+                    params: &mut grads[i],
+                    dx: Some(d_in.view_mut()),
+                    accumulate_dx: d > 0,
+                    dh0: dh0.index_axis_mut(Axis(0), i),
+                    da: da.view_mut(),
+                };
+                self.layers[i].backward(
+                    rec,
+                    tape,
+                    d_out.slice(s![.., .., d * hidden..(d + 1) * hidden]),
+                    d_hn.index_axis(Axis(0), i),
+                    out,
+                )?;
             }
-            let mut d_in = d_in.into_shape_with_order((seq_len, batch, in_size)).map_err(|_| Error::shape("grad of layer input", "standard layout", &[seq_len, batch, in_size]))?;
-            if l > 0 {
-                if let Some(m) = &trace.masks[l - 1] {
-                    // through the dropout of the layer below: the same mask
-                    d_in *= m;
-                }
+            let mut d_in = d_in
+                .into_shape_with_order((seq_len, batch, in_size))
+                .map_err(|_| Error::shape("grad of layer input", "standard layout", &[seq_len, batch, in_size]))?;
+            // through the dropout of the layer below: the same mask
+            if let Some(Some(m)) = l.checked_sub(1).map(|k| &trace.masks[k]) {
+                d_in *= m;
             }
             d_above = Some(d_in);
         }
         let input = d_above.unwrap_or_else(|| Array3::zeros(trace.x.raw_dim()));
-        Ok(RnnGrads { layers: grads, input, h0: dh0 })
+        Ok(RnnGrads {
+            layers: grads,
+            input,
+            h0: dh0,
+        })
     }
 }
 

@@ -25,10 +25,18 @@ impl<F: Float> Linear<F> {
             Init::PyTorch | Init::Identity => {
                 let k = 1.0 / (in_features as f64).sqrt();
                 let weight = init::uniform2(out_features, in_features, k, rng);
-                Linear { weight, bias: Some(init::uniform1(out_features, k, rng)) }
+                Linear {
+                    weight,
+                    bias: Some(init::uniform1(out_features, k, rng)),
+                }
             }
             Init::GlorotUniform | Init::Orthogonal => Linear {
-                weight: init::uniform2(out_features, in_features, init::glorot_bound(in_features, out_features), rng),
+                weight: init::uniform2(
+                    out_features,
+                    in_features,
+                    init::glorot_bound(in_features, out_features),
+                    rng,
+                ),
                 bias: Some(Array1::zeros(out_features)),
             },
         }
@@ -36,7 +44,10 @@ impl<F: Float> Linear<F> {
 
     /// All-zero parameters of the same shapes (a gradient buffer).
     pub fn zeros_like(&self) -> Self {
-        Linear { weight: Array2::zeros(self.weight.raw_dim()), bias: self.bias.as_ref().map(|b| Array1::zeros(b.len())) }
+        Linear {
+            weight: Array2::zeros(self.weight.raw_dim()),
+            bias: self.bias.as_ref().map(|b| Array1::zeros(b.len())),
+        }
     }
 
     /// `in_features`.
@@ -76,7 +87,11 @@ impl<F: Float> Linear<F> {
     /// [`Error::Shape`] when `x` has the wrong width.
     pub fn forward(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
         if x.ncols() != self.in_features() {
-            return Err(Error::shape("head input", format!("[n, {}]", self.in_features()), x.shape()));
+            return Err(Error::shape(
+                "head input",
+                format!("[n, {}]", self.in_features()),
+                x.shape(),
+            ));
         }
         let mut z = Array2::zeros((x.nrows(), self.out_features()));
         general_mat_mul(F::one(), &x, &self.weight.t(), F::zero(), &mut z);
@@ -95,7 +110,11 @@ impl<F: Float> Linear<F> {
     /// [`Error::Shape`] when `dz` does not match.
     pub fn backward(&self, x: ArrayView2<'_, F>, dz: ArrayView2<'_, F>) -> Result<(Linear<F>, Array2<F>)> {
         if dz.shape() != [x.nrows(), self.out_features()] {
-            return Err(Error::shape("grad of head output", format!("[{}, {}]", x.nrows(), self.out_features()), dz.shape()));
+            return Err(Error::shape(
+                "grad of head output",
+                format!("[{}, {}]", x.nrows(), self.out_features()),
+                dz.shape(),
+            ));
         }
         let mut grads = self.zeros_like();
         // dW = dzᵀ x

@@ -6,7 +6,9 @@
 //! weight gradients as one product over all steps.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array1, Array2, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMut3, ArrayViewMutD, Axis, Zip};
+use ndarray::{
+    Array1, Array2, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMut3, ArrayViewMutD, Axis, Zip, s,
+};
 use rand::Rng;
 
 use crate::init::{self, Init};
@@ -76,15 +78,21 @@ impl<F: Float> LayerParams<F> {
         let k = 1.0 / (hidden_size as f64).sqrt();
         let weight_ih = match scheme {
             Init::PyTorch | Init::Identity => init::uniform2(hidden_size, input_size, k, rng),
-            Init::GlorotUniform | Init::Orthogonal => {
-                init::uniform2(hidden_size, input_size, init::glorot_bound(input_size, hidden_size), rng)
-            }
+            Init::GlorotUniform | Init::Orthogonal => init::uniform2(
+                hidden_size,
+                input_size,
+                init::glorot_bound(input_size, hidden_size),
+                rng,
+            ),
         };
         let weight_hh = match scheme {
             Init::PyTorch => init::uniform2(hidden_size, hidden_size, k, rng),
-            Init::GlorotUniform => {
-                init::uniform2(hidden_size, hidden_size, init::glorot_bound(hidden_size, hidden_size), rng)
-            }
+            Init::GlorotUniform => init::uniform2(
+                hidden_size,
+                hidden_size,
+                init::glorot_bound(hidden_size, hidden_size),
+                rng,
+            ),
             Init::Orthogonal => init::orthogonal(hidden_size, rng),
             Init::Identity => Array2::eye(hidden_size),
         };
@@ -96,7 +104,12 @@ impl<F: Float> LayerParams<F> {
             ),
             (true, _) => (Some(Array1::zeros(hidden_size)), Some(Array1::zeros(hidden_size))),
         };
-        LayerParams { weight_ih, weight_hh, bias_ih, bias_hh }
+        LayerParams {
+            weight_ih,
+            weight_hh,
+            bias_ih,
+            bias_hh,
+        }
     }
 
     /// All-zero parameters of the same shapes (a gradient buffer).
@@ -150,7 +163,11 @@ impl<F: Float> LayerParams<F> {
         let (t, b, i) = x.dim();
         let h = self.hidden_size();
         if i != self.input_size() {
-            return Err(Error::shape("layer input", format!("[seq_len, batch, {}]", self.input_size()), x.shape()));
+            return Err(Error::shape(
+                "layer input",
+                format!("[seq_len, batch, {}]", self.input_size()),
+                x.shape(),
+            ));
         }
         if h0.shape() != [b, h] {
             return Err(Error::shape("h0", format!("[{b}, {h}]"), h0.shape()));
@@ -173,7 +190,13 @@ impl<F: Float> LayerParams<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when the shapes do not agree with the parameters.
-    pub fn forward(&self, rec: Recurrence, x: ArrayView3<'_, F>, h0: ArrayView2<'_, F>, mut hs: ArrayViewMut3<'_, F>) -> Result<()> {
+    pub fn forward(
+        &self,
+        rec: Recurrence,
+        x: ArrayView3<'_, F>,
+        h0: ArrayView2<'_, F>,
+        mut hs: ArrayViewMut3<'_, F>,
+    ) -> Result<()> {
         self.check(&x, &h0, hs.shape())?;
         let (seq_len, batch, input_size) = x.dim();
         let hidden = self.hidden_size();
@@ -181,10 +204,16 @@ impl<F: Float> LayerParams<F> {
             return Ok(());
         }
         let x = x.as_standard_layout();
-        let x2 = x.view().into_shape_with_order((seq_len * batch, input_size)).map_err(|_| Error::shape("layer input", "contiguous", x.shape()))?;
+        let x2 = x
+            .view()
+            .into_shape_with_order((seq_len * batch, input_size))
+            .map_err(|_| Error::shape("layer input", "contiguous", x.shape()))?;
         {
             // P = X W_ihᵀ + (b_ih + b_hh): the input projection of every step in one GEMM.
-            let mut p = hs.view_mut().into_shape_with_order((seq_len * batch, hidden)).map_err(|_| Error::shape("hidden states", "standard layout", &[seq_len, batch, hidden]))?;
+            let mut p = hs
+                .view_mut()
+                .into_shape_with_order((seq_len * batch, hidden))
+                .map_err(|_| Error::shape("hidden states", "standard layout", &[seq_len, batch, hidden]))?;
             general_mat_mul(F::one(), &x2, &self.weight_ih.t(), F::zero(), &mut p);
             if let (Some(bi), Some(bh)) = (&self.bias_ih, &self.bias_hh) {
                 for mut row in p.rows_mut() {
@@ -223,17 +252,38 @@ impl<F: Float> LayerParams<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when the shapes do not agree.
-    pub fn backward(&self, rec: Recurrence, tape: Tape<'_, F>, d_hs: ArrayView3<'_, F>, d_hn: ArrayView2<'_, F>, out: LayerGradsOut<'_, '_, F>) -> Result<()> {
+    pub fn backward(
+        &self,
+        rec: Recurrence,
+        tape: Tape<'_, F>,
+        d_hs: ArrayView3<'_, F>,
+        d_hn: ArrayView2<'_, F>,
+        out: LayerGradsOut<'_, '_, F>,
+    ) -> Result<()> {
         let Tape { x, h0, hs } = tape;
         self.check(&x, &h0, hs.shape())?;
         let (seq_len, batch, input_size) = x.dim();
         let hidden = self.hidden_size();
-        let LayerGradsOut { params: grads, dx, accumulate_dx, dh0: mut g, mut da } = out;
+        let LayerGradsOut {
+            params: grads,
+            dx,
+            accumulate_dx,
+            dh0: mut g,
+            mut da,
+        } = out;
         if d_hs.shape() != hs.shape() {
-            return Err(Error::shape("grad of hidden states", format!("{:?}", hs.shape()), d_hs.shape()));
+            return Err(Error::shape(
+                "grad of hidden states",
+                format!("{:?}", hs.shape()),
+                d_hs.shape(),
+            ));
         }
         if d_hn.shape() != [batch, hidden] || g.shape() != [batch, hidden] {
-            return Err(Error::shape("grad of h_n", format!("[{batch}, {hidden}]"), d_hn.shape()));
+            return Err(Error::shape(
+                "grad of h_n",
+                format!("[{batch}, {hidden}]"),
+                d_hn.shape(),
+            ));
         }
         if da.shape() != hs.shape() {
             return Err(Error::shape("dA scratch", format!("{:?}", hs.shape()), da.shape()));
@@ -277,7 +327,11 @@ impl<F: Float> LayerParams<F> {
         // plus the step that read h0.
         let n = (seq_len - 1) * batch;
         let (da_inner, hs_prev, t_first) = if rec.reverse {
-            (da.slice(s![..seq_len - 1, .., ..]), hs.slice(s![1.., .., ..]), seq_len - 1)
+            (
+                da.slice(s![..seq_len - 1, .., ..]),
+                hs.slice(s![1.., .., ..]),
+                seq_len - 1,
+            )
         } else {
             (da.slice(s![1.., .., ..]), hs.slice(s![..seq_len - 1, .., ..]), 0)
         };
@@ -288,7 +342,13 @@ impl<F: Float> LayerParams<F> {
         } else {
             grads.weight_hh.fill(F::zero());
         }
-        general_mat_mul(F::one(), &da.index_axis(Axis(0), t_first).t(), &h0, F::one(), &mut grads.weight_hh);
+        general_mat_mul(
+            F::one(),
+            &da.index_axis(Axis(0), t_first).t(),
+            &h0,
+            F::one(),
+            &mut grads.weight_hh,
+        );
 
         // db_ih = db_hh = column sums of dA.
         if let (Some(bi), Some(bh)) = (&mut grads.bias_ih, &mut grads.bias_hh) {
@@ -302,7 +362,11 @@ impl<F: Float> LayerParams<F> {
         // dX = dA W_ih, one GEMM: the gradient handed to the layer below.
         if let Some(mut dx) = dx {
             if dx.shape() != [seq_len * batch, input_size] {
-                return Err(Error::shape("grad of layer input", format!("[{}, {input_size}]", seq_len * batch), dx.shape()));
+                return Err(Error::shape(
+                    "grad of layer input",
+                    format!("[{}, {input_size}]", seq_len * batch),
+                    dx.shape(),
+                ));
             }
             let beta = if accumulate_dx { F::one() } else { F::zero() };
             general_mat_mul(F::one(), &da2, &self.weight_ih, beta, &mut dx);
@@ -313,5 +377,6 @@ impl<F: Float> LayerParams<F> {
 
 /// Views a standard-layout `[t, b, w]` array as the `[t*b, w]` matrix the GEMMs take.
 fn flat<F>(a: ArrayView3<'_, F>, n: usize, w: usize) -> Result<ArrayView2<'_, F>> {
-    a.into_shape_with_order((n, w)).map_err(|_| Error::shape("activations", "standard layout", &[n, w]))
+    a.into_shape_with_order((n, w))
+        .map_err(|_| Error::shape("activations", "standard layout", &[n, w]))
 }

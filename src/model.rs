@@ -1,6 +1,6 @@
 //! A deep RNN with an optional output head: the unit a model file holds.
 
-use ndarray::{s, Array3, ArrayView3, ArrayViewD, ArrayViewMutD, Axis};
+use ndarray::{Array3, ArrayView3, ArrayViewD, ArrayViewMutD, Axis, s};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
@@ -99,7 +99,12 @@ impl<F: Float> ModelGrads<F> {
     }
     /// Parameter gradients by model-file name (`rnn.weight_ih_l0`, `head.weight`, ...).
     pub fn named_tensors(&self, config: &RnnConfig) -> Vec<(String, ArrayViewD<'_, F>)> {
-        let mut out: Vec<_> = self.rnn.named_tensors(config).into_iter().map(|(n, t)| (format!("rnn.{n}"), t)).collect();
+        let mut out: Vec<_> = self
+            .rnn
+            .named_tensors(config)
+            .into_iter()
+            .map(|(n, t)| (format!("rnn.{n}"), t))
+            .collect();
         if let Some(h) = &self.head {
             out.extend(h.tensors().into_iter().map(|(n, t)| (format!("head.{n}"), t)));
         }
@@ -125,12 +130,20 @@ impl<F: Float> Model<F> {
 
     /// The sizes of this model.
     pub fn config(&self) -> ModelConfig {
-        ModelConfig { rnn: self.rnn.config().clone(), output_size: self.head.as_ref().map(Linear::out_features) }
+        ModelConfig {
+            rnn: self.rnn.config().clone(),
+            output_size: self.head.as_ref().map(Linear::out_features),
+        }
     }
 
     /// Parameters by model-file name (`rnn.weight_ih_l0`, ..., `head.weight`, `head.bias`).
     pub fn named_tensors(&self) -> Vec<(String, ArrayViewD<'_, F>)> {
-        let mut out: Vec<_> = self.rnn.named_tensors().into_iter().map(|(n, t)| (format!("rnn.{n}"), t)).collect();
+        let mut out: Vec<_> = self
+            .rnn
+            .named_tensors()
+            .into_iter()
+            .map(|(n, t)| (format!("rnn.{n}"), t))
+            .collect();
         if let Some(h) = &self.head {
             out.extend(h.tensors().into_iter().map(|(n, t)| (format!("head.{n}"), t)));
         }
@@ -139,7 +152,12 @@ impl<F: Float> Model<F> {
 
     /// Mutable parameters by model-file name.
     pub fn named_tensors_mut(&mut self) -> Vec<(String, ArrayViewMutD<'_, F>)> {
-        let mut out: Vec<_> = self.rnn.named_tensors_mut().into_iter().map(|(n, t)| (format!("rnn.{n}"), t)).collect();
+        let mut out: Vec<_> = self
+            .rnn
+            .named_tensors_mut()
+            .into_iter()
+            .map(|(n, t)| (format!("rnn.{n}"), t))
+            .collect();
         if let Some(h) = &mut self.head {
             out.extend(h.tensors_mut().into_iter().map(|(n, t)| (format!("head.{n}"), t)));
         }
@@ -165,7 +183,13 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` or `h0` has the wrong shape.
-    pub fn forward_train<R: Rng + ?Sized>(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>, readout: Readout, rng: &mut R) -> Result<ModelTrace<F>> {
+    pub fn forward_train<R: Rng + ?Sized>(
+        &self,
+        x: ArrayView3<'_, F>,
+        h0: Option<ArrayView3<'_, F>>,
+        readout: Readout,
+        rng: &mut R,
+    ) -> Result<ModelTrace<F>> {
         self.trace(self.rnn.forward_train(x, h0, rng)?, readout)
     }
 
@@ -181,9 +205,13 @@ impl<F: Float> Model<F> {
             Some(head) => {
                 let steps = read.shape()[0];
                 let flat = read.as_standard_layout();
-                let flat = flat.view().into_shape_with_order((steps * batch, width)).map_err(|_| Error::shape("rnn output", "standard layout", read.shape()))?;
+                let flat = flat
+                    .view()
+                    .into_shape_with_order((steps * batch, width))
+                    .map_err(|_| Error::shape("rnn output", "standard layout", read.shape()))?;
                 let z = head.forward(flat)?;
-                z.into_shape_with_order((steps, batch, head.out_features())).map_err(|_| Error::shape("head output", "standard layout", &[steps, batch]))?
+                z.into_shape_with_order((steps, batch, head.out_features()))
+                    .map_err(|_| Error::shape("head output", "standard layout", &[steps, batch]))?
             }
         };
         Ok(ModelTrace { rnn, readout, y })
@@ -195,7 +223,12 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when a gradient's shape does not match the trace.
-    pub fn backward(&self, trace: &ModelTrace<F>, d_y: ArrayView3<'_, F>, d_hn: Option<ArrayView3<'_, F>>) -> Result<ModelGrads<F>> {
+    pub fn backward(
+        &self,
+        trace: &ModelTrace<F>,
+        d_y: ArrayView3<'_, F>,
+        d_hn: Option<ArrayView3<'_, F>>,
+    ) -> Result<ModelGrads<F>> {
         if d_y.shape() != trace.y.shape() {
             return Err(Error::shape("grad of y", format!("{:?}", trace.y.shape()), d_y.shape()));
         }
@@ -216,9 +249,15 @@ impl<F: Float> Model<F> {
             Some(head) => {
                 let read = out.slice(s![first.., .., ..]);
                 let read = read.as_standard_layout();
-                let x2 = read.view().into_shape_with_order((steps * batch, width)).map_err(|_| Error::shape("rnn output", "standard layout", out.shape()))?;
+                let x2 = read
+                    .view()
+                    .into_shape_with_order((steps * batch, width))
+                    .map_err(|_| Error::shape("rnn output", "standard layout", out.shape()))?;
                 let dz = d_y.as_standard_layout();
-                let dz = dz.view().into_shape_with_order((steps * batch, head.out_features())).map_err(|_| Error::shape("grad of y", "standard layout", d_y.shape()))?;
+                let dz = dz
+                    .view()
+                    .into_shape_with_order((steps * batch, head.out_features()))
+                    .map_err(|_| Error::shape("grad of y", "standard layout", d_y.shape()))?;
                 let (g, dx) = head.backward(x2, dz)?;
                 for (k, row) in dx.axis_chunks_iter(Axis(0), batch).enumerate() {
                     d_out.index_axis_mut(Axis(0), first + k).assign(&row);

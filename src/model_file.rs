@@ -20,7 +20,7 @@ use safetensors::{Dtype, SafeTensors, View};
 use crate::deep::param_name;
 use crate::head::Linear;
 use crate::layer::LayerParams;
-use crate::{io, Error, Float, Model, ModelConfig, Nonlinearity, Result, Rnn, RnnConfig};
+use crate::{Error, Float, Model, ModelConfig, Nonlinearity, Result, Rnn, RnnConfig, io};
 
 /// The metadata key holding the model's configuration as JSON.
 pub const CONFIG_KEY: &str = "rnn.config";
@@ -75,7 +75,10 @@ pub struct LoadedModel<F = f32> {
 /// [`Error::Io`] when the file cannot be read; [`Error::ModelFile`] naming the file and the
 /// tensor or key at fault when it is not a valid model.
 pub fn load<F: Float>(path: &Path, options: &LoadOptions) -> Result<LoadedModel<F>> {
-    let bytes = std::fs::read(path).map_err(|err| Error::Io { path: path.to_path_buf(), err })?;
+    let bytes = std::fs::read(path).map_err(|err| Error::Io {
+        path: path.to_path_buf(),
+        err,
+    })?;
     from_bytes(&bytes, path, options)
 }
 
@@ -86,34 +89,49 @@ pub fn load<F: Float>(path: &Path, options: &LoadOptions) -> Result<LoadedModel<
 pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) -> Result<LoadedModel<F>> {
     let bad = |msg: String| Error::model_file(path, msg);
     let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
-    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
+    let (_, header) =
+        SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
     let metadata = header.metadata().clone().unwrap_or_default();
     let names: BTreeSet<String> = st.names().into_iter().map(str::to_owned).collect();
 
     let bare = !names.contains("rnn.weight_ih_l0");
     let prefix = if bare { "" } else { "rnn." };
     if !names.contains(&format!("{prefix}weight_ih_l0")) {
-        return Err(bad("no tensor `rnn.weight_ih_l0` (nor `weight_ih_l0` of a bare nn.RNN state_dict): not an RNN model".into()));
+        return Err(bad(
+            "no tensor `rnn.weight_ih_l0` (nor `weight_ih_l0` of a bare nn.RNN state_dict): not an RNN model".into(),
+        ));
     }
     let shape_of = |name: &str| st.tensor(name).map(|t| t.shape().to_vec()).ok();
 
     let (config, config_source) = match metadata.get(CONFIG_KEY) {
         Some(json) => {
-            let config: ModelConfig = serde_json::from_str(json).map_err(|e| bad(format!("metadata `{CONFIG_KEY}` is not a valid model configuration ({e})")))?;
-            if let Some(n) = options.nonlinearity {
-                if n != config.rnn.nonlinearity {
-                    return Err(bad(format!("the model's nonlinearity is {} but {n} was asked for", config.rnn.nonlinearity)));
-                }
+            let config: ModelConfig = serde_json::from_str(json).map_err(|e| {
+                bad(format!(
+                    "metadata `{CONFIG_KEY}` is not a valid model configuration ({e})"
+                ))
+            })?;
+            if let Some(n) = options.nonlinearity
+                && n != config.rnn.nonlinearity
+            {
+                return Err(bad(format!(
+                    "the model's nonlinearity is {} but {n} was asked for",
+                    config.rnn.nonlinearity
+                )));
             }
             (config, ConfigSource::Metadata)
         }
         None => {
             let w_ih = shape_of(&format!("{prefix}weight_ih_l0")).unwrap_or_default();
-            let w_hh = shape_of(&format!("{prefix}weight_hh_l0")).ok_or_else(|| bad(format!("tensor `{prefix}weight_hh_l0` is missing")))?;
+            let w_hh = shape_of(&format!("{prefix}weight_hh_l0"))
+                .ok_or_else(|| bad(format!("tensor `{prefix}weight_hh_l0` is missing")))?;
             if w_ih.len() != 2 || w_hh.len() != 2 {
-                return Err(bad(format!("tensors `{prefix}weight_ih_l0` and `{prefix}weight_hh_l0` must be matrices")));
+                return Err(bad(format!(
+                    "tensors `{prefix}weight_ih_l0` and `{prefix}weight_hh_l0` must be matrices"
+                )));
             }
-            let num_layers = (0..).take_while(|k| names.contains(&format!("{prefix}weight_ih_l{k}"))).count();
+            let num_layers = (0..)
+                .take_while(|k| names.contains(&format!("{prefix}weight_ih_l{k}")))
+                .count();
             let head = if bare { None } else { shape_of("head.weight") };
             let rnn = RnnConfig {
                 input_size: w_ih[1],
@@ -124,7 +142,13 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
                 dropout: 0.0,
                 bidirectional: names.contains(&format!("{prefix}weight_ih_l0_reverse")),
             };
-            (ModelConfig { rnn, output_size: head.and_then(|s| s.first().copied()) }, ConfigSource::Inferred)
+            (
+                ModelConfig {
+                    rnn,
+                    output_size: head.and_then(|s| s.first().copied()),
+                },
+                ConfigSource::Inferred,
+            )
         }
     };
     let c = &config.rnn;
@@ -133,11 +157,21 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
     let mut used = BTreeSet::new();
     let mut dtype = None;
     let mut take = |name: String, shape: &[usize]| -> Result<ArrayD<F>> {
-        let t = st.tensor(&name).map_err(|_| bad(format!("tensor `{name}` is missing")))?;
+        let t = st
+            .tensor(&name)
+            .map_err(|_| bad(format!("tensor `{name}` is missing")))?;
         if t.shape() != shape {
-            return Err(bad(format!("tensor `{name}` has shape {:?}, expected {shape:?}", t.shape())));
+            return Err(bad(format!(
+                "tensor `{name}` has shape {:?}, expected {shape:?}",
+                t.shape()
+            )));
         }
-        let values = decode::<F>(t.dtype(), t.data()).ok_or_else(|| bad(format!("tensor `{name}` has dtype {:?}; only F32 and F64 are supported", t.dtype())))?;
+        let values = decode::<F>(t.dtype(), t.data()).ok_or_else(|| {
+            bad(format!(
+                "tensor `{name}` has dtype {:?}; only F32 and F64 are supported",
+                t.dtype()
+            ))
+        })?;
         dtype.get_or_insert(t.dtype());
         used.insert(name);
         Ok(ArrayD::from_shape_vec(IxDyn(shape), values).expect("length checked by safetensors"))
@@ -153,32 +187,63 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
             let weight_ih: Array2<F> = as2(take(name("weight_ih"), &[h, c.layer_input_size(l)])?);
             let weight_hh: Array2<F> = as2(take(name("weight_hh"), &[h, h])?);
             let (bias_ih, bias_hh): (Option<Array1<F>>, Option<Array1<F>>) = if c.bias {
-                (Some(as1(take(name("bias_ih"), &[h])?)), Some(as1(take(name("bias_hh"), &[h])?)))
+                (
+                    Some(as1(take(name("bias_ih"), &[h])?)),
+                    Some(as1(take(name("bias_hh"), &[h])?)),
+                )
             } else {
                 (None, None)
             };
-            layers.push(LayerParams { weight_ih, weight_hh, bias_ih, bias_hh });
+            layers.push(LayerParams {
+                weight_ih,
+                weight_hh,
+                bias_ih,
+                bias_hh,
+            });
         }
     }
     let head = match config.output_size {
         None => None,
         Some(o) => {
             let weight = as2(take("head.weight".into(), &[o, c.output_width()])?);
-            let bias = if names.contains("head.bias") { Some(as1(take("head.bias".into(), &[o])?)) } else { None };
+            let bias = if names.contains("head.bias") {
+                Some(as1(take("head.bias".into(), &[o])?))
+            } else {
+                None
+            };
             Some(Linear { weight, bias })
         }
     };
     if let Some(extra) = names.iter().find(|n| !used.contains(*n)) {
-        return Err(bad(format!("unexpected tensor `{extra}` for a model with {} layer(s){}{}", c.num_layers, if c.bidirectional { ", bidirectional" } else { "" }, if c.bias { "" } else { ", no bias" })));
+        return Err(bad(format!(
+            "unexpected tensor `{extra}` for a model with {} layer(s){}{}",
+            c.num_layers,
+            if c.bidirectional { ", bidirectional" } else { "" },
+            if c.bias { "" } else { ", no bias" }
+        )));
     }
     let rnn = Rnn::from_parts(config.rnn.clone(), layers).map_err(|e| bad(e.to_string()))?;
-    Ok(LoadedModel { model: Model { rnn, head }, dtype: dtype.unwrap_or(F::DTYPE), metadata, config_source, bare })
+    Ok(LoadedModel {
+        model: Model { rnn, head },
+        dtype: dtype.unwrap_or(F::DTYPE),
+        metadata,
+        config_source,
+        bare,
+    })
 }
 
 fn decode<F: Float>(dtype: Dtype, data: &[u8]) -> Option<Vec<F>> {
     match dtype {
-        Dtype::F32 => Some(data.chunks_exact(4).map(|b| F::of(f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64)).collect()),
-        Dtype::F64 => Some(data.chunks_exact(8).map(|b| F::of(f64::from_le_bytes(b.try_into().expect("8 bytes")))).collect()),
+        Dtype::F32 => Some(
+            data.chunks_exact(4)
+                .map(|b| F::of(f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64))
+                .collect(),
+        ),
+        Dtype::F64 => Some(
+            data.chunks_exact(8)
+                .map(|b| F::of(f64::from_le_bytes(b.try_into().expect("8 bytes"))))
+                .collect(),
+        ),
         _ => None,
     }
 }
@@ -216,13 +281,21 @@ pub fn to_bytes<F: Float>(model: &Model<F>, extra: &HashMap<String, String>) -> 
         .map(|(name, t)| {
             let mut data = Vec::with_capacity(t.len() * F::BYTES);
             t.iter().for_each(|v| v.push_le_bytes(&mut data));
-            (name, Raw { shape: t.shape().to_vec(), dtype: F::DTYPE, data })
+            (
+                name,
+                Raw {
+                    shape: t.shape().to_vec(),
+                    dtype: F::DTYPE,
+                    data,
+                },
+            )
         })
         .collect();
     let mut metadata = extra.clone();
     let json = serde_json::to_string(&model.config()).map_err(|e| Error::model_file("<memory>", e.to_string()))?;
     metadata.insert(CONFIG_KEY.to_string(), json);
-    safetensors::serialize(tensors.iter().map(|(n, r)| (n.as_str(), r)), Some(metadata)).map_err(|e| Error::model_file("<memory>", e.to_string()))
+    safetensors::serialize(tensors.iter().map(|(n, r)| (n.as_str(), r)), Some(metadata))
+        .map_err(|e| Error::model_file("<memory>", e.to_string()))
 }
 
 /// Writes a model file atomically (temp file + rename).

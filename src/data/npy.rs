@@ -7,7 +7,7 @@ use std::path::Path;
 use ndarray::{ArrayD, ArrayView, Dimension};
 use ndarray_npy::{ReadNpyError, ReadNpyExt, WriteNpyExt};
 
-use crate::{io, Error, Float, Result};
+use crate::{Error, Float, Result, io};
 
 /// An array read from a `.npy` file, in the dtype the file holds.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,7 +40,12 @@ impl NpyArray {
 /// # Errors
 /// [`Error::Npy`] naming the file: missing, not `.npy`, another dtype, truncated.
 pub fn read(path: &Path) -> Result<NpyArray> {
-    let open = || File::open(path).map_err(|e| Error::Npy { path: path.to_path_buf(), msg: e.to_string() });
+    let open = || {
+        File::open(path).map_err(|e| Error::Npy {
+            path: path.to_path_buf(),
+            msg: e.to_string(),
+        })
+    };
     match ArrayD::<f32>::read_npy(open()?) {
         Ok(a) => return Ok(NpyArray::F32(a)),
         Err(ReadNpyError::WrongDescriptor(_)) => {}
@@ -48,19 +53,27 @@ pub fn read(path: &Path) -> Result<NpyArray> {
     }
     match ArrayD::<f64>::read_npy(open()?) {
         Ok(a) => Ok(NpyArray::F64(a)),
-        Err(ReadNpyError::WrongDescriptor(d)) => Err(Error::Npy { path: path.to_path_buf(), msg: format!("dtype {d} is not supported (expected float32 or float64)") }),
+        Err(ReadNpyError::WrongDescriptor(d)) => Err(Error::Npy {
+            path: path.to_path_buf(),
+            msg: format!("dtype {d} is not supported (expected float32 or float64)"),
+        }),
         Err(e) => Err(npy_error(path, e)),
     }
 }
 
 fn npy_error(path: &Path, e: ReadNpyError) -> Error {
     let msg = match e {
-        ReadNpyError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => "not a .npy file (too short)".to_string(),
+        ReadNpyError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "not a .npy file (too short)".to_string()
+        }
         ReadNpyError::ParseHeader(e) => format!("not a valid .npy file ({e})"),
         ReadNpyError::MissingData => "the file is truncated: it holds less data than its header says".to_string(),
         other => other.to_string(),
     };
-    Error::Npy { path: path.to_path_buf(), msg }
+    Error::Npy {
+        path: path.to_path_buf(),
+        msg,
+    }
 }
 
 /// Writes an array as `.npy` atomically.
