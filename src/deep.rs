@@ -35,14 +35,18 @@ pub struct RnnConfig {
     /// Whether the layers have biases.
     #[serde(default = "yes")]
     pub bias: bool,
-    /// Dropout probability between layers (training only).
-    #[serde(default)]
+    /// Dropout probability between layers (training only); not written when zero, so the
+    /// metadata holds exactly `nn.RNN`'s arguments for a model without dropout.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub dropout: f64,
     /// Whether each layer also runs backwards in time.
     #[serde(default)]
     pub bidirectional: bool,
 }
 
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
 fn one() -> usize {
     1
 }

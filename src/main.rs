@@ -1,1 +1,7 @@
-fn main() {}
+//! The `rnn` command-line tool. Everything lives in [`cli`]; `main` only hands over.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

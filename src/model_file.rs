@@ -153,6 +153,9 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
     };
     let c = &config.rnn;
     c.validate().map_err(|e| bad(e.to_string()))?;
+    if config.output_size == Some(0) {
+        return Err(bad("the head has output_size 0".into()));
+    }
 
     let mut used = BTreeSet::new();
     let mut dtype = None;
@@ -172,7 +175,16 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
                 t.dtype()
             ))
         })?;
-        dtype.get_or_insert(t.dtype());
+        match dtype {
+            None => dtype = Some((t.dtype(), name.clone())),
+            Some((d, ref first)) if d != t.dtype() => {
+                return Err(bad(format!(
+                    "tensor `{name}` is {:?} but `{first}` is {d:?}: mixed dtypes are not supported",
+                    t.dtype()
+                )));
+            }
+            _ => {}
+        }
         used.insert(name);
         Ok(ArrayD::from_shape_vec(IxDyn(shape), values).expect("length checked by safetensors"))
     };
@@ -225,7 +237,7 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
     let rnn = Rnn::from_parts(config.rnn.clone(), layers).map_err(|e| bad(e.to_string()))?;
     Ok(LoadedModel {
         model: Model { rnn, head },
-        dtype: dtype.unwrap_or(F::DTYPE),
+        dtype: dtype.map_or(F::DTYPE, |(d, _)| d),
         metadata,
         config_source,
         bare,

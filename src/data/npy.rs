@@ -1,11 +1,10 @@
 //! `.npy` arrays (NumPy's format, what PyTorch users save with `np.save`), float32 or float64.
 
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
-use ndarray::{ArrayD, ArrayView, Dimension};
-use ndarray_npy::{ReadNpyError, ReadNpyExt, WriteNpyExt};
+use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension};
+use ndarray_npy::{ReadNpyExt, ReadableElement, ViewElement, ViewNpyError, ViewNpyExt, WriteNpyExt};
 
 use crate::{Error, Float, Result, io};
 
@@ -37,42 +36,62 @@ impl NpyArray {
 
 /// Reads a float32 or float64 `.npy` file.
 ///
+/// The file is read once and its header checked against its length before any array is
+/// allocated, so a corrupt or hostile header cannot exhaust memory.
+///
 /// # Errors
 /// [`Error::Npy`] naming the file: missing, not `.npy`, another dtype, truncated.
 pub fn read(path: &Path) -> Result<NpyArray> {
-    let open = || {
-        File::open(path).map_err(|e| Error::Npy {
-            path: path.to_path_buf(),
-            msg: e.to_string(),
-        })
-    };
-    match ArrayD::<f32>::read_npy(open()?) {
+    let bytes = std::fs::read(path).map_err(|e| Error::Npy {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    })?;
+    parse(&bytes).map_err(|msg| Error::Npy {
+        path: path.to_path_buf(),
+        msg,
+    })
+}
+
+/// Parses the bytes of a `.npy` file.
+///
+/// # Errors
+/// A one-line description of what is wrong.
+pub fn parse(bytes: &[u8]) -> std::result::Result<NpyArray, String> {
+    match view::<f32>(bytes) {
         Ok(a) => return Ok(NpyArray::F32(a)),
-        Err(ReadNpyError::WrongDescriptor(_)) => {}
-        Err(e) => return Err(npy_error(path, e)),
+        Err(ViewNpyError::WrongDescriptor(_)) => {}
+        Err(e) => return Err(describe(e)),
     }
-    match ArrayD::<f64>::read_npy(open()?) {
+    match view::<f64>(bytes) {
         Ok(a) => Ok(NpyArray::F64(a)),
-        Err(ReadNpyError::WrongDescriptor(d)) => Err(Error::Npy {
-            path: path.to_path_buf(),
-            msg: format!("dtype {d} is not supported (expected float32 or float64)"),
-        }),
-        Err(e) => Err(npy_error(path, e)),
+        Err(ViewNpyError::WrongDescriptor(d)) => {
+            Err(format!("dtype {d} is not supported (expected float32 or float64)"))
+        }
+        Err(e) => Err(describe(e)),
     }
 }
 
-fn npy_error(path: &Path, e: ReadNpyError) -> Error {
-    let msg = match e {
-        ReadNpyError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            "not a .npy file (too short)".to_string()
+/// Views the data in place (which checks the header's dtype and length against the bytes
+/// without allocating), then copies it out.
+fn view<A: ViewElement + ReadableElement + Clone>(bytes: &[u8]) -> std::result::Result<ArrayD<A>, ViewNpyError> {
+    match ArrayViewD::<A>::view_npy(bytes) {
+        Ok(v) => Ok(v.to_owned()),
+        // Length already checked; the buffer is merely not aligned for `A`: read by copying.
+        Err(ViewNpyError::MisalignedData) => {
+            ArrayD::<A>::read_npy(bytes).map_err(|e| ViewNpyError::InvalidData(e.to_string().into()))
         }
-        ReadNpyError::ParseHeader(e) => format!("not a valid .npy file ({e})"),
-        ReadNpyError::MissingData => "the file is truncated: it holds less data than its header says".to_string(),
+        Err(e) => Err(e),
+    }
+}
+
+fn describe(e: ViewNpyError) -> String {
+    match e {
+        ViewNpyError::ParseHeader(e) => format!("not a valid .npy file ({e})"),
+        ViewNpyError::MissingBytes(n) => format!("the file is truncated: {n} bytes of data are missing"),
+        ViewNpyError::ExtraBytes(n) => format!("{n} unexpected bytes after the data: not a valid .npy file"),
+        ViewNpyError::NonNativeEndian => "big-endian data is not supported".to_string(),
+        ViewNpyError::LengthOverflow => "the header's shape is too large".to_string(),
         other => other.to_string(),
-    };
-    Error::Npy {
-        path: path.to_path_buf(),
-        msg,
     }
 }
 

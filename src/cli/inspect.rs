@@ -1,0 +1,195 @@
+//! `rnn inspect`: describe a model file.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use rnn::model_file::{self, CONFIG_KEY, ConfigSource, LoadOptions};
+use safetensors::Dtype;
+use serde::Serialize;
+
+use super::{Act, print_stdout, thousands};
+
+/// Arguments of `rnn inspect`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Model file (.safetensors) to describe
+    #[arg(value_name = "MODEL")]
+    model: PathBuf,
+    /// Nonlinearity for model files without `rnn.config` metadata (tanh if omitted)
+    #[arg(long, value_enum)]
+    nonlinearity: Option<Act>,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    json: bool,
+}
+
+/// What `inspect` reports; serialised as is for `--json`.
+#[derive(Debug, Serialize)]
+struct Report {
+    path: String,
+    dtype: String,
+    config: Config,
+    /// `metadata` or `inferred`.
+    config_source: &'static str,
+    /// The file is a bare `nn.RNN` state_dict (names without `rnn.`).
+    bare: bool,
+    tensors: Vec<Tensor>,
+    num_params: usize,
+    /// Metadata entries other than `rnn.config`.
+    metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Config {
+    input_size: usize,
+    hidden_size: usize,
+    num_layers: usize,
+    nonlinearity: String,
+    bias: bool,
+    bidirectional: bool,
+    dropout: f64,
+    output_size: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+struct Tensor {
+    name: String,
+    shape: Vec<usize>,
+    numel: usize,
+}
+
+/// Runs `rnn inspect`.
+pub fn run(args: &Args) -> Result<()> {
+    let options = LoadOptions {
+        nonlinearity: args.nonlinearity.map(Into::into),
+    };
+    // f64 holds both stored dtypes exactly.
+    let loaded = model_file::load::<f64>(&args.model, &options)?;
+    let config = loaded.model.config();
+    let c = &config.rnn;
+    let tensors: Vec<Tensor> = loaded
+        .model
+        .named_tensors()
+        .into_iter()
+        .map(|(name, t)| {
+            // A bare state_dict's names are the RNN's own, without the module prefix.
+            let name = match name.strip_prefix("rnn.") {
+                Some(bare) if loaded.bare => bare.to_string(),
+                _ => name,
+            };
+            Tensor {
+                name,
+                shape: t.shape().to_vec(),
+                numel: t.len(),
+            }
+        })
+        .collect();
+    let report = Report {
+        path: args.model.display().to_string(),
+        dtype: dtype_name(loaded.dtype),
+        config: Config {
+            input_size: c.input_size,
+            hidden_size: c.hidden_size,
+            num_layers: c.num_layers,
+            nonlinearity: c.nonlinearity.to_string(),
+            bias: c.bias,
+            bidirectional: c.bidirectional,
+            dropout: c.dropout,
+            output_size: config.output_size,
+        },
+        config_source: match loaded.config_source {
+            ConfigSource::Metadata => "metadata",
+            ConfigSource::Inferred => "inferred",
+        },
+        bare: loaded.bare,
+        num_params: tensors.iter().map(|t| t.numel).sum(),
+        tensors,
+        metadata: loaded.metadata.into_iter().filter(|(k, _)| k != CONFIG_KEY).collect(),
+    };
+    let text = if args.json {
+        let mut json = serde_json::to_string(&report).context("<stdout>: cannot encode the report as JSON")?;
+        json.push('\n');
+        json
+    } else {
+        render(&report, args.nonlinearity.is_some())
+    };
+    print_stdout(&text)
+}
+
+fn dtype_name(dtype: Dtype) -> String {
+    match dtype {
+        Dtype::F32 => "f32".into(),
+        Dtype::F64 => "f64".into(),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+/// The human-readable report.
+fn render(r: &Report, nonlinearity_given: bool) -> String {
+    let c = &r.config;
+    let inferred = r.config_source == "inferred";
+    let source = match (inferred, r.bare) {
+        (false, _) => format!("metadata (`{CONFIG_KEY}`)"),
+        (true, false) => "inferred from tensor names and shapes (no `rnn.config` metadata)".to_string(),
+        (true, true) => "inferred from tensor names and shapes (bare nn.RNN state_dict, no metadata)".to_string(),
+    };
+    let nonlinearity = match (inferred, nonlinearity_given) {
+        (false, _) => c.nonlinearity.clone(),
+        (true, true) => format!("{} (from --nonlinearity; not stored in the file)", c.nonlinearity),
+        (true, false) => format!(
+            "{} (assumed; not stored in the file, set with --nonlinearity)",
+            c.nonlinearity
+        ),
+    };
+    let output_size = c
+        .output_size
+        .map_or_else(|| "none (no head)".to_string(), |o| o.to_string());
+    let fields = [
+        ("file", r.path.clone()),
+        ("dtype", r.dtype.clone()),
+        ("config", source),
+        ("input_size", c.input_size.to_string()),
+        ("hidden_size", c.hidden_size.to_string()),
+        ("num_layers", c.num_layers.to_string()),
+        ("nonlinearity", nonlinearity),
+        ("bias", c.bias.to_string()),
+        ("bidirectional", c.bidirectional.to_string()),
+        ("dropout", c.dropout.to_string()),
+        ("output_size", output_size),
+    ];
+    let mut out = String::new();
+    for (key, value) in fields {
+        let _ = writeln!(out, "{:<15}{value}", format!("{key}:"));
+    }
+
+    let shapes: Vec<String> = r.tensors.iter().map(|t| format!("{:?}", t.shape)).collect();
+    let counts: Vec<String> = r.tensors.iter().map(|t| thousands(t.numel)).collect();
+    let total = thousands(r.num_params);
+    let name_w = r.tensors.iter().map(|t| t.name.len()).chain([6]).max().unwrap_or(6);
+    let shape_w = shapes.iter().map(String::len).chain([5]).max().unwrap_or(5);
+    let count_w = counts
+        .iter()
+        .map(String::len)
+        .chain([total.len(), 10])
+        .max()
+        .unwrap_or(10);
+    let _ = writeln!(
+        out,
+        "\n{:<name_w$}  {:<shape_w$}  {:>count_w$}",
+        "tensor", "shape", "parameters"
+    );
+    for ((t, shape), count) in r.tensors.iter().zip(&shapes).zip(&counts) {
+        let _ = writeln!(out, "{:<name_w$}  {shape:<shape_w$}  {count:>count_w$}", t.name);
+    }
+    let _ = writeln!(out, "{:<name_w$}  {:<shape_w$}  {total:>count_w$}", "total", "");
+
+    if !r.metadata.is_empty() {
+        let _ = writeln!(out, "\nother metadata:");
+        for (key, value) in &r.metadata {
+            let _ = writeln!(out, "  {key}: {value}");
+        }
+    }
+    out
+}
