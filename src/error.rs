@@ -39,6 +39,19 @@ pub enum Error {
         msg: String,
     },
 
+    /// Drawing or writing a plot failed.
+    #[error("{}: {msg}", path.display())]
+    Plot {
+        /// The image file.
+        path: PathBuf,
+        /// What went wrong.
+        msg: String,
+    },
+
+    /// Training cannot go on (a NaN or infinite loss or gradient, a bad checkpoint, ...).
+    #[error("{0}")]
+    Training(String),
+
     /// A model file is malformed or does not describe a valid model.
     #[error("{}: {msg}", path.display())]
     ModelFile {

@@ -1,0 +1,194 @@
+//! In-memory sequence datasets (`[N, T, I]` inputs with targets) and their mini-batches in the
+//! time-major layout the model computes in.
+
+use ndarray::{s, Array2, Array3, ArrayView2, ArrayView3, Axis};
+
+use crate::loss::TargetView;
+use crate::{Error, Float, Readout, Result};
+
+/// Targets of a dataset: one row per sequence.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Targets<F = f32> {
+    /// Real values `[N, S, O]`: `S = T` for a target at every step, `S = 1` for the last step.
+    Values(Array3<F>),
+    /// Class indices `[N, S]`, same convention for `S`.
+    Classes(Array2<usize>),
+}
+
+impl<F: Float> Targets<F> {
+    fn rows(&self) -> usize {
+        match self {
+            Targets::Values(v) => v.shape()[0],
+            Targets::Classes(c) => c.shape()[0],
+        }
+    }
+    fn steps(&self) -> usize {
+        match self {
+            Targets::Values(v) => v.shape()[1],
+            Targets::Classes(c) => c.shape()[1],
+        }
+    }
+}
+
+/// A batch of sequences, time-major as the model takes them.
+#[derive(Clone, Debug)]
+pub struct Batch<F = f32> {
+    /// `[T, B, I]`.
+    pub x: Array3<F>,
+    /// `[S, B, O]` values or `[S, B]` classes.
+    pub targets: Targets<F>,
+    /// `[S, B]` 0/1 weights of the target steps, when the dataset has a mask.
+    pub mask: Option<Array2<F>>,
+}
+
+impl<F: Float> Batch<F> {
+    /// The sequences in the batch.
+    pub fn len(&self) -> usize {
+        self.x.shape()[1]
+    }
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The targets of steps `range` (a per-step target) as the loss takes them.
+    pub fn target_view(&self, range: std::ops::Range<usize>) -> TargetView<'_, F> {
+        match &self.targets {
+            Targets::Values(v) => TargetView::Values(v.slice(s![range, .., ..])),
+            Targets::Classes(c) => TargetView::Classes(c.slice(s![range, ..])),
+        }
+    }
+    /// The mask of steps `range`.
+    pub fn mask_view(&self, range: std::ops::Range<usize>) -> Option<ArrayView2<'_, F>> {
+        self.mask.as_ref().map(|m| m.slice(s![range, ..]))
+    }
+}
+
+/// Sequences `[N, T, I]` (batch-first, as users store them) with their targets and an optional
+/// mask of the target steps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset<F = f32> {
+    inputs: Array3<F>,
+    targets: Targets<F>,
+    mask: Option<Array2<F>>,
+}
+
+impl<F: Float> Dataset<F> {
+    /// Checks and wraps the arrays.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the row counts differ, the target steps are neither `T` nor 1, or
+    /// the mask is not `[N, S]`; [`Error::Config`] for an empty dataset.
+    pub fn new(inputs: Array3<F>, targets: Targets<F>, mask: Option<Array2<F>>) -> Result<Self> {
+        let (n, t, _) = inputs.dim();
+        if n == 0 || t == 0 {
+            return Err(Error::Config(format!("the dataset is empty (inputs of shape {:?})", inputs.shape())));
+        }
+        if targets.rows() != n {
+            return Err(Error::shape("targets", format!("{n} rows, one per input sequence"), &[targets.rows()]));
+        }
+        let steps = targets.steps();
+        if steps != t && steps != 1 {
+            return Err(Error::shape("targets", format!("[{n}, {t}, ..] (every step) or [{n}, 1, ..] (last step)"), &[n, steps]));
+        }
+        if let Some(m) = &mask
+            && m.shape() != [n, steps]
+        {
+            return Err(Error::shape("mask", format!("[{n}, {steps}]"), m.shape()));
+        }
+        Ok(Dataset { inputs, targets, mask })
+    }
+
+    /// Number of sequences.
+    pub fn len(&self) -> usize {
+        self.inputs.shape()[0]
+    }
+    /// Whether there are no sequences (never true for a constructed dataset).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Steps per sequence.
+    pub fn seq_len(&self) -> usize {
+        self.inputs.shape()[1]
+    }
+    /// Features per step.
+    pub fn input_size(&self) -> usize {
+        self.inputs.shape()[2]
+    }
+    /// The inputs `[N, T, I]`.
+    pub fn inputs(&self) -> ArrayView3<'_, F> {
+        self.inputs.view()
+    }
+    /// The targets.
+    pub fn targets(&self) -> &Targets<F> {
+        &self.targets
+    }
+    /// Which steps the model's head must read for these targets.
+    pub fn readout(&self) -> Readout {
+        if self.targets.steps() == 1 && self.seq_len() > 1 { Readout::LastStep } else { Readout::EveryStep }
+    }
+
+    /// The sequences at `rows`, in that order.
+    pub fn subset(&self, rows: &[usize]) -> Self {
+        Dataset {
+            inputs: self.inputs.select(Axis(0), rows),
+            targets: match &self.targets {
+                Targets::Values(v) => Targets::Values(v.select(Axis(0), rows)),
+                Targets::Classes(c) => Targets::Classes(c.select(Axis(0), rows)),
+            },
+            mask: self.mask.as_ref().map(|m| m.select(Axis(0), rows)),
+        }
+    }
+
+    /// A time-major batch of the sequences at `rows`.
+    pub fn batch(&self, rows: &[usize]) -> Batch<F> {
+        let (t, i) = (self.seq_len(), self.input_size());
+        let mut x = Array3::zeros((t, rows.len(), i));
+        for (j, &r) in rows.iter().enumerate() {
+            x.slice_mut(s![.., j, ..]).assign(&self.inputs.index_axis(Axis(0), r));
+        }
+        let targets = match &self.targets {
+            Targets::Values(v) => {
+                let mut out = Array3::zeros((v.shape()[1], rows.len(), v.shape()[2]));
+                for (j, &r) in rows.iter().enumerate() {
+                    out.slice_mut(s![.., j, ..]).assign(&v.index_axis(Axis(0), r));
+                }
+                Targets::Values(out)
+            }
+            Targets::Classes(c) => Targets::Classes(c.select(Axis(0), rows).reversed_axes().as_standard_layout().to_owned()),
+        };
+        let mask = self.mask.as_ref().map(|m| m.select(Axis(0), rows).reversed_axes().as_standard_layout().to_owned());
+        Batch { x, targets, mask }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array;
+
+    #[test]
+    fn batches_are_time_major_and_follow_rows() {
+        let inputs = Array::from_shape_fn((4, 3, 2), |(n, t, i)| (n * 100 + t * 10 + i) as f64);
+        let targets = Targets::Classes(Array::from_shape_fn((4, 3), |(n, t)| n * 10 + t));
+        let ds = Dataset::new(inputs, targets, None).unwrap();
+        let b = ds.batch(&[2, 0]);
+        assert_eq!(b.x.shape(), &[3, 2, 2]);
+        assert_eq!(b.x[[1, 0, 1]], 211.0);
+        assert_eq!(b.x[[2, 1, 0]], 20.0);
+        match &b.targets {
+            Targets::Classes(c) => assert_eq!(c[[1, 0]], 21),
+            _ => unreachable!(),
+        }
+        assert_eq!(ds.readout(), Readout::EveryStep);
+    }
+
+    #[test]
+    fn shapes_are_checked() {
+        let inputs = Array3::<f32>::zeros((4, 3, 2));
+        assert!(Dataset::new(inputs.clone(), Targets::Values(Array3::zeros((3, 3, 1))), None).is_err());
+        assert!(Dataset::new(inputs.clone(), Targets::Values(Array3::zeros((4, 2, 1))), None).is_err());
+        let last = Dataset::new(inputs.clone(), Targets::Values(Array3::zeros((4, 1, 1))), None).unwrap();
+        assert_eq!(last.readout(), Readout::LastStep);
+        assert!(Dataset::new(inputs, Targets::Values(Array3::zeros((4, 3, 1))), Some(Array2::zeros((4, 2)))).is_err());
+    }
+}
