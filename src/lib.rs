@@ -24,6 +24,7 @@
 //! ```
 
 pub mod activation;
+pub mod checkpoint;
 pub mod data;
 pub mod deep;
 pub mod error;
@@ -31,9 +32,14 @@ pub mod head;
 pub mod init;
 pub mod io;
 pub mod layer;
+pub mod loss;
 pub mod model;
 pub mod model_file;
+pub mod optim;
+pub mod plot;
 pub mod scalar;
+pub mod schedule;
+pub mod train;
 
 pub use activation::Nonlinearity;
 pub use deep::{Rnn, RnnConfig, RnnGrads, RnnTrace};

@@ -89,6 +89,21 @@ pub struct ModelGrads<F = f32> {
 }
 
 impl<F: Float> ModelGrads<F> {
+    /// Mutable parameter gradients in the order of [`Model::named_tensors`] (for clipping and
+    /// optimizers).
+    pub fn tensors_mut(&mut self) -> Vec<ArrayViewMutD<'_, F>> {
+        let mut out: Vec<_> = self
+            .rnn
+            .layers
+            .iter_mut()
+            .flat_map(|p| p.tensors_mut().into_iter().map(|(_, t)| t))
+            .collect();
+        if let Some(h) = &mut self.head {
+            out.extend(h.tensors_mut().into_iter().map(|(_, t)| t));
+        }
+        out
+    }
+
     /// dL/dx `[seq_len, batch, input_size]`.
     pub fn input(&self) -> ArrayView3<'_, F> {
         self.rnn.input.view()
@@ -177,6 +192,19 @@ impl<F: Float> Model<F> {
     pub fn forward(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>) -> Result<(Array3<F>, Array3<F>)> {
         let trace = self.trace(self.rnn.forward_trace(x, h0)?, Readout::EveryStep)?;
         Ok((trace.y, trace.rnn.h_n().to_owned()))
+    }
+
+    /// Inference that keeps a trace, reading the steps `readout` names (no dropout).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `x` or `h0` has the wrong shape.
+    pub fn forward_eval(
+        &self,
+        x: ArrayView3<'_, F>,
+        h0: Option<ArrayView3<'_, F>>,
+        readout: Readout,
+    ) -> Result<ModelTrace<F>> {
+        self.trace(self.rnn.forward_trace(x, h0)?, readout)
     }
 
     /// Training forward pass (dropout drawn from `rng`), keeping what [`Model::backward`] needs.

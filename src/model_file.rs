@@ -25,6 +25,14 @@ use crate::{Error, Float, Model, ModelConfig, Nonlinearity, Result, Rnn, RnnConf
 /// The metadata key holding the model's configuration as JSON.
 pub const CONFIG_KEY: &str = "rnn.config";
 
+/// Tensor-name prefixes that are not model parameters: a training checkpoint's optimizer state
+/// and best weights. Loading a model skips them, so a checkpoint is also a model file.
+pub const RESERVED_PREFIXES: [&str; 2] = ["optim.", "best_model."];
+
+fn is_reserved(name: &str) -> bool {
+    RESERVED_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
 /// Options for reading a model file.
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
@@ -92,7 +100,12 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
     let (_, header) =
         SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
     let metadata = header.metadata().clone().unwrap_or_default();
-    let names: BTreeSet<String> = st.names().into_iter().map(str::to_owned).collect();
+    let names: BTreeSet<String> = st
+        .names()
+        .into_iter()
+        .filter(|n| !is_reserved(n))
+        .map(str::to_owned)
+        .collect();
 
     let bare = !names.contains("rnn.weight_ih_l0");
     let prefix = if bare { "" } else { "rnn." };
@@ -244,6 +257,28 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
     })
 }
 
+/// Every tensor with a reserved prefix (see [`RESERVED_PREFIXES`]), converted to `F`.
+///
+/// # Errors
+/// [`Error::ModelFile`] naming the file for a damaged file or an unsupported dtype.
+pub fn read_tensors<F: Float>(bytes: &[u8], path: &Path) -> Result<HashMap<String, ArrayD<F>>> {
+    let bad = |msg: String| Error::model_file(path, msg);
+    let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
+    let mut out = HashMap::new();
+    for (name, t) in st.iter().filter(|(n, _)| is_reserved(n)) {
+        let values = decode::<F>(t.dtype(), t.data()).ok_or_else(|| {
+            bad(format!(
+                "tensor `{name}` has dtype {:?}; only F32 and F64 are supported",
+                t.dtype()
+            ))
+        })?;
+        let array =
+            ArrayD::from_shape_vec(IxDyn(t.shape()), values).map_err(|e| bad(format!("tensor `{name}`: {e}")))?;
+        out.insert(name.to_string(), array);
+    }
+    Ok(out)
+}
+
 fn decode<F: Float>(dtype: Dtype, data: &[u8]) -> Option<Vec<F>> {
     match dtype {
         Dtype::F32 => Some(
@@ -287,22 +322,42 @@ impl View for &Raw {
 /// # Errors
 /// [`Error::ModelFile`] when serialisation fails (it does not for a valid model).
 pub fn to_bytes<F: Float>(model: &Model<F>, extra: &HashMap<String, String>) -> Result<Vec<u8>> {
-    let tensors: Vec<(String, Raw)> = model
+    to_bytes_with(model, extra, &[])
+}
+
+/// As [`to_bytes`], adding non-parameter tensors whose names start with one of
+/// [`RESERVED_PREFIXES`] (a checkpoint's optimizer state).
+///
+/// # Errors
+/// [`Error::ModelFile`] when an extra tensor's name is not reserved.
+pub fn to_bytes_with<F: Float>(
+    model: &Model<F>,
+    extra: &HashMap<String, String>,
+    extra_tensors: &[(String, ArrayD<F>)],
+) -> Result<Vec<u8>> {
+    let raw = |t: ndarray::ArrayViewD<'_, F>| {
+        let mut data = Vec::with_capacity(t.len() * F::BYTES);
+        t.iter().for_each(|v| v.push_le_bytes(&mut data));
+        Raw {
+            shape: t.shape().to_vec(),
+            dtype: F::DTYPE,
+            data,
+        }
+    };
+    let mut tensors: Vec<(String, Raw)> = model
         .named_tensors()
         .into_iter()
-        .map(|(name, t)| {
-            let mut data = Vec::with_capacity(t.len() * F::BYTES);
-            t.iter().for_each(|v| v.push_le_bytes(&mut data));
-            (
-                name,
-                Raw {
-                    shape: t.shape().to_vec(),
-                    dtype: F::DTYPE,
-                    data,
-                },
-            )
-        })
+        .map(|(name, t)| (name, raw(t)))
         .collect();
+    for (name, t) in extra_tensors {
+        if !is_reserved(name) {
+            return Err(Error::model_file(
+                "<memory>",
+                format!("extra tensor `{name}` must have a reserved prefix"),
+            ));
+        }
+        tensors.push((name.clone(), raw(t.view())));
+    }
     let mut metadata = extra.clone();
     let json = serde_json::to_string(&model.config()).map_err(|e| Error::model_file("<memory>", e.to_string()))?;
     metadata.insert(CONFIG_KEY.to_string(), json);

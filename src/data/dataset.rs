@@ -1,7 +1,7 @@
 //! In-memory sequence datasets (`[N, T, I]` inputs with targets) and their mini-batches in the
 //! time-major layout the model computes in.
 
-use ndarray::{s, Array2, Array3, ArrayView2, ArrayView3, Axis};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 
 use crate::loss::TargetView;
 use crate::{Error, Float, Readout, Result};
@@ -81,14 +81,25 @@ impl<F: Float> Dataset<F> {
     pub fn new(inputs: Array3<F>, targets: Targets<F>, mask: Option<Array2<F>>) -> Result<Self> {
         let (n, t, _) = inputs.dim();
         if n == 0 || t == 0 {
-            return Err(Error::Config(format!("the dataset is empty (inputs of shape {:?})", inputs.shape())));
+            return Err(Error::Config(format!(
+                "the dataset is empty (inputs of shape {:?})",
+                inputs.shape()
+            )));
         }
         if targets.rows() != n {
-            return Err(Error::shape("targets", format!("{n} rows, one per input sequence"), &[targets.rows()]));
+            return Err(Error::shape(
+                "targets",
+                format!("{n} rows, one per input sequence"),
+                &[targets.rows()],
+            ));
         }
         let steps = targets.steps();
         if steps != t && steps != 1 {
-            return Err(Error::shape("targets", format!("[{n}, {t}, ..] (every step) or [{n}, 1, ..] (last step)"), &[n, steps]));
+            return Err(Error::shape(
+                "targets",
+                format!("[{n}, {t}, ..] (every step) or [{n}, 1, ..] (last step)"),
+                &[n, steps],
+            ));
         }
         if let Some(m) = &mask
             && m.shape() != [n, steps]
@@ -124,7 +135,11 @@ impl<F: Float> Dataset<F> {
     }
     /// Which steps the model's head must read for these targets.
     pub fn readout(&self) -> Readout {
-        if self.targets.steps() == 1 && self.seq_len() > 1 { Readout::LastStep } else { Readout::EveryStep }
+        if self.targets.steps() == 1 && self.seq_len() > 1 {
+            Readout::LastStep
+        } else {
+            Readout::EveryStep
+        }
     }
 
     /// The sequences at `rows`, in that order.
@@ -154,9 +169,14 @@ impl<F: Float> Dataset<F> {
                 }
                 Targets::Values(out)
             }
-            Targets::Classes(c) => Targets::Classes(c.select(Axis(0), rows).reversed_axes().as_standard_layout().to_owned()),
+            Targets::Classes(c) => {
+                Targets::Classes(c.select(Axis(0), rows).reversed_axes().as_standard_layout().to_owned())
+            }
         };
-        let mask = self.mask.as_ref().map(|m| m.select(Axis(0), rows).reversed_axes().as_standard_layout().to_owned());
+        let mask = self
+            .mask
+            .as_ref()
+            .map(|m| m.select(Axis(0), rows).reversed_axes().as_standard_layout().to_owned());
         Batch { x, targets, mask }
     }
 }
@@ -189,6 +209,13 @@ mod tests {
         assert!(Dataset::new(inputs.clone(), Targets::Values(Array3::zeros((4, 2, 1))), None).is_err());
         let last = Dataset::new(inputs.clone(), Targets::Values(Array3::zeros((4, 1, 1))), None).unwrap();
         assert_eq!(last.readout(), Readout::LastStep);
-        assert!(Dataset::new(inputs, Targets::Values(Array3::zeros((4, 3, 1))), Some(Array2::zeros((4, 2)))).is_err());
+        assert!(
+            Dataset::new(
+                inputs,
+                Targets::Values(Array3::zeros((4, 3, 1))),
+                Some(Array2::zeros((4, 2)))
+            )
+            .is_err()
+        );
     }
 }

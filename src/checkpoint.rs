@@ -1,0 +1,209 @@
+//! Training checkpoints: a model file (loadable by `rnn forward` and [`crate::model_file`]) that
+//! also holds the optimizer state (`optim.*` tensors), the best epoch's weights
+//! (`best_model.*`) and the loop's state (metadata `rnn.train_state`: epoch, step, RNG position,
+//! best epoch, history), so a resumed run continues bit-identically.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use ndarray::ArrayD;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::model_file::{self, LoadOptions};
+use crate::optim::{Optimizer, OptimizerState};
+use crate::train::{EpochRecord, TrainConfig};
+use crate::{Error, Float, Model, Result};
+
+/// The metadata key of the training state.
+pub const STATE_KEY: &str = "rnn.train_state";
+/// Tensor-name prefix of the optimizer state.
+pub const OPTIM_PREFIX: &str = "optim.";
+/// Tensor-name prefix of the best epoch's weights.
+pub const BEST_PREFIX: &str = "best_model.";
+
+/// The best validation result so far.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Best {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Its validation loss.
+    pub val_loss: f64,
+}
+
+/// The training loop's own state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Optimizer steps taken (the schedule's position).
+    pub step: usize,
+    /// The best epoch so far.
+    pub best: Option<Best>,
+    /// Every epoch's record.
+    pub history: Vec<EpochRecord>,
+}
+
+/// The exact position of a ChaCha8 generator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct RngState {
+    /// The 32-byte seed, hex.
+    seed: String,
+    stream: u64,
+    /// The word position (a u128), decimal.
+    word_pos: String,
+}
+
+impl RngState {
+    fn of(rng: &ChaCha8Rng) -> Self {
+        RngState {
+            seed: rng.get_seed().iter().map(|b| format!("{b:02x}")).collect(),
+            stream: rng.get_stream(),
+            word_pos: rng.get_word_pos().to_string(),
+        }
+    }
+
+    fn restore(&self) -> Option<ChaCha8Rng> {
+        use rand::SeedableRng;
+        if self.seed.len() != 64 {
+            return None;
+        }
+        let mut seed = [0u8; 32];
+        for (i, b) in seed.iter_mut().enumerate() {
+            *b = u8::from_str_radix(self.seed.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        let mut rng = ChaCha8Rng::from_seed(seed);
+        rng.set_stream(self.stream);
+        rng.set_word_pos(self.word_pos.parse().ok()?);
+        Some(rng)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    state: TrainState,
+    rng: RngState,
+    optimizer: OptimizerState,
+    config: TrainConfig,
+}
+
+/// A checkpoint to write: borrowed from the trainer.
+pub struct CheckpointRef<'a, F: Float> {
+    /// The weights now.
+    pub model: &'a Model<F>,
+    /// The optimizer and its state.
+    pub optimizer: &'a Optimizer<F>,
+    /// The loop's state.
+    pub state: &'a TrainState,
+    /// The RNG of shuffling and dropout.
+    pub rng: &'a ChaCha8Rng,
+    /// The configuration trained with.
+    pub config: &'a TrainConfig,
+    /// The best epoch's weights, when they differ from `model`.
+    pub best_model: Option<&'a Model<F>>,
+}
+
+/// A checkpoint read back.
+pub struct Checkpoint<F: Float> {
+    /// The weights.
+    pub model: Model<F>,
+    /// The optimizer with its state.
+    pub optimizer: Optimizer<F>,
+    /// The loop's state.
+    pub state: TrainState,
+    /// The RNG, at the position it had.
+    pub rng: ChaCha8Rng,
+    /// The best epoch's weights, if stored.
+    pub best_model: Option<Model<F>>,
+}
+
+/// Writes a checkpoint atomically.
+///
+/// # Errors
+/// [`Error::Io`] naming the file.
+pub fn save<F: Float>(path: &Path, c: &CheckpointRef<'_, F>) -> Result<()> {
+    let stored = Stored {
+        state: c.state.clone(),
+        rng: RngState::of(c.rng),
+        optimizer: c.optimizer.state(),
+        config: c.config.clone(),
+    };
+    let json = serde_json::to_string(&stored).map_err(|e| Error::Training(e.to_string()))?;
+    let mut meta = HashMap::new();
+    meta.insert(STATE_KEY.to_string(), json);
+    let mut extra: Vec<(String, ArrayD<F>)> = c
+        .optimizer
+        .state_tensors()
+        .into_iter()
+        .map(|(n, t)| (format!("{OPTIM_PREFIX}{n}"), t))
+        .collect();
+    if let Some(best) = c.best_model {
+        extra.extend(
+            best.named_tensors()
+                .into_iter()
+                .map(|(n, t)| (format!("{BEST_PREFIX}{n}"), t.to_owned())),
+        );
+    }
+    let bytes = model_file::to_bytes_with(c.model, &meta, &extra)?;
+    crate::io::write_atomic(path, &bytes)
+}
+
+/// Reads a checkpoint for resuming with `config` (its optimizer must be the checkpoint's).
+///
+/// # Errors
+/// [`Error::ModelFile`] naming the file when it is not a checkpoint or is damaged;
+/// [`Error::Config`] when `config.optimizer` differs from the checkpoint's.
+pub fn load<F: Float>(path: &Path, config: &TrainConfig) -> Result<Checkpoint<F>> {
+    let bad = |m: String| Error::model_file(path, m);
+    let bytes = std::fs::read(path).map_err(|err| Error::Io {
+        path: path.to_path_buf(),
+        err,
+    })?;
+    let loaded = model_file::from_bytes::<F>(&bytes, path, &LoadOptions::default())?;
+    let json = loaded
+        .metadata
+        .get(STATE_KEY)
+        .ok_or_else(|| bad(format!("not a training checkpoint (no `{STATE_KEY}` metadata)")))?;
+    let stored: Stored = serde_json::from_str(json).map_err(|e| bad(format!("damaged `{STATE_KEY}` ({e})")))?;
+    if stored.optimizer.config != config.optimizer {
+        return Err(Error::Config(format!(
+            "{}: the checkpoint was trained with {:?}, not {:?}; resume with the same optimizer settings",
+            path.display(),
+            stored.optimizer.config,
+            config.optimizer
+        )));
+    }
+    let rng = stored.rng.restore().ok_or_else(|| bad("damaged RNG state".into()))?;
+    let extra = model_file::read_tensors::<F>(&bytes, path)?;
+    let optim_tensors: Vec<(String, ArrayD<F>)> = extra
+        .iter()
+        .filter_map(|(n, t)| n.strip_prefix(OPTIM_PREFIX).map(|s| (s.to_string(), t.clone())))
+        .collect();
+    let optimizer = Optimizer::from_state(stored.optimizer, optim_tensors).map_err(|e| bad(e.to_string()))?;
+    let mut best_model = None;
+    if extra.keys().any(|n| n.starts_with(BEST_PREFIX)) {
+        let mut m = loaded.model.clone();
+        for (name, mut t) in m.named_tensors_mut() {
+            let key = format!("{BEST_PREFIX}{name}");
+            let src = extra
+                .get(&key)
+                .ok_or_else(|| bad(format!("tensor `{key}` is missing")))?;
+            if src.shape() != t.shape() {
+                return Err(bad(format!(
+                    "tensor `{key}` has shape {:?}, expected {:?}",
+                    src.shape(),
+                    t.shape()
+                )));
+            }
+            t.assign(src);
+        }
+        best_model = Some(m);
+    }
+    Ok(Checkpoint {
+        model: loaded.model,
+        optimizer,
+        state: stored.state,
+        rng,
+        best_model,
+    })
+}

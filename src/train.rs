@@ -1,0 +1,665 @@
+//! The training loop: mini-batches with seeded shuffling, full or truncated BPTT, clipping,
+//! validation every epoch, early stopping that ends on the best epoch's weights, atomic
+//! checkpoints, bit-identical resume, history files and a NaN guard.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ndarray::{Array3, ArrayViewD, Axis, s};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{self, Checkpoint, TrainState};
+use crate::data::{Batch, Dataset};
+use crate::loss::Loss;
+use crate::optim::{self, Optimizer, OptimizerConfig};
+use crate::schedule::Schedule;
+use crate::{Error, Float, Model, Readout, Result};
+
+/// When the hidden state starts again from zeros.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateReset {
+    /// Every batch of sequences starts from zeros (sequences are independent).
+    #[default]
+    Sequence,
+    /// The state is carried from batch to batch through the epoch (row `b` of a batch continues
+    /// row `b` of the previous one, as Keras' `stateful=True`) and reset at each epoch; batches
+    /// are then not shuffled.
+    Epoch,
+}
+
+/// How to train.
+///
+/// | Name | Default | Meaning |
+/// |---|---|---|
+/// | `epochs` | 20 | passes over the training data |
+/// | `batch_size` | 32 | sequences per step |
+/// | `lr` | 1e-3 | base learning rate (Adam's default) |
+/// | `optimizer` | Adam | see [`OptimizerConfig`] |
+/// | `schedule` | constant | learning rate against the optimizer step |
+/// | `clip_norm` | none | clip the global gradient norm to this |
+/// | `clip_value` | none | clip each gradient entry to ± this |
+/// | `tbptt` | none | truncated BPTT: chunks of this many steps, state carried, gradient cut |
+/// | `state_reset` | sequence | when the hidden state restarts from zeros |
+/// | `loss` | mse | the loss |
+/// | `patience` | none | stop after this many epochs without validation improvement |
+/// | `min_delta` | 0 | an improvement must exceed this |
+/// | `shuffle` | true | reshuffle sequences every epoch (seeded) |
+/// | `seed` | 0 | shuffling and dropout |
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// Sequences per optimizer step.
+    pub batch_size: usize,
+    /// Base learning rate.
+    pub lr: f64,
+    /// The optimizer.
+    pub optimizer: OptimizerConfig,
+    /// Learning-rate schedule.
+    pub schedule: Schedule,
+    /// Global gradient-norm clipping.
+    pub clip_norm: Option<f64>,
+    /// Per-entry gradient clipping.
+    pub clip_value: Option<f64>,
+    /// Truncated BPTT chunk length.
+    pub tbptt: Option<usize>,
+    /// When the hidden state is reset.
+    pub state_reset: StateReset,
+    /// The loss.
+    pub loss: Loss,
+    /// Early-stopping patience in epochs.
+    pub patience: Option<usize>,
+    /// Minimum validation-loss improvement.
+    pub min_delta: f64,
+    /// Reshuffle every epoch.
+    pub shuffle: bool,
+    /// Seed of shuffling and dropout.
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 20,
+            batch_size: 32,
+            lr: 1e-3,
+            optimizer: OptimizerConfig::adam(),
+            schedule: Schedule::default(),
+            clip_norm: None,
+            clip_value: None,
+            tbptt: None,
+            state_reset: StateReset::Sequence,
+            loss: Loss::Mse,
+            patience: None,
+            min_delta: 0.0,
+            shuffle: true,
+            seed: 0,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks every value is in range.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the value.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if self.epochs == 0 {
+            return bad("epochs must be at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return bad("batch_size must be at least 1".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("lr must be positive, got {}", self.lr));
+        }
+        for (name, v) in [("clip_norm", self.clip_norm), ("clip_value", self.clip_value)] {
+            if let Some(v) = v
+                && !(v.is_finite() && v > 0.0)
+            {
+                return bad(format!("{name} must be positive, got {v}"));
+            }
+        }
+        if self.tbptt == Some(0) {
+            return bad("tbptt must be at least 1".into());
+        }
+        self.optimizer.validate()
+    }
+}
+
+/// The files a run writes, all derived from the model path `--out`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunPaths {
+    /// The final model (the best epoch's weights when there is validation data).
+    pub model: PathBuf,
+    /// Checkpoint after the latest epoch.
+    pub last: PathBuf,
+    /// Checkpoint of the best epoch (validation only).
+    pub best: PathBuf,
+    /// One row per epoch.
+    pub history_csv: PathBuf,
+    /// One JSON object per epoch.
+    pub history_jsonl: PathBuf,
+    /// Loss curves, `.png` and `.svg` are appended.
+    pub plot_stem: PathBuf,
+}
+
+impl RunPaths {
+    /// `m.safetensors` → `m.last.safetensors`, `m.best.safetensors`, `m.history.csv`,
+    /// `m.history.jsonl`, `m.loss.png`, `m.loss.svg`.
+    pub fn from_model_path(model: &Path) -> Self {
+        let name = model
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into());
+        let stem = name.strip_suffix(".safetensors").unwrap_or(&name).to_string();
+        let with = |suffix: &str| model.with_file_name(format!("{stem}{suffix}"));
+        RunPaths {
+            model: model.to_path_buf(),
+            last: with(".last.safetensors"),
+            best: with(".best.safetensors"),
+            history_csv: with(".history.csv"),
+            history_jsonl: with(".history.jsonl"),
+            plot_stem: with(".loss"),
+        }
+    }
+}
+
+/// One epoch's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss over the epoch (weighted by counted steps).
+    pub train_loss: f64,
+    /// Validation loss, when there is validation data.
+    pub val_loss: Option<f64>,
+    /// Validation accuracy (cross-entropy only).
+    pub val_accuracy: Option<f64>,
+    /// Learning rate of the epoch's last step.
+    pub lr: f64,
+    /// Mean global gradient norm before clipping.
+    pub grad_norm: f64,
+    /// Optimizer steps taken so far.
+    pub step: usize,
+    /// Wall time of the epoch.
+    pub seconds: f64,
+    /// Training sequences per second.
+    pub sequences_per_sec: f64,
+    /// Whether this epoch is the best so far (validation) .
+    pub best: bool,
+}
+
+/// What training will do, said before it starts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Plan {
+    /// Training sequences.
+    pub sequences: usize,
+    /// Validation sequences.
+    pub val_sequences: usize,
+    /// Steps per sequence.
+    pub seq_len: usize,
+    /// Trainable parameters.
+    pub parameters: usize,
+    /// Batches per epoch.
+    pub batches_per_epoch: usize,
+    /// Optimizer steps per epoch (batches × TBPTT chunks).
+    pub steps_per_epoch: usize,
+    /// First epoch to run (1, or later when resuming).
+    pub first_epoch: usize,
+    /// Last epoch.
+    pub epochs: usize,
+}
+
+/// Progress within an epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchProgress {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Batches done in this epoch.
+    pub batch: usize,
+    /// Batches in the epoch.
+    pub batches: usize,
+    /// Running mean loss of the epoch.
+    pub loss: f64,
+    /// Current learning rate.
+    pub lr: f64,
+    /// Sequences per second so far in the epoch.
+    pub sequences_per_sec: f64,
+}
+
+/// Receives progress; the CLI draws bars or prints lines with it.
+pub trait Observer {
+    /// Before the first epoch.
+    fn start(&mut self, _plan: &Plan) {}
+    /// After every batch.
+    fn batch(&mut self, _progress: &BatchProgress) {}
+    /// After every epoch (validation done, checkpoints written).
+    fn epoch(&mut self, _record: &EpochRecord) {}
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainReport {
+    /// Every epoch's record, including those before a resume.
+    pub history: Vec<EpochRecord>,
+    /// The epoch whose weights the final model has.
+    pub final_epoch: usize,
+    /// The best validation loss, when there was validation data.
+    pub best_val_loss: Option<f64>,
+    /// Stopped by patience before `epochs`.
+    pub stopped_early: bool,
+    /// The files written.
+    pub paths: RunPaths,
+}
+
+/// A model being trained, with its optimizer and the loop's state.
+pub struct Trainer<F: Float = f32> {
+    model: Model<F>,
+    optimizer: Optimizer<F>,
+    config: TrainConfig,
+    state: TrainState,
+    rng: ChaCha8Rng,
+    best_model: Option<Model<F>>,
+}
+
+impl<F: Float> Trainer<F> {
+    /// A trainer starting at epoch 1.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an invalid configuration.
+    pub fn new(model: Model<F>, config: TrainConfig) -> Result<Self> {
+        config.validate()?;
+        let optimizer = Optimizer::new(config.optimizer.clone())?;
+        let rng = ChaCha8Rng::seed_from_u64(config.seed);
+        Ok(Trainer {
+            model,
+            optimizer,
+            config,
+            state: TrainState::default(),
+            rng,
+            best_model: None,
+        })
+    }
+
+    /// A trainer continuing from a checkpoint written by [`Trainer::fit`]: weights, optimizer
+    /// state, epoch, step (so the schedule position), RNG state, history and the best epoch.
+    /// `config.epochs` may be raised to train longer.
+    ///
+    /// # Errors
+    /// [`Error::Io`] / [`Error::ModelFile`] for an unreadable checkpoint, [`Error::Config`] when
+    /// the optimizer differs from the checkpoint's.
+    pub fn resume(path: &Path, config: TrainConfig) -> Result<Self> {
+        config.validate()?;
+        let Checkpoint {
+            model,
+            optimizer,
+            state,
+            rng,
+            best_model,
+        } = checkpoint::load::<F>(path, &config)?;
+        Ok(Trainer {
+            model,
+            optimizer,
+            config,
+            state,
+            rng,
+            best_model,
+        })
+    }
+
+    /// The model as trained so far.
+    pub fn model(&self) -> &Model<F> {
+        &self.model
+    }
+
+    /// Consumes the trainer, returning the model.
+    pub fn into_model(self) -> Model<F> {
+        self.model
+    }
+
+    /// Epochs completed.
+    pub fn epochs_done(&self) -> usize {
+        self.state.epoch
+    }
+
+    /// Trains up to `config.epochs`, validating on `val` every epoch, writing checkpoints and
+    /// history to `paths` and the final model to `paths.model`.
+    ///
+    /// # Errors
+    /// [`Error::Training`] when a loss or gradient is NaN or infinite (naming the epoch and
+    /// step; the last checkpoint written stays intact), shape errors when the data does not fit
+    /// the model, [`Error::Io`] when a file cannot be written.
+    pub fn fit(
+        &mut self,
+        train: &Dataset<F>,
+        val: Option<&Dataset<F>>,
+        paths: &RunPaths,
+        observer: &mut dyn Observer,
+    ) -> Result<TrainReport> {
+        let c = self.config.clone();
+        let rc = self.model.rnn.config();
+        if train.input_size() != rc.input_size {
+            return Err(Error::shape(
+                "training inputs",
+                format!("[N, T, {}]", rc.input_size),
+                train.inputs().shape(),
+            ));
+        }
+        let chunk = c.tbptt.unwrap_or(train.seq_len()).min(train.seq_len());
+        let batches = train.len().div_ceil(c.batch_size);
+        let chunks = if train.readout() == Readout::LastStep {
+            1
+        } else {
+            train.seq_len().div_ceil(chunk)
+        };
+        let plan = Plan {
+            sequences: train.len(),
+            val_sequences: val.map_or(0, Dataset::len),
+            seq_len: train.seq_len(),
+            parameters: self.model.num_params(),
+            batches_per_epoch: batches,
+            steps_per_epoch: batches * chunks,
+            first_epoch: self.state.epoch + 1,
+            epochs: c.epochs,
+        };
+        observer.start(&plan);
+        let mut stopped_early = false;
+        while self.state.epoch < c.epochs {
+            if let (Some(p), Some(best)) = (c.patience, &self.state.best)
+                && self.state.epoch - best.epoch >= p
+            {
+                stopped_early = true;
+                break;
+            }
+            let epoch = self.state.epoch + 1;
+            let record = self.run_epoch(epoch, train, val, observer)?;
+            self.state.history.push(record.clone());
+            self.state.epoch = epoch;
+            if record.best {
+                self.best_model = Some(self.model.clone());
+                checkpoint::save(&paths.best, &self.checkpoint_view())?;
+            }
+            checkpoint::save(&paths.last, &self.checkpoint_view())?;
+            write_history(paths, &self.state.history)?;
+            observer.epoch(&record);
+        }
+        if !stopped_early && let (Some(p), Some(best)) = (c.patience, &self.state.best) {
+            stopped_early = self.state.epoch < c.epochs && self.state.epoch - best.epoch >= p;
+        }
+        let (final_model, final_epoch) = match (&self.best_model, &self.state.best) {
+            (Some(m), Some(b)) => (m, b.epoch),
+            _ => (&self.model, self.state.epoch),
+        };
+        crate::model_file::save(final_model, &paths.model)?;
+        plot_history(paths, &self.state.history)?;
+        Ok(TrainReport {
+            history: self.state.history.clone(),
+            final_epoch,
+            best_val_loss: self.state.best.as_ref().map(|b| b.val_loss),
+            stopped_early,
+            paths: paths.clone(),
+        })
+    }
+
+    fn checkpoint_view(&self) -> checkpoint::CheckpointRef<'_, F> {
+        checkpoint::CheckpointRef {
+            model: &self.model,
+            optimizer: &self.optimizer,
+            state: &self.state,
+            rng: &self.rng,
+            config: &self.config,
+            best_model: match &self.state.best {
+                Some(b) if b.epoch != self.state.epoch => self.best_model.as_ref(),
+                _ => None,
+            },
+        }
+    }
+
+    fn run_epoch(
+        &mut self,
+        epoch: usize,
+        train: &Dataset<F>,
+        val: Option<&Dataset<F>>,
+        observer: &mut dyn Observer,
+    ) -> Result<EpochRecord> {
+        let c = self.config.clone();
+        let started = Instant::now();
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        if c.shuffle && c.state_reset == StateReset::Sequence {
+            order.shuffle(&mut self.rng);
+        }
+        let readout = train.readout();
+        let chunk = c.tbptt.unwrap_or(train.seq_len()).min(train.seq_len());
+        let batches = order.len().div_ceil(c.batch_size);
+        let (mut loss_sum, mut count_sum, mut norm_sum, mut norm_n) = (0.0, 0.0, 0.0, 0usize);
+        let mut lr = c.schedule.lr(c.lr, self.state.step);
+        let mut carried: Option<Array3<F>> = None;
+        for (bi, rows) in order.chunks(c.batch_size).enumerate() {
+            let batch = train.batch(rows);
+            if c.state_reset == StateReset::Sequence {
+                carried = None;
+            }
+            let mut h = carried.take().map(|h| h.slice(s![.., ..rows.len(), ..]).to_owned());
+            let seq_len = batch.x.shape()[0];
+            let mut t0 = 0;
+            while t0 < seq_len {
+                let t1 = if readout == Readout::LastStep {
+                    seq_len
+                } else {
+                    (t0 + chunk).min(seq_len)
+                };
+                lr = c.schedule.lr(c.lr, self.state.step);
+                let (loss, count, norm, h_n) = self.train_chunk(&batch, t0..t1, h.as_ref(), readout, lr, epoch)?;
+                loss_sum += loss * count;
+                count_sum += count;
+                if let Some(n) = norm {
+                    norm_sum += n;
+                    norm_n += 1;
+                }
+                h = Some(h_n);
+                t0 = t1;
+            }
+            carried = h;
+            let secs = started.elapsed().as_secs_f64().max(1e-9);
+            let done: usize = (bi + 1) * c.batch_size;
+            observer.batch(&BatchProgress {
+                epoch,
+                batch: bi + 1,
+                batches,
+                loss: loss_sum / count_sum.max(f64::MIN_POSITIVE),
+                lr,
+                sequences_per_sec: done.min(order.len()) as f64 / secs,
+            });
+        }
+        let train_secs = started.elapsed().as_secs_f64().max(1e-9);
+        let (val_loss, val_accuracy) = match val {
+            Some(v) => {
+                let (l, a) = evaluate(&self.model, v, c.loss, c.batch_size, c.state_reset)?;
+                (Some(l), a)
+            }
+            None => (None, None),
+        };
+        let mut best = false;
+        if let Some(vl) = val_loss {
+            let improved = match &self.state.best {
+                None => true,
+                Some(b) => vl < b.val_loss - c.min_delta,
+            };
+            if improved {
+                self.state.best = Some(checkpoint::Best { epoch, val_loss: vl });
+                best = true;
+            }
+        }
+        Ok(EpochRecord {
+            epoch,
+            train_loss: loss_sum / count_sum.max(f64::MIN_POSITIVE),
+            val_loss,
+            val_accuracy,
+            lr,
+            grad_norm: if norm_n > 0 { norm_sum / norm_n as f64 } else { 0.0 },
+            step: self.state.step,
+            seconds: started.elapsed().as_secs_f64(),
+            sequences_per_sec: order.len() as f64 / train_secs,
+            best,
+        })
+    }
+
+    /// Forward, loss, backward, clip and one optimizer step on steps `range` of a batch.
+    /// Returns (loss, counted steps, gradient norm before clipping, final state).
+    fn train_chunk(
+        &mut self,
+        batch: &Batch<F>,
+        range: std::ops::Range<usize>,
+        h0: Option<&Array3<F>>,
+        readout: Readout,
+        lr: f64,
+        epoch: usize,
+    ) -> Result<(f64, f64, Option<f64>, Array3<F>)> {
+        let c = &self.config;
+        let x = batch.x.slice(s![range.clone(), .., ..]);
+        let trace = self
+            .model
+            .forward_train(x, h0.map(|h| h.view()), readout, &mut self.rng)?;
+        let target_range = if readout == Readout::LastStep {
+            0..1
+        } else {
+            range.clone()
+        };
+        let value = c.loss.compute(
+            trace.y(),
+            batch.target_view(target_range.clone()),
+            batch.mask_view(target_range),
+        )?;
+        let step = self.state.step + 1;
+        if !value.loss.is_finite() {
+            return Err(self.diverged(epoch, step, "loss", value.loss));
+        }
+        let h_n = trace.h_n().to_owned();
+        if value.count == 0.0 {
+            return Ok((0.0, 0.0, None, h_n));
+        }
+        let mut grads = self.model.backward(&trace, value.grad.view(), None)?;
+        let mut views = grads.tensors_mut();
+        let norm = match c.clip_norm {
+            Some(max) => optim::clip_grad_norm(&mut views, max),
+            None => optim::global_norm(&views.iter().map(|v| v.view()).collect::<Vec<ArrayViewD<'_, F>>>()),
+        };
+        if !norm.is_finite() {
+            return Err(self.diverged(epoch, step, "gradient norm", norm));
+        }
+        if let Some(v) = c.clip_value {
+            optim::clip_grad_value(&mut views, v);
+        }
+        let grad_views: Vec<ArrayViewD<'_, F>> = views.iter().map(|v| v.view()).collect();
+        let mut params: Vec<_> = self.model.named_tensors_mut().into_iter().map(|(_, t)| t).collect();
+        self.optimizer.step(lr, &mut params, &grad_views)?;
+        self.state.step = step;
+        Ok((value.loss, value.count, Some(norm), h_n))
+    }
+
+    fn diverged(&self, epoch: usize, step: usize, what: &str, value: f64) -> Error {
+        let last = if self.state.epoch > 0 {
+            format!("the last checkpoint (epoch {}) is intact", self.state.epoch)
+        } else {
+            "no checkpoint was written yet".to_string()
+        };
+        Error::Training(format!(
+            "training diverged at epoch {epoch}, step {step}: {what} is {value}; {last} (try a lower --lr or --clip-norm)"
+        ))
+    }
+}
+
+/// Mean loss (and accuracy for cross-entropy) of `model` on `data`, without dropout.
+///
+/// # Errors
+/// Shape errors when the data does not fit the model.
+pub fn evaluate<F: Float>(
+    model: &Model<F>,
+    data: &Dataset<F>,
+    loss: Loss,
+    batch_size: usize,
+    reset: StateReset,
+) -> Result<(f64, Option<f64>)> {
+    let rows: Vec<usize> = (0..data.len()).collect();
+    let (mut sum, mut count, mut correct, mut any_correct) = (0.0, 0.0, 0usize, false);
+    let mut carried: Option<Array3<F>> = None;
+    for chunk in rows.chunks(batch_size.max(1)) {
+        let batch = data.batch(chunk);
+        let h0 = match reset {
+            StateReset::Sequence => None,
+            StateReset::Epoch => carried.take().map(|h| h.slice(s![.., ..chunk.len(), ..]).to_owned()),
+        };
+        let trace = model.forward_eval(batch.x.view(), h0.as_ref().map(|h| h.view()), data.readout())?;
+        let steps = trace.y().len_of(Axis(0));
+        let v = loss.compute(trace.y(), batch.target_view(0..steps), batch.mask_view(0..steps))?;
+        sum += v.loss * v.count;
+        count += v.count;
+        if let Some(k) = v.correct {
+            correct += k;
+            any_correct = true;
+        }
+        carried = Some(trace.h_n().to_owned());
+    }
+    let count = count.max(f64::MIN_POSITIVE);
+    Ok((sum / count, any_correct.then(|| correct as f64 / count)))
+}
+
+fn write_history(paths: &RunPaths, history: &[EpochRecord]) -> Result<()> {
+    let opt = |v: Option<f64>| v.map(|v| format!("{v}")).unwrap_or_default();
+    let mut csv =
+        String::from("epoch,train_loss,val_loss,val_accuracy,lr,grad_norm,step,seconds,sequences_per_sec,best\n");
+    let mut jsonl = String::new();
+    for r in history {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{:.3},{:.1},{}\n",
+            r.epoch,
+            r.train_loss,
+            opt(r.val_loss),
+            opt(r.val_accuracy),
+            r.lr,
+            r.grad_norm,
+            r.step,
+            r.seconds,
+            r.sequences_per_sec,
+            r.best
+        ));
+        jsonl.push_str(&serde_json::to_string(r).map_err(|e| Error::Training(e.to_string()))?);
+        jsonl.push('\n');
+    }
+    crate::io::write_atomic(&paths.history_csv, csv.as_bytes())?;
+    crate::io::write_atomic(&paths.history_jsonl, jsonl.as_bytes())
+}
+
+fn plot_history(paths: &RunPaths, history: &[EpochRecord]) -> Result<()> {
+    use crate::plot::{LinePlot, Series};
+    let mut series = vec![Series::solid(
+        "train",
+        history.iter().map(|r| (r.epoch as f64, r.train_loss)).collect(),
+    )];
+    if history.iter().any(|r| r.val_loss.is_some()) {
+        series.push(Series::dashed(
+            "validation",
+            history
+                .iter()
+                .filter_map(|r| r.val_loss.map(|v| (r.epoch as f64, v)))
+                .collect(),
+        ));
+    }
+    let positive = history
+        .iter()
+        .all(|r| r.train_loss > 0.0 && r.val_loss.is_none_or(|v| v > 0.0));
+    let plot = LinePlot::new("Training loss", "epoch", "loss")
+        .with_series(series)
+        .with_log_y(positive);
+    plot.save(&paths.plot_stem).map(|_| ())
+}
