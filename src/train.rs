@@ -2,6 +2,7 @@
 //! validation every epoch, early stopping that ends on the best epoch's weights, atomic
 //! checkpoints, bit-identical resume, history files and a NaN guard.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -15,7 +16,7 @@ use crate::checkpoint::{self, Checkpoint, TrainState};
 use crate::data::{Batch, Dataset};
 use crate::loss::Loss;
 use crate::optim::{self, Optimizer, OptimizerConfig};
-use crate::schedule::Schedule;
+use crate::schedule::{Schedule, ScheduleKind};
 use crate::{Error, Float, Model, Readout, Result};
 
 /// When the hidden state starts again from zeros.
@@ -239,8 +240,12 @@ pub trait Observer {
     fn start(&mut self, _plan: &Plan) {}
     /// After every batch.
     fn batch(&mut self, _progress: &BatchProgress) {}
-    /// After every epoch (validation done, checkpoints written).
-    fn epoch(&mut self, _record: &EpochRecord) {}
+    /// After every epoch (validation done, checkpoints written). Returning
+    /// `ControlFlow::Break(())` ends training after this epoch, as an interruption would (the
+    /// run can be resumed from the `last` checkpoint).
+    fn epoch(&mut self, _record: &EpochRecord) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
 }
 
 /// An observer that ignores everything.
@@ -322,6 +327,11 @@ impl<F: Float> Trainer<F> {
         &self.model
     }
 
+    /// The model, to adjust before (or between) calls to [`Trainer::fit`].
+    pub fn model_mut(&mut self) -> &mut Model<F> {
+        &mut self.model
+    }
+
     /// Consumes the trainer, returning the model.
     pub fn into_model(self) -> Model<F> {
         self.model
@@ -372,6 +382,11 @@ impl<F: Float> Trainer<F> {
             first_epoch: self.state.epoch + 1,
             epochs: c.epochs,
         };
+        if let ScheduleKind::Cosine { total_steps: 0, .. } = self.config.schedule.kind {
+            // a cosine runs over the whole run, known only now
+            self.config.schedule.set_run_steps(c.epochs * plan.steps_per_epoch);
+        }
+        self.config.schedule.validate()?;
         observer.start(&plan);
         let mut stopped_early = false;
         while self.state.epoch < c.epochs {
@@ -391,7 +406,9 @@ impl<F: Float> Trainer<F> {
             }
             checkpoint::save(&paths.last, &self.checkpoint_view())?;
             write_history(paths, &self.state.history)?;
-            observer.epoch(&record);
+            if observer.epoch(&record).is_break() {
+                break;
+            }
         }
         if !stopped_early && let (Some(p), Some(best)) = (c.patience, &self.state.best) {
             stopped_early = self.state.epoch < c.epochs && self.state.epoch - best.epoch >= p;
