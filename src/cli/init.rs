@@ -3,10 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::ValueEnum;
 use rnn::{Float, Init, Model, ModelConfig, RnnConfig, model_file};
 
-use super::{Act, plural, print_stdout, thousands};
+use super::{Act, Dtype, InitArg, plural, print_stdout, thousands};
 
 /// Arguments of `rnn init`.
 #[derive(Debug, clap::Args)]
@@ -47,39 +46,6 @@ pub struct Args {
     /// Model file (.safetensors) to write
     #[arg(long, value_name = "PATH")]
     out: PathBuf,
-}
-
-/// The initialisation schemes, as named on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum InitArg {
-    /// PyTorch's nn.RNN default, U(-1/sqrt(H), 1/sqrt(H))
-    Pytorch,
-    /// Glorot (Xavier) uniform weights, zero biases
-    Glorot,
-    /// Orthogonal recurrent weights, Glorot input weights, zero biases
-    Orthogonal,
-    /// Identity recurrent weights (IRNN, for relu), zero biases
-    Identity,
-}
-
-impl From<InitArg> for Init {
-    fn from(init: InitArg) -> Self {
-        match init {
-            InitArg::Pytorch => Init::PyTorch,
-            InitArg::Glorot => Init::GlorotUniform,
-            InitArg::Orthogonal => Init::Orthogonal,
-            InitArg::Identity => Init::Identity,
-        }
-    }
-}
-
-/// The stored floating-point type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Dtype {
-    /// 32-bit floats (PyTorch's default)
-    F32,
-    /// 64-bit floats
-    F64,
 }
 
 /// Runs `rnn init`.

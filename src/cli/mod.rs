@@ -7,13 +7,14 @@
 mod forward;
 mod init;
 mod inspect;
+mod train;
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use rnn::Nonlinearity;
+use rnn::{Init, Nonlinearity};
 
 /// Elman and deep RNNs with BPTT; PyTorch-compatible safetensors models.
 #[derive(Debug, Parser)]
@@ -31,6 +32,8 @@ enum Command {
     Init(init::Args),
     /// Describe a model file: where its configuration came from, its settings and tensors
     Inspect(inspect::Args),
+    /// Train a model with backpropagation through time
+    Train(Box<train::Args>),
 }
 
 /// The recurrence's activation, as named on the command line.
@@ -54,6 +57,39 @@ impl From<Act> for Nonlinearity {
     }
 }
 
+/// The initialisation schemes, as named on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InitArg {
+    /// PyTorch's nn.RNN default, U(-1/sqrt(H), 1/sqrt(H))
+    Pytorch,
+    /// Glorot (Xavier) uniform weights, zero biases
+    Glorot,
+    /// Orthogonal recurrent weights, Glorot input weights, zero biases
+    Orthogonal,
+    /// Identity recurrent weights (IRNN, for relu), zero biases
+    Identity,
+}
+
+impl From<InitArg> for Init {
+    fn from(init: InitArg) -> Self {
+        match init {
+            InitArg::Pytorch => Init::PyTorch,
+            InitArg::Glorot => Init::GlorotUniform,
+            InitArg::Orthogonal => Init::Orthogonal,
+            InitArg::Identity => Init::Identity,
+        }
+    }
+}
+
+/// The stored floating-point type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Dtype {
+    /// 32-bit floats (PyTorch's default)
+    F32,
+    /// 64-bit floats
+    F64,
+}
+
 /// Parses the arguments, runs the subcommand and turns an error into one line on stderr.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -61,6 +97,7 @@ pub fn main() -> ExitCode {
         Command::Forward(args) => forward::run(args),
         Command::Init(args) => init::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Train(args) => train::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
