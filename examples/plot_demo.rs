@@ -17,16 +17,10 @@ fn main() -> rnn::Result<()> {
     });
     let valid = epochs.map(|e| {
         let e = f64::from(e);
-        (
-            e,
-            0.035 + 0.95 * (-e / 5.5).exp() + 0.0006 * (e - 18.0).max(0.0).powi(2),
-        )
+        (e, 0.035 + 0.95 * (-e / 5.5).exp() + 0.0006 * (e - 18.0).max(0.0).powi(2))
     });
     let loss = LinePlot::new("Training loss", "epoch", "MSE loss")
-        .with_series([
-            Series::solid("train", train.collect()),
-            Series::dashed("validation", valid.collect()),
-        ])
+        .with_series([Series::solid("train", train.collect()), Series::dashed("validation", valid.collect())])
         .with_log_y(true);
     let (png, svg) = loss.save(&dir.join("rnn_loss"))?;
     println!("{}\n{}", png.display(), svg.display());

@@ -83,9 +83,7 @@ impl FromStr for Nonlinearity {
             "tanh" => Ok(Nonlinearity::Tanh),
             "relu" => Ok(Nonlinearity::Relu),
             "sigmoid" => Ok(Nonlinearity::Sigmoid),
-            other => Err(Error::Config(format!(
-                "unknown nonlinearity `{other}` (expected tanh, relu or sigmoid)"
-            ))),
+            other => Err(Error::Config(format!("unknown nonlinearity `{other}` (expected tanh, relu or sigmoid)"))),
         }
     }
 }

@@ -99,6 +99,8 @@ pub struct CheckpointRef<'a, F: Float> {
     pub rng: &'a ChaCha8Rng,
     /// The configuration trained with.
     pub config: &'a TrainConfig,
+    /// Extra metadata of the model (task settings).
+    pub metadata: &'a HashMap<String, String>,
     /// The best epoch's weights, when they differ from `model`.
     pub best_model: Option<&'a Model<F>>,
 }
@@ -115,6 +117,8 @@ pub struct Checkpoint<F: Float> {
     pub rng: ChaCha8Rng,
     /// The best epoch's weights, if stored.
     pub best_model: Option<Model<F>>,
+    /// The model's extra metadata (everything but the configuration and training state).
+    pub metadata: HashMap<String, String>,
 }
 
 /// Writes a checkpoint atomically.
@@ -129,20 +133,12 @@ pub fn save<F: Float>(path: &Path, c: &CheckpointRef<'_, F>) -> Result<()> {
         config: c.config.clone(),
     };
     let json = serde_json::to_string(&stored).map_err(|e| Error::Training(e.to_string()))?;
-    let mut meta = HashMap::new();
+    let mut meta = c.metadata.clone();
     meta.insert(STATE_KEY.to_string(), json);
-    let mut extra: Vec<(String, ArrayD<F>)> = c
-        .optimizer
-        .state_tensors()
-        .into_iter()
-        .map(|(n, t)| (format!("{OPTIM_PREFIX}{n}"), t))
-        .collect();
+    let mut extra: Vec<(String, ArrayD<F>)> =
+        c.optimizer.state_tensors().into_iter().map(|(n, t)| (format!("{OPTIM_PREFIX}{n}"), t)).collect();
     if let Some(best) = c.best_model {
-        extra.extend(
-            best.named_tensors()
-                .into_iter()
-                .map(|(n, t)| (format!("{BEST_PREFIX}{n}"), t.to_owned())),
-        );
+        extra.extend(best.named_tensors().into_iter().map(|(n, t)| (format!("{BEST_PREFIX}{n}"), t.to_owned())));
     }
     let bytes = model_file::to_bytes_with(c.model, &meta, &extra)?;
     crate::io::write_atomic(path, &bytes)
@@ -155,10 +151,7 @@ pub fn save<F: Float>(path: &Path, c: &CheckpointRef<'_, F>) -> Result<()> {
 /// [`Error::Config`] when `config.optimizer` differs from the checkpoint's.
 pub fn load<F: Float>(path: &Path, config: &TrainConfig) -> Result<Checkpoint<F>> {
     let bad = |m: String| Error::model_file(path, m);
-    let bytes = std::fs::read(path).map_err(|err| Error::Io {
-        path: path.to_path_buf(),
-        err,
-    })?;
+    let bytes = std::fs::read(path).map_err(|err| Error::Io { path: path.to_path_buf(), err })?;
     let loaded = model_file::from_bytes::<F>(&bytes, path, &LoadOptions::default())?;
     let json = loaded
         .metadata
@@ -175,35 +168,24 @@ pub fn load<F: Float>(path: &Path, config: &TrainConfig) -> Result<Checkpoint<F>
     }
     let rng = stored.rng.restore().ok_or_else(|| bad("damaged RNG state".into()))?;
     let extra = model_file::read_tensors::<F>(&bytes, path)?;
-    let optim_tensors: Vec<(String, ArrayD<F>)> = extra
-        .iter()
-        .filter_map(|(n, t)| n.strip_prefix(OPTIM_PREFIX).map(|s| (s.to_string(), t.clone())))
-        .collect();
+    let optim_tensors: Vec<(String, ArrayD<F>)> =
+        extra.iter().filter_map(|(n, t)| n.strip_prefix(OPTIM_PREFIX).map(|s| (s.to_string(), t.clone()))).collect();
     let optimizer = Optimizer::from_state(stored.optimizer, optim_tensors).map_err(|e| bad(e.to_string()))?;
     let mut best_model = None;
     if extra.keys().any(|n| n.starts_with(BEST_PREFIX)) {
         let mut m = loaded.model.clone();
         for (name, mut t) in m.named_tensors_mut() {
             let key = format!("{BEST_PREFIX}{name}");
-            let src = extra
-                .get(&key)
-                .ok_or_else(|| bad(format!("tensor `{key}` is missing")))?;
+            let src = extra.get(&key).ok_or_else(|| bad(format!("tensor `{key}` is missing")))?;
             if src.shape() != t.shape() {
-                return Err(bad(format!(
-                    "tensor `{key}` has shape {:?}, expected {:?}",
-                    src.shape(),
-                    t.shape()
-                )));
+                return Err(bad(format!("tensor `{key}` has shape {:?}, expected {:?}", src.shape(), t.shape())));
             }
             t.assign(src);
         }
         best_model = Some(m);
     }
-    Ok(Checkpoint {
-        model: loaded.model,
-        optimizer,
-        state: stored.state,
-        rng,
-        best_model,
-    })
+    let mut metadata = loaded.metadata;
+    metadata.remove(STATE_KEY);
+    metadata.remove(model_file::CONFIG_KEY);
+    Ok(Checkpoint { model: loaded.model, optimizer, state: stored.state, rng, best_model, metadata })
 }

@@ -102,31 +102,22 @@ impl RnnConfig {
     }
     /// The input width of layer `layer`.
     pub fn layer_input_size(&self, layer: usize) -> usize {
-        if layer == 0 {
-            self.input_size
-        } else {
-            self.output_width()
-        }
+        if layer == 0 { self.input_size } else { self.output_width() }
     }
     /// Checks every value is in range.
     ///
     /// # Errors
     /// [`Error::Config`] naming the bad value.
     pub fn validate(&self) -> Result<()> {
-        for (name, v) in [
-            ("input_size", self.input_size),
-            ("hidden_size", self.hidden_size),
-            ("num_layers", self.num_layers),
-        ] {
+        for (name, v) in
+            [("input_size", self.input_size), ("hidden_size", self.hidden_size), ("num_layers", self.num_layers)]
+        {
             if v == 0 {
                 return Err(Error::Config(format!("{name} must be at least 1")));
             }
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return Err(Error::Config(format!(
-                "dropout must be in [0, 1), got {}",
-                self.dropout
-            )));
+            return Err(Error::Config(format!("dropout must be in [0, 1), got {}", self.dropout)));
         }
         Ok(())
     }
@@ -189,11 +180,7 @@ impl<F: Float> RnnTrace<F> {
         }
     }
     fn layer_input(&self, layer: usize) -> ArrayView3<'_, F> {
-        if layer == 0 {
-            self.x.view()
-        } else {
-            self.layer_output(layer - 1)
-        }
+        if layer == 0 { self.x.view() } else { self.layer_output(layer - 1) }
     }
 }
 
@@ -219,11 +206,7 @@ fn named<F: Float>(layers: &[LayerParams<F>], dirs: usize) -> Vec<(String, Array
     layers
         .iter()
         .enumerate()
-        .flat_map(|(i, p)| {
-            p.tensors()
-                .into_iter()
-                .map(move |(stem, t)| (param_name(stem, i / dirs, i % dirs == 1), t))
-        })
+        .flat_map(|(i, p)| p.tensors().into_iter().map(move |(stem, t)| (param_name(stem, i / dirs, i % dirs == 1), t)))
         .collect()
 }
 
@@ -248,13 +231,7 @@ impl<F: Float> Rnn<F> {
         let mut layers = Vec::new();
         for l in 0..config.num_layers {
             for _ in 0..config.num_directions() {
-                layers.push(LayerParams::init(
-                    config.layer_input_size(l),
-                    config.hidden_size,
-                    config.bias,
-                    init,
-                    rng,
-                ));
+                layers.push(LayerParams::init(config.layer_input_size(l), config.hidden_size, config.bias, init, rng));
             }
         }
         Ok(Rnn { config, layers })
@@ -278,10 +255,7 @@ impl<F: Float> Rnn<F> {
             let (l, rev) = (i / dirs, i % dirs == 1);
             let h = config.hidden_size;
             let want_ih = [h, config.layer_input_size(l)];
-            let checks = [
-                ("weight_ih", p.weight_ih.shape() == want_ih),
-                ("weight_hh", p.weight_hh.shape() == [h, h]),
-            ];
+            let checks = [("weight_ih", p.weight_ih.shape() == want_ih), ("weight_hh", p.weight_hh.shape() == [h, h])];
             for (stem, ok) in checks {
                 if !ok {
                     return Err(Error::Config(format!(
@@ -344,9 +318,7 @@ impl<F: Float> Rnn<F> {
             .iter_mut()
             .enumerate()
             .flat_map(|(i, p)| {
-                p.tensors_mut()
-                    .into_iter()
-                    .map(move |(stem, t)| (param_name(stem, i / dirs, i % dirs == 1), t))
+                p.tensors_mut().into_iter().map(move |(stem, t)| (param_name(stem, i / dirs, i % dirs == 1), t))
             })
             .collect()
     }
@@ -401,21 +373,13 @@ impl<F: Float> Rnn<F> {
         let c = &self.config;
         let (seq_len, batch, input_size) = x.dim();
         if input_size != c.input_size || seq_len == 0 || batch == 0 {
-            return Err(Error::shape(
-                "input",
-                format!("[seq_len >= 1, batch >= 1, {}]", c.input_size),
-                x.shape(),
-            ));
+            return Err(Error::shape("input", format!("[seq_len >= 1, batch >= 1, {}]", c.input_size), x.shape()));
         }
         let (dirs, hidden) = (c.num_directions(), c.hidden_size);
         let h0 = match h0 {
             Some(h) if h.shape() == [c.num_layers * dirs, batch, hidden] => h.to_owned(),
             Some(h) => {
-                return Err(Error::shape(
-                    "h0",
-                    format!("[{}, {batch}, {hidden}]", c.num_layers * dirs),
-                    h.shape(),
-                ));
+                return Err(Error::shape("h0", format!("[{}, {batch}, {hidden}]", c.num_layers * dirs), h.shape()));
             }
             None => Array3::zeros((c.num_layers * dirs, batch, hidden)),
         };
@@ -431,22 +395,11 @@ impl<F: Float> Rnn<F> {
         for l in 0..c.num_layers {
             for d in 0..dirs {
                 let i = l * dirs + d;
-                let rec = Recurrence {
-                    nonlinearity: c.nonlinearity,
-                    reverse: d == 1,
-                };
+                let rec = Recurrence { nonlinearity: c.nonlinearity, reverse: d == 1 };
                 let mut hs = Array3::zeros((seq_len, batch, hidden));
-                self.layers[i].forward(
-                    rec,
-                    trace.layer_input(l),
-                    trace.h0.index_axis(Axis(0), i),
-                    hs.view_mut(),
-                )?;
+                self.layers[i].forward(rec, trace.layer_input(l), trace.h0.index_axis(Axis(0), i), hs.view_mut())?;
                 let last = if rec.reverse { 0 } else { seq_len - 1 };
-                trace
-                    .h_n
-                    .index_axis_mut(Axis(0), i)
-                    .assign(&hs.index_axis(Axis(0), last));
+                trace.h_n.index_axis_mut(Axis(0), i).assign(&hs.index_axis(Axis(0), last));
                 trace.hs.push(hs);
             }
             let top = l + 1 == c.num_layers;
@@ -461,8 +414,7 @@ impl<F: Float> Rnn<F> {
             } else {
                 let mut out = Array3::zeros((seq_len, batch, c.output_width()));
                 for d in 0..dirs {
-                    out.slice_mut(s![.., .., d * hidden..(d + 1) * hidden])
-                        .assign(&trace.hs[l * dirs + d]);
+                    out.slice_mut(s![.., .., d * hidden..(d + 1) * hidden]).assign(&trace.hs[l * dirs + d]);
                 }
                 if let Some(m) = &mask {
                     out *= m;
@@ -493,21 +445,13 @@ impl<F: Float> Rnn<F> {
         let (dirs, hidden) = (c.num_directions(), c.hidden_size);
         let (seq_len, batch, _) = trace.x.dim();
         if d_output.shape() != trace.output().shape() {
-            return Err(Error::shape(
-                "grad of output",
-                format!("{:?}", trace.output().shape()),
-                d_output.shape(),
-            ));
+            return Err(Error::shape("grad of output", format!("{:?}", trace.output().shape()), d_output.shape()));
         }
         let zeros;
         let d_hn = match &d_hn {
             Some(d) if d.shape() == trace.h_n.shape() => d.view(),
             Some(d) => {
-                return Err(Error::shape(
-                    "grad of h_n",
-                    format!("{:?}", trace.h_n.shape()),
-                    d.shape(),
-                ));
+                return Err(Error::shape("grad of h_n", format!("{:?}", trace.h_n.shape()), d.shape()));
             }
             None => {
                 zeros = Array3::zeros(trace.h_n.raw_dim());
@@ -528,15 +472,8 @@ impl<F: Float> Rnn<F> {
                     Some(a) => a.view(),
                     None => d_output.view(),
                 };
-                let rec = Recurrence {
-                    nonlinearity: c.nonlinearity,
-                    reverse: d == 1,
-                };
-                let tape = Tape {
-                    x: input.view(),
-                    h0: trace.h0.index_axis(Axis(0), i),
-                    hs: trace.hs[i].view(),
-                };
+                let rec = Recurrence { nonlinearity: c.nonlinearity, reverse: d == 1 };
+                let tape = Tape { x: input.view(), h0: trace.h0.index_axis(Axis(0), i), hs: trace.hs[i].view() };
                 let out = LayerGradsOut {
                     params: &mut grads[i],
                     dx: Some(d_in.view_mut()),
@@ -562,11 +499,7 @@ impl<F: Float> Rnn<F> {
             d_above = Some(d_in);
         }
         let input = d_above.unwrap_or_else(|| Array3::zeros(trace.x.raw_dim()));
-        Ok(RnnGrads {
-            layers: grads,
-            input,
-            h0: dh0,
-        })
+        Ok(RnnGrads { layers: grads, input, h0: dh0 })
     }
 }
 

@@ -67,17 +67,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn shape(what: impl Into<String>, expected: impl Into<String>, got: &[usize]) -> Self {
-        Error::Shape {
-            what: what.into(),
-            expected: expected.into(),
-            got: got.to_vec(),
-        }
+        Error::Shape { what: what.into(), expected: expected.into(), got: got.to_vec() }
     }
 
     pub(crate) fn model_file(path: impl Into<PathBuf>, msg: impl Into<String>) -> Self {
-        Error::ModelFile {
-            path: path.into(),
-            msg: msg.into(),
-        }
+        Error::ModelFile { path: path.into(), msg: msg.into() }
     }
 }

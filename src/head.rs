@@ -25,18 +25,10 @@ impl<F: Float> Linear<F> {
             Init::PyTorch | Init::Identity => {
                 let k = 1.0 / (in_features as f64).sqrt();
                 let weight = init::uniform2(out_features, in_features, k, rng);
-                Linear {
-                    weight,
-                    bias: Some(init::uniform1(out_features, k, rng)),
-                }
+                Linear { weight, bias: Some(init::uniform1(out_features, k, rng)) }
             }
             Init::GlorotUniform | Init::Orthogonal => Linear {
-                weight: init::uniform2(
-                    out_features,
-                    in_features,
-                    init::glorot_bound(in_features, out_features),
-                    rng,
-                ),
+                weight: init::uniform2(out_features, in_features, init::glorot_bound(in_features, out_features), rng),
                 bias: Some(Array1::zeros(out_features)),
             },
         }
@@ -87,11 +79,7 @@ impl<F: Float> Linear<F> {
     /// [`Error::Shape`] when `x` has the wrong width.
     pub fn forward(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
         if x.ncols() != self.in_features() {
-            return Err(Error::shape(
-                "head input",
-                format!("[n, {}]", self.in_features()),
-                x.shape(),
-            ));
+            return Err(Error::shape("head input", format!("[n, {}]", self.in_features()), x.shape()));
         }
         let mut z = Array2::zeros((x.nrows(), self.out_features()));
         general_mat_mul(F::one(), &x, &self.weight.t(), F::zero(), &mut z);

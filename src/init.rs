@@ -61,9 +61,9 @@ impl FromStr for Init {
             "glorot" => Ok(Init::GlorotUniform),
             "orthogonal" => Ok(Init::Orthogonal),
             "identity" => Ok(Init::Identity),
-            other => Err(Error::Config(format!(
-                "unknown init `{other}` (expected pytorch, glorot, orthogonal or identity)"
-            ))),
+            other => {
+                Err(Error::Config(format!("unknown init `{other}` (expected pytorch, glorot, orthogonal or identity)")))
+            }
         }
     }
 }

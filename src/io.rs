@@ -20,10 +20,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// # Errors
 /// [`Error::Io`] naming `path`.
 pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut File) -> std::io::Result<()>) -> Result<()> {
-    let io = |err| Error::Io {
-        path: path.to_path_buf(),
-        err,
-    };
+    let io = |err| Error::Io { path: path.to_path_buf(), err };
     let tmp = temp_path(path);
     let result = (|| {
         let mut f = File::create(&tmp)?;
@@ -38,10 +35,7 @@ pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut File) -> std::io::R
 }
 
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp.{}", std::process::id()))
 }
 

@@ -78,38 +78,26 @@ impl<F: Float> LayerParams<F> {
         let k = 1.0 / (hidden_size as f64).sqrt();
         let weight_ih = match scheme {
             Init::PyTorch | Init::Identity => init::uniform2(hidden_size, input_size, k, rng),
-            Init::GlorotUniform | Init::Orthogonal => init::uniform2(
-                hidden_size,
-                input_size,
-                init::glorot_bound(input_size, hidden_size),
-                rng,
-            ),
+            Init::GlorotUniform | Init::Orthogonal => {
+                init::uniform2(hidden_size, input_size, init::glorot_bound(input_size, hidden_size), rng)
+            }
         };
         let weight_hh = match scheme {
             Init::PyTorch => init::uniform2(hidden_size, hidden_size, k, rng),
-            Init::GlorotUniform => init::uniform2(
-                hidden_size,
-                hidden_size,
-                init::glorot_bound(hidden_size, hidden_size),
-                rng,
-            ),
+            Init::GlorotUniform => {
+                init::uniform2(hidden_size, hidden_size, init::glorot_bound(hidden_size, hidden_size), rng)
+            }
             Init::Orthogonal => init::orthogonal(hidden_size, rng),
             Init::Identity => Array2::eye(hidden_size),
         };
         let (bias_ih, bias_hh) = match (bias, scheme) {
             (false, _) => (None, None),
-            (true, Init::PyTorch) => (
-                Some(init::uniform1(hidden_size, k, rng)),
-                Some(init::uniform1(hidden_size, k, rng)),
-            ),
+            (true, Init::PyTorch) => {
+                (Some(init::uniform1(hidden_size, k, rng)), Some(init::uniform1(hidden_size, k, rng)))
+            }
             (true, _) => (Some(Array1::zeros(hidden_size)), Some(Array1::zeros(hidden_size))),
         };
-        LayerParams {
-            weight_ih,
-            weight_hh,
-            bias_ih,
-            bias_hh,
-        }
+        LayerParams { weight_ih, weight_hh, bias_ih, bias_hh }
     }
 
     /// All-zero parameters of the same shapes (a gradient buffer).
@@ -135,10 +123,8 @@ impl<F: Float> LayerParams<F> {
     /// The tensors in PyTorch's order with their name stems (`weight_ih`, `weight_hh`,
     /// `bias_ih`, `bias_hh`).
     pub fn tensors(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
-        let mut out = vec![
-            ("weight_ih", self.weight_ih.view().into_dyn()),
-            ("weight_hh", self.weight_hh.view().into_dyn()),
-        ];
+        let mut out =
+            vec![("weight_ih", self.weight_ih.view().into_dyn()), ("weight_hh", self.weight_hh.view().into_dyn())];
         if let (Some(bi), Some(bh)) = (&self.bias_ih, &self.bias_hh) {
             out.push(("bias_ih", bi.view().into_dyn()));
             out.push(("bias_hh", bh.view().into_dyn()));
@@ -163,11 +149,7 @@ impl<F: Float> LayerParams<F> {
         let (t, b, i) = x.dim();
         let h = self.hidden_size();
         if i != self.input_size() {
-            return Err(Error::shape(
-                "layer input",
-                format!("[seq_len, batch, {}]", self.input_size()),
-                x.shape(),
-            ));
+            return Err(Error::shape("layer input", format!("[seq_len, batch, {}]", self.input_size()), x.shape()));
         }
         if h0.shape() != [b, h] {
             return Err(Error::shape("h0", format!("[{b}, {h}]"), h0.shape()));
@@ -264,26 +246,12 @@ impl<F: Float> LayerParams<F> {
         self.check(&x, &h0, hs.shape())?;
         let (seq_len, batch, input_size) = x.dim();
         let hidden = self.hidden_size();
-        let LayerGradsOut {
-            params: grads,
-            dx,
-            accumulate_dx,
-            dh0: mut g,
-            mut da,
-        } = out;
+        let LayerGradsOut { params: grads, dx, accumulate_dx, dh0: mut g, mut da } = out;
         if d_hs.shape() != hs.shape() {
-            return Err(Error::shape(
-                "grad of hidden states",
-                format!("{:?}", hs.shape()),
-                d_hs.shape(),
-            ));
+            return Err(Error::shape("grad of hidden states", format!("{:?}", hs.shape()), d_hs.shape()));
         }
         if d_hn.shape() != [batch, hidden] || g.shape() != [batch, hidden] {
-            return Err(Error::shape(
-                "grad of h_n",
-                format!("[{batch}, {hidden}]"),
-                d_hn.shape(),
-            ));
+            return Err(Error::shape("grad of h_n", format!("[{batch}, {hidden}]"), d_hn.shape()));
         }
         if da.shape() != hs.shape() {
             return Err(Error::shape("dA scratch", format!("{:?}", hs.shape()), da.shape()));
@@ -327,11 +295,7 @@ impl<F: Float> LayerParams<F> {
         // plus the step that read h0.
         let n = (seq_len - 1) * batch;
         let (da_inner, hs_prev, t_first) = if rec.reverse {
-            (
-                da.slice(s![..seq_len - 1, .., ..]),
-                hs.slice(s![1.., .., ..]),
-                seq_len - 1,
-            )
+            (da.slice(s![..seq_len - 1, .., ..]), hs.slice(s![1.., .., ..]), seq_len - 1)
         } else {
             (da.slice(s![1.., .., ..]), hs.slice(s![..seq_len - 1, .., ..]), 0)
         };
@@ -342,13 +306,7 @@ impl<F: Float> LayerParams<F> {
         } else {
             grads.weight_hh.fill(F::zero());
         }
-        general_mat_mul(
-            F::one(),
-            &da.index_axis(Axis(0), t_first).t(),
-            &h0,
-            F::one(),
-            &mut grads.weight_hh,
-        );
+        general_mat_mul(F::one(), &da.index_axis(Axis(0), t_first).t(), &h0, F::one(), &mut grads.weight_hh);
 
         // db_ih = db_hh = column sums of dA.
         if let (Some(bi), Some(bh)) = (&mut grads.bias_ih, &mut grads.bias_hh) {
@@ -377,6 +335,5 @@ impl<F: Float> LayerParams<F> {
 
 /// Views a standard-layout `[t, b, w]` array as the `[t*b, w]` matrix the GEMMs take.
 fn flat<F>(a: ArrayView3<'_, F>, n: usize, w: usize) -> Result<ArrayView2<'_, F>> {
-    a.into_shape_with_order((n, w))
-        .map_err(|_| Error::shape("activations", "standard layout", &[n, w]))
+    a.into_shape_with_order((n, w)).map_err(|_| Error::shape("activations", "standard layout", &[n, w]))
 }

@@ -39,6 +39,7 @@ pub mod optim;
 pub mod plot;
 pub mod scalar;
 pub mod schedule;
+pub mod stepper;
 pub mod train;
 
 pub use activation::Nonlinearity;
@@ -49,3 +50,4 @@ pub use init::Init;
 pub use layer::LayerParams;
 pub use model::{Model, ModelConfig, ModelGrads, ModelTrace, Readout};
 pub use scalar::Float;
+pub use stepper::Stepper;

@@ -49,9 +49,7 @@ impl FromStr for Loss {
             "mse" => Ok(Loss::Mse),
             "mae" | "l1" => Ok(Loss::Mae),
             "cross_entropy" | "cross-entropy" | "ce" => Ok(Loss::CrossEntropy),
-            other => Err(Error::Config(format!(
-                "unknown loss `{other}` (expected mse, mae or cross_entropy)"
-            ))),
+            other => Err(Error::Config(format!("unknown loss `{other}` (expected mse, mae or cross_entropy)"))),
         }
     }
 }
@@ -113,18 +111,10 @@ impl Loss {
             return Err(Error::shape("mask", format!("[{steps}, {batch}]"), m.shape()));
         }
         let weight = |s: usize, b: usize| mask.as_ref().map_or(1.0, |m| m[[s, b]].to_f64_lossless());
-        let count: f64 = (0..steps)
-            .flat_map(|s| (0..batch).map(move |b| (s, b)))
-            .map(|(s, b)| weight(s, b))
-            .sum();
+        let count: f64 = (0..steps).flat_map(|s| (0..batch).map(move |b| (s, b))).map(|(s, b)| weight(s, b)).sum();
         let mut grad = Array3::<F>::zeros(y.raw_dim());
         if count == 0.0 {
-            return Ok(LossValue {
-                loss: 0.0,
-                grad,
-                count,
-                correct: None,
-            });
+            return Ok(LossValue { loss: 0.0, grad, count, correct: None });
         }
         let mut total = 0.0f64;
         let mut correct = None;
@@ -173,9 +163,7 @@ impl Loss {
                     for b in 0..batch {
                         let class = c[[s, b]];
                         if class >= outputs {
-                            return Err(Error::Config(format!(
-                                "class {class} out of range for {outputs} outputs"
-                            )));
+                            return Err(Error::Config(format!("class {class} out of range for {outputs} outputs")));
                         }
                         let w = weight(s, b);
                         if w == 0.0 {
@@ -183,51 +171,31 @@ impl Loss {
                         }
                         let logits = y.slice(ndarray::s![s, b, ..]);
                         // log-sum-exp shifted by the maximum: no overflow for large logits
-                        let max = logits
-                            .iter()
-                            .map(|v| v.to_f64_lossless())
-                            .fold(f64::NEG_INFINITY, f64::max);
+                        let max = logits.iter().map(|v| v.to_f64_lossless()).fold(f64::NEG_INFINITY, f64::max);
                         let sum: f64 = logits.iter().map(|v| (v.to_f64_lossless() - max).exp()).sum();
                         let lse = max + sum.ln();
                         total += w * (lse - logits[class].to_f64_lossless());
-                        let argmax = logits
-                            .iter()
-                            .enumerate()
-                            .fold(0, |best, (i, v)| if *v > logits[best] { i } else { best });
+                        let argmax =
+                            logits.iter().enumerate().fold(0, |best, (i, v)| if *v > logits[best] { i } else { best });
                         hits += usize::from(argmax == class);
                         // d/dy = softmax(y) - onehot(class)
-                        Zip::indexed(grad.slice_mut(ndarray::s![s, b, ..]))
-                            .and(&logits)
-                            .for_each(|i, g, v| {
-                                let p = (v.to_f64_lossless() - lse).exp();
-                                *g = F::of(w * (p - if i == class { 1.0 } else { 0.0 }) / count);
-                            });
+                        Zip::indexed(grad.slice_mut(ndarray::s![s, b, ..])).and(&logits).for_each(|i, g, v| {
+                            let p = (v.to_f64_lossless() - lse).exp();
+                            *g = F::of(w * (p - if i == class { 1.0 } else { 0.0 }) / count);
+                        });
                     }
                 }
                 total /= count;
                 correct = Some(hits);
             }
             (Loss::CrossEntropy, TargetView::Values(t)) => {
-                return Err(Error::shape(
-                    "target",
-                    "[steps, batch] class indices for cross-entropy",
-                    t.shape(),
-                ));
+                return Err(Error::shape("target", "[steps, batch] class indices for cross-entropy", t.shape()));
             }
             (_, TargetView::Classes(c)) => {
-                return Err(Error::shape(
-                    "target",
-                    format!("real values {:?} for {self}", y.shape()),
-                    c.shape(),
-                ));
+                return Err(Error::shape("target", format!("real values {:?} for {self}", y.shape()), c.shape()));
             }
         }
-        Ok(LossValue {
-            loss: total,
-            grad,
-            count,
-            correct,
-        })
+        Ok(LossValue { loss: total, grad, count, correct })
     }
 }
 
@@ -281,19 +249,11 @@ mod tests {
         let y = array![[[1.0f64], [5.0]]];
         let t = array![[[0.0f64], [0.0]]];
         let mask = array![[1.0, 0.0]];
-        let v = Loss::Mse
-            .compute(y.view(), TargetView::Values(t.view()), Some(mask.view()))
-            .unwrap();
+        let v = Loss::Mse.compute(y.view(), TargetView::Values(t.view()), Some(mask.view())).unwrap();
         assert_eq!(v.loss, 1.0);
         assert_eq!(v.grad[[0, 1, 0]], 0.0);
         let none = Array2::<f64>::zeros((1, 2));
-        assert_eq!(
-            Loss::Mse
-                .compute(y.view(), TargetView::Values(t.view()), Some(none.view()))
-                .unwrap()
-                .loss,
-            0.0
-        );
+        assert_eq!(Loss::Mse.compute(y.view(), TargetView::Values(t.view()), Some(none.view())).unwrap().loss, 0.0);
     }
 
     #[test]
@@ -301,17 +261,13 @@ mod tests {
         // torch.nn.functional.cross_entropy(torch.tensor([[1000., 0., -1000.]]), torch.tensor([1])) = 1000.
         let y = array![[[1000.0f32, 0.0, -1000.0]]];
         let c = array![[1usize]];
-        let v = Loss::CrossEntropy
-            .compute(y.view(), TargetView::Classes(c.view()), None)
-            .unwrap();
+        let v = Loss::CrossEntropy.compute(y.view(), TargetView::Classes(c.view()), None).unwrap();
         assert!((v.loss - 1000.0).abs() < 1e-9);
         assert!(v.grad.iter().all(|g| g.is_finite()));
         // F.cross_entropy(torch.tensor([[1., 2., 3.]]), torch.tensor([0])) = 2.40760596
         let y = array![[[1.0f64, 2.0, 3.0]]];
         let c = array![[0usize]];
-        let v = Loss::CrossEntropy
-            .compute(y.view(), TargetView::Classes(c.view()), None)
-            .unwrap();
+        let v = Loss::CrossEntropy.compute(y.view(), TargetView::Classes(c.view()), None).unwrap();
         assert!((v.loss - 2.407_605_964_444_38).abs() < 1e-12);
         assert_eq!(v.correct, Some(0));
     }
@@ -319,21 +275,9 @@ mod tests {
     #[test]
     fn wrong_kinds_and_classes_are_errors() {
         let y = array![[[1.0f64, 2.0]]];
-        assert!(
-            Loss::CrossEntropy
-                .compute(y.view(), TargetView::Values(y.view()), None)
-                .is_err()
-        );
+        assert!(Loss::CrossEntropy.compute(y.view(), TargetView::Values(y.view()), None).is_err());
         let c = array![[5usize]];
-        assert!(
-            Loss::CrossEntropy
-                .compute(y.view(), TargetView::Classes(c.view()), None)
-                .is_err()
-        );
-        assert!(
-            Loss::Mse
-                .compute(y.view(), TargetView::Classes(c.view()), None)
-                .is_err()
-        );
+        assert!(Loss::CrossEntropy.compute(y.view(), TargetView::Classes(c.view()), None).is_err());
+        assert!(Loss::Mse.compute(y.view(), TargetView::Classes(c.view()), None).is_err());
     }
 }

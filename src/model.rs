@@ -92,12 +92,8 @@ impl<F: Float> ModelGrads<F> {
     /// Mutable parameter gradients in the order of [`Model::named_tensors`] (for clipping and
     /// optimizers).
     pub fn tensors_mut(&mut self) -> Vec<ArrayViewMutD<'_, F>> {
-        let mut out: Vec<_> = self
-            .rnn
-            .layers
-            .iter_mut()
-            .flat_map(|p| p.tensors_mut().into_iter().map(|(_, t)| t))
-            .collect();
+        let mut out: Vec<_> =
+            self.rnn.layers.iter_mut().flat_map(|p| p.tensors_mut().into_iter().map(|(_, t)| t)).collect();
         if let Some(h) = &mut self.head {
             out.extend(h.tensors_mut().into_iter().map(|(_, t)| t));
         }
@@ -114,12 +110,8 @@ impl<F: Float> ModelGrads<F> {
     }
     /// Parameter gradients by model-file name (`rnn.weight_ih_l0`, `head.weight`, ...).
     pub fn named_tensors(&self, config: &RnnConfig) -> Vec<(String, ArrayViewD<'_, F>)> {
-        let mut out: Vec<_> = self
-            .rnn
-            .named_tensors(config)
-            .into_iter()
-            .map(|(n, t)| (format!("rnn.{n}"), t))
-            .collect();
+        let mut out: Vec<_> =
+            self.rnn.named_tensors(config).into_iter().map(|(n, t)| (format!("rnn.{n}"), t)).collect();
         if let Some(h) = &self.head {
             out.extend(h.tensors().into_iter().map(|(n, t)| (format!("head.{n}"), t)));
         }
@@ -145,20 +137,12 @@ impl<F: Float> Model<F> {
 
     /// The sizes of this model.
     pub fn config(&self) -> ModelConfig {
-        ModelConfig {
-            rnn: self.rnn.config().clone(),
-            output_size: self.head.as_ref().map(Linear::out_features),
-        }
+        ModelConfig { rnn: self.rnn.config().clone(), output_size: self.head.as_ref().map(Linear::out_features) }
     }
 
     /// Parameters by model-file name (`rnn.weight_ih_l0`, ..., `head.weight`, `head.bias`).
     pub fn named_tensors(&self) -> Vec<(String, ArrayViewD<'_, F>)> {
-        let mut out: Vec<_> = self
-            .rnn
-            .named_tensors()
-            .into_iter()
-            .map(|(n, t)| (format!("rnn.{n}"), t))
-            .collect();
+        let mut out: Vec<_> = self.rnn.named_tensors().into_iter().map(|(n, t)| (format!("rnn.{n}"), t)).collect();
         if let Some(h) = &self.head {
             out.extend(h.tensors().into_iter().map(|(n, t)| (format!("head.{n}"), t)));
         }
@@ -167,12 +151,7 @@ impl<F: Float> Model<F> {
 
     /// Mutable parameters by model-file name.
     pub fn named_tensors_mut(&mut self) -> Vec<(String, ArrayViewMutD<'_, F>)> {
-        let mut out: Vec<_> = self
-            .rnn
-            .named_tensors_mut()
-            .into_iter()
-            .map(|(n, t)| (format!("rnn.{n}"), t))
-            .collect();
+        let mut out: Vec<_> = self.rnn.named_tensors_mut().into_iter().map(|(n, t)| (format!("rnn.{n}"), t)).collect();
         if let Some(h) = &mut self.head {
             out.extend(h.tensors_mut().into_iter().map(|(n, t)| (format!("head.{n}"), t)));
         }

@@ -83,10 +83,7 @@ pub struct LoadedModel<F = f32> {
 /// [`Error::Io`] when the file cannot be read; [`Error::ModelFile`] naming the file and the
 /// tensor or key at fault when it is not a valid model.
 pub fn load<F: Float>(path: &Path, options: &LoadOptions) -> Result<LoadedModel<F>> {
-    let bytes = std::fs::read(path).map_err(|err| Error::Io {
-        path: path.to_path_buf(),
-        err,
-    })?;
+    let bytes = std::fs::read(path).map_err(|err| Error::Io { path: path.to_path_buf(), err })?;
     from_bytes(&bytes, path, options)
 }
 
@@ -100,12 +97,7 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
     let (_, header) =
         SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
     let metadata = header.metadata().clone().unwrap_or_default();
-    let names: BTreeSet<String> = st
-        .names()
-        .into_iter()
-        .filter(|n| !is_reserved(n))
-        .map(str::to_owned)
-        .collect();
+    let names: BTreeSet<String> = st.names().into_iter().filter(|n| !is_reserved(n)).map(str::to_owned).collect();
 
     let bare = !names.contains("rnn.weight_ih_l0");
     let prefix = if bare { "" } else { "rnn." };
@@ -118,11 +110,8 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
 
     let (config, config_source) = match metadata.get(CONFIG_KEY) {
         Some(json) => {
-            let config: ModelConfig = serde_json::from_str(json).map_err(|e| {
-                bad(format!(
-                    "metadata `{CONFIG_KEY}` is not a valid model configuration ({e})"
-                ))
-            })?;
+            let config: ModelConfig = serde_json::from_str(json)
+                .map_err(|e| bad(format!("metadata `{CONFIG_KEY}` is not a valid model configuration ({e})")))?;
             if let Some(n) = options.nonlinearity
                 && n != config.rnn.nonlinearity
             {
@@ -138,13 +127,9 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
             let w_hh = shape_of(&format!("{prefix}weight_hh_l0"))
                 .ok_or_else(|| bad(format!("tensor `{prefix}weight_hh_l0` is missing")))?;
             if w_ih.len() != 2 || w_hh.len() != 2 {
-                return Err(bad(format!(
-                    "tensors `{prefix}weight_ih_l0` and `{prefix}weight_hh_l0` must be matrices"
-                )));
+                return Err(bad(format!("tensors `{prefix}weight_ih_l0` and `{prefix}weight_hh_l0` must be matrices")));
             }
-            let num_layers = (0..)
-                .take_while(|k| names.contains(&format!("{prefix}weight_ih_l{k}")))
-                .count();
+            let num_layers = (0..).take_while(|k| names.contains(&format!("{prefix}weight_ih_l{k}"))).count();
             let head = if bare { None } else { shape_of("head.weight") };
             let rnn = RnnConfig {
                 input_size: w_ih[1],
@@ -155,13 +140,7 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
                 dropout: 0.0,
                 bidirectional: names.contains(&format!("{prefix}weight_ih_l0_reverse")),
             };
-            (
-                ModelConfig {
-                    rnn,
-                    output_size: head.and_then(|s| s.first().copied()),
-                },
-                ConfigSource::Inferred,
-            )
+            (ModelConfig { rnn, output_size: head.and_then(|s| s.first().copied()) }, ConfigSource::Inferred)
         }
     };
     let c = &config.rnn;
@@ -173,21 +152,12 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
     let mut used = BTreeSet::new();
     let mut dtype = None;
     let mut take = |name: String, shape: &[usize]| -> Result<ArrayD<F>> {
-        let t = st
-            .tensor(&name)
-            .map_err(|_| bad(format!("tensor `{name}` is missing")))?;
+        let t = st.tensor(&name).map_err(|_| bad(format!("tensor `{name}` is missing")))?;
         if t.shape() != shape {
-            return Err(bad(format!(
-                "tensor `{name}` has shape {:?}, expected {shape:?}",
-                t.shape()
-            )));
+            return Err(bad(format!("tensor `{name}` has shape {:?}, expected {shape:?}", t.shape())));
         }
-        let values = decode::<F>(t.dtype(), t.data()).ok_or_else(|| {
-            bad(format!(
-                "tensor `{name}` has dtype {:?}; only F32 and F64 are supported",
-                t.dtype()
-            ))
-        })?;
+        let values = decode::<F>(t.dtype(), t.data())
+            .ok_or_else(|| bad(format!("tensor `{name}` has dtype {:?}; only F32 and F64 are supported", t.dtype())))?;
         match dtype {
             None => dtype = Some((t.dtype(), name.clone())),
             Some((d, ref first)) if d != t.dtype() => {
@@ -212,30 +182,18 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
             let weight_ih: Array2<F> = as2(take(name("weight_ih"), &[h, c.layer_input_size(l)])?);
             let weight_hh: Array2<F> = as2(take(name("weight_hh"), &[h, h])?);
             let (bias_ih, bias_hh): (Option<Array1<F>>, Option<Array1<F>>) = if c.bias {
-                (
-                    Some(as1(take(name("bias_ih"), &[h])?)),
-                    Some(as1(take(name("bias_hh"), &[h])?)),
-                )
+                (Some(as1(take(name("bias_ih"), &[h])?)), Some(as1(take(name("bias_hh"), &[h])?)))
             } else {
                 (None, None)
             };
-            layers.push(LayerParams {
-                weight_ih,
-                weight_hh,
-                bias_ih,
-                bias_hh,
-            });
+            layers.push(LayerParams { weight_ih, weight_hh, bias_ih, bias_hh });
         }
     }
     let head = match config.output_size {
         None => None,
         Some(o) => {
             let weight = as2(take("head.weight".into(), &[o, c.output_width()])?);
-            let bias = if names.contains("head.bias") {
-                Some(as1(take("head.bias".into(), &[o])?))
-            } else {
-                None
-            };
+            let bias = if names.contains("head.bias") { Some(as1(take("head.bias".into(), &[o])?)) } else { None };
             Some(Linear { weight, bias })
         }
     };
@@ -266,12 +224,8 @@ pub fn read_tensors<F: Float>(bytes: &[u8], path: &Path) -> Result<HashMap<Strin
     let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
     let mut out = HashMap::new();
     for (name, t) in st.iter().filter(|(n, _)| is_reserved(n)) {
-        let values = decode::<F>(t.dtype(), t.data()).ok_or_else(|| {
-            bad(format!(
-                "tensor `{name}` has dtype {:?}; only F32 and F64 are supported",
-                t.dtype()
-            ))
-        })?;
+        let values = decode::<F>(t.dtype(), t.data())
+            .ok_or_else(|| bad(format!("tensor `{name}` has dtype {:?}; only F32 and F64 are supported", t.dtype())))?;
         let array =
             ArrayD::from_shape_vec(IxDyn(t.shape()), values).map_err(|e| bad(format!("tensor `{name}`: {e}")))?;
         out.insert(name.to_string(), array);
@@ -281,16 +235,12 @@ pub fn read_tensors<F: Float>(bytes: &[u8], path: &Path) -> Result<HashMap<Strin
 
 fn decode<F: Float>(dtype: Dtype, data: &[u8]) -> Option<Vec<F>> {
     match dtype {
-        Dtype::F32 => Some(
-            data.chunks_exact(4)
-                .map(|b| F::of(f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64))
-                .collect(),
-        ),
-        Dtype::F64 => Some(
-            data.chunks_exact(8)
-                .map(|b| F::of(f64::from_le_bytes(b.try_into().expect("8 bytes"))))
-                .collect(),
-        ),
+        Dtype::F32 => {
+            Some(data.chunks_exact(4).map(|b| F::of(f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64)).collect())
+        }
+        Dtype::F64 => {
+            Some(data.chunks_exact(8).map(|b| F::of(f64::from_le_bytes(b.try_into().expect("8 bytes")))).collect())
+        }
         _ => None,
     }
 }
@@ -338,23 +288,12 @@ pub fn to_bytes_with<F: Float>(
     let raw = |t: ndarray::ArrayViewD<'_, F>| {
         let mut data = Vec::with_capacity(t.len() * F::BYTES);
         t.iter().for_each(|v| v.push_le_bytes(&mut data));
-        Raw {
-            shape: t.shape().to_vec(),
-            dtype: F::DTYPE,
-            data,
-        }
+        Raw { shape: t.shape().to_vec(), dtype: F::DTYPE, data }
     };
-    let mut tensors: Vec<(String, Raw)> = model
-        .named_tensors()
-        .into_iter()
-        .map(|(name, t)| (name, raw(t)))
-        .collect();
+    let mut tensors: Vec<(String, Raw)> = model.named_tensors().into_iter().map(|(name, t)| (name, raw(t))).collect();
     for (name, t) in extra_tensors {
         if !is_reserved(name) {
-            return Err(Error::model_file(
-                "<memory>",
-                format!("extra tensor `{name}` must have a reserved prefix"),
-            ));
+            return Err(Error::model_file("<memory>", format!("extra tensor `{name}` must have a reserved prefix")));
         }
         tensors.push((name.clone(), raw(t.view())));
     }

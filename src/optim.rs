@@ -161,22 +161,11 @@ impl OptimizerConfig {
     /// assert!(matches!(c, OptimizerConfig::Sgd { momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 }));
     /// ```
     pub fn sgd() -> Self {
-        OptimizerConfig::Sgd {
-            momentum: 0.0,
-            dampening: 0.0,
-            nesterov: false,
-            weight_decay: 0.0,
-        }
+        OptimizerConfig::Sgd { momentum: 0.0, dampening: 0.0, nesterov: false, weight_decay: 0.0 }
     }
     /// `torch.optim.Adam`'s defaults.
     pub fn adam() -> Self {
-        OptimizerConfig::Adam {
-            beta1: beta1(),
-            beta2: beta2(),
-            eps: eps_1e8(),
-            weight_decay: 0.0,
-            amsgrad: false,
-        }
+        OptimizerConfig::Adam { beta1: beta1(), beta2: beta2(), eps: eps_1e8(), weight_decay: 0.0, amsgrad: false }
     }
     /// `torch.optim.AdamW`'s defaults (weight_decay 0.01).
     pub fn adamw() -> Self {
@@ -190,22 +179,11 @@ impl OptimizerConfig {
     }
     /// `torch.optim.Adagrad`'s defaults.
     pub fn adagrad() -> Self {
-        OptimizerConfig::Adagrad {
-            lr_decay: 0.0,
-            weight_decay: 0.0,
-            initial_accumulator_value: 0.0,
-            eps: eps_1e10(),
-        }
+        OptimizerConfig::Adagrad { lr_decay: 0.0, weight_decay: 0.0, initial_accumulator_value: 0.0, eps: eps_1e10() }
     }
     /// `torch.optim.RMSprop`'s defaults.
     pub fn rmsprop() -> Self {
-        OptimizerConfig::RmsProp {
-            alpha: alpha(),
-            eps: eps_1e8(),
-            weight_decay: 0.0,
-            momentum: 0.0,
-            centered: false,
-        }
+        OptimizerConfig::RmsProp { alpha: alpha(), eps: eps_1e8(), weight_decay: 0.0, momentum: 0.0, centered: false }
     }
 
     /// The name used on the command line and in JSON: `sgd`, `adam`, `adamw`, `adagrad` or
@@ -265,9 +243,7 @@ impl OptimizerConfig {
             if v >= 0.0 && v.is_finite() {
                 Ok(())
             } else {
-                Err(Error::Config(format!(
-                    "{name}: {what} must be finite and >= 0, got {v}"
-                )))
+                Err(Error::Config(format!("{name}: {what} must be finite and >= 0, got {v}")))
             }
         };
         let beta = |what: &str, v: f64| {
@@ -278,60 +254,30 @@ impl OptimizerConfig {
             }
         };
         match *self {
-            OptimizerConfig::Sgd {
-                momentum,
-                dampening,
-                nesterov,
-                weight_decay,
-            } => {
+            OptimizerConfig::Sgd { momentum, dampening, nesterov, weight_decay } => {
                 at_least_zero("momentum", momentum)?;
                 at_least_zero("weight_decay", weight_decay)?;
                 if !dampening.is_finite() {
                     return Err(Error::Config(format!("sgd: dampening must be finite, got {dampening}")));
                 }
                 if nesterov && (momentum <= 0.0 || dampening != 0.0) {
-                    return Err(Error::Config(
-                        "sgd: Nesterov momentum requires a momentum and zero dampening".into(),
-                    ));
+                    return Err(Error::Config("sgd: Nesterov momentum requires a momentum and zero dampening".into()));
                 }
             }
-            OptimizerConfig::Adam {
-                beta1,
-                beta2,
-                eps,
-                weight_decay,
-                ..
-            }
-            | OptimizerConfig::AdamW {
-                beta1,
-                beta2,
-                eps,
-                weight_decay,
-                ..
-            } => {
+            OptimizerConfig::Adam { beta1, beta2, eps, weight_decay, .. }
+            | OptimizerConfig::AdamW { beta1, beta2, eps, weight_decay, .. } => {
                 beta("beta1", beta1)?;
                 beta("beta2", beta2)?;
                 at_least_zero("eps", eps)?;
                 at_least_zero("weight_decay", weight_decay)?;
             }
-            OptimizerConfig::Adagrad {
-                lr_decay,
-                weight_decay,
-                initial_accumulator_value,
-                eps,
-            } => {
+            OptimizerConfig::Adagrad { lr_decay, weight_decay, initial_accumulator_value, eps } => {
                 at_least_zero("lr_decay", lr_decay)?;
                 at_least_zero("weight_decay", weight_decay)?;
                 at_least_zero("initial_accumulator_value", initial_accumulator_value)?;
                 at_least_zero("eps", eps)?;
             }
-            OptimizerConfig::RmsProp {
-                alpha,
-                eps,
-                weight_decay,
-                momentum,
-                ..
-            } => {
+            OptimizerConfig::RmsProp { alpha, eps, weight_decay, momentum, .. } => {
                 if !(0.0..=1.0).contains(&alpha) {
                     return Err(Error::Config(format!("rmsprop: alpha must be in [0, 1], got {alpha}")));
                 }
@@ -384,9 +330,7 @@ impl FromStr for OptimizerConfig {
             "adamw" => Ok(Self::adamw()),
             "adagrad" => Ok(Self::adagrad()),
             "rmsprop" => Ok(Self::rmsprop()),
-            _ => Err(Error::Config(format!(
-                "unknown optimizer `{s}` (expected sgd, adam, adamw, adagrad or rmsprop)"
-            ))),
+            _ => Err(Error::Config(format!("unknown optimizer `{s}` (expected sgd, adam, adamw, adagrad or rmsprop)"))),
         }
     }
 }
@@ -470,12 +414,7 @@ impl<F: Float> Optimizer<F> {
     /// ```
     pub fn new(config: OptimizerConfig) -> Result<Self> {
         config.validate()?;
-        Ok(Optimizer {
-            config,
-            steps: 0,
-            shapes: Vec::new(),
-            state: Vec::new(),
-        })
+        Ok(Optimizer { config, steps: 0, shapes: Vec::new(), state: Vec::new() })
     }
 
     /// The configuration.
@@ -513,9 +452,7 @@ impl<F: Float> Optimizer<F> {
     /// ```
     pub fn step(&mut self, lr: f64, params: &mut [ArrayViewMutD<'_, F>], grads: &[ArrayViewD<'_, F>]) -> Result<()> {
         if !(lr >= 0.0 && lr.is_finite()) {
-            return Err(Error::Config(format!(
-                "learning rate must be finite and >= 0, got {lr}"
-            )));
+            return Err(Error::Config(format!("learning rate must be finite and >= 0, got {lr}")));
         }
         self.check_shapes(params, grads)?;
         if self.state.is_empty() {
@@ -526,19 +463,11 @@ impl<F: Float> Optimizer<F> {
         let step = (self.steps + 1) as f64;
         for ((p, g), st) in params.iter_mut().zip(grads).zip(&mut self.state) {
             match self.config {
-                OptimizerConfig::Sgd {
-                    momentum,
-                    dampening,
-                    nesterov,
-                    weight_decay,
-                } => sgd(p, g, st, lr, momentum, dampening, nesterov, weight_decay),
+                OptimizerConfig::Sgd { momentum, dampening, nesterov, weight_decay } => {
+                    sgd(p, g, st, lr, momentum, dampening, nesterov, weight_decay)
+                }
                 OptimizerConfig::Adam { .. } | OptimizerConfig::AdamW { .. } => adam(p, g, st, lr, step, &self.config),
-                OptimizerConfig::Adagrad {
-                    lr_decay,
-                    weight_decay,
-                    initial_accumulator_value,
-                    eps,
-                } => {
+                OptimizerConfig::Adagrad { lr_decay, weight_decay, initial_accumulator_value, eps } => {
                     let clr = lr / (1.0 + (step - 1.0) * lr_decay);
                     adagrad(p, g, st, clr, weight_decay, initial_accumulator_value, eps);
                 }
@@ -551,11 +480,7 @@ impl<F: Float> Optimizer<F> {
 
     fn check_shapes(&self, params: &[ArrayViewMutD<'_, F>], grads: &[ArrayViewD<'_, F>]) -> Result<()> {
         if params.len() != grads.len() {
-            return Err(Error::Config(format!(
-                "optimizer: {} parameters but {} gradients",
-                params.len(),
-                grads.len()
-            )));
+            return Err(Error::Config(format!("optimizer: {} parameters but {} gradients", params.len(), grads.len())));
         }
         if !self.shapes.is_empty() && self.shapes.len() != params.len() {
             return Err(Error::Config(format!(
@@ -595,10 +520,7 @@ impl<F: Float> Optimizer<F> {
     /// # Ok::<(), rnn::Error>(())
     /// ```
     pub fn state(&self) -> OptimizerState {
-        OptimizerState {
-            config: self.config.clone(),
-            steps: self.steps,
-        }
+        OptimizerState { config: self.config.clone(), steps: self.steps }
     }
 
     /// The state buffers, named `"{index}.{buffer}"` with PyTorch's buffer names (`0.exp_avg`,
@@ -730,11 +652,7 @@ fn addcdiv<F: Float>(s: F, v: F, t1: F, t2: F) -> F {
 }
 /// `s.lerp(e, w)`: `s + w (e - s)` for `|w| < 0.5`, else `e - (1 - w)(e - s)`, each fused.
 fn lerp<F: Float>(s: F, e: F, w: F) -> F {
-    if w.abs() < F::of(0.5) {
-        w.mul_add(e - s, s)
-    } else {
-        (w - F::one()).mul_add(e - s, e)
-    }
+    if w.abs() < F::of(0.5) { w.mul_add(e - s, s) } else { (w - F::one()).mul_add(e - s, e) }
 }
 /// `torch.clamp(v, lo, hi)`: NaN stays NaN.
 fn clamp<F: Float>(v: F, lo: F, hi: F) -> F {
@@ -811,20 +729,12 @@ fn adam<F: Float>(
     config: &OptimizerConfig,
 ) {
     let (beta1, beta2, eps, weight_decay, amsgrad, decoupled) = match *config {
-        OptimizerConfig::Adam {
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-            amsgrad,
-        } => (beta1, beta2, eps, weight_decay, amsgrad, false),
-        OptimizerConfig::AdamW {
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-            amsgrad,
-        } => (beta1, beta2, eps, weight_decay, amsgrad, true),
+        OptimizerConfig::Adam { beta1, beta2, eps, weight_decay, amsgrad } => {
+            (beta1, beta2, eps, weight_decay, amsgrad, false)
+        }
+        OptimizerConfig::AdamW { beta1, beta2, eps, weight_decay, amsgrad } => {
+            (beta1, beta2, eps, weight_decay, amsgrad, true)
+        }
         _ => unreachable!("adam() is only called for Adam and AdamW"),
     };
     let shape = p.shape().to_vec();
@@ -844,9 +754,7 @@ fn adam<F: Float>(
     Zip::from(&mut *exp_avg).and(&g).for_each(|m, &g| *m = lerp(*m, g, w1));
     // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
     let (b2, w2) = (F::of(beta2), F::of(1.0 - beta2));
-    Zip::from(&mut *exp_avg_sq)
-        .and(&g)
-        .for_each(|v, &g| *v = addcmul(*v * b2, w2, g, g));
+    Zip::from(&mut *exp_avg_sq).and(&g).for_each(|v, &g| *v = addcmul(*v * b2, w2, g, g));
 
     // Python floats: bias corrections with `step` counting from 1
     let bias_correction1 = 1.0 - beta1.powf(step);
@@ -856,9 +764,7 @@ fn adam<F: Float>(
     let second = if amsgrad {
         // torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
         let max_sq = st.max_exp_avg_sq.get_or_insert_with(|| zeros(&shape));
-        Zip::from(&mut *max_sq)
-            .and(&*exp_avg_sq)
-            .for_each(|m, &v| *m = maximum(*m, v));
+        Zip::from(&mut *max_sq).and(&*exp_avg_sq).for_each(|m, &v| *m = maximum(*m, v));
         &*max_sq
     } else {
         &*exp_avg_sq
@@ -868,10 +774,7 @@ fn adam<F: Float>(
     let denom = second.mapv(|v| v.sqrt() / bias_correction2_sqrt + eps);
     // param.addcdiv_(exp_avg, denom, value=-step_size)
     let neg_step = F::of(-step_size);
-    Zip::from(p)
-        .and(&*exp_avg)
-        .and(&denom)
-        .for_each(|p, &m, &d| *p = addcdiv(*p, neg_step, m, d));
+    Zip::from(p).and(&*exp_avg).and(&denom).for_each(|p, &m, &d| *p = addcdiv(*p, neg_step, m, d));
 }
 
 /// `_single_tensor_adagrad` for one parameter; `clr = lr / (1 + (step - 1) * lr_decay)`.
@@ -884,20 +787,13 @@ fn adagrad<F: Float>(
     initial_accumulator_value: f64,
     eps: f64,
 ) {
-    let sum = st
-        .sum
-        .get_or_insert_with(|| ArrayD::from_elem(IxDyn(p.shape()), F::of(initial_accumulator_value)));
+    let sum = st.sum.get_or_insert_with(|| ArrayD::from_elem(IxDyn(p.shape()), F::of(initial_accumulator_value)));
     let g = decayed(g, p, weight_decay);
     // state_sum.addcmul_(grad, grad, value=1)
-    Zip::from(&mut *sum)
-        .and(&g)
-        .for_each(|s, &g| *s = addcmul(*s, F::one(), g, g));
+    Zip::from(&mut *sum).and(&g).for_each(|s, &g| *s = addcmul(*s, F::one(), g, g));
     // std = state_sum.sqrt().add_(eps); param.addcdiv_(grad, std, value=-clr)
     let (eps, neg_clr) = (F::of(eps), F::of(-clr));
-    Zip::from(p)
-        .and(&g)
-        .and(&*sum)
-        .for_each(|p, &g, &s| *p = addcdiv(*p, neg_clr, g, s.sqrt() + eps));
+    Zip::from(p).and(&g).and(&*sum).for_each(|p, &g, &s| *p = addcdiv(*p, neg_clr, g, s.sqrt() + eps));
 }
 
 /// `_single_tensor_rmsprop` for one parameter.
@@ -908,14 +804,7 @@ fn rmsprop<F: Float>(
     lr: f64,
     config: &OptimizerConfig,
 ) {
-    let OptimizerConfig::RmsProp {
-        alpha,
-        eps,
-        weight_decay,
-        momentum,
-        centered,
-    } = *config
-    else {
+    let OptimizerConfig::RmsProp { alpha, eps, weight_decay, momentum, centered } = *config else {
         unreachable!("rmsprop() is only called for RMSprop")
     };
     let shape = p.shape().to_vec();
@@ -923,16 +812,12 @@ fn rmsprop<F: Float>(
     // square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
     let square_avg = st.square_avg.get_or_insert_with(|| zeros(&shape));
     let (a, w) = (F::of(alpha), F::of(1.0 - alpha));
-    Zip::from(&mut *square_avg)
-        .and(&g)
-        .for_each(|s, &g| *s = addcmul(*s * a, w, g, g));
+    Zip::from(&mut *square_avg).and(&g).for_each(|s, &g| *s = addcmul(*s * a, w, g, g));
     let mut avg = if centered {
         // grad_avg.lerp_(grad, 1 - alpha); avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
         let grad_avg = st.grad_avg.get_or_insert_with(|| zeros(&shape));
         Zip::from(&mut *grad_avg).and(&g).for_each(|m, &g| *m = lerp(*m, g, w));
-        Zip::from(&*square_avg)
-            .and(&*grad_avg)
-            .map_collect(|&s, &m| addcmul(s, -F::one(), m, m).sqrt())
+        Zip::from(&*square_avg).and(&*grad_avg).map_collect(|&s, &m| addcmul(s, -F::one(), m, m).sqrt())
     } else {
         square_avg.mapv(F::sqrt)
     };
@@ -944,17 +829,11 @@ fn rmsprop<F: Float>(
         // buf.mul_(momentum).addcdiv_(grad, avg); param.add_(buf, alpha=-lr)
         let buf = st.momentum_buffer.get_or_insert_with(|| zeros(&shape));
         let m = F::of(momentum);
-        Zip::from(&mut *buf)
-            .and(&g)
-            .and(&avg)
-            .for_each(|b, &g, &d| *b = addcdiv(*b * m, F::one(), g, d));
+        Zip::from(&mut *buf).and(&g).and(&avg).for_each(|b, &g, &d| *b = addcdiv(*b * m, F::one(), g, d));
         Zip::from(p).and(&*buf).for_each(|p, &b| *p = add(*p, neg_lr, b));
     } else {
         // param.addcdiv_(grad, avg, value=-lr)
-        Zip::from(p)
-            .and(&g)
-            .and(&avg)
-            .for_each(|p, &g, &d| *p = addcdiv(*p, neg_lr, g, d));
+        Zip::from(p).and(&g).and(&avg).for_each(|p, &g, &d| *p = addcdiv(*p, neg_lr, g, d));
     }
 }
 
@@ -967,12 +846,7 @@ fn rmsprop<F: Float>(
 /// assert_eq!(rnn::optim::global_norm(&[a.view(), b.view()]), 5.0);
 /// ```
 pub fn global_norm<F: Float>(grads: &[ArrayViewD<'_, F>]) -> f64 {
-    grads
-        .iter()
-        .flat_map(|g| g.iter())
-        .map(|&v| v.to_f64_lossless() * v.to_f64_lossless())
-        .sum::<f64>()
-        .sqrt()
+    grads.iter().flat_map(|g| g.iter()).map(|&v| v.to_f64_lossless() * v.to_f64_lossless()).sum::<f64>().sqrt()
 }
 
 /// Scales all gradients together so their global L2 norm is at most `max_norm`, as
@@ -1040,12 +914,7 @@ mod tests {
 
     #[test]
     fn sgd_momentum_dampening_weight_decay_by_hand() {
-        let config = OptimizerConfig::Sgd {
-            momentum: 0.9,
-            dampening: 0.5,
-            nesterov: false,
-            weight_decay: 0.1,
-        };
+        let config = OptimizerConfig::Sgd { momentum: 0.9, dampening: 0.5, nesterov: false, weight_decay: 0.1 };
         let mut opt = Optimizer::new(config).unwrap();
         let mut p = vec1(&[1.0]);
         run_quadratic(&mut opt, &mut p, 0.1, 2);
@@ -1056,12 +925,7 @@ mod tests {
 
     #[test]
     fn sgd_nesterov_by_hand() {
-        let config = OptimizerConfig::Sgd {
-            momentum: 0.5,
-            dampening: 0.0,
-            nesterov: true,
-            weight_decay: 0.0,
-        };
+        let config = OptimizerConfig::Sgd { momentum: 0.5, dampening: 0.0, nesterov: true, weight_decay: 0.0 };
         let mut opt = Optimizer::new(config).unwrap();
         let mut p = vec1(&[2.0]);
         run_quadratic(&mut opt, &mut p, 0.1, 2);
@@ -1096,12 +960,8 @@ mod tests {
 
     #[test]
     fn adagrad_and_rmsprop_first_steps_by_hand() {
-        let config = OptimizerConfig::Adagrad {
-            lr_decay: 0.5,
-            weight_decay: 0.0,
-            initial_accumulator_value: 0.21,
-            eps: 1e-10,
-        };
+        let config =
+            OptimizerConfig::Adagrad { lr_decay: 0.5, weight_decay: 0.0, initial_accumulator_value: 0.21, eps: 1e-10 };
         let mut opt = Optimizer::new(config).unwrap();
         let mut p = vec1(&[2.0]);
         run_quadratic(&mut opt, &mut p, 0.1, 2);
@@ -1121,26 +981,9 @@ mod tests {
     #[test]
     fn state_round_trip_resumes_bit_identically() {
         let configs = [
-            OptimizerConfig::Adam {
-                beta1: 0.9,
-                beta2: 0.999,
-                eps: 1e-8,
-                weight_decay: 0.01,
-                amsgrad: true,
-            },
-            OptimizerConfig::RmsProp {
-                alpha: 0.9,
-                eps: 1e-8,
-                weight_decay: 0.0,
-                momentum: 0.5,
-                centered: true,
-            },
-            OptimizerConfig::Sgd {
-                momentum: 0.9,
-                dampening: 0.0,
-                nesterov: true,
-                weight_decay: 0.0,
-            },
+            OptimizerConfig::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01, amsgrad: true },
+            OptimizerConfig::RmsProp { alpha: 0.9, eps: 1e-8, weight_decay: 0.0, momentum: 0.5, centered: true },
+            OptimizerConfig::Sgd { momentum: 0.9, dampening: 0.0, nesterov: true, weight_decay: 0.0 },
             OptimizerConfig::adagrad(),
         ];
         for config in configs {
@@ -1149,8 +992,7 @@ mod tests {
             let mut qa = ArrayD::from_elem(IxDyn(&[4]), 0.25f32);
             let go = |opt: &mut Optimizer<f32>, p: &mut ArrayD<f32>, q: &mut ArrayD<f32>| {
                 let (gp, gq) = (p.mapv(|v| v.sin()), q.mapv(|v| v * v - 1.0));
-                opt.step(0.05, &mut [p.view_mut(), q.view_mut()], &[gp.view(), gq.view()])
-                    .unwrap();
+                opt.step(0.05, &mut [p.view_mut(), q.view_mut()], &[gp.view(), gq.view()]).unwrap();
             };
             for _ in 0..3 {
                 go(&mut a, &mut pa, &mut qa);
@@ -1170,10 +1012,7 @@ mod tests {
 
     #[test]
     fn bad_states_are_errors() {
-        let state = OptimizerState {
-            config: OptimizerConfig::adam(),
-            steps: 2,
-        };
+        let state = OptimizerState { config: OptimizerConfig::adam(), steps: 2 };
         let t = ArrayD::<f32>::zeros(IxDyn(&[3]));
         let from = |tensors: Vec<(&str, ArrayD<f32>)>| {
             let tensors = tensors.into_iter().map(|(n, t)| (n.to_string(), t)).collect();
@@ -1192,10 +1031,7 @@ mod tests {
         let mut opt = Optimizer::<f64>::new(OptimizerConfig::adam()).unwrap();
         let mut p = vec1(&[1.0, 2.0]);
         let g3 = vec1(&[1.0, 2.0, 3.0]);
-        assert!(matches!(
-            opt.step(0.1, &mut [p.view_mut()], &[g3.view()]),
-            Err(Error::Config(_))
-        ));
+        assert!(matches!(opt.step(0.1, &mut [p.view_mut()], &[g3.view()]), Err(Error::Config(_))));
         assert!(opt.step(0.1, &mut [p.view_mut()], &[]).is_err());
         let g = p.clone();
         assert!(opt.step(-0.1, &mut [p.view_mut()], &[g.view()]).is_err());

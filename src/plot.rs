@@ -94,11 +94,7 @@ pub struct Series {
 impl Series {
     /// A solid line through `points`.
     pub fn solid(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
-        Series {
-            name: name.into(),
-            points,
-            style: LineStyle::Solid,
-        }
+        Series { name: name.into(), points, style: LineStyle::Solid }
     }
 
     /// A dashed line through `points`.
@@ -145,12 +141,7 @@ pub struct LinePlot {
 impl LinePlot {
     /// An empty chart with a title and axis titles.
     pub fn new(title: impl Into<String>, x_label: impl Into<String>, y_label: impl Into<String>) -> Self {
-        LinePlot {
-            title: title.into(),
-            x_label: x_label.into(),
-            y_label: y_label.into(),
-            ..LinePlot::default()
-        }
+        LinePlot { title: title.into(), x_label: x_label.into(), y_label: y_label.into(), ..LinePlot::default() }
     }
 
     /// Appends lines: a `Vec`, an array, or an `Option` of [`Series`].
@@ -184,10 +175,7 @@ impl LinePlot {
     /// # Errors
     /// [`Error::Plot`] naming `path` when drawing or writing fails (e.g. a missing folder).
     pub fn save_png(&self, path: &Path) -> Result<()> {
-        let fail = |msg: String| Error::Plot {
-            path: path.to_path_buf(),
-            msg,
-        };
+        let fail = |msg: String| Error::Plot { path: path.to_path_buf(), msg };
         let (w, h, k) = (SIZE.0 as usize, SIZE.1 as usize, SUPERSAMPLE as usize);
         let mut big = vec![0u8; w * k * h * k * 3];
         {
@@ -215,10 +203,7 @@ impl LinePlot {
     /// # Errors
     /// [`Error::Plot`] naming `path` when drawing or writing fails.
     pub fn save_svg(&self, path: &Path) -> Result<()> {
-        let fail = |msg: String| Error::Plot {
-            path: path.to_path_buf(),
-            msg,
-        };
+        let fail = |msg: String| Error::Plot { path: path.to_path_buf(), msg };
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -264,8 +249,7 @@ impl LinePlot {
         let label_font = font(18.0, &TEXT);
         let width_of = |s: &str| {
             let guess = 10.0 * k * s.chars().count() as f64;
-            root.estimate_text_size(s, &label_font)
-                .map_or(guess, |(w, _)| f64::from(w))
+            root.estimate_text_size(s, &label_font).map_or(guess, |(w, _)| f64::from(w))
         };
 
         // Ticks and their labels; the y label area is as wide as the widest label.
@@ -333,9 +317,7 @@ impl LinePlot {
         // Close the frame (the mesh draws the left and bottom axes only).
         let (x0, x1, y0, y1) = (x_range.start, x_range.end, y_range.start, y_range.end);
         let frame = BLACK.mix(0.55).stroke_width(thin);
-        chart
-            .draw_series([PathElement::new(vec![(x0, y1), (x1, y1), (x1, y0)], frame)])
-            .map_err(err)?;
+        chart.draw_series([PathElement::new(vec![(x0, y1), (x1, y1), (x1, y0)], frame)]).map_err(err)?;
 
         let marker = self.marker_x.as_ref().filter(|(x, _)| x.is_finite());
         if let Some(&(mx, _)) = marker {
@@ -387,18 +369,12 @@ impl LinePlot {
             }
             // A point with no neighbour would be invisible as a line: mark it.
             let lone = runs.iter().filter(|r| r.len() == 1);
-            chart
-                .draw_series(lone.map(|r| Circle::new(r[0], px(3.5), color.filled())))
-                .map_err(err)?;
+            chart.draw_series(lone.map(|r| Circle::new(r[0], px(3.5), color.filled()))).map_err(err)?;
         }
 
         if let Some((mx, label)) = marker {
             let right = (mx - x0) / (x1 - x0) > 0.75;
-            let (anchor, dx) = if right {
-                (HPos::Right, -px(6.0))
-            } else {
-                (HPos::Left, px(6.0))
-            };
+            let (anchor, dx) = if right { (HPos::Right, -px(6.0)) } else { (HPos::Left, px(6.0)) };
             let style = font(17.0, &MARKER).pos(Pos::new(anchor, VPos::Top));
             let text = EmptyElement::at((*mx, y1)) + Text::new(label.clone(), (dx, px(6.0)), style);
             chart.draw_series([text]).map_err(err)?;
@@ -411,11 +387,7 @@ impl LinePlot {
         } else if data.lines.iter().any(|(i, _)| !self.series[*i].name.is_empty()) {
             let area = chart.plotting_area().dim_in_pixel();
             let named = data.lines.iter().filter(|(i, _)| !self.series[*i].name.is_empty());
-            let box_w = named
-                .clone()
-                .map(|(i, _)| width_of(&self.series[*i].name))
-                .fold(0.0, f64::max)
-                + 80.0 * k;
+            let box_w = named.clone().map(|(i, _)| width_of(&self.series[*i].name)).fold(0.0, f64::max) + 80.0 * k;
             let box_h = (named.count() as f64 * 24.0 + 36.0) * k;
             chart
                 .configure_series_labels()
@@ -478,8 +450,7 @@ fn io_to_plot(e: Error, fail: impl Fn(String) -> Error) -> Error {
 fn register_font() -> std::result::Result<(), String> {
     static DONE: OnceLock<bool> = OnceLock::new();
     let ok = *DONE.get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
-    ok.then_some(())
-        .ok_or_else(|| "the embedded DejaVu Sans font cannot be read".to_string())
+    ok.then_some(()).ok_or_else(|| "the embedded DejaVu Sans font cannot be read".to_string())
 }
 
 /// A hidden `.png` file beside the target, removed when dropped.
@@ -488,10 +459,7 @@ struct Scratch(PathBuf);
 impl Scratch {
     fn beside(path: &Path) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         Scratch(path.with_file_name(format!(".{name}.render.{}.{n}.png", std::process::id())))
     }
@@ -559,14 +527,7 @@ impl Prepared {
             xs = Extent::of([0.0, (dates.len() - 1) as f64].into_iter());
         }
         let ys = Extent::of(points().map(|p| p.1));
-        Prepared {
-            x: xs.padded(0.02),
-            y: ys.padded(0.06),
-            lines,
-            marker,
-            log,
-            note,
-        }
+        Prepared { x: xs.padded(0.02), y: ys.padded(0.06), lines, marker, log, note }
     }
 
     /// The corner whose legend box (`size` pixels, on a plotting area of `area` pixels) would
@@ -602,16 +563,10 @@ impl Prepared {
             (SeriesLabelPosition::LowerLeft, 0.0, 0.0),
         ];
         let covered = |&(_, cx, cy): &(SeriesLabelPosition, f64, f64)| {
-            samples
-                .iter()
-                .filter(|&&(x, y)| x >= cx && x <= cx + bw && y >= cy && y <= cy + bh)
-                .count()
+            samples.iter().filter(|&&(x, y)| x >= cx && x <= cx + bw && y >= cy && y <= cy + bh).count()
         };
         let best = (0..corners.len()).min_by_key(|&k| covered(&corners[k])).unwrap_or(0);
-        corners
-            .into_iter()
-            .nth(best)
-            .map_or(SeriesLabelPosition::UpperRight, |c| c.0)
+        corners.into_iter().nth(best).map_or(SeriesLabelPosition::UpperRight, |c| c.0)
     }
 }
 
@@ -621,9 +576,7 @@ struct Extent(Option<(f64, f64)>);
 
 impl Extent {
     fn of(values: impl Iterator<Item = f64>) -> Self {
-        Extent(values.fold(None, |r, v| {
-            Some(r.map_or((v, v), |(lo, hi): (f64, f64)| (lo.min(v), hi.max(v))))
-        }))
+        Extent(values.fold(None, |r, v| Some(r.map_or((v, v), |(lo, hi): (f64, f64)| (lo.min(v), hi.max(v))))))
     }
 
     fn with(self, v: f64) -> Self {
@@ -664,19 +617,11 @@ impl Extent {
         if hi - lo < 1.2 {
             let (a, b) = (10f64.powf(lo), 10f64.powf(hi));
             let ticks = multiples(a, b, nice_step((b - a) / 5.0));
-            return Axis::new(
-                lo,
-                hi,
-                ticks.into_iter().filter(|&v| v > 0.0).map(f64::log10).collect(),
-                minor,
-            );
+            return Axis::new(lo, hi, ticks.into_iter().filter(|&v| v > 0.0).map(f64::log10).collect(), minor);
         }
         // Beyond ±307 decades 10^v is no longer a normal f64: no ticks there.
         let decades = (lo.floor().max(-307.0) as i32..=hi.ceil().min(307.0) as i32).map(f64::from);
-        let every = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]
-            .into_iter()
-            .find(|&e| e * 8.0 >= hi - lo)
-            .unwrap_or(200.0);
+        let every = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0].into_iter().find(|&e| e * 8.0 >= hi - lo).unwrap_or(200.0);
         let few = hi - lo < 3.5;
         for d in decades {
             for m in 1..=9 {
@@ -702,10 +647,7 @@ fn nice_step(raw: f64) -> f64 {
     }
     let mag = 10f64.powf(raw.log10().floor());
     let m = raw / mag;
-    let nice = [1.0, 2.0, 2.5, 5.0]
-        .into_iter()
-        .find(|&c| m <= c * (1.0 + 1e-9))
-        .unwrap_or(10.0);
+    let nice = [1.0, 2.0, 2.5, 5.0].into_iter().find(|&c| m <= c * (1.0 + 1e-9)).unwrap_or(10.0);
     nice * mag
 }
 
@@ -746,19 +688,11 @@ impl Ranged for Axis {
     fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
         let t = (value - self.lo) / (self.hi - self.lo);
         let px = f64::from(limit.0) + f64::from(limit.1 - limit.0) * t;
-        if px.is_finite() {
-            px.round().clamp(-1e5, 1e5) as i32
-        } else {
-            limit.0
-        }
+        if px.is_finite() { px.round().clamp(-1e5, 1e5) as i32 } else { limit.0 }
     }
 
     fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
-        if hint.weight().allow_light_points() {
-            self.minor.clone()
-        } else {
-            self.major.clone()
-        }
+        if hint.weight().allow_light_points() { self.minor.clone() } else { self.major.clone() }
     }
 
     fn range(&self) -> Range<f64> {
@@ -781,12 +715,7 @@ impl LinearFmt {
             _ => 1.0,
         };
         let top = ticks.iter().fold(0.0f64, |m, t| m.max(t.abs()));
-        let digits = (-step.log10().floor()).max(0.0)
-            + if format!("{step:e}").starts_with("2.5") {
-                1.0
-            } else {
-                0.0
-            };
+        let digits = (-step.log10().floor()).max(0.0) + if format!("{step:e}").starts_with("2.5") { 1.0 } else { 0.0 };
         LinearFmt {
             decimals: digits.min(20.0) as usize,
             scientific: top >= 1e6 || (top > 0.0 && top < 1e-3) || digits > 6.0,
@@ -809,11 +738,7 @@ impl LinearFmt {
 fn format_log(v: f64) -> String {
     let x = 10f64.powf(v);
     let x: f64 = format!("{x:.2e}").parse().unwrap_or(x);
-    if (1e-3..1e5).contains(&x) {
-        format!("{x}")
-    } else {
-        trim_sci(&format!("{x:e}"))
-    }
+    if (1e-3..1e5).contains(&x) { format!("{x}") } else { trim_sci(&format!("{x:e}")) }
 }
 
 /// `1.50e-4` → `1.5e-4`, `2.0e6` → `2e6`.
@@ -839,11 +764,7 @@ mod tests {
         assert_eq!(&b[12..16], b"IHDR");
         assert_eq!((u32_at(&b, 16), u32_at(&b, 20)), SIZE);
         let s = fs::read_to_string(svg).unwrap();
-        assert!(
-            s.starts_with("<svg") && s.trim_end().ends_with("</svg>"),
-            "{}",
-            &s[..100.min(s.len())]
-        );
+        assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"), "{}", &s[..100.min(s.len())]);
         s
     }
 
@@ -859,10 +780,7 @@ mod tests {
     /// Polylines of colour `c` with more than 2 points (legend glyphs have 2).
     fn lines_of(svg: &str, c: RGBColor) -> usize {
         let stroke = hex(c);
-        svg.split("<polyline")
-            .skip(1)
-            .filter(|p| p.contains(&stroke) && p.matches(',').count() > 2)
-            .count()
+        svg.split("<polyline").skip(1).filter(|p| p.contains(&stroke) && p.matches(',').count() > 2).count()
     }
 
     fn loss_plot() -> LinePlot {
@@ -873,10 +791,7 @@ mod tests {
                 train.iter().enumerate().map(|(i, &y)| (i as f64 + 1.0, y)).collect(),
             )])
             .with_series([Series::solid("empty", vec![])])
-            .with_series([Series::solid(
-                "validation",
-                (1..=30).map(|e| (e as f64, 0.05 + 1.0 / e as f64)).collect(),
-            )])
+            .with_series([Series::solid("validation", (1..=30).map(|e| (e as f64, 0.05 + 1.0 / e as f64)).collect())])
             .with_log_y(true)
     }
 
@@ -895,10 +810,7 @@ mod tests {
         assert!(has_text(&s, "train") && has_text(&s, "validation"), "legend names");
         assert!(!has_text(&s, "empty"), "no legend entry for an empty series");
         // Atomic: nothing but the two files is left in the folder.
-        let mut names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let mut names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         names.sort();
         assert_eq!(names, ["loss.v1.png", "loss.v1.svg"]);
     }
@@ -910,22 +822,16 @@ mod tests {
         let inf = f64::INFINITY;
         let cases: Vec<LinePlot> = vec![
             LinePlot::default(),
-            LinePlot::new("empty", "x", "y")
-                .with_series([Series::solid("a", vec![])])
-                .with_log_y(true),
+            LinePlot::new("empty", "x", "y").with_series([Series::solid("a", vec![])]).with_log_y(true),
             LinePlot::new("nan", "x", "y").with_series([Series::from_values("a", &[nan, inf, -inf])]),
             LinePlot::new("one", "x", "y").with_series([Series::solid("a", vec![(3.0, 7.0)])]),
             LinePlot::new("flat", "x", "y").with_series([Series::from_values("a", &[2.5; 10])]),
-            LinePlot::new("zero", "x", "y")
-                .with_series([Series::from_values("a", &[0.0; 4])])
-                .with_log_y(true),
+            LinePlot::new("zero", "x", "y").with_series([Series::from_values("a", &[0.0; 4])]).with_log_y(true),
             LinePlot::new("neg log", "x", "y")
                 .with_series([Series::from_values("a", &[1.0, -1.0, 3.0])])
                 .with_log_y(true),
-            LinePlot::new("huge", "x", "y").with_series([Series::solid(
-                "a",
-                vec![(-f64::MAX, f64::MAX), (f64::MAX, -f64::MAX), (0.0, 1e-300)],
-            )]),
+            LinePlot::new("huge", "x", "y")
+                .with_series([Series::solid("a", vec![(-f64::MAX, f64::MAX), (f64::MAX, -f64::MAX), (0.0, 1e-300)])]),
             LinePlot::new("tiny", "x", "y").with_series([Series::from_values("a", &[1.0, 1.0 + 1e-15, 1.0])]),
             LinePlot::new("subnormal", "x", "y").with_series([Series::from_values("a", &[0.0, 5e-324])]),
             LinePlot::new("log wide", "x", "y")
@@ -965,25 +871,16 @@ mod tests {
         let err = loss_plot().save_png(Path::new("/nonexistent-dir/x.png")).unwrap_err();
         assert!(matches!(err, Error::Plot { .. }), "{err:?}");
         assert!(err.to_string().starts_with("/nonexistent-dir/x.png: "), "{err}");
-        assert_eq!(
-            err.to_string(),
-            "/nonexistent-dir/x.png: No such file or directory (os error 2)"
-        );
+        assert_eq!(err.to_string(), "/nonexistent-dir/x.png: No such file or directory (os error 2)");
         let err = loss_plot().save_svg(Path::new("/nonexistent-dir/x.svg")).unwrap_err();
         assert!(matches!(err, Error::Plot { .. }), "{err:?}");
-        assert_eq!(
-            err.to_string(),
-            "/nonexistent-dir/x.svg: No such file or directory (os error 2)"
-        );
+        assert_eq!(err.to_string(), "/nonexistent-dir/x.svg: No such file or directory (os error 2)");
     }
 
     #[test]
     fn tick_labels() {
         let f = LinearFmt::new(&[0.0, 0.25, 0.5]);
-        assert_eq!(
-            [f.format(0.0), f.format(0.25), f.format(1e-17)],
-            ["0.00", "0.25", "0.00"]
-        );
+        assert_eq!([f.format(0.0), f.format(0.25), f.format(1e-17)], ["0.00", "0.25", "0.00"]);
         let f = LinearFmt::new(&[1e6, 2e6]);
         assert_eq!(f.format(2e6), "2e6");
         assert_eq!(format_log(0.02f64.log10()), "0.02");

@@ -128,9 +128,7 @@ impl Schedule {
                 if step_size == 0 {
                     Err(Error::Config("step schedule: step_size must be at least 1".into()))
                 } else if !(gamma > 0.0 && gamma.is_finite()) {
-                    Err(Error::Config(format!(
-                        "step schedule: gamma must be finite and > 0, got {gamma}"
-                    )))
+                    Err(Error::Config(format!("step schedule: gamma must be finite and > 0, got {gamma}")))
                 } else {
                     Ok(())
                 }
@@ -142,9 +140,7 @@ impl Schedule {
                             .into(),
                     ))
                 } else if !(eta_min >= 0.0 && eta_min.is_finite()) {
-                    Err(Error::Config(format!(
-                        "cosine schedule: eta_min must be finite and >= 0, got {eta_min}"
-                    )))
+                    Err(Error::Config(format!("cosine schedule: eta_min must be finite and >= 0, got {eta_min}")))
                 } else {
                     Ok(())
                 }
@@ -196,9 +192,7 @@ impl FromStr for Schedule {
     fn from_str(s: &str) -> Result<Self> {
         let parts: Vec<&str> = s.split(':').collect();
         let number = |what: &str, v: &str| {
-            v.trim()
-                .parse::<f64>()
-                .map_err(|_| Error::Config(format!("schedule `{s}`: {what} `{v}` is not a number")))
+            v.trim().parse::<f64>().map_err(|_| Error::Config(format!("schedule `{s}`: {what} `{v}` is not a number")))
         };
         let kind = match parts.as_slice() {
             ["constant"] => ScheduleKind::Constant,
@@ -208,14 +202,8 @@ impl FromStr for Schedule {
                 })?,
                 gamma: number("gamma", gamma)?,
             },
-            ["cosine"] => ScheduleKind::Cosine {
-                total_steps: 0,
-                eta_min: 0.0,
-            },
-            ["cosine", eta_min] => ScheduleKind::Cosine {
-                total_steps: 0,
-                eta_min: number("eta_min", eta_min)?,
-            },
+            ["cosine"] => ScheduleKind::Cosine { total_steps: 0, eta_min: 0.0 },
+            ["cosine", eta_min] => ScheduleKind::Cosine { total_steps: 0, eta_min: number("eta_min", eta_min)? },
             _ => {
                 return Err(Error::Config(format!(
                     "unknown schedule `{s}` (expected constant, step:STEP_SIZE:GAMMA, cosine or cosine:ETA_MIN)"
@@ -242,11 +230,7 @@ mod tests {
 
     #[test]
     fn warmup_then_step_by_hand() {
-        let s = Schedule::new(ScheduleKind::Step {
-            step_size: 5,
-            gamma: 0.5,
-        })
-        .with_warmup(3);
+        let s = Schedule::new(ScheduleKind::Step { step_size: 5, gamma: 0.5 }).with_warmup(3);
         let lrs: Vec<f64> = (0..20).map(|t| s.lr(0.01, t)).collect();
         let base = 0.01;
         let mut want = vec![base / 3.0, base / 3.0 * 2.0, base];
@@ -259,65 +243,31 @@ mod tests {
 
     #[test]
     fn cosine_by_hand() {
-        let s = Schedule::new(ScheduleKind::Cosine {
-            total_steps: 3,
-            eta_min: 0.1,
-        })
-        .with_warmup(1);
+        let s = Schedule::new(ScheduleKind::Cosine { total_steps: 3, eta_min: 0.1 }).with_warmup(1);
         // warm-up of one step: the base itself
         assert_eq!(s.lr(1.0, 0), 1.0);
         // s = 0, 1, 2, 3: cos(0), cos(pi/3) = 1/2, cos(2pi/3) = -1/2, cos(pi) = -1
         let want = [1.0, 0.1 + 0.9 * 0.75, 0.1 + 0.9 * 0.25, 0.1, 0.1];
         for (t, w) in want.iter().enumerate() {
-            assert!(
-                (s.lr(1.0, t + 1) - w).abs() < 1e-15,
-                "step {}: {}",
-                t + 1,
-                s.lr(1.0, t + 1)
-            );
+            assert!((s.lr(1.0, t + 1) - w).abs() < 1e-15, "step {}: {}", t + 1, s.lr(1.0, t + 1));
         }
     }
 
     #[test]
     fn parse_and_serde() {
         assert_eq!("constant".parse::<Schedule>().unwrap(), Schedule::default());
-        assert_eq!(
-            "step:10:0.1".parse::<Schedule>().unwrap().kind,
-            ScheduleKind::Step {
-                step_size: 10,
-                gamma: 0.1
-            }
-        );
+        assert_eq!("step:10:0.1".parse::<Schedule>().unwrap().kind, ScheduleKind::Step { step_size: 10, gamma: 0.1 });
         assert_eq!(
             "cosine:0.001".parse::<Schedule>().unwrap().kind,
-            ScheduleKind::Cosine {
-                total_steps: 0,
-                eta_min: 0.001
-            }
+            ScheduleKind::Cosine { total_steps: 0, eta_min: 0.001 }
         );
-        for bad in [
-            "",
-            "linear",
-            "step",
-            "step:0:0.5",
-            "step:5",
-            "step:5:x",
-            "step:-1:0.5",
-            "cosine:-1",
-            "cosine:1:2",
-        ] {
+        for bad in ["", "linear", "step", "step:0:0.5", "step:5", "step:5:x", "step:-1:0.5", "cosine:-1", "cosine:1:2"]
+        {
             assert!(bad.parse::<Schedule>().is_err(), "{bad}");
         }
-        let s = Schedule::new(ScheduleKind::Step {
-            step_size: 5,
-            gamma: 0.5,
-        })
-        .with_warmup(3);
+        let s = Schedule::new(ScheduleKind::Step { step_size: 5, gamma: 0.5 }).with_warmup(3);
         let json = serde_json::to_string(&s).unwrap();
-        assert_eq!(
-            json,
-            r#"{"kind":{"name":"step","step_size":5,"gamma":0.5},"warmup_steps":3}"#
-        );
+        assert_eq!(json, r#"{"kind":{"name":"step","step_size":5,"gamma":0.5},"warmup_steps":3}"#);
         assert_eq!(serde_json::from_str::<Schedule>(&json).unwrap(), s);
         let bare: Schedule = serde_json::from_str(r#"{"kind":{"name":"constant"}}"#).unwrap();
         assert_eq!(bare, Schedule::default());
@@ -327,13 +277,7 @@ mod tests {
     fn run_steps_fit_the_cosine() {
         let mut s = "cosine".parse::<Schedule>().unwrap().with_warmup(5);
         s.set_run_steps(3);
-        assert_eq!(
-            s.kind,
-            ScheduleKind::Cosine {
-                total_steps: 1,
-                eta_min: 0.0
-            }
-        );
+        assert_eq!(s.kind, ScheduleKind::Cosine { total_steps: 1, eta_min: 0.0 });
         assert!(s.validate().is_ok());
     }
 }

@@ -2,6 +2,7 @@
 //! validation every epoch, early stopping that ends on the best epoch's weights, atomic
 //! checkpoints, bit-identical resume, history files and a NaN guard.
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -154,10 +155,7 @@ impl RunPaths {
     /// `m.safetensors` → `m.last.safetensors`, `m.best.safetensors`, `m.history.csv`,
     /// `m.history.jsonl`, `m.loss.png`, `m.loss.svg`.
     pub fn from_model_path(model: &Path) -> Self {
-        let name = model
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "model".into());
+        let name = model.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
         let stem = name.strip_suffix(".safetensors").unwrap_or(&name).to_string();
         let with = |suffix: &str| model.with_file_name(format!("{stem}{suffix}"));
         RunPaths {
@@ -270,6 +268,9 @@ pub struct TrainReport {
 /// A model being trained, with its optimizer and the loop's state.
 pub struct Trainer<F: Float = f32> {
     model: Model<F>,
+    /// Extra metadata written into the final model and every checkpoint (task settings such as
+    /// normalisation statistics or a vocabulary).
+    metadata: HashMap<String, String>,
     optimizer: Optimizer<F>,
     config: TrainConfig,
     state: TrainState,
@@ -288,6 +289,7 @@ impl<F: Float> Trainer<F> {
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
         Ok(Trainer {
             model,
+            metadata: HashMap::new(),
             optimizer,
             config,
             state: TrainState::default(),
@@ -305,21 +307,19 @@ impl<F: Float> Trainer<F> {
     /// the optimizer differs from the checkpoint's.
     pub fn resume(path: &Path, config: TrainConfig) -> Result<Self> {
         config.validate()?;
-        let Checkpoint {
-            model,
-            optimizer,
-            state,
-            rng,
-            best_model,
-        } = checkpoint::load::<F>(path, &config)?;
-        Ok(Trainer {
-            model,
-            optimizer,
-            config,
-            state,
-            rng,
-            best_model,
-        })
+        let Checkpoint { model, optimizer, state, rng, best_model, metadata } = checkpoint::load::<F>(path, &config)?;
+        Ok(Trainer { model, metadata, optimizer, config, state, rng, best_model })
+    }
+
+    /// Adds metadata entries written into the final model and every checkpoint.
+    pub fn with_metadata(mut self, metadata: HashMap<String, String>) -> Self {
+        self.metadata.extend(metadata);
+        self
+    }
+
+    /// The metadata written with the model (restored by [`Trainer::resume`]).
+    pub fn metadata(&self) -> &HashMap<String, String> {
+        &self.metadata
     }
 
     /// The model as trained so far.
@@ -359,19 +359,11 @@ impl<F: Float> Trainer<F> {
         let c = self.config.clone();
         let rc = self.model.rnn.config();
         if train.input_size() != rc.input_size {
-            return Err(Error::shape(
-                "training inputs",
-                format!("[N, T, {}]", rc.input_size),
-                train.inputs().shape(),
-            ));
+            return Err(Error::shape("training inputs", format!("[N, T, {}]", rc.input_size), train.inputs().shape()));
         }
         let chunk = c.tbptt.unwrap_or(train.seq_len()).min(train.seq_len());
         let batches = train.len().div_ceil(c.batch_size);
-        let chunks = if train.readout() == Readout::LastStep {
-            1
-        } else {
-            train.seq_len().div_ceil(chunk)
-        };
+        let chunks = if train.readout() == Readout::LastStep { 1 } else { train.seq_len().div_ceil(chunk) };
         let plan = Plan {
             sequences: train.len(),
             val_sequences: val.map_or(0, Dataset::len),
@@ -417,7 +409,7 @@ impl<F: Float> Trainer<F> {
             (Some(m), Some(b)) => (m, b.epoch),
             _ => (&self.model, self.state.epoch),
         };
-        crate::model_file::save(final_model, &paths.model)?;
+        crate::model_file::save_with_metadata(final_model, &paths.model, &self.metadata)?;
         plot_history(paths, &self.state.history)?;
         Ok(TrainReport {
             history: self.state.history.clone(),
@@ -435,6 +427,7 @@ impl<F: Float> Trainer<F> {
             state: &self.state,
             rng: &self.rng,
             config: &self.config,
+            metadata: &self.metadata,
             best_model: match &self.state.best {
                 Some(b) if b.epoch != self.state.epoch => self.best_model.as_ref(),
                 _ => None,
@@ -470,11 +463,7 @@ impl<F: Float> Trainer<F> {
             let seq_len = batch.x.shape()[0];
             let mut t0 = 0;
             while t0 < seq_len {
-                let t1 = if readout == Readout::LastStep {
-                    seq_len
-                } else {
-                    (t0 + chunk).min(seq_len)
-                };
+                let t1 = if readout == Readout::LastStep { seq_len } else { (t0 + chunk).min(seq_len) };
                 lr = c.schedule.lr(c.lr, self.state.step);
                 let (loss, count, norm, h_n) = self.train_chunk(&batch, t0..t1, h.as_ref(), readout, lr, epoch)?;
                 loss_sum += loss * count;
@@ -544,19 +533,10 @@ impl<F: Float> Trainer<F> {
     ) -> Result<(f64, f64, Option<f64>, Array3<F>)> {
         let c = &self.config;
         let x = batch.x.slice(s![range.clone(), .., ..]);
-        let trace = self
-            .model
-            .forward_train(x, h0.map(|h| h.view()), readout, &mut self.rng)?;
-        let target_range = if readout == Readout::LastStep {
-            0..1
-        } else {
-            range.clone()
-        };
-        let value = c.loss.compute(
-            trace.y(),
-            batch.target_view(target_range.clone()),
-            batch.mask_view(target_range),
-        )?;
+        let trace = self.model.forward_train(x, h0.map(|h| h.view()), readout, &mut self.rng)?;
+        let target_range = if readout == Readout::LastStep { 0..1 } else { range.clone() };
+        let value =
+            c.loss.compute(trace.y(), batch.target_view(target_range.clone()), batch.mask_view(target_range))?;
         let step = self.state.step + 1;
         if !value.loss.is_finite() {
             return Err(self.diverged(epoch, step, "loss", value.loss));
@@ -659,24 +639,14 @@ fn write_history(paths: &RunPaths, history: &[EpochRecord]) -> Result<()> {
 
 fn plot_history(paths: &RunPaths, history: &[EpochRecord]) -> Result<()> {
     use crate::plot::{LinePlot, Series};
-    let mut series = vec![Series::solid(
-        "train",
-        history.iter().map(|r| (r.epoch as f64, r.train_loss)).collect(),
-    )];
+    let mut series = vec![Series::solid("train", history.iter().map(|r| (r.epoch as f64, r.train_loss)).collect())];
     if history.iter().any(|r| r.val_loss.is_some()) {
         series.push(Series::dashed(
             "validation",
-            history
-                .iter()
-                .filter_map(|r| r.val_loss.map(|v| (r.epoch as f64, v)))
-                .collect(),
+            history.iter().filter_map(|r| r.val_loss.map(|v| (r.epoch as f64, v))).collect(),
         ));
     }
-    let positive = history
-        .iter()
-        .all(|r| r.train_loss > 0.0 && r.val_loss.is_none_or(|v| v > 0.0));
-    let plot = LinePlot::new("Training loss", "epoch", "loss")
-        .with_series(series)
-        .with_log_y(positive);
+    let positive = history.iter().all(|r| r.train_loss > 0.0 && r.val_loss.is_none_or(|v| v > 0.0));
+    let plot = LinePlot::new("Training loss", "epoch", "loss").with_series(series).with_log_y(positive);
     plot.save(&paths.plot_stem).map(|_| ())
 }

@@ -20,25 +20,13 @@ use tempfile::TempDir;
 
 /// Runs the binary with `args`.
 fn rnn(args: &[&dyn AsRef<OsStr>]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rnn"))
-        .args(args.iter().map(|a| a.as_ref()))
-        .output()
-        .expect("the rnn binary runs")
+    Command::new(env!("CARGO_BIN_EXE_rnn")).args(args.iter().map(|a| a.as_ref())).output().expect("the rnn binary runs")
 }
 
 /// Asserts the run succeeded (showing stderr if not) and returns stdout.
 fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "rnn failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stderr.is_empty(),
-        "unexpected stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "rnn failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "unexpected stderr: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout.clone()).expect("stdout is UTF-8")
 }
 
@@ -46,22 +34,10 @@ fn ok(out: &Output) -> String {
 /// stderr starting `rnn: `, mentioning `file`, and no panic. Returns the line.
 fn failed(out: &Output, file: &Path) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "expected exit status 1, got {}; stderr: {stderr}",
-        out.status
-    );
-    assert!(
-        out.stdout.is_empty(),
-        "unexpected stdout: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_eq!(out.status.code(), Some(1), "expected exit status 1, got {}; stderr: {stderr}", out.status);
+    assert!(out.stdout.is_empty(), "unexpected stdout: {}", String::from_utf8_lossy(&out.stdout));
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
-    assert!(
-        stderr.ends_with('\n') && stderr.matches('\n').count() == 1,
-        "expected one line, got {stderr:?}"
-    );
+    assert!(stderr.ends_with('\n') && stderr.matches('\n').count() == 1, "expected one line, got {stderr:?}");
     let line = stderr.trim_end().to_string();
     assert!(line.starts_with("rnn: "), "{line}");
     let name = file.display().to_string();
@@ -70,10 +46,7 @@ fn failed(out: &Output, file: &Path) -> String {
 }
 
 fn golden(case: &str, file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(case)
-        .join(file)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(case).join(file)
 }
 
 /// Reads a `.npy` file, returning it as f64 and whether the file held float64.
@@ -95,27 +68,18 @@ fn case_tensor(case: &str, name: &str) -> ArrayD<f32> {
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let t = st.tensor(name).unwrap();
     assert_eq!(t.dtype(), Dtype::F32);
-    let values = t
-        .data()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
+    let values = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
     ArrayD::from_shape_vec(IxDyn(t.shape()), values).unwrap()
 }
 
 /// A deterministic, non-trivial `[seq_len, batch, features]` input.
 fn wavy(seq_len: usize, batch: usize, features: usize, phase: f32) -> Array3<f32> {
-    Array3::from_shape_fn((seq_len, batch, features), |(t, b, i)| {
-        ((t * 7 + b * 3 + i) as f32 * 0.37 + phase).sin()
-    })
+    Array3::from_shape_fn((seq_len, batch, features), |(t, b, i)| ((t * 7 + b * 3 + i) as f32 * 0.37 + phase).sin())
 }
 
 /// The names in a folder: to check that a failed run left nothing behind (not even a temp file).
 fn listing(dir: &Path) -> BTreeSet<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect()
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
 }
 
 /// Writes a `.npy` (version 1.0) by hand, so any dtype or header can be produced.
@@ -135,10 +99,8 @@ fn write_raw_npy(path: &Path, descr: &str, shape: &str, data: &[u8]) {
 
 /// A small model file written by the library: 2 layers, I = 3, H = 4, bidirectional, head 2.
 fn library_model_bytes() -> Vec<u8> {
-    let config = ModelConfig {
-        rnn: RnnConfig::new(3, 4).with_num_layers(2).with_bidirectional(true),
-        output_size: Some(2),
-    };
+    let config =
+        ModelConfig { rnn: RnnConfig::new(3, 4).with_num_layers(2).with_bidirectional(true), output_size: Some(2) };
     let model = Model::<f32>::new(config, Init::PyTorch, 11).unwrap();
     model_file::to_bytes(&model, &HashMap::new()).unwrap()
 }
@@ -158,17 +120,8 @@ fn rewrite_safetensors<'a>(bytes: &'a [u8], edit: impl FnOnce(&mut Vec<(String, 
 fn forward_fails(dir: &TempDir, model: &Path, input: &Path, extra: &[&dyn AsRef<OsStr>], culprit: &Path) -> String {
     let before = listing(dir.path());
     let (y, hn) = (dir.path().join("y.npy"), dir.path().join("hn.npy"));
-    let mut args: Vec<&dyn AsRef<OsStr>> = vec![
-        &"forward",
-        &"--model",
-        &model,
-        &"--input",
-        &input,
-        &"--output",
-        &y,
-        &"--hn",
-        &hn,
-    ];
+    let mut args: Vec<&dyn AsRef<OsStr>> =
+        vec![&"forward", &"--model", &model, &"--input", &input, &"--output", &y, &"--hn", &hn];
     args.extend_from_slice(extra);
     let line = failed(&rnn(&args), culprit);
     assert_eq!(listing(dir.path()), before, "a failed run left files behind");
@@ -184,24 +137,9 @@ fn forward_reproduces_pytorch_bidirectional_with_head() {
     let case = "tanh_2l_bidir_head";
     let dir = tempfile::tempdir().unwrap();
     let (y, hn) = (dir.path().join("y.npy"), dir.path().join("hn.npy"));
-    let (model, x, h0) = (
-        golden(case, "model.safetensors"),
-        golden(case, "x.npy"),
-        golden(case, "h0.npy"),
-    );
-    let stdout = ok(&rnn(&[
-        &"forward",
-        &"--model",
-        &model,
-        &"--input",
-        &x,
-        &"--h0",
-        &h0,
-        &"--output",
-        &y,
-        &"--hn",
-        &hn,
-    ]));
+    let (model, x, h0) = (golden(case, "model.safetensors"), golden(case, "x.npy"), golden(case, "h0.npy"));
+    let stdout =
+        ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x, &"--h0", &h0, &"--output", &y, &"--hn", &hn]));
     assert!(stdout.is_empty(), "forward prints nothing: {stdout}");
 
     let (got_y, y_is_f64) = read(&y);
@@ -219,22 +157,8 @@ fn forward_converts_a_float64_h0_to_the_inputs_dtype() {
     let dir = tempfile::tempdir().unwrap();
     let h0_64 = dir.path().join("h0_64.npy");
     npy::write(&h0_64, read(&golden(case, "h0.npy")).0.view()).unwrap();
-    let (y, model, x) = (
-        dir.path().join("y.npy"),
-        golden(case, "model.safetensors"),
-        golden(case, "x.npy"),
-    );
-    ok(&rnn(&[
-        &"forward",
-        &"--model",
-        &model,
-        &"--input",
-        &x,
-        &"--h0",
-        &h0_64,
-        &"--output",
-        &y,
-    ]));
+    let (y, model, x) = (dir.path().join("y.npy"), golden(case, "model.safetensors"), golden(case, "x.npy"));
+    ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x, &"--h0", &h0_64, &"--output", &y]));
     let (got, is_f64) = read(&y);
     assert!(!is_f64, "the output follows x (float32), not h0");
     assert!(max_abs_diff(&got, &read(&golden(case, "y.npy")).0) < 1e-5);
@@ -248,19 +172,7 @@ fn forward_reproduces_pytorch_relu_3_layers_in_float32_and_float64() {
 
     let (y, hn) = (dir.path().join("y.npy"), dir.path().join("hn.npy"));
     let x = golden(case, "x.npy");
-    ok(&rnn(&[
-        &"forward",
-        &"--model",
-        &model,
-        &"--input",
-        &x,
-        &"--h0",
-        &h0,
-        &"--output",
-        &y,
-        &"--hn",
-        &hn,
-    ]));
+    ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x, &"--h0", &h0, &"--output", &y, &"--hn", &hn]));
     let (got_y, is_f64) = read(&y);
     assert!(!is_f64);
     assert!(max_abs_diff(&got_y, &read(&golden(case, "output.npy")).0) < 1e-5);
@@ -269,19 +181,7 @@ fn forward_reproduces_pytorch_relu_3_layers_in_float32_and_float64() {
     // float64 input: the model runs in float64 (weights upcast exactly), as torch's .double().
     let (y64, hn64) = (dir.path().join("y64.npy"), dir.path().join("hn64.npy"));
     let x64 = golden(case, "x64.npy");
-    ok(&rnn(&[
-        &"forward",
-        &"--model",
-        &model,
-        &"--input",
-        &x64,
-        &"--h0",
-        &h0,
-        &"--output",
-        &y64,
-        &"--hn",
-        &hn64,
-    ]));
+    ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x64, &"--h0", &h0, &"--output", &y64, &"--hn", &hn64]));
     let (got_y64, is_f64) = read(&y64);
     assert!(is_f64, "float64 input gives a float64 output file");
     assert!(read(&hn64).1, "and a float64 h_n file");
@@ -299,17 +199,7 @@ fn forward_without_h0_starts_from_zeros() {
     npy::write(&zeros, Array3::<f32>::zeros((3, 2, 5)).view()).unwrap();
     let (a, b) = (dir.path().join("a.npy"), dir.path().join("b.npy"));
     ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x, &"--output", &a]));
-    ok(&rnn(&[
-        &"forward",
-        &"--model",
-        &model,
-        &"--input",
-        &x,
-        &"--h0",
-        &zeros,
-        &"--output",
-        &b,
-    ]));
+    ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x, &"--h0", &zeros, &"--output", &b]));
     assert_eq!(read(&a).0, read(&b).0);
 }
 
@@ -324,68 +214,21 @@ fn forward_on_a_bare_state_dict() {
     npy::write(&x, case_tensor(case, "x").view()).unwrap();
     npy::write(&h0, case_tensor(case, "h0").view()).unwrap();
     let (y, hn) = (dir.path().join("y.npy"), dir.path().join("hn.npy"));
-    ok(&rnn(&[
-        &"forward",
-        &"--model",
-        &model,
-        &"--input",
-        &x,
-        &"--h0",
-        &h0,
-        &"--output",
-        &y,
-        &"--hn",
-        &hn,
-    ]));
+    ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x, &"--h0", &h0, &"--output", &y, &"--hn", &hn]));
     assert!(max_abs_diff(&read(&y).0, &case_tensor(case, "output").mapv(f64::from)) < 1e-5);
     assert!(max_abs_diff(&read(&hn).0, &case_tensor(case, "h_n").mapv(f64::from)) < 1e-5);
 
     // A fresh input: runs (tanh by default, as asked explicitly), and relu changes the result.
     let x2 = dir.path().join("x2.npy");
     npy::write(&x2, wavy(6, 3, 3, 0.5).view()).unwrap();
-    let (plain, tanh, relu) = (
-        dir.path().join("plain.npy"),
-        dir.path().join("tanh.npy"),
-        dir.path().join("relu.npy"),
-    );
-    ok(&rnn(&[
-        &"forward",
-        &"--model",
-        &model,
-        &"--input",
-        &x2,
-        &"--output",
-        &plain,
-    ]));
-    ok(&rnn(&[
-        &"forward",
-        &"--model",
-        &model,
-        &"--input",
-        &x2,
-        &"--output",
-        &tanh,
-        &"--nonlinearity",
-        &"tanh",
-    ]));
-    ok(&rnn(&[
-        &"forward",
-        &"--model",
-        &model,
-        &"--input",
-        &x2,
-        &"--output",
-        &relu,
-        &"--nonlinearity",
-        &"relu",
-    ]));
+    let (plain, tanh, relu) = (dir.path().join("plain.npy"), dir.path().join("tanh.npy"), dir.path().join("relu.npy"));
+    ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x2, &"--output", &plain]));
+    ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x2, &"--output", &tanh, &"--nonlinearity", &"tanh"]));
+    ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x2, &"--output", &relu, &"--nonlinearity", &"relu"]));
     let (plain, tanh, relu) = (read(&plain).0, read(&tanh).0, read(&relu).0);
     assert_eq!(plain.shape(), &[6, 3, 5]);
     assert_eq!(plain, tanh);
-    assert!(
-        max_abs_diff(&plain, &relu) > 1e-3,
-        "--nonlinearity relu must change the output"
-    );
+    assert!(max_abs_diff(&plain, &relu) > 1e-3, "--nonlinearity relu must change the output");
     assert!(relu.iter().all(|&v| v >= 0.0), "relu hidden states are non-negative");
 }
 
@@ -442,50 +285,25 @@ fn init_inspect_forward_round_trip() {
     }
     let tensors = json["tensors"].as_array().unwrap();
     assert_eq!(tensors.len(), 18);
-    assert_eq!(
-        tensors[0],
-        serde_json::json!({"name": "rnn.weight_ih_l0", "shape": [4, 3], "numel": 12})
-    );
+    assert_eq!(tensors[0], serde_json::json!({"name": "rnn.weight_ih_l0", "shape": [4, 3], "numel": 12}));
     assert_eq!(tensors.iter().map(|t| t["numel"].as_u64().unwrap()).sum::<u64>(), 202);
 
     let text = ok(&rnn(&[&"inspect", &model]));
-    for needle in [
-        "metadata",
-        "hidden_size:",
-        "bidirectional: true",
-        "rnn.weight_ih_l1_reverse",
-        "[4, 8]",
-        "head.bias",
-        "total",
-    ] {
+    for needle in
+        ["metadata", "hidden_size:", "bidirectional: true", "rnn.weight_ih_l1_reverse", "[4, 8]", "head.bias", "total"]
+    {
         assert!(text.contains(needle), "inspect output lacks {needle:?}:\n{text}");
     }
     assert!(text.lines().last().unwrap().trim_end().ends_with("202"), "{text}");
 
     // forward agrees with the library on the same file.
-    let (x, h0, y, hn) = (
-        dir.path().join("x.npy"),
-        dir.path().join("h0.npy"),
-        dir.path().join("y.npy"),
-        dir.path().join("hn.npy"),
-    );
+    let (x, h0, y, hn) =
+        (dir.path().join("x.npy"), dir.path().join("h0.npy"), dir.path().join("y.npy"), dir.path().join("hn.npy"));
     let x_arr = wavy(5, 3, 3, 0.1);
     let h0_arr = wavy(4, 3, 4, 1.0).mapv(|v| 0.5 * v);
     npy::write(&x, x_arr.view()).unwrap();
     npy::write(&h0, h0_arr.view()).unwrap();
-    ok(&rnn(&[
-        &"forward",
-        &"--model",
-        &model,
-        &"--input",
-        &x,
-        &"--h0",
-        &h0,
-        &"--output",
-        &y,
-        &"--hn",
-        &hn,
-    ]));
+    ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x, &"--h0", &h0, &"--output", &y, &"--hn", &hn]));
     let loaded = model_file::load::<f32>(&model, &LoadOptions::default()).unwrap();
     let (want_y, want_hn) = loaded.model.forward(x_arr.view(), Some(h0_arr.view())).unwrap();
     let (got_y, got_hn) = (read(&y).0, read(&hn).0);
@@ -548,10 +366,7 @@ fn init_float64_with_every_option() {
         &"--out",
         &model,
     ]));
-    assert!(
-        stdout.contains("3 layers, input 2, hidden 3, relu, no bias, dropout 0.25"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("3 layers, input 2, hidden 3, relu, no bias, dropout 0.25"), "{stdout}");
     assert!(stdout.contains("(f64, identity init, seed 9)"), "{stdout}");
 
     let json: serde_json::Value = serde_json::from_str(&ok(&rnn(&[&"inspect", &"--json", &model]))).unwrap();
@@ -576,24 +391,8 @@ fn init_float64_with_every_option() {
     );
     npy::write(&x32, wavy(4, 2, 2, 0.0).view()).unwrap();
     npy::write(&x64, wavy(4, 2, 2, 0.0).mapv(f64::from).view()).unwrap();
-    ok(&rnn(&[
-        &"forward",
-        &"--model",
-        &model,
-        &"--input",
-        &x32,
-        &"--output",
-        &y32,
-    ]));
-    ok(&rnn(&[
-        &"forward",
-        &"--model",
-        &model,
-        &"--input",
-        &x64,
-        &"--output",
-        &y64,
-    ]));
+    ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x32, &"--output", &y32]));
+    ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x64, &"--output", &y64]));
     let ((a, a64), (b, b64)) = (read(&y32), read(&y64));
     assert!(!a64 && b64);
     assert!(max_abs_diff(&a, &b) < 1e-5);
@@ -604,10 +403,7 @@ fn inspect_reports_inferred_and_bare_configs() {
     let bare = golden("tanh_2l_bare", "model.safetensors");
     let text = ok(&rnn(&[&"inspect", &bare]));
     assert!(text.contains("bare nn.RNN state_dict"), "{text}");
-    assert!(
-        text.contains("weight_hh_l1 "),
-        "bare names are shown as stored:\n{text}"
-    );
+    assert!(text.contains("weight_hh_l1 "), "bare names are shown as stored:\n{text}");
     assert!(!text.contains("rnn.weight"), "{text}");
     let json: serde_json::Value =
         serde_json::from_str(&ok(&rnn(&[&"inspect", &"--json", &"--nonlinearity", &"relu", &bare]))).unwrap();
@@ -628,23 +424,12 @@ fn inspect_reports_inferred_and_bare_configs() {
 fn inspect_lists_extra_metadata() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.safetensors");
-    let m = Model::<f32>::new(
-        ModelConfig {
-            rnn: RnnConfig::new(2, 3),
-            output_size: None,
-        },
-        Init::PyTorch,
-        0,
-    )
-    .unwrap();
+    let m = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 3), output_size: None }, Init::PyTorch, 0).unwrap();
     let extra = HashMap::from([("norm.mean".to_string(), "[0.5, 1.5]".to_string())]);
     model_file::save_with_metadata(&m, &model, &extra).unwrap();
     let text = ok(&rnn(&[&"inspect", &model]));
     assert!(text.contains("norm.mean: [0.5, 1.5]"), "{text}");
-    assert!(
-        !text.contains("input_size\":"),
-        "rnn.config itself is not repeated raw:\n{text}"
-    );
+    assert!(!text.contains("input_size\":"), "rnn.config itself is not repeated raw:\n{text}");
     let json: serde_json::Value = serde_json::from_str(&ok(&rnn(&[&"inspect", &"--json", &model]))).unwrap();
     assert_eq!(json["metadata"], serde_json::json!({"norm.mean": "[0.5, 1.5]"}));
 }
@@ -656,10 +441,7 @@ fn inspect_lists_extra_metadata() {
 #[test]
 fn help_and_version() {
     let help = ok(&rnn(&[&"--help"]));
-    assert!(
-        help.contains("Elman and deep RNNs with BPTT; PyTorch-compatible safetensors models"),
-        "{help}"
-    );
+    assert!(help.contains("Elman and deep RNNs with BPTT; PyTorch-compatible safetensors models"), "{help}");
     for sub in ["forward", "init", "inspect"] {
         assert!(help.contains(sub), "{help}");
     }
@@ -667,10 +449,7 @@ fn help_and_version() {
     assert_eq!(version.trim(), format!("rnn {}", env!("CARGO_PKG_VERSION")));
 
     for (sub, flags) in [
-        (
-            "forward",
-            &["--model", "--input", "--output", "--h0", "--hn", "--nonlinearity"][..],
-        ),
+        ("forward", &["--model", "--input", "--output", "--h0", "--hn", "--nonlinearity"][..]),
         (
             "init",
             &[
@@ -704,27 +483,10 @@ fn usage_errors_keep_clap_exit_status() {
     let out = rnn(&[&"forward", &"--model", &model]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--input"));
-    let out = rnn(&[
-        &"init",
-        &"--input-size",
-        &"3",
-        &"--hidden-size",
-        &"4",
-        &"--nonlinearity",
-        &"gelu",
-        &"--out",
-        &model,
-    ]);
+    let out =
+        rnn(&[&"init", &"--input-size", &"3", &"--hidden-size", &"4", &"--nonlinearity", &"gelu", &"--out", &model]);
     assert_eq!(out.status.code(), Some(2));
-    let out = rnn(&[
-        &"init",
-        &"--input-size",
-        &"-3",
-        &"--hidden-size",
-        &"4",
-        &"--out",
-        &model,
-    ]);
+    let out = rnn(&[&"init", &"--input-size", &"-3", &"--hidden-size", &"4", &"--out", &model]);
     assert_eq!(out.status.code(), Some(2));
     assert!(listing(dir.path()).is_empty());
 }
@@ -801,10 +563,7 @@ fn input_of_rank_2() {
     let input = dir.path().join("x2d.npy");
     npy::write(&input, Array2::<f32>::zeros((4, 3)).view()).unwrap();
     let line = forward_fails(&dir, &golden("relu_3l", "model.safetensors"), &input, &[], &input);
-    assert!(
-        line.contains("expected [seq_len, batch, input_size], got shape [4, 3]"),
-        "{line}"
-    );
+    assert!(line.contains("expected [seq_len, batch, input_size], got shape [4, 3]"), "{line}");
 }
 
 #[test]
@@ -822,10 +581,7 @@ fn input_with_the_wrong_input_size() {
     let input = dir.path().join("x4.npy");
     npy::write(&input, wavy(4, 2, 4, 0.0).view()).unwrap();
     let line = forward_fails(&dir, &golden("relu_3l", "model.safetensors"), &input, &[], &input);
-    assert!(
-        line.ends_with("input has 4 features per step but the model expects 3 (input_size)"),
-        "{line}"
-    );
+    assert!(line.ends_with("input has 4 features per step but the model expects 3 (input_size)"), "{line}");
 }
 
 #[test]
@@ -834,24 +590,13 @@ fn h0_of_the_wrong_shape() {
     let h0 = dir.path().join("h0.npy");
     // relu_3l wants [3, 2, 5]; give it the batch of another input.
     npy::write(&h0, Array3::<f32>::zeros((3, 4, 5)).view()).unwrap();
-    let line = forward_fails(
-        &dir,
-        &golden("relu_3l", "model.safetensors"),
-        &golden("relu_3l", "x.npy"),
-        &[&"--h0", &h0],
-        &h0,
-    );
+    let line =
+        forward_fails(&dir, &golden("relu_3l", "model.safetensors"), &golden("relu_3l", "x.npy"), &[&"--h0", &h0], &h0);
     assert!(line.contains("[3, 2, 5]") && line.contains("[3, 4, 5]"), "{line}");
 
     // rank 2 too
     npy::write(&h0, Array2::<f32>::zeros((3, 5)).view()).unwrap();
-    forward_fails(
-        &dir,
-        &golden("relu_3l", "model.safetensors"),
-        &golden("relu_3l", "x.npy"),
-        &[&"--h0", &h0],
-        &h0,
-    );
+    forward_fails(&dir, &golden("relu_3l", "model.safetensors"), &golden("relu_3l", "x.npy"), &[&"--h0", &h0], &h0);
 }
 
 #[test]
@@ -861,23 +606,12 @@ fn model_with_a_missing_tensor() {
     let bytes = rewrite_safetensors(&library_model_bytes(), |tensors| {
         tensors.retain(|(name, _)| name != "rnn.weight_hh_l1_reverse")
     });
-    assert!(
-        SafeTensors::read_metadata(&bytes)
-            .unwrap()
-            .1
-            .metadata()
-            .as_ref()
-            .unwrap()
-            .contains_key("rnn.config")
-    );
+    assert!(SafeTensors::read_metadata(&bytes).unwrap().1.metadata().as_ref().unwrap().contains_key("rnn.config"));
     std::fs::write(&model, bytes).unwrap();
     let input = dir.path().join("x.npy");
     npy::write(&input, wavy(3, 2, 3, 0.0).view()).unwrap();
     let line = forward_fails(&dir, &model, &input, &[], &model);
-    assert!(
-        line.contains("`rnn.weight_hh_l1_reverse`") && line.contains("missing"),
-        "{line}"
-    );
+    assert!(line.contains("`rnn.weight_hh_l1_reverse`") && line.contains("missing"), "{line}");
     let line = failed(&rnn(&[&"inspect", &model]), &model);
     assert!(line.contains("rnn.weight_hh_l1_reverse"), "{line}");
 }
@@ -898,10 +632,7 @@ fn model_with_an_f16_tensor() {
     let input = dir.path().join("x.npy");
     npy::write(&input, wavy(3, 2, 3, 0.0).view()).unwrap();
     let line = forward_fails(&dir, &model, &input, &[], &model);
-    assert!(
-        line.contains("F16") && line.contains("only F32 and F64 are supported"),
-        "{line}"
-    );
+    assert!(line.contains("F16") && line.contains("only F32 and F64 are supported"), "{line}");
     failed(&rnn(&[&"inspect", &model]), &model);
 }
 
@@ -909,13 +640,8 @@ fn model_with_an_f16_tensor() {
 fn nonlinearity_that_contradicts_the_metadata() {
     let dir = tempfile::tempdir().unwrap();
     let model = golden("tanh_2l_bidir_head", "model.safetensors");
-    let line = forward_fails(
-        &dir,
-        &model,
-        &golden("tanh_2l_bidir_head", "x.npy"),
-        &[&"--nonlinearity", &"relu"],
-        &model,
-    );
+    let line =
+        forward_fails(&dir, &model, &golden("tanh_2l_bidir_head", "x.npy"), &[&"--nonlinearity", &"relu"], &model);
     assert!(line.contains("tanh") && line.contains("relu"), "{line}");
     failed(&rnn(&[&"inspect", &"--nonlinearity", &"relu", &model]), &model);
 }
@@ -925,47 +651,15 @@ fn unwritable_or_clashing_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let (model, x) = (golden("relu_3l", "model.safetensors"), golden("relu_3l", "x.npy"));
     let y = dir.path().join("missing-folder").join("y.npy");
-    failed(
-        &rnn(&[&"forward", &"--model", &model, &"--input", &x, &"--output", &y]),
-        &y,
-    );
+    failed(&rnn(&[&"forward", &"--model", &model, &"--input", &x, &"--output", &y]), &y);
 
     // h_n's folder is missing: caught before y is written.
-    let (ok_y, bad_hn) = (
-        dir.path().join("y.npy"),
-        dir.path().join("missing-folder").join("hn.npy"),
-    );
-    failed(
-        &rnn(&[
-            &"forward",
-            &"--model",
-            &model,
-            &"--input",
-            &x,
-            &"--output",
-            &ok_y,
-            &"--hn",
-            &bad_hn,
-        ]),
-        &bad_hn,
-    );
+    let (ok_y, bad_hn) = (dir.path().join("y.npy"), dir.path().join("missing-folder").join("hn.npy"));
+    failed(&rnn(&[&"forward", &"--model", &model, &"--input", &x, &"--output", &ok_y, &"--hn", &bad_hn]), &bad_hn);
     assert!(!ok_y.exists());
 
     let same = dir.path().join("same.npy");
-    failed(
-        &rnn(&[
-            &"forward",
-            &"--model",
-            &model,
-            &"--input",
-            &x,
-            &"--output",
-            &same,
-            &"--hn",
-            &same,
-        ]),
-        &same,
-    );
+    failed(&rnn(&[&"forward", &"--model", &model, &"--input", &x, &"--output", &same, &"--hn", &same]), &same);
     assert!(listing(dir.path()).is_empty());
 }
 

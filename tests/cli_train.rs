@@ -34,37 +34,17 @@ fn train_writes_a_model_that_forward_runs_and_all_run_files() {
     let dir = tempfile::tempdir().unwrap();
     let (x, y, _) = write_task(dir.path());
     let out = dir.path().join("m.safetensors");
-    let o = rnn(&[
-        "train",
-        "--inputs",
-        p(&x),
-        "--targets",
-        p(&y),
-        "--epochs",
-        "3",
-        "--hidden",
-        "8",
-        "--out",
-        p(&out),
-    ]);
+    let o = rnn(&["train", "--inputs", p(&x), "--targets", p(&y), "--epochs", "3", "--hidden", "8", "--out", p(&out)]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stderr = String::from_utf8(o.stderr).unwrap();
     // not a terminal: plain lines, no control characters
     assert!(!stderr.chars().any(|c| c.is_control() && c != '\n'), "{stderr:?}");
     let first = stderr.lines().next().unwrap();
-    assert!(
-        first.starts_with("training on 54 sequences (+6 for validation) of 12 steps"),
-        "{first}"
-    );
+    assert!(first.starts_with("training on 54 sequences (+6 for validation) of 12 steps"), "{first}");
     assert_eq!(stderr.lines().filter(|l| l.starts_with("epoch ")).count(), 3);
-    for f in [
-        "m.last.safetensors",
-        "m.best.safetensors",
-        "m.history.csv",
-        "m.history.jsonl",
-        "m.loss.png",
-        "m.loss.svg",
-    ] {
+    for f in
+        ["m.last.safetensors", "m.best.safetensors", "m.history.csv", "m.history.jsonl", "m.loss.png", "m.loss.svg"]
+    {
         assert!(dir.path().join(f).exists(), "{f} missing");
         assert!(stderr.contains(f), "{f} not printed");
     }
@@ -79,25 +59,10 @@ fn json_and_quiet_modes() {
     let dir = tempfile::tempdir().unwrap();
     let (x, _, ylast) = write_task(dir.path());
     let out = dir.path().join("m.safetensors");
-    let o = rnn(&[
-        "train",
-        "--inputs",
-        p(&x),
-        "--targets",
-        p(&ylast),
-        "--epochs",
-        "2",
-        "--out",
-        p(&out),
-        "--json",
-        "-q",
-    ]);
+    let o =
+        rnn(&["train", "--inputs", p(&x), "--targets", p(&ylast), "--epochs", "2", "--out", p(&out), "--json", "-q"]);
     assert!(o.status.success());
-    assert!(
-        o.stderr.is_empty(),
-        "--quiet printed {:?}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.stderr.is_empty(), "--quiet printed {:?}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8(o.stdout).unwrap();
     let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
@@ -105,30 +70,14 @@ fn json_and_quiet_modes() {
     assert!(lines[0]["train_loss"].as_f64().unwrap() > 0.0 && lines[0]["val_loss"].is_number());
     // a many-to-one model: [N, O] targets
     let y_out = dir.path().join("y_out.npy");
-    assert!(
-        rnn(&["forward", "--model", p(&out), "--input", p(&x), "--output", p(&y_out)])
-            .status
-            .success()
-    );
+    assert!(rnn(&["forward", "--model", p(&out), "--input", p(&x), "--output", p(&y_out)]).status.success());
 }
 
 #[test]
 fn resume_continues_to_the_same_weights() {
     let dir = tempfile::tempdir().unwrap();
     let (x, y, _) = write_task(dir.path());
-    let common = [
-        "--inputs",
-        p(&x),
-        "--targets",
-        p(&y),
-        "--hidden",
-        "6",
-        "--layers",
-        "2",
-        "--dropout",
-        "0.1",
-        "-q",
-    ];
+    let common = ["--inputs", p(&x), "--targets", p(&y), "--hidden", "6", "--layers", "2", "--dropout", "0.1", "-q"];
     let a = dir.path().join("a.safetensors");
     let b = dir.path().join("b.safetensors");
     let run = |extra: &[&str]| {
@@ -137,14 +86,7 @@ fn resume_continues_to_the_same_weights() {
     };
     run(&["--epochs", "4", "--out", p(&a)]);
     run(&["--epochs", "2", "--out", p(&b)]);
-    run(&[
-        "--epochs",
-        "4",
-        "--out",
-        p(&b),
-        "--resume",
-        p(&dir.path().join("b.last.safetensors")),
-    ]);
+    run(&["--epochs", "4", "--out", p(&b), "--resume", p(&dir.path().join("b.last.safetensors"))]);
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     let history = std::fs::read_to_string(dir.path().join("b.history.csv")).unwrap();
     assert_eq!(history.lines().count(), 5);
@@ -166,33 +108,15 @@ fn bad_training_input_is_one_clear_line() {
     let out = dir.path().join("m.safetensors");
     let short = dir.path().join("short.npy");
     npy::write(&short, Array3::<f32>::zeros((5, 12, 1)).view()).unwrap();
-    fails(
-        &["train", "--inputs", p(&x), "--targets", p(&short), "--out", p(&out)],
-        "short.npy: 5 target rows for 60",
-    );
+    fails(&["train", "--inputs", p(&x), "--targets", p(&short), "--out", p(&out)], "short.npy: 5 target rows for 60");
     let nan = dir.path().join("nan.npy");
     let mut v = Array3::<f32>::zeros((60, 12, 1));
     v[[3, 4, 0]] = f32::NAN;
     npy::write(&nan, v.view()).unwrap();
-    fails(
-        &["train", "--inputs", p(&nan), "--targets", p(&y), "--out", p(&out)],
-        "nan.npy: contains NaN",
-    );
-    fails(
-        &["train", "--inputs", p(&x), "--targets", p(&y), "--momentum", "0.9"],
-        "--momentum applies to sgd",
-    );
-    fails(
-        &["train", "--inputs", p(&x), "--targets", p(&y), "--lr=-1"],
-        "lr must be positive",
-    );
-    fails(
-        &["train", "--inputs", p(&x), "--targets", p(&y), "--schedule", "wavy"],
-        "unknown schedule `wavy`",
-    );
-    fails(
-        &["train", "--inputs", p(&x), "--targets", p(&y), "--resume", p(&x)],
-        "x.npy",
-    );
+    fails(&["train", "--inputs", p(&nan), "--targets", p(&y), "--out", p(&out)], "nan.npy: contains NaN");
+    fails(&["train", "--inputs", p(&x), "--targets", p(&y), "--momentum", "0.9"], "--momentum applies to sgd");
+    fails(&["train", "--inputs", p(&x), "--targets", p(&y), "--lr=-1"], "lr must be positive");
+    fails(&["train", "--inputs", p(&x), "--targets", p(&y), "--schedule", "wavy"], "unknown schedule `wavy`");
+    fails(&["train", "--inputs", p(&x), "--targets", p(&y), "--resume", p(&x)], "x.npy");
     assert!(!out.exists());
 }

@@ -40,9 +40,7 @@ fn check_case<F: Float>(name: &str) -> f64 {
     let x = to3::<F>(&t["x"]);
     let h0 = to3::<F>(&t["h0"]);
 
-    let trace = model
-        .forward_train(x.view(), Some(h0.view()), Readout::EveryStep, &mut rand::rng())
-        .unwrap();
+    let trace = model.forward_train(x.view(), Some(h0.view()), Readout::EveryStep, &mut rand::rng()).unwrap();
     let mut worst = 0.0f64;
     let mut check = |what: &str, ours: ArrayD<f64>, theirs: &ArrayD<f64>| {
         let d = max_scaled_diff(&ours, theirs, what);
@@ -63,19 +61,13 @@ fn check_case<F: Float>(name: &str) -> f64 {
     let named = grads.named_tensors(model.rnn.config());
     let n_params = named.len();
     for (pname, g) in named {
-        let key = if loaded.bare {
-            format!("grad.{}", pname.trim_start_matches("rnn."))
-        } else {
-            format!("grad.{pname}")
-        };
+        let key =
+            if loaded.bare { format!("grad.{}", pname.trim_start_matches("rnn.")) } else { format!("grad.{pname}") };
         let theirs = t.get(&key).unwrap_or_else(|| panic!("{name}: fixture lacks {key}"));
         check(&key, widen(g), theirs);
     }
     // every parameter gradient of the fixture was compared
-    let expected = t
-        .keys()
-        .filter(|k| k.starts_with("grad.") && *k != "grad.x" && *k != "grad.h0")
-        .count();
+    let expected = t.keys().filter(|k| k.starts_with("grad.") && *k != "grad.x" && *k != "grad.h0").count();
     assert_eq!(n_params, expected, "{name}: parameter count");
     worst
 }
@@ -100,35 +92,22 @@ fn f64_matches_pytorch_outputs_and_gradients() {
 
 #[test]
 fn files_without_metadata_are_inferred() {
-    let nometa = model_file::load::<f32>(
-        &golden_dir().join("tanh_1l_nometa/model.safetensors"),
-        &LoadOptions::default(),
-    )
-    .unwrap();
+    let nometa =
+        model_file::load::<f32>(&golden_dir().join("tanh_1l_nometa/model.safetensors"), &LoadOptions::default())
+            .unwrap();
     assert_eq!(nometa.config_source, ConfigSource::Inferred);
     assert!(!nometa.bare);
-    let bare = model_file::load::<f32>(
-        &golden_dir().join("tanh_2l_bare/model.safetensors"),
-        &LoadOptions::default(),
-    )
-    .unwrap();
+    let bare =
+        model_file::load::<f32>(&golden_dir().join("tanh_2l_bare/model.safetensors"), &LoadOptions::default()).unwrap();
     assert!(bare.bare);
     let c = bare.model.config();
     assert_eq!(
-        (
-            c.rnn.input_size,
-            c.rnn.hidden_size,
-            c.rnn.num_layers,
-            c.rnn.bidirectional,
-            c.output_size
-        ),
+        (c.rnn.input_size, c.rnn.hidden_size, c.rnn.num_layers, c.rnn.bidirectional, c.output_size),
         (3, 5, 2, false, None)
     );
-    let with_meta = model_file::load::<f32>(
-        &golden_dir().join("tanh_2l_bidir_head/model.safetensors"),
-        &LoadOptions::default(),
-    )
-    .unwrap();
+    let with_meta =
+        model_file::load::<f32>(&golden_dir().join("tanh_2l_bidir_head/model.safetensors"), &LoadOptions::default())
+            .unwrap();
     assert_eq!(with_meta.config_source, ConfigSource::Metadata);
     assert_eq!(with_meta.model.config().output_size, Some(2));
 }

@@ -42,16 +42,7 @@ fn grid() -> Vec<Case> {
                         for seq_len in [1, 4] {
                             let head = [None, Some(Readout::EveryStep), Some(Readout::LastStep)][i % 3];
                             let dropout = if layers > 1 && i.is_multiple_of(2) { 0.3 } else { 0.0 };
-                            cases.push(Case {
-                                layers,
-                                act,
-                                bias,
-                                bidirectional,
-                                batch,
-                                seq_len,
-                                head,
-                                dropout,
-                            });
+                            cases.push(Case { layers, act, bias, bidirectional, batch, seq_len, head, dropout });
                             i += 1;
                         }
                     }
@@ -86,10 +77,7 @@ impl Problem {
             .with_bias(c.bias)
             .with_bidirectional(c.bidirectional)
             .with_dropout(c.dropout);
-        let config = ModelConfig {
-            rnn: rnn.clone(),
-            output_size: c.head.map(|_| out),
-        };
+        let config = ModelConfig { rnn: rnn.clone(), output_size: c.head.map(|_| out) };
         // scale weights up so that tanh/sigmoid are exercised off their linear range
         let mut model = Model::<f64>::new(config, Init::GlorotUniform, seed).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xabcdef);
@@ -99,31 +87,17 @@ impl Problem {
         let dirs = rnn.num_directions();
         let x = normal3((c.seq_len, c.batch, input_size), &mut rng);
         let h0 = normal3((c.layers * dirs, c.batch, hidden), &mut rng);
-        let steps = if c.head == Some(Readout::LastStep) {
-            1
-        } else {
-            c.seq_len
-        };
+        let steps = if c.head == Some(Readout::LastStep) { 1 } else { c.seq_len };
         let width = if c.head.is_some() { out } else { dirs * hidden };
         let r = normal3((steps, c.batch, width), &mut rng);
         let s = normal3((c.layers * dirs, c.batch, hidden), &mut rng);
-        Problem {
-            model,
-            readout: c.head.unwrap_or_default(),
-            x,
-            h0,
-            r,
-            s,
-            dropout_seed: seed + 99,
-        }
+        Problem { model, readout: c.head.unwrap_or_default(), x, h0, r, s, dropout_seed: seed + 99 }
     }
 
     /// L = Σ R ⊙ y + Σ S ⊙ h_n, with the same dropout masks on every call.
     fn loss(&self, model: &Model<f64>, x: &Array3<f64>, h0: &Array3<f64>) -> f64 {
         let mut rng = ChaCha8Rng::seed_from_u64(self.dropout_seed);
-        let trace = model
-            .forward_train(x.view(), Some(h0.view()), self.readout, &mut rng)
-            .unwrap();
+        let trace = model.forward_train(x.view(), Some(h0.view()), self.readout, &mut rng).unwrap();
         (&trace.y() * &self.r).sum() + (&trace.h_n() * &self.s).sum()
     }
 }
@@ -189,10 +163,7 @@ fn run_case(c: Case, seed: u64) -> Stats {
     // differentiates exactly)
     let h = if c.act == Nonlinearity::Relu { 1e-5 } else { 1e-4 };
     let mut rng = ChaCha8Rng::seed_from_u64(p.dropout_seed);
-    let trace = p
-        .model
-        .forward_train(p.x.view(), Some(p.h0.view()), p.readout, &mut rng)
-        .unwrap();
+    let trace = p.model.forward_train(p.x.view(), Some(p.h0.view()), p.readout, &mut rng).unwrap();
     let grads = p.model.backward(&trace, p.r.view(), Some(p.s.view())).unwrap();
     let mut worst = Stats::default();
 
@@ -230,8 +201,5 @@ fn every_gradient_of_every_configuration_matches_finite_differences() {
         "144 configurations, {} entries: worst relative error {:.2e} over entries with |grad| >= 1e-5; {} entries below",
         s.entries, s.worst_rel, s.near_zero
     );
-    assert!(
-        s.near_zero * 4 < s.entries,
-        "too many vanishing gradients: the check would prove little"
-    );
+    assert!(s.near_zero * 4 < s.entries, "too many vanishing gradients: the check would prove little");
 }

@@ -108,24 +108,16 @@ fn train_step<F: Float>(
     target: &Array3<F>,
 ) -> f64 {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0); // no dropout: never drawn from
-    let trace = model
-        .forward_train(x.view(), None, Readout::EveryStep, &mut rng)
-        .unwrap();
+    let trace = model.forward_train(x.view(), None, Readout::EveryStep, &mut rng).unwrap();
     let y = trace.y();
     let n = y.len() as f64;
-    let loss = Zip::from(&y)
-        .and(target)
-        .fold(0.0, |acc, &a, &b| acc + (a - b).to_f64_lossless().powi(2))
-        / n;
+    let loss = Zip::from(&y).and(target).fold(0.0, |acc, &a, &b| acc + (a - b).to_f64_lossless().powi(2)) / n;
     // nn.MSELoss (mean) backward: dL/dy = (y - target) * (2 / numel)
     let scale = F::of(2.0 / n);
     let dy = Zip::from(&y).and(target).map_collect(|&a, &b| (a - b) * scale);
     let grads = model.backward(&trace, dy.view(), None).unwrap();
-    let mut grads: Vec<ArrayD<F>> = grads
-        .named_tensors(model.rnn.config())
-        .into_iter()
-        .map(|(_, g)| g.to_owned())
-        .collect();
+    let mut grads: Vec<ArrayD<F>> =
+        grads.named_tensors(model.rnn.config()).into_iter().map(|(_, g)| g.to_owned()).collect();
     case.clip(&mut grads);
     let grad_views: Vec<_> = grads.iter().map(|g| g.view()).collect();
     let mut params: Vec<_> = model.named_tensors_mut().into_iter().map(|(_, p)| p).collect();
@@ -153,11 +145,7 @@ fn run_all<F: Float>() -> Vec<(String, f64, f64)> {
         }
         let theirs = read_tensors(&golden_dir().join(format!("{}.safetensors", case.name)));
         let worst_w = weight_diff(&model, &theirs, "");
-        assert!(
-            worst_w < TOL,
-            "{}: final weights differ from PyTorch's by {worst_w:e}",
-            case.name
-        );
+        assert!(worst_w < TOL, "{}: final weights differ from PyTorch's by {worst_w:e}", case.name);
         out.push((case.name.clone(), worst_loss, worst_w));
     }
     out
@@ -180,10 +168,7 @@ fn twenty_steps_match_pytorch_in_f32() {
 #[test]
 fn twenty_steps_match_pytorch_in_f64() {
     let rows = run_all::<f64>();
-    report(
-        "f64 (vs PyTorch's f32), worst relative loss / scaled weight difference",
-        &rows,
-    );
+    report("f64 (vs PyTorch's f32), worst relative loss / scaled weight difference", &rows);
 }
 
 /// The optimizer alone: PyTorch's raw gradients of the first steps, clipped and applied by our
@@ -198,10 +183,8 @@ fn replaying_pytorch_gradients_gives_pytorch_weights() {
         let names: Vec<String> = model.named_tensors().into_iter().map(|(n, _)| n).collect();
         let mut opt = Optimizer::<f32>::new(case.optimizer.clone()).unwrap();
         for step in 0..m.replay_steps {
-            let mut grads: Vec<ArrayD<f32>> = names
-                .iter()
-                .map(|n| theirs[&format!("grad.{step}.{n}")].mapv(|v| v as f32))
-                .collect();
+            let mut grads: Vec<ArrayD<f32>> =
+                names.iter().map(|n| theirs[&format!("grad.{step}.{n}")].mapv(|v| v as f32)).collect();
             case.clip(&mut grads);
             let grad_views: Vec<_> = grads.iter().map(|g| g.view()).collect();
             let mut params: Vec<_> = model.named_tensors_mut().into_iter().map(|(_, p)| p).collect();

@@ -7,34 +7,21 @@ use rnn::model_file::{self, LoadOptions};
 use rnn::{Init, Model, ModelConfig, Nonlinearity, Readout, Rnn, RnnConfig};
 
 fn act() -> impl Strategy<Value = Nonlinearity> {
-    prop_oneof![
-        Just(Nonlinearity::Tanh),
-        Just(Nonlinearity::Relu),
-        Just(Nonlinearity::Sigmoid)
-    ]
+    prop_oneof![Just(Nonlinearity::Tanh), Just(Nonlinearity::Relu), Just(Nonlinearity::Sigmoid)]
 }
 
 /// A configuration plus data sizes and a seed.
 fn setup() -> impl Strategy<Value = (RnnConfig, usize, usize, u64)> {
-    (
-        1usize..4,
-        1usize..6,
-        1usize..4,
-        act(),
-        any::<bool>(),
-        any::<bool>(),
-        1usize..6,
-        1usize..4,
-        any::<u64>(),
-    )
-        .prop_map(|(input, hidden, layers, act, bias, bidir, seq_len, batch, seed)| {
+    (1usize..4, 1usize..6, 1usize..4, act(), any::<bool>(), any::<bool>(), 1usize..6, 1usize..4, any::<u64>()).prop_map(
+        |(input, hidden, layers, act, bias, bidir, seq_len, batch, seed)| {
             let config = RnnConfig::new(input, hidden)
                 .with_num_layers(layers)
                 .with_nonlinearity(act)
                 .with_bias(bias)
                 .with_bidirectional(bidir);
             (config, seq_len, batch, seed)
-        })
+        },
+    )
 }
 
 fn data(shape: (usize, usize, usize), seed: u64) -> Array3<f64> {
@@ -149,26 +136,14 @@ proptest! {
 fn dropout_only_in_training_and_seeded() {
     use rand::SeedableRng;
     let config = RnnConfig::new(3, 16).with_num_layers(2).with_dropout(0.5);
-    let model = Model::<f64>::new(
-        ModelConfig {
-            rnn: config,
-            output_size: None,
-        },
-        Init::PyTorch,
-        1,
-    )
-    .unwrap();
+    let model = Model::<f64>::new(ModelConfig { rnn: config, output_size: None }, Init::PyTorch, 1).unwrap();
     let x = data((5, 4, 3), 11);
     let (eval, _) = model.forward(x.view(), None).unwrap();
     let trace_no_drop = model.rnn.forward_trace(x.view(), None).unwrap();
     assert!(close(&eval, &trace_no_drop.output().to_owned(), 0.0));
     let run = |seed: u64| {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        model
-            .forward_train(x.view(), None, Readout::EveryStep, &mut rng)
-            .unwrap()
-            .y()
-            .to_owned()
+        model.forward_train(x.view(), None, Readout::EveryStep, &mut rng).unwrap().y().to_owned()
     };
     assert_eq!(run(5), run(5));
     assert_ne!(run(5), run(6));
@@ -193,19 +168,12 @@ fn init_schemes_are_seeded_and_shaped() {
             Init::PyTorch => {
                 assert_ne!(a, Rnn::<f32>::new(c.clone(), init, 10).unwrap());
                 let k = 1.0 / 6f64.sqrt();
-                assert!(
-                    a.named_tensors()
-                        .iter()
-                        .all(|(_, t)| t.iter().all(|v| (*v as f64).abs() <= k))
-                );
+                assert!(a.named_tensors().iter().all(|(_, t)| t.iter().all(|v| (*v as f64).abs() <= k)));
             }
             Init::GlorotUniform => assert!(w.iter().all(|v| v.abs() <= (6.0f64 / 12.0).sqrt() + 1e-7)),
             Init::Orthogonal => {
                 let eye = w.t().dot(&w);
-                assert!(
-                    eye.indexed_iter()
-                        .all(|((i, j), v)| (v - if i == j { 1.0 } else { 0.0 }).abs() < 1e-5)
-                );
+                assert!(eye.indexed_iter().all(|((i, j), v)| (v - if i == j { 1.0 } else { 0.0 }).abs() < 1e-5));
             }
             Init::Identity => assert_eq!(w, ndarray::Array2::<f64>::eye(6)),
         }

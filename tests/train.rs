@@ -19,22 +19,13 @@ fn delayed_echo(n: usize, t: usize, delay: usize, seed: u64) -> Dataset<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let x = Array3::from_shape_simple_fn((n, t, 1), || rng.random::<f64>() * 2.0 - 1.0);
     let mut y = Array3::zeros((n, t, 1));
-    y.slice_mut(s![.., delay.., ..])
-        .assign(&x.slice(s![.., ..t - delay, ..]));
+    y.slice_mut(s![.., delay.., ..]).assign(&x.slice(s![.., ..t - delay, ..]));
     Dataset::new(x, Targets::Values(y), None).unwrap()
 }
 
 fn model(layers: usize, hidden: usize, seed: u64) -> Model<f64> {
     let rnn = RnnConfig::new(1, hidden).with_num_layers(layers);
-    Model::new(
-        ModelConfig {
-            rnn,
-            output_size: Some(1),
-        },
-        Init::PyTorch,
-        seed,
-    )
-    .unwrap()
+    Model::new(ModelConfig { rnn, output_size: Some(1) }, Init::PyTorch, seed).unwrap()
 }
 
 fn paths(dir: &Path) -> RunPaths {
@@ -47,17 +38,9 @@ fn learns_a_delayed_echo_with_one_and_three_layers() {
     let val = delayed_echo(64, 16, 3, 2);
     for layers in [1, 3] {
         let dir = tempfile::tempdir().unwrap();
-        let config = TrainConfig {
-            epochs: 40,
-            batch_size: 32,
-            lr: 0.01,
-            seed: 3,
-            ..TrainConfig::default()
-        };
+        let config = TrainConfig { epochs: 40, batch_size: 32, lr: 0.01, seed: 3, ..TrainConfig::default() };
         let mut trainer = Trainer::new(model(layers, 24, 4), config).unwrap();
-        let report = trainer
-            .fit(&train, Some(&val), &paths(dir.path()), &mut Silent)
-            .unwrap();
+        let report = trainer.fit(&train, Some(&val), &paths(dir.path()), &mut Silent).unwrap();
         let first = report.history[0].val_loss.unwrap();
         let best = report.best_val_loss.unwrap();
         eprintln!("{layers} layer(s): val MSE {first:.4} -> {best:.5} (predicting 0 scores ~0.33)");
@@ -66,10 +49,7 @@ fn learns_a_delayed_echo_with_one_and_three_layers() {
 }
 
 fn weights(m: &Model<f64>) -> Vec<f64> {
-    m.named_tensors()
-        .into_iter()
-        .flat_map(|(_, t)| t.iter().copied().collect::<Vec<_>>())
-        .collect()
+    m.named_tensors().into_iter().flat_map(|(_, t)| t.iter().copied().collect::<Vec<_>>()).collect()
 }
 
 #[test]
@@ -77,14 +57,7 @@ fn tbptt_at_least_seq_len_is_full_bptt_exactly() {
     let data = delayed_echo(40, 12, 2, 5);
     let run = |tbptt: Option<usize>| {
         let dir = tempfile::tempdir().unwrap();
-        let config = TrainConfig {
-            epochs: 3,
-            batch_size: 8,
-            lr: 0.01,
-            tbptt,
-            seed: 1,
-            ..TrainConfig::default()
-        };
+        let config = TrainConfig { epochs: 3, batch_size: 8, lr: 0.01, tbptt, seed: 1, ..TrainConfig::default() };
         let mut t = Trainer::new(model(2, 8, 6), config).unwrap();
         t.fit(&data, None, &paths(dir.path()), &mut Silent).unwrap();
         weights(t.model())
@@ -103,14 +76,8 @@ fn tbptt_carries_the_state_between_chunks() {
     let data = delayed_echo(6, 10, 2, 7);
     let start = model(2, 5, 8);
     let dir = tempfile::tempdir().unwrap();
-    let config = TrainConfig {
-        epochs: 1,
-        batch_size: 6,
-        lr: 0.05,
-        tbptt: Some(4),
-        shuffle: false,
-        ..TrainConfig::default()
-    };
+    let config =
+        TrainConfig { epochs: 1, batch_size: 6, lr: 0.05, tbptt: Some(4), shuffle: false, ..TrainConfig::default() };
     let mut trainer = Trainer::new(start.clone(), config.clone()).unwrap();
     trainer.fit(&data, None, &paths(dir.path()), &mut Silent).unwrap();
 
@@ -121,9 +88,7 @@ fn tbptt_carries_the_state_between_chunks() {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     for (t0, t1) in [(0, 4), (4, 8), (8, 10)] {
         let x = batch.x.slice(s![t0..t1, .., ..]);
-        let trace = m
-            .forward_train(x, h.as_ref().map(|h| h.view()), Readout::EveryStep, &mut rng)
-            .unwrap();
+        let trace = m.forward_train(x, h.as_ref().map(|h| h.view()), Readout::EveryStep, &mut rng).unwrap();
         let v = Loss::Mse.compute(trace.y(), batch.target_view(t0..t1), None).unwrap();
         let mut g = m.backward(&trace, v.grad.view(), None).unwrap();
         let grads: Vec<_> = g.tensors_mut().into_iter().map(|t| t.to_owned()).collect();
@@ -142,13 +107,7 @@ fn epoch_state_reset_carries_across_batches() {
     let data = delayed_echo(16, 6, 1, 9);
     let run = |reset: StateReset| {
         let dir = tempfile::tempdir().unwrap();
-        let config = TrainConfig {
-            epochs: 2,
-            batch_size: 4,
-            lr: 0.01,
-            state_reset: reset,
-            ..TrainConfig::default()
-        };
+        let config = TrainConfig { epochs: 2, batch_size: 4, lr: 0.01, state_reset: reset, ..TrainConfig::default() };
         let mut t = Trainer::new(model(1, 6, 10), config).unwrap();
         t.fit(&data, Some(&data), &paths(dir.path()), &mut Silent).unwrap();
         weights(t.model())
@@ -180,29 +139,18 @@ fn resume_is_bit_identical() {
     struct StopAfter(usize);
     impl Observer for StopAfter {
         fn epoch(&mut self, r: &EpochRecord) -> ControlFlow<()> {
-            if r.epoch == self.0 {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
+            if r.epoch == self.0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         }
     }
     let split = tempfile::tempdir().unwrap();
     let p = paths(split.path());
-    Trainer::new(m, config(4))
-        .unwrap()
-        .fit(&train, Some(&val), &p, &mut StopAfter(2))
-        .unwrap();
+    Trainer::new(m, config(4)).unwrap().fit(&train, Some(&val), &p, &mut StopAfter(2)).unwrap();
     let mut resumed = Trainer::<f64>::resume(&p.last, config(4)).unwrap();
     assert_eq!(resumed.epochs_done(), 2);
     let rest = resumed.fit(&train, Some(&val), &p, &mut Silent).unwrap();
 
     assert_eq!(weights(t.model()), weights(resumed.model()));
-    assert!(
-        full.history[3].train_loss < full.history[0].train_loss,
-        "it did not learn: {:?}",
-        full.history
-    );
+    assert!(full.history[3].train_loss < full.history[0].train_loss, "it did not learn: {:?}", full.history);
     assert_eq!(full.history.len(), 4);
     let losses = |h: &[EpochRecord]| h.iter().map(|r| (r.train_loss, r.val_loss)).collect::<Vec<_>>();
     assert_eq!(losses(&full.history), losses(&rest.history));
@@ -217,12 +165,7 @@ fn divergence_stops_with_epoch_and_step_and_keeps_the_last_checkpoint() {
     let data = delayed_echo(32, 8, 1, 15);
     let dir = tempfile::tempdir().unwrap();
     let p = paths(dir.path());
-    let config = TrainConfig {
-        epochs: 2,
-        batch_size: 8,
-        lr: 0.01,
-        ..TrainConfig::default()
-    };
+    let config = TrainConfig { epochs: 2, batch_size: 8, lr: 0.01, ..TrainConfig::default() };
     let mut t = Trainer::new(model(1, 8, 16), config.clone()).unwrap();
     t.fit(&data, None, &p, &mut Silent).unwrap();
     let before = std::fs::read(&p.last).unwrap();
@@ -233,11 +176,7 @@ fn divergence_stops_with_epoch_and_step_and_keeps_the_last_checkpoint() {
     let err = resumed.fit(&data, None, &p, &mut Silent).unwrap_err().to_string();
     assert!(err.contains("epoch 3, step 9: loss is NaN"), "{err}");
     assert!(err.contains("the last checkpoint (epoch 2) is intact"), "{err}");
-    assert_eq!(
-        std::fs::read(&p.last).unwrap(),
-        before,
-        "the last good checkpoint was touched"
-    );
+    assert_eq!(std::fs::read(&p.last).unwrap(), before, "the last good checkpoint was touched");
 }
 
 #[test]
@@ -247,31 +186,17 @@ fn early_stopping_ends_on_the_best_epoch() {
     let val = delayed_echo(32, 8, 4, 18);
     let dir = tempfile::tempdir().unwrap();
     let p = paths(dir.path());
-    let config = TrainConfig {
-        epochs: 60,
-        batch_size: 16,
-        lr: 0.02,
-        patience: Some(3),
-        ..TrainConfig::default()
-    };
+    let config = TrainConfig { epochs: 60, batch_size: 16, lr: 0.02, patience: Some(3), ..TrainConfig::default() };
     let mut t = Trainer::new(model(1, 8, 19), config).unwrap();
     let report = t.fit(&train, Some(&val), &p, &mut Silent).unwrap();
     assert!(report.stopped_early, "ran all {} epochs", report.history.len());
-    let best = report
-        .history
-        .iter()
-        .min_by(|a, b| a.val_loss.partial_cmp(&b.val_loss).unwrap())
-        .unwrap();
+    let best = report.history.iter().min_by(|a, b| a.val_loss.partial_cmp(&b.val_loss).unwrap()).unwrap();
     assert_eq!(report.final_epoch, best.epoch);
     assert_eq!(report.history.len(), best.epoch + 3);
     let saved = model_file::load::<f64>(&p.model, &Default::default()).unwrap().model;
     let best_ckpt = model_file::load::<f64>(&p.best, &Default::default()).unwrap().model;
     assert_eq!(saved, best_ckpt);
-    assert_ne!(
-        weights(&saved),
-        weights(t.model()),
-        "the final model must be the best epoch's, not the last"
-    );
+    assert_ne!(weights(&saved), weights(t.model()), "the final model must be the best epoch's, not the last");
     // history files and plots exist
     for f in [&p.history_csv, &p.history_jsonl, &p.last] {
         assert!(f.exists(), "{}", f.display());

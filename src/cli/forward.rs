@@ -57,11 +57,7 @@ fn check_destinations(args: &Args) -> Result<()> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
             && !parent.is_dir()
         {
-            bail!(
-                "{}: cannot write: folder {} does not exist",
-                path.display(),
-                parent.display()
-            );
+            bail!("{}: cannot write: folder {} does not exist", path.display(), parent.display());
         }
     }
     Ok(())
@@ -70,23 +66,16 @@ fn check_destinations(args: &Args) -> Result<()> {
 fn forward<F: Float>(args: &Args, x: ArrayD<F>) -> Result<()> {
     let input = args.input.display();
     if x.ndim() != 3 {
-        bail!(
-            "{input}: expected [seq_len, batch, input_size], got shape {}",
-            shape_str(x.shape())
-        );
+        bail!("{input}: expected [seq_len, batch, input_size], got shape {}", shape_str(x.shape()));
     }
-    let x = x
-        .into_dimensionality::<Ix3>()
-        .with_context(|| format!("{input}: not a 3-D array"))?;
+    let x = x.into_dimensionality::<Ix3>().with_context(|| format!("{input}: not a 3-D array"))?;
     let (seq_len, batch, features) = x.dim();
     if seq_len == 0 || batch == 0 {
         let what = if seq_len == 0 { "seq_len" } else { "batch" };
         bail!("{input}: {what} must be at least 1, got shape {}", shape_str(x.shape()));
     }
 
-    let options = LoadOptions {
-        nonlinearity: args.nonlinearity.map(Into::into),
-    };
+    let options = LoadOptions { nonlinearity: args.nonlinearity.map(Into::into) };
     let loaded = model_file::load::<F>(&args.model, &options)?;
     let model: &Model<F> = &loaded.model;
     let config = model.rnn.config();
@@ -118,9 +107,7 @@ fn forward<F: Float>(args: &Args, x: ArrayD<F>) -> Result<()> {
         }
     };
 
-    let (y, h_n) = model
-        .forward(x.view(), h0.as_ref().map(Array3::view))
-        .with_context(|| format!("{input}"))?;
+    let (y, h_n) = model.forward(x.view(), h0.as_ref().map(Array3::view)).with_context(|| format!("{input}"))?;
     npy::write(&args.output, y.view())?;
     if let Some(hn) = &args.hn {
         npy::write(hn, h_n.view())?;

@@ -59,19 +59,12 @@ pub fn run(args: &Args) -> Result<()> {
         dropout: args.dropout,
         bidirectional: args.bidirectional,
     };
-    let config = ModelConfig {
-        rnn,
-        output_size: args.output_size,
-    };
+    let config = ModelConfig { rnn, output_size: args.output_size };
     let num_params = match args.dtype {
         Dtype::F32 => create::<f32>(args, config.clone())?,
         Dtype::F64 => create::<f64>(args, config.clone())?,
     };
-    print_stdout(&format!(
-        "wrote {}: {}\n",
-        args.out.display(),
-        summary(args, &config, num_params)
-    ))
+    print_stdout(&format!("wrote {}: {}\n", args.out.display(), summary(args, &config, num_params)))
 }
 
 /// Builds and saves the model; returns its parameter count.
@@ -107,10 +100,6 @@ fn summary(args: &Args, config: &ModelConfig, num_params: usize) -> String {
         Dtype::F64 => "f64",
     };
     let init: Init = args.init.into();
-    parts.push(format!(
-        "{} parameters ({dtype}, {init} init, seed {})",
-        thousands(num_params),
-        args.seed
-    ));
+    parts.push(format!("{} parameters ({dtype}, {init} init, seed {})", thousands(num_params), args.seed));
     parts.join(", ")
 }

@@ -62,9 +62,7 @@ struct Tensor {
 
 /// Runs `rnn inspect`.
 pub fn run(args: &Args) -> Result<()> {
-    let options = LoadOptions {
-        nonlinearity: args.nonlinearity.map(Into::into),
-    };
+    let options = LoadOptions { nonlinearity: args.nonlinearity.map(Into::into) };
     // f64 holds both stored dtypes exactly.
     let loaded = model_file::load::<f64>(&args.model, &options)?;
     let config = loaded.model.config();
@@ -79,11 +77,7 @@ pub fn run(args: &Args) -> Result<()> {
                 Some(bare) if loaded.bare => bare.to_string(),
                 _ => name,
             };
-            Tensor {
-                name,
-                shape: t.shape().to_vec(),
-                numel: t.len(),
-            }
+            Tensor { name, shape: t.shape().to_vec(), numel: t.len() }
         })
         .collect();
     let report = Report {
@@ -138,14 +132,9 @@ fn render(r: &Report, nonlinearity_given: bool) -> String {
     let nonlinearity = match (inferred, nonlinearity_given) {
         (false, _) => c.nonlinearity.clone(),
         (true, true) => format!("{} (from --nonlinearity; not stored in the file)", c.nonlinearity),
-        (true, false) => format!(
-            "{} (assumed; not stored in the file, set with --nonlinearity)",
-            c.nonlinearity
-        ),
+        (true, false) => format!("{} (assumed; not stored in the file, set with --nonlinearity)", c.nonlinearity),
     };
-    let output_size = c
-        .output_size
-        .map_or_else(|| "none (no head)".to_string(), |o| o.to_string());
+    let output_size = c.output_size.map_or_else(|| "none (no head)".to_string(), |o| o.to_string());
     let fields = [
         ("file", r.path.clone()),
         ("dtype", r.dtype.clone()),
@@ -169,17 +158,8 @@ fn render(r: &Report, nonlinearity_given: bool) -> String {
     let total = thousands(r.num_params);
     let name_w = r.tensors.iter().map(|t| t.name.len()).chain([6]).max().unwrap_or(6);
     let shape_w = shapes.iter().map(String::len).chain([5]).max().unwrap_or(5);
-    let count_w = counts
-        .iter()
-        .map(String::len)
-        .chain([total.len(), 10])
-        .max()
-        .unwrap_or(10);
-    let _ = writeln!(
-        out,
-        "\n{:<name_w$}  {:<shape_w$}  {:>count_w$}",
-        "tensor", "shape", "parameters"
-    );
+    let count_w = counts.iter().map(String::len).chain([total.len(), 10]).max().unwrap_or(10);
+    let _ = writeln!(out, "\n{:<name_w$}  {:<shape_w$}  {:>count_w$}", "tensor", "shape", "parameters");
     for ((t, shape), count) in r.tensors.iter().zip(&shapes).zip(&counts) {
         let _ = writeln!(out, "{:<name_w$}  {shape:<shape_w$}  {count:>count_w$}", t.name);
     }

@@ -120,18 +120,13 @@ fn error_line(err: &anyhow::Error) -> String {
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 /// Writes `text` to stdout, reporting failure (other than a closed pipe) as an error.
 fn print_stdout(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .context("<stdout>")
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).context("<stdout>")
 }
 
 /// `1234567` → `1,234,567`.
@@ -158,10 +153,8 @@ mod tests {
 
     #[test]
     fn error_line_is_one_line_with_context_chain() {
-        let err = anyhow::Error::from(rnn::Error::Npy {
-            path: "x.npy".into(),
-            msg: "not a .npy file (too short)".into(),
-        });
+        let err =
+            anyhow::Error::from(rnn::Error::Npy { path: "x.npy".into(), msg: "not a .npy file (too short)".into() });
         assert_eq!(error_line(&err), "rnn: x.npy: not a .npy file (too short)");
 
         let err = anyhow::anyhow!("first line\n  second line\n").context("m.safetensors");

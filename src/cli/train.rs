@@ -21,10 +21,8 @@ use super::{Act, Dtype, InitArg, print_stdout, thousands};
 
 /// Arguments of `rnn train`.
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Writes MODEL (--out) plus MODEL.last.safetensors and MODEL.best.safetensors \
-(checkpoints, resumable with --resume), MODEL.history.csv/.jsonl and MODEL.loss.png/.svg beside it."
-)]
+#[command(after_help = "Writes MODEL (--out) plus MODEL.last.safetensors and MODEL.best.safetensors \
+(checkpoints, resumable with --resume), MODEL.history.csv/.jsonl and MODEL.loss.png/.svg beside it.")]
 pub struct Args {
     // ---- data ----
     /// Input sequences .npy [N, T, I] (float32 or float64)
@@ -130,12 +128,7 @@ pub struct Args {
 
     // ---- output ----
     /// Model file to write (the best epoch's weights when there is validation data)
-    #[arg(
-        long,
-        value_name = "PATH",
-        default_value = "model.safetensors",
-        help_heading = "Output"
-    )]
+    #[arg(long, value_name = "PATH", default_value = "model.safetensors", help_heading = "Output")]
     out: PathBuf,
     /// Continue from a checkpoint (MODEL.last.safetensors): weights, optimizer, epoch, schedule, RNG
     #[arg(long, value_name = "CKPT", help_heading = "Output")]
@@ -238,29 +231,14 @@ fn train_config(args: &Args) -> Result<TrainConfig> {
 fn read_dataset<F: Float>(inputs: &Path, targets: &Path, mask: Option<&Path>) -> Result<Dataset<F>> {
     let x = read_float::<F>(inputs)?;
     if x.ndim() != 3 {
-        bail!(
-            "{}: expected [N, T, input_size], got shape {:?}",
-            inputs.display(),
-            x.shape()
-        );
+        bail!("{}: expected [N, T, input_size], got shape {:?}", inputs.display(), x.shape());
     }
-    let x: Array3<F> = x
-        .into_dimensionality::<Ix3>()
-        .with_context(|| inputs.display().to_string())?;
+    let x: Array3<F> = x.into_dimensionality::<Ix3>().with_context(|| inputs.display().to_string())?;
     let y = read_float::<F>(targets)?;
     let y: Array3<F> = match y.ndim() {
-        3 => y
-            .into_dimensionality::<Ix3>()
-            .with_context(|| targets.display().to_string())?,
-        2 => y
-            .into_dimensionality::<Ix2>()
-            .with_context(|| targets.display().to_string())?
-            .insert_axis(Axis(1)),
-        _ => bail!(
-            "{}: expected [N, T, O] or [N, O], got shape {:?}",
-            targets.display(),
-            y.shape()
-        ),
+        3 => y.into_dimensionality::<Ix3>().with_context(|| targets.display().to_string())?,
+        2 => y.into_dimensionality::<Ix2>().with_context(|| targets.display().to_string())?.insert_axis(Axis(1)),
+        _ => bail!("{}: expected [N, T, O] or [N, O], got shape {:?}", targets.display(), y.shape()),
     };
     if y.shape()[0] != x.shape()[0] {
         bail!(
@@ -323,14 +301,8 @@ fn train<F: Float>(args: &Args) -> Result<()> {
                 dropout: args.dropout,
                 bidirectional: args.bidirectional,
             };
-            let model = Model::<F>::new(
-                ModelConfig {
-                    rnn,
-                    output_size: Some(output_size),
-                },
-                args.init.into(),
-                args.seed,
-            )?;
+            let model =
+                Model::<F>::new(ModelConfig { rnn, output_size: Some(output_size) }, args.init.into(), args.seed)?;
             Trainer::new(model, config.clone())?
         }
     };
@@ -354,11 +326,7 @@ fn train<F: Float>(args: &Args) -> Result<()> {
             "done: {} epochs in {:.1} s{}",
             report.history.len(),
             started.elapsed().as_secs_f64(),
-            if report.stopped_early {
-                " (stopped early: no validation improvement)"
-            } else {
-                ""
-            }
+            if report.stopped_early { " (stopped early: no validation improvement)" } else { "" }
         )];
         match report.best_val_loss {
             Some(v) => lines.push(format!(
@@ -366,26 +334,14 @@ fn train<F: Float>(args: &Args) -> Result<()> {
                 paths.model.display(),
                 report.final_epoch
             )),
-            None => lines.push(format!(
-                "model:           {} (epoch {})",
-                paths.model.display(),
-                report.final_epoch
-            )),
+            None => lines.push(format!("model:           {} (epoch {})", paths.model.display(), report.final_epoch)),
         }
         lines.push(format!("last checkpoint: {}", paths.last.display()));
         if report.best_val_loss.is_some() {
             lines.push(format!("best checkpoint: {}", paths.best.display()));
         }
-        lines.push(format!(
-            "history:         {}, {}",
-            paths.history_csv.display(),
-            paths.history_jsonl.display()
-        ));
-        lines.push(format!(
-            "loss plot:       {}.png, {}.svg",
-            paths.plot_stem.display(),
-            paths.plot_stem.display()
-        ));
+        lines.push(format!("history:         {}, {}", paths.history_csv.display(), paths.history_jsonl.display()));
+        lines.push(format!("loss plot:       {}.png, {}.svg", paths.plot_stem.display(), paths.plot_stem.display()));
         eprintln!("{}", lines.join("\n"));
     }
     Ok(())
@@ -401,10 +357,7 @@ fn split<F: Float>(data: Dataset<F>, fraction: f64) -> Result<(Dataset<F>, Optio
         return Ok((data, None));
     }
     if n_val >= data.len() {
-        bail!(
-            "--val-split {fraction} leaves no training sequence out of {}",
-            data.len()
-        );
+        bail!("--val-split {fraction} leaves no training sequence out of {}", data.len());
     }
     let cut = data.len() - n_val;
     let train: Vec<usize> = (0..cut).collect();
@@ -435,10 +388,7 @@ impl Progress {
                 "{} lr {}{}{}",
                 config.optimizer.name(),
                 config.lr,
-                config
-                    .tbptt
-                    .map(|k| format!(", truncated BPTT k={k}"))
-                    .unwrap_or_default(),
+                config.tbptt.map(|k| format!(", truncated BPTT k={k}")).unwrap_or_default(),
                 config.clip_norm.map(|c| format!(", clip-norm {c}")).unwrap_or_default()
             ),
         }
@@ -461,11 +411,8 @@ impl Observer for Progress {
         } else {
             " (no validation data)".to_string()
         };
-        let resume = if plan.first_epoch > 1 {
-            format!(", resuming at epoch {}", plan.first_epoch)
-        } else {
-            String::new()
-        };
+        let resume =
+            if plan.first_epoch > 1 { format!(", resuming at epoch {}", plan.first_epoch) } else { String::new() };
         eprintln!(
             "training on {} sequences{val} of {} steps: {} parameters, {} batches/epoch = {} optimizer steps/epoch, epochs {}-{}{resume}; {}",
             plan.sequences,
@@ -496,10 +443,7 @@ impl Observer for Progress {
         bar.set_prefix(format!("epoch {}/{epochs}", p.epoch));
         bar.set_length(p.batches as u64);
         bar.set_position(p.batch as u64);
-        bar.set_message(format!(
-            "loss {:.5}  lr {:.2e}  {:.0} seq/s",
-            p.loss, p.lr, p.sequences_per_sec
-        ));
+        bar.set_message(format!("loss {:.5}  lr {:.2e}  {:.0} seq/s", p.loss, p.lr, p.sequences_per_sec));
     }
 
     fn epoch(&mut self, r: &EpochRecord) -> ControlFlow<()> {

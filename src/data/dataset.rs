@@ -81,17 +81,10 @@ impl<F: Float> Dataset<F> {
     pub fn new(inputs: Array3<F>, targets: Targets<F>, mask: Option<Array2<F>>) -> Result<Self> {
         let (n, t, _) = inputs.dim();
         if n == 0 || t == 0 {
-            return Err(Error::Config(format!(
-                "the dataset is empty (inputs of shape {:?})",
-                inputs.shape()
-            )));
+            return Err(Error::Config(format!("the dataset is empty (inputs of shape {:?})", inputs.shape())));
         }
         if targets.rows() != n {
-            return Err(Error::shape(
-                "targets",
-                format!("{n} rows, one per input sequence"),
-                &[targets.rows()],
-            ));
+            return Err(Error::shape("targets", format!("{n} rows, one per input sequence"), &[targets.rows()]));
         }
         let steps = targets.steps();
         if steps != t && steps != 1 {
@@ -135,11 +128,7 @@ impl<F: Float> Dataset<F> {
     }
     /// Which steps the model's head must read for these targets.
     pub fn readout(&self) -> Readout {
-        if self.targets.steps() == 1 && self.seq_len() > 1 {
-            Readout::LastStep
-        } else {
-            Readout::EveryStep
-        }
+        if self.targets.steps() == 1 && self.seq_len() > 1 { Readout::LastStep } else { Readout::EveryStep }
     }
 
     /// The sequences at `rows`, in that order.
@@ -173,10 +162,7 @@ impl<F: Float> Dataset<F> {
                 Targets::Classes(c.select(Axis(0), rows).reversed_axes().as_standard_layout().to_owned())
             }
         };
-        let mask = self
-            .mask
-            .as_ref()
-            .map(|m| m.select(Axis(0), rows).reversed_axes().as_standard_layout().to_owned());
+        let mask = self.mask.as_ref().map(|m| m.select(Axis(0), rows).reversed_axes().as_standard_layout().to_owned());
         Batch { x, targets, mask }
     }
 }
@@ -209,13 +195,6 @@ mod tests {
         assert!(Dataset::new(inputs.clone(), Targets::Values(Array3::zeros((4, 2, 1))), None).is_err());
         let last = Dataset::new(inputs.clone(), Targets::Values(Array3::zeros((4, 1, 1))), None).unwrap();
         assert_eq!(last.readout(), Readout::LastStep);
-        assert!(
-            Dataset::new(
-                inputs,
-                Targets::Values(Array3::zeros((4, 3, 1))),
-                Some(Array2::zeros((4, 2)))
-            )
-            .is_err()
-        );
+        assert!(Dataset::new(inputs, Targets::Values(Array3::zeros((4, 3, 1))), Some(Array2::zeros((4, 2)))).is_err());
     }
 }

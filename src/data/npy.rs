@@ -42,14 +42,8 @@ impl NpyArray {
 /// # Errors
 /// [`Error::Npy`] naming the file: missing, not `.npy`, another dtype, truncated.
 pub fn read(path: &Path) -> Result<NpyArray> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Npy {
-        path: path.to_path_buf(),
-        msg: e.to_string(),
-    })?;
-    parse(&bytes).map_err(|msg| Error::Npy {
-        path: path.to_path_buf(),
-        msg,
-    })
+    let bytes = std::fs::read(path).map_err(|e| Error::Npy { path: path.to_path_buf(), msg: e.to_string() })?;
+    parse(&bytes).map_err(|msg| Error::Npy { path: path.to_path_buf(), msg })
 }
 
 /// Parses the bytes of a `.npy` file.
