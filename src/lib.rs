@@ -40,6 +40,7 @@ pub mod plot;
 pub mod scalar;
 pub mod schedule;
 pub mod stepper;
+pub mod tasks;
 pub mod train;
 
 pub use activation::Nonlinearity;

@@ -4,6 +4,10 @@
 //! names the file at fault (the library's errors already do; the checks done here add it
 //! themselves). Usage errors are clap's own (exit status 2).
 
+mod charlm;
+mod classify;
+mod evaluate;
+mod forecast;
 mod forward;
 mod init;
 mod inspect;
@@ -34,6 +38,14 @@ enum Command {
     Inspect(inspect::Args),
     /// Train a model with backpropagation through time
     Train(Box<train::Args>),
+    /// Score a trained model on data against baselines
+    Evaluate(Box<evaluate::Args>),
+    /// Forecast a CSV series past its end with a forecasting model
+    Forecast(forecast::ForecastArgs),
+    /// Generate text with a character language model, streamed as it is made
+    Generate(charlm::GenerateArgs),
+    /// Train and evaluate a forecaster on a bundled real series (no arguments needed)
+    Demo(forecast::DemoArgs),
 }
 
 /// The recurrence's activation, as named on the command line.
@@ -98,6 +110,10 @@ pub fn main() -> ExitCode {
         Command::Init(args) => init::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Train(args) => train::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Forecast(args) => forecast::forecast(args),
+        Command::Generate(args) => charlm::generate(args),
+        Command::Demo(args) => forecast::demo(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,18 @@
+//! The jobs users run on real data, each building datasets for the training loop and reporting
+//! against honest baselines: forecasting, character-level language modelling, classification.
+//!
+//! A model trained for a task carries the task's settings (normalisation, vocabulary, classes)
+//! as JSON under the metadata key [`TASK_KEY`], with a `"kind"` field naming the task.
+
+pub mod charlm;
+pub mod classify;
+pub mod forecast;
+
+/// The metadata key of a model's task settings.
+pub const TASK_KEY: &str = "rnn.task";
+
+/// The `"kind"` of a model's task, read from its metadata (`None` for a plain model).
+pub fn kind(metadata: &std::collections::HashMap<String, String>) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_str(metadata.get(TASK_KEY)?).ok()?;
+    json.get("kind")?.as_str().map(str::to_owned)
+}
