@@ -52,6 +52,20 @@ pub enum Error {
     #[error("{0}")]
     Training(String),
 
+    /// A data file (a CSV series, ...) cannot be used as asked: names the file and, when one is at
+    /// fault, the line (1-based, the header being line 1) and the column.
+    #[error("{}: {}{msg}", .path.display(), location(.line, .column))]
+    Data {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line at fault, if one is.
+        line: Option<usize>,
+        /// The column at fault, e.g. `2 (value)`, if one is.
+        column: Option<String>,
+        /// What is wrong.
+        msg: String,
+    },
+
     /// A model file is malformed or does not describe a valid model.
     #[error("{}: {msg}", path.display())]
     ModelFile {
@@ -70,7 +84,22 @@ impl Error {
         Error::Shape { what: what.into(), expected: expected.into(), got: got.to_vec() }
     }
 
+    /// A [`Error::Data`] error.
+    pub fn data(path: impl Into<PathBuf>, line: Option<usize>, column: Option<String>, msg: impl Into<String>) -> Self {
+        Error::Data { path: path.into(), line, column, msg: msg.into() }
+    }
+
     pub(crate) fn model_file(path: impl Into<PathBuf>, msg: impl Into<String>) -> Self {
         Error::ModelFile { path: path.into(), msg: msg.into() }
+    }
+}
+
+/// `line 5, column 2 (value): ` (the parts that are known).
+fn location(line: &Option<usize>, column: &Option<String>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!("line {l}, column {c}: "),
+        (Some(l), None) => format!("line {l}: "),
+        (None, Some(c)) => format!("column {c}: "),
+        (None, None) => String::new(),
     }
 }

@@ -5,7 +5,7 @@
 //! one matrix product, one product per step for the recurrence, and in the backward pass the
 //! weight gradients as one product over all steps.
 
-use ndarray::linalg::general_mat_mul;
+use crate::kernels::{Mat, gemm, matmul};
 use ndarray::{
     Array1, Array2, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMut3, ArrayViewMutD, Axis, Zip, s,
 };
@@ -196,28 +196,42 @@ impl<F: Float> LayerParams<F> {
                 .view_mut()
                 .into_shape_with_order((seq_len * batch, hidden))
                 .map_err(|_| Error::shape("hidden states", "standard layout", &[seq_len, batch, hidden]))?;
-            general_mat_mul(F::one(), &x2, &self.weight_ih.t(), F::zero(), &mut p);
+            matmul(&x2, &self.weight_ih.t(), &mut p, false);
             if let (Some(bi), Some(bh)) = (&self.bias_ih, &self.bias_hh) {
                 for mut row in p.rows_mut() {
                     Zip::from(&mut row).and(bi).and(bh).for_each(|r, &a, &b| *r += a + b);
                 }
             }
         }
-        let w_hh_t = self.weight_hh.t();
+        // W_hhᵀ laid out row-major once, so every step is an allocation-free kernel call
+        let w_hh_t = self.weight_hh.t().as_standard_layout().into_owned();
+        let w_hh_t = Mat::new(w_hh_t.as_slice().expect("standard layout"), hidden, hidden);
+        let h0 = h0.as_standard_layout();
+        let h0 = h0.as_slice().expect("standard layout");
+        let hs = hs
+            .as_slice_mut()
+            .ok_or_else(|| Error::shape("hidden states", "standard layout", &[seq_len, batch, hidden]))?;
+        let bh = batch * hidden;
         for step in 0..seq_len {
             let t = rec.time(step, seq_len);
-            if step == 0 {
-                // A_t = P_t + h0 W_hhᵀ
-                let mut a = hs.index_axis_mut(Axis(0), t);
-                general_mat_mul(F::one(), &h0, &w_hh_t, F::one(), &mut a);
+            // A_t = P_t + H_{t∓1} W_hhᵀ   (H_{-1} = h0)
+            let a = if step == 0 {
+                let a = &mut hs[t * bh..(t + 1) * bh];
+                gemm(Mat::new(h0, batch, hidden), w_hh_t, a, hidden, true);
+                a
+            } else if rec.reverse {
+                let (lo, hi) = hs.split_at_mut((t + 1) * bh);
+                let a = &mut lo[t * bh..];
+                gemm(Mat::new(&hi[..bh], batch, hidden), w_hh_t, a, hidden, true);
+                a
             } else {
-                // A_t = P_t + H_{t∓1} W_hhᵀ
-                let prev = if rec.reverse { t + 1 } else { t - 1 };
-                let (mut a, h_prev) = hs.multi_slice_mut((s![t, .., ..], s![prev, .., ..]));
-                general_mat_mul(F::one(), &h_prev, &w_hh_t, F::one(), &mut a);
-            }
+                let (lo, hi) = hs.split_at_mut(t * bh);
+                let a = &mut hi[..bh];
+                gemm(Mat::new(&lo[(t - 1) * bh..], batch, hidden), w_hh_t, a, hidden, true);
+                a
+            };
             // H_t = act(A_t), in place.
-            rec.nonlinearity.apply_in_place(hs.index_axis_mut(Axis(0), t));
+            rec.nonlinearity.apply_slice(a);
         }
         Ok(())
     }
@@ -260,18 +274,35 @@ impl<F: Float> LayerParams<F> {
         // Through time, last processed step first. `g` carries dL/dH_t; it starts as dL/dh_n
         // and ends as dL/dh0.
         g.assign(&d_hn);
-        for step in (0..seq_len).rev() {
-            let t = rec.time(step, seq_len);
-            // g += dL/dH_t from above (the output path)
-            g += &d_hs.index_axis(Axis(0), t);
-            // dA_t = g ⊙ act'(H_t)   (through the activation)
+        {
+            let g = g.as_slice_mut().ok_or_else(|| Error::shape("grad of h0", "standard layout", &[batch, hidden]))?;
+            let da = da
+                .as_slice_mut()
+                .ok_or_else(|| Error::shape("dA scratch", "standard layout", &[seq_len, batch, hidden]))?;
+            let hs_std = hs.as_standard_layout();
+            let hs_sl = hs_std.as_slice().expect("standard layout");
+            let w_hh = Mat::new(self.weight_hh.as_slice().expect("owned, standard layout"), hidden, hidden);
             let act = rec.nonlinearity;
-            Zip::from(da.index_axis_mut(Axis(0), t))
-                .and(&g)
-                .and(hs.index_axis(Axis(0), t))
-                .for_each(|d, &gv, &h| *d = gv * act.derivative_from_output(h));
-            // g = dA_t W_hh   (into the previous state, through the recurrent weights)
-            general_mat_mul(F::one(), &da.index_axis(Axis(0), t), &self.weight_hh, F::zero(), &mut g);
+            let bh = batch * hidden;
+            for step in (0..seq_len).rev() {
+                let t = rec.time(step, seq_len);
+                // g += dL/dH_t from above (the output path), row by row (d_hs may be a
+                // column slice of a bidirectional output)
+                for (gr, dr) in g.chunks_exact_mut(hidden).zip(d_hs.index_axis(Axis(0), t).rows()) {
+                    match dr.as_slice() {
+                        Some(dr) => gr.iter_mut().zip(dr).for_each(|(g, &d)| *g += d),
+                        None => gr.iter_mut().zip(dr.iter()).for_each(|(g, &d)| *g += d),
+                    }
+                }
+                // dA_t = g ⊙ act'(H_t)   (through the activation)
+                let da_t = &mut da[t * bh..(t + 1) * bh];
+                let h_t = &hs_sl[t * bh..(t + 1) * bh];
+                for ((d, &gv), &h) in da_t.iter_mut().zip(g.iter()).zip(h_t) {
+                    *d = gv * act.derivative_from_output(h);
+                }
+                // g = dA_t W_hh   (into the previous state, through the recurrent weights)
+                gemm(Mat::new(da_t, batch, hidden), w_hh, g, hidden, false);
+            }
         }
         if seq_len == 0 {
             grads.weight_ih.fill(F::zero());
@@ -289,7 +320,7 @@ impl<F: Float> LayerParams<F> {
         let x2 = flat(x.view(), seq_len * batch, input_size)?;
 
         // dW_ih = dAᵀ X, one GEMM over all steps.
-        general_mat_mul(F::one(), &da2.t(), &x2, F::zero(), &mut grads.weight_ih);
+        matmul(&da2.t(), &x2, &mut grads.weight_ih.view_mut(), false);
 
         // dW_hh = dAᵀ Hprev, one GEMM over the steps whose previous state is a hidden state,
         // plus the step that read h0.
@@ -302,11 +333,11 @@ impl<F: Float> LayerParams<F> {
         if n > 0 {
             let da_inner = flat(da_inner, n, hidden)?;
             let hs_prev = flat(hs_prev, n, hidden)?;
-            general_mat_mul(F::one(), &da_inner.t(), &hs_prev, F::zero(), &mut grads.weight_hh);
+            matmul(&da_inner.t(), &hs_prev, &mut grads.weight_hh.view_mut(), false);
         } else {
             grads.weight_hh.fill(F::zero());
         }
-        general_mat_mul(F::one(), &da.index_axis(Axis(0), t_first).t(), &h0, F::one(), &mut grads.weight_hh);
+        matmul(&da.index_axis(Axis(0), t_first).t(), &h0, &mut grads.weight_hh.view_mut(), true);
 
         // db_ih = db_hh = column sums of dA.
         if let (Some(bi), Some(bh)) = (&mut grads.bias_ih, &mut grads.bias_hh) {
@@ -326,8 +357,7 @@ impl<F: Float> LayerParams<F> {
                     dx.shape(),
                 ));
             }
-            let beta = if accumulate_dx { F::one() } else { F::zero() };
-            general_mat_mul(F::one(), &da2, &self.weight_ih, beta, &mut dx);
+            matmul(&da2, &self.weight_ih.view(), &mut dx, accumulate_dx);
         }
         Ok(())
     }

@@ -24,6 +24,7 @@
 //! ```
 
 pub mod activation;
+pub mod bench;
 pub mod checkpoint;
 pub mod data;
 pub mod deep;
@@ -31,6 +32,7 @@ pub mod error;
 pub mod head;
 pub mod init;
 pub mod io;
+pub mod kernels;
 pub mod layer;
 pub mod loss;
 pub mod model;
@@ -41,6 +43,7 @@ pub mod scalar;
 pub mod schedule;
 pub mod stepper;
 pub mod tasks;
+pub mod threads;
 pub mod train;
 
 pub use activation::Nonlinearity;

@@ -1,10 +1,14 @@
 //! Streaming inference: advance a (unidirectional) model one time step per call, for one or
 //! many streams, holding the hidden state between calls and allocating nothing per step.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, Zip};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
+
+use crate::kernels::{Mat, gemm};
 
 use crate::{Error, Float, Model, Result};
+
+/// One layer's weights as a step uses them: `W_ihᵀ`, `W_hhᵀ`, `b_ih + b_hh`.
+type StepLayer<F> = (Array2<F>, Array2<F>, Option<ndarray::Array1<F>>);
 
 /// Steps a model through time one input at a time (text generation, real-time forecasting).
 ///
@@ -21,6 +25,10 @@ use crate::{Error, Float, Model, Result};
 /// ```
 pub struct Stepper<'m, F: Float = f32> {
     model: &'m Model<F>,
+    /// Per layer `(W_ihᵀ, W_hhᵀ, b_ih + b_hh)`, row-major, so a step is two kernel calls.
+    layers: Vec<StepLayer<F>>,
+    /// The head's `Vᵀ`.
+    head_t: Option<Array2<F>>,
     /// `[num_layers, batch, hidden]`.
     h: Array3<F>,
     /// Pre-activation scratch `[batch, hidden]`.
@@ -45,8 +53,26 @@ impl<'m, F: Float> Stepper<'m, F> {
             return Err(Error::Config("batch must be at least 1".into()));
         }
         let out = model.head.as_ref().map_or(0, |h| h.out_features());
+        let layers = model
+            .rnn
+            .layers()
+            .iter()
+            .map(|p| {
+                let bias = match (&p.bias_ih, &p.bias_hh) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    _ => None,
+                };
+                (
+                    p.weight_ih.t().as_standard_layout().into_owned(),
+                    p.weight_hh.t().as_standard_layout().into_owned(),
+                    bias,
+                )
+            })
+            .collect();
         Ok(Stepper {
             model,
+            layers,
+            head_t: model.head.as_ref().map(|h| h.weight.t().as_standard_layout().into_owned()),
             h: Array3::zeros((c.num_layers, batch, c.hidden_size)),
             a: Array2::zeros((batch, c.hidden_size)),
             y: Array2::zeros((batch, out)),
@@ -86,43 +112,59 @@ impl<'m, F: Float> Stepper<'m, F> {
         if x.shape() != [batch, c.input_size] {
             return Err(Error::shape("step input", format!("[{batch}, {}]", c.input_size), x.shape()));
         }
-        for (l, p) in self.model.rnn.layers().iter().enumerate() {
-            // a = x W_ihᵀ + h_l W_hhᵀ + b_ih + b_hh, x being the layer below's new state
-            {
-                let (below, mut rest) = self.h.view_mut().split_at(Axis(0), l);
-                let h_l = rest.index_axis_mut(Axis(0), 0);
-                if l == 0 {
-                    general_mat_mul(F::one(), &x, &p.weight_ih.t(), F::zero(), &mut self.a);
-                } else {
-                    general_mat_mul(
-                        F::one(),
-                        &below.index_axis(Axis(0), l - 1),
-                        &p.weight_ih.t(),
-                        F::zero(),
-                        &mut self.a,
-                    );
+        let x_std = x.as_standard_layout();
+        let x_slice = x_std.as_slice().expect("standard layout");
+        let (batch, hidden) = (batch, c.hidden_size);
+        for (l, (w_ih_t, w_hh_t, bias)) in self.layers.iter().enumerate() {
+            let a = self.a.as_slice_mut().expect("contiguous scratch");
+            // a = b_ih + b_hh (or 0), then a += x W_ihᵀ and a += h_l W_hhᵀ,
+            // x being the input or the layer below's new state
+            match bias {
+                Some(b) => {
+                    a.chunks_exact_mut(hidden).for_each(|row| row.copy_from_slice(b.as_slice().expect("contiguous")))
                 }
-                general_mat_mul(F::one(), &h_l, &p.weight_hh.t(), F::one(), &mut self.a);
+                None => a.fill(F::zero()),
             }
-            if let (Some(bi), Some(bh)) = (&p.bias_ih, &p.bias_hh) {
-                for mut row in self.a.rows_mut() {
-                    Zip::from(&mut row).and(bi).and(bh).for_each(|r, &u, &v| *r += u + v);
-                }
-            }
+            let h = self.h.as_slice().expect("contiguous state");
+            let state = |k: usize| &h[k * batch * hidden..(k + 1) * batch * hidden];
+            let input =
+                if l == 0 { Mat::new(x_slice, batch, c.input_size) } else { Mat::new(state(l - 1), batch, hidden) };
+            gemm(input, Mat::new(w_ih_t.as_slice().expect("contiguous"), w_ih_t.nrows(), hidden), a, hidden, true);
+            gemm(
+                Mat::new(state(l), batch, hidden),
+                Mat::new(w_hh_t.as_slice().expect("contiguous"), hidden, hidden),
+                a,
+                hidden,
+                true,
+            );
             // h_l = act(a)
             let act = c.nonlinearity;
-            Zip::from(self.h.index_axis_mut(Axis(0), l)).and(&self.a).for_each(|h, &a| *h = act.apply(a));
+            let h_l =
+                &mut self.h.as_slice_mut().expect("contiguous state")[l * batch * hidden..(l + 1) * batch * hidden];
+            h_l.copy_from_slice(a);
+            act.apply_slice(h_l);
         }
         let top = self.h.index_axis(Axis(0), c.num_layers - 1);
-        match &self.model.head {
-            None => Ok(top),
-            Some(head) => {
-                general_mat_mul(F::one(), &top, &head.weight.t(), F::zero(), &mut self.y);
-                if let Some(b) = &head.bias {
-                    self.y += b;
+        match (&self.model.head, &self.head_t) {
+            (Some(head), Some(v_t)) => {
+                let y = self.y.as_slice_mut().expect("contiguous output");
+                match &head.bias {
+                    Some(b) => y
+                        .chunks_exact_mut(b.len())
+                        .for_each(|row| row.copy_from_slice(b.as_slice().expect("contiguous"))),
+                    None => y.fill(F::zero()),
                 }
+                let top = top.to_slice().expect("contiguous state");
+                gemm(
+                    Mat::new(top, batch, hidden),
+                    Mat::new(v_t.as_slice().expect("contiguous"), hidden, v_t.ncols()),
+                    y,
+                    v_t.ncols(),
+                    true,
+                );
                 Ok(self.y.view())
             }
+            _ => Ok(top),
         }
     }
 }

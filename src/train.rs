@@ -322,6 +322,11 @@ impl<F: Float> Trainer<F> {
         &self.metadata
     }
 
+    /// The training configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
     /// The model as trained so far.
     pub fn model(&self) -> &Model<F> {
         &self.model

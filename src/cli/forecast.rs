@@ -1,39 +1,384 @@
-//! `--task forecast` (being written).
+//! `--task forecast`, `rnn evaluate` on a forecasting model and `rnn forecast`: thin over
+//! [`rnn::tasks::forecast`].
 
-use anyhow::{Result, bail};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use rnn::Float;
+use rnn::model_file::{self, LoadOptions, LoadedModel};
+use rnn::tasks::forecast::{
+    self, Evaluation, ForecastMeta, Part, Plan, Settings, Split, Table, Transformation, dates, table,
+};
+use rnn::train::{RunPaths, Silent, TrainConfig, TrainReport};
+
+use super::train::Args as Train;
+use super::{Dtype, print_stdout};
+
+pub use super::demo::{DemoArgs, demo};
 
 /// Flags of `rnn train --task forecast`.
 #[derive(Debug, Default, clap::Args)]
-pub struct TrainArgs {}
+#[command(next_help_heading = "Forecast (--task forecast)")]
+pub struct TrainArgs {
+    /// Column to forecast (default: the only numeric column besides date, id and features, or
+    /// one named `value` or `y`)
+    #[arg(long, value_name = "NAME")]
+    pub column: Option<String>,
+    /// Extra input columns (covariates), comma-separated; their future is unknown, so forecasts
+    /// reach at most --horizon steps
+    #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
+    pub features: Vec<String>,
+    /// Date column (default: one named date, ds, time, timestamp, datetime, year, month, week, day, period)
+    #[arg(long, value_name = "NAME")]
+    pub date_column: Option<String>,
+    /// Long format: the column naming the series (e.g. unique_id); one global model, splits per series
+    #[arg(long, value_name = "NAME")]
+    pub id_column: Option<String>,
+    /// Input steps (default: max(2 x season, 2 x horizon, 12), at most half the training rows)
+    #[arg(long, value_name = "W")]
+    pub window: Option<usize>,
+    /// Steps predicted at once (direct multi-step output)
+    #[arg(long, value_name = "H", default_value_t = 1)]
+    pub horizon: usize,
+    /// Season length in rows (default: detected from the autocorrelation of the training split's differences; 1 = none)
+    #[arg(long, value_name = "S")]
+    pub season: Option<usize>,
+    /// Train/validation/test percentages, split by time per series
+    #[arg(long, value_name = "A/B/C", default_value = "70/15/15")]
+    pub split: String,
+    /// What the network predicts: auto (train each that fits the data, keep the lowest validation
+    /// MASE), zscore, residual (change over the last value), seasonal (change over one season
+    /// back), or log-zscore, log-residual, log-seasonal on ln y
+    #[arg(long, value_name = "T", default_value = "auto")]
+    pub transform: String,
+}
 
 /// Flags of `rnn evaluate` for a forecast model.
 #[derive(Debug, Default, clap::Args)]
-pub struct EvalArgs {}
+#[command(next_help_heading = "Forecast models")]
+pub struct EvalArgs {
+    /// Season of the seasonal-naive baseline and of MASE's scale (default: the model's)
+    #[arg(long, value_name = "S")]
+    pub season: Option<usize>,
+}
+
+/// Training settings that differ from the shared defaults for forecasting; a flag given on the
+/// command line wins. Series are short, so an epoch is a few optimizer steps.
+const DEFAULTS: [(&str, &str); 3] = [("epochs", "300"), ("patience", "40"), ("lr", "0.003")];
+
+/// `--epochs 300 --patience 40 --lr 0.003` unless given.
+fn forecast_config(args: &Train) -> Result<TrainConfig> {
+    let mut config = args.training.config(None)?;
+    let given = given_flags();
+    for (flag, value) in DEFAULTS {
+        if given.iter().any(|g| g == flag) {
+            continue;
+        }
+        match flag {
+            "epochs" => config.epochs = value.parse()?,
+            "patience" => config.patience = Some(value.parse()?),
+            _ => config.lr = value.parse()?,
+        }
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+/// The `rnn train` flags given on this process's command line (empty for `rnn demo`).
+fn given_flags() -> Vec<String> {
+    use clap::CommandFactory;
+    use clap::parser::ValueSource;
+    let Ok(matches) = super::Cli::command().try_get_matches_from(std::env::args_os()) else {
+        return Vec::new();
+    };
+    let Some(train) = matches.subcommand_matches("train") else {
+        return Vec::new();
+    };
+    DEFAULTS
+        .iter()
+        .map(|(f, _)| f.to_string())
+        .filter(|f| train.value_source(f) == Some(ValueSource::CommandLine))
+        .collect()
+}
 
 /// `rnn train --task forecast`.
-pub fn train(_args: &super::train::Args) -> Result<()> {
-    bail!("--task forecast is not available yet")
+pub fn train(args: &Train) -> Result<()> {
+    run(args, !args.output.quiet).map(|_| ())
+}
+
+/// What a forecasting run made.
+pub struct Outcome {
+    /// The metadata of the model written.
+    pub meta: ForecastMeta,
+    /// The series read.
+    pub table: Table,
+    /// How training went.
+    pub report: TrainReport,
+}
+
+/// Trains, evaluates on the test split and plots; `verbose` prints the choices and the table
+/// (whatever `--quiet` says of the epochs).
+pub fn run(args: &Train, verbose: bool) -> Result<Outcome> {
+    match args.model.dtype {
+        Dtype::F32 => run_as::<f32>(args, verbose),
+        Dtype::F64 => run_as::<f64>(args, verbose),
+    }
+}
+
+fn run_as<F: Float>(args: &Train, verbose: bool) -> Result<Outcome> {
+    let Some(data) = &args.data.data else {
+        bail!("--task forecast needs --data FILE.csv (and --column NAME unless the file has one value column)")
+    };
+    let f = &args.forecast;
+    let say = |s: String| {
+        if verbose {
+            eprintln!("{s}");
+        }
+    };
+    let config = forecast_config(args)?;
+    let (table, meta) = match &args.output.resume {
+        Some(ckpt) => {
+            let loaded = model_file::load::<f64>(ckpt, &LoadOptions::default())?;
+            let meta = ForecastMeta::from_metadata(&loaded.metadata, ckpt)?;
+            (table::read(data, meta.columns())?, meta)
+        }
+        None => {
+            let columns = forecast::Columns {
+                target: f.column.clone(),
+                features: f.features.clone(),
+                date: f.date_column.clone(),
+                id: f.id_column.clone(),
+            };
+            let table = table::read(data, &columns)?;
+            let transform = match f.transform.as_str() {
+                "auto" => None,
+                t => Some(t.parse::<Transformation>().context("--transform")?),
+            };
+            let settings = Settings {
+                window: f.window,
+                horizon: f.horizon,
+                season: f.season,
+                transform,
+                split: f.split.parse::<Split>().context("--split")?,
+            };
+            let plan = Plan::new(&table, &settings)?;
+            say(describe_plan(&table, &plan));
+            let meta = choose::<F>(args, &config, &table, &plan, &say)?;
+            (table, meta)
+        }
+    };
+    let train_set = meta.dataset::<F>(&table, Part::Train)?;
+    let val_set = meta.dataset::<F>(&table, Part::Validation)?;
+    let mut trainer = super::train::trainer::<F>(args, config, meta.input_size(), meta.horizon, meta.to_metadata())?;
+    let report = super::train::fit(&mut trainer, &train_set, Some(&val_set), args)?;
+    let loaded = model_file::load::<f64>(&args.output.out, &LoadOptions::default())?;
+    let (test, forecasts) = meta.evaluate(&loaded.model, &table, Part::Test, None)?;
+    let stem = args.output.out.with_extension("");
+    let plots = plots(&meta, &table, &forecasts, &stem)?;
+    say(format!("\n{}\n{}", test.legend(Part::Test, meta.horizon), test.table()));
+    for (png, svg) in &plots {
+        say(format!("forecast plot:   {}, {}", png.display(), svg.display()));
+    }
+    Ok(Outcome { meta, table, report })
+}
+
+/// The table, season, window and the transformations to try, in a few lines.
+fn describe_plan(table: &Table, plan: &Plan) -> String {
+    let s = &table.series;
+    let rows: usize = s.iter().map(|s| s.len()).sum();
+    let sizes: Vec<[usize; 3]> = s.iter().map(|x| plan.split.sizes(x.len())).collect();
+    let part = |i: usize| sizes.iter().map(|z| z[i]).sum::<usize>();
+    let series = if s.len() > 1 { format!("{} series ({} rows)", s.len(), rows) } else { format!("{rows} rows") };
+    let season = match (plan.season, plan.season_detected) {
+        (1, true) => "none detected (no clear peak in the autocorrelation of the training split's differences)".into(),
+        (m, true) => format!("{m} (detected: autocorrelation peak of the training split's differences)"),
+        (m, false) => format!("{m} (given)"),
+    };
+    format!(
+        "{}: column \"{}\", {series}: {} train / {} validation / {} test (split {} by time)\n\
+         season {season}; window {}, horizon {}",
+        table.path.display(),
+        table.target,
+        part(0),
+        part(1),
+        part(2),
+        plan.split,
+        plan.window,
+        plan.horizon
+    )
+}
+
+/// The metadata of the transformation to use: the only candidate, or the one whose quietly
+/// trained model has the lowest validation MASE.
+fn choose<F: Float>(
+    args: &Train,
+    config: &TrainConfig,
+    table: &Table,
+    plan: &Plan,
+    say: &dyn Fn(String),
+) -> Result<ForecastMeta> {
+    if plan.candidates.len() == 1 {
+        let t = plan.candidates[0];
+        say(format!("transformation: {t} = {} (asked for)", t.describe(plan.season)));
+        return Ok(plan.meta(table, t)?);
+    }
+    say(format!(
+        "choosing the transformation on the validation split (a model per candidate, {} epochs at most):",
+        config.epochs
+    ));
+    let scratch = Scratch::new()?;
+    let mut n = 0;
+    let (meta, _) = forecast::select::<F>(plan, table, |meta, train, val| {
+        n += 1;
+        let mut trainer =
+            super::train::trainer::<F>(args, config.clone(), meta.input_size(), meta.horizon, meta.to_metadata())
+                .map_err(|e| rnn::Error::Training(format!("{e:#}")))?;
+        let paths = RunPaths::from_model_path(&scratch.0.join(format!("candidate{n}.safetensors")));
+        trainer.fit(train, Some(val), &paths, &mut Silent)?;
+        Ok(model_file::load::<F>(&paths.model, &LoadOptions::default())?.model)
+    })?;
+    for c in &meta.selection {
+        say(format!(
+            "  {:<14} validation RMSE {:>10}  MASE {:.3}  (persistence: RMSE {}, MASE {:.3}){}",
+            c.transform.to_string(),
+            format!("{:.4}", c.validation.rmse),
+            c.validation.mase,
+            format_args!("{:.4}", c.persistence.rmse),
+            c.persistence.mase,
+            if c.transform == meta.transform { "  <- chosen" } else { "" }
+        ));
+    }
+    say(format!("transformation: {} = {}", meta.transform, meta.transform.describe(meta.season)));
+    Ok(meta)
+}
+
+/// A temporary folder for the candidates' files, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Self> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("rnn-forecast-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `STEM.forecast.png/.svg` (1 step ahead) and, when H > 1, `STEM.forecast.stepH.png/.svg`;
+/// for the long format, the first three series, `STEM.forecast.ID...`.
+fn plots(
+    meta: &ForecastMeta,
+    table: &Table,
+    forecasts: &[forecast::SeriesForecasts],
+    stem: &Path,
+) -> Result<Vec<(PathBuf, PathBuf)>> {
+    let mut out = Vec::new();
+    for fc in forecasts.iter().take(3) {
+        let id = match &table.series[fc.series].id {
+            Some(id) => format!(
+                ".{}",
+                id.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect::<String>()
+            ),
+            None => String::new(),
+        };
+        let mut steps = vec![1];
+        if meta.horizon > 1 {
+            steps.push(meta.horizon);
+        }
+        for step in steps {
+            let suffix = if step == 1 { String::new() } else { format!(".step{step}") };
+            let path = PathBuf::from(format!("{}.forecast{id}{suffix}", stem.display()));
+            out.push(meta.plot(table, fc, step, &path)?);
+        }
+    }
+    Ok(out)
 }
 
 /// `rnn evaluate` on a forecast model.
-pub fn evaluate(_args: &super::evaluate::Args, _meta: &rnn::model_file::LoadedModel<f64>) -> Result<()> {
-    bail!("evaluating a forecast model is not available yet")
+pub fn evaluate(args: &super::evaluate::Args, loaded: &LoadedModel<f64>) -> Result<()> {
+    let meta = ForecastMeta::from_metadata(&loaded.metadata, &args.model)?;
+    let Some(data) = &args.data else {
+        bail!("{}: a forecasting model is evaluated with --data FILE.csv", args.model.display());
+    };
+    let table = table::read(data, meta.columns())?;
+    let (ev, _) = meta.evaluate(&loaded.model, &table, Part::Test, args.forecast.season)?;
+    if args.json {
+        print_stdout(&format!("{}\n", json(&ev)))
+    } else {
+        print_stdout(&format!("{}\n{}", ev.legend(Part::Test, meta.horizon), ev.table()))
+    }
+}
+
+/// `{"model":{..},"persistence":{..},"seasonal_naive":{..},"season":m,"origins":n[,"per_step":[..]]}`.
+fn json(ev: &Evaluation) -> String {
+    serde_json::to_string(ev).unwrap_or_default()
 }
 
 /// Flags of `rnn forecast`.
 #[derive(Debug, clap::Args)]
-pub struct ForecastArgs {}
-
-/// `rnn forecast`.
-pub fn forecast(_args: &ForecastArgs) -> Result<()> {
-    bail!("rnn forecast is not available yet")
+pub struct ForecastArgs {
+    /// Trained forecasting model
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// The series (CSV with the columns the model was trained on); forecasts start after its last row
+    #[arg(long, value_name = "PATH")]
+    pub data: PathBuf,
+    /// Steps to forecast (default: the model's horizon); beyond the horizon forecasts are fed back (recursive)
+    #[arg(long, value_name = "N")]
+    pub steps: Option<usize>,
+    /// Write the CSV here instead of stdout
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
 }
 
-/// Flags of `rnn demo`.
-#[derive(Debug, clap::Args)]
-pub struct DemoArgs {}
+/// `rnn forecast`.
+pub fn forecast(args: &ForecastArgs) -> Result<()> {
+    let loaded = model_file::load::<f64>(&args.model, &LoadOptions::default())?;
+    let meta = ForecastMeta::from_metadata(&loaded.metadata, &args.model)?;
+    let table = table::read(&args.data, meta.columns())?;
+    let steps = args.steps.unwrap_or(meta.horizon);
+    if steps == 0 {
+        bail!("--steps must be at least 1");
+    }
+    let csv = forecast_csv(&meta, &loaded.model, &table, steps).with_context(|| args.model.display().to_string())?;
+    match &args.output {
+        Some(path) => Ok(rnn::io::write_atomic(path, csv.as_bytes())?),
+        None => print_stdout(&csv),
+    }
+}
 
-/// `rnn demo`.
-pub fn demo(_args: &DemoArgs) -> Result<()> {
-    bail!("rnn demo is not available yet")
+/// The forecast as CSV: `[id,]date,column` with the dates continued at the series' step, or
+/// `[id,]step,column` when the dates' step cannot be inferred.
+pub fn forecast_csv(meta: &ForecastMeta, model: &rnn::Model<f64>, table: &Table, steps: usize) -> Result<String> {
+    let values = meta.forecast(model, table, steps)?;
+    let continued: Vec<Option<Vec<String>>> =
+        table.series.iter().map(|s| s.dates.as_ref().and_then(|d| dates::continue_dates(d, steps))).collect();
+    let with_dates = continued.iter().all(Option::is_some);
+    let mut out = String::new();
+    if let Some(id) = &table.id {
+        out += &format!("{id},");
+    }
+    let first = if with_dates { table.date.clone().unwrap_or_else(|| "date".into()) } else { "step".into() };
+    out += &format!("{first},{}\n", table.target);
+    for (k, (s, v)) in table.series.iter().zip(&values).enumerate() {
+        for (i, y) in v.iter().enumerate() {
+            if let Some(id) = &s.id {
+                out += &format!("{id},");
+            }
+            let when = match &continued[k] {
+                Some(d) if with_dates => d[i].clone(),
+                _ => (i + 1).to_string(),
+            };
+            out += &format!("{when},{y}\n");
+        }
+    }
+    Ok(out)
 }

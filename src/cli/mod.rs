@@ -4,8 +4,10 @@
 //! names the file at fault (the library's errors already do; the checks done here add it
 //! themselves). Usage errors are clap's own (exit status 2).
 
+mod bench;
 mod charlm;
 mod classify;
+mod demo;
 mod evaluate;
 mod forecast;
 mod forward;
@@ -46,6 +48,8 @@ enum Command {
     Generate(charlm::GenerateArgs),
     /// Train and evaluate a forecaster on a bundled real series (no arguments needed)
     Demo(forecast::DemoArgs),
+    /// Measure training, forward and streaming speed at standard sizes
+    Bench(bench::Args),
 }
 
 /// The recurrence's activation, as named on the command line.
@@ -114,6 +118,7 @@ pub fn main() -> ExitCode {
         Command::Forecast(args) => forecast::forecast(args),
         Command::Generate(args) => charlm::generate(args),
         Command::Demo(args) => forecast::demo(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -36,6 +36,8 @@ pub struct Args {
     #[command(flatten)]
     pub charlm: super::charlm::TrainArgs,
     #[command(flatten)]
+    pub classify: super::classify::TrainArgs,
+    #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
     pub training: TrainingArgs,
@@ -90,8 +92,8 @@ pub struct DataArgs {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Model")]
 pub struct ModelArgs {
-    /// Hidden units per layer and direction
-    #[arg(long, value_name = "H", default_value_t = 32)]
+    /// Hidden units per layer and direction (--task charlm: 128)
+    #[arg(long, value_name = "H", default_value_t = 32, default_value_if("task", "charlm", "128"))]
     pub hidden: usize,
     /// Stacked layers
     #[arg(long, value_name = "L", default_value_t = 1)]
@@ -126,8 +128,8 @@ pub struct TrainingArgs {
     /// Sequences per optimizer step
     #[arg(long, value_name = "B", default_value_t = 32)]
     pub batch_size: usize,
-    /// Learning rate (the schedule's base)
-    #[arg(long, value_name = "LR", default_value_t = 1e-3)]
+    /// Learning rate (the schedule's base) (--task charlm: 4e-3)
+    #[arg(long, value_name = "LR", default_value_t = 1e-3, default_value_if("task", "charlm", "4e-3"))]
     pub lr: f64,
     /// Optimizer, with PyTorch's update rules and defaults
     #[arg(long, value_enum, default_value_t = Opt::Adam)]
@@ -147,17 +149,19 @@ pub struct TrainingArgs {
     /// Linear learning-rate warm-up over this many optimizer steps
     #[arg(long, value_name = "STEPS", default_value_t = 0)]
     pub warmup: usize,
-    /// Clip the global gradient norm to this (exploding gradients)
-    #[arg(long, value_name = "NORM")]
+    /// Clip the global gradient norm to this (exploding gradients) (--task charlm: 5)
+    #[arg(long, value_name = "NORM", default_value_if("task", "charlm", "5"))]
     pub clip_norm: Option<f64>,
     /// Clip every gradient entry to [-V, V]
     #[arg(long, value_name = "V")]
     pub clip_value: Option<f64>,
     /// Truncated BPTT: chunks of K steps, the state carried across chunks, the gradient cut
-    #[arg(long, value_name = "K")]
+    /// (--task charlm: 50, the text's chunk length)
+    #[arg(long, value_name = "K", default_value_if("task", "charlm", "50"))]
     pub tbptt: Option<usize>,
     /// When the hidden state restarts from zeros: every batch (sequence) or every epoch (stateful)
-    #[arg(long, value_enum, default_value_t = Reset::Sequence)]
+    /// (--task charlm: epoch)
+    #[arg(long, value_enum, default_value_t = Reset::Sequence, default_value_if("task", "charlm", "epoch"))]
     pub state_reset: Reset,
     /// Loss on real-valued targets (classification and charlm use cross-entropy)
     #[arg(long, value_enum, default_value_t = LossArg::Mse)]
@@ -355,7 +359,7 @@ pub fn fit<F: Float>(
     args: &Args,
 ) -> Result<TrainReport> {
     let paths = RunPaths::from_model_path(&args.output.out);
-    let config = args.training.config(None)?;
+    let config = trainer.config().clone();
     let mut progress = Progress::new(&args.output, &config);
     let started = Instant::now();
     let report = trainer.fit(train, val, &paths, &mut progress)?;

@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""Collects and compares the JSON lines of `rnn bench --json` and the peers.
+
+  compare.py meta --command CMD            -> one {"meta": {...}} line (machine, date, versions)
+  compare.py collect --peer P --threads T --rc RC --stdout F --stderr F
+                                           -> the JSON lines of one run, tagged with "peer"
+                                              (and "threads" if missing); a "skipped" line if
+                                              the run failed or printed nothing
+  compare.py report RESULTS.jsonl          -> the comparison tables (Markdown)
+
+Ratios are always "> 1 means ours is faster": train_seq_per_s ours / best
+peer; forward_ms and stream_step_us best peer / ours.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+OURS = "rnn"
+TRAIN_PEERS = ["pytorch", "jax", "keras_jax"]
+STREAM_PEERS = ["pytorch_rnncell", "onnxruntime"]
+LABELS = {OURS: "ours (rnn)", "pytorch": "PyTorch", "jax": "JAX", "keras_jax": "Keras-JAX",
+          "pytorch_rnncell": "PyTorch RNNCell", "onnxruntime": "ONNX Runtime"}
+CONFIG_ORDER = [(32, 1, 100, 1), (128, 32, 64, 2), (512, 64, 64, 2), (1024, 16, 32, 1)]
+
+
+# ----------------------------------------------------------------------------- meta
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def cmd_out(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def meta(args):
+    from importlib import metadata
+    versions = {"python": platform.python_version()}
+    for pkg in ["torch", "jax", "jaxlib", "optax", "keras", "onnx", "onnxruntime", "numpy"]:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    versions["rustc"] = cmd_out(["rustc", "--version"]) or None
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except AttributeError:
+        affinity = None
+    now = datetime.datetime.now().astimezone()
+    m = {
+        "date": now.strftime("%Y-%m-%d"),
+        "time": now.isoformat(timespec="seconds"),
+        "command": args.command,
+        "nproc": int(cmd_out(["nproc"]) or os.cpu_count() or 0),
+        "cpu_count": os.cpu_count(),
+        "affinity_cpus": affinity,
+        "cpu_model": cpu_model(),
+        "kernel": platform.release(),
+        "git": cmd_out(["git", "rev-parse", "--short", "HEAD"]) or None,
+        "git_dirty": bool(cmd_out(["git", "status", "--porcelain", "--untracked-files=no"])),
+        "versions": versions,
+    }
+    print(json.dumps({"meta": m}))
+
+
+# -------------------------------------------------------------------------- collect
+def collect(args):
+    rows = []
+    with open(args.stdout, errors="replace") as f:
+        for line in f:
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if not isinstance(row, dict):
+                continue
+            row.setdefault("peer", args.peer)
+            if row.get("threads") is None:
+                row["threads"] = args.threads
+            rows.append(row)
+    for row in rows:
+        print(json.dumps(row))
+    if args.rc != 0 or not rows:
+        try:
+            with open(args.stderr, errors="replace") as f:
+                tail = [ln.strip() for ln in f if ln.strip()]
+        except OSError:
+            tail = []
+        why = tail[-1] if tail else "no output"
+        if args.rc == 124:
+            why = "timed out; " + why
+        print(json.dumps({"peer": args.peer, "threads": args.threads,
+                          "skipped": f"exit {args.rc}, {len(rows)} rows: {why}"[:300]}))
+
+
+# --------------------------------------------------------------------------- report
+def fmt_rate(v):
+    if v is None:
+        return "-"
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def fmt_ms(v):
+    if v is None:
+        return "-"
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    if v >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3f}"
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |",
+           "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def report(args):
+    metas, rows, skipped = [], [], []
+    with open(args.results) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if "meta" in r:
+                metas.append(r["meta"])
+            elif "skipped" in r:
+                skipped.append(r)
+            else:
+                rows.append(r)
+
+    cfg_rows = [r for r in rows if "train_seq_per_s" in r]
+    stream_rows = [r for r in rows if "stream_step_us" in r]
+    threads = sorted({r["threads"] for r in rows if isinstance(r.get("threads"), int)})
+    peers_present = {r["peer"] for r in rows}
+
+    def key(r):
+        return (r["hidden_size"], r["batch"], r["seq_len"], r["num_layers"])
+
+    configs = [c for c in CONFIG_ORDER if any(key(r) == c for r in cfg_rows)]
+    configs += sorted({key(r) for r in cfg_rows} - set(configs))
+
+    def get(peer, cfg, t, field):
+        vals = [r[field] for r in cfg_rows
+                if r["peer"] == peer and key(r) == cfg and r.get("threads") == t
+                and r.get(field) is not None]
+        return vals[-1] if vals else None
+
+    def best(peer, cfg, field, higher):
+        cands = [(get(peer, cfg, t, field), t) for t in threads]
+        cands = [c for c in cands if c[0] is not None]
+        if not cands:
+            return None, None
+        return (max if higher else min)(cands, key=lambda c: c[0])
+
+    def best_peer(cfg, field, higher, peers):
+        cands = []
+        for p in peers:
+            v, t = best(p, cfg, field, higher)
+            if v is not None:
+                cands.append((v, p, t))
+        if not cands:
+            return None
+        return (max if higher else min)(cands, key=lambda c: c[0])
+
+    out = []
+    m = metas[-1] if metas else {}
+    out.append("# rnn CPU benchmark: ours vs peers")
+    out.append("")
+    if m:
+        v = m.get("versions", {})
+        vs = ", ".join(f"{k} {val}" for k, val in v.items() if val)
+        out.append(f"- Date: {m.get('date')} ({m.get('time')})")
+        out.append(f"- Machine: {m.get('nproc')} cores (nproc), CPU: {m.get('cpu_model')}, "
+                   f"Linux {m.get('kernel')}")
+        out.append(f"- Command: `{m.get('command')}`")
+        git = m.get("git")
+        if git:
+            out.append(f"- Commit: {git}{' (dirty tree)' if m.get('git_dirty') else ''}")
+        out.append(f"- Versions: {vs}")
+    out.append(f"- Thread settings: {', '.join(map(str, threads)) or '-'}; "
+               "tN = N threads. Ratios > 1 mean ours is faster.")
+    out.append("")
+
+    train_peers = [p for p in TRAIN_PEERS if p in peers_present]
+    if configs:
+        out.append("## Training throughput (sequences/s, higher is better)")
+        out.append("")
+        header = ["H, B, T, L", "ours (best)"]
+        for p in train_peers:
+            header += [f"{LABELS[p]} t{t}" for t in threads]
+        header += ["best peer", "ours / best peer"]
+        body = []
+        for cfg in configs:
+            ov, ot = best(OURS, cfg, "train_seq_per_s", True)
+            row = [", ".join(map(str, cfg)),
+                   f"{fmt_rate(ov)} (t{ot})" if ov is not None else "-"]
+            for p in train_peers:
+                row += [fmt_rate(get(p, cfg, t, "train_seq_per_s")) for t in threads]
+            bp = best_peer(cfg, "train_seq_per_s", True, train_peers)
+            row.append(f"{LABELS[bp[1]]} t{bp[2]}: {fmt_rate(bp[0])}" if bp else "-")
+            row.append(f"{ov / bp[0]:.2f}x" if (bp and ov) else "-")
+            body.append(row)
+        out.append(table(header, body))
+        out.append("")
+
+        out.append("## Inference forward pass (ms, lower is better)")
+        out.append("")
+        header = ["H, B, T, L", "ours (best)"]
+        for p in train_peers:
+            header += [f"{LABELS[p]} t{t}" for t in threads]
+        header += ["best peer", "best peer / ours"]
+        body = []
+        for cfg in configs:
+            ov, ot = best(OURS, cfg, "forward_ms", False)
+            row = [", ".join(map(str, cfg)),
+                   f"{fmt_ms(ov)} (t{ot})" if ov is not None else "-"]
+            for p in train_peers:
+                row += [fmt_ms(get(p, cfg, t, "forward_ms")) for t in threads]
+            bp = best_peer(cfg, "forward_ms", False, train_peers)
+            row.append(f"{LABELS[bp[1]]} t{bp[2]}: {fmt_ms(bp[0])}" if bp else "-")
+            row.append(f"{bp[0] / ov:.2f}x" if (bp and ov) else "-")
+            body.append(row)
+        out.append(table(header, body))
+        out.append("")
+
+        out.append("## Training GFLOP/s (at each one's best thread setting) and GEMM rate")
+        out.append("")
+        out.append("FLOPs per training step = 3 x forward GEMM FLOPs (see bench/flops.py); "
+                   "GEMM = 1024x1024 float32 matmul measured in the same process.")
+        out.append("")
+        everyone = ([OURS] if OURS in peers_present else []) + train_peers
+        header = ["H, B, T, L"] + [LABELS[p] for p in everyone]
+        body = []
+        for cfg in configs:
+            row = [", ".join(map(str, cfg))]
+            for p in everyone:
+                sv, st = best(p, cfg, "train_seq_per_s", True)
+                g = get(p, cfg, st, "train_gflops") if sv is not None else None
+                row.append(f"{g:.1f} (t{st})" if g is not None else "-")
+            body.append(row)
+        gemm = ["GEMM 1024^3"]
+        for p in everyone:
+            parts = []
+            for t in threads:
+                vals = [r["gemm_gflops"] for r in cfg_rows if r["peer"] == p
+                        and r.get("threads") == t and r.get("gemm_gflops") is not None]
+                if vals:
+                    parts.append(f"t{t} {max(vals):.0f}")
+            gemm.append(", ".join(parts) or "-")
+        body.append(gemm)
+        out.append(table(header, body))
+        out.append("")
+
+    if stream_rows:
+        out.append("## Streaming step, H=128, input 32, batch 1 (us per step, lower is better)")
+        out.append("")
+        speers = [p for p in [OURS] + STREAM_PEERS if any(r["peer"] == p for r in stream_rows)]
+
+        def sget(p, t):
+            vals = [r["stream_step_us"] for r in stream_rows
+                    if r["peer"] == p and r.get("threads") == t]
+            return vals[-1] if vals else None
+
+        header = ["peer"] + [f"t{t}" for t in threads] + ["best"]
+        body, bests = [], {}
+        for p in speers:
+            vals = [(sget(p, t), t) for t in threads]
+            ok = [v for v in vals if v[0] is not None]
+            b = min(ok) if ok else None
+            bests[p] = b
+            body.append([LABELS.get(p, p)] + [f"{v:.2f}" if v is not None else "-"
+                                                for v, _ in vals]
+                        + [f"{b[0]:.2f} (t{b[1]})" if b else "-"])
+        out.append(table(header, body))
+        peer_b = [(bests[p][0], p, bests[p][1]) for p in speers if p != OURS and bests.get(p)]
+        if peer_b and bests.get(OURS):
+            bv, bp, bt = min(peer_b)
+            out.append("")
+            out.append(f"Best peer: {LABELS[bp]} t{bt} {bv:.2f} us; ours {bests[OURS][0]:.2f} us "
+                       f"(t{bests[OURS][1]}); best peer / ours = {bv / bests[OURS][0]:.2f}x")
+        out.append("")
+
+    if skipped:
+        out.append("## Skipped")
+        out.append("")
+        for s in skipped:
+            out.append(f"- {LABELS.get(s['peer'], s['peer'])} (threads {s.get('threads')}): "
+                       f"{s['skipped']}")
+        out.append("")
+    if OURS not in peers_present:
+        out.append("(no results from `rnn bench`; ours columns are empty)")
+        out.append("")
+    print("\n".join(out).rstrip())
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    pm = sub.add_parser("meta")
+    pm.add_argument("--command", default="bash bench/compare.sh")
+    pc = sub.add_parser("collect")
+    pc.add_argument("--peer", required=True)
+    pc.add_argument("--threads", type=int, required=True)
+    pc.add_argument("--rc", type=int, required=True)
+    pc.add_argument("--stdout", required=True)
+    pc.add_argument("--stderr", required=True)
+    pr = sub.add_parser("report")
+    pr.add_argument("results")
+    args = p.parse_args()
+    {"meta": meta, "collect": collect, "report": report}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

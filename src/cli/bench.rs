@@ -1,0 +1,100 @@
+//! `rnn bench`: training-step, forward and streaming-step speed at the sizes, next to
+//! the GEMM rate this process reaches, so the fraction of peak is visible.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use rnn::bench::{self, BenchShape, SHAPES, TrainBench};
+
+use super::print_stdout;
+
+/// Arguments of `rnn bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print one JSON object per configuration (and one for the streaming step)
+    #[arg(long)]
+    json: bool,
+    /// Threads for the large matrix products (default: all cores)
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Minimum seconds of timed repeats per measurement
+    #[arg(long, value_name = "S", default_value_t = 1.0)]
+    min_time: f64,
+}
+
+/// Runs `rnn bench`.
+pub fn run(args: &Args) -> Result<()> {
+    let threads = rnn::threads::init(args.threads)?;
+    let min_time = Duration::from_secs_f64(args.min_time.max(0.01));
+    let gemm = bench::gemm_gflops();
+    if !args.json {
+        print_stdout(&format!(
+            "threads {threads}; f32 GEMM 1024x1024x1024: {gemm:.1} GFLOP/s\n{:>6} {:>5} {:>5} {:>3}  {:>12} {:>10} {:>10} {:>10} {:>8}\n",
+            "H", "B", "T", "L", "train seq/s", "step ms", "fwd ms", "GFLOP/s", "of GEMM"
+        ))?;
+    }
+    for shape in SHAPES {
+        let r = measure(shape, min_time)?;
+        let gflops = shape.train_flops() / r.0 / 1e9;
+        if args.json {
+            let j = serde_json::json!({
+                "peer": "rnn",
+                "hidden_size": shape.hidden_size, "batch": shape.batch, "seq_len": shape.seq_len,
+                "num_layers": shape.num_layers, "input_size": shape.input_size, "threads": threads,
+                "train_seq_per_s": shape.batch as f64 / r.0, "train_step_ms": r.0 * 1e3,
+                "forward_ms": r.1 * 1e3, "train_gflops": gflops, "gemm_gflops": gemm,
+            });
+            print_stdout(&format!("{j}\n"))?;
+        } else {
+            print_stdout(&format!(
+                "{:>6} {:>5} {:>5} {:>3}  {:>12.1} {:>10.3} {:>10.3} {:>10.1} {:>7.0}%\n",
+                shape.hidden_size,
+                shape.batch,
+                shape.seq_len,
+                shape.num_layers,
+                shape.batch as f64 / r.0,
+                r.0 * 1e3,
+                r.1 * 1e3,
+                gflops,
+                100.0 * gflops / gemm
+            ))?;
+        }
+    }
+    let us = bench::stream_step_us(128, 32)?;
+    if args.json {
+        let j = serde_json::json!({"peer": "rnn", "stream_step_us": us, "hidden_size": 128, "input_size": 32, "threads": threads});
+        print_stdout(&format!("{j}\n"))
+    } else {
+        print_stdout(&format!("streaming step, H=128, input 32, batch 1: {us:.3} us\n"))
+    }
+}
+
+/// (median train-step seconds, median forward seconds).
+fn measure(shape: BenchShape, min_time: Duration) -> Result<(f64, f64)> {
+    let mut b = TrainBench::<f32>::new(shape, 0)?;
+    let mut err = None;
+    let train = bench::median_secs(
+        || {
+            if let Err(e) = b.train_step() {
+                err = Some(e);
+            }
+        },
+        3,
+        5,
+        10_000,
+        min_time,
+    );
+    let fwd = bench::median_secs(
+        || {
+            let _ = std::hint::black_box(b.forward());
+        },
+        2,
+        5,
+        10_000,
+        min_time,
+    );
+    match err {
+        Some(e) => Err(e.into()),
+        None => Ok((train, fwd)),
+    }
+}

@@ -1,0 +1,175 @@
+//! Forecast accuracy and the baselines a forecaster must beat.
+//!
+//! | metric | formula (over every forecast value y, ŷ) |
+//! |---|---|
+//! | RMSE | √(1/n Σ (y − ŷ)²) |
+//! | MAE | 1/n Σ \|y − ŷ\| |
+//! | sMAPE | 200/n Σ \|y − ŷ\| / (\|y\| + \|ŷ\|), with 0/0 := 0 (percent, 0 to 200) |
+//! | MASE | 1/n Σ \|y − ŷ\| / s, s = the in-sample seasonal-naive MAE of the series' training window, 1/(T−m) Σ_{t>m} \|y_t − y_{t−m}\| |
+//!
+//! Baselines from an origin t (the last value known) for steps k = 1..H: persistence
+//! ŷ_{t+k} = y_t; seasonal naive ŷ_{t+k} = y_{t+k−m⌈k/m⌉} (the value one season back).
+
+use serde::{Deserialize, Serialize};
+
+/// The four accuracy figures of one forecaster.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    /// Root mean squared error, original units.
+    pub rmse: f64,
+    /// Mean absolute error, original units.
+    pub mae: f64,
+    /// Symmetric MAPE in percent (0 to 200).
+    pub smape: f64,
+    /// Mean absolute scaled error (below 1: better than in-sample seasonal naive).
+    pub mase: f64,
+}
+
+/// Sums from which [`Scores`] are computed.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Accumulator {
+    sq: f64,
+    abs: f64,
+    smape: f64,
+    scaled: f64,
+    n: usize,
+}
+
+impl Accumulator {
+    /// Adds one forecast value `pred` of `actual`; `scale` is the series' MASE denominator.
+    pub fn add(&mut self, actual: f64, pred: f64, scale: f64) {
+        let e = actual - pred;
+        self.sq += e * e;
+        self.abs += e.abs();
+        let denom = actual.abs() + pred.abs();
+        self.smape += if denom == 0.0 { 0.0 } else { 2.0 * e.abs() / denom };
+        self.scaled += e.abs() / scale;
+        self.n += 1;
+    }
+
+    /// Values added.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The scores (NaN when nothing was added; MASE infinite or NaN when a scale was 0).
+    pub fn scores(&self) -> Scores {
+        let n = self.n as f64;
+        Scores { rmse: (self.sq / n).sqrt(), mae: self.abs / n, smape: 100.0 * self.smape / n, mase: self.scaled / n }
+    }
+}
+
+/// Scores of `pred` against `actual` with one MASE `scale`.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::metrics::scores;
+/// let s = scores(&[1.0, 2.0], &[1.0, 4.0], 2.0);
+/// assert_eq!((s.mae, s.rmse, s.mase), (1.0, 2f64.sqrt(), 0.5));
+/// assert!((s.smape - 100.0 / 3.0).abs() < 1e-12); // 200/2 · (0 + 2/6)
+/// ```
+pub fn scores(actual: &[f64], pred: &[f64], scale: f64) -> Scores {
+    let mut acc = Accumulator::default();
+    for (&a, &p) in actual.iter().zip(pred) {
+        acc.add(a, p, scale);
+    }
+    acc.scores()
+}
+
+/// The MASE denominator: the mean absolute error of the seasonal naive forecast (lag `m`; lag 1
+/// when the window holds no more than `m` values) over a training window.
+pub fn mase_scale(train: &[f64], m: usize) -> f64 {
+    let m = if train.len() > m { m.max(1) } else { 1 };
+    let n = train.len().saturating_sub(m);
+    if n == 0 {
+        return f64::NAN;
+    }
+    (m..train.len()).map(|t| (train[t] - train[t - m]).abs()).sum::<f64>() / n as f64
+}
+
+/// Persistence from origin `t` (index of the last value known) for `h` steps: `y_t` each time.
+pub fn persistence(y: &[f64], t: usize, h: usize) -> Vec<f64> {
+    vec![y[t]; h]
+}
+
+/// Seasonal naive from origin `t` for `h` steps: `ŷ_{t+k} = y_{t+k−m⌈k/m⌉}` (persistence when
+/// `m` is 1 or reaches before the start).
+pub fn seasonal_naive(y: &[f64], t: usize, h: usize, m: usize) -> Vec<f64> {
+    (1..=h)
+        .map(|k| {
+            let back = m.max(1) * k.div_ceil(m.max(1));
+            if back > t + k { y[t] } else { y[t + k - back] }
+        })
+        .collect()
+}
+
+/// The season of some series: the first clear peak of the autocorrelation of their first
+/// differences (pooled over the series, lags 2 to a third of the shortest), if it reaches 0.3;
+/// `None` for no season.
+pub fn detect_season(series: &[&[f64]]) -> Option<usize> {
+    let diffs: Vec<Vec<f64>> = series.iter().map(|s| s.windows(2).map(|w| w[1] - w[0]).collect()).collect();
+    let shortest = diffs.iter().map(Vec::len).min()?;
+    let max_lag = shortest / 3;
+    if max_lag < 3 {
+        return None;
+    }
+    let mut acf = vec![0.0; max_lag + 1];
+    let mut var = 0.0;
+    for d in &diffs {
+        let mean = d.iter().sum::<f64>() / d.len() as f64;
+        let c: Vec<f64> = d.iter().map(|v| v - mean).collect();
+        var += c.iter().map(|v| v * v).sum::<f64>();
+        for (k, a) in acf.iter_mut().enumerate().skip(1) {
+            *a += c[k..].iter().zip(&c).map(|(x, y)| x * y).sum::<f64>();
+        }
+    }
+    if var <= 0.0 {
+        return None;
+    }
+    let acf: Vec<f64> = acf.iter().map(|a| a / var).collect();
+    let peaks: Vec<(usize, f64)> = (2..max_lag)
+        .filter(|&k| acf[k] >= 0.3 && acf[k] > acf[k - 1] && acf[k] >= acf[k + 1])
+        .map(|k| (k, acf[k]))
+        .collect();
+    let top = peaks.iter().map(|p| p.1).fold(0.0, f64::max);
+    peaks.iter().find(|p| p.1 >= 0.6 * top).map(|p| p.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_computed_scores() {
+        // errors 1, -2, 0; |y|+|ŷ| = 5, 8, 0 (0/0 counts 0)
+        let s = scores(&[3.0, 3.0, 0.0], &[2.0, 5.0, 0.0], 0.5);
+        assert!((s.rmse - (5.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        assert!((s.mae - 1.0).abs() < 1e-12);
+        assert!((s.smape - 200.0 / 3.0 * (1.0 / 5.0 + 2.0 / 8.0)).abs() < 1e-12);
+        assert!((s.mase - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn baselines_and_scale() {
+        let y = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        assert_eq!(persistence(&y, 3, 2), [4.0, 4.0]);
+        // m = 2 from t = 3: k=1 → y[2], k=2 → y[3], k=3 → y[2]
+        assert_eq!(seasonal_naive(&y, 3, 3, 2), [3.0, 4.0, 3.0]);
+        assert_eq!(mase_scale(&[1.0, 3.0, 2.0, 6.0], 1), (2.0 + 1.0 + 4.0) / 3.0);
+        assert_eq!(mase_scale(&[1.0, 3.0, 2.0, 6.0], 2), (1.0 + 3.0) / 2.0);
+    }
+
+    #[test]
+    fn finds_a_season() {
+        let s: Vec<f64> = (0..240).map(|t| (t as f64 * std::f64::consts::TAU / 12.0).sin() * 10.0 + t as f64).collect();
+        assert_eq!(detect_season(&[&s]), Some(12));
+        let noise: Vec<f64> = (0..200).map(|t| ((t * 7919 % 101) as f64).sqrt()).collect();
+        assert_eq!(detect_season(&[&[1.0, 2.0, 3.0]]), None);
+        assert!(detect_season(&[&noise]).is_none_or(|m| m > 1));
+    }
+}

@@ -1,0 +1,119 @@
+//! Showing an evaluation: the metrics table and the actual-versus-forecast chart.
+
+use std::path::{Path, PathBuf};
+
+use super::{Evaluation, ForecastMeta, Part, Scores, SeriesForecasts, Table};
+use crate::Result;
+use crate::plot::{LinePlot, Series as Line};
+
+impl Evaluation {
+    /// The metrics table, one row per forecaster, then a per-step breakdown when H > 1.
+    ///
+    /// ```text
+    ///                      RMSE        MAE   sMAPE %     MASE
+    /// model              19.331     14.920     31.28    0.406
+    /// persistence        26.902     21.186     38.73    0.577
+    /// seasonal naive     44.123     33.380     57.47    0.909
+    /// ```
+    pub fn table(&self) -> String {
+        let row = |name: &str, s: &Scores| {
+            format!("{name:<16} {:>10} {:>10} {:>9.2} {:>8.3}\n", num(s.rmse), num(s.mae), s.smape, s.mase)
+        };
+        let mut out = format!("{:<16} {:>10} {:>10} {:>9} {:>8}\n", "", "RMSE", "MAE", "sMAPE %", "MASE");
+        out += &row("model", &self.model);
+        out += &row("persistence", &self.persistence);
+        out += &row(&format!("seasonal naive{}", if self.season > 1 { "" } else { "*" }), &self.seasonal_naive);
+        if !self.per_step.is_empty() {
+            out += &format!("\n{:<6} {:>21} {:>21} {:>21}\n", "step", "model", "persistence", "seasonal naive");
+            let head = format!("{:>12} {:>8}", "RMSE", "MASE");
+            out += &format!("{:<6} {head} {head} {head}\n", "");
+            for s in &self.per_step {
+                let cell = |x: &Scores| format!("{:>12} {:>8.3}", num(x.rmse), x.mase);
+                out +=
+                    &format!("{:<6} {} {} {}\n", s.step, cell(&s.model), cell(&s.persistence), cell(&s.seasonal_naive));
+            }
+        }
+        out
+    }
+
+    /// What the table measured, in one paragraph.
+    pub fn legend(&self, part: Part, horizon: usize) -> String {
+        let part = match part {
+            Part::Train => "training",
+            Part::Validation => "validation",
+            Part::Test => "test",
+        };
+        let none = if self.season > 1 { "" } else { " (*no season: seasonal naive is persistence)" };
+        format!(
+            "{part} split, rolling origin: {} forecasts of {horizon} step{} on the original scale\n\
+             sMAPE = 200/n Σ|y-ŷ|/(|y|+|ŷ|) (0/0 = 0); MASE = MAE / in-sample MAE of seasonal naive \
+             on the training split (m = {}){none}",
+            self.origins,
+            if horizon == 1 { "" } else { "s" },
+            self.season
+        )
+    }
+}
+
+/// Four significant digits at least, no exponent for ordinary magnitudes.
+fn num(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() {
+        format!("{v}")
+    } else if a >= 1e6 || (a < 1e-3 && a > 0.0) {
+        format!("{v:.3e}")
+    } else if a >= 100.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+impl ForecastMeta {
+    /// Draws series `fc.series` of `table` over the `part` split (with one window of context
+    /// before it) and the `step`-ahead forecasts of the model and both baselines, to
+    /// `<stem>.png` and `<stem>.svg`.
+    ///
+    /// # Errors
+    /// [`crate::Error::Plot`] when a file cannot be written.
+    pub fn plot(&self, table: &Table, fc: &SeriesForecasts, step: usize, stem: &Path) -> Result<(PathBuf, PathBuf)> {
+        let s = &table.series[fc.series];
+        let sizes = self.split.sizes(s.len());
+        let first_target = sizes[0] + sizes[1];
+        let start = first_target.saturating_sub(self.window.max(8));
+        let x = |i: usize| (i - start) as f64;
+        let actual: Vec<(f64, f64)> = (start..s.len()).map(|i| (x(i), s.values[i])).collect();
+        let line = |f: &Vec<Vec<f64>>| -> Vec<(f64, f64)> {
+            fc.origins.iter().zip(f).map(|(&t, v)| (x(t + step), v[step - 1])).collect()
+        };
+        let season = if self.season > 1 {
+            format!("seasonal naive (m = {})", self.season)
+        } else {
+            "seasonal naive (= persistence)".into()
+        };
+        let ahead = if step == 1 { "1-step-ahead".to_string() } else { format!("{step}-steps-ahead") };
+        let name = match &s.id {
+            Some(id) => format!("{} \"{id}\"", table.target),
+            None => table.target.clone(),
+        };
+        let file = table.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut plot = LinePlot::new(
+            format!("{file}: {name}, {ahead} forecasts ({})", self.transform),
+            if s.dates.is_some() { table.date.clone().unwrap_or_default() } else { "row".to_string() },
+            table.target.clone(),
+        )
+        .with_series([
+            Line::solid("actual", actual),
+            Line::solid("model", line(&fc.model)),
+            Line::dashed("persistence", line(&fc.persistence)),
+            Line::dotted(season, line(&fc.seasonal_naive)),
+        ])
+        .with_marker(x(first_target), "test split");
+        if let Some(dates) = &s.dates {
+            plot = plot.with_dates(dates[start..].to_vec());
+        }
+        plot.save(stem)
+    }
+}

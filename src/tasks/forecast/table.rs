@@ -1,0 +1,305 @@
+//! Reading series from a CSV file: a header row, an optional date column, the target column,
+//! optional feature columns, and optionally an id column that splits the rows into many series
+//! (the long format, e.g. Nixtla's `unique_id,ds,y`).
+//!
+//! Every problem is an [`Error::Data`] naming the file, the line (1-based, the header is line 1)
+//! and the column: an empty file, a missing column, an empty, non-numeric, NaN or infinite cell,
+//! a row with the wrong number of cells, dates out of order.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::dates;
+use crate::{Error, Result};
+
+/// Which columns to read.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Columns {
+    /// The column to forecast; `None` picks the only numeric column that is not a date, an id
+    /// or a feature (or one named `value` or `y`).
+    pub target: Option<String>,
+    /// Extra input columns (covariates), in this order.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// The date column; `None` takes a column named `date`, `ds`, `time`, `timestamp`,
+    /// `datetime`, `year`, `month`, `week` or `day`, if there is one.
+    pub date: Option<String>,
+    /// The column naming the series in the long format.
+    pub id: Option<String>,
+}
+
+/// One series of a file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// Its id in the long format.
+    pub id: Option<String>,
+    /// Its dates (the date column's text), when there is a date column.
+    pub dates: Option<Vec<String>>,
+    /// The target column's values.
+    pub values: Vec<f64>,
+    /// The feature columns' values `[feature][time]`.
+    pub features: Vec<Vec<f64>>,
+    /// The file line of each row.
+    pub lines: Vec<usize>,
+}
+
+impl Series {
+    /// Rows.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+    /// `series "A"` in the long format, else `the series`.
+    pub fn name(&self) -> String {
+        self.id.as_ref().map_or_else(|| "the series".to_string(), |id| format!("series \"{id}\""))
+    }
+}
+
+/// The series of a file and the columns they came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    /// The file (named in errors).
+    pub path: PathBuf,
+    /// The target column's name.
+    pub target: String,
+    /// Its 1-based column number.
+    pub target_index: usize,
+    /// The feature columns.
+    pub features: Vec<String>,
+    /// The date column, if any.
+    pub date: Option<String>,
+    /// The id column, if any.
+    pub id: Option<String>,
+    /// One series, or one per id in order of first appearance.
+    pub series: Vec<Series>,
+}
+
+impl Table {
+    /// `2 (value)`: how errors name the target column.
+    pub fn target_column(&self) -> String {
+        format!("{} ({})", self.target_index, self.target)
+    }
+
+    /// The columns, as they would be asked for again.
+    pub fn columns(&self) -> Columns {
+        Columns {
+            target: Some(self.target.clone()),
+            features: self.features.clone(),
+            date: self.date.clone(),
+            id: self.id.clone(),
+        }
+    }
+}
+
+const DATE_NAMES: [&str; 10] =
+    ["date", "ds", "time", "timestamp", "datetime", "year", "month", "week", "day", "period"];
+
+/// Reads `path`.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read, [`Error::Data`] naming the line and column of
+/// the first problem.
+pub fn read(path: &Path, columns: &Columns) -> Result<Table> {
+    let text = std::fs::read(path).map_err(|err| Error::Io { path: path.to_path_buf(), err })?;
+    parse(&text, path, columns)
+}
+
+/// Reads CSV `bytes`; `path` names them in errors.
+///
+/// # Errors
+/// As [`read`].
+pub fn parse(bytes: &[u8], path: &Path, columns: &Columns) -> Result<Table> {
+    let fail = |line: Option<usize>, column: Option<String>, msg: String| Error::data(path, line, column, msg);
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(bytes);
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| fail(Some(1), None, format!("cannot read the header row ({e})")))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    if headers.is_empty() || headers.iter().all(String::is_empty) {
+        return Err(fail(Some(1), None, "the file is empty: expected a header row naming the columns".into()));
+    }
+    let find = |name: &str, what: &str| -> Result<usize> {
+        headers.iter().position(|h| h == name).ok_or_else(|| {
+            fail(
+                Some(1),
+                None,
+                format!("no {what} column \"{name}\" in the header (the columns are: {})", headers.join(", ")),
+            )
+        })
+    };
+    let id = columns.id.as_deref().map(|c| find(c, "id")).transpose()?;
+    let date = match &columns.date {
+        Some(c) => Some(find(c, "date")?),
+        None => headers.iter().position(|h| DATE_NAMES.contains(&h.to_lowercase().as_str())).filter(|&i| Some(i) != id),
+    };
+    let features: Vec<usize> = columns.features.iter().map(|c| find(c, "feature")).collect::<Result<_>>()?;
+    let target = match &columns.target {
+        Some(c) => find(c, "target")?,
+        None => {
+            let free: Vec<usize> =
+                (0..headers.len()).filter(|i| Some(*i) != id && Some(*i) != date && !features.contains(i)).collect();
+            match free.as_slice() {
+                [one] => *one,
+                [] => return Err(fail(Some(1), None, "no column left to forecast: name one with --column".into())),
+                several => match several.iter().find(|&&i| ["value", "y"].contains(&headers[i].as_str())) {
+                    Some(&i) => i,
+                    None => {
+                        let names: Vec<&str> = several.iter().map(|&i| headers[i].as_str()).collect();
+                        return Err(fail(
+                            Some(1),
+                            None,
+                            format!(
+                                "several columns could be forecast ({}): choose one with --column",
+                                names.join(", ")
+                            ),
+                        ));
+                    }
+                },
+            }
+        }
+    };
+    if features.contains(&target) {
+        return Err(fail(Some(1), None, format!("\"{}\" is both the target and a feature", headers[target])));
+    }
+    let col = |i: usize| format!("{} ({})", i + 1, headers[i]);
+
+    let mut series: Vec<Series> = Vec::new();
+    let mut record = csv::StringRecord::new();
+    let mut last_line = 1;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(last_line + 1, |p| p.line() as usize);
+                let msg = match e.kind() {
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                        format!("{len} cells but the header has {expected_len}")
+                    }
+                    csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 text".to_string(),
+                    _ => e.to_string(),
+                };
+                return Err(fail(Some(line), None, msg));
+            }
+        }
+        let line = record.position().map_or(last_line + 1, |p| p.line() as usize);
+        last_line = line;
+        if record.iter().all(str::is_empty) {
+            continue; // a blank line
+        }
+        let number = |i: usize| -> Result<f64> {
+            let cell = record.get(i).unwrap_or("");
+            let bad = |what: String| Err(fail(Some(line), Some(col(i)), what));
+            if cell.is_empty() {
+                return bad("empty cell: missing values are not supported (fill or drop the row)".into());
+            }
+            match cell.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(v),
+                Ok(v) => bad(format!("\"{cell}\" is {v}: missing values are not supported (fill or drop the row)")),
+                Err(_) => bad(format!("\"{cell}\" is not a number")),
+            }
+        };
+        let key = id.map(|i| record.get(i).unwrap_or("").to_string());
+        if let (Some(i), Some("")) = (id, key.as_deref()) {
+            return Err(fail(Some(line), Some(col(i)), "empty series id".into()));
+        }
+        let k = match series.iter().position(|s| s.id == key) {
+            Some(k) => k,
+            None => {
+                series.push(Series {
+                    id: key,
+                    dates: date.map(|_| Vec::new()),
+                    values: Vec::new(),
+                    features: vec![Vec::new(); features.len()],
+                    lines: Vec::new(),
+                });
+                series.len() - 1
+            }
+        };
+        let value = number(target)?;
+        let feats: Vec<f64> = features.iter().map(|&i| number(i)).collect::<Result<_>>()?;
+        let s = &mut series[k];
+        if let (Some(d), Some(ds)) = (date, s.dates.as_mut()) {
+            let cell = record.get(d).unwrap_or("");
+            if cell.is_empty() {
+                return Err(fail(Some(line), Some(col(d)), "empty date".into()));
+            }
+            if let (Some(prev), Some(now)) = (ds.last().and_then(|p: &String| dates::parse(p)), dates::parse(cell))
+                && prev.format == now.format
+                && now.ordinal <= prev.ordinal
+            {
+                return Err(fail(
+                    Some(line),
+                    Some(col(d)),
+                    format!(
+                        "date {cell} does not come after {} (line {}): rows must be in time order",
+                        ds.last().map_or("", |p| p.as_str()),
+                        s.lines.last().copied().unwrap_or(0)
+                    ),
+                ));
+            }
+            ds.push(cell.to_string());
+        }
+        s.values.push(value);
+        for (f, v) in s.features.iter_mut().zip(feats) {
+            f.push(v);
+        }
+        s.lines.push(line);
+    }
+    if series.is_empty() {
+        return Err(fail(Some(last_line), None, "no data rows after the header".into()));
+    }
+    Ok(Table {
+        path: path.to_path_buf(),
+        target: headers[target].clone(),
+        target_index: target + 1,
+        features: features.iter().map(|&i| headers[i].clone()).collect(),
+        date: date.map(|i| headers[i].clone()),
+        id: id.map(|i| headers[i].clone()),
+        series,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str, columns: &Columns) -> String {
+        parse(text.as_bytes(), Path::new("d.csv"), columns).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn reads_wide_and_long() {
+        let t = parse(b"date,value\n2000,1\n2001,2.5\n", Path::new("d.csv"), &Columns::default()).unwrap();
+        assert_eq!((t.target.as_str(), t.date.as_deref()), ("value", Some("date")));
+        assert_eq!(t.series[0].values, [1.0, 2.5]);
+        assert_eq!(t.series[0].lines, [2, 3]);
+        let long = "unique_id,ds,y\nA,2000,1\nB,2000,5\nA,2001,2\nB,2001,6\n";
+        let c = Columns { id: Some("unique_id".into()), ..Columns::default() };
+        let t = parse(long.as_bytes(), Path::new("d.csv"), &c).unwrap();
+        assert_eq!(t.series.len(), 2);
+        assert_eq!(t.series[1].values, [5.0, 6.0]);
+        assert_eq!(t.series[1].dates.as_deref().unwrap(), ["2000", "2001"]);
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let c = Columns::default();
+        assert_eq!(err("", &c), "d.csv: line 1: the file is empty: expected a header row naming the columns");
+        assert_eq!(err("date,value\n", &c), "d.csv: line 1: no data rows after the header");
+        assert_eq!(err("date,value\n2000,1\n2001,x\n", &c), "d.csv: line 3, column 2 (value): \"x\" is not a number");
+        assert!(err("date,value\n2000,1\n2001,\n", &c).starts_with("d.csv: line 3, column 2 (value): empty cell"));
+        assert!(err("date,value\n2000,NaN\n", &c).starts_with("d.csv: line 2, column 2 (value): \"NaN\" is NaN"));
+        assert!(err("date,value\n2000,1,3\n", &c).starts_with("d.csv: line 2: 3 cells but the header has 2"));
+        let missing = Columns { target: Some("sales".into()), ..Columns::default() };
+        assert!(err("date,value\n2000,1\n", &missing).starts_with("d.csv: line 1: no target column \"sales\""));
+        assert!(err("date,value\n2001,1\n2000,2\n", &c).starts_with("d.csv: line 3, column 1 (date): date 2000"));
+        assert!(err("date,a,b\n2001,1,2\n", &c).contains("choose one with --column"));
+    }
+}

@@ -1,0 +1,225 @@
+//! What the network sees and predicts: the target transformation.
+//!
+//! Writing z for the series (ln y with `log`), t for the origin (the last known step), W for
+//! the window and k = 1..H for the steps ahead, the inputs at steps i = t−W+1..t and the
+//! targets are:
+//!
+//! | kind | input i | target k | handles |
+//! |---|---|---|---|
+//! | `zscore` | (z_i − μ)/σ | (z_{t+k} − μ)/σ | stationary series (ordinary practice) |
+//! | `residual` | (z_i − z_t)/s | (z_{t+k} − z_t)/s | trends, level shifts: predicts the change over persistence |
+//! | `seasonal` | (z_i − z_t)/s | (z_{t+k} − z_{t+k−m⌈k/m⌉})/s | seasons: predicts the change over seasonal naive |
+//!
+//! μ, σ are the mean and standard deviation of z over the training split and s the standard
+//! deviation of its first differences there; features (covariates) are z-scored with their
+//! training mean and deviation. `log` (ln y, for positive series whose swings grow with their
+//! level) turns differences into ratios.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The three ways of forming targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Values z-scored with training statistics.
+    Zscore,
+    /// The change over the window's last value (the residual over persistence).
+    Residual,
+    /// The change over the value one season back (the residual over seasonal naive).
+    Seasonal,
+}
+
+/// A target transformation: a [`Kind`], optionally on log values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transformation {
+    /// What the targets are.
+    pub kind: Kind,
+    /// Work on ln y (positive series only).
+    pub log: bool,
+}
+
+impl Transformation {
+    /// Every transformation.
+    pub const ALL: [Transformation; 6] = [
+        Transformation { kind: Kind::Zscore, log: false },
+        Transformation { kind: Kind::Residual, log: false },
+        Transformation { kind: Kind::Seasonal, log: false },
+        Transformation { kind: Kind::Zscore, log: true },
+        Transformation { kind: Kind::Residual, log: true },
+        Transformation { kind: Kind::Seasonal, log: true },
+    ];
+
+    /// In words, e.g. `change over seasonal naive (m = 12) of ln y`.
+    pub fn describe(&self, season: usize) -> String {
+        let what = match self.kind {
+            Kind::Zscore => "z-scored values".to_string(),
+            Kind::Residual => "change over the last value (persistence)".to_string(),
+            Kind::Seasonal => format!("change over the value one season back (seasonal naive, m = {season})"),
+        };
+        if self.log { format!("{what} of ln y") } else { what }
+    }
+}
+
+impl fmt::Display for Transformation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            Kind::Zscore => "zscore",
+            Kind::Residual => "residual",
+            Kind::Seasonal => "seasonal",
+        };
+        if self.log { write!(f, "log-{kind}") } else { f.write_str(kind) }
+    }
+}
+
+impl FromStr for Transformation {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Transformation::ALL.into_iter().find(|t| t.to_string() == s).ok_or_else(|| {
+            let names: Vec<String> = Transformation::ALL.iter().map(ToString::to_string).collect();
+            Error::Config(format!("unknown transformation `{s}` (expected auto, {})", names.join(", ")))
+        })
+    }
+}
+
+/// What a series' training split says about it: the statistics the transformation uses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeriesStats {
+    /// The series' id (long format).
+    pub id: Option<String>,
+    /// Rows in the training, validation and test splits.
+    pub split: [usize; 3],
+    /// Mean of z over the training split.
+    pub mean: f64,
+    /// Standard deviation of z over the training split.
+    pub std: f64,
+    /// Standard deviation of the first differences of z over the training split.
+    pub scale: f64,
+    /// Mean of each feature over the training split.
+    pub feature_mean: Vec<f64>,
+    /// Standard deviation of each feature over the training split.
+    pub feature_std: Vec<f64>,
+}
+
+/// Mean and standard deviation (1 when the values are constant).
+pub(crate) fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len().max(1) as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    let std = var.sqrt();
+    (mean, if std > 0.0 && std.is_finite() { std } else { 1.0 })
+}
+
+impl SeriesStats {
+    /// Statistics of z over `train` (the training split's values) and of the features.
+    pub fn fit(id: Option<String>, split: [usize; 3], train: &[f64], features: &[&[f64]], t: Transformation) -> Self {
+        let z: Vec<f64> = train.iter().map(|&y| t.forward(y)).collect();
+        let (mean, std) = mean_std(&z);
+        let diffs: Vec<f64> = z.windows(2).map(|w| w[1] - w[0]).collect();
+        let scale =
+            if diffs.is_empty() { 1.0 } else { (diffs.iter().map(|d| d * d).sum::<f64>() / diffs.len() as f64).sqrt() };
+        let scale = if scale > 0.0 && scale.is_finite() { scale } else { std };
+        let (feature_mean, feature_std) = features.iter().map(|f| mean_std(f)).unzip();
+        SeriesStats { id, split, mean, std, scale, feature_mean, feature_std }
+    }
+}
+
+impl Transformation {
+    /// y → z.
+    pub fn forward(&self, y: f64) -> f64 {
+        if self.log { y.ln() } else { y }
+    }
+
+    /// z → y.
+    pub fn inverse(&self, z: f64) -> f64 {
+        if self.log { z.exp() } else { z }
+    }
+
+    /// The input rows `[window][1 + features]` for origin `t` (the window ends at `t`).
+    ///
+    /// `z` holds the transformed series (at least up to `t`), `features[f]` the raw features.
+    pub fn inputs(&self, z: &[f64], features: &[&[f64]], t: usize, window: usize, stats: &SeriesStats) -> Vec<f64> {
+        let width = 1 + features.len();
+        let mut out = Vec::with_capacity(window * width);
+        for i in t + 1 - window..=t {
+            out.push(match self.kind {
+                Kind::Zscore => (z[i] - stats.mean) / stats.std,
+                Kind::Residual | Kind::Seasonal => (z[i] - z[t]) / stats.scale,
+            });
+            for (f, v) in features.iter().enumerate() {
+                out.push((v[i] - stats.feature_mean[f]) / stats.feature_std[f]);
+            }
+        }
+        out
+    }
+
+    /// The value each target is measured from, for steps 1..=h from origin `t` (0 for zscore).
+    fn anchors(&self, z: &[f64], t: usize, h: usize, season: usize) -> Vec<f64> {
+        let m = season.max(1);
+        (1..=h)
+            .map(|k| match self.kind {
+                Kind::Zscore => 0.0,
+                Kind::Residual => z[t],
+                Kind::Seasonal => z[t + k - m * k.div_ceil(m)],
+            })
+            .collect()
+    }
+
+    /// The targets for steps 1..=h from origin `t`.
+    pub fn targets(&self, z: &[f64], t: usize, h: usize, season: usize, stats: &SeriesStats) -> Vec<f64> {
+        let anchors = self.anchors(z, t, h, season);
+        (1..=h)
+            .map(|k| match self.kind {
+                Kind::Zscore => (z[t + k] - stats.mean) / stats.std,
+                _ => (z[t + k] - anchors[k - 1]) / stats.scale,
+            })
+            .collect()
+    }
+
+    /// The network's outputs for origin `t` back on the original scale (y).
+    pub fn decode(&self, z: &[f64], t: usize, outputs: &[f64], season: usize, stats: &SeriesStats) -> Vec<f64> {
+        let anchors = self.anchors(z, t, outputs.len(), season);
+        outputs
+            .iter()
+            .zip(anchors)
+            .map(|(&o, a)| {
+                self.inverse(match self.kind {
+                    Kind::Zscore => o * stats.std + stats.mean,
+                    _ => a + o * stats.scale,
+                })
+            })
+            .collect()
+    }
+
+    /// The first steps of a series that a window plus the seasonal anchor need: inputs need
+    /// `window` steps; a seasonal target needs the value one season back inside them.
+    pub fn min_window(&self, season: usize) -> usize {
+        if self.kind == Kind::Seasonal { season.max(1) } else { 1 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_decode_back_to_the_values() {
+        let y: Vec<f64> = (0..40).map(|t| 100.0 + t as f64 * 3.0 + (t % 4) as f64 * 7.0).collect();
+        for t in Transformation::ALL {
+            let stats = SeriesStats::fit(None, [30, 5, 5], &y[..30], &[], t);
+            let z: Vec<f64> = y.iter().map(|&v| t.forward(v)).collect();
+            let target = t.targets(&z, 20, 6, 4, &stats);
+            let back = t.decode(&z, 20, &target, 4, &stats);
+            for (a, b) in back.iter().zip(&y[21..27]) {
+                assert!((a - b).abs() < 1e-9, "{t}: {a} vs {b}");
+            }
+            assert_eq!(t.inputs(&z, &[], 20, 8, &stats).len(), 8);
+            assert_eq!(t.to_string().parse::<Transformation>().unwrap(), t);
+        }
+        assert!("log".parse::<Transformation>().is_err());
+    }
+}
