@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use crate::Float;
 
 /// Below this many multiply-adds a product runs on the calling thread.
-const PARALLEL_MIN_MACS: usize = 1 << 20;
+const PARALLEL_MIN_MACS: usize = 1 << 21;
 
 /// Which instruction set the kernels run with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,21 +80,19 @@ pub fn gemm<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, acc
         }
         return;
     }
-    let threads = rayon::current_num_threads();
-    if threads > 1 && m * n * k >= PARALLEL_MIN_MACS && n >= 128 {
+    let threads = crate::pool::threads();
+    if threads > 1 && m * n * k >= PARALLEL_MIN_MACS && n >= 64 * threads {
         // column blocks per thread, multiples of 64 so the kernels' blocks stay whole
         let per = n.div_ceil(threads).div_ceil(64) * 64;
         let c_ptr = SendPtr(c.as_mut_ptr());
         let c_len = c.len();
-        rayon::scope(|s| {
-            for j0 in (0..n).step_by(per) {
-                let j1 = (j0 + per).min(n);
-                s.spawn(move |_| {
-                    // SAFETY: every task writes only columns j0..j1 of C's rows, disjoint from
-                    // the other tasks' columns; C outlives the scope.
-                    let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
-                    run(a, b, c, ldc, accumulate, j0, j1);
-                });
+        crate::pool::run(&|part| {
+            let (j0, j1) = ((part * per).min(n), ((part + 1) * per).min(n));
+            if j0 < j1 {
+                // SAFETY: every part writes only columns j0..j1 of C's rows, disjoint from the
+                // other parts' columns; C outlives `run`, which waits for every part.
+                let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
+                run(a, b, c, ldc, accumulate, j0, j1);
             }
         });
     } else {

@@ -39,6 +39,7 @@ pub mod model;
 pub mod model_file;
 pub mod optim;
 pub mod plot;
+pub mod pool;
 pub mod scalar;
 pub mod schedule;
 pub mod stepper;

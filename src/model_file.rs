@@ -300,8 +300,28 @@ pub fn to_bytes_with<F: Float>(
     let mut metadata = extra.clone();
     let json = serde_json::to_string(&model.config()).map_err(|e| Error::model_file("<memory>", e.to_string()))?;
     metadata.insert(CONFIG_KEY.to_string(), json);
-    safetensors::serialize(tensors.iter().map(|(n, r)| (n.as_str(), r)), Some(metadata))
-        .map_err(|e| Error::model_file("<memory>", e.to_string()))
+    let mut bytes = safetensors::serialize(tensors.iter().map(|(n, r)| (n.as_str(), r)), Some(metadata))
+        .map_err(|e| Error::model_file("<memory>", e.to_string()))?;
+    sort_header(&mut bytes);
+    Ok(bytes)
+}
+
+/// Rewrites the JSON header with its keys sorted (same length: the same entries, reordered), so
+/// the same model always gives the same bytes; `safetensors` writes its metadata map in hash
+/// order.
+fn sort_header(bytes: &mut [u8]) {
+    let Some(n) = bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize) else {
+        return;
+    };
+    let Some(header) = bytes.get(8..8 + n) else { return };
+    // serde_json's maps are sorted (BTreeMap) unless its `preserve_order` feature is on
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(header) else { return };
+    let Ok(sorted) = serde_json::to_vec(&value) else { return };
+    if sorted.len() <= n {
+        let out = &mut bytes[8..8 + n];
+        out[..sorted.len()].copy_from_slice(&sorted);
+        out[sorted.len()..].fill(b' ');
+    }
 }
 
 /// Writes a model file atomically (temp file + rename).

@@ -1,7 +1,8 @@
 //! How many threads the large matrix products use.
 //!
-//! `ndarray`'s GEMM (`matrixmultiply`) reads `MATMUL_NUM_THREADS` once, at its first product; set
-//! it through [`init`] before any computation.
+//! Two pools share the work: this crate's per-step products ([`crate::pool`]) and `ndarray`'s
+//! GEMM (`matrixmultiply`), which reads `MATMUL_NUM_THREADS` once, at its first product. Set both
+//! through [`init`] before any computation.
 
 use crate::{Error, Result};
 
@@ -18,5 +19,5 @@ pub fn init(threads: Option<usize>) -> Result<usize> {
     };
     // SAFETY: called at start-up, before this process starts other threads.
     unsafe { std::env::set_var("MATMUL_NUM_THREADS", n.to_string()) };
-    Ok(n)
+    Ok(crate::pool::set_threads(n))
 }

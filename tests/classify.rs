@@ -170,9 +170,9 @@ fn bad_input_gets_one_line_naming_the_file() {
     assert_one_line_error(&train(&x, &short), &short, "150 labels for 200 input sequences");
     let negative =
         bad("negative.npy", &|f| write_npy(f, &Array1::from_shape_fn(200, |i| if i == 7 { -1i64 } else { 0 })));
-    assert_one_line_error(&train(&x, &negative), &negative, "label -1 at index 7");
+    assert_one_line_error(&train(&x, &negative), &negative, "label -1 at index 7 is negative");
     let fraction = bad("fraction.npy", &|f| write_npy(f, &Array1::from_shape_fn(200, |i| i as f64 * 0.5)));
-    assert_one_line_error(&train(&x, &fraction), &fraction, "0.5 (not a whole number) at index 1");
+    assert_one_line_error(&train(&x, &fraction), &fraction, "label 0.5 at index 1 is not a whole number");
     let rank = bad("rank.npy", &|f| write_npy(f, &Array2::<i64>::zeros((200, 6))));
     assert_one_line_error(&train(&x, &rank), &rank, "expected labels of shape [N]");
     let x2 = bad("x2.npy", &|f| write_npy(f, &Array2::<f32>::zeros((200, 6))));

@@ -202,3 +202,20 @@ fn shape_errors_are_values() {
     assert!(RnnConfig::new(3, 0).validate().is_err());
     assert!(RnnConfig::new(3, 4).with_dropout(1.0).validate().is_err());
 }
+
+/// Regression: model files with several metadata keys came out in hash order, so the same model
+/// gave different bytes from run to run.
+#[test]
+fn model_file_bytes_are_deterministic() {
+    let model =
+        Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 3), output_size: Some(1) }, Init::PyTorch, 0).unwrap();
+    let meta: std::collections::HashMap<String, String> =
+        (0..8).map(|i| (format!("key{i}"), format!("value {i}"))).collect();
+    let first = model_file::to_bytes(&model, &meta).unwrap();
+    for _ in 0..5 {
+        let meta: std::collections::HashMap<String, String> = meta.clone().into_iter().collect();
+        assert_eq!(model_file::to_bytes(&model, &meta).unwrap(), first);
+    }
+    let back = model_file::from_bytes::<f32>(&first, "<memory>".as_ref(), &LoadOptions::default()).unwrap();
+    assert_eq!(back.metadata["key3"], "value 3");
+}

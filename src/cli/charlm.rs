@@ -18,7 +18,7 @@ use rnn::tasks::charlm::{
 use rnn::{Float, Model};
 
 use super::train::Args;
-use super::{Dtype, print_stdout, thousands};
+use super::{Dtype, plural, print_stdout, thousands};
 
 /// The sampling temperature of the sample printed after training.
 const SAMPLE_TEMPERATURE: f64 = 0.8;
@@ -99,14 +99,14 @@ fn train_as<F: Float>(args: &Args) -> Result<()> {
     };
     if !quiet {
         eprintln!(
-            "text: {}, {} characters, a vocabulary of {v}; training on the first {} as {} streams of {} chunks of {} \
-             characters ({} used), holding out the last {} (losses below are nats per character)",
+            "text: {}, {} characters, a vocabulary of {v}; training on the first {} as {} of {} of {} \
+             ({} used), holding out the last {} (losses below are nats per character)",
             path.display(),
             thousands(n),
             thousands(head.len()),
-            layout.streams,
-            layout.chunks,
-            layout.chunk_len,
+            plural(layout.streams, "stream"),
+            plural(layout.chunks, "chunk"),
+            plural(layout.chunk_len, "character"),
             thousands(layout.used()),
             thousands(tail.len()),
         );

@@ -73,7 +73,7 @@ pub fn parse_labels(bytes: &[u8]) -> std::result::Result<Array1<usize>, String> 
     macro_rules! try_int {
         ($($t:ty),*) => {$(
             if let Some(a) = view_as::<$t>(bytes)? {
-                return to_labels(a, |v| i128::from(v).try_into().map_err(|_| v.to_string()));
+                return to_labels(a, |v| int_label(i128::from(v)));
             }
         )*};
     }
@@ -86,16 +86,27 @@ pub fn parse_labels(bytes: &[u8]) -> std::result::Result<Array1<usize>, String> 
             msg
         }
     })?;
-    let floats = floats.into_float::<f64>();
-    to_labels(floats, |v| {
-        if v.is_finite() && v.fract() == 0.0 && v >= 0.0 && v < 2f64.powi(53) {
-            Ok(v as usize)
-        } else if v.is_finite() && v.fract() == 0.0 && v < 0.0 {
-            Err(format!("{v}"))
+    to_labels(floats.into_float::<f64>(), |v| {
+        if !(v.is_finite() && v.fract() == 0.0) {
+            Err((v.to_string(), "is not a whole number: labels are classes 0, 1, 2, ..."))
+        } else if v.abs() < 2f64.powi(62) {
+            int_label(v as i128)
         } else {
-            Err(format!("{v} (not a whole number)"))
+            Err((v.to_string(), TOO_LARGE))
         }
     })
+}
+
+/// What is wrong with a label `≥ MAX_CLASSES`.
+const TOO_LARGE: &str = "is too large: labels are classes 0..C-1 with C at most 65536";
+
+/// A label from an integer, or the value as text and what is wrong with it.
+fn int_label(v: i128) -> std::result::Result<usize, (String, &'static str)> {
+    match usize::try_from(v) {
+        Err(_) => Err((v.to_string(), "is negative: labels are classes 0, 1, 2, ...")),
+        Ok(c) if c >= MAX_CLASSES => Err((v.to_string(), TOO_LARGE)),
+        Ok(c) => Ok(c),
+    }
 }
 
 /// The array of dtype `A`, `None` when the file holds another dtype.
@@ -112,33 +123,20 @@ fn view_as<A: ViewElement + ReadableElement + Clone>(bytes: &[u8]) -> std::resul
     }
 }
 
-/// Checks the shape and converts each value with `convert` (which returns the value as text
-/// when it is not a valid label).
+/// Checks the shape and converts each value with `convert`.
 fn to_labels<T: Copy>(
     a: ArrayD<T>,
-    convert: impl Fn(T) -> std::result::Result<usize, String>,
+    convert: impl Fn(T) -> std::result::Result<usize, (String, &'static str)>,
 ) -> std::result::Result<Array1<usize>, String> {
     let shape = a.shape().to_vec();
-    let n = match shape.as_slice() {
-        [n] | [n, 1] => *n,
-        _ => return Err(format!("expected labels of shape [N] (one integer class per sequence), got shape {shape:?}")),
-    };
-    let flat: Vec<T> = a.iter().copied().collect();
-    let mut out = Vec::with_capacity(n);
-    for (i, v) in flat.into_iter().enumerate() {
-        match convert(v) {
-            Ok(c) if c < MAX_CLASSES => out.push(c),
-            Ok(c) => {
-                return Err(format!(
-                    "label {c} at index {i} is too large: classes are 0..C-1 with C at most {MAX_CLASSES}"
-                ));
-            }
-            Err(text) => {
-                return Err(format!("label {text} at index {i} is not a class: labels must be integers 0, 1, 2, ..."));
-            }
-        }
+    if !matches!(shape.as_slice(), [_] | [_, 1]) {
+        return Err(format!("expected labels of shape [N] (one integer class per sequence), got shape {shape:?}"));
     }
-    Ok(Array1::from(out))
+    a.iter()
+        .enumerate()
+        .map(|(i, &v)| convert(v).map_err(|(text, why)| format!("label {text} at index {i} {why}")))
+        .collect::<std::result::Result<Vec<usize>, String>>()
+        .map(Array1::from)
 }
 
 /// Sequences per class: `counts[c]` for `c` in `0..num_classes` (labels ≥ `num_classes` are
@@ -453,9 +451,13 @@ mod tests {
     #[test]
     fn bad_labels_say_what_and_where() {
         let e = parse_labels(&npy(&arr1(&[0i64, -1]))).unwrap_err();
-        assert!(e.contains("label -1 at index 1"), "{e}");
+        assert!(e.contains("label -1 at index 1 is negative"), "{e}");
         let e = parse_labels(&npy(&arr1(&[0.0f64, 1.5]))).unwrap_err();
-        assert!(e.contains("1.5 (not a whole number) at index 1"), "{e}");
+        assert!(e.contains("label 1.5 at index 1 is not a whole number"), "{e}");
+        let e = parse_labels(&npy(&arr1(&[0.0f32, -2.0]))).unwrap_err();
+        assert!(e.contains("label -2 at index 1 is negative"), "{e}");
+        let e = parse_labels(&npy(&arr1(&[1e20f64]))).unwrap_err();
+        assert!(e.contains("is too large") && e.contains(&MAX_CLASSES.to_string()), "{e}");
         let e = parse_labels(&npy(&arr1(&[f64::NAN]))).unwrap_err();
         assert!(e.contains("NaN"), "{e}");
         let e = parse_labels(&npy(&Array2::<i64>::zeros((3, 2)))).unwrap_err();

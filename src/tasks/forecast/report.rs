@@ -38,11 +38,7 @@ impl Evaluation {
 
     /// What the table measured, in one paragraph.
     pub fn legend(&self, part: Part, horizon: usize) -> String {
-        let part = match part {
-            Part::Train => "training",
-            Part::Validation => "validation",
-            Part::Test => "test",
-        };
+        let part = part.name();
         let none = if self.season > 1 { "" } else { " (*no season: seasonal naive is persistence)" };
         format!(
             "{part} split, rolling origin: {} forecasts of {horizon} step{} on the original scale\n\

@@ -39,6 +39,9 @@ pub fn select<F: Float>(
         let candidate = Candidate { transform: t, validation: ev.model, persistence: ev.persistence };
         tried.push((meta, model, candidate));
     }
+    if tried.is_empty() {
+        return Err(crate::Error::Config("no transformation to try".into()));
+    }
     let selection: Vec<Candidate> = tried.iter().map(|c| c.2.clone()).collect();
     let key = |c: &Candidate| if c.validation.mase.is_finite() { c.validation.mase } else { f64::INFINITY };
     let best = (0..tried.len()).min_by(|&a, &b| key(&tried[a].2).total_cmp(&key(&tried[b].2))).unwrap_or(0);

@@ -1,0 +1,218 @@
+//! Forecasting with a trained model: rolling-origin evaluation against the baselines, and
+//! forecasts past the end of a series (recursive beyond the horizon).
+
+use ndarray::{Array3, Axis};
+use serde::Serialize;
+
+use super::{ForecastMeta, Part, Scores, SeriesStats, Table, metrics};
+use crate::{Error, Float, Model, Readout, Result};
+
+/// One series' rolling-origin forecasts over a part.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesForecasts {
+    /// Index of the series in the table.
+    pub series: usize,
+    /// The origins (index of the last known row).
+    pub origins: Vec<usize>,
+    /// The model's forecasts `[origin][step]`, original scale.
+    pub model: Vec<Vec<f64>>,
+    /// Persistence's.
+    pub persistence: Vec<Vec<f64>>,
+    /// Seasonal naive's.
+    pub seasonal_naive: Vec<Vec<f64>>,
+}
+
+/// The scores of step k of a multi-step forecast.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct StepScores {
+    /// Steps ahead (1-based).
+    pub step: usize,
+    /// The model.
+    pub model: Scores,
+    /// Persistence.
+    pub persistence: Scores,
+    /// Seasonal naive.
+    pub seasonal_naive: Scores,
+}
+
+/// A rolling-origin evaluation: from every origin of a part where the whole horizon lies in
+/// the part, over every step.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// The model.
+    pub model: Scores,
+    /// Persistence (last value).
+    pub persistence: Scores,
+    /// Seasonal naive (value one season back).
+    pub seasonal_naive: Scores,
+    /// The season of the seasonal naive baseline and of MASE's scale.
+    pub season: usize,
+    /// Forecast origins scored (over all series).
+    pub origins: usize,
+    /// Per step ahead (only when the horizon is above 1).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub per_step: Vec<StepScores>,
+}
+
+impl ForecastMeta {
+    /// The model's forecasts (original scale) of the H steps after each origin of a series
+    /// whose transformed values are `z` and features `features`.
+    ///
+    /// # Errors
+    /// Shape errors when the model does not fit the metadata.
+    pub fn predict<F: Float>(
+        &self,
+        model: &Model<F>,
+        z: &[f64],
+        features: &[&[f64]],
+        origins: &[usize],
+        stats: &SeriesStats,
+    ) -> Result<Vec<Vec<f64>>> {
+        let (w, width) = (self.window, self.input_size());
+        let mut out = Vec::with_capacity(origins.len());
+        for chunk in origins.chunks(256) {
+            let mut x = Array3::<F>::zeros((w, chunk.len(), width));
+            for (b, &t) in chunk.iter().enumerate() {
+                let rows = self.transform.inputs(z, features, t, w, stats);
+                for (i, v) in rows.into_iter().enumerate() {
+                    x[[i / width, b, i % width]] = F::of(v);
+                }
+            }
+            let trace = model.forward_eval(x.view(), None, Readout::LastStep)?;
+            let y = trace.y().index_axis(Axis(0), 0).to_owned();
+            if y.shape()[1] != self.horizon {
+                return Err(Error::shape(
+                    "model output",
+                    format!("[batch, {}] (the horizon)", self.horizon),
+                    y.shape(),
+                ));
+            }
+            for (b, &t) in chunk.iter().enumerate() {
+                let o: Vec<f64> = y.row(b).iter().map(|v| v.to_f64_lossless()).collect();
+                out.push(self.transform.decode(z, t, &o, self.season, stats));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rolling-origin evaluation of `model` over `part` of every series of `table`, with the
+    /// baselines; `season` is the seasonal naive's and MASE's m (the model's own by default).
+    ///
+    /// # Errors
+    /// As [`ForecastMeta::dataset`] and [`ForecastMeta::predict`]; [`Error::Config`] when the
+    /// part has no origin.
+    pub fn evaluate<F: Float>(
+        &self,
+        model: &Model<F>,
+        table: &Table,
+        part: Part,
+        season: Option<usize>,
+    ) -> Result<(Evaluation, Vec<SeriesForecasts>)> {
+        let m = season.unwrap_or(self.season).max(1);
+        let h = self.horizon;
+        let mut total = [metrics::Accumulator::default(); 3];
+        let mut steps = vec![[metrics::Accumulator::default(); 3]; h];
+        let mut all = Vec::new();
+        for k in 0..table.series.len() {
+            let stats = self.stats_for(table, k)?;
+            let z = self.z(table, k)?;
+            let s = &table.series[k];
+            let sizes = self.split.sizes(s.len());
+            let scale = metrics::mase_scale(&s.values[..sizes[0]], m);
+            let origins: Vec<usize> = self.origins(sizes, part).collect();
+            let feats: Vec<&[f64]> = s.features.iter().map(Vec::as_slice).collect();
+            let model_fc = self.predict(model, &z, &feats, &origins, stats)?;
+            let pers: Vec<Vec<f64>> = origins.iter().map(|&t| metrics::persistence(&s.values, t, h)).collect();
+            let snaive: Vec<Vec<f64>> = origins.iter().map(|&t| metrics::seasonal_naive(&s.values, t, h, m)).collect();
+            for (o, &t) in origins.iter().enumerate() {
+                for step in 0..h {
+                    let actual = s.values[t + 1 + step];
+                    for (j, fc) in [&model_fc, &pers, &snaive].into_iter().enumerate() {
+                        total[j].add(actual, fc[o][step], scale);
+                        steps[step][j].add(actual, fc[o][step], scale);
+                    }
+                }
+            }
+            all.push(SeriesForecasts {
+                series: k,
+                origins,
+                model: model_fc,
+                persistence: pers,
+                seasonal_naive: snaive,
+            });
+        }
+        if total[0].is_empty() {
+            let msg = format!(
+                "the {} split has no forecast origin (window {}, horizon {h}): too few rows",
+                part.name(),
+                self.window
+            );
+            return Err(Error::data(&table.path, None, Some(table.target_column()), msg));
+        }
+        let per_step = if h > 1 {
+            steps
+                .iter()
+                .enumerate()
+                .map(|(i, a)| StepScores {
+                    step: i + 1,
+                    model: a[0].scores(),
+                    persistence: a[1].scores(),
+                    seasonal_naive: a[2].scores(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let evaluation = Evaluation {
+            model: total[0].scores(),
+            persistence: total[1].scores(),
+            seasonal_naive: total[2].scores(),
+            season: m,
+            origins: all.iter().map(|f| f.origins.len()).sum(),
+            per_step,
+        };
+        Ok((evaluation, all))
+    }
+
+    /// Forecasts `steps` values past the end of every series of `table` (original scale):
+    /// directly for up to H steps, recursively beyond (feeding forecasts back as inputs).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `steps` exceeds H for a model with features (their future is
+    /// unknown); as [`ForecastMeta::predict`].
+    pub fn forecast<F: Float>(&self, model: &Model<F>, table: &Table, steps: usize) -> Result<Vec<Vec<f64>>> {
+        if steps > self.horizon && !self.columns.features.is_empty() {
+            return Err(Error::Config(format!(
+                "this model reads the features {} whose future is unknown: it forecasts at most {} steps (its horizon)",
+                self.columns.features.join(", "),
+                self.horizon
+            )));
+        }
+        let mut out = Vec::with_capacity(table.series.len());
+        for k in 0..table.series.len() {
+            let stats = self.stats_for(table, k)?;
+            let mut z = self.z(table, k)?;
+            if z.len() < self.window {
+                let s = &table.series[k];
+                return Err(Error::data(
+                    &table.path,
+                    s.lines.last().copied(),
+                    Some(table.target_column()),
+                    format!("{} has {} rows but the model reads windows of {}", s.name(), s.len(), self.window),
+                ));
+            }
+            let feats: Vec<&[f64]> = table.series[k].features.iter().map(Vec::as_slice).collect();
+            let mut values = Vec::with_capacity(steps);
+            while values.len() < steps {
+                let t = z.len() - 1;
+                let next = self.predict(model, &z, &feats, &[t], stats)?.remove(0);
+                for y in next.into_iter().take(steps - values.len()) {
+                    z.push(self.transform.forward(y));
+                    values.push(y);
+                }
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+}
