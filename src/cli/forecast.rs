@@ -21,7 +21,8 @@ pub use super::demo::{DemoArgs, demo};
 #[command(next_help_heading = "Forecast (--task forecast)")]
 pub struct TrainArgs {
     /// Column to forecast (default: the only numeric column besides date, id and features, or
-    /// one named `value` or `y`)
+    /// one named `value` or `y`). Forecasting changes three training defaults: --epochs 300,
+    /// --patience 40, --lr 0.003 (a flag given on the command line wins)
     #[arg(long, value_name = "NAME")]
     pub column: Option<String>,
     /// Extra input columns (covariates), comma-separated; their future is unknown, so forecasts
