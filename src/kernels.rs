@@ -135,9 +135,10 @@ unsafe fn run_avx2<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usi
     blocked::<F, 4, 16>(a, b, c, ldc, acc, j0, j1)
 }
 
-/// Columns `j0..j1` of `C (+)= A · B`: blocks of `NR` columns (a panel of B that stays in
-/// cache), within them blocks of `MR` rows of A, each an `MR × NR` tile of accumulators held in
-/// registers while `k` runs.
+/// Columns `j0..j1` of `C (+)= A · B`: panels of `NR` columns (a panel of B that stays in
+/// cache), then narrower panels of 16 and 8 for what is left, then single columns; within a
+/// panel, blocks of `MR` rows of A, each an `MR × width` tile of accumulators held in registers
+/// while `k` runs.
 #[inline(always)]
 fn blocked<F: Float, const MR: usize, const NR: usize>(
     a: Mat<'_, F>,
@@ -148,32 +149,44 @@ fn blocked<F: Float, const MR: usize, const NR: usize>(
     j0: usize,
     j1: usize,
 ) {
-    let (m, k) = (a.rows, a.cols);
     let mut j = j0;
     while j + NR <= j1 {
-        let mut i = 0;
-        while i + MR <= m {
-            tile::<F, MR, NR>(a, b, c, ldc, acc, i, j);
-            i += MR;
-        }
-        while i < m {
-            tile::<F, 1, NR>(a, b, c, ldc, acc, i, j);
-            i += 1;
-        }
+        panel::<F, MR, NR>(a, b, c, ldc, acc, j);
         j += NR;
     }
-    // leftover columns (fewer than NR): one row, one column at a time
-    if j < j1 {
-        for i in 0..m {
-            let arow = &a.data[i * a.ld..i * a.ld + k];
-            for jj in j..j1 {
-                let mut s = if acc { c[i * ldc + jj] } else { F::zero() };
-                for (p, &av) in arow.iter().enumerate() {
-                    s = av.mul_add(b.data[p * b.ld + jj], s);
-                }
-                c[i * ldc + jj] = s;
-            }
-        }
+    while j + 16 <= j1 {
+        panel::<F, MR, 16>(a, b, c, ldc, acc, j);
+        j += 16;
+    }
+    while j + 8 <= j1 {
+        panel::<F, MR, 8>(a, b, c, ldc, acc, j);
+        j += 8;
+    }
+    while j < j1 {
+        panel::<F, MR, 1>(a, b, c, ldc, acc, j);
+        j += 1;
+    }
+}
+
+/// All rows of A against the `W` columns of B starting at `j`.
+#[inline(always)]
+fn panel<F: Float, const MR: usize, const W: usize>(
+    a: Mat<'_, F>,
+    b: Mat<'_, F>,
+    c: &mut [F],
+    ldc: usize,
+    acc: bool,
+    j: usize,
+) {
+    let m = a.rows;
+    let mut i = 0;
+    while i + MR <= m {
+        tile::<F, MR, W>(a, b, c, ldc, acc, i, j);
+        i += MR;
+    }
+    while i < m {
+        tile::<F, 1, W>(a, b, c, ldc, acc, i, j);
+        i += 1;
     }
 }
 
