@@ -1,6 +1,6 @@
 //! The output head `y = V h + c`: PyTorch's `nn.Linear` on the top layer's hidden states.
 
-use ndarray::linalg::general_mat_mul;
+use crate::kernels::matmul;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMutD};
 use rand::Rng;
 
@@ -82,7 +82,7 @@ impl<F: Float> Linear<F> {
             return Err(Error::shape("head input", format!("[n, {}]", self.in_features()), x.shape()));
         }
         let mut z = Array2::zeros((x.nrows(), self.out_features()));
-        general_mat_mul(F::one(), &x, &self.weight.t(), F::zero(), &mut z);
+        matmul(&x, &self.weight.t(), &mut z.view_mut(), false);
         if let Some(b) = &self.bias {
             z += b;
         }
@@ -106,7 +106,7 @@ impl<F: Float> Linear<F> {
         }
         let mut grads = self.zeros_like();
         // dW = dzᵀ x
-        general_mat_mul(F::one(), &dz.t(), &x, F::zero(), &mut grads.weight);
+        matmul(&dz.t(), &x, &mut grads.weight.view_mut(), false);
         // db = Σ_rows dz
         if let Some(b) = &mut grads.bias {
             for row in dz.rows() {
@@ -115,7 +115,7 @@ impl<F: Float> Linear<F> {
         }
         // dx = dz W
         let mut dx = Array2::zeros((x.nrows(), self.in_features()));
-        general_mat_mul(F::one(), &dz, &self.weight, F::zero(), &mut dx);
+        matmul(&dz, &self.weight.view(), &mut dx.view_mut(), false);
         Ok((grads, dx))
     }
 }

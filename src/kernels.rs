@@ -163,8 +163,39 @@ fn blocked<F: Float, const MR: usize, const NR: usize>(
         j += 8;
     }
     while j < j1 {
-        panel::<F, MR, 1>(a, b, c, ldc, acc, j);
+        if b.ld == 1 {
+            // B is a single column stored contiguously: dot products of A's rows with it
+            column_dots(a, b, c, ldc, acc, j);
+        } else {
+            panel::<F, MR, 1>(a, b, c, ldc, acc, j);
+        }
         j += 1;
+    }
+}
+
+/// Column `j` of C when B's column is contiguous (`b.ld == 1`, so B has one column): one dot
+/// product per row of A, in 16 independent lanes.
+#[inline(always)]
+fn column_dots<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, acc: bool, j: usize) {
+    const L: usize = 16;
+    let k = a.cols;
+    let col = &b.data[j..j + k];
+    for i in 0..a.rows {
+        let row = &a.data[i * a.ld..i * a.ld + k];
+        let mut lanes = [F::zero(); L];
+        let mut rc = row.chunks_exact(L);
+        let mut cc = col.chunks_exact(L);
+        for (r, q) in (&mut rc).zip(&mut cc) {
+            for v in 0..L {
+                lanes[v] = r[v].mul_add(q[v], lanes[v]);
+            }
+        }
+        let mut sum = lanes.iter().fold(F::zero(), |s, &x| s + x);
+        for (&r, &q) in rc.remainder().iter().zip(cc.remainder()) {
+            sum = r.mul_add(q, sum);
+        }
+        let out = &mut c[i * ldc + j];
+        *out = if acc { *out + sum } else { sum };
     }
 }
 
@@ -213,6 +244,39 @@ fn tile<F: Float, const R: usize, const W: usize>(
     // SAFETY: `gemm` checked that A holds `a.rows` rows of `k` at distance `a.ld`, and B `k`
     // rows of `b.cols` at distance `b.ld`; `i + R <= a.rows` and `j + W <= b.cols` by the
     // callers' loop bounds, so every read below is in bounds.
+    if R == 1 {
+        // one row (a matrix-vector product): every accumulator gets one FMA per k, so the
+        // FMA latency, not its throughput, would bound the loop; two sets (even and odd k)
+        // double the independent chains
+        let mut odd = [F::zero(); W];
+        unsafe {
+            let ap = a.data.as_ptr().add(i * a.ld);
+            let bp = b.data.as_ptr().add(j);
+            let mut p = 0;
+            while p + 1 < k {
+                let b0 = &*(bp.add(p * b.ld) as *const [F; W]);
+                let b1 = &*(bp.add((p + 1) * b.ld) as *const [F; W]);
+                let (a0, a1) = (*ap.add(p), *ap.add(p + 1));
+                for v in 0..W {
+                    t[0][v] = a0.mul_add(b0[v], t[0][v]);
+                    odd[v] = a1.mul_add(b1[v], odd[v]);
+                }
+                p += 2;
+            }
+            if p < k {
+                let b0 = &*(bp.add(p * b.ld) as *const [F; W]);
+                let a0 = *ap.add(p);
+                for v in 0..W {
+                    t[0][v] = a0.mul_add(b0[v], t[0][v]);
+                }
+            }
+        }
+        for v in 0..W {
+            t[0][v] += odd[v];
+        }
+        c[crow(0)..crow(0) + W].copy_from_slice(&t[0]);
+        return;
+    }
     unsafe {
         let ap = a.data.as_ptr().add(i * a.ld);
         let bp = b.data.as_ptr().add(j);
@@ -231,12 +295,13 @@ fn tile<F: Float, const R: usize, const W: usize>(
     }
 }
 
-/// Below this many multiply-adds, [`matmul`] uses the kernels above even for a transposed
-/// operand (copying it); above, `ndarray`'s GEMM, whose packing pays off.
-const SMALL_MACS: usize = 1 << 18;
+/// From this many multiply-adds on, a product with more than 256 rows goes to `ndarray`.
+const LARGE_MACS: usize = 1 << 22;
 
-/// `C = A · B` or `C += A · B` on ndarray views: the allocation-free kernels when all three
-/// are contiguous row-major (or the product is small), else `ndarray`'s GEMM.
+/// `C = A · B` or `C += A · B` on ndarray views with the kernels above: an operand that is not
+/// row-major is laid out row-major first (a cache-blocked transpose when it is a transposed
+/// view), once per call. A `C` that is not contiguous row-major, and a large product with more
+/// than 256 rows, go to `ndarray`'s GEMM.
 pub fn matmul<F: Float>(
     a: &ndarray::ArrayView2<'_, F>,
     b: &ndarray::ArrayView2<'_, F>,
@@ -244,25 +309,73 @@ pub fn matmul<F: Float>(
     accumulate: bool,
 ) {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
-    if let (Some(asl), Some(bsl)) = (a.as_slice(), b.as_slice())
-        && c.is_standard_layout()
-        && let Some(csl) = c.as_slice_mut()
-    {
-        gemm(Mat::new(asl, m, k), Mat::new(bsl, k, n), csl, n, accumulate);
+    // Tall products (all steps at once, or a sum over every step) are `ndarray`'s: its blocking
+    // of the inner dimension wins there, and it allocates only once per sequence.
+    if !c.is_standard_layout() || (m > 256 && m * k * n >= LARGE_MACS) {
+        let beta = if accumulate { F::one() } else { F::zero() };
+        ndarray::linalg::general_mat_mul(F::one(), a, b, beta, c);
         return;
     }
-    if m * k * n < SMALL_MACS
-        && let Some(csl) = c.as_slice_mut()
-    {
-        let a = a.as_standard_layout();
-        let b = b.as_standard_layout();
-        if let (Some(asl), Some(bsl)) = (a.as_slice(), b.as_slice()) {
-            gemm(Mat::new(asl, m, k), Mat::new(bsl, k, n), csl, n, accumulate);
-            return;
+    let (a_owned, b_owned);
+    let a_sl = match a.as_slice() {
+        Some(s) => s,
+        None => {
+            a_owned = row_major(a);
+            a_owned.as_slice().expect("row-major")
+        }
+    };
+    let b_sl = match b.as_slice() {
+        Some(s) => s,
+        None => {
+            b_owned = row_major(b);
+            b_owned.as_slice().expect("row-major")
+        }
+    };
+    let c_sl = c.as_slice_mut().expect("standard layout");
+    gemm(Mat::new(a_sl, m, k), Mat::new(b_sl, k, n), c_sl, n, accumulate);
+}
+
+/// A row-major copy of `a`: a blocked transpose when `a` is the transpose of a row-major array.
+fn row_major<F: Float>(a: &ndarray::ArrayView2<'_, F>) -> ndarray::Array2<F> {
+    let t = a.t();
+    if t.as_slice().is_some() { transposed(t) } else { a.as_standard_layout().into_owned() }
+}
+
+/// Writes `src` transposed into `dst` (row-major `[src.ncols(), src.nrows()]`), in 16 × 16
+/// blocks so both sides stay in cache.
+///
+/// # Panics
+/// When `dst` is shorter than `src`.
+pub fn transpose_into<F: Float>(src: ndarray::ArrayView2<'_, F>, dst: &mut [F]) {
+    const BLOCK: usize = 16;
+    let (rows, cols) = src.dim();
+    assert!(dst.len() >= rows * cols, "transpose destination too small");
+    let Some(s) = src.as_slice() else {
+        for ((r, c), &v) in src.indexed_iter() {
+            dst[c * rows + r] = v;
+        }
+        return;
+    };
+    for r0 in (0..rows).step_by(BLOCK) {
+        let r1 = (r0 + BLOCK).min(rows);
+        for c0 in (0..cols).step_by(BLOCK) {
+            let c1 = (c0 + BLOCK).min(cols);
+            for c in c0..c1 {
+                let out = &mut dst[c * rows + r0..c * rows + r1];
+                for (o, r) in out.iter_mut().zip(r0..r1) {
+                    *o = s[r * cols + c];
+                }
+            }
         }
     }
-    let beta = if accumulate { F::one() } else { F::zero() };
-    ndarray::linalg::general_mat_mul(F::one(), a, b, beta, c);
+}
+
+/// `src` transposed, row-major (see [`transpose_into`]).
+pub fn transposed<F: Float>(src: ndarray::ArrayView2<'_, F>) -> ndarray::Array2<F> {
+    let (rows, cols) = src.dim();
+    let mut out = vec![F::zero(); rows * cols];
+    transpose_into(src, &mut out);
+    ndarray::Array2::from_shape_vec((cols, rows), out).expect("rows * cols elements")
 }
 
 #[cfg(test)]
@@ -292,9 +405,18 @@ mod tests {
 
     #[test]
     fn matches_ndarray_for_awkward_shapes() {
-        for &(m, k, n) in
-            &[(1, 1, 1), (1, 32, 32), (3, 5, 7), (4, 128, 128), (5, 33, 65), (32, 128, 128), (2, 0, 3), (17, 64, 200)]
-        {
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (1, 32, 32),
+            (5, 40, 1),
+            (1, 128, 1),
+            (3, 5, 7),
+            (4, 128, 128),
+            (5, 33, 65),
+            (32, 128, 128),
+            (2, 0, 3),
+            (17, 64, 200),
+        ] {
             for acc in [false, true] {
                 check::<f32>(m, k, n, acc);
                 check::<f64>(m, k, n, acc);

@@ -3,7 +3,7 @@
 
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
 
-use crate::kernels::{Mat, gemm};
+use crate::kernels::{Mat, gemm, transposed};
 
 use crate::{Error, Float, Model, Result};
 
@@ -62,17 +62,13 @@ impl<'m, F: Float> Stepper<'m, F> {
                     (Some(a), Some(b)) => Some(a + b),
                     _ => None,
                 };
-                (
-                    p.weight_ih.t().as_standard_layout().into_owned(),
-                    p.weight_hh.t().as_standard_layout().into_owned(),
-                    bias,
-                )
+                (transposed(p.weight_ih.view()), transposed(p.weight_hh.view()), bias)
             })
             .collect();
         Ok(Stepper {
             model,
             layers,
-            head_t: model.head.as_ref().map(|h| h.weight.t().as_standard_layout().into_owned()),
+            head_t: model.head.as_ref().map(|h| transposed(h.weight.view())),
             h: Array3::zeros((c.num_layers, batch, c.hidden_size)),
             a: Array2::zeros((batch, c.hidden_size)),
             y: Array2::zeros((batch, out)),
