@@ -1,11 +1,17 @@
 //! A persistent worker pool for splitting one large matrix product across cores, step after
 //! step, without spawning threads or allocating: a job is a function pointer and a data
-//! pointer handed over under a mutex, workers sleep on a condition variable between jobs.
+//! pointer handed over under a mutex; workers spin briefly on an atomic epoch (a step's product
+//! follows the last within microseconds), then sleep on a condition variable.
 //!
 //! `rayon` would do, but its global queue allocates a block every few dozen injected jobs, and
 //! the per-step loops of this crate promise (and test) no allocation at all.
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+
+/// How long a thread spins on an atomic before it sleeps on the condition variable: a step's
+/// product takes tens to hundreds of microseconds, a sleep and wake-up several.
+const SPIN: u32 = 1 << 16;
 
 /// A job: call `f(data, part)` for `part` in `0..parts`.
 #[derive(Clone, Copy)]
@@ -18,14 +24,12 @@ struct Job {
 // every worker has finished with it.
 unsafe impl Send for Job {}
 
-struct State {
-    epoch: u64,
-    job: Option<Job>,
-    remaining: usize,
-}
-
 struct Pool {
-    state: Mutex<State>,
+    /// Bumped for every job; workers wait for it to change.
+    epoch: AtomicU64,
+    /// Parts still running on workers.
+    remaining: AtomicUsize,
+    job: Mutex<Option<Job>>,
     work: Condvar,
     done: Condvar,
     /// Callers of `run` take turns (a pool runs one job at a time).
@@ -54,7 +58,9 @@ fn pool() -> Option<&'static Pool> {
     }
     Some(POOL.get_or_init(|| {
         let pool: &'static Pool = Box::leak(Box::new(Pool {
-            state: Mutex::new(State { epoch: 0, job: None, remaining: 0 }),
+            epoch: AtomicU64::new(0),
+            remaining: AtomicUsize::new(0),
+            job: Mutex::new(None),
             work: Condvar::new(),
             done: Condvar::new(),
             turn: Mutex::new(()),
@@ -74,24 +80,36 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Spins until `ready()` or the spin budget is spent; returns whether it became ready.
+fn spin_until(ready: impl Fn() -> bool) -> bool {
+    for _ in 0..SPIN {
+        if ready() {
+            return true;
+        }
+        std::hint::spin_loop();
+    }
+    ready()
+}
+
 fn worker(pool: &'static Pool, part: usize) {
     let mut seen = 0;
     loop {
-        let job = {
-            let mut s = lock(&pool.state);
-            while s.epoch == seen {
-                s = pool.work.wait(s).unwrap_or_else(|p| p.into_inner());
+        if !spin_until(|| pool.epoch.load(Ordering::Acquire) != seen) {
+            let mut job = lock(&pool.job);
+            while pool.epoch.load(Ordering::Acquire) == seen {
+                job = pool.work.wait(job).unwrap_or_else(|p| p.into_inner());
             }
-            seen = s.epoch;
-            s.job
-        };
+        }
+        seen = pool.epoch.load(Ordering::Acquire);
+        let job = *lock(&pool.job);
         if let Some(job) = job {
             // SAFETY: see `Job`.
             unsafe { (job.f)(job.data, part) };
         }
-        let mut s = lock(&pool.state);
-        s.remaining -= 1;
-        if s.remaining == 0 {
+        if pool.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // the last part: wake the caller if it went to sleep (under the lock, so the
+            // wake-up cannot fall between its check and its wait)
+            let _guard = lock(&pool.job);
             pool.done.notify_one();
         }
     }
@@ -110,18 +128,20 @@ pub fn run<G: Fn(usize) + Sync>(f: &G) {
     }
     let _turn = lock(&pool.turn);
     {
-        let mut s = lock(&pool.state);
-        s.job = Some(Job { f: call::<G>, data: f as *const G as *const () });
-        s.remaining = pool.workers;
-        s.epoch += 1;
+        let mut job = lock(&pool.job);
+        *job = Some(Job { f: call::<G>, data: f as *const G as *const () });
+        pool.remaining.store(pool.workers, Ordering::Release);
+        pool.epoch.fetch_add(1, Ordering::AcqRel);
         pool.work.notify_all();
     }
     f(0);
-    let mut s = lock(&pool.state);
-    while s.remaining > 0 {
-        s = pool.done.wait(s).unwrap_or_else(|p| p.into_inner());
+    if !spin_until(|| pool.remaining.load(Ordering::Acquire) == 0) {
+        let mut job = lock(&pool.job);
+        while pool.remaining.load(Ordering::Acquire) > 0 {
+            job = pool.done.wait(job).unwrap_or_else(|p| p.into_inner());
+        }
     }
-    s.job = None;
+    *lock(&pool.job) = None;
 }
 
 #[cfg(test)]
