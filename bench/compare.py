@@ -213,45 +213,32 @@ def report(args):
 
     train_peers = [p for p in TRAIN_PEERS if p in peers_present]
     if configs:
-        out.append("## Training throughput (sequences/s, higher is better)")
-        out.append("")
-        header = ["H, B, T, L", "ours (best)"]
-        for p in train_peers:
-            header += [f"{LABELS[p]} t{t}" for t in threads]
-        header += ["best peer", "ours / best peer"]
-        body = []
-        for cfg in configs:
-            ov, ot = best(OURS, cfg, "train_seq_per_s", True)
-            row = [", ".join(map(str, cfg)),
-                   f"{fmt_rate(ov)} (t{ot})" if ov is not None else "-"]
+        def metric_table(title, key, higher, fmt, ratio_label):
+            """One table: ours (best thread setting) vs every peer at each thread setting."""
+            out.append(title)
+            out.append("")
+            header = ["H, B, T, L", "ours (best)"]
             for p in train_peers:
-                row += [fmt_rate(get(p, cfg, t, "train_seq_per_s")) for t in threads]
-            bp = best_peer(cfg, "train_seq_per_s", True, train_peers)
-            row.append(f"{LABELS[bp[1]]} t{bp[2]}: {fmt_rate(bp[0])}" if bp else "-")
-            row.append(f"{ov / bp[0]:.2f}x" if (bp and ov) else "-")
-            body.append(row)
-        out.append(table(header, body))
-        out.append("")
+                header += [f"{LABELS[p]} t{t}" for t in threads]
+            header += ["best peer", ratio_label]
+            body = []
+            for cfg in configs:
+                ov, ot = best(OURS, cfg, key, higher)
+                row = [", ".join(map(str, cfg)), f"{fmt(ov)} (t{ot})" if ov is not None else "-"]
+                for p in train_peers:
+                    row += [fmt(get(p, cfg, t, key)) for t in threads]
+                bp = best_peer(cfg, key, higher, train_peers)
+                row.append(f"{LABELS[bp[1]]} t{bp[2]}: {fmt(bp[0])}" if bp else "-")
+                ratio = (ov / bp[0] if higher else bp[0] / ov) if (bp and ov) else None
+                row.append(f"{ratio:.2f}x" if ratio is not None else "-")
+                body.append(row)
+            out.append(table(header, body))
+            out.append("")
 
-        out.append("## Inference forward pass (ms, lower is better)")
-        out.append("")
-        header = ["H, B, T, L", "ours (best)"]
-        for p in train_peers:
-            header += [f"{LABELS[p]} t{t}" for t in threads]
-        header += ["best peer", "best peer / ours"]
-        body = []
-        for cfg in configs:
-            ov, ot = best(OURS, cfg, "forward_ms", False)
-            row = [", ".join(map(str, cfg)),
-                   f"{fmt_ms(ov)} (t{ot})" if ov is not None else "-"]
-            for p in train_peers:
-                row += [fmt_ms(get(p, cfg, t, "forward_ms")) for t in threads]
-            bp = best_peer(cfg, "forward_ms", False, train_peers)
-            row.append(f"{LABELS[bp[1]]} t{bp[2]}: {fmt_ms(bp[0])}" if bp else "-")
-            row.append(f"{bp[0] / ov:.2f}x" if (bp and ov) else "-")
-            body.append(row)
-        out.append(table(header, body))
-        out.append("")
+        metric_table("## Training throughput (sequences/s, higher is better)", "train_seq_per_s", True,
+                     fmt_rate, "ours / best peer")
+        metric_table("## Inference forward pass (ms, lower is better)", "forward_ms", False,
+                     fmt_ms, "best peer / ours")
 
         out.append("## Training GFLOP/s (at each one's best thread setting) and GEMM rate")
         out.append("")
