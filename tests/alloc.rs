@@ -85,8 +85,9 @@ fn per_step_loops_do_not_allocate() {
         // 180 more steps, forward and backward through every layer: one allocation per step
         // would add hundreds. A product over all steps at once may switch between code paths
         // with its size (the kernels with a transposed copy, or ndarray's GEMM with its packing
-        // buffer), which changes the count by a few, independent of the length.
-        assert!(long <= short + 4, "H={hidden}: {short} allocations for 20 steps, {long} for 200");
+        // buffer), which changes the count by a few (at most one per product), independent of
+        // the length.
+        assert!(long <= short + 16, "H={hidden}: {short} allocations for 20 steps, {long} for 200");
     }
 }
 
