@@ -204,8 +204,8 @@ impl<F: Float> LayerParams<F> {
             }
         }
         // W_hhᵀ laid out row-major once, so every step is an allocation-free kernel call
-        let w_hh_t = crate::kernels::transposed(self.weight_hh.view());
-        let w_hh_t = Mat::new(w_hh_t.as_slice().expect("standard layout"), hidden, hidden);
+        let w_hh_t = crate::kernels::transposed_aligned(self.weight_hh.view());
+        let w_hh_t = Mat::new(w_hh_t.as_slice(), hidden, hidden);
         let h0 = h0.as_standard_layout();
         let h0 = h0.as_slice().expect("standard layout");
         let hs = hs

@@ -3,12 +3,12 @@
 
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
 
-use crate::kernels::{Mat, gemm, transposed};
+use crate::kernels::{Aligned, Mat, gemm, transposed_aligned};
 
 use crate::{Error, Float, Model, Result};
 
 /// One layer's weights as a step uses them: `W_ihᵀ`, `W_hhᵀ`, `b_ih + b_hh`.
-type StepLayer<F> = (Array2<F>, Array2<F>, Option<ndarray::Array1<F>>);
+type StepLayer<F> = (Aligned<F>, Aligned<F>, Option<ndarray::Array1<F>>);
 
 /// Steps a model through time one input at a time (text generation, real-time forecasting).
 ///
@@ -28,7 +28,7 @@ pub struct Stepper<'m, F: Float = f32> {
     /// Per layer `(W_ihᵀ, W_hhᵀ, b_ih + b_hh)`, row-major, so a step is two kernel calls.
     layers: Vec<StepLayer<F>>,
     /// The head's `Vᵀ`.
-    head_t: Option<Array2<F>>,
+    head_t: Option<Aligned<F>>,
     /// `[num_layers, batch, hidden]`.
     h: Array3<F>,
     /// Pre-activation scratch `[batch, hidden]`.
@@ -62,13 +62,13 @@ impl<'m, F: Float> Stepper<'m, F> {
                     (Some(a), Some(b)) => Some(a + b),
                     _ => None,
                 };
-                (transposed(p.weight_ih.view()), transposed(p.weight_hh.view()), bias)
+                (transposed_aligned(p.weight_ih.view()), transposed_aligned(p.weight_hh.view()), bias)
             })
             .collect();
         Ok(Stepper {
             model,
             layers,
-            head_t: model.head.as_ref().map(|h| transposed(h.weight.view())),
+            head_t: model.head.as_ref().map(|h| transposed_aligned(h.weight.view())),
             h: Array3::zeros((c.num_layers, batch, c.hidden_size)),
             a: Array2::zeros((batch, c.hidden_size)),
             y: Array2::zeros((batch, out)),
@@ -123,16 +123,10 @@ impl<'m, F: Float> Stepper<'m, F> {
             }
             let h = self.h.as_slice().expect("contiguous state");
             let state = |k: usize| &h[k * batch * hidden..(k + 1) * batch * hidden];
-            let input =
-                if l == 0 { Mat::new(x_slice, batch, c.input_size) } else { Mat::new(state(l - 1), batch, hidden) };
-            gemm(input, Mat::new(w_ih_t.as_slice().expect("contiguous"), w_ih_t.nrows(), hidden), a, hidden, true);
-            gemm(
-                Mat::new(state(l), batch, hidden),
-                Mat::new(w_hh_t.as_slice().expect("contiguous"), hidden, hidden),
-                a,
-                hidden,
-                true,
-            );
+            let in_size = if l == 0 { c.input_size } else { hidden };
+            let input = if l == 0 { Mat::new(x_slice, batch, in_size) } else { Mat::new(state(l - 1), batch, hidden) };
+            gemm(input, Mat::new(w_ih_t.as_slice(), in_size, hidden), a, hidden, true);
+            gemm(Mat::new(state(l), batch, hidden), Mat::new(w_hh_t.as_slice(), hidden, hidden), a, hidden, true);
             // h_l = act(a)
             let act = c.nonlinearity;
             let h_l =
@@ -151,13 +145,8 @@ impl<'m, F: Float> Stepper<'m, F> {
                     None => y.fill(F::zero()),
                 }
                 let top = top.to_slice().expect("contiguous state");
-                gemm(
-                    Mat::new(top, batch, hidden),
-                    Mat::new(v_t.as_slice().expect("contiguous"), hidden, v_t.ncols()),
-                    y,
-                    v_t.ncols(),
-                    true,
-                );
+                let out = head.out_features();
+                gemm(Mat::new(top, batch, hidden), Mat::new(v_t.as_slice(), hidden, out), y, out, true);
                 Ok(self.y.view())
             }
             _ => Ok(top),
