@@ -116,6 +116,97 @@ pub fn gemm<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, acc
     }
 }
 
+/// Columns per panel of a [`Packed`] matrix.
+pub const PANEL: usize = 64;
+
+/// A `[k, n]` right-hand operand packed into panels of [`PANEL`] columns, each stored
+/// contiguously (row-major `[k, width]`, 64-byte aligned): a step's product then streams each
+/// panel sequentially instead of striding through a wide matrix, which matters once `W_hh` no
+/// longer fits in cache (H = 1024: 4 MB).
+#[derive(Clone, Debug)]
+pub struct Packed<F> {
+    data: Aligned<F>,
+    k: usize,
+    n: usize,
+}
+
+impl<F: Float> Packed<F> {
+    /// Packs the logical `[k, n]` matrix `b` (any strides).
+    pub fn pack(b: ndarray::ArrayView2<'_, F>) -> Self {
+        let (k, n) = b.dim();
+        let mut data = Aligned::zeros(k * n);
+        let out = data.as_mut_slice();
+        for j in (0..n).step_by(PANEL) {
+            let w = PANEL.min(n - j);
+            let panel = &mut out[j * k..j * k + k * w];
+            for q in 0..w {
+                // column j + q of b, written down the panel's column q
+                for (p, &v) in b.column(j + q).iter().enumerate() {
+                    panel[p * w + q] = v;
+                }
+            }
+        }
+        Packed { data, k, n }
+    }
+
+    /// Rows (`k`).
+    pub fn rows(&self) -> usize {
+        self.k
+    }
+
+    /// The panel starting at column `j` (a multiple of [`PANEL`]) as a row-major matrix.
+    fn panel(&self, j: usize) -> Mat<'_, F> {
+        let w = PANEL.min(self.n - j);
+        Mat::new(&self.data.as_slice()[j * self.k..j * self.k + self.k * w], self.k, w)
+    }
+}
+
+/// `C (+)= A · B` with B packed ([`Packed`]); panels split across the pool when large.
+///
+/// # Panics
+/// When the shapes or slice lengths disagree.
+pub fn gemm_packed<F: Float>(a: Mat<'_, F>, b: &Packed<F>, c: &mut [F], ldc: usize, accumulate: bool) {
+    let (m, k, n) = (a.rows, a.cols, b.n);
+    assert_eq!(b.k, k, "inner dimensions");
+    assert!(m == 0 || c.len() >= (m - 1) * ldc + n, "C too small");
+    let a_len = if a.trans { (k.max(1) - 1) * a.ld + m } else { (m.max(1) - 1) * a.ld + k };
+    assert!(m == 0 || k == 0 || a.data.len() >= a_len, "A too small");
+    if m == 0 || n == 0 || k == 0 {
+        if k == 0 && !accumulate {
+            for r in 0..m {
+                c[r * ldc..r * ldc + n].fill(F::zero());
+            }
+        }
+        return;
+    }
+    let panels = n.div_ceil(PANEL);
+    let threads = crate::pool::threads();
+    let one = |c: &mut [F], first: usize, last: usize| {
+        for pi in first..last {
+            let j = pi * PANEL;
+            let panel = b.panel(j);
+            // the sequential kernels directly: a panel is never split again (no nested pool job)
+            run(a, panel, &mut c[j..], ldc, accumulate, 0, panel.cols);
+        }
+    };
+    if threads > 1 && m * n * k >= PARALLEL_MIN_MACS && panels >= threads {
+        let per = panels.div_ceil(threads);
+        let c_ptr = SendPtr(c.as_mut_ptr());
+        let c_len = c.len();
+        crate::pool::run(&|part| {
+            let (first, last) = ((part * per).min(panels), ((part + 1) * per).min(panels));
+            if first < last {
+                // SAFETY: every part writes only its panels' columns of C's rows, disjoint
+                // from the other parts'; C outlives `run`, which waits for every part.
+                let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
+                one(c, first, last);
+            }
+        });
+    } else {
+        one(c, 0, panels);
+    }
+}
+
 #[derive(Clone, Copy)]
 struct SendPtr<F>(*mut F);
 // SAFETY: used only to hand disjoint column ranges of one buffer to scoped tasks.
@@ -500,6 +591,25 @@ mod tests {
                 check::<f32>(m, k, n, acc);
                 check::<f64>(m, k, n, acc);
             }
+        }
+    }
+
+    #[test]
+    fn packed_products_agree() {
+        for &(m, k, n) in &[(1, 3, 5), (4, 70, 130), (16, 256, 200), (64, 512, 512)] {
+            let a = Array2::<f64>::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 3) % 11) as f64 * 0.1 - 0.5);
+            let b = Array2::<f64>::from_shape_fn((k, n), |(i, j)| ((i * 5 + j * 13) % 17) as f64 * 0.05 - 0.4);
+            let packed = Packed::pack(b.view());
+            let mut c = Array2::<f64>::ones((m, n));
+            gemm_packed(Mat::new(a.as_slice().unwrap(), m, k), &packed, c.as_slice_mut().unwrap(), n, true);
+            let want = a.dot(&b) + 1.0;
+            assert!(c.iter().zip(want.iter()).all(|(x, y)| (x - y).abs() < 1e-9), "{m}x{k}x{n}");
+            // and B given as a transposed view (W_hhᵀ from W_hh)
+            let bt = b.t().as_standard_layout().into_owned();
+            let packed = Packed::pack(bt.t());
+            let mut c = Array2::<f64>::zeros((m, n));
+            gemm_packed(Mat::new(a.as_slice().unwrap(), m, k), &packed, c.as_slice_mut().unwrap(), n, false);
+            assert!(c.iter().zip(a.dot(&b).iter()).all(|(x, y)| (x - y).abs() < 1e-9));
         }
     }
 

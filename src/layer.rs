@@ -204,8 +204,9 @@ impl<F: Float> LayerParams<F> {
             }
         }
         // W_hhᵀ laid out row-major once, so every step is an allocation-free kernel call
-        let w_hh_t = crate::kernels::transposed_aligned(self.weight_hh.view());
-        let w_hh_t = Mat::new(w_hh_t.as_slice(), hidden, hidden);
+        // W_hhᵀ laid out once per sequence: packed into column panels when it is too big for the
+        // cache, else plain row-major
+        let w_hh_t = Recurrent::new(self.weight_hh.t(), hidden);
         let h0 = h0.as_standard_layout();
         let h0 = h0.as_slice().expect("standard layout");
         let hs = hs
@@ -217,17 +218,17 @@ impl<F: Float> LayerParams<F> {
             // A_t = P_t + H_{t∓1} W_hhᵀ   (H_{-1} = h0)
             let a = if step == 0 {
                 let a = &mut hs[t * bh..(t + 1) * bh];
-                gemm(Mat::new(h0, batch, hidden), w_hh_t, a, hidden, true);
+                w_hh_t.product(Mat::new(h0, batch, hidden), a, true);
                 a
             } else if rec.reverse {
                 let (lo, hi) = hs.split_at_mut((t + 1) * bh);
                 let a = &mut lo[t * bh..];
-                gemm(Mat::new(&hi[..bh], batch, hidden), w_hh_t, a, hidden, true);
+                w_hh_t.product(Mat::new(&hi[..bh], batch, hidden), a, true);
                 a
             } else {
                 let (lo, hi) = hs.split_at_mut(t * bh);
                 let a = &mut hi[..bh];
-                gemm(Mat::new(&lo[(t - 1) * bh..], batch, hidden), w_hh_t, a, hidden, true);
+                w_hh_t.product(Mat::new(&lo[(t - 1) * bh..], batch, hidden), a, true);
                 a
             };
             // H_t = act(A_t), in place.
@@ -281,7 +282,7 @@ impl<F: Float> LayerParams<F> {
                 .ok_or_else(|| Error::shape("dA scratch", "standard layout", &[seq_len, batch, hidden]))?;
             let hs_std = hs.as_standard_layout();
             let hs_sl = hs_std.as_slice().expect("standard layout");
-            let w_hh = Mat::new(self.weight_hh.as_slice().expect("owned, standard layout"), hidden, hidden);
+            let w_hh = Recurrent::new(self.weight_hh.view(), hidden);
             let act = rec.nonlinearity;
             let bh = batch * hidden;
             for step in (0..seq_len).rev() {
@@ -301,7 +302,7 @@ impl<F: Float> LayerParams<F> {
                     *d = gv * act.derivative_from_output(h);
                 }
                 // g = dA_t W_hh   (into the previous state, through the recurrent weights)
-                gemm(Mat::new(da_t, batch, hidden), w_hh, g, hidden, false);
+                w_hh.product(Mat::new(da_t, batch, hidden), g, false);
             }
         }
         if seq_len == 0 {
@@ -360,6 +361,46 @@ impl<F: Float> LayerParams<F> {
             matmul(&da2, &self.weight_ih.view(), &mut dx, accumulate_dx);
         }
         Ok(())
+    }
+}
+
+/// The recurrent weight as the per-step products read it: the `[H, H]` right-hand operand,
+/// packed into contiguous column panels from this hidden size on (where it stops fitting in
+/// cache), else row-major and 64-byte aligned.
+enum Recurrent<F: Float> {
+    Packed(crate::kernels::Packed<F>),
+    Plain(crate::kernels::Aligned<F>, usize),
+}
+
+/// From this hidden size on, the per-step products read a packed `W_hh`.
+const PACK_FROM_HIDDEN: usize = 512;
+
+impl<F: Float> Recurrent<F> {
+    /// `b` is the logical `[hidden, hidden]` right-hand operand (`W_hhᵀ` forward, `W_hh`
+    /// backward).
+    fn new(b: ArrayView2<'_, F>, hidden: usize) -> Self {
+        if hidden >= PACK_FROM_HIDDEN {
+            Recurrent::Packed(crate::kernels::Packed::pack(b))
+        } else {
+            let mut buf = crate::kernels::Aligned::zeros(hidden * hidden);
+            if b.t().as_slice().is_some() {
+                // the transpose of a row-major array: the cache-blocked transpose
+                crate::kernels::transpose_into(b.t(), buf.as_mut_slice());
+            } else {
+                for (dst, row) in buf.as_mut_slice().chunks_exact_mut(hidden).zip(b.rows()) {
+                    dst.iter_mut().zip(row.iter()).for_each(|(d, &v)| *d = v);
+                }
+            }
+            Recurrent::Plain(buf, hidden)
+        }
+    }
+
+    /// `c (+)= a · B` for one step (`a` `[batch, hidden]`).
+    fn product(&self, a: Mat<'_, F>, c: &mut [F], accumulate: bool) {
+        match self {
+            Recurrent::Packed(p) => crate::kernels::gemm_packed(a, p, c, p.rows(), accumulate),
+            Recurrent::Plain(buf, h) => gemm(a, Mat::new(buf.as_slice(), *h, *h), c, *h, accumulate),
+        }
     }
 }
 

@@ -219,3 +219,36 @@ fn model_file_bytes_are_deterministic() {
     let back = model_file::from_bytes::<f32>(&first, "<memory>".as_ref(), &LoadOptions::default()).unwrap();
     assert_eq!(back.metadata["key3"], "value 3");
 }
+
+/// At H >= 512 the per-step products read a packed W_hh (contiguous column panels): the
+/// forward pass equals a naive recurrence and sampled gradient entries equal finite
+/// differences.
+#[test]
+fn large_hidden_sizes_take_the_packed_path_correctly() {
+    let (input, hidden, steps, batch) = (4, 520, 3, 2);
+    let rnn = Rnn::<f64>::new(RnnConfig::new(input, hidden), Init::PyTorch, 5).unwrap();
+    let x = data((steps, batch, input), 21);
+    let (out, _) = rnn.forward(x.view(), None).unwrap();
+    let p = &rnn.layers()[0];
+    let mut h = ndarray::Array2::<f64>::zeros((batch, hidden));
+    for t in 0..steps {
+        let bias = p.bias_ih.as_ref().unwrap() + p.bias_hh.as_ref().unwrap();
+        h = (x.index_axis(Axis(0), t).dot(&p.weight_ih.t()) + h.dot(&p.weight_hh.t()) + &bias).mapv(f64::tanh);
+        let diff = (&h - &out.index_axis(Axis(0), t)).mapv(f64::abs).fold(0.0f64, |m, &v| m.max(v));
+        assert!(diff < 1e-12, "step {t}: {diff}");
+    }
+    let r = data(out.dim(), 22);
+    let loss = |m: &Rnn<f64>| (&m.forward(x.view(), None).unwrap().0 * &r).sum();
+    let trace = rnn.forward_trace(x.view(), None).unwrap();
+    let grads = rnn.backward(&trace, r.view(), None).unwrap();
+    for (i, j) in [(0, 0), (7, 300), (519, 519), (260, 3)] {
+        let eps = 1e-5;
+        let mut plus = rnn.clone();
+        plus.layers_mut()[0].weight_hh[[i, j]] += eps;
+        let mut minus = rnn.clone();
+        minus.layers_mut()[0].weight_hh[[i, j]] -= eps;
+        let numeric = (loss(&plus) - loss(&minus)) / (2.0 * eps);
+        let analytic = grads.layers[0].weight_hh[[i, j]];
+        assert!((numeric - analytic).abs() < 1e-7 * (1.0 + analytic.abs()), "dW_hh[{i},{j}]: {analytic} vs {numeric}");
+    }
+}
