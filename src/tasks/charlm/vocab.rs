@@ -56,7 +56,7 @@ impl fmt::Display for UnknownChar {
 /// How many unknown characters an error message lists before `and N more`.
 const LISTED: usize = 8;
 
-/// `'Z' (U+005A) at line 1, column 3; 'é' (U+00E9) at ...` for at most [`LISTED`] characters.
+/// `'Z' (U+005A) at line 1, column 3; 'é' (U+00E9) at ...` for at most 8 characters.
 pub fn describe_unknown(unknown: &[UnknownChar]) -> String {
     let mut parts: Vec<String> = unknown.iter().take(LISTED).map(ToString::to_string).collect();
     if unknown.len() > LISTED {
