@@ -96,24 +96,31 @@ pub fn gemm<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, acc
         }
         return;
     }
+    over_columns(c, n, m * n * k >= PARALLEL_MIN_MACS, |c, j0, j1| run(a, b, c, ldc, accumulate, j0, j1));
+}
+
+/// Calls `f(c, j0, j1)` on column ranges of C that together cover `0..n`: one range per pool
+/// thread when `large` (blocks of 64 columns, so the kernels' panels stay whole), else `0..n`
+/// on the calling thread.
+fn over_columns<F: Float>(c: &mut [F], n: usize, large: bool, f: impl Fn(&mut [F], usize, usize) + Sync) {
     let threads = crate::pool::threads();
-    if threads > 1 && m * n * k >= PARALLEL_MIN_MACS && n >= 64 * threads {
-        // column blocks per thread, multiples of 64 so the kernels' blocks stay whole
-        let per = n.div_ceil(threads).div_ceil(64) * 64;
-        let c_ptr = SendPtr(c.as_mut_ptr());
-        let c_len = c.len();
-        crate::pool::run(&|part| {
-            let (j0, j1) = ((part * per).min(n), ((part + 1) * per).min(n));
-            if j0 < j1 {
-                // SAFETY: every part writes only columns j0..j1 of C's rows, disjoint from the
-                // other parts' columns; C outlives `run`, which waits for every part.
-                let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
-                run(a, b, c, ldc, accumulate, j0, j1);
-            }
-        });
-    } else {
-        run(a, b, c, ldc, accumulate, 0, n);
+    let blocks = n.div_ceil(PANEL);
+    if threads < 2 || !large || blocks < threads {
+        f(c, 0, n);
+        return;
     }
+    let per = blocks.div_ceil(threads) * PANEL;
+    let c_ptr = SendPtr(c.as_mut_ptr());
+    let c_len = c.len();
+    crate::pool::run(&|part| {
+        let (j0, j1) = ((part * per).min(n), ((part + 1) * per).min(n));
+        if j0 < j1 {
+            // SAFETY: every part writes only columns j0..j1 of C's rows, disjoint from the
+            // other parts' columns; C outlives `run`, which waits for every part.
+            let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
+            f(c, j0, j1);
+        }
+    });
 }
 
 /// Columns per panel of a [`Packed`] matrix.
@@ -179,32 +186,13 @@ pub fn gemm_packed<F: Float>(a: Mat<'_, F>, b: &Packed<F>, c: &mut [F], ldc: usi
         }
         return;
     }
-    let panels = n.div_ceil(PANEL);
-    let threads = crate::pool::threads();
-    let one = |c: &mut [F], first: usize, last: usize| {
-        for pi in first..last {
-            let j = pi * PANEL;
+    over_columns(c, n, m * n * k >= PARALLEL_MIN_MACS, |c, j0, j1| {
+        for j in (j0..j1).step_by(PANEL) {
             let panel = b.panel(j);
             // the sequential kernels directly: a panel is never split again (no nested pool job)
             run(a, panel, &mut c[j..], ldc, accumulate, 0, panel.cols);
         }
-    };
-    if threads > 1 && m * n * k >= PARALLEL_MIN_MACS && panels >= threads {
-        let per = panels.div_ceil(threads);
-        let c_ptr = SendPtr(c.as_mut_ptr());
-        let c_len = c.len();
-        crate::pool::run(&|part| {
-            let (first, last) = ((part * per).min(panels), ((part + 1) * per).min(panels));
-            if first < last {
-                // SAFETY: every part writes only its panels' columns of C's rows, disjoint
-                // from the other parts'; C outlives `run`, which waits for every part.
-                let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
-                one(c, first, last);
-            }
-        });
-    } else {
-        one(c, 0, panels);
-    }
+    });
 }
 
 #[derive(Clone, Copy)]

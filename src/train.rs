@@ -385,14 +385,12 @@ impl<F: Float> Trainer<F> {
         }
         self.config.schedule.validate()?;
         observer.start(&plan);
-        let mut stopped_early = false;
-        while self.state.epoch < c.epochs {
-            if let (Some(p), Some(best)) = (c.patience, &self.state.best)
-                && self.state.epoch - best.epoch >= p
-            {
-                stopped_early = true;
-                break;
-            }
+        // patience is spent when the best epoch lies `patience` epochs back (also on resume)
+        let patience_spent = |state: &TrainState| match (c.patience, &state.best) {
+            (Some(p), Some(best)) => state.epoch - best.epoch >= p,
+            _ => false,
+        };
+        while self.state.epoch < c.epochs && !patience_spent(&self.state) {
             let epoch = self.state.epoch + 1;
             let record = self.run_epoch(epoch, train, val, observer)?;
             self.state.history.push(record.clone());
@@ -407,9 +405,7 @@ impl<F: Float> Trainer<F> {
                 break;
             }
         }
-        if !stopped_early && let (Some(p), Some(best)) = (c.patience, &self.state.best) {
-            stopped_early = self.state.epoch < c.epochs && self.state.epoch - best.epoch >= p;
-        }
+        let stopped_early = self.state.epoch < c.epochs && patience_spent(&self.state);
         let (final_model, final_epoch) = match (&self.best_model, &self.state.best) {
             (Some(m), Some(b)) => (m, b.epoch),
             _ => (&self.model, self.state.epoch),
