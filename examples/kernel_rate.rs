@@ -1,10 +1,10 @@
 //! GFLOP/s of the step kernel against ndarray's GEMM for one `[M, K] x [K, N]` product:
-//! `kernel_rate M K N`.
+//! `kernel_rate M K N` (B plain, B pre-packed, ndarray).
 use std::time::Duration;
 
 use ndarray::Array2;
 use rnn::bench::median_secs;
-use rnn::kernels::{Mat, gemm};
+use rnn::kernels::{Mat, Packed, gemm, gemm_packed};
 
 fn main() {
     let a: Vec<usize> = std::env::args().skip(1).filter_map(|s| s.parse().ok()).collect();
@@ -29,6 +29,14 @@ fn main() {
         100_000,
         Duration::from_millis(500),
     );
+    let packed = Packed::pack(w.view());
+    let tp = median_secs(
+        || gemm_packed(Mat::new(x.as_slice().unwrap(), m, k), &packed, c.as_slice_mut().unwrap(), n, true),
+        3,
+        20,
+        100_000,
+        Duration::from_millis(500),
+    );
     let t2 = median_secs(
         || ndarray::linalg::general_mat_mul(1.0, &x, &w, 1.0, &mut c),
         3,
@@ -37,9 +45,10 @@ fn main() {
         Duration::from_millis(500),
     );
     println!(
-        "{m}x{k}x{n}: kernel {:.1} GFLOP/s ({:.2} us), ndarray {:.1} GFLOP/s ({:.2} us)",
+        "{m}x{k}x{n}: kernel {:.1} GFLOP/s ({:.2} us), B packed {:.1} GFLOP/s, ndarray {:.1} GFLOP/s ({:.2} us)",
         flops / t / 1e9,
         t * 1e6,
+        flops / tp / 1e9,
         flops / t2 / 1e9,
         t2 * 1e6
     );

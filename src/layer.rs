@@ -206,7 +206,7 @@ impl<F: Float> LayerParams<F> {
         // W_hhᵀ laid out row-major once, so every step is an allocation-free kernel call
         // W_hhᵀ laid out once per sequence: packed into column panels when it is too big for the
         // cache, else plain row-major
-        let w_hh_t = Recurrent::new(self.weight_hh.t(), hidden);
+        let w_hh_t = Recurrent::new(self.weight_hh.t(), batch);
         let h0 = h0.as_standard_layout();
         let h0 = h0.as_slice().expect("standard layout");
         let hs = hs
@@ -282,7 +282,7 @@ impl<F: Float> LayerParams<F> {
                 .ok_or_else(|| Error::shape("dA scratch", "standard layout", &[seq_len, batch, hidden]))?;
             let hs_std = hs.as_standard_layout();
             let hs_sl = hs_std.as_slice().expect("standard layout");
-            let w_hh = Recurrent::new(self.weight_hh.view(), hidden);
+            let w_hh = Recurrent::new(self.weight_hh.view(), batch);
             let act = rec.nonlinearity;
             let bh = batch * hidden;
             for step in (0..seq_len).rev() {
@@ -365,21 +365,23 @@ impl<F: Float> LayerParams<F> {
 }
 
 /// The recurrent weight as the per-step products read it: the `[H, H]` right-hand operand,
-/// packed into contiguous column panels from this hidden size on (where it stops fitting in
-/// cache), else row-major and 64-byte aligned.
+/// packed into contiguous column panels when the products run on the packed path (batches of
+/// 8 and more; then no step copies it again) or it stops fitting in cache, else row-major and
+/// 64-byte aligned.
 enum Recurrent<F: Float> {
     Packed(crate::kernels::Packed<F>),
     Plain(crate::kernels::Aligned<F>, usize),
 }
 
-/// From this hidden size on, the per-step products read a packed `W_hh`.
+/// From this hidden size on, the per-step products read a packed `W_hh` whatever the batch.
 const PACK_FROM_HIDDEN: usize = 512;
 
 impl<F: Float> Recurrent<F> {
     /// `b` is the logical `[hidden, hidden]` right-hand operand (`W_hhᵀ` forward, `W_hh`
-    /// backward).
-    fn new(b: ArrayView2<'_, F>, hidden: usize) -> Self {
-        if hidden >= PACK_FROM_HIDDEN {
+    /// backward) of products with `batch` rows.
+    fn new(b: ArrayView2<'_, F>, batch: usize) -> Self {
+        let hidden = b.nrows();
+        if hidden >= PACK_FROM_HIDDEN || crate::kernels::packed_path::<F>(batch, hidden, hidden) {
             Recurrent::Packed(crate::kernels::Packed::pack(b))
         } else {
             let mut buf = crate::kernels::Aligned::zeros(hidden * hidden);

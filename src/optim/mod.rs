@@ -427,41 +427,138 @@ fn adam<F: Float>(
     let shape = p.shape().to_vec();
     let exp_avg = st.exp_avg.get_or_insert_with(|| zeros(&shape));
     let exp_avg_sq = st.exp_avg_sq.get_or_insert_with(|| zeros(&shape));
-
-    let g = if decoupled && weight_decay != 0.0 {
-        // param.mul_(1 - lr * weight_decay)
-        let keep = F::of(1.0 - lr * weight_decay);
-        p.mapv_inplace(|p| p * keep);
-        g.to_owned()
-    } else {
-        decayed(g, p, weight_decay)
-    };
-    // exp_avg.lerp_(grad, 1 - beta1)
-    let w1 = F::of(1.0 - beta1);
-    Zip::from(&mut *exp_avg).and(&g).for_each(|m, &g| *m = lerp(*m, g, w1));
-    // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-    let (b2, w2) = (F::of(beta2), F::of(1.0 - beta2));
-    Zip::from(&mut *exp_avg_sq).and(&g).for_each(|v, &g| *v = addcmul(*v * b2, w2, g, g));
+    let max_sq = if amsgrad { Some(st.max_exp_avg_sq.get_or_insert_with(|| zeros(&shape))) } else { None };
 
     // Python floats: bias corrections with `step` counting from 1
     let bias_correction1 = 1.0 - beta1.powf(step);
     let bias_correction2 = 1.0 - beta2.powf(step);
-    let step_size = lr / bias_correction1;
-    let bias_correction2_sqrt = F::of(bias_correction2.powf(0.5));
-    let second = if amsgrad {
-        // torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-        let max_sq = st.max_exp_avg_sq.get_or_insert_with(|| zeros(&shape));
-        Zip::from(&mut *max_sq).and(&*exp_avg_sq).for_each(|m, &v| *m = maximum(*m, v));
-        &*max_sq
-    } else {
-        &*exp_avg_sq
+    let k = AdamScalars {
+        decoupled,
+        keep: F::of(1.0 - lr * weight_decay),
+        wd: (!decoupled && weight_decay != 0.0).then(|| F::of(weight_decay)),
+        w1: F::of(1.0 - beta1),
+        b2: F::of(beta2),
+        w2: F::of(1.0 - beta2),
+        bias_correction2_sqrt: F::of(bias_correction2.powf(0.5)),
+        eps: F::of(eps),
+        neg_step: F::of(-(lr / bias_correction1)),
     };
-    // denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
-    let eps = F::of(eps);
-    let denom = second.mapv(|v| v.sqrt() / bias_correction2_sqrt + eps);
-    // param.addcdiv_(exp_avg, denom, value=-step_size)
-    let neg_step = F::of(-step_size);
-    Zip::from(p).and(&*exp_avg).and(&denom).for_each(|p, &m, &d| *p = addcdiv(*p, neg_step, m, d));
+    let decay = decoupled && weight_decay != 0.0;
+    // every element independently, in one pass and without temporaries (PyTorch's foreach
+    // kernels run the same operations tensor by tensor; the results are the same bits)
+    let slices = (
+        p.as_slice_mut(),
+        g.as_slice(),
+        exp_avg.as_slice_mut(),
+        exp_avg_sq.as_slice_mut(),
+        max_sq.map(|m| m.as_slice_mut()),
+    );
+    match slices {
+        (Some(p), Some(g), Some(m), Some(v), None) => adam_slices(p, g, m, v, None, decay, &k),
+        (Some(p), Some(g), Some(m), Some(v), Some(Some(mx))) => adam_slices(p, g, m, v, Some(mx), decay, &k),
+        _ => unreachable!("parameters, gradients and optimizer state are contiguous standard-layout arrays"),
+    }
+}
+
+/// The scalars of one Adam step, rounded to the dtype as PyTorch's are.
+struct AdamScalars<F> {
+    decoupled: bool,
+    /// `1 - lr * weight_decay` (AdamW).
+    keep: F,
+    /// The L2 weight decay folded into the gradient (Adam), if any.
+    wd: Option<F>,
+    w1: F,
+    b2: F,
+    w2: F,
+    bias_correction2_sqrt: F,
+    eps: F,
+    neg_step: F,
+}
+
+/// One Adam step over contiguous parameters, gradients and state: with the fused
+/// multiply-adds as instructions where the CPU has them (the portable build would call `fmaf`
+/// in libm, a function call per element).
+#[allow(clippy::too_many_arguments)]
+fn adam_slices<F: Float>(
+    p: &mut [F],
+    g: &[F],
+    m: &mut [F],
+    v: &mut [F],
+    max: Option<&mut [F]>,
+    decay: bool,
+    k: &AdamScalars<F>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has FMA.
+        return unsafe { adam_slices_fma(p, g, m, v, max, decay, k) };
+    }
+    adam_slices_inner(p, g, m, v, max, decay, k)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn adam_slices_fma<F: Float>(
+    p: &mut [F],
+    g: &[F],
+    m: &mut [F],
+    v: &mut [F],
+    max: Option<&mut [F]>,
+    decay: bool,
+    k: &AdamScalars<F>,
+) {
+    adam_slices_inner(p, g, m, v, max, decay, k)
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn adam_slices_inner<F: Float>(
+    p: &mut [F],
+    g: &[F],
+    m: &mut [F],
+    v: &mut [F],
+    max: Option<&mut [F]>,
+    decay: bool,
+    k: &AdamScalars<F>,
+) {
+    let n = p.len();
+    assert!(g.len() == n && m.len() == n && v.len() == n, "Adam buffers of one parameter differ in length");
+    let mut max = max;
+    if let Some(mx) = &max {
+        assert_eq!(mx.len(), n, "Adam buffers of one parameter differ in length");
+    }
+    for i in 0..n {
+        let mut pi = p[i];
+        let mut gi = g[i];
+        if k.decoupled {
+            // param.mul_(1 - lr * weight_decay)
+            if decay {
+                pi *= k.keep;
+            }
+        } else if let Some(wd) = k.wd {
+            // grad = grad.add(param, alpha=weight_decay)
+            gi = add(gi, wd, pi);
+        }
+        // exp_avg.lerp_(grad, 1 - beta1)
+        let mi = lerp(m[i], gi, k.w1);
+        // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        let vi = addcmul(v[i] * k.b2, k.w2, gi, gi);
+        m[i] = mi;
+        v[i] = vi;
+        // torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq) with amsgrad
+        let second = match &mut max {
+            Some(mx) => {
+                mx[i] = maximum(mx[i], vi);
+                mx[i]
+            }
+            None => vi,
+        };
+        // denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+        let denom = second.sqrt() / k.bias_correction2_sqrt + k.eps;
+        // param.addcdiv_(exp_avg, denom, value=-step_size)
+        p[i] = addcdiv(pi, k.neg_step, mi, denom);
+    }
 }
 
 /// `_single_tensor_adagrad` for one parameter; `clr = lr / (1 + (step - 1) * lr_decay)`.

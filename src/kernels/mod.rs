@@ -9,6 +9,8 @@
 
 use std::sync::OnceLock;
 
+mod goto;
+
 use crate::Float;
 
 /// Below this many multiply-adds a product runs on the calling thread.
@@ -22,7 +24,16 @@ enum Isa {
     Portable,
 }
 
+/// Unit tests run every path on one machine: an ISA other than the detected one (only ever
+/// a subset of it) can be forced.
+#[cfg(test)]
+static FORCED_ISA: std::sync::Mutex<Option<Isa>> = std::sync::Mutex::new(None);
+
 fn isa() -> Isa {
+    #[cfg(test)]
+    if let Some(forced) = *FORCED_ISA.lock().unwrap_or_else(|e| e.into_inner()) {
+        return forced;
+    }
     static ISA: OnceLock<Isa> = OnceLock::new();
     *ISA.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
@@ -100,7 +111,7 @@ pub fn gemm<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, acc
 }
 
 /// Calls `f(c, j0, j1)` on column ranges of C that together cover `0..n`: one range per pool
-/// thread when `large` (blocks of 64 columns, so the kernels' panels stay whole), else `0..n`
+/// thread when `large` (blocks of [`PANEL`] columns, so the kernels' panels stay whole), else `0..n`
 /// on the calling thread.
 fn over_columns<F: Float>(c: &mut [F], n: usize, large: bool, f: impl Fn(&mut [F], usize, usize) + Sync) {
     let threads = crate::pool::threads();
@@ -123,8 +134,10 @@ fn over_columns<F: Float>(c: &mut [F], n: usize, large: bool, f: impl Fn(&mut [F
     });
 }
 
-/// Columns per panel of a [`Packed`] matrix.
-pub const PANEL: usize = 64;
+/// Columns per panel of a [`Packed`] matrix, and the unit in which column ranges are split
+/// across threads: a `KC × 32` f32 block of B is 32 KB and stays in L1 while the row blocks of A
+/// run over it.
+pub const PANEL: usize = 32;
 
 /// A `[k, n]` right-hand operand packed into panels of [`PANEL`] columns, each stored
 /// contiguously (row-major `[k, width]`, 64-byte aligned): a step's product then streams each
@@ -138,18 +151,37 @@ pub struct Packed<F> {
 }
 
 impl<F: Float> Packed<F> {
-    /// Packs the logical `[k, n]` matrix `b` (any strides).
+    /// Packs the logical `[k, n]` matrix `b` (any strides): row by row when its rows are
+    /// contiguous, in 32 × 32 blocks (a cache-friendly transpose) when its columns are, as for
+    /// `W_hhᵀ` viewed from the row-major `W_hh`.
     pub fn pack(b: ndarray::ArrayView2<'_, F>) -> Self {
         let (k, n) = b.dim();
         let mut data = Aligned::zeros(k * n);
         let out = data.as_mut_slice();
+        let bt = b.t();
         for j in (0..n).step_by(PANEL) {
             let w = PANEL.min(n - j);
             let panel = &mut out[j * k..j * k + k * w];
-            for q in 0..w {
-                // column j + q of b, written down the panel's column q
-                for (p, &v) in b.column(j + q).iter().enumerate() {
-                    panel[p * w + q] = v;
+            if let Some(rows) = b.as_slice() {
+                for (p, dst) in panel.chunks_exact_mut(w).enumerate() {
+                    dst.copy_from_slice(&rows[p * n + j..p * n + j + w]);
+                }
+            } else if let Some(cols) = bt.as_slice() {
+                // column j + q of b is row j + q of bᵀ, contiguous: read 32 of them 32 deep at a time
+                for p0 in (0..k).step_by(PANEL) {
+                    let p1 = (p0 + PANEL).min(k);
+                    for q in 0..w {
+                        let src = &cols[(j + q) * k + p0..(j + q) * k + p1];
+                        for (p, &v) in (p0..p1).zip(src) {
+                            panel[p * w + q] = v;
+                        }
+                    }
+                }
+            } else {
+                for q in 0..w {
+                    for (p, &v) in b.column(j + q).iter().enumerate() {
+                        panel[p * w + q] = v;
+                    }
                 }
             }
         }
@@ -187,12 +219,27 @@ pub fn gemm_packed<F: Float>(a: Mat<'_, F>, b: &Packed<F>, c: &mut [F], ldc: usi
         return;
     }
     over_columns(c, n, m * n * k >= PARALLEL_MIN_MACS, |c, j0, j1| {
-        for j in (j0..j1).step_by(PANEL) {
-            let panel = b.panel(j);
-            // the sequential kernels directly: a panel is never split again (no nested pool job)
-            run(a, panel, &mut c[j..], ldc, accumulate, 0, panel.cols);
+        let full = j0 + (j1 - j0) / PANEL * PANEL;
+        if goto::applies(m, full - j0) {
+            goto::run(a, goto::BSource::Packed(b), c, ldc, accumulate, j0, full);
+        } else {
+            for j in (j0..full).step_by(PANEL) {
+                let panel = b.panel(j);
+                run_small(a, panel, &mut c[j..], ldc, accumulate, 0, PANEL);
+            }
+        }
+        if full < j1 {
+            // the last, narrower panel
+            let panel = b.panel(full);
+            run_small(a, panel, &mut c[full..], ldc, accumulate, 0, panel.cols);
         }
     });
+}
+
+/// Whether `[m, k] x [k, n]` products run on the packed path, so that a right-hand operand
+/// used for many of them (`W_hh` across the steps) is best [`Packed`] once beforehand.
+pub fn packed_path<F: Float>(m: usize, k: usize, n: usize) -> bool {
+    goto::applies(m, n / PANEL * PANEL) && m * k * n >= goto::MIN_MACS
 }
 
 #[derive(Clone, Copy)]
@@ -210,7 +257,22 @@ impl<F> SendPtr<F> {
 /// L2 while every row block of A runs over it, and the accumulators go back to C between passes.
 const KC: usize = 256;
 
+/// Columns `j0..j1` of `C (+)= A · B` on the calling thread: the packed (Goto) path for
+/// whole panels when the product is big enough, the direct kernels for the rest.
 fn run<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, acc: bool, j0: usize, j1: usize) {
+    let full = j0 + (j1 - j0) / PANEL * PANEL;
+    if packed_path::<F>(a.rows, a.cols, full - j0) {
+        goto::run(a, goto::BSource::Plain(b), c, ldc, acc, j0, full);
+        if full < j1 {
+            run_small(a, b, c, ldc, acc, full, j1);
+        }
+    } else {
+        run_small(a, b, c, ldc, acc, j0, j1);
+    }
+}
+
+/// [`run`] by the direct kernels: B read in place, k in passes of [`KC`].
+fn run_small<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, acc: bool, j0: usize, j1: usize) {
     let k = a.cols;
     if k <= 2 * KC {
         return run_depth(a, b, c, ldc, acc, j0, j1);
@@ -609,6 +671,42 @@ mod tests {
             let mut c = Array2::<f64>::zeros((m, n));
             gemm_packed(Mat::new(a.as_slice().unwrap(), m, k), &packed, c.as_slice_mut().unwrap(), n, false);
             assert!(c.iter().zip(a.dot(&b).iter()).all(|(x, y)| (x - y).abs() < 1e-9));
+        }
+    }
+
+    /// The packed path: rows left over after 12-row tiles, several k passes, more rows than one
+    /// packed block, columns beyond the last whole panel, A transposed (in `check`).
+    fn packed_path_shapes() {
+        for &(m, k, n) in &[(8, 300, 64), (13, 600, 100), (30, 257, 96), (150, 40, 70), (16, 1024, 64)] {
+            for acc in [false, true] {
+                check::<f32>(m, k, n, acc);
+                check::<f64>(m, k, n, acc);
+            }
+        }
+    }
+
+    #[test]
+    fn packed_path_agrees() {
+        packed_path_shapes();
+    }
+
+    /// The same products with the ISA forced down to what every x86-64 CPU with AVX2 or none
+    /// runs (when this one has more). The other tests may run meanwhile on the forced path:
+    /// every path computes the same products.
+    #[test]
+    fn every_isa_agrees() {
+        let detected = isa();
+        for forced in [Isa::Avx2, Isa::Portable] {
+            if forced == Isa::Avx2 && detected == Isa::Portable {
+                continue;
+            }
+            *FORCED_ISA.lock().unwrap() = Some(forced);
+            let result = std::panic::catch_unwind(|| {
+                packed_path_shapes();
+                matches_ndarray_for_awkward_shapes();
+            });
+            *FORCED_ISA.lock().unwrap() = None;
+            assert!(result.is_ok(), "{forced:?}");
         }
     }
 

@@ -1,0 +1,359 @@
+//! The packed path for products big enough to pay for copying their operands (Goto and van de
+//! Geijn's layout, as in BLIS): k runs in passes of [`KC`]; per pass the thread's columns of B
+//! are copied into contiguous `KC × PANEL` blocks (unless B is a pre-packed [`Packed`], as
+//! `W_hh` is for the per-step products) and A into `MC × KC` blocks laid out micro-panel by
+//! micro-panel (`k`-major, `R` rows at a time). The micro-kernel then keeps an `MR × NR` tile of
+//! C in registers and reads both operands sequentially: one block of B stays in L1 while every
+//! row block of A passes over it, the block of A stays in L2.
+//!
+//! Packing A also removes a cache pathology of the direct kernels: the rows of `[batch, H]` at
+//! `H = 1024` are 4 KB apart, so the broadcasts of a 12-row tile all land in one L1 set.
+
+use std::cell::RefCell;
+
+use super::{Isa, KC, Mat, PANEL, Packed, isa};
+use crate::Float;
+
+/// Rows of A packed per block (a multiple of every micro-kernel height): 144 × 256 × 4 B =
+/// 144 KB of L2.
+const MC: usize = 144;
+
+/// Below this many multiply-adds the direct kernels are faster (no copy to amortise).
+pub(super) const MIN_MACS: usize = 1 << 16;
+
+/// Where the pass reads B from.
+#[derive(Clone, Copy)]
+pub(super) enum BSource<'a, 'b, F> {
+    /// A row-major matrix, copied block by block.
+    Plain(Mat<'a, F>),
+    /// Already in panels of [`PANEL`] columns.
+    Packed(&'b Packed<F>),
+}
+
+/// Whether the packed path runs a product with `m` rows over `cols` whole-panel columns.
+pub(super) fn applies(m: usize, cols: usize) -> bool {
+    m >= 8 && cols >= PANEL && matches!(isa(), Isa::Avx512 | Isa::Avx2)
+}
+
+/// Columns `j0..j1` (whole panels, `j0` a multiple of [`PANEL`] for a packed B) of
+/// `C (+)= A · B`.
+pub(super) fn run<F: Float>(
+    a: Mat<'_, F>,
+    b: BSource<'_, '_, F>,
+    c: &mut [F],
+    ldc: usize,
+    acc: bool,
+    j0: usize,
+    j1: usize,
+) {
+    debug_assert!((j1 - j0).is_multiple_of(PANEL));
+    let b_len = if matches!(b, BSource::Plain(_)) { KC * (j1 - j0) } else { 0 };
+    // the kernels get the scratch as an argument: a closure would not inherit their target
+    // features, and its floating-point work would not be vectorised
+    with_scratch::<F, _>(MC * KC + b_len, |scratch| match isa() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU was checked for these features.
+        Isa::Avx512 => unsafe {
+            if F::BYTES == 4 {
+                avx512::<F, 32>(a, b, c, ldc, acc, j0, j1, scratch)
+            } else {
+                avx512::<F, 16>(a, b, c, ldc, acc, j0, j1, scratch)
+            }
+        },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU was checked for these features.
+        Isa::Avx2 => unsafe {
+            if F::BYTES == 4 {
+                avx2::<F, 16>(a, b, c, ldc, acc, j0, j1, scratch)
+            } else {
+                avx2::<F, 8>(a, b, c, ldc, acc, j0, j1, scratch)
+            }
+        },
+        _ => unreachable!("the packed path runs only where `applies` said so"),
+    })
+}
+
+/// AVX-512: a 12 × 2-vector tile, 24 of the 32 registers as accumulators.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn avx512<F: Float, const NR: usize>(
+    a: Mat<'_, F>,
+    b: BSource<'_, '_, F>,
+    c: &mut [F],
+    ldc: usize,
+    acc: bool,
+    j0: usize,
+    j1: usize,
+    scratch: &mut [F],
+) {
+    passes::<F, 12, NR>(a, b, c, ldc, acc, j0, j1, scratch)
+}
+
+/// AVX2: a 6 × 2-vector tile, 12 of the 16 registers as accumulators.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn avx2<F: Float, const NR: usize>(
+    a: Mat<'_, F>,
+    b: BSource<'_, '_, F>,
+    c: &mut [F],
+    ldc: usize,
+    acc: bool,
+    j0: usize,
+    j1: usize,
+    scratch: &mut [F],
+) {
+    passes::<F, 6, NR>(a, b, c, ldc, acc, j0, j1, scratch)
+}
+
+/// A 64-byte line of scratch (the packed blocks start on a cache line).
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u8; 64]);
+
+thread_local! {
+    /// Each thread's packing buffer, grown to the largest product it has run and then reused:
+    /// after the first step nothing is allocated.
+    static SCRATCH: RefCell<Vec<Line>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on `len` elements of this thread's scratch (uninitialised contents).
+fn with_scratch<F: Float, R>(len: usize, f: impl FnOnce(&mut [F]) -> R) -> R {
+    let lines = (len * F::BYTES).div_ceil(64);
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() < lines {
+                buf.resize(lines, Line([0; 64]));
+            }
+            // SAFETY: the buffer holds at least `len` elements of F (plain floats, any bit
+            // pattern valid; the lines were zeroed on growth) and is 64-byte aligned.
+            let s = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<F>(), len) };
+            f(s)
+        }
+        // re-entered (never, in this crate): a private buffer
+        Err(_) => f(&mut vec![F::zero(); len]),
+    })
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn passes<F: Float, const MR: usize, const NR: usize>(
+    a: Mat<'_, F>,
+    b: BSource<'_, '_, F>,
+    c: &mut [F],
+    ldc: usize,
+    acc: bool,
+    j0: usize,
+    j1: usize,
+    scratch: &mut [F],
+) {
+    let (m, k) = (a.rows, a.cols);
+    let cols = j1 - j0;
+    let (a_buf, b_buf) = scratch.split_at_mut(MC * KC);
+    for p0 in (0..k).step_by(KC) {
+        let kc = KC.min(k - p0);
+        let acc = acc || p0 > 0;
+        // this pass's B: one contiguous kc × PANEL block per panel, at stride `b_stride`
+        let (b_ptr, b_stride): (*const F, usize) = match b {
+            BSource::Plain(b) => {
+                pack_b(b, p0, kc, j0, j1, b_buf);
+                (b_buf.as_ptr(), kc * PANEL)
+            }
+            BSource::Packed(p) => (p.data.as_slice()[j0 * k + p0 * PANEL..].as_ptr(), k * PANEL),
+        };
+        for i0 in (0..m).step_by(MC) {
+            let mc = MC.min(m - i0);
+            pack_a::<F, MR>(a, i0, mc, p0, kc, a_buf);
+            for q in 0..cols / PANEL {
+                for s in (0..PANEL).step_by(NR) {
+                    // SAFETY: block q of B holds kc rows of PANEL at `b_stride * q`; the packed
+                    // A holds mc rows of kc; C holds rows i0..i0 + mc of columns
+                    // j0 + q·PANEL + s .. + NR (checked by `gemm`).
+                    unsafe {
+                        let bq = b_ptr.add(q * b_stride + s);
+                        let cq = c.as_mut_ptr().add(i0 * ldc + j0 + q * PANEL + s);
+                        row_blocks::<F, MR, NR>(mc, kc, a_buf.as_ptr(), bq, cq, ldc, acc);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The heights of the micro-panels an `mc`-row block is cut into: `MR` while it lasts, then 8,
+/// 4, 2 and 1 (so a batch of 16 runs as 12 + 4, never 16 single rows).
+#[inline(always)]
+fn next_height<const MR: usize>(left: usize) -> usize {
+    if left >= MR {
+        MR
+    } else if left >= 8 {
+        8
+    } else if left >= 4 {
+        4
+    } else if left >= 2 {
+        2
+    } else {
+        1
+    }
+}
+
+/// Copies rows `i0..i0 + mc`, depth `p0..p0 + kc` of A into `dst`, micro-panel by micro-panel:
+/// the panel of rows `r0..r0 + R` starts at `r0 * kc`, element `(r, p)` at `p * R + r`.
+#[inline(always)]
+fn pack_a<F: Float, const MR: usize>(a: Mat<'_, F>, i0: usize, mc: usize, p0: usize, kc: usize, dst: &mut [F]) {
+    let mut r0 = 0;
+    while r0 < mc {
+        let h = next_height::<MR>(mc - r0);
+        let panel = &mut dst[r0 * kc..(r0 + h) * kc];
+        if a.trans {
+            // (i, p) at p * ld + i: the h rows of one p are contiguous
+            for p in 0..kc {
+                let src = &a.data[(p0 + p) * a.ld + i0 + r0..][..h];
+                panel[p * h..(p + 1) * h].copy_from_slice(src);
+            }
+        } else {
+            for r in 0..h {
+                let src = &a.data[(i0 + r0 + r) * a.ld + p0..][..kc];
+                for (p, &v) in src.iter().enumerate() {
+                    panel[p * h + r] = v;
+                }
+            }
+        }
+        r0 += h;
+    }
+}
+
+/// Copies depth `p0..p0 + kc` of columns `j0..j1` of B into `dst` as `kc × PANEL` blocks.
+#[inline(always)]
+fn pack_b<F: Float>(b: Mat<'_, F>, p0: usize, kc: usize, j0: usize, j1: usize, dst: &mut [F]) {
+    for (q, j) in (j0..j1).step_by(PANEL).enumerate() {
+        let block = &mut dst[q * kc * PANEL..(q + 1) * kc * PANEL];
+        for (p, row) in block.chunks_exact_mut(PANEL).enumerate() {
+            row.copy_from_slice(&b.data[(p0 + p) * b.ld + j..][..PANEL]);
+        }
+    }
+}
+
+/// Every micro-panel of a packed `mc × kc` block of A against one `kc × NR` slice of B.
+///
+/// # Safety
+/// `a` holds the packed block, `b` `kc` rows of `NR` at distance [`PANEL`], `c` `mc` rows of
+/// `NR` at distance `ldc`.
+#[inline(always)]
+unsafe fn row_blocks<F: Float, const MR: usize, const NR: usize>(
+    mc: usize,
+    kc: usize,
+    a: *const F,
+    b: *const F,
+    c: *mut F,
+    ldc: usize,
+    acc: bool,
+) {
+    let mut r0 = 0;
+    while r0 < mc {
+        let h = next_height::<MR>(mc - r0);
+        // SAFETY: forwarded from the caller, with the micro-panel of rows r0..r0 + h.
+        unsafe {
+            let (ap, cp) = (a.add(r0 * kc), c.add(r0 * ldc));
+            match h {
+                8 if MR != 8 => micro::<F, 8, NR>(kc, ap, b, cp, ldc, acc),
+                4 => micro::<F, 4, NR>(kc, ap, b, cp, ldc, acc),
+                2 => micro::<F, 2, NR>(kc, ap, b, cp, ldc, acc),
+                1 => micro::<F, 1, NR>(kc, ap, b, cp, ldc, acc),
+                _ => micro::<F, MR, NR>(kc, ap, b, cp, ldc, acc),
+            }
+        }
+        r0 += h;
+    }
+}
+
+/// The micro-kernel: an `R × NR` tile of C held in registers while `kc` rank-one updates run,
+/// each a row of packed A (broadcast) against a row of packed B.
+///
+/// # Safety
+/// As [`row_blocks`], for `R` rows.
+#[inline(always)]
+unsafe fn micro<F: Float, const R: usize, const NR: usize>(
+    kc: usize,
+    a: *const F,
+    b: *const F,
+    c: *mut F,
+    ldc: usize,
+    acc: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if NR == 32 && std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
+        // f32 with two 16-lane vectors per row: only the AVX-512 path picks NR = 32 for f32
+        // SAFETY: F is f32; the caller's contract and the CPU features carry over.
+        return unsafe { micro_f32_avx512::<R>(kc, a.cast(), b.cast(), c.cast(), ldc, acc) };
+    }
+    let mut t = [[F::zero(); NR]; R];
+    // SAFETY: in bounds by the caller's contract.
+    unsafe {
+        for p in 0..kc {
+            let brow = &*(b.add(p * PANEL) as *const [F; NR]);
+            let ap = a.add(p * R);
+            for (r, row) in t.iter_mut().enumerate() {
+                let av = *ap.add(r);
+                for (x, &bv) in row.iter_mut().zip(brow) {
+                    *x = av.mul_add(bv, *x);
+                }
+            }
+        }
+        for (r, row) in t.iter().enumerate() {
+            let out = std::slice::from_raw_parts_mut(c.add(r * ldc), NR);
+            if acc {
+                out.iter_mut().zip(row).for_each(|(o, &v)| *o += v);
+            } else {
+                out.copy_from_slice(row);
+            }
+        }
+    }
+}
+
+/// [`micro`] for f32 on AVX-512, written with the intrinsics: the compiler keeps a tile of
+/// 12 × 32 floats in registers only when it is spelled as vectors (as plain arrays it spills it
+/// to the stack: measured 14 GFLOP/s instead of 270).
+///
+/// # Safety
+/// As [`micro`], on a CPU with AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+#[inline]
+unsafe fn micro_f32_avx512<const R: usize>(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    acc: bool,
+) {
+    use std::arch::x86_64::{__m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps};
+    use std::arch::x86_64::{_mm512_setzero_ps, _mm512_storeu_ps};
+    let mut lo: [__m512; R] = [_mm512_setzero_ps(); R];
+    let mut hi: [__m512; R] = [_mm512_setzero_ps(); R];
+    // SAFETY: in bounds by the caller's contract.
+    unsafe {
+        for p in 0..kc {
+            let b0 = _mm512_loadu_ps(b.add(p * PANEL));
+            let b1 = _mm512_loadu_ps(b.add(p * PANEL + 16));
+            let ap = a.add(p * R);
+            for r in 0..R {
+                let av = _mm512_set1_ps(*ap.add(r));
+                lo[r] = _mm512_fmadd_ps(av, b0, lo[r]);
+                hi[r] = _mm512_fmadd_ps(av, b1, hi[r]);
+            }
+        }
+        for r in 0..R {
+            let cr = c.add(r * ldc);
+            if acc {
+                _mm512_storeu_ps(cr, _mm512_add_ps(_mm512_loadu_ps(cr), lo[r]));
+                _mm512_storeu_ps(cr.add(16), _mm512_add_ps(_mm512_loadu_ps(cr.add(16)), hi[r]));
+            } else {
+                _mm512_storeu_ps(cr, lo[r]);
+                _mm512_storeu_ps(cr.add(16), hi[r]);
+            }
+        }
+    }
+}
