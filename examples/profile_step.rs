@@ -1,12 +1,21 @@
-//! Runs training steps of one bench shape, for profilers: `profile_step SHAPE_INDEX STEPS`.
+//! Runs training steps (or, with a third argument `fwd`, inference forwards) of one bench shape,
+//! for profilers: `profile_step SHAPE_INDEX STEPS [fwd]`; `THREADS=N` sets the pool size
+//! (default 1).
 fn main() -> Result<(), rnn::Error> {
     let mut args = std::env::args().skip(1);
     let shape = rnn::bench::SHAPES[args.next().and_then(|s| s.parse().ok()).unwrap_or(0)];
     let steps: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100);
-    rnn::threads::init(std::env::var("THREADS").ok().and_then(|s| s.parse().ok()).or(Some(1)))?;
+    let forward_only = args.next().as_deref() == Some("fwd");
+    let threads = std::env::var("THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+    rnn::threads::init(Some(threads))?;
+    rnn::threads::keep_freed_memory();
     let mut b = rnn::bench::TrainBench::<f32>::new(shape, 0)?;
     for _ in 0..steps {
-        b.train_step()?;
+        if forward_only {
+            std::hint::black_box(b.forward()?);
+        } else {
+            b.train_step()?;
+        }
     }
     Ok(())
 }

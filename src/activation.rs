@@ -70,6 +70,33 @@ impl Nonlinearity {
 
     /// Applies `act` to every element of a slice in place.
     pub fn apply_slice<F: Float>(self, a: &mut [F]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F.
+            return unsafe { self.apply_slice_avx512(a) };
+        } else if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { self.apply_slice_avx2(a) };
+        }
+        self.apply_slice_inner(a)
+    }
+
+    /// [`Nonlinearity::apply_slice`] compiled for 16-lane vectors.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn apply_slice_avx512<F: Float>(self, a: &mut [F]) {
+        self.apply_slice_inner(a)
+    }
+
+    /// [`Nonlinearity::apply_slice`] compiled for 8-lane vectors.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn apply_slice_avx2<F: Float>(self, a: &mut [F]) {
+        self.apply_slice_inner(a)
+    }
+
+    #[inline(always)]
+    fn apply_slice_inner<F: Float>(self, a: &mut [F]) {
         match self {
             Nonlinearity::Tanh => a.iter_mut().for_each(|v| *v = v.tanh_fast()),
             Nonlinearity::Relu => a.iter_mut().for_each(|v| *v = v.max(F::zero())),

@@ -5,7 +5,7 @@
 //! one matrix product, one product per step for the recurrence, and in the backward pass the
 //! weight gradients as one product over all steps.
 
-use crate::kernels::{Mat, gemm, matmul};
+use crate::kernels::{Epilogue, Mat, gemm_then, matmul};
 use ndarray::{
     Array1, Array2, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMut3, ArrayViewMutD, Axis, Zip, s,
 };
@@ -213,26 +213,21 @@ impl<F: Float> LayerParams<F> {
             .as_slice_mut()
             .ok_or_else(|| Error::shape("hidden states", "standard layout", &[seq_len, batch, hidden]))?;
         let bh = batch * hidden;
+        // H_t = act(A_t), in place, by each thread on the columns it has just computed
+        let act = |a: &mut [F]| rec.nonlinearity.apply_slice(a);
+        let act: Epilogue<'_, F> = Some(&act);
         for step in 0..seq_len {
             let t = rec.time(step, seq_len);
             // A_t = P_t + H_{t∓1} W_hhᵀ   (H_{-1} = h0)
-            let a = if step == 0 {
-                let a = &mut hs[t * bh..(t + 1) * bh];
-                w_hh_t.product(Mat::new(h0, batch, hidden), a, true);
-                a
+            if step == 0 {
+                w_hh_t.product(Mat::new(h0, batch, hidden), &mut hs[t * bh..(t + 1) * bh], true, act);
             } else if rec.reverse {
                 let (lo, hi) = hs.split_at_mut((t + 1) * bh);
-                let a = &mut lo[t * bh..];
-                w_hh_t.product(Mat::new(&hi[..bh], batch, hidden), a, true);
-                a
+                w_hh_t.product(Mat::new(&hi[..bh], batch, hidden), &mut lo[t * bh..], true, act);
             } else {
                 let (lo, hi) = hs.split_at_mut(t * bh);
-                let a = &mut hi[..bh];
-                w_hh_t.product(Mat::new(&lo[(t - 1) * bh..], batch, hidden), a, true);
-                a
-            };
-            // H_t = act(A_t), in place.
-            rec.nonlinearity.apply_slice(a);
+                w_hh_t.product(Mat::new(&lo[(t - 1) * bh..], batch, hidden), &mut hi[..bh], true, act);
+            }
         }
         Ok(())
     }
@@ -302,7 +297,7 @@ impl<F: Float> LayerParams<F> {
                     *d = gv * act.derivative_from_output(h);
                 }
                 // g = dA_t W_hh   (into the previous state, through the recurrent weights)
-                w_hh.product(Mat::new(da_t, batch, hidden), g, false);
+                w_hh.product(Mat::new(da_t, batch, hidden), g, false, None);
             }
         }
         if seq_len == 0 {
@@ -397,11 +392,11 @@ impl<F: Float> Recurrent<F> {
         }
     }
 
-    /// `c (+)= a · B` for one step (`a` `[batch, hidden]`).
-    fn product(&self, a: Mat<'_, F>, c: &mut [F], accumulate: bool) {
+    /// `c (+)= a · B` for one step (`a` `[batch, hidden]`), then `post` on `c`.
+    fn product(&self, a: Mat<'_, F>, c: &mut [F], accumulate: bool, post: Epilogue<'_, F>) {
         match self {
-            Recurrent::Packed(p) => crate::kernels::gemm_packed(a, p, c, p.rows(), accumulate),
-            Recurrent::Plain(buf, h) => gemm(a, Mat::new(buf.as_slice(), *h, *h), c, *h, accumulate),
+            Recurrent::Packed(p) => crate::kernels::gemm_packed(a, p, c, p.rows(), accumulate, post),
+            Recurrent::Plain(buf, h) => gemm_then(a, Mat::new(buf.as_slice(), *h, *h), c, *h, accumulate, post),
         }
     }
 }

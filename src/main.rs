@@ -2,6 +2,10 @@
 
 mod cli;
 
+/// Counts heap bytes so `rnn bench` can report a training step's peak memory.
+#[global_allocator]
+static ALLOC: cli::peak::Counting = cli::peak::Counting;
+
 fn main() -> std::process::ExitCode {
     cli::main()
 }

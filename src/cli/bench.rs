@@ -1,5 +1,6 @@
 //! `rnn bench`: training-step, forward and streaming-step speed at the sizes, next to
-//! the GEMM rate this process reaches, so the fraction of peak is visible.
+//! the GEMM rate this process reaches, so the fraction of peak is visible, and the peak heap
+//! memory of a training step against what it must hold.
 
 use std::time::Duration;
 
@@ -29,8 +30,8 @@ pub fn run(args: &Args) -> Result<()> {
     let gemm = bench::gemm_gflops();
     if !args.json {
         print_stdout(&format!(
-            "threads {threads}; f32 GEMM 1024x1024x1024: {gemm:.1} GFLOP/s\n{:>6} {:>5} {:>5} {:>3}  {:>12} {:>10} {:>10} {:>10} {:>8}\n",
-            "H", "B", "T", "L", "train seq/s", "step ms", "fwd ms", "GFLOP/s", "of GEMM"
+            "threads {threads}; f32 GEMM 1024x1024x1024: {gemm:.1} GFLOP/s\n{:>6} {:>5} {:>5} {:>3}  {:>12} {:>10} {:>10} {:>10} {:>8} {:>10} {:>10}\n",
+            "H", "B", "T", "L", "train seq/s", "step ms", "fwd ms", "GFLOP/s", "of GEMM", "peak MB", "of needed"
         ))?;
     }
     for shape in SHAPES {
@@ -43,11 +44,12 @@ pub fn run(args: &Args) -> Result<()> {
                 "num_layers": shape.num_layers, "input_size": shape.input_size, "threads": threads,
                 "train_seq_per_s": shape.batch as f64 / r.0, "train_step_ms": r.0 * 1e3,
                 "forward_ms": r.1 * 1e3, "train_gflops": gflops, "gemm_gflops": gemm,
+                "peak_mb": r.2 as f64 / 1e6, "required_mb": r.3 as f64 / 1e6,
             });
             print_stdout(&format!("{j}\n"))?;
         } else {
             print_stdout(&format!(
-                "{:>6} {:>5} {:>5} {:>3}  {:>12.1} {:>10.3} {:>10.3} {:>10.1} {:>7.0}%\n",
+                "{:>6} {:>5} {:>5} {:>3}  {:>12.1} {:>10.3} {:>10.3} {:>10.1} {:>7.0}% {:>10.1} {:>9.2}x\n",
                 shape.hidden_size,
                 shape.batch,
                 shape.seq_len,
@@ -56,7 +58,9 @@ pub fn run(args: &Args) -> Result<()> {
                 r.0 * 1e3,
                 r.1 * 1e3,
                 gflops,
-                100.0 * gflops / gemm
+                100.0 * gflops / gemm,
+                r.2 as f64 / 1e6,
+                r.2 as f64 / r.3 as f64
             ))?;
         }
     }
@@ -69,8 +73,14 @@ pub fn run(args: &Args) -> Result<()> {
     }
 }
 
-/// (median train-step seconds, median forward seconds).
-fn measure(shape: BenchShape, min_time: Duration) -> Result<(f64, f64)> {
+/// (median train-step seconds, median forward seconds, peak heap bytes of a training step,
+/// bytes it must hold).
+///
+/// The peak counts everything the step holds (model, optimizer state, data, the forward's
+/// trace, gradients, scratch) from the heap in use before the bench was built; the warm-up steps
+/// have already grown the kernels' per-thread packing buffers.
+fn measure(shape: BenchShape, min_time: Duration) -> Result<(f64, f64, usize, usize)> {
+    let base = super::peak::live();
     let mut b = TrainBench::<f32>::new(shape, 0)?;
     let mut err = None;
     let train = bench::median_secs(
@@ -84,6 +94,9 @@ fn measure(shape: BenchShape, min_time: Duration) -> Result<(f64, f64)> {
         10_000,
         min_time,
     );
+    super::peak::reset_peak();
+    b.train_step()?;
+    let peak = super::peak::peak().saturating_sub(base);
     let fwd = bench::median_secs(
         || {
             let _ = std::hint::black_box(b.forward());
@@ -95,6 +108,6 @@ fn measure(shape: BenchShape, min_time: Duration) -> Result<(f64, f64)> {
     );
     match err {
         Some(e) => Err(e.into()),
-        None => Ok((train, fwd)),
+        None => Ok((train, fwd, peak, b.required_bytes())),
     }
 }

@@ -13,6 +13,7 @@ mod forecast;
 mod forward;
 mod init;
 mod inspect;
+pub mod peak;
 mod train;
 
 use std::io::Write;
@@ -108,6 +109,7 @@ pub enum Dtype {
 
 /// Parses the arguments, runs the subcommand and turns an error into one line on stderr.
 pub fn main() -> ExitCode {
+    rnn::threads::keep_freed_memory();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Forward(args) => forward::run(args),

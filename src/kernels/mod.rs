@@ -89,6 +89,35 @@ impl<'a, F> Mat<'a, F> {
 /// # Panics
 /// When the shapes or slice lengths disagree (a programming error inside the crate).
 pub fn gemm<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, accumulate: bool) {
+    gemm_then(a, b, c, ldc, accumulate, None);
+}
+
+/// What runs on each row's slice of C right after a thread has computed its columns: the
+/// recurrence's activation, fused into the product (applied by every thread to its own columns,
+/// while they are in cache) instead of a second pass on one thread.
+pub type Epilogue<'a, F> = Option<&'a (dyn Fn(&mut [F]) + Sync)>;
+
+/// Applies `post` to columns `j0..j1` of the `m` rows of C.
+fn finish<F>(c: &mut [F], m: usize, ldc: usize, j0: usize, j1: usize, post: Epilogue<'_, F>) {
+    if let Some(post) = post {
+        for r in 0..m {
+            post(&mut c[r * ldc + j0..r * ldc + j1]);
+        }
+    }
+}
+
+/// [`gemm`], then `post` on the result (see [`Epilogue`]).
+///
+/// # Panics
+/// As [`gemm`].
+pub fn gemm_then<F: Float>(
+    a: Mat<'_, F>,
+    b: Mat<'_, F>,
+    c: &mut [F],
+    ldc: usize,
+    accumulate: bool,
+    post: Epilogue<'_, F>,
+) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "inner dimensions");
     assert!(m == 0 || c.len() >= (m - 1) * ldc + n, "C too small");
@@ -105,9 +134,13 @@ pub fn gemm<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, acc
                 c[r * ldc..r * ldc + n].fill(F::zero());
             }
         }
+        finish(c, m, ldc, 0, n, post);
         return;
     }
-    over_columns(c, n, m * n * k >= PARALLEL_MIN_MACS, |c, j0, j1| run(a, b, c, ldc, accumulate, j0, j1));
+    over_columns(c, n, m * n * k >= PARALLEL_MIN_MACS, |c, j0, j1| {
+        run(a, b, c, ldc, accumulate, j0, j1);
+        finish(c, m, ldc, j0, j1, post);
+    });
 }
 
 /// Calls `f(c, j0, j1)` on column ranges of C that together cover `0..n`: one range per pool
@@ -157,33 +190,22 @@ impl<F: Float> Packed<F> {
     pub fn pack(b: ndarray::ArrayView2<'_, F>) -> Self {
         let (k, n) = b.dim();
         let mut data = Aligned::zeros(k * n);
+        let panels = n.div_ceil(PANEL);
+        let threads = crate::pool::threads();
         let out = data.as_mut_slice();
-        let bt = b.t();
-        for j in (0..n).step_by(PANEL) {
-            let w = PANEL.min(n - j);
-            let panel = &mut out[j * k..j * k + k * w];
-            if let Some(rows) = b.as_slice() {
-                for (p, dst) in panel.chunks_exact_mut(w).enumerate() {
-                    dst.copy_from_slice(&rows[p * n + j..p * n + j + w]);
-                }
-            } else if let Some(cols) = bt.as_slice() {
-                // column j + q of b is row j + q of bᵀ, contiguous: read 32 of them 32 deep at a time
-                for p0 in (0..k).step_by(PANEL) {
-                    let p1 = (p0 + PANEL).min(k);
-                    for q in 0..w {
-                        let src = &cols[(j + q) * k + p0..(j + q) * k + p1];
-                        for (p, &v) in (p0..p1).zip(src) {
-                            panel[p * w + q] = v;
-                        }
-                    }
-                }
-            } else {
-                for q in 0..w {
-                    for (p, &v) in b.column(j + q).iter().enumerate() {
-                        panel[p * w + q] = v;
-                    }
-                }
-            }
+        if threads < 2 || k * n < 1 << 16 || panels < threads {
+            pack_panels(b, 0, panels, out);
+        } else {
+            // each thread packs its share of the panels (disjoint stretches of `out`)
+            let per = panels.div_ceil(threads);
+            let (out_ptr, out_len) = (SendPtr(out.as_mut_ptr()), out.len());
+            crate::pool::run(&|part| {
+                let (q0, q1) = ((part * per).min(panels), ((part + 1) * per).min(panels));
+                // SAFETY: part `part` writes only panels q0..q1, elements q0·PANEL·k up to
+                // q1·PANEL·k (or the end), disjoint from the other parts'; `out` outlives `run`.
+                let out = unsafe { std::slice::from_raw_parts_mut(out_ptr.get(), out_len) };
+                pack_panels(b, q0, q1, out);
+            });
         }
         Packed { data, k, n }
     }
@@ -200,11 +222,55 @@ impl<F: Float> Packed<F> {
     }
 }
 
-/// `C (+)= A · B` with B packed ([`Packed`]); panels split across the pool when large.
+/// Packs panels `q0..q1` of `b` into `out` (see [`Packed::pack`]).
+fn pack_panels<F: Float>(b: ndarray::ArrayView2<'_, F>, q0: usize, q1: usize, out: &mut [F]) {
+    let (k, n) = b.dim();
+    let bt = b.t();
+    for j in (q0 * PANEL..(q1 * PANEL).min(n)).step_by(PANEL) {
+        let w = PANEL.min(n - j);
+        let panel = &mut out[j * k..j * k + k * w];
+        if let Some(rows) = b.as_slice() {
+            for (p, dst) in panel.chunks_exact_mut(w).enumerate() {
+                dst.copy_from_slice(&rows[p * n + j..p * n + j + w]);
+            }
+        } else if let Some(cols) = bt.as_slice() {
+            // column j + q of b is row j + q of bᵀ, contiguous: transpose 32 × 32 blocks
+            // through a block on the stack (fixed sizes, so both loops run without bounds checks)
+            let mut block = [[F::zero(); PANEL]; PANEL];
+            for p0 in (0..k).step_by(PANEL) {
+                let depth = PANEL.min(k - p0);
+                for (q, row) in block.iter_mut().enumerate().take(w) {
+                    row[..depth].copy_from_slice(&cols[(j + q) * k + p0..(j + q) * k + p0 + depth]);
+                }
+                for (p, dst) in panel[p0 * w..(p0 + depth) * w].chunks_exact_mut(w).enumerate() {
+                    for (q, d) in dst.iter_mut().enumerate() {
+                        *d = block[q][p];
+                    }
+                }
+            }
+        } else {
+            for q in 0..w {
+                for (p, &v) in b.column(j + q).iter().enumerate() {
+                    panel[p * w + q] = v;
+                }
+            }
+        }
+    }
+}
+
+/// `C (+)= A · B` with B packed ([`Packed`]), then `post` (see [`Epilogue`]); panels split
+/// across the pool when large.
 ///
 /// # Panics
 /// When the shapes or slice lengths disagree.
-pub fn gemm_packed<F: Float>(a: Mat<'_, F>, b: &Packed<F>, c: &mut [F], ldc: usize, accumulate: bool) {
+pub fn gemm_packed<F: Float>(
+    a: Mat<'_, F>,
+    b: &Packed<F>,
+    c: &mut [F],
+    ldc: usize,
+    accumulate: bool,
+    post: Epilogue<'_, F>,
+) {
     let (m, k, n) = (a.rows, a.cols, b.n);
     assert_eq!(b.k, k, "inner dimensions");
     assert!(m == 0 || c.len() >= (m - 1) * ldc + n, "C too small");
@@ -216,6 +282,7 @@ pub fn gemm_packed<F: Float>(a: Mat<'_, F>, b: &Packed<F>, c: &mut [F], ldc: usi
                 c[r * ldc..r * ldc + n].fill(F::zero());
             }
         }
+        finish(c, m, ldc, 0, n, post);
         return;
     }
     over_columns(c, n, m * n * k >= PARALLEL_MIN_MACS, |c, j0, j1| {
@@ -233,6 +300,7 @@ pub fn gemm_packed<F: Float>(a: Mat<'_, F>, b: &Packed<F>, c: &mut [F], ldc: usi
             let panel = b.panel(full);
             run_small(a, panel, &mut c[full..], ldc, accumulate, 0, panel.cols);
         }
+        finish(c, m, ldc, j0, j1, post);
     });
 }
 
@@ -662,14 +730,14 @@ mod tests {
             let b = Array2::<f64>::from_shape_fn((k, n), |(i, j)| ((i * 5 + j * 13) % 17) as f64 * 0.05 - 0.4);
             let packed = Packed::pack(b.view());
             let mut c = Array2::<f64>::ones((m, n));
-            gemm_packed(Mat::new(a.as_slice().unwrap(), m, k), &packed, c.as_slice_mut().unwrap(), n, true);
+            gemm_packed(Mat::new(a.as_slice().unwrap(), m, k), &packed, c.as_slice_mut().unwrap(), n, true, None);
             let want = a.dot(&b) + 1.0;
             assert!(c.iter().zip(want.iter()).all(|(x, y)| (x - y).abs() < 1e-9), "{m}x{k}x{n}");
             // and B given as a transposed view (W_hhᵀ from W_hh)
             let bt = b.t().as_standard_layout().into_owned();
             let packed = Packed::pack(bt.t());
             let mut c = Array2::<f64>::zeros((m, n));
-            gemm_packed(Mat::new(a.as_slice().unwrap(), m, k), &packed, c.as_slice_mut().unwrap(), n, false);
+            gemm_packed(Mat::new(a.as_slice().unwrap(), m, k), &packed, c.as_slice_mut().unwrap(), n, false, None);
             assert!(c.iter().zip(a.dot(&b).iter()).all(|(x, y)| (x - y).abs() < 1e-9));
         }
     }
