@@ -6,7 +6,7 @@ use ndarray::{Array2, Array3, ArrayView3, ArrayViewD, ArrayViewMutD, Axis, s};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::layer::{LayerGradsOut, LayerParams, Recurrence, Tape};
+use crate::layer::{InputGrad, LayerGradsOut, LayerParams, Recurrence, Tape, Upstream};
 use crate::{Error, Float, Init, Nonlinearity, Result};
 
 /// The hyper-parameters of a deep RNN, with `nn.RNN`'s names and defaults.
@@ -441,6 +441,25 @@ impl<F: Float> Rnn<F> {
         d_output: ArrayView3<'_, F>,
         d_hn: Option<ArrayView3<'_, F>>,
     ) -> Result<RnnGrads<F>> {
+        if d_output.shape() != trace.output().shape() {
+            return Err(Error::shape("grad of output", format!("{:?}", trace.output().shape()), d_output.shape()));
+        }
+        self.backward_owned(trace, d_output.as_standard_layout().into_owned(), d_hn)
+    }
+
+    /// [`Rnn::backward`], taking the output gradient by value: a unidirectional stack then
+    /// works in that one buffer from top to bottom (each layer's `dA` overwrites the gradient
+    /// of its states, and the gradient of its input overwrites `dA`), so the backward pass
+    /// allocates no `[seq_len, batch, hidden_size]` array of its own.
+    ///
+    /// # Errors
+    /// As [`Rnn::backward`].
+    pub fn backward_owned(
+        &self,
+        trace: &RnnTrace<F>,
+        d_output: Array3<F>,
+        d_hn: Option<ArrayView3<'_, F>>,
+    ) -> Result<RnnGrads<F>> {
         let c = &self.config;
         let (dirs, hidden) = (c.num_directions(), c.hidden_size);
         let (seq_len, batch, _) = trace.x.dim();
@@ -460,11 +479,48 @@ impl<F: Float> Rnn<F> {
         };
         let mut grads: Vec<LayerParams<F>> = self.layers.iter().map(LayerParams::zeros_like).collect();
         let mut dh0 = Array3::zeros(trace.h0.raw_dim());
+        let recurrence = |d: usize| Recurrence { nonlinearity: c.nonlinearity, reverse: d == 1 };
+        let tape = |l: usize, i: usize| Tape {
+            x: trace.layer_input(l),
+            h0: trace.h0.index_axis(Axis(0), i),
+            hs: trace.hs[i].view(),
+        };
+
+        if dirs == 1 {
+            let mut buf =
+                if d_output.is_standard_layout() { d_output } else { d_output.as_standard_layout().into_owned() };
+            for l in (0..c.num_layers).rev() {
+                let in_size = trace.layer_input(l).shape()[2];
+                // the input gradient goes over dA when it has dA's shape (every layer but the
+                // first, and the first too when input_size == hidden_size)
+                let mut d_in = (in_size != hidden).then(|| Array2::zeros((seq_len * batch, in_size)));
+                let out = LayerGradsOut {
+                    params: &mut grads[l],
+                    dx: match &mut d_in {
+                        Some(d) => InputGrad::Write(d.view_mut()),
+                        None => InputGrad::OverDa,
+                    },
+                    dh0: dh0.index_axis_mut(Axis(0), l),
+                    da: buf.view_mut(),
+                };
+                self.layers[l].backward(recurrence(0), tape(l, l), Upstream::InDa, d_hn.index_axis(Axis(0), l), out)?;
+                if let Some(d_in) = d_in {
+                    buf = d_in
+                        .into_shape_with_order((seq_len, batch, in_size))
+                        .map_err(|_| Error::shape("grad of input", "standard layout", &[seq_len, batch, in_size]))?;
+                }
+                // through the dropout of the layer below: the same mask
+                if let Some(Some(m)) = l.checked_sub(1).map(|k| &trace.masks[k]) {
+                    buf *= m;
+                }
+            }
+            return Ok(RnnGrads { layers: grads, input: buf, h0: dh0 });
+        }
+
         let mut da = Array3::zeros((seq_len, batch, hidden));
         let mut d_above: Option<Array3<F>> = None;
         for l in (0..c.num_layers).rev() {
-            let input = trace.layer_input(l);
-            let in_size = input.shape()[2];
+            let in_size = trace.layer_input(l).shape()[2];
             let mut d_in = Array2::zeros((seq_len * batch, in_size));
             for d in 0..dirs {
                 let i = l * dirs + d;
@@ -472,22 +528,14 @@ impl<F: Float> Rnn<F> {
                     Some(a) => a.view(),
                     None => d_output.view(),
                 };
-                let rec = Recurrence { nonlinearity: c.nonlinearity, reverse: d == 1 };
-                let tape = Tape { x: input.view(), h0: trace.h0.index_axis(Axis(0), i), hs: trace.hs[i].view() };
                 let out = LayerGradsOut {
                     params: &mut grads[i],
-                    dx: Some(d_in.view_mut()),
-                    accumulate_dx: d > 0,
+                    dx: if d > 0 { InputGrad::Add(d_in.view_mut()) } else { InputGrad::Write(d_in.view_mut()) },
                     dh0: dh0.index_axis_mut(Axis(0), i),
                     da: da.view_mut(),
                 };
-                self.layers[i].backward(
-                    rec,
-                    tape,
-                    d_out.slice(s![.., .., d * hidden..(d + 1) * hidden]),
-                    d_hn.index_axis(Axis(0), i),
-                    out,
-                )?;
+                let d_hs = Upstream::Given(d_out.slice(s![.., .., d * hidden..(d + 1) * hidden]));
+                self.layers[i].backward(recurrence(d), tape(l, i), d_hs, d_hn.index_axis(Axis(0), i), out)?;
             }
             let mut d_in = d_in
                 .into_shape_with_order((seq_len, batch, in_size))

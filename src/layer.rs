@@ -5,7 +5,7 @@
 //! one matrix product, one product per step for the recurrence, and in the backward pass the
 //! weight gradients as one product over all steps.
 
-use crate::kernels::{Epilogue, Mat, gemm_then, matmul};
+use crate::kernels::{Epilogue, Mat, gemm, gemm_then, matmul};
 use ndarray::{
     Array1, Array2, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMut3, ArrayViewMutD, Axis, Zip, s,
 };
@@ -57,18 +57,43 @@ pub struct Tape<'a, F> {
     pub hs: ArrayView3<'a, F>,
 }
 
+/// Where the gradient w.r.t. a direction's hidden states comes from.
+#[derive(Debug)]
+pub enum Upstream<'a, F> {
+    /// A separate array `[seq_len, batch, hidden_size]` (any strides), e.g. a column slice of a
+    /// bidirectional output's gradient.
+    Given(ArrayView3<'a, F>),
+    /// Already in the `da` scratch of [`LayerGradsOut`]: each step's `dA_t` overwrites the
+    /// gradient it was computed from, so the backward needs no buffer of its own.
+    InDa,
+}
+
+/// Where the backward pass of one direction writes the gradient of its input.
+#[derive(Debug)]
+pub enum InputGrad<'a, F> {
+    /// Not wanted.
+    Skip,
+    /// Written into this `[seq_len * batch, input_size]` array.
+    Write(ArrayViewMut2<'a, F>),
+    /// Added to it (the second direction of a bidirectional layer).
+    Add(ArrayViewMut2<'a, F>),
+    /// Written over the `da` scratch, block of rows by block of rows, once the weight gradients
+    /// are done with it: for a layer whose input is as wide as its state (`input_size ==
+    /// hidden_size`), so one buffer carries the gradient down the whole stack.
+    OverDa,
+}
+
 /// Where the backward pass of one direction writes.
 #[derive(Debug)]
 pub struct LayerGradsOut<'a, 'g, F> {
     /// The parameter gradients (overwritten).
     pub params: &'g mut LayerParams<F>,
-    /// The gradient of the input, `[seq_len * batch, input_size]`, or `None` to skip it.
-    pub dx: Option<ArrayViewMut2<'a, F>>,
-    /// Add to `dx` instead of overwriting it (the second direction of a bidirectional layer).
-    pub accumulate_dx: bool,
+    /// The gradient of the input.
+    pub dx: InputGrad<'a, F>,
     /// The gradient of `h0`, `[batch, hidden_size]` (overwritten; also the carry through time).
     pub dh0: ArrayViewMut2<'a, F>,
-    /// Scratch for `dA = dL/d(pre-activation)`, `[seq_len, batch, hidden_size]`.
+    /// Scratch for `dA = dL/d(pre-activation)`, `[seq_len, batch, hidden_size]`, standard
+    /// layout.
     pub da: ArrayViewMut3<'a, F>,
 }
 
@@ -248,7 +273,7 @@ impl<F: Float> LayerParams<F> {
         &self,
         rec: Recurrence,
         tape: Tape<'_, F>,
-        d_hs: ArrayView3<'_, F>,
+        d_hs: Upstream<'_, F>,
         d_hn: ArrayView2<'_, F>,
         out: LayerGradsOut<'_, '_, F>,
     ) -> Result<()> {
@@ -256,9 +281,14 @@ impl<F: Float> LayerParams<F> {
         self.check(&x, &h0, hs.shape())?;
         let (seq_len, batch, input_size) = x.dim();
         let hidden = self.hidden_size();
-        let LayerGradsOut { params: grads, dx, accumulate_dx, dh0: mut g, mut da } = out;
-        if d_hs.shape() != hs.shape() {
+        let LayerGradsOut { params: grads, dx, dh0: mut g, mut da } = out;
+        if let Upstream::Given(d_hs) = &d_hs
+            && d_hs.shape() != hs.shape()
+        {
             return Err(Error::shape("grad of hidden states", format!("{:?}", hs.shape()), d_hs.shape()));
+        }
+        if matches!(dx, InputGrad::OverDa) && input_size != hidden {
+            return Err(Error::shape("grad of layer input over dA", format!("input size {hidden}"), &[input_size]));
         }
         if d_hn.shape() != [batch, hidden] || g.shape() != [batch, hidden] {
             return Err(Error::shape("grad of h_n", format!("[{batch}, {hidden}]"), d_hn.shape()));
@@ -282,16 +312,21 @@ impl<F: Float> LayerParams<F> {
             let bh = batch * hidden;
             for step in (0..seq_len).rev() {
                 let t = rec.time(step, seq_len);
-                // g += dL/dH_t from above (the output path), row by row (d_hs may be a
-                // column slice of a bidirectional output)
-                for (gr, dr) in g.chunks_exact_mut(hidden).zip(d_hs.index_axis(Axis(0), t).rows()) {
-                    match dr.as_slice() {
-                        Some(dr) => gr.iter_mut().zip(dr).for_each(|(g, &d)| *g += d),
-                        None => gr.iter_mut().zip(dr.iter()).for_each(|(g, &d)| *g += d),
+                let da_t = &mut da[t * bh..(t + 1) * bh];
+                // g += dL/dH_t from above (the output path)
+                match &d_hs {
+                    // row by row: d_hs may be a column slice of a bidirectional output
+                    Upstream::Given(d_hs) => {
+                        for (gr, dr) in g.chunks_exact_mut(hidden).zip(d_hs.index_axis(Axis(0), t).rows()) {
+                            match dr.as_slice() {
+                                Some(dr) => gr.iter_mut().zip(dr).for_each(|(g, &d)| *g += d),
+                                None => gr.iter_mut().zip(dr.iter()).for_each(|(g, &d)| *g += d),
+                            }
+                        }
                     }
+                    Upstream::InDa => g.iter_mut().zip(da_t.iter()).for_each(|(g, &d)| *g += d),
                 }
                 // dA_t = g ⊙ act'(H_t)   (through the activation)
-                let da_t = &mut da[t * bh..(t + 1) * bh];
                 let h_t = &hs_sl[t * bh..(t + 1) * bh];
                 for ((d, &gv), &h) in da_t.iter_mut().zip(g.iter()).zip(h_t) {
                     *d = gv * act.derivative_from_output(h);
@@ -309,51 +344,75 @@ impl<F: Float> LayerParams<F> {
             return Ok(());
         }
 
-        let da = da.view();
-        let x = x.as_standard_layout();
-        let hs = hs.as_standard_layout();
-        let da2 = flat(da.view(), seq_len * batch, hidden)?;
-        let x2 = flat(x.view(), seq_len * batch, input_size)?;
+        {
+            let da = da.view();
+            let x = x.as_standard_layout();
+            let hs = hs.as_standard_layout();
+            let da2 = flat(da.view(), seq_len * batch, hidden)?;
+            let x2 = flat(x.view(), seq_len * batch, input_size)?;
 
-        // dW_ih = dAᵀ X, one GEMM over all steps.
-        matmul(&da2.t(), &x2, &mut grads.weight_ih.view_mut(), false);
+            // dW_ih = dAᵀ X, one GEMM over all steps.
+            matmul(&da2.t(), &x2, &mut grads.weight_ih.view_mut(), false);
 
-        // dW_hh = dAᵀ Hprev, one GEMM over the steps whose previous state is a hidden state,
-        // plus the step that read h0.
-        let n = (seq_len - 1) * batch;
-        let (da_inner, hs_prev, t_first) = if rec.reverse {
-            (da.slice(s![..seq_len - 1, .., ..]), hs.slice(s![1.., .., ..]), seq_len - 1)
-        } else {
-            (da.slice(s![1.., .., ..]), hs.slice(s![..seq_len - 1, .., ..]), 0)
-        };
-        if n > 0 {
-            let da_inner = flat(da_inner, n, hidden)?;
-            let hs_prev = flat(hs_prev, n, hidden)?;
-            matmul(&da_inner.t(), &hs_prev, &mut grads.weight_hh.view_mut(), false);
-        } else {
-            grads.weight_hh.fill(F::zero());
-        }
-        matmul(&da.index_axis(Axis(0), t_first).t(), &h0, &mut grads.weight_hh.view_mut(), true);
-
-        // db_ih = db_hh = column sums of dA.
-        if let (Some(bi), Some(bh)) = (&mut grads.bias_ih, &mut grads.bias_hh) {
-            bi.fill(F::zero());
-            for row in da2.rows() {
-                *bi += &row;
+            // dW_hh = dAᵀ Hprev, one GEMM over the steps whose previous state is a hidden state,
+            // plus the step that read h0.
+            let n = (seq_len - 1) * batch;
+            let (da_inner, hs_prev, t_first) = if rec.reverse {
+                (da.slice(s![..seq_len - 1, .., ..]), hs.slice(s![1.., .., ..]), seq_len - 1)
+            } else {
+                (da.slice(s![1.., .., ..]), hs.slice(s![..seq_len - 1, .., ..]), 0)
+            };
+            if n > 0 {
+                let da_inner = flat(da_inner, n, hidden)?;
+                let hs_prev = flat(hs_prev, n, hidden)?;
+                matmul(&da_inner.t(), &hs_prev, &mut grads.weight_hh.view_mut(), false);
+            } else {
+                grads.weight_hh.fill(F::zero());
             }
-            bh.assign(bi);
-        }
+            matmul(&da.index_axis(Axis(0), t_first).t(), &h0, &mut grads.weight_hh.view_mut(), true);
 
-        // dX = dA W_ih, one GEMM: the gradient handed to the layer below.
-        if let Some(mut dx) = dx {
-            if dx.shape() != [seq_len * batch, input_size] {
-                return Err(Error::shape(
-                    "grad of layer input",
-                    format!("[{}, {input_size}]", seq_len * batch),
-                    dx.shape(),
-                ));
+            // db_ih = db_hh = column sums of dA.
+            if let (Some(bi), Some(bh)) = (&mut grads.bias_ih, &mut grads.bias_hh) {
+                bi.fill(F::zero());
+                for row in da2.rows() {
+                    *bi += &row;
+                }
+                bh.assign(bi);
             }
-            matmul(&da2, &self.weight_ih.view(), &mut dx, accumulate_dx);
+
+            // dX = dA W_ih, one GEMM: the gradient handed to the layer below.
+            let (dx, accumulate) = match dx {
+                InputGrad::Skip => return Ok(()),
+                InputGrad::OverDa => (None, false),
+                InputGrad::Write(dx) => (Some(dx), false),
+                InputGrad::Add(dx) => (Some(dx), true),
+            };
+            if let Some(mut dx) = dx {
+                if dx.shape() != [seq_len * batch, input_size] {
+                    let want = format!("[{}, {input_size}]", seq_len * batch);
+                    return Err(Error::shape("grad of layer input", want, dx.shape()));
+                }
+                matmul(&da2, &self.weight_ih.view(), &mut dx, accumulate);
+                return Ok(());
+            }
+        }
+        // InputGrad::OverDa: dA is no longer needed
+        self.input_grad_over(da)
+    }
+
+    /// `dX = dA W_ih` written over `dA` (square `W_ih`): block by block of rows, each block of
+    /// `dA` copied aside first, so the extra memory is one block, not a second `[T, B, H]`.
+    fn input_grad_over(&self, mut da: ArrayViewMut3<'_, F>) -> Result<()> {
+        const ROWS: usize = 256;
+        let hidden = self.hidden_size();
+        let da = da.as_slice_mut().ok_or_else(|| Error::shape("dA scratch", "standard layout", &[hidden]))?;
+        let mut block = vec![F::zero(); ROWS.min(da.len() / hidden.max(1)) * hidden];
+        let w_ih = self.weight_ih.as_standard_layout();
+        let w_ih = w_ih.as_slice().expect("standard layout");
+        for rows in da.chunks_mut(ROWS * hidden) {
+            let n = rows.len() / hidden;
+            block[..rows.len()].copy_from_slice(rows);
+            gemm(Mat::new(&block[..rows.len()], n, hidden), Mat::new(w_ih, hidden, hidden), rows, hidden, false);
         }
         Ok(())
     }

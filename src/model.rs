@@ -247,11 +247,11 @@ impl<F: Float> Model<F> {
         };
         let steps = seq_len - first;
         // dL/d(rnn output): zero on steps the head does not read.
-        let mut d_out = Array3::zeros(out.raw_dim());
-        let head = match &self.head {
+        let (d_out, head) = match &self.head {
             None => {
+                let mut d_out = Array3::zeros(out.raw_dim());
                 d_out.slice_mut(s![first.., .., ..]).assign(&d_y);
-                None
+                (d_out, None)
             }
             Some(head) => {
                 let read = out.slice(s![first.., .., ..]);
@@ -266,13 +266,21 @@ impl<F: Float> Model<F> {
                     .into_shape_with_order((steps * batch, head.out_features()))
                     .map_err(|_| Error::shape("grad of y", "standard layout", d_y.shape()))?;
                 let (g, dx) = head.backward(x2, dz)?;
-                for (k, row) in dx.axis_chunks_iter(Axis(0), batch).enumerate() {
-                    d_out.index_axis_mut(Axis(0), first + k).assign(&row);
-                }
-                Some(g)
+                let d_out = if first == 0 {
+                    // every step read: the head's input gradient is the whole buffer
+                    dx.into_shape_with_order(out.raw_dim())
+                        .map_err(|_| Error::shape("grad of rnn output", "standard layout", &[seq_len, batch, width]))?
+                } else {
+                    let mut d_out = Array3::zeros(out.raw_dim());
+                    for (k, row) in dx.axis_chunks_iter(Axis(0), batch).enumerate() {
+                        d_out.index_axis_mut(Axis(0), first + k).assign(&row);
+                    }
+                    d_out
+                };
+                (d_out, Some(g))
             }
         };
-        let rnn = self.rnn.backward(&trace.rnn, d_out.view(), d_hn)?;
+        let rnn = self.rnn.backward_owned(&trace.rnn, d_out, d_hn)?;
         Ok(ModelGrads { rnn, head })
     }
 }

@@ -29,6 +29,8 @@ struct Case {
     seq_len: usize,
     head: Option<Readout>,
     dropout: f64,
+    /// 3, or 4 (= the hidden size: the first layer's input gradient then reuses dA's buffer)
+    input_size: usize,
 }
 
 fn grid() -> Vec<Case> {
@@ -42,7 +44,10 @@ fn grid() -> Vec<Case> {
                         for seq_len in [1, 4] {
                             let head = [None, Some(Readout::EveryStep), Some(Readout::LastStep)][i % 3];
                             let dropout = if layers > 1 && i.is_multiple_of(2) { 0.3 } else { 0.0 };
-                            cases.push(Case { layers, act, bias, bidirectional, batch, seq_len, head, dropout });
+                            let input_size = if i % 4 == 1 { 4 } else { 3 };
+                            let case =
+                                Case { layers, act, bias, bidirectional, batch, seq_len, head, dropout, input_size };
+                            cases.push(case);
                             i += 1;
                         }
                     }
@@ -70,7 +75,7 @@ fn normal3(shape: (usize, usize, usize), rng: &mut ChaCha8Rng) -> Array3<f64> {
 
 impl Problem {
     fn new(c: Case, seed: u64) -> Self {
-        let (input_size, hidden, out) = (3, 4, 2);
+        let (input_size, hidden, out) = (c.input_size, 4, 2);
         let rnn = RnnConfig::new(input_size, hidden)
             .with_num_layers(c.layers)
             .with_nonlinearity(c.act)
