@@ -7,7 +7,7 @@
 
 use crate::kernels::{Epilogue, Mat, gemm, gemm_then, matmul};
 use ndarray::{
-    Array1, Array2, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMut3, ArrayViewMutD, Axis, Zip, s,
+    Array1, Array2, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMut3, ArrayViewMutD, Axis, s,
 };
 use rand::Rng;
 
@@ -211,22 +211,26 @@ impl<F: Float> LayerParams<F> {
             return Ok(());
         }
         let x = x.as_standard_layout();
-        let x2 = x
-            .view()
-            .into_shape_with_order((seq_len * batch, input_size))
-            .map_err(|_| Error::shape("layer input", "contiguous", x.shape()))?;
+        let x_flat = x.as_slice().expect("standard layout");
+        let hs = hs
+            .as_slice_mut()
+            .ok_or_else(|| Error::shape("hidden states", "standard layout", &[seq_len, batch, hidden]))?;
         {
-            // P = X W_ihᵀ + (b_ih + b_hh): the input projection of every step in one GEMM.
-            let mut p = hs
-                .view_mut()
-                .into_shape_with_order((seq_len * batch, hidden))
-                .map_err(|_| Error::shape("hidden states", "standard layout", &[seq_len, batch, hidden]))?;
-            matmul(&x2, &self.weight_ih.t(), &mut p, false);
-            if let (Some(bi), Some(bh)) = (&self.bias_ih, &self.bias_hh) {
-                for mut row in p.rows_mut() {
-                    Zip::from(&mut row).and(bi).and(bh).for_each(|r, &a, &b| *r += a + b);
+            // P = X W_ihᵀ + (b_ih + b_hh): the input projection of every step in one GEMM, the
+            // biases added by each thread to the columns it has just computed
+            let w_ih_t = crate::kernels::transposed(self.weight_ih.view());
+            let w_ih_t = w_ih_t.as_slice().expect("row-major");
+            let bias: Option<Vec<F>> = match (&self.bias_ih, &self.bias_hh) {
+                (Some(bi), Some(bh)) => Some(bi.iter().zip(bh).map(|(&a, &b)| a + b).collect()),
+                _ => None,
+            };
+            let add_bias = |row: &mut [F], j0: usize| {
+                if let Some(bias) = &bias {
+                    row.iter_mut().zip(&bias[j0..]).for_each(|(r, &b)| *r += b);
                 }
-            }
+            };
+            let x2 = Mat::new(x_flat, seq_len * batch, input_size);
+            gemm_then(x2, Mat::new(w_ih_t, input_size, hidden), hs, hidden, false, Some(&add_bias));
         }
         // W_hhᵀ laid out row-major once, so every step is an allocation-free kernel call
         // W_hhᵀ laid out once per sequence: packed into column panels when it is too big for the
@@ -234,12 +238,9 @@ impl<F: Float> LayerParams<F> {
         let w_hh_t = Recurrent::new(self.weight_hh.t(), batch);
         let h0 = h0.as_standard_layout();
         let h0 = h0.as_slice().expect("standard layout");
-        let hs = hs
-            .as_slice_mut()
-            .ok_or_else(|| Error::shape("hidden states", "standard layout", &[seq_len, batch, hidden]))?;
         let bh = batch * hidden;
         // H_t = act(A_t), in place, by each thread on the columns it has just computed
-        let act = |a: &mut [F]| rec.nonlinearity.apply_slice(a);
+        let act = |a: &mut [F], _: usize| rec.nonlinearity.apply_slice(a);
         let act: Epilogue<'_, F> = Some(&act);
         for step in 0..seq_len {
             let t = rec.time(step, seq_len);

@@ -6,7 +6,7 @@
 //! `rayon` would do, but its global queue allocates a block every few dozen injected jobs, and
 //! the per-step loops of this crate promise (and test) no allocation at all.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
 /// How long a thread spins on an atomic before it sleeps on the condition variable: a step's
@@ -34,6 +34,11 @@ struct Pool {
     done: Condvar,
     /// Callers of `run` take turns (a pool runs one job at a time).
     turn: Mutex<()>,
+    /// Workers asleep on `work` (changed under the `job` lock): a job wakes them with a system
+    /// call only when there are any.
+    sleepers: AtomicUsize,
+    /// Whether the caller of `run` is asleep on `done` (changed under the `job` lock).
+    caller_asleep: AtomicBool,
     workers: usize,
 }
 
@@ -64,6 +69,8 @@ fn pool() -> Option<&'static Pool> {
             work: Condvar::new(),
             done: Condvar::new(),
             turn: Mutex::new(()),
+            sleepers: AtomicUsize::new(0),
+            caller_asleep: AtomicBool::new(false),
             workers: n - 1,
         }));
         for w in 0..n - 1 {
@@ -97,7 +104,9 @@ fn worker(pool: &'static Pool, part: usize) {
         if !spin_until(|| pool.epoch.load(Ordering::Acquire) != seen) {
             let mut job = lock(&pool.job);
             while pool.epoch.load(Ordering::Acquire) == seen {
+                pool.sleepers.fetch_add(1, Ordering::AcqRel);
                 job = pool.work.wait(job).unwrap_or_else(|p| p.into_inner());
+                pool.sleepers.fetch_sub(1, Ordering::AcqRel);
             }
         }
         seen = pool.epoch.load(Ordering::Acquire);
@@ -110,7 +119,9 @@ fn worker(pool: &'static Pool, part: usize) {
             // the last part: wake the caller if it went to sleep (under the lock, so the
             // wake-up cannot fall between its check and its wait)
             let _guard = lock(&pool.job);
-            pool.done.notify_one();
+            if pool.caller_asleep.load(Ordering::Acquire) {
+                pool.done.notify_one();
+            }
         }
     }
 }
@@ -132,13 +143,18 @@ pub fn run<G: Fn(usize) + Sync>(f: &G) {
         *job = Some(Job { f: call::<G>, data: f as *const G as *const () });
         pool.remaining.store(pool.workers, Ordering::Release);
         pool.epoch.fetch_add(1, Ordering::AcqRel);
-        pool.work.notify_all();
+        // workers still spinning see the epoch change; only sleeping ones need the call
+        if pool.sleepers.load(Ordering::Acquire) > 0 {
+            pool.work.notify_all();
+        }
     }
     f(0);
     if !spin_until(|| pool.remaining.load(Ordering::Acquire) == 0) {
         let mut job = lock(&pool.job);
         while pool.remaining.load(Ordering::Acquire) > 0 {
+            pool.caller_asleep.store(true, Ordering::Release);
             job = pool.done.wait(job).unwrap_or_else(|p| p.into_inner());
+            pool.caller_asleep.store(false, Ordering::Release);
         }
     }
     *lock(&pool.job) = None;

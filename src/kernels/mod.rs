@@ -10,6 +10,7 @@
 use std::sync::OnceLock;
 
 mod goto;
+mod transpose;
 
 use crate::Float;
 
@@ -92,16 +93,17 @@ pub fn gemm<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, acc
     gemm_then(a, b, c, ldc, accumulate, None);
 }
 
-/// What runs on each row's slice of C right after a thread has computed its columns: the
-/// recurrence's activation, fused into the product (applied by every thread to its own columns,
-/// while they are in cache) instead of a second pass on one thread.
-pub type Epilogue<'a, F> = Option<&'a (dyn Fn(&mut [F]) + Sync)>;
+/// What runs on each row's slice of C right after a thread has computed its columns, given
+/// the slice and the index of its first column: the recurrence's activation or the biases,
+/// fused into the product (applied by every thread to its own columns, while they are in
+/// cache) instead of a second pass on one thread.
+pub type Epilogue<'a, F> = Option<&'a (dyn Fn(&mut [F], usize) + Sync)>;
 
 /// Applies `post` to columns `j0..j1` of the `m` rows of C.
 fn finish<F>(c: &mut [F], m: usize, ldc: usize, j0: usize, j1: usize, post: Epilogue<'_, F>) {
     if let Some(post) = post {
         for r in 0..m {
-            post(&mut c[r * ldc + j0..r * ldc + j1]);
+            post(&mut c[r * ldc + j0..r * ldc + j1], j0);
         }
     }
 }
@@ -137,7 +139,29 @@ pub fn gemm_then<F: Float>(
         finish(c, m, ldc, 0, n, post);
         return;
     }
-    over_columns(c, n, m * n * k >= PARALLEL_MIN_MACS, |c, j0, j1| {
+    let large = m * n * k >= PARALLEL_MIN_MACS;
+    let threads = crate::pool::threads();
+    if large && threads > 1 && n.div_ceil(PANEL) < threads && m >= 64 * threads {
+        // too few columns to share (a head with one output, an input gradient of 32
+        // features): share the rows instead
+        let per = m.div_ceil(threads);
+        let (c_ptr, c_len) = (SendPtr(c.as_mut_ptr()), c.len());
+        crate::pool::run(&|part| {
+            let (r0, r1) = ((part * per).min(m), ((part + 1) * per).min(m));
+            if r0 < r1 {
+                let a_off = if a.trans { r0 } else { r0 * a.ld };
+                let a_part = Mat { data: &a.data[a_off..], rows: r1 - r0, ..a };
+                // SAFETY: every part writes only rows r0..r1 of C, disjoint from the other
+                // parts' rows; C outlives `run`, which waits for every part.
+                let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
+                let c = &mut c[r0 * ldc..];
+                run(a_part, b, c, ldc, accumulate, 0, n);
+                finish(c, r1 - r0, ldc, 0, n, post);
+            }
+        });
+        return;
+    }
+    over_columns(c, n, large, |c, j0, j1| {
         run(a, b, c, ldc, accumulate, j0, j1);
         finish(c, m, ldc, j0, j1, post);
     });
@@ -234,10 +258,28 @@ fn pack_panels<F: Float>(b: ndarray::ArrayView2<'_, F>, q0: usize, q1: usize, ou
                 dst.copy_from_slice(&rows[p * n + j..p * n + j + w]);
             }
         } else if let Some(cols) = bt.as_slice() {
-            // column j + q of b is row j + q of bᵀ, contiguous: transpose 32 × 32 blocks
-            // through a block on the stack (fixed sizes, so both loops run without bounds checks)
+            // column j + q of b is row j + q of bᵀ, contiguous
+            let mut done = 0;
+            #[cfg(target_arch = "x86_64")]
+            if w == PANEL && std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() && isa() == Isa::Avx512 {
+                // 16 × 16 blocks in registers, two per 16 rows of the panel
+                done = k / 16 * 16;
+                let (src, dst) = (cols.as_ptr().cast::<f32>(), panel.as_mut_ptr().cast::<f32>());
+                for p0 in (0..done).step_by(16) {
+                    for half in [0, 16] {
+                        // SAFETY: F is f32 and the CPU has AVX-512F; rows j + half .. + 16 of
+                        // bᵀ hold k ≥ p0 + 16 elements from p0; the panel holds k rows of
+                        // PANEL = 32.
+                        unsafe {
+                            transpose::transpose16(src.add((j + half) * k + p0), k, dst.add(p0 * PANEL + half), PANEL)
+                        };
+                    }
+                }
+            }
+            // the rest (or everything, elsewhere): 32 × 32 blocks through a block on the stack
+            // (fixed sizes, so both loops run without bounds checks)
             let mut block = [[F::zero(); PANEL]; PANEL];
-            for p0 in (0..k).step_by(PANEL) {
+            for p0 in (done..k).step_by(PANEL) {
                 let depth = PANEL.min(k - p0);
                 for (q, row) in block.iter_mut().enumerate().take(w) {
                     row[..depth].copy_from_slice(&cols[(j + q) * k + p0..(j + q) * k + p0 + depth]);
@@ -753,6 +795,18 @@ mod tests {
         }
     }
 
+    /// Packing `W_hhᵀ` from `W_hh` (the 16 × 16 register transposes, then the blocks left
+    /// over in depth and width) gives the same panels as packing a row-major copy.
+    #[test]
+    fn packing_a_transposed_view_agrees() {
+        for &(k, n) in &[(16, 32), (40, 70), (100, 64), (7, 33), (1024, 96)] {
+            let w = Array2::<f32>::from_shape_fn((n, k), |(i, j)| (i * 1000 + j) as f32);
+            let want = Packed::pack(w.t().as_standard_layout().view());
+            let got = Packed::pack(w.t());
+            assert_eq!(got.data.as_slice(), want.data.as_slice(), "{k}x{n}");
+        }
+    }
+
     #[test]
     fn packed_path_agrees() {
         packed_path_shapes();
@@ -780,6 +834,9 @@ mod tests {
 
     #[test]
     fn large_products_split_across_threads_agree() {
+        // by columns, and by rows when there are too few columns to share
+        check::<f32>(2100, 1024, 1, true);
+        check::<f64>(1000, 300, 20, false);
         check::<f32>(64, 512, 512, true);
         check::<f64>(16, 1024, 1024, false);
     }
