@@ -235,7 +235,7 @@ impl<F: Float> LayerParams<F> {
         // W_hhᵀ laid out row-major once, so every step is an allocation-free kernel call
         // W_hhᵀ laid out once per sequence: packed into column panels when it is too big for the
         // cache, else plain row-major
-        let w_hh_t = Recurrent::new(self.weight_hh.t(), batch);
+        let w_hh_t = Recurrent::new(self.weight_hh.t(), batch, seq_len);
         let h0 = h0.as_standard_layout();
         let h0 = h0.as_slice().expect("standard layout");
         let bh = batch * hidden;
@@ -308,7 +308,7 @@ impl<F: Float> LayerParams<F> {
                 .ok_or_else(|| Error::shape("dA scratch", "standard layout", &[seq_len, batch, hidden]))?;
             let hs_std = hs.as_standard_layout();
             let hs_sl = hs_std.as_slice().expect("standard layout");
-            let w_hh = Recurrent::new(self.weight_hh.view(), batch);
+            let w_hh = Recurrent::new(self.weight_hh.view(), batch, seq_len);
             let act = rec.nonlinearity;
             let bh = batch * hidden;
             for step in (0..seq_len).rev() {
@@ -423,20 +423,33 @@ impl<F: Float> LayerParams<F> {
 /// packed into contiguous column panels when the products run on the packed path (batches of
 /// 8 and more; then no step copies it again) or it stops fitting in cache, else row-major and
 /// 64-byte aligned.
-enum Recurrent<F: Float> {
+enum Recurrent<'w, F: Float> {
     Packed(crate::kernels::Packed<F>),
     Plain(crate::kernels::Aligned<F>, usize),
+    /// A row-major `W_hh` read where it lies (the backward steps on the packed path).
+    Direct(&'w [F], usize),
 }
 
 /// From this hidden size on, the per-step products read a packed `W_hh` whatever the batch.
 const PACK_FROM_HIDDEN: usize = 512;
 
-impl<F: Float> Recurrent<F> {
+impl<'w, F: Float> Recurrent<'w, F> {
     /// `b` is the logical `[hidden, hidden]` right-hand operand (`W_hhᵀ` forward, `W_hh`
-    /// backward) of products with `batch` rows.
-    fn new(b: ArrayView2<'_, F>, batch: usize) -> Self {
+    /// backward) of `seq_len` products with `batch` rows.
+    fn new(b: ArrayView2<'w, F>, batch: usize, seq_len: usize) -> Self {
         let hidden = b.nrows();
-        if hidden >= PACK_FROM_HIDDEN || crate::kernels::packed_path::<F>(batch, hidden, hidden) {
+        let packed_path = crate::kernels::packed_path::<F>(batch, hidden, hidden);
+        if let Some(rows) = b.to_slice()
+            && packed_path
+            && seq_len * batch < hidden
+        {
+            // W_hh itself (backward), whose packed copy would take more memory than the
+            // layer's hidden states (H² > T·B·H): read in place instead. Measured at
+            // (H, B, T) = (1024, 16, 32): the training step's peak heap 1.38x -> 1.16x of what it
+            // must hold, 22% fewer steps per second (rows 4 KB apart read from L2, not L1).
+            return Recurrent::Direct(rows, hidden);
+        }
+        if hidden >= PACK_FROM_HIDDEN || packed_path {
             Recurrent::Packed(crate::kernels::Packed::pack(b))
         } else {
             let mut buf = crate::kernels::Aligned::zeros(hidden * hidden);
@@ -457,6 +470,10 @@ impl<F: Float> Recurrent<F> {
         match self {
             Recurrent::Packed(p) => crate::kernels::gemm_packed(a, p, c, p.rows(), accumulate, post),
             Recurrent::Plain(buf, h) => gemm_then(a, Mat::new(buf.as_slice(), *h, *h), c, *h, accumulate, post),
+            Recurrent::Direct(rows, h) => {
+                debug_assert!(post.is_none(), "the backward steps have no epilogue");
+                crate::kernels::gemm_direct(a, Mat::new(rows, *h, *h), c, *h, accumulate)
+            }
         }
     }
 }

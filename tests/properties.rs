@@ -252,3 +252,53 @@ fn large_hidden_sizes_take_the_packed_path_correctly() {
         assert!((numeric - analytic).abs() < 1e-7 * (1.0 + analytic.abs()), "dW_hh[{i},{j}]: {analytic} vs {numeric}");
     }
 }
+
+/// Batches of 8 and more take the packed (Goto) path: the forward reads a packed `W_hhᵀ`, and
+/// when `T·B < H` the backward steps read `W_hh` in place; a two-layer stack runs its backward
+/// in one buffer (dA over the state gradient, the input gradient over dA). In f64: sampled
+/// gradient entries of both layers equal finite differences; in f32 (the AVX-512 kernels where
+/// the CPU has them): every gradient equals the f64 one to float precision.
+#[test]
+fn batched_products_on_the_packed_and_direct_paths_are_correct() {
+    let (input, hidden, steps, batch) = (6, 160, 3, 10);
+    let config = RnnConfig::new(input, hidden).with_num_layers(2);
+    let rnn = Rnn::<f64>::new(config.clone(), Init::PyTorch, 8).unwrap();
+    let x = data((steps, batch, input), 31);
+    let r = data((steps, batch, hidden), 32);
+    let loss = |m: &Rnn<f64>| (&m.forward(x.view(), None).unwrap().0 * &r).sum();
+    let trace = rnn.forward_trace(x.view(), None).unwrap();
+    let grads = rnn.backward(&trace, r.view(), None).unwrap();
+    let eps = 1e-5;
+    for (layer, i, j) in [(0, 0, 0), (0, 150, 7), (1, 3, 159), (1, 80, 80)] {
+        let mut plus = rnn.clone();
+        plus.layers_mut()[layer].weight_hh[[i, j]] += eps;
+        let mut minus = rnn.clone();
+        minus.layers_mut()[layer].weight_hh[[i, j]] -= eps;
+        let numeric = (loss(&plus) - loss(&minus)) / (2.0 * eps);
+        let analytic = grads.layers[layer].weight_hh[[i, j]];
+        assert!((numeric - analytic).abs() < 1e-7 * (1.0 + analytic.abs()), "layer {layer} dW_hh[{i},{j}]");
+    }
+    for (t, b, k) in [(0, 0, 0), (2, 9, 5), (1, 4, 3)] {
+        let mut xp = x.clone();
+        xp[[t, b, k]] += eps;
+        let mut xm = x.clone();
+        xm[[t, b, k]] -= eps;
+        let lp = (&rnn.forward(xp.view(), None).unwrap().0 * &r).sum();
+        let lm = (&rnn.forward(xm.view(), None).unwrap().0 * &r).sum();
+        let numeric = (lp - lm) / (2.0 * eps);
+        let analytic = grads.input[[t, b, k]];
+        assert!((numeric - analytic).abs() < 1e-7 * (1.0 + analytic.abs()), "dx[{t},{b},{k}]");
+    }
+
+    let rnn32 = Rnn::<f32>::new(config, Init::PyTorch, 8).unwrap();
+    let x32 = x.mapv(|v| v as f32);
+    let trace32 = rnn32.forward_trace(x32.view(), None).unwrap();
+    let grads32 = rnn32.backward(&trace32, r.mapv(|v| v as f32).view(), None).unwrap();
+    for (l, (g64, g32)) in grads.layers.iter().zip(&grads32.layers).enumerate() {
+        for ((name, a), (_, b)) in g64.tensors().into_iter().zip(g32.tensors()) {
+            let scale = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let worst = a.iter().zip(b.iter()).fold(0.0f64, |m, (p, q)| m.max((p - *q as f64).abs()));
+            assert!(worst < 1e-4 * (1.0 + scale), "layer {l} {name}: {worst} (scale {scale})");
+        }
+    }
+}

@@ -28,6 +28,10 @@ pub(super) enum BSource<'a, 'b, F> {
     Plain(Mat<'a, F>),
     /// Already in panels of [`PANEL`] columns.
     Packed(&'b Packed<F>),
+    /// A row-major matrix read in place, for a `B` that is used once per product but for
+    /// many products (`W_hh` in the backward steps): no copy, and none of the memory one
+    /// would take.
+    Direct(Mat<'a, F>),
 }
 
 /// Whether the packed path runs a product with `m` rows over `cols` whole-panel columns.
@@ -54,10 +58,14 @@ pub(super) fn run<F: Float>(
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the CPU was checked for these features.
         Isa::Avx512 => unsafe {
-            if F::BYTES == 4 {
-                avx512::<F, 32>(a, b, c, ldc, acc, j0, j1, scratch)
+            if F::BYTES == 4 && matches!(b, BSource::Direct(_)) {
+                // B in place: rows of it far apart cannot all stay in L1, so each row is read
+                // once for up to 16 rows of A (one 16-wide vector, 16 accumulators)
+                avx512::<F, 16, 16>(a, b, c, ldc, acc, j0, j1, scratch)
+            } else if F::BYTES == 4 {
+                avx512::<F, 12, 32>(a, b, c, ldc, acc, j0, j1, scratch)
             } else {
-                avx512::<F, 16>(a, b, c, ldc, acc, j0, j1, scratch)
+                avx512::<F, 12, 16>(a, b, c, ldc, acc, j0, j1, scratch)
             }
         },
         #[cfg(target_arch = "x86_64")]
@@ -73,11 +81,11 @@ pub(super) fn run<F: Float>(
     })
 }
 
-/// AVX-512: a 12 × 2-vector tile, 24 of the 32 registers as accumulators.
+/// AVX-512: a 12 × 2-vector tile, 24 of the 32 registers as accumulators (or 16 × 1).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn avx512<F: Float, const NR: usize>(
+unsafe fn avx512<F: Float, const MR: usize, const NR: usize>(
     a: Mat<'_, F>,
     b: BSource<'_, '_, F>,
     c: &mut [F],
@@ -87,7 +95,7 @@ unsafe fn avx512<F: Float, const NR: usize>(
     j1: usize,
     scratch: &mut [F],
 ) {
-    passes::<F, 12, NR>(a, b, c, ldc, acc, j0, j1, scratch)
+    passes::<F, MR, NR, true>(a, b, c, ldc, acc, j0, j1, scratch)
 }
 
 /// AVX2: a 6 × 2-vector tile, 12 of the 16 registers as accumulators.
@@ -104,7 +112,7 @@ unsafe fn avx2<F: Float, const NR: usize>(
     j1: usize,
     scratch: &mut [F],
 ) {
-    passes::<F, 6, NR>(a, b, c, ldc, acc, j0, j1, scratch)
+    passes::<F, 6, NR, false>(a, b, c, ldc, acc, j0, j1, scratch)
 }
 
 /// A 64-byte line of scratch (the packed blocks start on a cache line).
@@ -138,7 +146,7 @@ fn with_scratch<F: Float, R>(len: usize, f: impl FnOnce(&mut [F]) -> R) -> R {
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn passes<F: Float, const MR: usize, const NR: usize>(
+fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(
     a: Mat<'_, F>,
     b: BSource<'_, '_, F>,
     c: &mut [F],
@@ -154,26 +162,31 @@ fn passes<F: Float, const MR: usize, const NR: usize>(
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
         let acc = acc || p0 > 0;
-        // this pass's B: one contiguous kc × PANEL block per panel, at stride `b_stride`
-        let (b_ptr, b_stride): (*const F, usize) = match b {
+        // this pass's B: a kc × PANEL block per panel, `b_stride` apart, rows `ldb` apart
+        let (b_ptr, b_stride, ldb): (*const F, usize, usize) = match b {
             BSource::Plain(b) => {
                 pack_b(b, p0, kc, j0, j1, b_buf);
-                (b_buf.as_ptr(), kc * PANEL)
+                (b_buf.as_ptr(), kc * PANEL, PANEL)
             }
-            BSource::Packed(p) => (p.data.as_slice()[j0 * k + p0 * PANEL..].as_ptr(), k * PANEL),
+            BSource::Packed(p) => (p.data.as_slice()[j0 * k + p0 * PANEL..].as_ptr(), k * PANEL, PANEL),
+            BSource::Direct(b) => (b.data[p0 * b.ld + j0..].as_ptr(), PANEL, b.ld),
         };
+        // with few rows of A, B streams from L2 or beyond rather than sitting in L1 while
+        // they pass: the micro-kernel then fetches its rows ahead (measured at 16 × 1024 × 1024
+        // on packed B: 272 -> 296 GFLOP/s; with B in L1 the prefetches only take load slots)
+        let prefetch = m <= 16 || ldb != PANEL;
         for i0 in (0..m).step_by(MC) {
             let mc = MC.min(m - i0);
             pack_a::<F, MR>(a, i0, mc, p0, kc, a_buf);
             for q in 0..cols / PANEL {
                 for s in (0..PANEL).step_by(NR) {
-                    // SAFETY: block q of B holds kc rows of PANEL at `b_stride * q`; the packed
-                    // A holds mc rows of kc; C holds rows i0..i0 + mc of columns
-                    // j0 + q·PANEL + s .. + NR (checked by `gemm`).
+                    // SAFETY: block q of B holds kc rows of PANEL, `ldb` apart, at
+                    // `b_stride * q`; the packed A holds mc rows of kc; C holds rows
+                    // i0..i0 + mc of columns j0 + q·PANEL + s .. + NR (checked by `gemm`).
                     unsafe {
                         let bq = b_ptr.add(q * b_stride + s);
                         let cq = c.as_mut_ptr().add(i0 * ldc + j0 + q * PANEL + s);
-                        row_blocks::<F, MR, NR>(mc, kc, a_buf.as_ptr(), bq, cq, ldc, acc);
+                        row_blocks::<F, MR, NR, Z>(mc, kc, a_buf.as_ptr(), bq, ldb, cq, ldc, acc, prefetch);
                     }
                 }
             }
@@ -238,17 +251,20 @@ fn pack_b<F: Float>(b: Mat<'_, F>, p0: usize, kc: usize, j0: usize, j1: usize, d
 /// Every micro-panel of a packed `mc × kc` block of A against one `kc × NR` slice of B.
 ///
 /// # Safety
-/// `a` holds the packed block, `b` `kc` rows of `NR` at distance [`PANEL`], `c` `mc` rows of
+/// `a` holds the packed block, `b` `kc` rows of `NR` at distance `ldb`, `c` `mc` rows of
 /// `NR` at distance `ldc`.
 #[inline(always)]
-unsafe fn row_blocks<F: Float, const MR: usize, const NR: usize>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn row_blocks<F: Float, const MR: usize, const NR: usize, const Z: bool>(
     mc: usize,
     kc: usize,
     a: *const F,
     b: *const F,
+    ldb: usize,
     c: *mut F,
     ldc: usize,
     acc: bool,
+    prefetch: bool,
 ) {
     let mut r0 = 0;
     while r0 < mc {
@@ -257,11 +273,11 @@ unsafe fn row_blocks<F: Float, const MR: usize, const NR: usize>(
         unsafe {
             let (ap, cp) = (a.add(r0 * kc), c.add(r0 * ldc));
             match h {
-                8 if MR != 8 => micro::<F, 8, NR>(kc, ap, b, cp, ldc, acc),
-                4 => micro::<F, 4, NR>(kc, ap, b, cp, ldc, acc),
-                2 => micro::<F, 2, NR>(kc, ap, b, cp, ldc, acc),
-                1 => micro::<F, 1, NR>(kc, ap, b, cp, ldc, acc),
-                _ => micro::<F, MR, NR>(kc, ap, b, cp, ldc, acc),
+                8 if MR != 8 => micro::<F, 8, NR, Z>(kc, ap, b, ldb, cp, ldc, acc, prefetch),
+                4 => micro::<F, 4, NR, Z>(kc, ap, b, ldb, cp, ldc, acc, prefetch),
+                2 => micro::<F, 2, NR, Z>(kc, ap, b, ldb, cp, ldc, acc, prefetch),
+                1 => micro::<F, 1, NR, Z>(kc, ap, b, ldb, cp, ldc, acc, prefetch),
+                _ => micro::<F, MR, NR, Z>(kc, ap, b, ldb, cp, ldc, acc, prefetch),
             }
         }
         r0 += h;
@@ -274,25 +290,34 @@ unsafe fn row_blocks<F: Float, const MR: usize, const NR: usize>(
 /// # Safety
 /// As [`row_blocks`], for `R` rows.
 #[inline(always)]
-unsafe fn micro<F: Float, const R: usize, const NR: usize>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
     kc: usize,
     a: *const F,
     b: *const F,
+    ldb: usize,
     c: *mut F,
     ldc: usize,
     acc: bool,
+    prefetch: bool,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if NR == 32 && std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
-        // f32 with two 16-lane vectors per row: only the AVX-512 path picks NR = 32 for f32
+    if Z && std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
+        // f32 on AVX-512 (`Z`): one or two 16-lane vectors per row
         // SAFETY: F is f32; the caller's contract and the CPU features carry over.
-        return unsafe { micro_f32_avx512::<R>(kc, a.cast(), b.cast(), c.cast(), ldc, acc) };
+        unsafe {
+            if NR == 32 {
+                return micro_f32_avx512::<R, 2>(kc, a.cast(), b.cast(), ldb, c.cast(), ldc, acc, prefetch);
+            } else if NR == 16 {
+                return micro_f32_avx512::<R, 1>(kc, a.cast(), b.cast(), ldb, c.cast(), ldc, acc, prefetch);
+            }
+        }
     }
     let mut t = [[F::zero(); NR]; R];
     // SAFETY: in bounds by the caller's contract.
     unsafe {
         for p in 0..kc {
-            let brow = &*(b.add(p * PANEL) as *const [F; NR]);
+            let brow = &*(b.add(p * ldb) as *const [F; NR]);
             let ap = a.add(p * R);
             for (r, row) in t.iter_mut().enumerate() {
                 let av = *ap.add(r);
@@ -312,47 +337,50 @@ unsafe fn micro<F: Float, const R: usize, const NR: usize>(
     }
 }
 
-/// [`micro`] for f32 on AVX-512, written with the intrinsics: the compiler keeps a tile of
-/// 12 × 32 floats in registers only when it is spelled as vectors (as plain arrays it spills it
-/// to the stack: measured 14 GFLOP/s instead of 270).
+/// [`micro`] for f32 on AVX-512, `V` 16-lane vectors wide, written with the intrinsics: the
+/// compiler keeps a tile of 12 × 32 floats in registers only when it is spelled as vectors (as
+/// plain arrays it spills it to the stack: measured 14 GFLOP/s instead of 270).
 ///
 /// # Safety
 /// As [`micro`], on a CPU with AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
 #[inline]
-unsafe fn micro_f32_avx512<const R: usize>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn micro_f32_avx512<const R: usize, const V: usize>(
     kc: usize,
     a: *const f32,
     b: *const f32,
+    ldb: usize,
     c: *mut f32,
     ldc: usize,
     acc: bool,
+    prefetch: bool,
 ) {
     use std::arch::x86_64::{__m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps};
-    use std::arch::x86_64::{_mm512_setzero_ps, _mm512_storeu_ps};
-    let mut lo: [__m512; R] = [_mm512_setzero_ps(); R];
-    let mut hi: [__m512; R] = [_mm512_setzero_ps(); R];
+    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch, _mm512_setzero_ps, _mm512_storeu_ps};
+    let mut t: [[__m512; V]; R] = [[_mm512_setzero_ps(); V]; R];
     // SAFETY: in bounds by the caller's contract.
     unsafe {
         for p in 0..kc {
-            let b0 = _mm512_loadu_ps(b.add(p * PANEL));
-            let b1 = _mm512_loadu_ps(b.add(p * PANEL + 16));
+            if prefetch {
+                for v in 0..V {
+                    _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add((p + 24) * ldb + 16 * v).cast());
+                }
+            }
+            let bv: [__m512; V] = std::array::from_fn(|v| _mm512_loadu_ps(b.add(p * ldb + 16 * v)));
             let ap = a.add(p * R);
-            for r in 0..R {
+            for (r, row) in t.iter_mut().enumerate() {
                 let av = _mm512_set1_ps(*ap.add(r));
-                lo[r] = _mm512_fmadd_ps(av, b0, lo[r]);
-                hi[r] = _mm512_fmadd_ps(av, b1, hi[r]);
+                for (x, &bx) in row.iter_mut().zip(&bv) {
+                    *x = _mm512_fmadd_ps(av, bx, *x);
+                }
             }
         }
-        for r in 0..R {
-            let cr = c.add(r * ldc);
-            if acc {
-                _mm512_storeu_ps(cr, _mm512_add_ps(_mm512_loadu_ps(cr), lo[r]));
-                _mm512_storeu_ps(cr.add(16), _mm512_add_ps(_mm512_loadu_ps(cr.add(16)), hi[r]));
-            } else {
-                _mm512_storeu_ps(cr, lo[r]);
-                _mm512_storeu_ps(cr.add(16), hi[r]);
+        for (r, row) in t.iter().enumerate() {
+            for (v, &x) in row.iter().enumerate() {
+                let cr = c.add(r * ldc + 16 * v);
+                _mm512_storeu_ps(cr, if acc { _mm512_add_ps(_mm512_loadu_ps(cr), x) } else { x });
             }
         }
     }

@@ -346,6 +346,34 @@ pub fn gemm_packed<F: Float>(
     });
 }
 
+/// `C (+)= A · B` with B read where it lies, never copied (whole panels on the packed path,
+/// whose micro-kernel then reads B's rows `ld` apart): for a right-hand operand used by many
+/// products in a row that would otherwise need a packed copy of its own, as `W_hh` in the
+/// backward steps. Products too small for the packed path run as [`gemm`].
+///
+/// # Panics
+/// As [`gemm`].
+pub fn gemm_direct<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, accumulate: bool) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    if !packed_path::<F>(m, k, n) || b.trans {
+        return gemm(a, b, c, ldc, accumulate);
+    }
+    assert_eq!(b.rows, k, "inner dimensions");
+    assert!(c.len() >= (m - 1) * ldc + n, "C too small");
+    let a_len = if a.trans { (k - 1) * a.ld + m } else { (m - 1) * a.ld + k };
+    assert!(a.data.len() >= a_len, "A too small");
+    assert!(b.data.len() >= (k - 1) * b.ld + n, "B too small");
+    over_columns(c, n, m * n * k >= PARALLEL_MIN_MACS, |c, j0, j1| {
+        let full = j0 + (j1 - j0) / PANEL * PANEL;
+        if full > j0 {
+            goto::run(a, goto::BSource::Direct(b), c, ldc, accumulate, j0, full);
+        }
+        if full < j1 {
+            run_small(a, b, c, ldc, accumulate, full, j1);
+        }
+    });
+}
+
 /// Whether `[m, k] x [k, n]` products run on the packed path, so that a right-hand operand
 /// used for many of them (`W_hh` across the steps) is best [`Packed`] once beforehand.
 pub fn packed_path<F: Float>(m: usize, k: usize, n: usize) -> bool {
@@ -804,6 +832,20 @@ mod tests {
             let want = Packed::pack(w.t().as_standard_layout().view());
             let got = Packed::pack(w.t());
             assert_eq!(got.data.as_slice(), want.data.as_slice(), "{k}x{n}");
+        }
+    }
+
+    #[test]
+    fn direct_products_agree() {
+        for &(m, k, n) in &[(16, 1024, 1024), (13, 600, 100), (64, 300, 64)] {
+            let a = Array2::<f32>::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 3) % 11) as f32 * 0.1 - 0.5);
+            let b = Array2::<f32>::from_shape_fn((k, n), |(i, j)| ((i * 5 + j * 13) % 17) as f32 * 0.05 - 0.4);
+            let mut c = Array2::<f32>::ones((m, n));
+            let (a_sl, b_sl) = (a.as_slice().unwrap(), b.as_slice().unwrap());
+            gemm_direct(Mat::new(a_sl, m, k), Mat::new(b_sl, k, n), c.as_slice_mut().unwrap(), n, true);
+            let want = a.dot(&b) + 1.0;
+            let worst = c.iter().zip(want.iter()).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+            assert!(worst < 1e-3, "{m}x{k}x{n}: {worst}");
         }
     }
 
