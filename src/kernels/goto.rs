@@ -52,67 +52,57 @@ pub(super) fn run<F: Float>(
 ) {
     debug_assert!((j1 - j0).is_multiple_of(PANEL));
     let b_len = if matches!(b, BSource::Plain(_)) { KC * (j1 - j0) } else { 0 };
+    let direct = matches!(b, BSource::Direct(_));
     // the kernels get the scratch as an argument: a closure would not inherit their target
     // features, and its floating-point work would not be vectorised
-    with_scratch::<F, _>(MC * KC + b_len, |scratch| match isa() {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU was checked for these features.
-        Isa::Avx512 => unsafe {
-            if F::BYTES == 4 && matches!(b, BSource::Direct(_)) {
-                // B in place: rows of it far apart cannot all stay in L1, so each row is read
-                // once for up to 16 rows of A (one 16-wide vector, 16 accumulators)
-                avx512::<F, 16, 16>(a, b, c, ldc, acc, j0, j1, scratch)
-            } else if F::BYTES == 4 {
-                avx512::<F, 12, 32>(a, b, c, ldc, acc, j0, j1, scratch)
-            } else {
-                avx512::<F, 12, 16>(a, b, c, ldc, acc, j0, j1, scratch)
-            }
-        },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: the CPU was checked for these features.
-        Isa::Avx2 => unsafe {
-            if F::BYTES == 4 {
-                avx2::<F, 16>(a, b, c, ldc, acc, j0, j1, scratch)
-            } else {
-                avx2::<F, 8>(a, b, c, ldc, acc, j0, j1, scratch)
-            }
-        },
-        _ => unreachable!("the packed path runs only where `applies` said so"),
+    with_scratch::<F, _>(MC * KC + b_len, |scratch| {
+        let job = Job { a, b, c, ldc, acc, j0, j1, scratch };
+        match isa() {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the CPU was checked for these features.
+            Isa::Avx512 => unsafe {
+                if F::BYTES == 4 && direct {
+                    // B in place: rows of it far apart cannot all stay in L1, so each row is
+                    // read once for up to 16 rows of A (one 16-wide vector, 16 accumulators)
+                    avx512::<F, 16, 16>(job)
+                } else if F::BYTES == 4 {
+                    avx512::<F, 12, 32>(job)
+                } else {
+                    avx512::<F, 12, 16>(job)
+                }
+            },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the CPU was checked for these features.
+            Isa::Avx2 => unsafe { if F::BYTES == 4 { avx2::<F, 16>(job) } else { avx2::<F, 8>(job) } },
+            _ => unreachable!("the packed path runs only where `applies` said so"),
+        }
     })
+}
+
+/// One call's product: columns `j0..j1` of `C (+)= A · B`, with this thread's scratch.
+struct Job<'a, 'b, 'c, F> {
+    a: Mat<'a, F>,
+    b: BSource<'a, 'b, F>,
+    c: &'c mut [F],
+    ldc: usize,
+    acc: bool,
+    j0: usize,
+    j1: usize,
+    scratch: &'c mut [F],
 }
 
 /// AVX-512: a 12 × 2-vector tile, 24 of the 32 registers as accumulators (or 16 × 1).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn avx512<F: Float, const MR: usize, const NR: usize>(
-    a: Mat<'_, F>,
-    b: BSource<'_, '_, F>,
-    c: &mut [F],
-    ldc: usize,
-    acc: bool,
-    j0: usize,
-    j1: usize,
-    scratch: &mut [F],
-) {
-    passes::<F, MR, NR, true>(a, b, c, ldc, acc, j0, j1, scratch)
+unsafe fn avx512<F: Float, const MR: usize, const NR: usize>(job: Job<'_, '_, '_, F>) {
+    passes::<F, MR, NR, true>(job)
 }
 
 /// AVX2: a 6 × 2-vector tile, 12 of the 16 registers as accumulators.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn avx2<F: Float, const NR: usize>(
-    a: Mat<'_, F>,
-    b: BSource<'_, '_, F>,
-    c: &mut [F],
-    ldc: usize,
-    acc: bool,
-    j0: usize,
-    j1: usize,
-    scratch: &mut [F],
-) {
-    passes::<F, 6, NR, false>(a, b, c, ldc, acc, j0, j1, scratch)
+unsafe fn avx2<F: Float, const NR: usize>(job: Job<'_, '_, '_, F>) {
+    passes::<F, 6, NR, false>(job)
 }
 
 /// A 64-byte line of scratch (the packed blocks start on a cache line).
@@ -145,17 +135,8 @@ fn with_scratch<F: Float, R>(len: usize, f: impl FnOnce(&mut [F]) -> R) -> R {
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(
-    a: Mat<'_, F>,
-    b: BSource<'_, '_, F>,
-    c: &mut [F],
-    ldc: usize,
-    acc: bool,
-    j0: usize,
-    j1: usize,
-    scratch: &mut [F],
-) {
+fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_, '_, '_, F>) {
+    let Job { a, b, c, ldc, acc, j0, j1, scratch } = job;
     let (m, k) = (a.rows, a.cols);
     let cols = j1 - j0;
     let (a_buf, b_buf) = scratch.split_at_mut(MC * KC);

@@ -454,8 +454,10 @@ fn adam<F: Float>(
         max_sq.map(|m| m.as_slice_mut()),
     );
     match slices {
-        (Some(p), Some(g), Some(m), Some(v), None) => adam_slices(p, g, m, v, None, decay, &k),
-        (Some(p), Some(g), Some(m), Some(v), Some(Some(mx))) => adam_slices(p, g, m, v, Some(mx), decay, &k),
+        (Some(p), Some(g), Some(m), Some(v), None) => adam_slices(AdamBuffers { p, g, m, v, max: None }, decay, &k),
+        (Some(p), Some(g), Some(m), Some(v), Some(Some(mx))) => {
+            adam_slices(AdamBuffers { p, g, m, v, max: Some(mx) }, decay, &k)
+        }
         _ => unreachable!("parameters, gradients and optimizer state are contiguous standard-layout arrays"),
     }
 }
@@ -475,53 +477,37 @@ struct AdamScalars<F> {
     neg_step: F,
 }
 
-/// One Adam step over contiguous parameters, gradients and state: with the fused
-/// multiply-adds as instructions where the CPU has them (the portable build would call `fmaf`
-/// in libm, a function call per element).
-#[allow(clippy::too_many_arguments)]
-fn adam_slices<F: Float>(
-    p: &mut [F],
-    g: &[F],
-    m: &mut [F],
-    v: &mut [F],
-    max: Option<&mut [F]>,
-    decay: bool,
-    k: &AdamScalars<F>,
-) {
+/// One parameter's buffers for an Adam step: value, gradient, the two moments and (amsgrad)
+/// the running maximum of the second, all contiguous.
+struct AdamBuffers<'a, F> {
+    p: &'a mut [F],
+    g: &'a [F],
+    m: &'a mut [F],
+    v: &'a mut [F],
+    max: Option<&'a mut [F]>,
+}
+
+/// One Adam step over contiguous buffers: with the fused multiply-adds as instructions where
+/// the CPU has them (the portable build would call `fmaf` in libm, a function call per
+/// element).
+fn adam_slices<F: Float>(buffers: AdamBuffers<'_, F>, decay: bool, k: &AdamScalars<F>) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has FMA.
-        return unsafe { adam_slices_fma(p, g, m, v, max, decay, k) };
+        return unsafe { adam_slices_fma(buffers, decay, k) };
     }
-    adam_slices_inner(p, g, m, v, max, decay, k)
+    adam_slices_inner(buffers, decay, k)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn adam_slices_fma<F: Float>(
-    p: &mut [F],
-    g: &[F],
-    m: &mut [F],
-    v: &mut [F],
-    max: Option<&mut [F]>,
-    decay: bool,
-    k: &AdamScalars<F>,
-) {
-    adam_slices_inner(p, g, m, v, max, decay, k)
+unsafe fn adam_slices_fma<F: Float>(buffers: AdamBuffers<'_, F>, decay: bool, k: &AdamScalars<F>) {
+    adam_slices_inner(buffers, decay, k)
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn adam_slices_inner<F: Float>(
-    p: &mut [F],
-    g: &[F],
-    m: &mut [F],
-    v: &mut [F],
-    max: Option<&mut [F]>,
-    decay: bool,
-    k: &AdamScalars<F>,
-) {
+fn adam_slices_inner<F: Float>(buffers: AdamBuffers<'_, F>, decay: bool, k: &AdamScalars<F>) {
+    let AdamBuffers { p, g, m, v, max } = buffers;
     let n = p.len();
     assert!(g.len() == n && m.len() == n && v.len() == n, "Adam buffers of one parameter differ in length");
     let mut max = max;
