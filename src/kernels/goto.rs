@@ -158,7 +158,13 @@ fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_
         let prefetch = m <= 16 || ldb != PANEL;
         for i0 in (0..m).step_by(MC) {
             let mc = MC.min(m - i0);
-            pack_a::<F, MR>(a, i0, mc, p0, kc, a_buf);
+            let a_src = if cols > PACK_A_FROM_COLS || (!a.trans && a.ld * F::BYTES > 2048) {
+                pack_a::<F, MR>(a, i0, mc, p0, kc, a_buf);
+                ASrc::Packed(a_buf.as_ptr())
+            } else {
+                let (rs, ps) = if a.trans { (1, a.ld) } else { (a.ld, 1) };
+                ASrc::InPlace { base: a.data[a.at_dyn(i0, p0)..].as_ptr(), rs, ps }
+            };
             for q in 0..cols / PANEL {
                 for s in (0..PANEL).step_by(NR) {
                     // SAFETY: block q of B holds kc rows of PANEL, `ldb` apart, at
@@ -167,12 +173,28 @@ fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_
                     unsafe {
                         let bq = b_ptr.add(q * b_stride + s);
                         let cq = c.as_mut_ptr().add(i0 * ldc + j0 + q * PANEL + s);
-                        row_blocks::<F, MR, NR, Z>(mc, kc, a_buf.as_ptr(), bq, ldb, cq, ldc, acc, prefetch);
+                        row_blocks::<F, MR, NR, Z>(mc, kc, a_src, bq, ldb, cq, ldc, acc, prefetch);
                     }
                 }
             }
         }
     }
+}
+
+/// Up to this many columns per thread, the micro-kernels read A where it lies (unless its rows
+/// are more than 2 KB apart): copying it costs one scalar move per element against one vector
+/// FMA per 16 of its uses, 25% of the work at 128 columns (measured: the (128, 32, 64, 2)
+/// training step 5.8 -> 5.0 ms). With more columns the copy is amortised; with rows 4 KB apart
+/// (a `[16, 1024]` state) the broadcasts of a tile would all land in one L1 set.
+const PACK_A_FROM_COLS: usize = 256;
+
+/// Where the micro-kernels read A.
+#[derive(Clone, Copy)]
+enum ASrc<F> {
+    /// The packed block (see [`pack_a`]).
+    Packed(*const F),
+    /// In place: element `(r, p)` of the block at `base + r·rs + p·ps`.
+    InPlace { base: *const F, rs: usize, ps: usize },
 }
 
 /// The heights of the micro-panels an `mc`-row block is cut into: `MR` while it lasts, then 8,
@@ -239,7 +261,7 @@ fn pack_b<F: Float>(b: Mat<'_, F>, p0: usize, kc: usize, j0: usize, j1: usize, d
 unsafe fn row_blocks<F: Float, const MR: usize, const NR: usize, const Z: bool>(
     mc: usize,
     kc: usize,
-    a: *const F,
+    a: ASrc<F>,
     b: *const F,
     ldb: usize,
     c: *mut F,
@@ -252,13 +274,18 @@ unsafe fn row_blocks<F: Float, const MR: usize, const NR: usize, const Z: bool>(
         let h = next_height::<MR>(mc - r0);
         // SAFETY: forwarded from the caller, with the micro-panel of rows r0..r0 + h.
         unsafe {
-            let (ap, cp) = (a.add(r0 * kc), c.add(r0 * ldc));
+            let (ap, a_rs, a_ps) = match a {
+                ASrc::Packed(p) => (p.add(r0 * kc), 1, h),
+                ASrc::InPlace { base, rs, ps } => (base.add(r0 * rs), rs, ps),
+            };
+            let a = (ap, a_rs, a_ps);
+            let cp = c.add(r0 * ldc);
             match h {
-                8 if MR != 8 => micro::<F, 8, NR, Z>(kc, ap, b, ldb, cp, ldc, acc, prefetch),
-                4 => micro::<F, 4, NR, Z>(kc, ap, b, ldb, cp, ldc, acc, prefetch),
-                2 => micro::<F, 2, NR, Z>(kc, ap, b, ldb, cp, ldc, acc, prefetch),
-                1 => micro::<F, 1, NR, Z>(kc, ap, b, ldb, cp, ldc, acc, prefetch),
-                _ => micro::<F, MR, NR, Z>(kc, ap, b, ldb, cp, ldc, acc, prefetch),
+                8 if MR != 8 => micro::<F, 8, NR, Z>(kc, a, b, ldb, cp, ldc, acc, prefetch),
+                4 => micro::<F, 4, NR, Z>(kc, a, b, ldb, cp, ldc, acc, prefetch),
+                2 => micro::<F, 2, NR, Z>(kc, a, b, ldb, cp, ldc, acc, prefetch),
+                1 => micro::<F, 1, NR, Z>(kc, a, b, ldb, cp, ldc, acc, prefetch),
+                _ => micro::<F, MR, NR, Z>(kc, a, b, ldb, cp, ldc, acc, prefetch),
             }
         }
         r0 += h;
@@ -274,7 +301,7 @@ unsafe fn row_blocks<F: Float, const MR: usize, const NR: usize, const Z: bool>(
 #[allow(clippy::too_many_arguments)]
 unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
     kc: usize,
-    a: *const F,
+    (a, a_rs, a_ps): (*const F, usize, usize),
     b: *const F,
     ldb: usize,
     c: *mut F,
@@ -288,9 +315,27 @@ unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
         // SAFETY: F is f32; the caller's contract and the CPU features carry over.
         unsafe {
             if NR == 32 {
-                return micro_f32_avx512::<R, 2>(kc, a.cast(), b.cast(), ldb, c.cast(), ldc, acc, prefetch);
+                return micro_f32_avx512::<R, 2>(
+                    kc,
+                    (a.cast(), a_rs, a_ps),
+                    b.cast(),
+                    ldb,
+                    c.cast(),
+                    ldc,
+                    acc,
+                    prefetch,
+                );
             } else if NR == 16 {
-                return micro_f32_avx512::<R, 1>(kc, a.cast(), b.cast(), ldb, c.cast(), ldc, acc, prefetch);
+                return micro_f32_avx512::<R, 1>(
+                    kc,
+                    (a.cast(), a_rs, a_ps),
+                    b.cast(),
+                    ldb,
+                    c.cast(),
+                    ldc,
+                    acc,
+                    prefetch,
+                );
             }
         }
     }
@@ -299,9 +344,9 @@ unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
     unsafe {
         for p in 0..kc {
             let brow = &*(b.add(p * ldb) as *const [F; NR]);
-            let ap = a.add(p * R);
+            let ap = a.add(p * a_ps);
             for (r, row) in t.iter_mut().enumerate() {
-                let av = *ap.add(r);
+                let av = *ap.add(r * a_rs);
                 for (x, &bv) in row.iter_mut().zip(brow) {
                     *x = av.mul_add(bv, *x);
                 }
@@ -330,7 +375,7 @@ unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
 #[allow(clippy::too_many_arguments)]
 unsafe fn micro_f32_avx512<const R: usize, const V: usize>(
     kc: usize,
-    a: *const f32,
+    (a, a_rs, a_ps): (*const f32, usize, usize),
     b: *const f32,
     ldb: usize,
     c: *mut f32,
@@ -350,9 +395,9 @@ unsafe fn micro_f32_avx512<const R: usize, const V: usize>(
                 }
             }
             let bv: [__m512; V] = std::array::from_fn(|v| _mm512_loadu_ps(b.add(p * ldb + 16 * v)));
-            let ap = a.add(p * R);
+            let ap = a.add(p * a_ps);
             for (r, row) in t.iter_mut().enumerate() {
-                let av = _mm512_set1_ps(*ap.add(r));
+                let av = _mm512_set1_ps(*ap.add(r * a_rs));
                 for (x, &bx) in row.iter_mut().zip(&bv) {
                     *x = _mm512_fmadd_ps(av, bx, *x);
                 }

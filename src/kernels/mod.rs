@@ -77,6 +77,11 @@ impl<'a, F> Mat<'a, F> {
         Mat { data, rows, cols, ld: rows, trans: true }
     }
 
+    /// Index of element `(r, c)` in `data`, whichever the layout.
+    fn at_dyn(&self, r: usize, c: usize) -> usize {
+        if self.trans { c * self.ld + r } else { r * self.ld + c }
+    }
+
     /// Index of element `(r, c)` in `data`.
     #[inline(always)]
     fn at<const T: bool>(&self, r: usize, c: usize) -> usize {
@@ -815,7 +820,8 @@ mod tests {
     /// The packed path: rows left over after 12-row tiles, several k passes, more rows than one
     /// packed block, columns beyond the last whole panel, A transposed (in `check`).
     fn packed_path_shapes() {
-        for &(m, k, n) in &[(8, 300, 64), (13, 600, 100), (30, 257, 96), (150, 40, 70), (16, 1024, 64)] {
+        for &(m, k, n) in &[(8, 300, 64), (13, 600, 100), (30, 257, 96), (150, 40, 70), (16, 1024, 64), (20, 300, 600)]
+        {
             for acc in [false, true] {
                 check::<f32>(m, k, n, acc);
                 check::<f64>(m, k, n, acc);
