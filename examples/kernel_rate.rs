@@ -31,7 +31,7 @@ fn main() {
     );
     let packed = Packed::pack(w.view());
     let tp = median_secs(
-        || gemm_packed(Mat::new(x.as_slice().unwrap(), m, k), &packed, c.as_slice_mut().unwrap(), n, true, None),
+        || gemm_packed(Mat::new(x.as_slice().unwrap(), m, k), packed.view(), c.as_slice_mut().unwrap(), n, true, None),
         3,
         20,
         100_000,

@@ -235,7 +235,7 @@ impl<F: Float> LayerParams<F> {
         // W_hhᵀ laid out row-major once, so every step is an allocation-free kernel call
         // W_hhᵀ laid out once per sequence: packed into column panels when it is too big for the
         // cache, else plain row-major
-        let w_hh_t = Recurrent::new(self.weight_hh.t(), batch, seq_len);
+        let w_hh_t = Recurrent::new(self.weight_hh.t(), batch, None);
         let h0 = h0.as_standard_layout();
         let h0 = h0.as_slice().expect("standard layout");
         let bh = batch * hidden;
@@ -308,7 +308,9 @@ impl<F: Float> LayerParams<F> {
                 .ok_or_else(|| Error::shape("dA scratch", "standard layout", &[seq_len, batch, hidden]))?;
             let hs_std = hs.as_standard_layout();
             let hs_sl = hs_std.as_slice().expect("standard layout");
-            let w_hh = Recurrent::new(self.weight_hh.view(), batch, seq_len);
+            // packed (when it is) into the memory of its own gradient, which the steps do not
+            // touch: dW_hh is written after them
+            let w_hh = Recurrent::new(self.weight_hh.view(), batch, grads.weight_hh.as_slice_mut());
             let act = rec.nonlinearity;
             let bh = batch * hidden;
             for step in (0..seq_len).rev() {
@@ -425,9 +427,9 @@ impl<F: Float> LayerParams<F> {
 /// 64-byte aligned.
 enum Recurrent<'w, F: Float> {
     Packed(crate::kernels::Packed<F>),
+    /// Packed into borrowed memory.
+    PackedIn(crate::kernels::PackedRef<'w, F>),
     Plain(crate::kernels::Aligned<F>, usize),
-    /// A row-major `W_hh` read where it lies (the backward steps on the packed path).
-    Direct(&'w [F], usize),
 }
 
 /// From this hidden size on, the per-step products read a packed `W_hh` whatever the batch.
@@ -435,22 +437,15 @@ const PACK_FROM_HIDDEN: usize = 512;
 
 impl<'w, F: Float> Recurrent<'w, F> {
     /// `b` is the logical `[hidden, hidden]` right-hand operand (`W_hhᵀ` forward, `W_hh`
-    /// backward) of `seq_len` products with `batch` rows.
-    fn new(b: ArrayView2<'w, F>, batch: usize, seq_len: usize) -> Self {
+    /// backward) of products with `batch` rows; a packed copy goes into `storage` (`H²`
+    /// elements) when one is given, so it takes no memory of its own (4 MB at H = 1024).
+    fn new(b: ArrayView2<'_, F>, batch: usize, storage: Option<&'w mut [F]>) -> Self {
         let hidden = b.nrows();
-        let packed_path = crate::kernels::packed_path::<F>(batch, hidden, hidden);
-        if let Some(rows) = b.to_slice()
-            && packed_path
-            && seq_len * batch < hidden
-        {
-            // W_hh itself (backward), whose packed copy would take more memory than the
-            // layer's hidden states (H² > T·B·H): read in place instead. Measured at
-            // (H, B, T) = (1024, 16, 32): the training step's peak heap 1.38x -> 1.16x of what it
-            // must hold, 22% fewer steps per second (rows 4 KB apart read from L2, not L1).
-            return Recurrent::Direct(rows, hidden);
-        }
-        if hidden >= PACK_FROM_HIDDEN || packed_path {
-            Recurrent::Packed(crate::kernels::Packed::pack(b))
+        if hidden >= PACK_FROM_HIDDEN || crate::kernels::packed_path::<F>(batch, hidden, hidden) {
+            match storage {
+                Some(out) if out.len() >= hidden * hidden => Recurrent::PackedIn(crate::kernels::pack_into(b, out)),
+                _ => Recurrent::Packed(crate::kernels::Packed::pack(b)),
+            }
         } else {
             let mut buf = crate::kernels::Aligned::zeros(hidden * hidden);
             if b.t().as_slice().is_some() {
@@ -468,12 +463,9 @@ impl<'w, F: Float> Recurrent<'w, F> {
     /// `c (+)= a · B` for one step (`a` `[batch, hidden]`), then `post` on `c`.
     fn product(&self, a: Mat<'_, F>, c: &mut [F], accumulate: bool, post: Epilogue<'_, F>) {
         match self {
-            Recurrent::Packed(p) => crate::kernels::gemm_packed(a, p, c, p.rows(), accumulate, post),
+            Recurrent::Packed(p) => crate::kernels::gemm_packed(a, p.view(), c, p.view().rows(), accumulate, post),
+            Recurrent::PackedIn(p) => crate::kernels::gemm_packed(a, *p, c, p.rows(), accumulate, post),
             Recurrent::Plain(buf, h) => gemm_then(a, Mat::new(buf.as_slice(), *h, *h), c, *h, accumulate, post),
-            Recurrent::Direct(rows, h) => {
-                debug_assert!(post.is_none(), "the backward steps have no epilogue");
-                crate::kernels::gemm_direct(a, Mat::new(rows, *h, *h), c, *h, accumulate)
-            }
         }
     }
 }

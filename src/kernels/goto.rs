@@ -11,7 +11,7 @@
 
 use std::cell::RefCell;
 
-use super::{Isa, KC, Mat, PANEL, Packed, isa};
+use super::{Isa, KC, Mat, PANEL, PackedRef, isa};
 use crate::Float;
 
 /// Rows of A packed per block (a multiple of every micro-kernel height): 144 × 256 × 4 B =
@@ -27,11 +27,7 @@ pub(super) enum BSource<'a, 'b, F> {
     /// A row-major matrix, copied block by block.
     Plain(Mat<'a, F>),
     /// Already in panels of [`PANEL`] columns.
-    Packed(&'b Packed<F>),
-    /// A row-major matrix read in place, for a `B` that is used once per product but for
-    /// many products (`W_hh` in the backward steps): no copy, and none of the memory one
-    /// would take.
-    Direct(Mat<'a, F>),
+    Packed(PackedRef<'b, F>),
 }
 
 /// Whether the packed path runs a product with `m` rows over `cols` whole-panel columns.
@@ -52,7 +48,6 @@ pub(super) fn run<F: Float>(
 ) {
     debug_assert!((j1 - j0).is_multiple_of(PANEL));
     let b_len = if matches!(b, BSource::Plain(_)) { KC * (j1 - j0) } else { 0 };
-    let direct = matches!(b, BSource::Direct(_));
     // the kernels get the scratch as an argument: a closure would not inherit their target
     // features, and its floating-point work would not be vectorised
     with_scratch::<F, _>(MC * KC + b_len, |scratch| {
@@ -60,17 +55,7 @@ pub(super) fn run<F: Float>(
         match isa() {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the CPU was checked for these features.
-            Isa::Avx512 => unsafe {
-                if F::BYTES == 4 && direct {
-                    // B in place: rows of it far apart cannot all stay in L1, so each row is
-                    // read once for up to 16 rows of A (one 16-wide vector, 16 accumulators)
-                    avx512::<F, 16, 16>(job)
-                } else if F::BYTES == 4 {
-                    avx512::<F, 12, 32>(job)
-                } else {
-                    avx512::<F, 12, 16>(job)
-                }
-            },
+            Isa::Avx512 => unsafe { if F::BYTES == 4 { avx512::<F, 12, 32>(job) } else { avx512::<F, 12, 16>(job) } },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the CPU was checked for these features.
             Isa::Avx2 => unsafe { if F::BYTES == 4 { avx2::<F, 16>(job) } else { avx2::<F, 8>(job) } },
@@ -91,7 +76,7 @@ struct Job<'a, 'b, 'c, F> {
     scratch: &'c mut [F],
 }
 
-/// AVX-512: a 12 × 2-vector tile, 24 of the 32 registers as accumulators (or 16 × 1).
+/// AVX-512: a 12 × 2-vector tile, 24 of the 32 registers as accumulators.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn avx512<F: Float, const MR: usize, const NR: usize>(job: Job<'_, '_, '_, F>) {
@@ -149,13 +134,12 @@ fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_
                 pack_b(b, p0, kc, j0, j1, b_buf);
                 (b_buf.as_ptr(), kc * PANEL, PANEL)
             }
-            BSource::Packed(p) => (p.data.as_slice()[j0 * k + p0 * PANEL..].as_ptr(), k * PANEL, PANEL),
-            BSource::Direct(b) => (b.data[p0 * b.ld + j0..].as_ptr(), PANEL, b.ld),
+            BSource::Packed(p) => (p.data[j0 * k + p0 * PANEL..].as_ptr(), k * PANEL, PANEL),
         };
         // with few rows of A, B streams from L2 or beyond rather than sitting in L1 while
         // they pass: the micro-kernel then fetches its rows ahead (measured at 16 × 1024 × 1024
         // on packed B: 272 -> 296 GFLOP/s; with B in L1 the prefetches only take load slots)
-        let prefetch = m <= 16 || ldb != PANEL;
+        let prefetch = m <= 16;
         for i0 in (0..m).step_by(MC) {
             let mc = MC.min(m - i0);
             let a_src = if cols > PACK_A_FROM_COLS || (!a.trans && a.ld * F::BYTES > 2048) {

@@ -213,32 +213,31 @@ pub struct Packed<F> {
 }
 
 impl<F: Float> Packed<F> {
-    /// Packs the logical `[k, n]` matrix `b` (any strides): row by row when its rows are
-    /// contiguous, in 32 × 32 blocks (a cache-friendly transpose) when its columns are, as for
-    /// `W_hhᵀ` viewed from the row-major `W_hh`.
+    /// Packs the logical `[k, n]` matrix `b` (any strides) into a buffer of its own (see
+    /// [`pack_into`]).
     pub fn pack(b: ndarray::ArrayView2<'_, F>) -> Self {
         let (k, n) = b.dim();
         let mut data = Aligned::zeros(k * n);
-        let panels = n.div_ceil(PANEL);
-        let threads = crate::pool::threads();
-        let out = data.as_mut_slice();
-        if threads < 2 || k * n < 1 << 16 || panels < threads {
-            pack_panels(b, 0, panels, out);
-        } else {
-            // each thread packs its share of the panels (disjoint stretches of `out`)
-            let per = panels.div_ceil(threads);
-            let (out_ptr, out_len) = (SendPtr(out.as_mut_ptr()), out.len());
-            crate::pool::run(&|part| {
-                let (q0, q1) = ((part * per).min(panels), ((part + 1) * per).min(panels));
-                // SAFETY: part `part` writes only panels q0..q1, elements q0·PANEL·k up to
-                // q1·PANEL·k (or the end), disjoint from the other parts'; `out` outlives `run`.
-                let out = unsafe { std::slice::from_raw_parts_mut(out_ptr.get(), out_len) };
-                pack_panels(b, q0, q1, out);
-            });
-        }
+        pack_into(b, data.as_mut_slice());
         Packed { data, k, n }
     }
 
+    /// The packed matrix, for [`gemm_packed`].
+    pub fn view(&self) -> PackedRef<'_, F> {
+        PackedRef { data: self.data.as_slice(), k: self.k, n: self.n }
+    }
+}
+
+/// A packed matrix (see [`Packed`]) in borrowed memory: [`pack_into`] lays one out in any buffer
+/// of `k · n` elements, e.g. a gradient array that is not written until the products are done.
+#[derive(Clone, Copy, Debug)]
+pub struct PackedRef<'a, F> {
+    data: &'a [F],
+    k: usize,
+    n: usize,
+}
+
+impl<F: Float> PackedRef<'_, F> {
     /// Rows (`k`).
     pub fn rows(&self) -> usize {
         self.k
@@ -247,8 +246,37 @@ impl<F: Float> Packed<F> {
     /// The panel starting at column `j` (a multiple of [`PANEL`]) as a row-major matrix.
     fn panel(&self, j: usize) -> Mat<'_, F> {
         let w = PANEL.min(self.n - j);
-        Mat::new(&self.data.as_slice()[j * self.k..j * self.k + self.k * w], self.k, w)
+        Mat::new(&self.data[j * self.k..j * self.k + self.k * w], self.k, w)
     }
+}
+
+/// Packs the logical `[k, n]` matrix `b` (any strides) into the first `k · n` elements of
+/// `out`: row by row when its rows are contiguous, by 16 × 16 register transposes (or 32 × 32
+/// blocks) when its columns are, as for `W_hhᵀ` viewed from the row-major `W_hh`; the panels
+/// shared between the pool's threads when large.
+///
+/// # Panics
+/// When `out` is shorter than `k · n`.
+pub fn pack_into<'a, F: Float>(b: ndarray::ArrayView2<'_, F>, out: &'a mut [F]) -> PackedRef<'a, F> {
+    let (k, n) = b.dim();
+    let out = &mut out[..k * n];
+    let panels = n.div_ceil(PANEL);
+    let threads = crate::pool::threads();
+    if threads < 2 || k * n < 1 << 16 || panels < threads {
+        pack_panels(b, 0, panels, out);
+    } else {
+        // each thread packs its share of the panels (disjoint stretches of `out`)
+        let per = panels.div_ceil(threads);
+        let (out_ptr, out_len) = (SendPtr(out.as_mut_ptr()), out.len());
+        crate::pool::run(&|part| {
+            let (q0, q1) = ((part * per).min(panels), ((part + 1) * per).min(panels));
+            // SAFETY: part `part` writes only panels q0..q1, elements q0·PANEL·k up to
+            // q1·PANEL·k (or the end), disjoint from the other parts'; `out` outlives `run`.
+            let out = unsafe { std::slice::from_raw_parts_mut(out_ptr.get(), out_len) };
+            pack_panels(b, q0, q1, out);
+        });
+    }
+    PackedRef { data: out, k, n }
 }
 
 /// Packs panels `q0..q1` of `b` into `out` (see [`Packed::pack`]).
@@ -305,14 +333,14 @@ fn pack_panels<F: Float>(b: ndarray::ArrayView2<'_, F>, q0: usize, q1: usize, ou
     }
 }
 
-/// `C (+)= A · B` with B packed ([`Packed`]), then `post` (see [`Epilogue`]); panels split
+/// `C (+)= A · B` with B packed ([`Packed::view`], [`pack_into`]), then `post` (see [`Epilogue`]); panels split
 /// across the pool when large.
 ///
 /// # Panics
 /// When the shapes or slice lengths disagree.
 pub fn gemm_packed<F: Float>(
     a: Mat<'_, F>,
-    b: &Packed<F>,
+    b: PackedRef<'_, F>,
     c: &mut [F],
     ldc: usize,
     accumulate: bool,
@@ -348,34 +376,6 @@ pub fn gemm_packed<F: Float>(
             run_small(a, panel, &mut c[full..], ldc, accumulate, 0, panel.cols);
         }
         finish(c, m, ldc, j0, j1, post);
-    });
-}
-
-/// `C (+)= A · B` with B read where it lies, never copied (whole panels on the packed path,
-/// whose micro-kernel then reads B's rows `ld` apart): for a right-hand operand used by many
-/// products in a row that would otherwise need a packed copy of its own, as `W_hh` in the
-/// backward steps. Products too small for the packed path run as [`gemm`].
-///
-/// # Panics
-/// As [`gemm`].
-pub fn gemm_direct<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, accumulate: bool) {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    if !packed_path::<F>(m, k, n) || b.trans {
-        return gemm(a, b, c, ldc, accumulate);
-    }
-    assert_eq!(b.rows, k, "inner dimensions");
-    assert!(c.len() >= (m - 1) * ldc + n, "C too small");
-    let a_len = if a.trans { (k - 1) * a.ld + m } else { (m - 1) * a.ld + k };
-    assert!(a.data.len() >= a_len, "A too small");
-    assert!(b.data.len() >= (k - 1) * b.ld + n, "B too small");
-    over_columns(c, n, m * n * k >= PARALLEL_MIN_MACS, |c, j0, j1| {
-        let full = j0 + (j1 - j0) / PANEL * PANEL;
-        if full > j0 {
-            goto::run(a, goto::BSource::Direct(b), c, ldc, accumulate, j0, full);
-        }
-        if full < j1 {
-            run_small(a, b, c, ldc, accumulate, full, j1);
-        }
     });
 }
 
@@ -805,14 +805,21 @@ mod tests {
             let b = Array2::<f64>::from_shape_fn((k, n), |(i, j)| ((i * 5 + j * 13) % 17) as f64 * 0.05 - 0.4);
             let packed = Packed::pack(b.view());
             let mut c = Array2::<f64>::ones((m, n));
-            gemm_packed(Mat::new(a.as_slice().unwrap(), m, k), &packed, c.as_slice_mut().unwrap(), n, true, None);
+            gemm_packed(Mat::new(a.as_slice().unwrap(), m, k), packed.view(), c.as_slice_mut().unwrap(), n, true, None);
             let want = a.dot(&b) + 1.0;
             assert!(c.iter().zip(want.iter()).all(|(x, y)| (x - y).abs() < 1e-9), "{m}x{k}x{n}");
             // and B given as a transposed view (W_hhᵀ from W_hh)
             let bt = b.t().as_standard_layout().into_owned();
             let packed = Packed::pack(bt.t());
             let mut c = Array2::<f64>::zeros((m, n));
-            gemm_packed(Mat::new(a.as_slice().unwrap(), m, k), &packed, c.as_slice_mut().unwrap(), n, false, None);
+            gemm_packed(
+                Mat::new(a.as_slice().unwrap(), m, k),
+                packed.view(),
+                c.as_slice_mut().unwrap(),
+                n,
+                false,
+                None,
+            );
             assert!(c.iter().zip(a.dot(&b).iter()).all(|(x, y)| (x - y).abs() < 1e-9));
         }
     }
@@ -838,20 +845,9 @@ mod tests {
             let want = Packed::pack(w.t().as_standard_layout().view());
             let got = Packed::pack(w.t());
             assert_eq!(got.data.as_slice(), want.data.as_slice(), "{k}x{n}");
-        }
-    }
-
-    #[test]
-    fn direct_products_agree() {
-        for &(m, k, n) in &[(16, 1024, 1024), (13, 600, 100), (64, 300, 64)] {
-            let a = Array2::<f32>::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 3) % 11) as f32 * 0.1 - 0.5);
-            let b = Array2::<f32>::from_shape_fn((k, n), |(i, j)| ((i * 5 + j * 13) % 17) as f32 * 0.05 - 0.4);
-            let mut c = Array2::<f32>::ones((m, n));
-            let (a_sl, b_sl) = (a.as_slice().unwrap(), b.as_slice().unwrap());
-            gemm_direct(Mat::new(a_sl, m, k), Mat::new(b_sl, k, n), c.as_slice_mut().unwrap(), n, true);
-            let want = a.dot(&b) + 1.0;
-            let worst = c.iter().zip(want.iter()).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
-            assert!(worst < 1e-3, "{m}x{k}x{n}: {worst}");
+            // and into a borrowed buffer longer than needed
+            let mut buf = vec![-1.0f32; k * n + 5];
+            assert_eq!(pack_into(w.t(), &mut buf).data, want.data.as_slice(), "{k}x{n} into");
         }
     }
 
