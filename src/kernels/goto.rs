@@ -294,34 +294,12 @@ unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
     prefetch: bool,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if Z && std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
-        // f32 on AVX-512 (`Z`): one or two 16-lane vectors per row
+    if Z && NR == 32 && std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
+        // f32 on AVX-512 (`Z`): two 16-lane vectors per row
         // SAFETY: F is f32; the caller's contract and the CPU features carry over.
-        unsafe {
-            if NR == 32 {
-                return micro_f32_avx512::<R, 2>(
-                    kc,
-                    (a.cast(), a_rs, a_ps),
-                    b.cast(),
-                    ldb,
-                    c.cast(),
-                    ldc,
-                    acc,
-                    prefetch,
-                );
-            } else if NR == 16 {
-                return micro_f32_avx512::<R, 1>(
-                    kc,
-                    (a.cast(), a_rs, a_ps),
-                    b.cast(),
-                    ldb,
-                    c.cast(),
-                    ldc,
-                    acc,
-                    prefetch,
-                );
-            }
-        }
+        return unsafe {
+            micro_f32_avx512::<R, 2>(kc, (a.cast(), a_rs, a_ps), b.cast(), ldb, c.cast(), ldc, acc, prefetch)
+        };
     }
     let mut t = [[F::zero(); NR]; R];
     // SAFETY: in bounds by the caller's contract.

@@ -113,6 +113,36 @@ fn finish<F>(c: &mut [F], m: usize, ldc: usize, j0: usize, j1: usize, post: Epil
     }
 }
 
+/// Checks A and C for an `[a.rows, a.cols] x [a.cols, n]` product and settles the ones with
+/// nothing to multiply (no rows or columns; or `k = 0`: C zeroed unless accumulating, then
+/// `post`). Returns whether there is work left.
+fn prepare<F: Float>(
+    a: Mat<'_, F>,
+    n: usize,
+    c: &mut [F],
+    ldc: usize,
+    accumulate: bool,
+    post: Epilogue<'_, F>,
+) -> bool {
+    let (m, k) = (a.rows, a.cols);
+    assert!(m == 0 || c.len() >= (m - 1) * ldc + n, "C too small");
+    let a_len = if a.trans { (k.max(1) - 1) * a.ld + m } else { (m.max(1) - 1) * a.ld + k };
+    assert!(m == 0 || k == 0 || a.data.len() >= a_len, "A too small");
+    if m == 0 || n == 0 {
+        return false;
+    }
+    if k == 0 {
+        if !accumulate {
+            for r in 0..m {
+                c[r * ldc..r * ldc + n].fill(F::zero());
+            }
+        }
+        finish(c, m, ldc, 0, n, post);
+        return false;
+    }
+    true
+}
+
 /// [`gemm`], then `post` on the result (see [`Epilogue`]).
 ///
 /// # Panics
@@ -127,21 +157,9 @@ pub fn gemm_then<F: Float>(
 ) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "inner dimensions");
-    assert!(m == 0 || c.len() >= (m - 1) * ldc + n, "C too small");
     assert!(!b.trans, "B must be row-major");
-    let a_len = if a.trans { (k.max(1) - 1) * a.ld + m } else { (m.max(1) - 1) * a.ld + k };
-    assert!(m == 0 || k == 0 || a.data.len() >= a_len, "A too small");
     assert!(k == 0 || n == 0 || b.data.len() >= (k - 1) * b.ld + n, "B too small");
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            for r in 0..m {
-                c[r * ldc..r * ldc + n].fill(F::zero());
-            }
-        }
-        finish(c, m, ldc, 0, n, post);
+    if !prepare(a, n, c, ldc, accumulate, post) {
         return;
     }
     let large = m * n * k >= PARALLEL_MIN_MACS;
@@ -333,8 +351,8 @@ fn pack_panels<F: Float>(b: ndarray::ArrayView2<'_, F>, q0: usize, q1: usize, ou
     }
 }
 
-/// `C (+)= A · B` with B packed ([`Packed::view`], [`pack_into`]), then `post` (see [`Epilogue`]); panels split
-/// across the pool when large.
+/// `C (+)= A · B` with B packed ([`Packed::view`], [`pack_into`]), then `post` (see
+/// [`Epilogue`]); panels split across the pool when large.
 ///
 /// # Panics
 /// When the shapes or slice lengths disagree.
@@ -348,16 +366,7 @@ pub fn gemm_packed<F: Float>(
 ) {
     let (m, k, n) = (a.rows, a.cols, b.n);
     assert_eq!(b.k, k, "inner dimensions");
-    assert!(m == 0 || c.len() >= (m - 1) * ldc + n, "C too small");
-    let a_len = if a.trans { (k.max(1) - 1) * a.ld + m } else { (m.max(1) - 1) * a.ld + k };
-    assert!(m == 0 || k == 0 || a.data.len() >= a_len, "A too small");
-    if m == 0 || n == 0 || k == 0 {
-        if k == 0 && !accumulate {
-            for r in 0..m {
-                c[r * ldc..r * ldc + n].fill(F::zero());
-            }
-        }
-        finish(c, m, ldc, 0, n, post);
+    if !prepare(a, n, c, ldc, accumulate, post) {
         return;
     }
     over_columns(c, n, m * n * k >= PARALLEL_MIN_MACS, |c, j0, j1| {
