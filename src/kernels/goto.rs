@@ -128,13 +128,13 @@ fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
         let acc = acc || p0 > 0;
-        // this pass's B: a kc × PANEL block per panel, `b_stride` apart, rows `ldb` apart
-        let (b_ptr, b_stride, ldb): (*const F, usize, usize) = match b {
+        // this pass's B: a kc × PANEL block per panel (rows PANEL apart), `b_stride` apart
+        let (b_ptr, b_stride): (*const F, usize) = match b {
             BSource::Plain(b) => {
                 pack_b(b, p0, kc, j0, j1, b_buf);
-                (b_buf.as_ptr(), kc * PANEL, PANEL)
+                (b_buf.as_ptr(), kc * PANEL)
             }
-            BSource::Packed(p) => (p.data[j0 * k + p0 * PANEL..].as_ptr(), k * PANEL, PANEL),
+            BSource::Packed(p) => (p.data[j0 * k + p0 * PANEL..].as_ptr(), k * PANEL),
         };
         // with few rows of A, B streams from L2 or beyond rather than sitting in L1 while
         // they pass: the micro-kernel then fetches its rows ahead (measured at 16 × 1024 × 1024
@@ -151,13 +151,13 @@ fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_
             };
             for q in 0..cols / PANEL {
                 for s in (0..PANEL).step_by(NR) {
-                    // SAFETY: block q of B holds kc rows of PANEL, `ldb` apart, at
+                    // SAFETY: block q of B holds kc rows of PANEL, PANEL apart, at
                     // `b_stride * q`; the packed A holds mc rows of kc; C holds rows
                     // i0..i0 + mc of columns j0 + q·PANEL + s .. + NR (checked by `gemm`).
                     unsafe {
                         let bq = b_ptr.add(q * b_stride + s);
                         let cq = c.as_mut_ptr().add(i0 * ldc + j0 + q * PANEL + s);
-                        row_blocks::<F, MR, NR, Z>(mc, kc, a_src, bq, ldb, cq, ldc, acc, prefetch);
+                        row_blocks::<F, MR, NR, Z>(mc, kc, a_src, bq, cq, ldc, acc, prefetch);
                     }
                 }
             }
@@ -238,7 +238,7 @@ fn pack_b<F: Float>(b: Mat<'_, F>, p0: usize, kc: usize, j0: usize, j1: usize, d
 /// Every micro-panel of a packed `mc × kc` block of A against one `kc × NR` slice of B.
 ///
 /// # Safety
-/// `a` holds the packed block, `b` `kc` rows of `NR` at distance `ldb`, `c` `mc` rows of
+/// `a` holds the packed block, `b` `kc` rows of `NR` at distance [`PANEL`], `c` `mc` rows of
 /// `NR` at distance `ldc`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
@@ -247,7 +247,6 @@ unsafe fn row_blocks<F: Float, const MR: usize, const NR: usize, const Z: bool>(
     kc: usize,
     a: ASrc<F>,
     b: *const F,
-    ldb: usize,
     c: *mut F,
     ldc: usize,
     acc: bool,
@@ -265,11 +264,11 @@ unsafe fn row_blocks<F: Float, const MR: usize, const NR: usize, const Z: bool>(
             let a = (ap, a_rs, a_ps);
             let cp = c.add(r0 * ldc);
             match h {
-                8 if MR != 8 => micro::<F, 8, NR, Z>(kc, a, b, ldb, cp, ldc, acc, prefetch),
-                4 => micro::<F, 4, NR, Z>(kc, a, b, ldb, cp, ldc, acc, prefetch),
-                2 => micro::<F, 2, NR, Z>(kc, a, b, ldb, cp, ldc, acc, prefetch),
-                1 => micro::<F, 1, NR, Z>(kc, a, b, ldb, cp, ldc, acc, prefetch),
-                _ => micro::<F, MR, NR, Z>(kc, a, b, ldb, cp, ldc, acc, prefetch),
+                8 if MR != 8 => micro::<F, 8, NR, Z>(kc, a, b, cp, ldc, acc, prefetch),
+                4 => micro::<F, 4, NR, Z>(kc, a, b, cp, ldc, acc, prefetch),
+                2 => micro::<F, 2, NR, Z>(kc, a, b, cp, ldc, acc, prefetch),
+                1 => micro::<F, 1, NR, Z>(kc, a, b, cp, ldc, acc, prefetch),
+                _ => micro::<F, MR, NR, Z>(kc, a, b, cp, ldc, acc, prefetch),
             }
         }
         r0 += h;
@@ -287,7 +286,6 @@ unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
     kc: usize,
     (a, a_rs, a_ps): (*const F, usize, usize),
     b: *const F,
-    ldb: usize,
     c: *mut F,
     ldc: usize,
     acc: bool,
@@ -297,15 +295,13 @@ unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
     if Z && NR == 32 && std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
         // f32 on AVX-512 (`Z`): two 16-lane vectors per row
         // SAFETY: F is f32; the caller's contract and the CPU features carry over.
-        return unsafe {
-            micro_f32_avx512::<R, 2>(kc, (a.cast(), a_rs, a_ps), b.cast(), ldb, c.cast(), ldc, acc, prefetch)
-        };
+        return unsafe { micro_f32_avx512::<R, 2>(kc, (a.cast(), a_rs, a_ps), b.cast(), c.cast(), ldc, acc, prefetch) };
     }
     let mut t = [[F::zero(); NR]; R];
     // SAFETY: in bounds by the caller's contract.
     unsafe {
         for p in 0..kc {
-            let brow = &*(b.add(p * ldb) as *const [F; NR]);
+            let brow = &*(b.add(p * PANEL) as *const [F; NR]);
             let ap = a.add(p * a_ps);
             for (r, row) in t.iter_mut().enumerate() {
                 let av = *ap.add(r * a_rs);
@@ -339,7 +335,6 @@ unsafe fn micro_f32_avx512<const R: usize, const V: usize>(
     kc: usize,
     (a, a_rs, a_ps): (*const f32, usize, usize),
     b: *const f32,
-    ldb: usize,
     c: *mut f32,
     ldc: usize,
     acc: bool,
@@ -353,10 +348,10 @@ unsafe fn micro_f32_avx512<const R: usize, const V: usize>(
         for p in 0..kc {
             if prefetch {
                 for v in 0..V {
-                    _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add((p + 24) * ldb + 16 * v).cast());
+                    _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add((p + 24) * PANEL + 16 * v).cast());
                 }
             }
-            let bv: [__m512; V] = std::array::from_fn(|v| _mm512_loadu_ps(b.add(p * ldb + 16 * v)));
+            let bv: [__m512; V] = std::array::from_fn(|v| _mm512_loadu_ps(b.add(p * PANEL + 16 * v)));
             let ap = a.add(p * a_ps);
             for (r, row) in t.iter_mut().enumerate() {
                 let av = _mm512_set1_ps(*ap.add(r * a_rs));

@@ -433,8 +433,7 @@ fn adam<F: Float>(
     let bias_correction1 = 1.0 - beta1.powf(step);
     let bias_correction2 = 1.0 - beta2.powf(step);
     let k = AdamScalars {
-        decoupled,
-        keep: F::of(1.0 - lr * weight_decay),
+        keep: (decoupled && weight_decay != 0.0).then(|| F::of(1.0 - lr * weight_decay)),
         wd: (!decoupled && weight_decay != 0.0).then(|| F::of(weight_decay)),
         w1: F::of(1.0 - beta1),
         b2: F::of(beta2),
@@ -443,7 +442,6 @@ fn adam<F: Float>(
         eps: F::of(eps),
         neg_step: F::of(-(lr / bias_correction1)),
     };
-    let decay = decoupled && weight_decay != 0.0;
     // every element independently, in one pass and without temporaries (PyTorch's foreach
     // kernels run the same operations tensor by tensor; the results are the same bits)
     let slices = (
@@ -454,9 +452,9 @@ fn adam<F: Float>(
         max_sq.map(|m| m.as_slice_mut()),
     );
     match slices {
-        (Some(p), Some(g), Some(m), Some(v), None) => adam_slices(AdamBuffers { p, g, m, v, max: None }, decay, &k),
+        (Some(p), Some(g), Some(m), Some(v), None) => adam_slices(AdamBuffers { p, g, m, v, max: None }, &k),
         (Some(p), Some(g), Some(m), Some(v), Some(Some(mx))) => {
-            adam_slices(AdamBuffers { p, g, m, v, max: Some(mx) }, decay, &k)
+            adam_slices(AdamBuffers { p, g, m, v, max: Some(mx) }, &k)
         }
         _ => unreachable!("parameters, gradients and optimizer state are contiguous standard-layout arrays"),
     }
@@ -464,10 +462,9 @@ fn adam<F: Float>(
 
 /// The scalars of one Adam step, rounded to the dtype as PyTorch's are.
 struct AdamScalars<F> {
-    decoupled: bool,
-    /// `1 - lr * weight_decay` (AdamW).
-    keep: F,
-    /// The L2 weight decay folded into the gradient (Adam), if any.
+    /// `1 - lr * weight_decay` (AdamW with weight decay).
+    keep: Option<F>,
+    /// The L2 weight decay folded into the gradient (Adam with weight decay).
     wd: Option<F>,
     w1: F,
     b2: F,
@@ -490,23 +487,23 @@ struct AdamBuffers<'a, F> {
 /// One Adam step over contiguous buffers: with the fused multiply-adds as instructions where
 /// the CPU has them (the portable build would call `fmaf` in libm, a function call per
 /// element).
-fn adam_slices<F: Float>(buffers: AdamBuffers<'_, F>, decay: bool, k: &AdamScalars<F>) {
+fn adam_slices<F: Float>(buffers: AdamBuffers<'_, F>, k: &AdamScalars<F>) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has FMA.
-        return unsafe { adam_slices_fma(buffers, decay, k) };
+        return unsafe { adam_slices_fma(buffers, k) };
     }
-    adam_slices_inner(buffers, decay, k)
+    adam_slices_inner(buffers, k)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "fma")]
-unsafe fn adam_slices_fma<F: Float>(buffers: AdamBuffers<'_, F>, decay: bool, k: &AdamScalars<F>) {
-    adam_slices_inner(buffers, decay, k)
+unsafe fn adam_slices_fma<F: Float>(buffers: AdamBuffers<'_, F>, k: &AdamScalars<F>) {
+    adam_slices_inner(buffers, k)
 }
 
 #[inline(always)]
-fn adam_slices_inner<F: Float>(buffers: AdamBuffers<'_, F>, decay: bool, k: &AdamScalars<F>) {
+fn adam_slices_inner<F: Float>(buffers: AdamBuffers<'_, F>, k: &AdamScalars<F>) {
     let AdamBuffers { p, g, m, v, max } = buffers;
     let n = p.len();
     assert!(g.len() == n && m.len() == n && v.len() == n, "Adam buffers of one parameter differ in length");
@@ -517,11 +514,9 @@ fn adam_slices_inner<F: Float>(buffers: AdamBuffers<'_, F>, decay: bool, k: &Ada
     for i in 0..n {
         let mut pi = p[i];
         let mut gi = g[i];
-        if k.decoupled {
-            // param.mul_(1 - lr * weight_decay)
-            if decay {
-                pi *= k.keep;
-            }
+        if let Some(keep) = k.keep {
+            // param.mul_(1 - lr * weight_decay) (AdamW)
+            pi *= keep;
         } else if let Some(wd) = k.wd {
             // grad = grad.add(param, alpha=weight_decay)
             gi = add(gi, wd, pi);
