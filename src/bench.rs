@@ -92,7 +92,7 @@ impl<F: Float> TrainBench<F> {
     pub fn train_step(&mut self) -> Result<f64> {
         let trace = self.model.forward_train(self.x.view(), None, Readout::EveryStep, &mut self.rng)?;
         let v = Loss::Mse.compute(trace.y(), TargetView::Values(self.target.view()), None)?;
-        let mut grads = self.model.backward(&trace, v.grad.view(), None)?;
+        let mut grads = self.model.backward_owned(trace, v.grad.view(), None, false)?;
         let views = grads.tensors_mut();
         let grad_views: Vec<ArrayViewD<'_, F>> = views.iter().map(|g| g.view()).collect();
         let mut params: Vec<_> = self.model.named_tensors_mut().into_iter().map(|(_, t)| t).collect();

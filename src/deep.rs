@@ -2,10 +2,11 @@
 //! states, optional inverted dropout between layers (training only) and optional
 //! bidirectionality, laid out exactly as PyTorch's `nn.RNN`.
 
-use ndarray::{Array2, Array3, ArrayView3, ArrayViewD, ArrayViewMutD, Axis, s};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMutD, Axis, s};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::kernels::matmul;
 use crate::layer::{InputGrad, LayerGradsOut, LayerParams, Recurrence, Tape, Upstream};
 use crate::{Error, Float, Init, Nonlinearity, Result};
 
@@ -189,8 +190,9 @@ impl<F: Float> RnnTrace<F> {
 pub struct RnnGrads<F = f32> {
     /// Parameter gradients, same layout as the parameters.
     pub layers: Vec<LayerParams<F>>,
-    /// dL/dx, `[seq_len, batch, input_size]`.
-    pub input: Array3<F>,
+    /// dL/dx, `[seq_len, batch, input_size]`; `None` when not asked for
+    /// ([`Rnn::backward_owned`]).
+    pub input: Option<Array3<F>>,
     /// dL/dh0, `[num_layers * num_directions, batch, hidden_size]`.
     pub h0: Array3<F>,
 }
@@ -431,7 +433,8 @@ impl<F: Float> Rnn<F> {
     ///
     /// `d_output` is dL/d(output) `[seq_len, batch, D * hidden_size]`; `d_hn` is dL/d(h_n)
     /// `[num_layers * D, batch, hidden_size]` (zero when `None`). Layers run top-down, each
-    /// handing its input gradient to the layer below (through the same dropout mask).
+    /// handing its input gradient to the layer below (through the same dropout mask). The
+    /// trace is left as it was; [`Rnn::backward_owned`] reuses its memory instead.
     ///
     /// # Errors
     /// [`Error::Shape`] when a gradient's shape does not match the trace.
@@ -441,27 +444,66 @@ impl<F: Float> Rnn<F> {
         d_output: ArrayView3<'_, F>,
         d_hn: Option<ArrayView3<'_, F>>,
     ) -> Result<RnnGrads<F>> {
-        self.backward_owned(trace, d_output.as_standard_layout().into_owned(), d_hn)
+        self.check_output_grad(trace, d_output.shape())?;
+        let d_output = OutputGrad::Dense(d_output.as_standard_layout().into_owned());
+        self.backward_stack(trace, None, d_output, d_hn, true)
     }
 
-    /// [`Rnn::backward`], taking the output gradient by value: a unidirectional stack then
-    /// works in that one buffer from top to bottom (each layer's `dA` overwrites the gradient
-    /// of its states, and the gradient of its input overwrites `dA`), so the backward pass
-    /// allocates no `[seq_len, batch, hidden_size]` array of its own.
+    /// [`Rnn::backward`] that consumes the trace (as PyTorch frees its graph in `backward()`)
+    /// and works in its memory and in `d_output`'s: a unidirectional stack allocates no
+    /// `[seq_len, batch, hidden_size]` array. Given the gradient through a head
+    /// ([`OutputGrad::Head`]), the top layer's `dA` overwrites its own hidden states; each
+    /// layer's input gradient then overwrites its `dA` and becomes the next layer's upstream
+    /// gradient, in which that layer's `dA` is written in turn.
+    ///
+    /// `input_grad = false` skips dL/dx ([`RnnGrads::input`] is `None`), as a training step
+    /// wants.
     ///
     /// # Errors
     /// As [`Rnn::backward`].
     pub fn backward_owned(
         &self,
-        trace: &RnnTrace<F>,
-        d_output: Array3<F>,
+        mut trace: RnnTrace<F>,
+        d_output: OutputGrad<'_, F>,
         d_hn: Option<ArrayView3<'_, F>>,
+        input_grad: bool,
+    ) -> Result<RnnGrads<F>> {
+        let c = &self.config;
+        let top = c.num_layers - 1;
+        let (seq_len, batch, _) = trace.x.dim();
+        let in_top = trace.layer_input(top).shape()[2];
+        // the top layer works over its states when W_hh can be packed without a new H × H
+        // array (into the gradient of a square W_ih), or that array is smaller than the states
+        let over_states = matches!(d_output, OutputGrad::Head { .. })
+            && c.num_directions() == 1
+            && (in_top >= c.hidden_size || c.hidden_size <= seq_len * batch);
+        let states = over_states.then(|| std::mem::take(&mut trace.hs[top]));
+        self.backward_stack(&trace, states, d_output, d_hn, input_grad)
+    }
+
+    fn check_output_grad(&self, trace: &RnnTrace<F>, shape: &[usize]) -> Result<()> {
+        if shape != trace.output().shape() {
+            return Err(Error::shape("grad of output", format!("{:?}", trace.output().shape()), shape));
+        }
+        Ok(())
+    }
+
+    /// The backward pass of [`Rnn::backward`] and [`Rnn::backward_owned`]; `top_states` (the
+    /// top layer's states, taken out of `trace`) makes the top layer work over them.
+    pub(crate) fn backward_stack(
+        &self,
+        trace: &RnnTrace<F>,
+        top_states: Option<Array3<F>>,
+        d_output: OutputGrad<'_, F>,
+        d_hn: Option<ArrayView3<'_, F>>,
+        input_grad: bool,
     ) -> Result<RnnGrads<F>> {
         let c = &self.config;
         let (dirs, hidden) = (c.num_directions(), c.hidden_size);
         let (seq_len, batch, _) = trace.x.dim();
-        if d_output.shape() != trace.output().shape() {
-            return Err(Error::shape("grad of output", format!("{:?}", trace.output().shape()), d_output.shape()));
+        let out_shape = (seq_len, batch, c.output_width());
+        if let OutputGrad::Dense(d) = &d_output {
+            self.check_output_grad(trace, d.shape())?;
         }
         let zeros;
         let d_hn = match &d_hn {
@@ -482,18 +524,55 @@ impl<F: Float> Rnn<F> {
             h0: trace.h0.index_axis(Axis(0), i),
             hs: trace.hs[i].view(),
         };
+        // the gradient of a layer's input: not wanted below the first layer when `input_grad`
+        // is false
+        let skip_input = |l: usize| l == 0 && !input_grad;
 
         if dirs == 1 {
-            let mut buf =
-                if d_output.is_standard_layout() { d_output } else { d_output.as_standard_layout().into_owned() };
-            for l in (0..c.num_layers).rev() {
+            let top = c.num_layers - 1;
+            let mut below = top + 1;
+            let mut buf = match (top_states, d_output) {
+                (Some(mut states), OutputGrad::Head { dz, weight, first }) => {
+                    // the top layer: dA over its own states, dL/dH_t from the head step by step
+                    let in_size = trace.layer_input(top).shape()[2];
+                    let mut d_in = (in_size != hidden && !skip_input(top))
+                        .then(|| Array2::zeros((seq_len * batch, in_size)));
+                    let out = LayerGradsOut {
+                        params: &mut grads[top],
+                        dx: match &mut d_in {
+                            _ if skip_input(top) => InputGrad::Skip,
+                            Some(d) => InputGrad::Write(d.view_mut()),
+                            None => InputGrad::OverDa,
+                        },
+                        dh0: dh0.index_axis_mut(Axis(0), top),
+                        da: states.view_mut(),
+                    };
+                    let up = Upstream::Head { dz, weight, first };
+                    let (x, h0) = (trace.layer_input(top), trace.h0.index_axis(Axis(0), top));
+                    self.layers[top].backward_over_states(recurrence(0), x, h0, up, d_hn.index_axis(Axis(0), top), out)?;
+                    below = top;
+                    match d_in {
+                        Some(d_in) => d_in
+                            .into_shape_with_order((seq_len, batch, in_size))
+                            .map_err(|_| Error::shape("grad of input", "standard layout", &[seq_len, batch, in_size]))?,
+                        None => states,
+                    }
+                }
+                (_, d_output) => d_output.into_dense(out_shape)?,
+            };
+            for l in (0..below).rev() {
+                // through the dropout of this layer's output: the same mask
+                if let Some(m) = &trace.masks[l] {
+                    buf *= m;
+                }
                 let in_size = trace.layer_input(l).shape()[2];
                 // the input gradient goes over dA when it has dA's shape (every layer but the
                 // first, and the first too when input_size == hidden_size)
-                let mut d_in = (in_size != hidden).then(|| Array2::zeros((seq_len * batch, in_size)));
+                let mut d_in = (in_size != hidden && !skip_input(l)).then(|| Array2::zeros((seq_len * batch, in_size)));
                 let out = LayerGradsOut {
                     params: &mut grads[l],
                     dx: match &mut d_in {
+                        _ if skip_input(l) => InputGrad::Skip,
                         Some(d) => InputGrad::Write(d.view_mut()),
                         None => InputGrad::OverDa,
                     },
@@ -506,19 +585,17 @@ impl<F: Float> Rnn<F> {
                         .into_shape_with_order((seq_len, batch, in_size))
                         .map_err(|_| Error::shape("grad of input", "standard layout", &[seq_len, batch, in_size]))?;
                 }
-                // through the dropout of the layer below: the same mask
-                if let Some(Some(m)) = l.checked_sub(1).map(|k| &trace.masks[k]) {
-                    buf *= m;
-                }
             }
-            return Ok(RnnGrads { layers: grads, input: buf, h0: dh0 });
+            let input = (!skip_input(0)).then_some(buf);
+            return Ok(RnnGrads { layers: grads, input, h0: dh0 });
         }
 
+        let d_output = d_output.into_dense(out_shape)?;
         let mut da = Array3::zeros((seq_len, batch, hidden));
         let mut d_above: Option<Array3<F>> = None;
         for l in (0..c.num_layers).rev() {
             let in_size = trace.layer_input(l).shape()[2];
-            let mut d_in = Array2::zeros((seq_len * batch, in_size));
+            let mut d_in = (!skip_input(l)).then(|| Array2::zeros((seq_len * batch, in_size)));
             for d in 0..dirs {
                 let i = l * dirs + d;
                 let d_out = match &d_above {
@@ -527,24 +604,80 @@ impl<F: Float> Rnn<F> {
                 };
                 let out = LayerGradsOut {
                     params: &mut grads[i],
-                    dx: if d > 0 { InputGrad::Add(d_in.view_mut()) } else { InputGrad::Write(d_in.view_mut()) },
+                    dx: match &mut d_in {
+                        None => InputGrad::Skip,
+                        Some(d_in) if d > 0 => InputGrad::Add(d_in.view_mut()),
+                        Some(d_in) => InputGrad::Write(d_in.view_mut()),
+                    },
                     dh0: dh0.index_axis_mut(Axis(0), i),
                     da: da.view_mut(),
                 };
                 let d_hs = Upstream::Given(d_out.slice(s![.., .., d * hidden..(d + 1) * hidden]));
                 self.layers[i].backward(recurrence(d), tape(l, i), d_hs, d_hn.index_axis(Axis(0), i), out)?;
             }
-            let mut d_in = d_in
-                .into_shape_with_order((seq_len, batch, in_size))
-                .map_err(|_| Error::shape("grad of layer input", "standard layout", &[seq_len, batch, in_size]))?;
-            // through the dropout of the layer below: the same mask
-            if let Some(Some(m)) = l.checked_sub(1).map(|k| &trace.masks[k]) {
-                d_in *= m;
-            }
-            d_above = Some(d_in);
+            d_above = match d_in {
+                None => None,
+                Some(d_in) => {
+                    let mut d_in = d_in.into_shape_with_order((seq_len, batch, in_size)).map_err(|_| {
+                        Error::shape("grad of layer input", "standard layout", &[seq_len, batch, in_size])
+                    })?;
+                    // through the dropout of the layer below: the same mask
+                    if let Some(Some(m)) = l.checked_sub(1).map(|k| &trace.masks[k]) {
+                        d_in *= m;
+                    }
+                    Some(d_in)
+                }
+            };
         }
-        let input = d_above.unwrap_or_else(|| Array3::zeros(trace.x.raw_dim()));
-        Ok(RnnGrads { layers: grads, input, h0: dh0 })
+        Ok(RnnGrads { layers: grads, input: d_above, h0: dh0 })
+    }
+}
+
+/// dL/d(output) of a deep RNN, as [`Rnn::backward_owned`] takes it.
+#[derive(Debug)]
+pub enum OutputGrad<'a, F> {
+    /// The gradient itself, `[seq_len, batch, D * hidden_size]`, given to the backward pass
+    /// to work in.
+    Dense(Array3<F>),
+    /// Through a linear head `z = output Vᵀ + c` read on the steps from `first` on:
+    /// `dL/d(output_t) = dZ_t V`. `dz` is `[(seq_len - first) * batch, out]`, `weight` (`V`)
+    /// `[out, D * hidden_size]`.
+    Head {
+        /// dL/dz of the steps read, step-major.
+        dz: ArrayView2<'a, F>,
+        /// The head's weight `V`.
+        weight: ArrayView2<'a, F>,
+        /// The first step the head read (`seq_len - 1` for a many-to-one model).
+        first: usize,
+    },
+}
+
+impl<F: Float> OutputGrad<'_, F> {
+    /// The gradient as one `shape` array (zero on the steps a head did not read).
+    fn into_dense(self, shape: (usize, usize, usize)) -> Result<Array3<F>> {
+        let (dz, weight, first) = match self {
+            OutputGrad::Dense(d) if d.dim() == shape => {
+                return Ok(if d.is_standard_layout() { d } else { d.as_standard_layout().into_owned() });
+            }
+            OutputGrad::Dense(d) => {
+                return Err(Error::shape("grad of output", format!("{shape:?}"), d.shape()));
+            }
+            OutputGrad::Head { dz, weight, first } => (dz, weight, first),
+        };
+        let (seq_len, batch, width) = shape;
+        let rows = seq_len.saturating_sub(first) * batch;
+        if weight.ncols() != width || first > seq_len || dz.shape() != [rows, weight.nrows()] {
+            let want = format!("[{rows}, {}] and a weight [{}, {width}]", weight.nrows(), weight.nrows());
+            return Err(Error::shape("grad of head output", want, dz.shape()));
+        }
+        let mut d = Array3::zeros(shape);
+        let mut read = d.slice_mut(s![first.., .., ..]);
+        let mut read = read
+            .view_mut()
+            .into_shape_with_order((rows, width))
+            .map_err(|_| Error::shape("grad of output", "standard layout", &[rows, width]))?;
+        matmul(&dz, &weight, &mut read, false);
+        Ok(d)
     }
 }
 

@@ -97,7 +97,20 @@ impl<F: Float> Linear<F> {
     /// # Errors
     /// [`Error::Shape`] when `dz` does not match.
     pub fn backward(&self, x: ArrayView2<'_, F>, dz: ArrayView2<'_, F>) -> Result<(Linear<F>, Array2<F>)> {
-        if dz.shape() != [x.nrows(), self.out_features()] {
+        let grads = self.param_grads(x, dz)?;
+        // dx = dz W
+        let mut dx = Array2::zeros((x.nrows(), self.in_features()));
+        matmul(&dz, &self.weight.view(), &mut dx.view_mut(), false);
+        Ok((grads, dx))
+    }
+
+    /// The parameter gradients of [`Linear::backward`] alone: `dW = dzᵀ x`, `db = column sums
+    /// of dz`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `dz` does not match.
+    pub fn param_grads(&self, x: ArrayView2<'_, F>, dz: ArrayView2<'_, F>) -> Result<Linear<F>> {
+        if dz.shape() != [x.nrows(), self.out_features()] || x.ncols() != self.in_features() {
             return Err(Error::shape(
                 "grad of head output",
                 format!("[{}, {}]", x.nrows(), self.out_features()),
@@ -113,9 +126,6 @@ impl<F: Float> Linear<F> {
                 *b += &row;
             }
         }
-        // dx = dz W
-        let mut dx = Array2::zeros((x.nrows(), self.in_features()));
-        matmul(&dz, &self.weight.view(), &mut dx.view_mut(), false);
-        Ok((grads, dx))
+        Ok(grads)
     }
 }

@@ -66,6 +66,27 @@ pub enum Upstream<'a, F> {
     /// Already in the `da` scratch of [`LayerGradsOut`]: each step's `dA_t` overwrites the
     /// gradient it was computed from, so the backward needs no buffer of its own.
     InDa,
+    /// Through a linear head `z = h Vᵀ + c` read on the steps from `first` on:
+    /// `dL/dH_t = dZ_t V`, computed step by step, so no `[seq_len, batch, hidden_size]` array
+    /// holds it. `dz` is `[(seq_len - first) * batch, out]`, `weight` (`V`) `[out, hidden_size]`,
+    /// both standard layout.
+    Head {
+        /// dL/dz of the steps read, step-major.
+        dz: ArrayView2<'a, F>,
+        /// The head's weight `V`.
+        weight: ArrayView2<'a, F>,
+        /// The first step the head read (`seq_len - 1` for a many-to-one model).
+        first: usize,
+    },
+}
+
+/// Where the backward pass finds the hidden states the forward pass wrote.
+#[derive(Clone, Copy)]
+enum States<'a, F> {
+    /// In an array of their own, `[seq_len, batch, hidden_size]` flat.
+    Apart(&'a [F]),
+    /// In the `dA` buffer, which each step's `dA_t` overwrites.
+    InDa,
 }
 
 /// Where the backward pass of one direction writes the gradient of its input.
@@ -280,23 +301,79 @@ impl<F: Float> LayerParams<F> {
     ) -> Result<()> {
         let Tape { x, h0, hs } = tape;
         self.check(&x, &h0, hs.shape())?;
+        if out.da.shape() != hs.shape() {
+            return Err(Error::shape("dA scratch", format!("{:?}", hs.shape()), out.da.shape()));
+        }
+        let hs = hs.as_standard_layout();
+        self.bptt(rec, x, h0, States::Apart(hs.as_slice().expect("standard layout")), d_hs, d_hn, out)
+    }
+
+    /// [`LayerParams::backward`] for a direction whose hidden states are not needed again:
+    /// `out.da` holds on entry the hidden states the forward pass wrote (what [`Tape::hs`]
+    /// holds) and on return `dA` (or the input gradient, with [`InputGrad::OverDa`]), so the
+    /// backward needs no `[seq_len, batch, hidden_size]` buffer of its own.
+    ///
+    /// `dW_hh` is then summed chunk by chunk of steps (about 256 rows of `dA` each), every
+    /// chunk's previous states copied aside before `dA` overwrites them. `d_hs` cannot be
+    /// [`Upstream::InDa`].
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the shapes do not agree; [`Error::Config`] for
+    /// [`Upstream::InDa`].
+    pub fn backward_over_states(
+        &self,
+        rec: Recurrence,
+        x: ArrayView3<'_, F>,
+        h0: ArrayView2<'_, F>,
+        d_hs: Upstream<'_, F>,
+        d_hn: ArrayView2<'_, F>,
+        out: LayerGradsOut<'_, '_, F>,
+    ) -> Result<()> {
+        self.check(&x, &h0, out.da.shape())?;
+        if matches!(d_hs, Upstream::InDa) {
+            return Err(Error::Config("dA cannot overwrite both the hidden states and their gradient".into()));
+        }
+        self.bptt(rec, x, h0, States::InDa, d_hs, d_hn, out)
+    }
+
+    /// The backward pass proper; shapes of `x`, `h0` and the states are checked.
+    #[allow(clippy::too_many_arguments)]
+    fn bptt(
+        &self,
+        rec: Recurrence,
+        x: ArrayView3<'_, F>,
+        h0: ArrayView2<'_, F>,
+        states: States<'_, F>,
+        d_hs: Upstream<'_, F>,
+        d_hn: ArrayView2<'_, F>,
+        out: LayerGradsOut<'_, '_, F>,
+    ) -> Result<()> {
         let (seq_len, batch, input_size) = x.dim();
         let hidden = self.hidden_size();
         let LayerGradsOut { params: grads, dx, dh0: mut g, mut da } = out;
-        if let Upstream::Given(d_hs) = &d_hs
-            && d_hs.shape() != hs.shape()
-        {
-            return Err(Error::shape("grad of hidden states", format!("{:?}", hs.shape()), d_hs.shape()));
-        }
+        let head = match &d_hs {
+            Upstream::Given(d_hs) if d_hs.shape() != da.shape() => {
+                return Err(Error::shape("grad of hidden states", format!("{:?}", da.shape()), d_hs.shape()));
+            }
+            Upstream::Head { dz, weight, first } => {
+                let out_features = weight.nrows();
+                let rows = seq_len.saturating_sub(*first) * batch;
+                if weight.ncols() != hidden || *first > seq_len || dz.shape() != [rows, out_features] {
+                    let want = format!("[{rows}, {out_features}] and a weight [{out_features}, {hidden}]");
+                    return Err(Error::shape("grad of head output", want, dz.shape()));
+                }
+                Some((dz.as_standard_layout(), weight.as_standard_layout(), *first))
+            }
+            _ => None,
+        };
         if matches!(dx, InputGrad::OverDa) && input_size != hidden {
             return Err(Error::shape("grad of layer input over dA", format!("input size {hidden}"), &[input_size]));
         }
         if d_hn.shape() != [batch, hidden] || g.shape() != [batch, hidden] {
             return Err(Error::shape("grad of h_n", format!("[{batch}, {hidden}]"), d_hn.shape()));
         }
-        if da.shape() != hs.shape() {
-            return Err(Error::shape("dA scratch", format!("{:?}", hs.shape()), da.shape()));
-        }
+        let LayerParams { weight_ih: gw_ih, weight_hh: gw_hh, bias_ih: gb_ih, bias_hh: gb_hh } = grads;
+        let in_da = matches!(states, States::InDa);
 
         // Through time, last processed step first. `g` carries dL/dH_t; it starts as dL/dh_n
         // and ends as dL/dh0.
@@ -306,16 +383,40 @@ impl<F: Float> LayerParams<F> {
             let da = da
                 .as_slice_mut()
                 .ok_or_else(|| Error::shape("dA scratch", "standard layout", &[seq_len, batch, hidden]))?;
-            let hs_std = hs.as_standard_layout();
-            let hs_sl = hs_std.as_slice().expect("standard layout");
-            // packed (when it is) into the memory of its own gradient, which the steps do not
-            // touch: dW_hh is written after them
-            let w_hh = Recurrent::new(self.weight_hh.view(), batch, grads.weight_hh.as_slice_mut());
-            let act = rec.nonlinearity;
+            let h0 = h0.as_standard_layout();
+            let h0 = h0.as_slice().expect("standard layout");
             let bh = batch * hidden;
+            // W_hh packed (when it is) into memory nothing reads during the steps: its own
+            // gradient, or with the states in dA (dW_hh summed during the steps) the gradient of
+            // W_ih when that is big enough
+            let (storage, mut dw_hh) = match states {
+                States::Apart(_) => (gw_hh.as_slice_mut(), None),
+                States::InDa => {
+                    let dw = gw_hh.as_slice_mut().ok_or_else(|| {
+                        Error::shape("grad of weight_hh", "standard layout", &[hidden, hidden])
+                    })?;
+                    (gw_ih.as_slice_mut().filter(|s| s.len() >= hidden * hidden), Some(dw))
+                }
+            };
+            let w_hh = Recurrent::new(self.weight_hh.view(), batch, storage);
+            // with the states in dA: the previous states of a chunk of steps, copied before dA
+            // overwrites them, and the chunk's first time and length
+            let chunk = if in_da { 256usize.div_ceil(batch).clamp(1, seq_len.max(1)) } else { 0 };
+            let mut prev = vec![F::zero(); chunk * bh];
+            let mut span = (0, 0);
+            let act = rec.nonlinearity;
             for step in (0..seq_len).rev() {
                 let t = rec.time(step, seq_len);
-                let da_t = &mut da[t * bh..(t + 1) * bh];
+                if in_da && (step + 1 == seq_len || (step + 1) % chunk == 0) {
+                    // a chunk starts: steps step - step % chunk ..= step, times ta..ta + n
+                    let n = step % chunk + 1;
+                    let ta = t.min(rec.time(step + 1 - n, seq_len));
+                    for (j, dst) in prev.chunks_exact_mut(bh).take(n).enumerate() {
+                        let before = if rec.reverse { ta + j + 1 } else { (ta + j).wrapping_sub(1) };
+                        dst.copy_from_slice(if before < seq_len { &da[before * bh..(before + 1) * bh] } else { h0 });
+                    }
+                    span = (ta, n);
+                }
                 // g += dL/dH_t from above (the output path)
                 match &d_hs {
                     // row by row: d_hs may be a column slice of a bidirectional output
@@ -327,21 +428,43 @@ impl<F: Float> LayerParams<F> {
                             }
                         }
                     }
-                    Upstream::InDa => g.iter_mut().zip(da_t.iter()).for_each(|(g, &d)| *g += d),
+                    Upstream::InDa => g.iter_mut().zip(&da[t * bh..(t + 1) * bh]).for_each(|(g, &d)| *g += d),
+                    Upstream::Head { .. } => {}
+                }
+                if let Some((dz, v, first)) = &head
+                    && t >= *first
+                {
+                    // dL/dH_t = dZ_t V
+                    let o = v.nrows();
+                    let dz = &dz.as_slice().expect("standard layout")[(t - first) * batch * o..][..batch * o];
+                    gemm(Mat::new(dz, batch, o), Mat::new(v.as_slice().expect("standard layout"), o, hidden), g, hidden, true);
                 }
                 // dA_t = g ⊙ act'(H_t)   (through the activation)
-                let h_t = &hs_sl[t * bh..(t + 1) * bh];
-                for ((d, &gv), &h) in da_t.iter_mut().zip(g.iter()).zip(h_t) {
-                    *d = gv * act.derivative_from_output(h);
+                let da_t = &mut da[t * bh..(t + 1) * bh];
+                match states {
+                    States::Apart(hs) => {
+                        for ((d, &gv), &h) in da_t.iter_mut().zip(g.iter()).zip(&hs[t * bh..(t + 1) * bh]) {
+                            *d = gv * act.derivative_from_output(h);
+                        }
+                    }
+                    States::InDa => da_t.iter_mut().zip(g.iter()).for_each(|(d, &gv)| *d = gv * act.derivative_from_output(*d)),
                 }
                 // g = dA_t W_hh   (into the previous state, through the recurrent weights)
                 w_hh.product(Mat::new(da_t, batch, hidden), g, false, None);
+                if let Some(dw) = dw_hh.as_deref_mut()
+                    && step % chunk == 0
+                {
+                    // the chunk is done: dW_hh (+)= dA_chunkᵀ H_prev_chunk
+                    let ((ta, n), rows) = (span, span.1 * batch);
+                    let da_chunk = Mat::transposed(&da[ta * bh..(ta + n) * bh], hidden, rows);
+                    gemm(da_chunk, Mat::new(&prev[..rows * hidden], rows, hidden), dw, hidden, step + n < seq_len);
+                }
             }
         }
         if seq_len == 0 {
-            grads.weight_ih.fill(F::zero());
-            grads.weight_hh.fill(F::zero());
-            for b in [&mut grads.bias_ih, &mut grads.bias_hh].into_iter().flatten() {
+            gw_ih.fill(F::zero());
+            gw_hh.fill(F::zero());
+            for b in [gb_ih, gb_hh].into_iter().flatten() {
                 b.fill(F::zero());
             }
             return Ok(());
@@ -350,32 +473,35 @@ impl<F: Float> LayerParams<F> {
         {
             let da = da.view();
             let x = x.as_standard_layout();
-            let hs = hs.as_standard_layout();
             let da2 = flat(da.view(), seq_len * batch, hidden)?;
             let x2 = flat(x.view(), seq_len * batch, input_size)?;
 
             // dW_ih = dAᵀ X, one GEMM over all steps.
-            matmul(&da2.t(), &x2, &mut grads.weight_ih.view_mut(), false);
+            matmul(&da2.t(), &x2, &mut gw_ih.view_mut(), false);
 
             // dW_hh = dAᵀ Hprev, one GEMM over the steps whose previous state is a hidden state,
-            // plus the step that read h0.
-            let n = (seq_len - 1) * batch;
-            let (da_inner, hs_prev, t_first) = if rec.reverse {
-                (da.slice(s![..seq_len - 1, .., ..]), hs.slice(s![1.., .., ..]), seq_len - 1)
-            } else {
-                (da.slice(s![1.., .., ..]), hs.slice(s![..seq_len - 1, .., ..]), 0)
-            };
-            if n > 0 {
-                let da_inner = flat(da_inner, n, hidden)?;
-                let hs_prev = flat(hs_prev, n, hidden)?;
-                matmul(&da_inner.t(), &hs_prev, &mut grads.weight_hh.view_mut(), false);
-            } else {
-                grads.weight_hh.fill(F::zero());
+            // plus the step that read h0 (with the states in dA: summed during the steps).
+            if let States::Apart(hs) = states {
+                let hs = ArrayView3::from_shape((seq_len, batch, hidden), hs)
+                    .map_err(|_| Error::shape("hidden states", "standard layout", &[seq_len, batch, hidden]))?;
+                let n = (seq_len - 1) * batch;
+                let (da_inner, hs_prev, t_first) = if rec.reverse {
+                    (da.slice(s![..seq_len - 1, .., ..]), hs.slice(s![1.., .., ..]), seq_len - 1)
+                } else {
+                    (da.slice(s![1.., .., ..]), hs.slice(s![..seq_len - 1, .., ..]), 0)
+                };
+                if n > 0 {
+                    let da_inner = flat(da_inner, n, hidden)?;
+                    let hs_prev = flat(hs_prev, n, hidden)?;
+                    matmul(&da_inner.t(), &hs_prev, &mut gw_hh.view_mut(), false);
+                } else {
+                    gw_hh.fill(F::zero());
+                }
+                matmul(&da.index_axis(Axis(0), t_first).t(), &h0, &mut gw_hh.view_mut(), true);
             }
-            matmul(&da.index_axis(Axis(0), t_first).t(), &h0, &mut grads.weight_hh.view_mut(), true);
 
             // db_ih = db_hh = column sums of dA.
-            if let (Some(bi), Some(bh)) = (&mut grads.bias_ih, &mut grads.bias_hh) {
+            if let (Some(bi), Some(bh)) = (gb_ih, gb_hh) {
                 bi.fill(F::zero());
                 for row in da2.rows() {
                     *bi += &row;

@@ -1,10 +1,10 @@
 //! A deep RNN with an optional output head: the unit a model file holds.
 
-use ndarray::{Array3, ArrayView3, ArrayViewD, ArrayViewMutD, Axis, s};
+use ndarray::{Array3, ArrayView3, ArrayViewD, ArrayViewMutD, s};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::deep::{RnnGrads, RnnTrace};
+use crate::deep::{OutputGrad, RnnGrads, RnnTrace};
 use crate::head::Linear;
 use crate::{Error, Float, Init, Result, Rnn, RnnConfig};
 
@@ -43,7 +43,7 @@ pub enum Readout {
 /// let trace = model.forward_train(x.view(), None, Readout::EveryStep, &mut rand::rng())?;
 /// let dy = Array3::<f64>::ones(trace.y().raw_dim()); // dL/dy for L = Σ y
 /// let grads = model.backward(&trace, dy.view(), None)?;
-/// assert_eq!(grads.input().shape(), &[10, 4, 3]);
+/// assert_eq!(grads.input().map(|d| d.dim()), Some((10, 4, 3)));
 /// # Ok::<(), rnn::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -100,9 +100,10 @@ impl<F: Float> ModelGrads<F> {
         out
     }
 
-    /// dL/dx `[seq_len, batch, input_size]`.
-    pub fn input(&self) -> ArrayView3<'_, F> {
-        self.rnn.input.view()
+    /// dL/dx `[seq_len, batch, input_size]`, unless [`Model::backward_owned`] was told not to
+    /// compute it.
+    pub fn input(&self) -> Option<ArrayView3<'_, F>> {
+        self.rnn.input.as_ref().map(|a| a.view())
     }
     /// dL/dh0 `[num_layers * D, batch, hidden_size]`.
     pub fn h0(&self) -> ArrayView3<'_, F> {
@@ -227,6 +228,7 @@ impl<F: Float> Model<F> {
     /// Backpropagation through the head and the stack.
     ///
     /// `d_y = dL/dy` (same shape as [`ModelTrace::y`]), `d_hn = dL/dh_n` (zero when `None`).
+    /// The trace is left as it was; [`Model::backward_owned`] reuses its memory instead.
     ///
     /// # Errors
     /// [`Error::Shape`] when a gradient's shape does not match the trace.
@@ -236,6 +238,55 @@ impl<F: Float> Model<F> {
         d_y: ArrayView3<'_, F>,
         d_hn: Option<ArrayView3<'_, F>>,
     ) -> Result<ModelGrads<F>> {
+        let d_y = d_y.as_standard_layout();
+        let (head, d_out) = self.output_grad(trace, d_y.view())?;
+        let rnn = self.rnn.backward_stack(&trace.rnn, None, d_out, d_hn, true)?;
+        Ok(ModelGrads { rnn, head })
+    }
+
+    /// [`Model::backward`] for a training step: consumes the trace (as PyTorch frees its graph
+    /// in `backward()`) and works in its memory, so a unidirectional model's backward pass
+    /// allocates no array the size of its hidden states (see [`Rnn::backward_owned`]). With
+    /// `input_grad = false`, dL/dx is not computed ([`ModelGrads::input`] is `None`).
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let config = ModelConfig { rnn: RnnConfig::new(3, 16).with_num_layers(2), output_size: Some(1) };
+    /// let model = Model::<f64>::new(config, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((10, 4, 3));
+    /// let trace = model.forward_train(x.view(), None, Readout::EveryStep, &mut rand::rng())?;
+    /// let dy = Array3::<f64>::ones(trace.y().raw_dim());
+    /// let from_copy = model.backward(&trace, dy.view(), None)?;
+    /// let grads = model.backward_owned(trace, dy.view(), None, false)?;
+    /// assert!(grads.input().is_none());
+    /// assert_eq!(grads.named_tensors(&model.rnn.config()), from_copy.named_tensors(&model.rnn.config()));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when a gradient's shape does not match the trace.
+    pub fn backward_owned(
+        &self,
+        trace: ModelTrace<F>,
+        d_y: ArrayView3<'_, F>,
+        d_hn: Option<ArrayView3<'_, F>>,
+        input_grad: bool,
+    ) -> Result<ModelGrads<F>> {
+        let d_y = d_y.as_standard_layout();
+        let (head, d_out) = self.output_grad(&trace, d_y.view())?;
+        let rnn = self.rnn.backward_owned(trace.rnn, d_out, d_hn, input_grad)?;
+        Ok(ModelGrads { rnn, head })
+    }
+
+    /// The head's parameter gradients and the gradient of the RNN's output, given `d_y`
+    /// (standard layout).
+    fn output_grad<'a>(
+        &'a self,
+        trace: &ModelTrace<F>,
+        d_y: ArrayView3<'a, F>,
+    ) -> Result<(Option<Linear<F>>, OutputGrad<'a, F>)> {
         if d_y.shape() != trace.y.shape() {
             return Err(Error::shape("grad of y", format!("{:?}", trace.y.shape()), d_y.shape()));
         }
@@ -246,41 +297,22 @@ impl<F: Float> Model<F> {
             Readout::LastStep => seq_len - 1,
         };
         let steps = seq_len - first;
-        // dL/d(rnn output): zero on steps the head does not read.
-        let (d_out, head) = match &self.head {
-            None => {
-                let mut d_out = Array3::zeros(out.raw_dim());
-                d_out.slice_mut(s![first.., .., ..]).assign(&d_y);
-                (d_out, None)
-            }
-            Some(head) => {
-                let read = out.slice(s![first.., .., ..]);
-                let read = read.as_standard_layout();
-                let x2 = read
-                    .view()
-                    .into_shape_with_order((steps * batch, width))
-                    .map_err(|_| Error::shape("rnn output", "standard layout", out.shape()))?;
-                let dz = d_y.as_standard_layout();
-                let dz = dz
-                    .view()
-                    .into_shape_with_order((steps * batch, head.out_features()))
-                    .map_err(|_| Error::shape("grad of y", "standard layout", d_y.shape()))?;
-                let (g, dx) = head.backward(x2, dz)?;
-                let d_out = if first == 0 {
-                    // every step read: the head's input gradient is the whole buffer
-                    dx.into_shape_with_order(out.raw_dim())
-                        .map_err(|_| Error::shape("grad of rnn output", "standard layout", &[seq_len, batch, width]))?
-                } else {
-                    let mut d_out = Array3::zeros(out.raw_dim());
-                    for (k, row) in dx.axis_chunks_iter(Axis(0), batch).enumerate() {
-                        d_out.index_axis_mut(Axis(0), first + k).assign(&row);
-                    }
-                    d_out
-                };
-                (d_out, Some(g))
-            }
+        let Some(head) = &self.head else {
+            // dL/d(rnn output): zero on steps the caller's loss does not read
+            let mut d_out = Array3::zeros(out.raw_dim());
+            d_out.slice_mut(s![first.., .., ..]).assign(&d_y);
+            return Ok((None, OutputGrad::Dense(d_out)));
         };
-        let rnn = self.rnn.backward_owned(&trace.rnn, d_out, d_hn)?;
-        Ok(ModelGrads { rnn, head })
+        let read = out.slice(s![first.., .., ..]);
+        let read = read.as_standard_layout();
+        let x2 = read
+            .view()
+            .into_shape_with_order((steps * batch, width))
+            .map_err(|_| Error::shape("rnn output", "standard layout", out.shape()))?;
+        let dz = d_y
+            .into_shape_with_order((steps * batch, head.out_features()))
+            .map_err(|_| Error::shape("grad of y", "standard layout", trace.y.shape()))?;
+        let g = head.param_grads(x2, dz)?;
+        Ok((Some(g), OutputGrad::Head { dz, weight: head.weight.view(), first }))
     }
 }

@@ -546,7 +546,7 @@ impl<F: Float> Trainer<F> {
         if value.count == 0.0 {
             return Ok((0.0, 0.0, None, h_n));
         }
-        let mut grads = self.model.backward(&trace, value.grad.view(), None)?;
+        let mut grads = self.model.backward_owned(trace, value.grad.view(), None, false)?;
         let mut views = grads.tensors_mut();
         let norm = match c.clip_norm {
             Some(max) => optim::clip_grad_norm(&mut views, max),

@@ -55,16 +55,24 @@ fn check_case<F: Float>(name: &str) -> f64 {
 
     let d_y = to3::<F>(&t["loss_weight_y"]);
     let d_hn = to3::<F>(&t["loss_weight_h_n"]);
-    let grads = model.backward(&trace, d_y.view(), Some(d_hn.view())).unwrap();
-    check("grad.x", widen(grads.input().into_dyn()), &t["grad.x"]);
-    check("grad.h0", widen(grads.h0().into_dyn()), &t["grad.h0"]);
-    let named = grads.named_tensors(model.rnn.config());
-    let n_params = named.len();
-    for (pname, g) in named {
-        let key =
-            if loaded.bare { format!("grad.{}", pname.trim_start_matches("rnn.")) } else { format!("grad.{pname}") };
-        let theirs = t.get(&key).unwrap_or_else(|| panic!("{name}: fixture lacks {key}"));
-        check(&key, widen(g), theirs);
+    // both backward passes: the one that keeps the trace and the one that works in its memory
+    let kept = model.backward(&trace, d_y.view(), Some(d_hn.view())).unwrap();
+    let consumed = model.backward_owned(trace, d_y.view(), Some(d_hn.view()), true).unwrap();
+    let mut n_params = 0;
+    for grads in [kept, consumed] {
+        check("grad.x", widen(grads.input().expect("input gradient").into_dyn()), &t["grad.x"]);
+        check("grad.h0", widen(grads.h0().into_dyn()), &t["grad.h0"]);
+        let named = grads.named_tensors(model.rnn.config());
+        n_params = named.len();
+        for (pname, g) in named {
+            let key = if loaded.bare {
+                format!("grad.{}", pname.trim_start_matches("rnn."))
+            } else {
+                format!("grad.{pname}")
+            };
+            let theirs = t.get(&key).unwrap_or_else(|| panic!("{name}: fixture lacks {key}"));
+            check(&key, widen(g), theirs);
+        }
     }
     // every parameter gradient of the fixture was compared
     let expected = t.keys().filter(|k| k.starts_with("grad.") && *k != "grad.x" && *k != "grad.h0").count();

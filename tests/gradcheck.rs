@@ -9,10 +9,10 @@
 //! below 1e-6 for every entry (or, for gradients near zero, the absolute error below 1e-9, the
 //! f64 rounding floor of the stencil).
 
-use ndarray::Array3;
+use ndarray::{Array3, ArrayViewD};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rnn::{Init, Model, ModelConfig, Nonlinearity, Readout, RnnConfig};
+use rnn::{Init, Model, ModelConfig, ModelGrads, Nonlinearity, Readout, RnnConfig};
 
 const REL_TOL: f64 = 1e-6;
 /// Entries whose gradient is near zero are judged by absolute error: below this the difference
@@ -170,6 +170,9 @@ fn run_case(c: Case, seed: u64) -> Stats {
     let mut rng = ChaCha8Rng::seed_from_u64(p.dropout_seed);
     let trace = p.model.forward_train(p.x.view(), Some(p.h0.view()), p.readout, &mut rng).unwrap();
     let grads = p.model.backward(&trace, p.r.view(), Some(p.s.view())).unwrap();
+    // the backward pass that works in the trace's memory computes the same numbers
+    let consumed = p.model.backward_owned(trace, p.r.view(), Some(p.s.view()), true).unwrap();
+    same_gradients(&p.model, &grads, &consumed, &c);
     let mut worst = Stats::default();
 
     // every parameter, by name
@@ -185,13 +188,32 @@ fn run_case(c: Case, seed: u64) -> Stats {
         worst = worst.merge(check(&name, &c, analytic, |i| stencil(h, |d| loss_at(i, d))));
     }
     // the input and h0
-    worst = worst.merge(check("input", &c, grads.input().into_dyn(), |i| {
+    worst = worst.merge(check("input", &c, grads.input().expect("input gradient").into_dyn(), |i| {
         stencil(h, |d| p.loss(&p.model, &with_entry(&p.x, i, d), &p.h0))
     }));
     worst = worst.merge(check("h0", &c, grads.h0().into_dyn(), |i| {
         stencil(h, |d| p.loss(&p.model, &p.x, &with_entry(&p.h0, i, d)))
     }));
     worst
+}
+
+/// `a` and `b` agree to 1e-12 (relative to each tensor's largest entry), every tensor.
+fn same_gradients(model: &Model<f64>, a: &ModelGrads<f64>, b: &ModelGrads<f64>, c: &Case) {
+    let config = model.rnn.config();
+    let mut pairs: Vec<(String, ArrayViewD<'_, f64>, ArrayViewD<'_, f64>)> = a
+        .named_tensors(config)
+        .into_iter()
+        .zip(b.named_tensors(config))
+        .map(|((name, x), (_, y))| (name, x, y))
+        .collect();
+    pairs.push(("input".into(), a.input().unwrap().into_dyn(), b.input().unwrap().into_dyn()));
+    pairs.push(("h0".into(), a.h0().into_dyn(), b.h0().into_dyn()));
+    for (name, x, y) in pairs {
+        assert_eq!(x.shape(), y.shape(), "{name} {c:?}");
+        let scale = x.iter().fold(1e-300f64, |m, v| m.max(v.abs()));
+        let diff = x.iter().zip(y.iter()).fold(0.0f64, |m, (p, q)| m.max((p - q).abs()));
+        assert!(diff <= 1e-12 * scale, "{name}: the two backward passes differ by {diff:e} in {c:?}");
+    }
 }
 
 #[test]
