@@ -2,7 +2,7 @@
 //! states, optional inverted dropout between layers (training only) and optional
 //! bidirectionality, laid out exactly as PyTorch's `nn.RNN`.
 
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMutD, Axis, s};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMutD, Axis, CowArray, Ix3, s};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -149,10 +149,11 @@ pub struct Rnn<F = f32> {
     layers: Vec<LayerParams<F>>,
 }
 
-/// Everything the forward pass of a deep RNN kept for its backward pass.
+/// Everything the forward pass of a deep RNN kept for its backward pass. It borrows the input
+/// (`'a`) rather than copying it.
 #[derive(Clone, Debug)]
-pub struct RnnTrace<F = f32> {
-    x: Array3<F>,
+pub struct RnnTrace<'a, F = f32> {
+    x: CowArray<'a, F, Ix3>,
     h0: Array3<F>,
     /// Hidden states per layer and direction, `[seq_len, batch, hidden_size]` each.
     hs: Vec<Array3<F>>,
@@ -164,7 +165,7 @@ pub struct RnnTrace<F = f32> {
     h_n: Array3<F>,
 }
 
-impl<F: Float> RnnTrace<F> {
+impl<F: Float> RnnTrace<'_, F> {
     /// The top layer's hidden states, `[seq_len, batch, num_directions * hidden_size]`.
     pub fn output(&self) -> ArrayView3<'_, F> {
         self.layer_output(self.outputs.len() - 1)
@@ -349,12 +350,12 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// As [`Rnn::forward`].
-    pub fn forward_train<R: Rng + ?Sized>(
+    pub fn forward_train<'a, R: Rng + ?Sized>(
         &self,
-        x: ArrayView3<'_, F>,
+        x: ArrayView3<'a, F>,
         h0: Option<ArrayView3<'_, F>>,
         rng: &mut R,
-    ) -> Result<RnnTrace<F>> {
+    ) -> Result<RnnTrace<'a, F>> {
         self.run(x, h0, Some(rng))
     }
 
@@ -362,16 +363,16 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// As [`Rnn::forward`].
-    pub fn forward_trace(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>) -> Result<RnnTrace<F>> {
+    pub fn forward_trace<'a>(&self, x: ArrayView3<'a, F>, h0: Option<ArrayView3<'_, F>>) -> Result<RnnTrace<'a, F>> {
         self.run(x, h0, None::<&mut rand_chacha::ChaCha8Rng>)
     }
 
-    fn run<R: Rng + ?Sized>(
+    fn run<'a, R: Rng + ?Sized>(
         &self,
-        x: ArrayView3<'_, F>,
+        x: ArrayView3<'a, F>,
         h0: Option<ArrayView3<'_, F>>,
         rng: Option<&mut R>,
-    ) -> Result<RnnTrace<F>> {
+    ) -> Result<RnnTrace<'a, F>> {
         let c = &self.config;
         let (seq_len, batch, input_size) = x.dim();
         if input_size != c.input_size || seq_len == 0 || batch == 0 {
@@ -386,7 +387,12 @@ impl<F: Float> Rnn<F> {
             None => Array3::zeros((c.num_layers * dirs, batch, hidden)),
         };
         let mut trace = RnnTrace {
-            x: x.to_owned(),
+            // borrowed: the trace does not copy the input
+            x: if x.is_standard_layout() {
+                CowArray::from(x)
+            } else {
+                CowArray::from(x.as_standard_layout().into_owned())
+            },
             h0,
             hs: Vec::new(),
             outputs: Vec::new(),
@@ -440,7 +446,7 @@ impl<F: Float> Rnn<F> {
     /// [`Error::Shape`] when a gradient's shape does not match the trace.
     pub fn backward(
         &self,
-        trace: &RnnTrace<F>,
+        trace: &RnnTrace<'_, F>,
         d_output: ArrayView3<'_, F>,
         d_hn: Option<ArrayView3<'_, F>>,
     ) -> Result<RnnGrads<F>> {
@@ -463,7 +469,7 @@ impl<F: Float> Rnn<F> {
     /// As [`Rnn::backward`].
     pub fn backward_owned(
         &self,
-        mut trace: RnnTrace<F>,
+        mut trace: RnnTrace<'_, F>,
         d_output: OutputGrad<'_, F>,
         d_hn: Option<ArrayView3<'_, F>>,
         input_grad: bool,
@@ -481,7 +487,7 @@ impl<F: Float> Rnn<F> {
         self.backward_stack(&trace, states, d_output, d_hn, input_grad)
     }
 
-    fn check_output_grad(&self, trace: &RnnTrace<F>, shape: &[usize]) -> Result<()> {
+    fn check_output_grad(&self, trace: &RnnTrace<'_, F>, shape: &[usize]) -> Result<()> {
         if shape != trace.output().shape() {
             return Err(Error::shape("grad of output", format!("{:?}", trace.output().shape()), shape));
         }
@@ -492,7 +498,7 @@ impl<F: Float> Rnn<F> {
     /// top layer's states, taken out of `trace`) makes the top layer work over them.
     pub(crate) fn backward_stack(
         &self,
-        trace: &RnnTrace<F>,
+        trace: &RnnTrace<'_, F>,
         top_states: Option<Array3<F>>,
         d_output: OutputGrad<'_, F>,
         d_hn: Option<ArrayView3<'_, F>>,
@@ -535,8 +541,8 @@ impl<F: Float> Rnn<F> {
                 (Some(mut states), OutputGrad::Head { dz, weight, first }) => {
                     // the top layer: dA over its own states, dL/dH_t from the head step by step
                     let in_size = trace.layer_input(top).shape()[2];
-                    let mut d_in = (in_size != hidden && !skip_input(top))
-                        .then(|| Array2::zeros((seq_len * batch, in_size)));
+                    let mut d_in =
+                        (in_size != hidden && !skip_input(top)).then(|| Array2::zeros((seq_len * batch, in_size)));
                     let out = LayerGradsOut {
                         params: &mut grads[top],
                         dx: match &mut d_in {
@@ -549,12 +555,19 @@ impl<F: Float> Rnn<F> {
                     };
                     let up = Upstream::Head { dz, weight, first };
                     let (x, h0) = (trace.layer_input(top), trace.h0.index_axis(Axis(0), top));
-                    self.layers[top].backward_over_states(recurrence(0), x, h0, up, d_hn.index_axis(Axis(0), top), out)?;
+                    self.layers[top].backward_over_states(
+                        recurrence(0),
+                        x,
+                        h0,
+                        up,
+                        d_hn.index_axis(Axis(0), top),
+                        out,
+                    )?;
                     below = top;
                     match d_in {
-                        Some(d_in) => d_in
-                            .into_shape_with_order((seq_len, batch, in_size))
-                            .map_err(|_| Error::shape("grad of input", "standard layout", &[seq_len, batch, in_size]))?,
+                        Some(d_in) => d_in.into_shape_with_order((seq_len, batch, in_size)).map_err(|_| {
+                            Error::shape("grad of input", "standard layout", &[seq_len, batch, in_size])
+                        })?,
                         None => states,
                     }
                 }

@@ -392,16 +392,18 @@ impl<F: Float> LayerParams<F> {
             let (storage, mut dw_hh) = match states {
                 States::Apart(_) => (gw_hh.as_slice_mut(), None),
                 States::InDa => {
-                    let dw = gw_hh.as_slice_mut().ok_or_else(|| {
-                        Error::shape("grad of weight_hh", "standard layout", &[hidden, hidden])
-                    })?;
+                    let dw = gw_hh
+                        .as_slice_mut()
+                        .ok_or_else(|| Error::shape("grad of weight_hh", "standard layout", &[hidden, hidden]))?;
                     (gw_ih.as_slice_mut().filter(|s| s.len() >= hidden * hidden), Some(dw))
                 }
             };
             let w_hh = Recurrent::new(self.weight_hh.view(), batch, storage);
             // with the states in dA: the previous states of a chunk of steps, copied before dA
-            // overwrites them, and the chunk's first time and length
-            let chunk = if in_da { 256usize.div_ceil(batch).clamp(1, seq_len.max(1)) } else { 0 };
+            // overwrites them, and the chunk's first time and length. Chunks of about 256 rows
+            // (a full k-block of the product), at most an eighth of the sequence (the copies
+            // stay small next to the states)
+            let chunk = if in_da { 256usize.div_ceil(batch).min(seq_len.div_ceil(8)).max(1) } else { 0 };
             let mut prev = vec![F::zero(); chunk * bh];
             let mut span = (0, 0);
             let act = rec.nonlinearity;
@@ -437,7 +439,13 @@ impl<F: Float> LayerParams<F> {
                     // dL/dH_t = dZ_t V
                     let o = v.nrows();
                     let dz = &dz.as_slice().expect("standard layout")[(t - first) * batch * o..][..batch * o];
-                    gemm(Mat::new(dz, batch, o), Mat::new(v.as_slice().expect("standard layout"), o, hidden), g, hidden, true);
+                    gemm(
+                        Mat::new(dz, batch, o),
+                        Mat::new(v.as_slice().expect("standard layout"), o, hidden),
+                        g,
+                        hidden,
+                        true,
+                    );
                 }
                 // dA_t = g ⊙ act'(H_t)   (through the activation)
                 let da_t = &mut da[t * bh..(t + 1) * bh];
@@ -447,7 +455,9 @@ impl<F: Float> LayerParams<F> {
                             *d = gv * act.derivative_from_output(h);
                         }
                     }
-                    States::InDa => da_t.iter_mut().zip(g.iter()).for_each(|(d, &gv)| *d = gv * act.derivative_from_output(*d)),
+                    States::InDa => {
+                        da_t.iter_mut().zip(g.iter()).for_each(|(d, &gv)| *d = gv * act.derivative_from_output(*d))
+                    }
                 }
                 // g = dA_t W_hh   (into the previous state, through the recurrent weights)
                 w_hh.product(Mat::new(da_t, batch, hidden), g, false, None);
@@ -556,6 +566,8 @@ enum Recurrent<'w, F: Float> {
     /// Packed into borrowed memory.
     PackedIn(crate::kernels::PackedRef<'w, F>),
     Plain(crate::kernels::Aligned<F>, usize),
+    /// Read where it is (already row-major).
+    InPlace(&'w [F], usize),
 }
 
 /// From this hidden size on, the per-step products read a packed `W_hh` whatever the batch.
@@ -565,13 +577,15 @@ impl<'w, F: Float> Recurrent<'w, F> {
     /// `b` is the logical `[hidden, hidden]` right-hand operand (`W_hhᵀ` forward, `W_hh`
     /// backward) of products with `batch` rows; a packed copy goes into `storage` (`H²`
     /// elements) when one is given, so it takes no memory of its own (4 MB at H = 1024).
-    fn new(b: ArrayView2<'_, F>, batch: usize, storage: Option<&'w mut [F]>) -> Self {
+    fn new(b: ArrayView2<'w, F>, batch: usize, storage: Option<&'w mut [F]>) -> Self {
         let hidden = b.nrows();
         if hidden >= PACK_FROM_HIDDEN || crate::kernels::packed_path::<F>(batch, hidden, hidden) {
             match storage {
                 Some(out) if out.len() >= hidden * hidden => Recurrent::PackedIn(crate::kernels::pack_into(b, out)),
                 _ => Recurrent::Packed(crate::kernels::Packed::pack(b)),
             }
+        } else if let Some(b) = b.to_slice() {
+            Recurrent::InPlace(b, hidden)
         } else {
             let mut buf = crate::kernels::Aligned::zeros(hidden * hidden);
             if b.t().as_slice().is_some() {
@@ -592,6 +606,7 @@ impl<'w, F: Float> Recurrent<'w, F> {
             Recurrent::Packed(p) => crate::kernels::gemm_packed(a, p.view(), c, p.view().rows(), accumulate, post),
             Recurrent::PackedIn(p) => crate::kernels::gemm_packed(a, *p, c, p.rows(), accumulate, post),
             Recurrent::Plain(buf, h) => gemm_then(a, Mat::new(buf.as_slice(), *h, *h), c, *h, accumulate, post),
+            Recurrent::InPlace(b, h) => gemm_then(a, Mat::new(b, *h, *h), c, *h, accumulate, post),
         }
     }
 }

@@ -48,15 +48,20 @@ fn count(f: impl FnOnce()) -> usize {
     MINE.with(|c| c.get()) - before
 }
 
-/// Allocations of one forward + backward of `model` over `seq_len` steps.
-fn pass(model: &Model<f32>, seq_len: usize, batch: usize) -> usize {
+/// Allocations of one forward + backward of `model` over `seq_len` steps, with the backward
+/// that keeps the trace or (`consume`) the one that works in its memory.
+fn pass(model: &Model<f32>, seq_len: usize, batch: usize, consume: bool) -> usize {
     let input = model.rnn.config().input_size;
     let x = Array3::<f32>::from_elem((seq_len, batch, input), 0.3);
     let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
     count(|| {
         let trace = model.forward_train(x.view(), None, Readout::EveryStep, &mut rng).unwrap();
         let dy = Array3::<f32>::ones(trace.y().raw_dim());
-        model.backward(&trace, dy.view(), None).unwrap();
+        if consume {
+            model.backward_owned(trace, dy.view(), None, false).unwrap();
+        } else {
+            model.backward(&trace, dy.view(), None).unwrap();
+        }
     })
 }
 
@@ -79,15 +84,20 @@ fn per_step_loops_do_not_allocate() {
     for (hidden, batch, layers, bidirectional) in [(16, 3, 2, true), (32, 1, 1, false), (256, 32, 2, false)] {
         let rnn = RnnConfig::new(8, hidden).with_num_layers(layers).with_bidirectional(bidirectional);
         let model = Model::<f32>::new(ModelConfig { rnn, output_size: Some(2) }, Init::PyTorch, 1).unwrap();
-        pass(&model, 3, batch); // warm-up: lazy statics, thread pool
-        let short = pass(&model, 20, batch);
-        let long = pass(&model, 200, batch);
-        // 180 more steps, forward and backward through every layer: one allocation per step
-        // would add hundreds. A product over all steps at once may switch between code paths
-        // with its size (the kernels with a transposed copy, or ndarray's GEMM with its packing
-        // buffer), which changes the count by a few (at most one per product), independent of
-        // the length.
-        assert!(long <= short + 16, "H={hidden}: {short} allocations for 20 steps, {long} for 200");
+        for consume in [false, true] {
+            pass(&model, 3, batch, consume); // warm-up: lazy statics, thread pool
+            let short = pass(&model, 20, batch, consume);
+            let long = pass(&model, 200, batch, consume);
+            // 180 more steps, forward and backward through every layer: one allocation per step
+            // would add hundreds. A product over all steps at once may switch between code paths
+            // with its size (the kernels with a transposed copy, or ndarray's GEMM with its
+            // packing buffer), which changes the count by a few (at most one per product),
+            // independent of the length.
+            assert!(
+                long <= short + 16,
+                "H={hidden}, consume {consume}: {short} allocations for 20 steps, {long} for 200"
+            );
+        }
     }
 }
 

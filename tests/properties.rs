@@ -303,3 +303,76 @@ fn batched_products_on_the_packed_and_direct_paths_are_correct() {
         }
     }
 }
+
+/// The backward pass that writes `dA` over the hidden states (summing `dW_hh` chunk by chunk,
+/// with `dL/dH_t` from the head computed step by step) equals the one with a separate `dA`
+/// buffer and the head's gradient given in full: both directions, many-to-many and
+/// many-to-one heads, square and narrow inputs (`W_hh` packed into the gradient of `W_ih`, or
+/// into its own array), the packed product path (batch 9, H = 160) and the direct one, and
+/// chunks that do not divide the sequence (37 steps in chunks of 5).
+#[test]
+fn backward_over_the_states_equals_backward_with_a_buffer() {
+    use ndarray::Array2;
+    use rnn::layer::{InputGrad, LayerGradsOut, Recurrence, Tape, Upstream};
+    let (steps, batch, out) = (37, 9, 3);
+    for (hidden, input, act, reverse, first) in [
+        (160, 160, Nonlinearity::Tanh, false, 0),
+        (160, 7, Nonlinearity::Relu, true, 0),
+        (160, 7, Nonlinearity::Sigmoid, false, steps - 1),
+        (12, 12, Nonlinearity::Tanh, true, steps - 1),
+        (12, 5, Nonlinearity::Tanh, false, 0),
+    ] {
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(hidden as u64 + input as u64);
+        let p = LayerParams::<f64>::init(input, hidden, true, Init::PyTorch, &mut rng);
+        let rec = Recurrence { nonlinearity: act, reverse };
+        let x = data((steps, batch, input), 41);
+        let h0 = data((1, batch, hidden), 42).index_axis_move(Axis(0), 0);
+        let mut hs = Array3::zeros((steps, batch, hidden));
+        p.forward(rec, x.view(), h0.view(), hs.view_mut()).unwrap();
+        let dz = data(((steps - first) * batch, out, 1), 43).index_axis_move(Axis(2), 0);
+        let v = data((out, hidden, 1), 44).index_axis_move(Axis(2), 0);
+        let d_hn = data((1, batch, hidden), 45).index_axis_move(Axis(0), 0);
+
+        // reference: dL/dH in full, a dA buffer of its own
+        let mut d_hs = Array3::<f64>::zeros((steps, batch, hidden));
+        let dense = dz.dot(&v).into_shape_with_order((steps - first, batch, hidden)).unwrap();
+        d_hs.slice_mut(s![first.., .., ..]).assign(&dense);
+        // gradient buffers that start non-zero: the backward overwrites them
+        let mut want = p.clone();
+        let (mut want_dx, mut want_dh0, mut da) =
+            (Array2::zeros((steps * batch, input)), Array2::zeros((batch, hidden)), Array3::zeros(hs.raw_dim()));
+        let tape = Tape { x: x.view(), h0: h0.view(), hs: hs.view() };
+        let o = LayerGradsOut {
+            params: &mut want,
+            dx: InputGrad::Write(want_dx.view_mut()),
+            dh0: want_dh0.view_mut(),
+            da: da.view_mut(),
+        };
+        p.backward(rec, tape, Upstream::Given(d_hs.view()), d_hn.view(), o).unwrap();
+
+        let mut got = p.clone();
+        let (mut got_dx, mut got_dh0) = (Array2::zeros((steps * batch, input)), Array2::zeros((batch, hidden)));
+        let mut states = hs.clone();
+        let o = LayerGradsOut {
+            params: &mut got,
+            dx: InputGrad::Write(got_dx.view_mut()),
+            dh0: got_dh0.view_mut(),
+            da: states.view_mut(),
+        };
+        let head = Upstream::Head { dz: dz.view(), weight: v.view(), first };
+        p.backward_over_states(rec, x.view(), h0.view(), head, d_hn.view(), o).unwrap();
+
+        let case = format!("H {hidden}, input {input}, {act:?}, reverse {reverse}, first {first}");
+        let same = |name: &str, a: ndarray::ArrayViewD<'_, f64>, b: ndarray::ArrayViewD<'_, f64>| {
+            let scale = a.iter().fold(1e-300f64, |m, v| m.max(v.abs()));
+            let diff = a.iter().zip(b.iter()).fold(0.0f64, |m, (p, q)| m.max((p - q).abs()));
+            assert!(diff <= 1e-12 * scale, "{case}: {name} differs by {diff:e} (scale {scale:e})");
+        };
+        for ((name, a), (_, b)) in want.tensors().into_iter().zip(got.tensors()) {
+            same(name, a, b);
+        }
+        same("dA", da.view().into_dyn(), states.view().into_dyn());
+        same("dx", want_dx.view().into_dyn(), got_dx.view().into_dyn());
+        same("dh0", want_dh0.view().into_dyn(), got_dh0.view().into_dyn());
+    }
+}

@@ -90,12 +90,13 @@ fn tbptt_carries_the_state_between_chunks() {
         let x = batch.x.slice(s![t0..t1, .., ..]);
         let trace = m.forward_train(x, h.as_ref().map(|h| h.view()), Readout::EveryStep, &mut rng).unwrap();
         let v = Loss::Mse.compute(trace.y(), batch.target_view(t0..t1), None).unwrap();
-        let mut g = m.backward(&trace, v.grad.view(), None).unwrap();
+        let h_n = trace.h_n().to_owned();
+        let mut g = m.backward_owned(trace, v.grad.view(), None, false).unwrap();
         let grads: Vec<_> = g.tensors_mut().into_iter().map(|t| t.to_owned()).collect();
         let views: Vec<_> = grads.iter().map(|t| t.view()).collect();
         let mut params: Vec<_> = m.named_tensors_mut().into_iter().map(|(_, t)| t).collect();
         opt.step(config.lr, &mut params, &views).unwrap();
-        h = Some(trace.h_n().to_owned());
+        h = Some(h_n);
     }
     assert_eq!(weights(trainer.model()), weights(&m));
 }
