@@ -71,7 +71,9 @@ def meta(args):
         "cpu_model": cpu_model(),
         "kernel": platform.release(),
         "git": cmd_out(["git", "rev-parse", "--short", "HEAD"]) or None,
-        "git_dirty": bool(cmd_out(["git", "status", "--porcelain", "--untracked-files=no"])),
+        # the results this run is writing do not make the tree dirty
+        "git_dirty": bool(cmd_out(["git", "status", "--porcelain", "--untracked-files=no",
+                                   "--", ".", ":!bench/results"])),
         "versions": versions,
     }
     print(json.dumps({"meta": m}))
@@ -265,6 +267,31 @@ def report(args):
                     parts.append(f"t{t} {max(vals):.0f}")
             gemm.append(", ".join(parts) or "-")
         body.append(gemm)
+        out.append(table(header, body))
+        out.append("")
+
+    ours_rows = [r for r in cfg_rows if r["peer"] == OURS and r.get("peak_mb") is not None]
+    if ours_rows:
+        out.append("## Ours alone: forward rate against the GEMM, peak memory of a training step")
+        out.append("")
+        out.append("Forward GFLOP/s over the GEMM GFLOP/s the same process measured; peak heap of "
+                   "one training step (a counting allocator) over what it must hold (hidden "
+                   "states, input, and per parameter its value, gradient and Adam's two moments).")
+        out.append("")
+        header = ["H, B, T, L", "threads", "forward GFLOP/s", "GEMM GFLOP/s", "forward / GEMM",
+                  "peak MB", "needed MB", "peak / needed"]
+        body = []
+        for cfg in configs:
+            for t in threads:
+                g = lambda f: get(OURS, cfg, t, f)  # noqa: E731
+                if g("peak_mb") is None:
+                    continue
+                fwd, gemm_rate = g("forward_gflops"), g("gemm_gflops")
+                frac = f"{100 * fwd / gemm_rate:.0f}%" if fwd and gemm_rate else "-"
+                body.append([", ".join(map(str, cfg)), str(t),
+                             f"{fwd:.1f}" if fwd else "-", f"{gemm_rate:.0f}" if gemm_rate else "-", frac,
+                             f"{g('peak_mb'):.2f}", f"{g('required_mb'):.2f}",
+                             f"{g('peak_mb') / g('required_mb'):.2f}x"])
         out.append(table(header, body))
         out.append("")
 
