@@ -495,7 +495,8 @@ impl<F: Float> Rnn<F> {
     }
 
     /// The backward pass of [`Rnn::backward`] and [`Rnn::backward_owned`]; `top_states` (the
-    /// top layer's states, taken out of `trace`) makes the top layer work over them.
+    /// top layer's states, taken out of `trace`, given only with [`OutputGrad::Head`] to a
+    /// unidirectional stack) makes the top layer work over them.
     pub(crate) fn backward_stack(
         &self,
         trace: &RnnTrace<'_, F>,
@@ -535,45 +536,15 @@ impl<F: Float> Rnn<F> {
         let skip_input = |l: usize| l == 0 && !input_grad;
 
         if dirs == 1 {
-            let top = c.num_layers - 1;
-            let mut below = top + 1;
-            let mut buf = match (top_states, d_output) {
-                (Some(mut states), OutputGrad::Head { dz, weight, first }) => {
-                    // the top layer: dA over its own states, dL/dH_t from the head step by step
-                    let in_size = trace.layer_input(top).shape()[2];
-                    let mut d_in =
-                        (in_size != hidden && !skip_input(top)).then(|| Array2::zeros((seq_len * batch, in_size)));
-                    let out = LayerGradsOut {
-                        params: &mut grads[top],
-                        dx: match &mut d_in {
-                            _ if skip_input(top) => InputGrad::Skip,
-                            Some(d) => InputGrad::Write(d.view_mut()),
-                            None => InputGrad::OverDa,
-                        },
-                        dh0: dh0.index_axis_mut(Axis(0), top),
-                        da: states.view_mut(),
-                    };
-                    let up = Upstream::Head { dz, weight, first };
-                    let (x, h0) = (trace.layer_input(top), trace.h0.index_axis(Axis(0), top));
-                    self.layers[top].backward_over_states(
-                        recurrence(0),
-                        x,
-                        h0,
-                        up,
-                        d_hn.index_axis(Axis(0), top),
-                        out,
-                    )?;
-                    below = top;
-                    match d_in {
-                        Some(d_in) => d_in.into_shape_with_order((seq_len, batch, in_size)).map_err(|_| {
-                            Error::shape("grad of input", "standard layout", &[seq_len, batch, in_size])
-                        })?,
-                        None => states,
-                    }
+            // the top layer's dA goes over its own states, its upstream gradient formed step by
+            // step from the head's; otherwise over the dense gradient of the output
+            let (mut buf, mut over_states) = match (top_states, d_output) {
+                (Some(states), OutputGrad::Head { dz, weight, first }) => {
+                    (states, Some(Upstream::Head { dz, weight, first }))
                 }
-                (_, d_output) => d_output.into_dense(out_shape)?,
+                (_, d_output) => (d_output.into_dense(out_shape)?, None),
             };
-            for l in (0..below).rev() {
+            for l in (0..c.num_layers).rev() {
                 // through the dropout of this layer's output: the same mask
                 if let Some(m) = &trace.masks[l] {
                     buf *= m;
@@ -592,7 +563,14 @@ impl<F: Float> Rnn<F> {
                     dh0: dh0.index_axis_mut(Axis(0), l),
                     da: buf.view_mut(),
                 };
-                self.layers[l].backward(recurrence(0), tape(l, l), Upstream::InDa, d_hn.index_axis(Axis(0), l), out)?;
+                let d_hn = d_hn.index_axis(Axis(0), l);
+                match over_states.take() {
+                    Some(up) => {
+                        let (x, h0) = (trace.layer_input(l), trace.h0.index_axis(Axis(0), l));
+                        self.layers[l].backward_over_states(recurrence(0), x, h0, up, d_hn, out)?;
+                    }
+                    None => self.layers[l].backward(recurrence(0), tape(l, l), Upstream::InDa, d_hn, out)?,
+                }
                 if let Some(d_in) = d_in {
                     buf = d_in
                         .into_shape_with_order((seq_len, batch, in_size))
