@@ -263,10 +263,14 @@ impl<F: Float> LayerParams<F> {
         // H_t = act(A_t), in place, by each thread on the columns it has just computed
         let act = |a: &mut [F], _: usize| rec.nonlinearity.apply_slice(a);
         let act: Epilogue<'_, F> = Some(&act);
+        // the usual initial state, zero: the first step's product adds nothing
+        let h0_zero = h0.iter().all(|&v| v == F::zero());
         for step in 0..seq_len {
             let t = rec.time(step, seq_len);
             // A_t = P_t + H_{t∓1} W_hhᵀ   (H_{-1} = h0)
-            if step == 0 {
+            if step == 0 && h0_zero {
+                rec.nonlinearity.apply_slice(&mut hs[t * bh..(t + 1) * bh]);
+            } else if step == 0 {
                 w_hh_t.product(Mat::new(h0, batch, hidden), &mut hs[t * bh..(t + 1) * bh], true, act);
             } else if rec.reverse {
                 let (lo, hi) = hs.split_at_mut((t + 1) * bh);
