@@ -1,4 +1,5 @@
-//! Criterion benches of the sizes: forward, forward + backward + Adam (a training step),
+//! Criterion benches of the sizes: forward (by a `Predictor`, and by `Model::forward`),
+//! forward + backward + Adam (a training step),
 //! and one streaming step. `cargo bench`; `rnn bench` prints the same end to end with GFLOP/s.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -13,7 +14,12 @@ fn shapes(c: &mut Criterion) {
         let id = format!("H{}_B{}_T{}_L{}", shape.hidden_size, shape.batch, shape.seq_len, shape.num_layers);
         let mut bench = TrainBench::<f32>::new(shape, 0).expect("valid shape");
         group.throughput(Throughput::Elements(shape.batch as u64));
-        group.bench_function(BenchmarkId::new("forward", &id), |b| b.iter(|| bench.forward().expect("forward")));
+        let predictor = bench.predictor();
+        group.bench_function(BenchmarkId::new("forward", &id), |b| {
+            b.iter(|| bench.predict(&predictor).expect("forward"))
+        });
+        group.bench_function(BenchmarkId::new("forward_model", &id), |b| b.iter(|| bench.forward().expect("forward")));
+        drop(predictor);
         group.bench_function(BenchmarkId::new("train_step", &id), |b| b.iter(|| bench.train_step().expect("step")));
     }
     group.finish();

@@ -1,6 +1,6 @@
-//! Runs training steps (or, with a third argument `fwd`, inference forwards) of one bench shape,
-//! for profilers: `profile_step SHAPE_INDEX STEPS [fwd]`; `THREADS=N` sets the pool size
-//! (default 1).
+//! Runs training steps (or, with a third argument `fwd`, a `Predictor`'s inference forwards) of
+//! one bench shape, for profilers: `profile_step SHAPE_INDEX STEPS [fwd]`; `THREADS=N` sets the
+//! pool size (default 1).
 fn main() -> Result<(), rnn::Error> {
     let mut args = std::env::args().skip(1);
     let shape = rnn::bench::SHAPES[args.next().and_then(|s| s.parse().ok()).unwrap_or(0)];
@@ -10,10 +10,13 @@ fn main() -> Result<(), rnn::Error> {
     rnn::threads::init(Some(threads))?;
     rnn::threads::keep_freed_memory();
     let mut b = rnn::bench::TrainBench::<f32>::new(shape, 0)?;
-    for _ in 0..steps {
-        if forward_only {
-            std::hint::black_box(b.forward()?);
-        } else {
+    if forward_only {
+        let predictor = b.predictor();
+        for _ in 0..steps {
+            std::hint::black_box(b.predict(&predictor)?);
+        }
+    } else {
+        for _ in 0..steps {
             b.train_step()?;
         }
     }

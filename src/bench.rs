@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::loss::{Loss, TargetView};
 use crate::optim::{Optimizer, OptimizerConfig};
-use crate::{Float, Init, Model, ModelConfig, Readout, Result, RnnConfig, Stepper};
+use crate::{Float, Init, Model, ModelConfig, Predictor, Readout, Result, RnnConfig, Stepper};
 
 /// One benchmark configuration (the peers use the same): input size, hidden size, batch,
 /// sequence length and layers; a linear head with one output on every step.
@@ -110,12 +110,26 @@ impl<F: Float> TrainBench<F> {
         (states + self.x.len() + 4 * self.model.num_params()) * F::BYTES
     }
 
-    /// One inference forward over the batch.
+    /// One inference forward over the batch by [`Model::forward`] (the recurrent weights
+    /// packed in the call).
     ///
     /// # Errors
     /// Never for a bench built by [`TrainBench::new`].
     pub fn forward(&self) -> Result<Array3<F>> {
         Ok(self.model.forward(self.x.view(), None)?.0)
+    }
+
+    /// A [`Predictor`] of the model, for [`TrainBench::predict`].
+    pub fn predictor(&self) -> Predictor<'_, F> {
+        Predictor::new(&self.model)
+    }
+
+    /// One inference forward over the batch by `predictor` (the weights packed beforehand).
+    ///
+    /// # Errors
+    /// Never for a predictor of this bench's model.
+    pub fn predict(&self, predictor: &Predictor<'_, F>) -> Result<Array3<F>> {
+        Ok(predictor.forward(self.x.view(), None)?.0)
     }
 }
 

@@ -6,7 +6,7 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMutD,
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::kernels::matmul;
+use crate::kernels::{PackedRef, matmul};
 use crate::layer::{InputGrad, LayerGradsOut, LayerParams, Recurrence, Tape, Upstream};
 use crate::{Error, Float, Init, Nonlinearity, Result};
 
@@ -373,6 +373,29 @@ impl<F: Float> Rnn<F> {
         h0: Option<ArrayView3<'_, F>>,
         rng: Option<&mut R>,
     ) -> Result<RnnTrace<'a, F>> {
+        self.run_with(x, h0, rng, &[])
+    }
+
+    /// Forward pass without dropout that reads each layer's `W_hhᵀ` from `packed` (index
+    /// `layer * D + direction`, made by [`Packed::pack`]) instead of packing it again.
+    ///
+    /// [`Packed::pack`]: crate::kernels::Packed::pack
+    pub(crate) fn forward_packed<'a>(
+        &self,
+        x: ArrayView3<'a, F>,
+        h0: Option<ArrayView3<'_, F>>,
+        packed: &[PackedRef<'_, F>],
+    ) -> Result<RnnTrace<'a, F>> {
+        self.run_with(x, h0, None::<&mut rand_chacha::ChaCha8Rng>, packed)
+    }
+
+    fn run_with<'a, R: Rng + ?Sized>(
+        &self,
+        x: ArrayView3<'a, F>,
+        h0: Option<ArrayView3<'_, F>>,
+        rng: Option<&mut R>,
+        packed: &[PackedRef<'_, F>],
+    ) -> Result<RnnTrace<'a, F>> {
         let c = &self.config;
         let (seq_len, batch, input_size) = x.dim();
         if input_size != c.input_size || seq_len == 0 || batch == 0 {
@@ -405,7 +428,8 @@ impl<F: Float> Rnn<F> {
                 let i = l * dirs + d;
                 let rec = Recurrence { nonlinearity: c.nonlinearity, reverse: d == 1 };
                 let mut hs = Array3::zeros((seq_len, batch, hidden));
-                self.layers[i].forward(rec, trace.layer_input(l), trace.h0.index_axis(Axis(0), i), hs.view_mut())?;
+                let (x, h0) = (trace.layer_input(l), trace.h0.index_axis(Axis(0), i));
+                self.layers[i].forward_with(rec, x, h0, hs.view_mut(), packed.get(i).copied())?;
                 let last = if rec.reverse { 0 } else { seq_len - 1 };
                 trace.h_n.index_axis_mut(Axis(0), i).assign(&hs.index_axis(Axis(0), last));
                 trace.hs.push(hs);

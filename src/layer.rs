@@ -5,7 +5,7 @@
 //! one matrix product, one product per step for the recurrence, and in the backward pass the
 //! weight gradients as one product over all steps.
 
-use crate::kernels::{Epilogue, Mat, gemm, gemm_then, matmul};
+use crate::kernels::{Epilogue, Mat, PackedRef, gemm, gemm_then, matmul};
 use ndarray::{
     Array1, Array2, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMut3, ArrayViewMutD, Axis, s,
 };
@@ -223,7 +223,23 @@ impl<F: Float> LayerParams<F> {
         rec: Recurrence,
         x: ArrayView3<'_, F>,
         h0: ArrayView2<'_, F>,
+        hs: ArrayViewMut3<'_, F>,
+    ) -> Result<()> {
+        self.forward_with(rec, x, h0, hs, None)
+    }
+
+    /// [`LayerParams::forward`], reading `W_hhᵀ` already packed (by [`Packed::pack`] of
+    /// `weight_hh.t()`) when the per-step products take the packed path, instead of packing it
+    /// again.
+    ///
+    /// [`Packed::pack`]: crate::kernels::Packed::pack
+    pub(crate) fn forward_with(
+        &self,
+        rec: Recurrence,
+        x: ArrayView3<'_, F>,
+        h0: ArrayView2<'_, F>,
         mut hs: ArrayViewMut3<'_, F>,
+        w_hh_t: Option<PackedRef<'_, F>>,
     ) -> Result<()> {
         self.check(&x, &h0, hs.shape())?;
         let (seq_len, batch, input_size) = x.dim();
@@ -256,7 +272,7 @@ impl<F: Float> LayerParams<F> {
         // W_hhᵀ laid out row-major once, so every step is an allocation-free kernel call
         // W_hhᵀ laid out once per sequence: packed into column panels when it is too big for the
         // cache, else plain row-major
-        let w_hh_t = Recurrent::new(self.weight_hh.t(), batch, None);
+        let w_hh_t = Recurrent::new(self.weight_hh.t(), batch, None, w_hh_t);
         let h0 = h0.as_standard_layout();
         let h0 = h0.as_slice().expect("standard layout");
         let bh = batch * hidden;
@@ -402,7 +418,7 @@ impl<F: Float> LayerParams<F> {
                     (gw_ih.as_slice_mut().filter(|s| s.len() >= hidden * hidden), Some(dw))
                 }
             };
-            let w_hh = Recurrent::new(self.weight_hh.view(), batch, storage);
+            let w_hh = Recurrent::new(self.weight_hh.view(), batch, storage, None);
             // with the states in dA: the previous states of a chunk of steps, copied before dA
             // overwrites them, and the chunk's first time and length. Chunks of about 256 rows
             // (a full k-block of the product), at most an eighth of the sequence (the copies
@@ -580,12 +596,16 @@ const PACK_FROM_HIDDEN: usize = 512;
 impl<'w, F: Float> Recurrent<'w, F> {
     /// `b` is the logical `[hidden, hidden]` right-hand operand (`W_hhᵀ` forward, `W_hh`
     /// backward) of products with `batch` rows; a packed copy goes into `storage` (`H²`
-    /// elements) when one is given, so it takes no memory of its own (4 MB at H = 1024).
-    fn new(b: ArrayView2<'w, F>, batch: usize, storage: Option<&'w mut [F]>) -> Self {
+    /// elements) when one is given, so it takes no memory of its own (4 MB at H = 1024), unless
+    /// `packed` already holds one.
+    fn new(b: ArrayView2<'w, F>, batch: usize, storage: Option<&'w mut [F]>, packed: Option<PackedRef<'w, F>>) -> Self {
         let hidden = b.nrows();
         if hidden >= PACK_FROM_HIDDEN || crate::kernels::packed_path::<F>(batch, hidden, hidden) {
-            match storage {
-                Some(out) if out.len() >= hidden * hidden => Recurrent::PackedIn(crate::kernels::pack_into(b, out)),
+            match (packed, storage) {
+                (Some(p), _) if p.rows() == hidden && p.cols() == hidden => Recurrent::PackedIn(p),
+                (_, Some(out)) if out.len() >= hidden * hidden => {
+                    Recurrent::PackedIn(crate::kernels::pack_into(b, out))
+                }
                 _ => Recurrent::Packed(crate::kernels::Packed::pack(b)),
             }
         } else if let Some(b) = b.to_slice() {

@@ -78,6 +78,11 @@ impl<'a, F: Float> ModelTrace<'a, F> {
     pub fn rnn(&self) -> &RnnTrace<'a, F> {
         &self.rnn
     }
+    /// `(y, h_n)`, as [`Model::forward`] returns them.
+    pub(crate) fn into_outputs(self) -> (Array3<F>, Array3<F>) {
+        let h_n = self.rnn.h_n().to_owned();
+        (self.y, h_n)
+    }
 }
 
 /// Gradients of a [`Model`].
@@ -171,8 +176,7 @@ impl<F: Float> Model<F> {
     /// # Errors
     /// [`Error::Shape`] when `x` or `h0` has the wrong shape.
     pub fn forward(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>) -> Result<(Array3<F>, Array3<F>)> {
-        let trace = self.trace(self.rnn.forward_trace(x, h0)?, Readout::EveryStep)?;
-        Ok((trace.y, trace.rnn.h_n().to_owned()))
+        Ok(self.trace(self.rnn.forward_trace(x, h0)?, Readout::EveryStep)?.into_outputs())
     }
 
     /// Inference that keeps a trace, reading the steps `readout` names (no dropout).
@@ -202,7 +206,7 @@ impl<F: Float> Model<F> {
         self.trace(self.rnn.forward_train(x, h0, rng)?, readout)
     }
 
-    fn trace<'a>(&self, rnn: RnnTrace<'a, F>, readout: Readout) -> Result<ModelTrace<'a, F>> {
+    pub(crate) fn trace<'a>(&self, rnn: RnnTrace<'a, F>, readout: Readout) -> Result<ModelTrace<'a, F>> {
         let out = rnn.output();
         let (seq_len, batch, width) = out.dim();
         let read = match readout {

@@ -30,7 +30,7 @@ pub fn run(args: &Args) -> Result<()> {
     let gemm = bench::gemm_gflops();
     if !args.json {
         print_stdout(&format!(
-            "threads {threads}; f32 GEMM 1024x1024x1024 (fastest in this process): {gemm:.1} GFLOP/s\n{:>6} {:>5} {:>5} {:>3}  {:>12} {:>10} {:>10} {:>8} {:>10} {:>10} {:>8} {:>10} {:>10}\n",
+            "threads {threads}; f32 GEMM 1024x1024x1024 (fastest in this process): {gemm:.1} GFLOP/s\n{:>6} {:>5} {:>5} {:>3}  {:>12} {:>10} {:>10} {:>8} {:>10} {:>10} {:>8} {:>12} {:>10} {:>10}\n",
             "H",
             "B",
             "T",
@@ -42,40 +42,43 @@ pub fn run(args: &Args) -> Result<()> {
             "fwd ms",
             "GFLOP/s",
             "of GEMM",
+            "Model fwd ms",
             "peak MB",
             "of needed"
         ))?;
     }
     for shape in SHAPES {
         let r = measure(shape, min_time)?;
-        let gflops = shape.train_flops() / r.0 / 1e9;
-        let fwd_gflops = shape.forward_flops() / r.1 / 1e9;
+        let gflops = shape.train_flops() / r.train / 1e9;
+        let fwd_gflops = shape.forward_flops() / r.fwd / 1e9;
         if args.json {
             let j = serde_json::json!({
                 "peer": "rnn",
                 "hidden_size": shape.hidden_size, "batch": shape.batch, "seq_len": shape.seq_len,
                 "num_layers": shape.num_layers, "input_size": shape.input_size, "threads": threads,
-                "train_seq_per_s": shape.batch as f64 / r.0, "train_step_ms": r.0 * 1e3,
-                "forward_ms": r.1 * 1e3, "train_gflops": gflops, "forward_gflops": fwd_gflops, "gemm_gflops": gemm,
-                "peak_mb": r.2 as f64 / 1e6, "required_mb": r.3 as f64 / 1e6,
+                "train_seq_per_s": shape.batch as f64 / r.train, "train_step_ms": r.train * 1e3,
+                "forward_ms": r.fwd * 1e3, "forward_model_ms": r.fwd_model * 1e3,
+                "train_gflops": gflops, "forward_gflops": fwd_gflops, "gemm_gflops": gemm,
+                "peak_mb": r.peak as f64 / 1e6, "required_mb": r.required as f64 / 1e6,
             });
             print_stdout(&format!("{j}\n"))?;
         } else {
             print_stdout(&format!(
-                "{:>6} {:>5} {:>5} {:>3}  {:>12.1} {:>10.3} {:>10.1} {:>7.0}% {:>10.3} {:>10.1} {:>7.0}% {:>10.1} {:>9.2}x\n",
+                "{:>6} {:>5} {:>5} {:>3}  {:>12.1} {:>10.3} {:>10.1} {:>7.0}% {:>10.3} {:>10.1} {:>7.0}% {:>12.3} {:>10.1} {:>9.2}x\n",
                 shape.hidden_size,
                 shape.batch,
                 shape.seq_len,
                 shape.num_layers,
-                shape.batch as f64 / r.0,
-                r.0 * 1e3,
+                shape.batch as f64 / r.train,
+                r.train * 1e3,
                 gflops,
                 100.0 * gflops / gemm,
-                r.1 * 1e3,
+                r.fwd * 1e3,
                 fwd_gflops,
                 100.0 * fwd_gflops / gemm,
-                r.2 as f64 / 1e6,
-                r.2 as f64 / r.3 as f64
+                r.fwd_model * 1e3,
+                r.peak as f64 / 1e6,
+                r.peak as f64 / r.required as f64
             ))?;
         }
     }
@@ -88,13 +91,26 @@ pub fn run(args: &Args) -> Result<()> {
     }
 }
 
-/// (median train-step seconds, median forward seconds, peak heap bytes of a training step,
-/// bytes it must hold).
+/// What [`measure`] measured for one shape.
+struct Measured {
+    /// Median seconds of a training step.
+    train: f64,
+    /// Median seconds of an inference forward by a [`rnn::Predictor`].
+    fwd: f64,
+    /// Median seconds of an inference forward by `Model::forward`.
+    fwd_model: f64,
+    /// Peak heap bytes of a training step.
+    peak: usize,
+    /// Bytes a training step must hold.
+    required: usize,
+}
+
+/// Times a training step and the inference forwards of `shape`, and the peak heap of a step.
 ///
 /// The peak counts everything the step holds (model, optimizer state, data, the forward's
 /// trace, gradients, scratch) from the heap in use before the bench was built; the warm-up steps
 /// have already grown the kernels' per-thread packing buffers.
-fn measure(shape: BenchShape, min_time: Duration) -> Result<(f64, f64, usize, usize)> {
+fn measure(shape: BenchShape, min_time: Duration) -> Result<Measured> {
     let base = super::peak::live();
     let mut b = TrainBench::<f32>::new(shape, 0)?;
     let mut err = None;
@@ -112,7 +128,19 @@ fn measure(shape: BenchShape, min_time: Duration) -> Result<(f64, f64, usize, us
     super::peak::reset_peak();
     b.train_step()?;
     let peak = super::peak::peak().saturating_sub(base);
+    // inference as a server runs it: the weights packed once, by a `Predictor`
+    let predictor = b.predictor();
     let fwd = bench::median_secs(
+        || {
+            let _ = std::hint::black_box(b.predict(&predictor));
+        },
+        2,
+        5,
+        10_000,
+        min_time,
+    );
+    // and a one-off `Model::forward`, which packs them in the call
+    let fwd_model = bench::median_secs(
         || {
             let _ = std::hint::black_box(b.forward());
         },
@@ -123,6 +151,6 @@ fn measure(shape: BenchShape, min_time: Duration) -> Result<(f64, f64, usize, us
     );
     match err {
         Some(e) => Err(e.into()),
-        None => Ok((train, fwd, peak, b.required_bytes())),
+        None => Ok(Measured { train, fwd, fwd_model, peak, required: b.required_bytes() }),
     }
 }

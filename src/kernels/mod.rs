@@ -261,6 +261,11 @@ impl<F: Float> PackedRef<'_, F> {
         self.k
     }
 
+    /// Columns (`n`).
+    pub fn cols(&self) -> usize {
+        self.n
+    }
+
     /// The panel starting at column `j` (a multiple of [`PANEL`]) as a row-major matrix.
     fn panel(&self, j: usize) -> Mat<'_, F> {
         let w = PANEL.min(self.n - j);

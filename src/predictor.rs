@@ -1,0 +1,54 @@
+//! Batched inference over whole sequences, many times with the same weights: the recurrent
+//! weights are packed for the per-step products once, when the predictor is made, as ONNX
+//! Runtime packs a model's weights when it opens a session, rather than on every call of
+//! [`Model::forward`].
+
+use ndarray::{Array3, ArrayView3};
+
+use crate::kernels::{Packed, PackedRef};
+use crate::{Float, Model, Readout, Result};
+
+/// A [`Model`] ready for repeated inference. It borrows the model, so the weights it packed
+/// cannot change while it lives; it computes exactly what [`Model::forward`] computes.
+///
+/// The packed copies take as much memory as the recurrent weights (`H²` per layer and
+/// direction); at `H = 1024` packing them is about 7% of a forward over 32 steps of 16
+/// sequences.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::{Init, Model, ModelConfig, Predictor, RnnConfig};
+/// let config = ModelConfig { rnn: RnnConfig::new(3, 8).with_num_layers(2), output_size: Some(1) };
+/// let model = Model::<f32>::new(config, Init::PyTorch, 0)?;
+/// let predictor = Predictor::new(&model);
+/// let x = Array3::<f32>::ones((10, 4, 3));
+/// let (y, h_n) = predictor.forward(x.view(), None)?;
+/// assert_eq!((y.dim(), h_n.dim()), ((10, 4, 1), (2, 4, 8)));
+/// assert_eq!((y, h_n), model.forward(x.view(), None)?);
+/// # Ok::<(), rnn::Error>(())
+/// ```
+pub struct Predictor<'m, F: Float = f32> {
+    model: &'m Model<F>,
+    /// `W_hhᵀ` of every layer and direction (index `layer * D + direction`), packed.
+    recurrent: Vec<Packed<F>>,
+}
+
+impl<'m, F: Float> Predictor<'m, F> {
+    /// Packs the recurrent weights of `model`.
+    pub fn new(model: &'m Model<F>) -> Self {
+        let recurrent = model.rnn.layers().iter().map(|p| Packed::pack(p.weight_hh.t())).collect();
+        Predictor { model, recurrent }
+    }
+
+    /// [`Model::forward`]: `(y, h_n)` for `x [seq_len, batch, input_size]` and `h0` (zeros when
+    /// `None`).
+    ///
+    /// # Errors
+    /// [`crate::Error::Shape`] when `x` or `h0` has the wrong shape.
+    pub fn forward(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>) -> Result<(Array3<F>, Array3<F>)> {
+        let packed: Vec<PackedRef<'_, F>> = self.recurrent.iter().map(Packed::view).collect();
+        let trace = self.model.rnn.forward_packed(x, h0, &packed)?;
+        Ok(self.model.trace(trace, Readout::EveryStep)?.into_outputs())
+    }
+}
