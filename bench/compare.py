@@ -274,12 +274,14 @@ def report(args):
     if ours_rows:
         out.append("## Ours alone: forward rate against the GEMM, peak memory of a training step")
         out.append("")
-        out.append("Forward GFLOP/s over the GEMM GFLOP/s the same process measured; peak heap of "
-                   "one training step (a counting allocator) over what it must hold (hidden "
-                   "states, input, and per parameter its value, gradient and Adam's two moments).")
+        out.append("Forward GFLOP/s (by `rnn::Predictor`, the recurrent weights packed once) over "
+                   "the GEMM GFLOP/s the same process measured, and the time of a one-off "
+                   "`Model::forward` (which packs them in the call); peak heap of one training "
+                   "step (a counting allocator) over what it must hold (hidden states, input, and "
+                   "per parameter its value, gradient and Adam's two moments).")
         out.append("")
         header = ["H, B, T, L", "threads", "forward GFLOP/s", "GEMM GFLOP/s", "forward / GEMM",
-                  "peak MB", "needed MB", "peak / needed"]
+                  "Model::forward ms", "peak MB", "needed MB", "peak / needed"]
         body = []
         for cfg in configs:
             for t in threads:
@@ -290,6 +292,7 @@ def report(args):
                 frac = f"{100 * fwd / gemm_rate:.0f}%" if fwd and gemm_rate else "-"
                 body.append([", ".join(map(str, cfg)), str(t),
                              f"{fwd:.1f}" if fwd else "-", f"{gemm_rate:.0f}" if gemm_rate else "-", frac,
+                             fmt_ms(g("forward_model_ms")) if g("forward_model_ms") else "-",
                              f"{g('peak_mb'):.2f}", f"{g('required_mb'):.2f}",
                              f"{g('peak_mb') / g('required_mb'):.2f}x"])
         out.append(table(header, body))
