@@ -1,10 +1,11 @@
 //! The packed path for products big enough to pay for copying their operands (Goto and van de
 //! Geijn's layout, as in BLIS): k runs in passes of [`KC`]; per pass the thread's columns of B
-//! are copied into contiguous `KC × PANEL` blocks (unless B is a pre-packed [`Packed`], as
-//! `W_hh` is for the per-step products) and A into `MC × KC` blocks laid out micro-panel by
-//! micro-panel (`k`-major, `R` rows at a time). The micro-kernel then keeps an `MR × NR` tile of
-//! C in registers and reads both operands sequentially: one block of B stays in L1 while every
-//! row block of A passes over it, the block of A stays in L2.
+//! are copied into contiguous `KC × PANEL` blocks (unless B is pre-packed, a
+//! [`Packed`](super::Packed), as `W_hh` is for the per-step products) and A into `MC × KC`
+//! blocks laid out micro-panel by micro-panel (`k`-major, `R` rows at a time). The
+//! micro-kernel then keeps an `MR × NR` tile of C in registers and reads both operands
+//! sequentially: one block of B stays in L1 while every row block of A passes over it, the
+//! block of A stays in L2.
 //!
 //! Packing A also removes a cache pathology of the direct kernels: the rows of `[batch, H]` at
 //! `H = 1024` are 4 KB apart, so the broadcasts of a 12-row tile all land in one L1 set.
