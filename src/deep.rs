@@ -474,7 +474,6 @@ impl<F: Float> Rnn<F> {
         d_output: ArrayView3<'_, F>,
         d_hn: Option<ArrayView3<'_, F>>,
     ) -> Result<RnnGrads<F>> {
-        self.check_output_grad(trace, d_output.shape())?;
         let d_output = OutputGrad::Dense(d_output.as_standard_layout().into_owned());
         self.backward_stack(trace, None, d_output, d_hn, true)
     }
@@ -511,13 +510,6 @@ impl<F: Float> Rnn<F> {
         self.backward_stack(&trace, states, d_output, d_hn, input_grad)
     }
 
-    fn check_output_grad(&self, trace: &RnnTrace<'_, F>, shape: &[usize]) -> Result<()> {
-        if shape != trace.output().shape() {
-            return Err(Error::shape("grad of output", format!("{:?}", trace.output().shape()), shape));
-        }
-        Ok(())
-    }
-
     /// The backward pass of [`Rnn::backward`] and [`Rnn::backward_owned`]; `top_states` (the
     /// top layer's states, taken out of `trace`, given only with [`OutputGrad::Head`] to a
     /// unidirectional stack) makes the top layer work over them.
@@ -533,9 +525,6 @@ impl<F: Float> Rnn<F> {
         let (dirs, hidden) = (c.num_directions(), c.hidden_size);
         let (seq_len, batch, _) = trace.x.dim();
         let out_shape = (seq_len, batch, c.output_width());
-        if let OutputGrad::Dense(d) = &d_output {
-            self.check_output_grad(trace, d.shape())?;
-        }
         let zeros;
         let d_hn = match &d_hn {
             Some(d) if d.shape() == trace.h_n.shape() => d.view(),
@@ -675,7 +664,8 @@ impl<F: Float> OutputGrad<'_, F> {
                 return Ok(if d.is_standard_layout() { d } else { d.as_standard_layout().into_owned() });
             }
             OutputGrad::Dense(d) => {
-                return Err(Error::shape("grad of output", format!("{shape:?}"), d.shape()));
+                let want = format!("{:?}", [shape.0, shape.1, shape.2]);
+                return Err(Error::shape("grad of output", want, d.shape()));
             }
             OutputGrad::Head { dz, weight, first } => (dz, weight, first),
         };

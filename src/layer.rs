@@ -269,7 +269,6 @@ impl<F: Float> LayerParams<F> {
             let x2 = Mat::new(x_flat, seq_len * batch, input_size);
             gemm_then(x2, Mat::new(w_ih_t, input_size, hidden), hs, hidden, false, Some(&add_bias));
         }
-        // W_hhᵀ laid out row-major once, so every step is an allocation-free kernel call
         // W_hhᵀ laid out once per sequence: packed into column panels when it is too big for the
         // cache, else plain row-major
         let w_hh_t = Recurrent::new(self.weight_hh.t(), batch, None, w_hh_t);
