@@ -8,45 +8,122 @@ use serde::{Deserialize, Serialize};
 
 use crate::kernels::{PackedRef, matmul};
 use crate::layer::{InputGrad, LayerGradsOut, LayerParams, Recurrence, Tape, Upstream};
+use crate::nn::cell::Cell;
+use crate::nn::gated::GatedGradsOut;
+use crate::nn::gru::{self, GruOut};
+use crate::nn::lstm::{self, LstmOut};
 use crate::{Error, Float, Init, Nonlinearity, Result};
 
-/// The hyper-parameters of a deep RNN, with `nn.RNN`'s names and defaults.
+/// The hyper-parameters of a deep RNN, with the names and defaults of PyTorch's `nn.RNN`,
+/// `nn.LSTM` and `nn.GRU`.
 ///
 /// | Name | Default | Meaning |
 /// |---|---|---|
 /// | `input_size` | required | features per step of the input |
 /// | `hidden_size` | required | units per layer and direction (`H`) |
 /// | `num_layers` | 1 | stacked layers |
-/// | `nonlinearity` | tanh | tanh, relu or sigmoid |
+/// | `cell` | rnn | [`Cell::Rnn`] (Elman), [`Cell::Lstm`] or [`Cell::Gru`]: PyTorch's `mode` |
+/// | `nonlinearity` | tanh | the Elman cell's activation: tanh, relu or sigmoid |
 /// | `bias` | true | use `b_ih` and `b_hh` |
 /// | `dropout` | 0 | dropout on each layer's output but the last, training only, in `[0, 1)` |
 /// | `bidirectional` | false | add a reverse-time direction per layer; outputs are concatenated |
+/// | `proj_size` | 0 | LSTM only: project each hidden state to this width with `W_hr` (0 = none) |
+///
+/// In a model file it is JSON with these keys and `mode` (`RNN_TANH`, `RNN_RELU`,
+/// `RNN_SIGMOID`, `LSTM`, `GRU`) for the cell; files without `mode` are Elman models.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ConfigRepr", into = "ConfigRepr")]
 pub struct RnnConfig {
     /// Features per step of the input.
     pub input_size: usize,
     /// Units per layer and direction.
     pub hidden_size: usize,
     /// Number of stacked layers.
-    #[serde(default = "one")]
     pub num_layers: usize,
-    /// The activation.
-    #[serde(default)]
+    /// The recurrent cell.
+    pub cell: Cell,
+    /// The Elman cell's activation (unused by the gated cells).
     pub nonlinearity: Nonlinearity,
     /// Whether the layers have biases.
-    #[serde(default = "yes")]
     pub bias: bool,
     /// Dropout probability between layers (training only); not written when zero, so the
-    /// metadata holds exactly `nn.RNN`'s arguments for a model without dropout.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    /// metadata holds exactly PyTorch's arguments for a model without dropout.
     pub dropout: f64,
     /// Whether each layer also runs backwards in time.
-    #[serde(default)]
     pub bidirectional: bool,
+    /// An LSTM's projection size (`h_t = W_hr (o ⊙ tanh c_t)`), 0 for none.
+    pub proj_size: usize,
+}
+
+/// [`RnnConfig`] as the model file's JSON spells it.
+#[derive(Serialize, Deserialize)]
+struct ConfigRepr {
+    input_size: usize,
+    hidden_size: usize,
+    #[serde(default = "one")]
+    num_layers: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nonlinearity: Option<Nonlinearity>,
+    #[serde(default = "yes")]
+    bias: bool,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    dropout: f64,
+    #[serde(default)]
+    bidirectional: bool,
+    #[serde(default, skip_serializing_if = "is_zero_usize")]
+    proj_size: usize,
+}
+
+impl TryFrom<ConfigRepr> for RnnConfig {
+    type Error = Error;
+    fn try_from(r: ConfigRepr) -> Result<Self> {
+        let (cell, act) = match &r.mode {
+            Some(mode) => Cell::from_mode(mode)?,
+            None => (Cell::Rnn, None),
+        };
+        let nonlinearity = match (act, r.nonlinearity) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(Error::Config(format!("mode {} disagrees with nonlinearity {b}", cell.mode(a))));
+            }
+            (a, b) => a.or(b).unwrap_or_default(),
+        };
+        Ok(RnnConfig {
+            input_size: r.input_size,
+            hidden_size: r.hidden_size,
+            num_layers: r.num_layers,
+            cell,
+            nonlinearity,
+            bias: r.bias,
+            dropout: r.dropout,
+            bidirectional: r.bidirectional,
+            proj_size: r.proj_size,
+        })
+    }
+}
+
+impl From<RnnConfig> for ConfigRepr {
+    fn from(c: RnnConfig) -> Self {
+        ConfigRepr {
+            input_size: c.input_size,
+            hidden_size: c.hidden_size,
+            num_layers: c.num_layers,
+            mode: Some(c.cell.mode(c.nonlinearity).to_string()),
+            nonlinearity: (c.cell == Cell::Rnn).then_some(c.nonlinearity),
+            bias: c.bias,
+            dropout: c.dropout,
+            bidirectional: c.bidirectional,
+            proj_size: c.proj_size,
+        }
+    }
 }
 
 fn is_zero(v: &f64) -> bool {
     *v == 0.0
+}
+fn is_zero_usize(v: &usize) -> bool {
+    *v == 0
 }
 fn one() -> usize {
     1
@@ -62,11 +139,28 @@ impl RnnConfig {
             input_size,
             hidden_size,
             num_layers: 1,
+            cell: Cell::Rnn,
             nonlinearity: Nonlinearity::Tanh,
             bias: true,
             dropout: 0.0,
             bidirectional: false,
+            proj_size: 0,
         }
+    }
+    /// Sets the cell (Elman, LSTM or GRU).
+    pub fn with_cell(mut self, cell: Cell) -> Self {
+        self.cell = cell;
+        self
+    }
+    /// Sets an LSTM's `proj_size` (0 for none).
+    pub fn with_proj_size(mut self, proj_size: usize) -> Self {
+        self.proj_size = proj_size;
+        self
+    }
+    /// The width of each direction's state and output: `proj_size` when set, else
+    /// `hidden_size`.
+    pub fn state_size(&self) -> usize {
+        if self.proj_size > 0 { self.proj_size } else { self.hidden_size }
     }
     /// Sets `num_layers`.
     pub fn with_num_layers(mut self, num_layers: usize) -> Self {
@@ -97,9 +191,10 @@ impl RnnConfig {
     pub fn num_directions(&self) -> usize {
         if self.bidirectional { 2 } else { 1 }
     }
-    /// Width of the RNN's output, `num_directions * hidden_size`.
+    /// Width of the RNN's output, `num_directions * state_size` (`hidden_size` unless an
+    /// LSTM projects).
     pub fn output_width(&self) -> usize {
-        self.num_directions() * self.hidden_size
+        self.num_directions() * self.state_size()
     }
     /// The input width of layer `layer`.
     pub fn layer_input_size(&self, layer: usize) -> usize {
@@ -119,6 +214,15 @@ impl RnnConfig {
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(Error::Config(format!("dropout must be in [0, 1), got {}", self.dropout)));
+        }
+        if self.proj_size > 0 && self.cell != Cell::Lstm {
+            return Err(Error::Config(format!("proj_size is for LSTM cells only, not {}", self.cell)));
+        }
+        if self.proj_size >= self.hidden_size && self.proj_size > 0 {
+            return Err(Error::Config(format!(
+                "proj_size ({}) must be smaller than hidden_size ({})",
+                self.proj_size, self.hidden_size
+            )));
         }
         Ok(())
     }
@@ -155,24 +259,43 @@ pub struct Rnn<F = f32> {
 pub struct RnnTrace<'a, F = f32> {
     x: CowArray<'a, F, Ix3>,
     h0: Array3<F>,
-    /// Hidden states per layer and direction, `[seq_len, batch, hidden_size]` each.
+    /// An LSTM's initial cell states `[L * D, batch, hidden_size]`.
+    c0: Option<Array3<F>>,
+    /// Hidden states per layer and direction, `[seq_len, batch, state_size]` each.
     hs: Vec<Array3<F>>,
+    /// What a gated cell's backward pass needs besides the states, per layer and direction.
+    caches: Vec<Option<GateCache<F>>>,
     /// Per layer: its output as the next layer (or the caller) sees it, when that is not simply
     /// `hs[layer * D]` (bidirectional concatenation and/or dropout).
     outputs: Vec<Option<Array3<F>>>,
     /// Per layer below the top: the dropout mask (already scaled by `1 / (1 - p)`).
     masks: Vec<Option<Array3<F>>>,
     h_n: Array3<F>,
+    c_n: Option<Array3<F>>,
+}
+
+/// A gated direction's tape: the activated gates `[seq_len, batch, G * hidden_size]` and, for
+/// an LSTM, its cell states, for a GRU the candidate's recurrent part `W_hn h + b_hn`
+/// (`[seq_len, batch, hidden_size]`).
+#[derive(Clone, Debug)]
+pub(crate) struct GateCache<F> {
+    gates: Array3<F>,
+    extra: Array3<F>,
 }
 
 impl<F: Float> RnnTrace<'_, F> {
-    /// The top layer's hidden states, `[seq_len, batch, num_directions * hidden_size]`.
+    /// The top layer's hidden states, `[seq_len, batch, num_directions * state_size]`.
     pub fn output(&self) -> ArrayView3<'_, F> {
         self.layer_output(self.outputs.len() - 1)
     }
-    /// The final states `[num_layers * num_directions, batch, hidden_size]`.
+    /// The final states `[num_layers * num_directions, batch, state_size]`.
     pub fn h_n(&self) -> ArrayView3<'_, F> {
         self.h_n.view()
+    }
+    /// An LSTM's final cell states `[num_layers * num_directions, batch, hidden_size]`
+    /// (`None` for the other cells).
+    pub fn c_n(&self) -> Option<ArrayView3<'_, F>> {
+        self.c_n.as_ref().map(|c| c.view())
     }
     fn layer_output(&self, layer: usize) -> ArrayView3<'_, F> {
         let d = self.hs.len() / self.outputs.len();
@@ -194,8 +317,10 @@ pub struct RnnGrads<F = f32> {
     /// dL/dx, `[seq_len, batch, input_size]`; `None` when not asked for
     /// ([`Rnn::backward_owned`]).
     pub input: Option<Array3<F>>,
-    /// dL/dh0, `[num_layers * num_directions, batch, hidden_size]`.
+    /// dL/dh0, `[num_layers * num_directions, batch, state_size]`.
     pub h0: Array3<F>,
+    /// dL/dc0 of an LSTM, `[num_layers * num_directions, batch, hidden_size]`.
+    pub c0: Option<Array3<F>>,
 }
 
 impl<F: Float> RnnGrads<F> {
@@ -234,7 +359,9 @@ impl<F: Float> Rnn<F> {
         let mut layers = Vec::new();
         for l in 0..config.num_layers {
             for _ in 0..config.num_directions() {
-                layers.push(LayerParams::init(config.layer_input_size(l), config.hidden_size, config.bias, init, rng));
+                let proj = (config.proj_size > 0).then_some(config.proj_size);
+                let (i, h) = (config.layer_input_size(l), config.hidden_size);
+                layers.push(LayerParams::init(config.cell, i, h, proj, config.bias, init, rng));
             }
         }
         Ok(Rnn { config, layers })
@@ -256,9 +383,17 @@ impl<F: Float> Rnn<F> {
         }
         for (i, p) in layers.iter().enumerate() {
             let (l, rev) = (i / dirs, i % dirs == 1);
-            let h = config.hidden_size;
-            let want_ih = [h, config.layer_input_size(l)];
-            let checks = [("weight_ih", p.weight_ih.shape() == want_ih), ("weight_hh", p.weight_hh.shape() == [h, h])];
+            let (h, st, g) = (config.hidden_size, config.state_size(), config.cell.gates() * config.hidden_size);
+            let want_ih = [g, config.layer_input_size(l)];
+            let hr_ok = match &p.weight_hr {
+                Some(w) => config.proj_size > 0 && w.shape() == [config.proj_size, h],
+                None => config.proj_size == 0,
+            };
+            let checks = [
+                ("weight_ih", p.weight_ih.shape() == want_ih),
+                ("weight_hh", p.weight_hh.shape() == [g, st]),
+                ("weight_hr", hr_ok),
+            ];
             for (stem, ok) in checks {
                 if !ok {
                     return Err(Error::Config(format!(
@@ -268,7 +403,7 @@ impl<F: Float> Rnn<F> {
                 }
             }
             let bias_ok = match (&p.bias_ih, &p.bias_hh) {
-                (Some(a), Some(b)) => config.bias && a.len() == h && b.len() == h,
+                (Some(a), Some(b)) => config.bias && a.len() == g && b.len() == g,
                 (None, None) => !config.bias,
                 _ => false,
             };
@@ -331,18 +466,48 @@ impl<F: Float> Rnn<F> {
         self.named_tensors().iter().map(|(_, t)| t.len()).sum()
     }
 
-    /// Inference: runs the stack without dropout, returning `(output, h_n)` as `nn.RNN` does.
+    /// Inference: runs the stack without dropout, returning `(output, h_n)` as `nn.RNN` and
+    /// `nn.GRU` do (an LSTM starts from zero cell states; see [`Rnn::forward_states`]).
     ///
     /// # Shapes
-    /// `x [seq_len, batch, input_size]`, `h0 [num_layers * D, batch, hidden_size]` (zeros when
-    /// `None`); `output [seq_len, batch, D * hidden_size]`, `h_n [num_layers * D, batch,
-    /// hidden_size]`, with `D = 2` when bidirectional.
+    /// `x [seq_len, batch, input_size]`, `h0 [num_layers * D, batch, S]` (zeros when `None`);
+    /// `output [seq_len, batch, D * S]`, `h_n [num_layers * D, batch, S]`, with `D = 2` when
+    /// bidirectional and `S` the [`RnnConfig::state_size`].
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` or `h0` has the wrong shape, or `seq_len` or `batch` is 0.
     pub fn forward(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>) -> Result<(Array3<F>, Array3<F>)> {
-        let trace = self.run(x, h0, None::<&mut rand_chacha::ChaCha8Rng>)?;
+        let trace = self.run(x, h0, None, None::<&mut rand_chacha::ChaCha8Rng>, &[])?;
         Ok((trace.output().to_owned(), trace.h_n))
+    }
+
+    /// Inference with every state, as `nn.LSTM` returns `output, (h_n, c_n)`: `c0` and `c_n`
+    /// are an LSTM's cell states `[num_layers * D, batch, hidden_size]` (`c_n` is `None` for
+    /// the other cells, which take no `c0`).
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Cell, Init, Rnn, RnnConfig};
+    /// let lstm = Rnn::<f64>::new(RnnConfig::new(3, 8).with_cell(Cell::Lstm).with_proj_size(4), Init::PyTorch, 1)?;
+    /// let x = Array3::<f64>::zeros((5, 2, 3));
+    /// let (output, h_n, c_n) = lstm.forward_states(x.view(), None, None)?;
+    /// assert_eq!((output.dim(), h_n.dim()), ((5, 2, 4), (1, 2, 4)));
+    /// assert_eq!(c_n.map(|c| c.dim()), Some((1, 2, 8)));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Rnn::forward`]; [`Error::Shape`] also for a `c0` of the wrong shape or given to a
+    /// cell without one.
+    pub fn forward_states(
+        &self,
+        x: ArrayView3<'_, F>,
+        h0: Option<ArrayView3<'_, F>>,
+        c0: Option<ArrayView3<'_, F>>,
+    ) -> Result<(Array3<F>, Array3<F>, Option<Array3<F>>)> {
+        let trace = self.run(x, h0, c0, None::<&mut rand_chacha::ChaCha8Rng>, &[])?;
+        Ok((trace.output().to_owned(), trace.h_n, trace.c_n))
     }
 
     /// Training forward pass: as [`Rnn::forward`] but with dropout between layers (drawn from
@@ -356,7 +521,21 @@ impl<F: Float> Rnn<F> {
         h0: Option<ArrayView3<'_, F>>,
         rng: &mut R,
     ) -> Result<RnnTrace<'a, F>> {
-        self.run(x, h0, Some(rng))
+        self.run(x, h0, None, Some(rng), &[])
+    }
+
+    /// [`Rnn::forward_train`] from given LSTM cell states `c0` (see [`Rnn::forward_states`]).
+    ///
+    /// # Errors
+    /// As [`Rnn::forward_states`].
+    pub fn forward_train_states<'a, R: Rng + ?Sized>(
+        &self,
+        x: ArrayView3<'a, F>,
+        h0: Option<ArrayView3<'_, F>>,
+        c0: Option<ArrayView3<'_, F>>,
+        rng: &mut R,
+    ) -> Result<RnnTrace<'a, F>> {
+        self.run(x, h0, c0, Some(rng), &[])
     }
 
     /// Forward pass without dropout that keeps what [`Rnn::backward`] needs.
@@ -364,16 +543,20 @@ impl<F: Float> Rnn<F> {
     /// # Errors
     /// As [`Rnn::forward`].
     pub fn forward_trace<'a>(&self, x: ArrayView3<'a, F>, h0: Option<ArrayView3<'_, F>>) -> Result<RnnTrace<'a, F>> {
-        self.run(x, h0, None::<&mut rand_chacha::ChaCha8Rng>)
+        self.run(x, h0, None, None::<&mut rand_chacha::ChaCha8Rng>, &[])
     }
 
-    fn run<'a, R: Rng + ?Sized>(
+    /// [`Rnn::forward_trace`] from given LSTM cell states `c0` (see [`Rnn::forward_states`]).
+    ///
+    /// # Errors
+    /// As [`Rnn::forward_states`].
+    pub fn forward_trace_states<'a>(
         &self,
         x: ArrayView3<'a, F>,
         h0: Option<ArrayView3<'_, F>>,
-        rng: Option<&mut R>,
+        c0: Option<ArrayView3<'_, F>>,
     ) -> Result<RnnTrace<'a, F>> {
-        self.run_with(x, h0, rng, &[])
+        self.run(x, h0, c0, None::<&mut rand_chacha::ChaCha8Rng>, &[])
     }
 
     /// Forward pass without dropout that reads each layer's `W_hhᵀ` from `packed` (index
@@ -384,15 +567,17 @@ impl<F: Float> Rnn<F> {
         &self,
         x: ArrayView3<'a, F>,
         h0: Option<ArrayView3<'_, F>>,
+        c0: Option<ArrayView3<'_, F>>,
         packed: &[PackedRef<'_, F>],
     ) -> Result<RnnTrace<'a, F>> {
-        self.run_with(x, h0, None::<&mut rand_chacha::ChaCha8Rng>, packed)
+        self.run(x, h0, c0, None::<&mut rand_chacha::ChaCha8Rng>, packed)
     }
 
-    fn run_with<'a, R: Rng + ?Sized>(
+    fn run<'a, R: Rng + ?Sized>(
         &self,
         x: ArrayView3<'a, F>,
         h0: Option<ArrayView3<'_, F>>,
+        c0: Option<ArrayView3<'_, F>>,
         rng: Option<&mut R>,
         packed: &[PackedRef<'_, F>],
     ) -> Result<RnnTrace<'a, F>> {
@@ -401,13 +586,21 @@ impl<F: Float> Rnn<F> {
         if input_size != c.input_size || seq_len == 0 || batch == 0 {
             return Err(Error::shape("input", format!("[seq_len >= 1, batch >= 1, {}]", c.input_size), x.shape()));
         }
-        let (dirs, hidden) = (c.num_directions(), c.hidden_size);
+        let (dirs, hidden, state) = (c.num_directions(), c.hidden_size, c.state_size());
+        let n = c.num_layers * dirs;
         let h0 = match h0 {
-            Some(h) if h.shape() == [c.num_layers * dirs, batch, hidden] => h.to_owned(),
-            Some(h) => {
-                return Err(Error::shape("h0", format!("[{}, {batch}, {hidden}]", c.num_layers * dirs), h.shape()));
+            Some(h) if h.shape() == [n, batch, state] => h.to_owned(),
+            Some(h) => return Err(Error::shape("h0", format!("[{n}, {batch}, {state}]"), h.shape())),
+            None => Array3::zeros((n, batch, state)),
+        };
+        let lstm = c.cell == Cell::Lstm;
+        let c0 = match c0 {
+            Some(v) if lstm && v.shape() == [n, batch, hidden] => Some(v.to_owned()),
+            Some(v) if lstm => return Err(Error::shape("c0", format!("[{n}, {batch}, {hidden}]"), v.shape())),
+            Some(v) => {
+                return Err(Error::shape("c0", format!("nothing: a {} cell has no cell state", c.cell), v.shape()));
             }
-            None => Array3::zeros((c.num_layers * dirs, batch, hidden)),
+            None => lstm.then(|| Array3::zeros((n, batch, hidden))),
         };
         let mut trace = RnnTrace {
             // borrowed: the trace does not copy the input
@@ -417,22 +610,51 @@ impl<F: Float> Rnn<F> {
                 CowArray::from(x.as_standard_layout().into_owned())
             },
             h0,
+            c_n: c0.as_ref().map(|c| Array3::zeros(c.raw_dim())),
+            c0,
             hs: Vec::new(),
+            caches: Vec::new(),
             outputs: Vec::new(),
             masks: Vec::new(),
-            h_n: Array3::zeros((c.num_layers * dirs, batch, hidden)),
+            h_n: Array3::zeros((n, batch, state)),
         };
         let mut rng = rng;
         for l in 0..c.num_layers {
             for d in 0..dirs {
                 let i = l * dirs + d;
-                let rec = Recurrence { nonlinearity: c.nonlinearity, reverse: d == 1 };
-                let mut hs = Array3::zeros((seq_len, batch, hidden));
+                let reverse = d == 1;
+                let mut hs = Array3::zeros((seq_len, batch, state));
                 let (x, h0) = (trace.layer_input(l), trace.h0.index_axis(Axis(0), i));
-                self.layers[i].forward_with(rec, x, h0, hs.view_mut(), packed.get(i).copied())?;
-                let last = if rec.reverse { 0 } else { seq_len - 1 };
+                let packed = packed.get(i).copied();
+                let mut cache = match c.cell {
+                    Cell::Rnn => None,
+                    Cell::Lstm | Cell::Gru => Some(GateCache {
+                        gates: Array3::zeros((seq_len, batch, c.cell.gates() * hidden)),
+                        extra: Array3::zeros((seq_len, batch, hidden)),
+                    }),
+                };
+                let p = &self.layers[i];
+                match (&mut cache, &trace.c0) {
+                    (None, _) => {
+                        let rec = Recurrence { nonlinearity: c.nonlinearity, reverse };
+                        p.forward_with(rec, x, h0, hs.view_mut(), packed)?;
+                    }
+                    (Some(GateCache { gates, extra }), Some(c0)) => {
+                        let out = LstmOut { hs: flat(&mut hs)?, gates: flat(gates)?, cs: flat(extra)? };
+                        lstm::forward(p, reverse, x, h0, c0.index_axis(Axis(0), i), out, packed)?;
+                    }
+                    (Some(GateCache { gates, extra }), None) => {
+                        let out = GruOut { hs: flat(&mut hs)?, gates: flat(gates)?, hn: flat(extra)? };
+                        gru::forward(p, reverse, x, h0, out, packed)?;
+                    }
+                }
+                let last = if reverse { 0 } else { seq_len - 1 };
                 trace.h_n.index_axis_mut(Axis(0), i).assign(&hs.index_axis(Axis(0), last));
+                if let (Some(c_n), Some(cache)) = (&mut trace.c_n, &cache) {
+                    c_n.index_axis_mut(Axis(0), i).assign(&cache.extra.index_axis(Axis(0), last));
+                }
                 trace.hs.push(hs);
+                trace.caches.push(cache);
             }
             let top = l + 1 == c.num_layers;
             let mask = match rng.as_deref_mut() {
@@ -446,7 +668,7 @@ impl<F: Float> Rnn<F> {
             } else {
                 let mut out = Array3::zeros((seq_len, batch, c.output_width()));
                 for d in 0..dirs {
-                    out.slice_mut(s![.., .., d * hidden..(d + 1) * hidden]).assign(&trace.hs[l * dirs + d]);
+                    out.slice_mut(s![.., .., d * state..(d + 1) * state]).assign(&trace.hs[l * dirs + d]);
                 }
                 if let Some(m) = &mask {
                     out *= m;
@@ -474,8 +696,24 @@ impl<F: Float> Rnn<F> {
         d_output: ArrayView3<'_, F>,
         d_hn: Option<ArrayView3<'_, F>>,
     ) -> Result<RnnGrads<F>> {
+        self.backward_states(trace, d_output, d_hn, None)
+    }
+
+    /// [`Rnn::backward`] with the gradient of an LSTM's final cell states `d_cn`
+    /// `[num_layers * D, batch, hidden_size]` too (zero when `None`); [`RnnGrads::c0`] holds
+    /// dL/dc0.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when a gradient's shape does not match the trace.
+    pub fn backward_states(
+        &self,
+        trace: &RnnTrace<'_, F>,
+        d_output: ArrayView3<'_, F>,
+        d_hn: Option<ArrayView3<'_, F>>,
+        d_cn: Option<ArrayView3<'_, F>>,
+    ) -> Result<RnnGrads<F>> {
         let d_output = OutputGrad::Dense(d_output.as_standard_layout().into_owned());
-        self.backward_stack(trace, None, d_output, d_hn, true)
+        self.backward_stack(trace, Backward { top_states: None, caches: None, d_cn, input_grad: true }, d_output, d_hn)
     }
 
     /// [`Rnn::backward`] that consumes the trace (as PyTorch frees its graph in `backward()`)
@@ -503,26 +741,35 @@ impl<F: Float> Rnn<F> {
         let in_top = trace.layer_input(top).shape()[2];
         // the top layer works over its states when W_hh can be packed without a new H × H
         // array (into the gradient of a square W_ih), or that array is smaller than the states
+        // a gated cell's backward pass works in its gate activations
+        if c.cell != Cell::Rnn {
+            let caches = std::mem::take(&mut trace.caches);
+            let how = Backward { top_states: None, caches: Some(caches), d_cn: None, input_grad };
+            return self.backward_stack(&trace, how, d_output, d_hn);
+        }
         let over_states = matches!(d_output, OutputGrad::Head { .. })
             && c.num_directions() == 1
             && (in_top >= c.hidden_size || c.hidden_size <= seq_len * batch);
         let states = over_states.then(|| std::mem::take(&mut trace.hs[top]));
-        self.backward_stack(&trace, states, d_output, d_hn, input_grad)
+        self.backward_stack(
+            &trace,
+            Backward { top_states: states, caches: None, d_cn: None, input_grad },
+            d_output,
+            d_hn,
+        )
     }
 
-    /// The backward pass of [`Rnn::backward`] and [`Rnn::backward_owned`]; `top_states` (the
-    /// top layer's states, taken out of `trace`, given only with [`OutputGrad::Head`] to a
-    /// unidirectional stack) makes the top layer work over them.
+    /// The backward pass of [`Rnn::backward`] and [`Rnn::backward_owned`], as `how` says.
     pub(crate) fn backward_stack(
         &self,
         trace: &RnnTrace<'_, F>,
-        top_states: Option<Array3<F>>,
+        how: Backward<'_, F>,
         d_output: OutputGrad<'_, F>,
         d_hn: Option<ArrayView3<'_, F>>,
-        input_grad: bool,
     ) -> Result<RnnGrads<F>> {
+        let Backward { top_states, caches, d_cn, input_grad } = how;
         let c = &self.config;
-        let (dirs, hidden) = (c.num_directions(), c.hidden_size);
+        let (dirs, hidden, state) = (c.num_directions(), c.hidden_size, c.state_size());
         let (seq_len, batch, _) = trace.x.dim();
         let out_shape = (seq_len, batch, c.output_width());
         let zeros;
@@ -538,6 +785,21 @@ impl<F: Float> Rnn<F> {
         };
         let mut grads: Vec<LayerParams<F>> = self.layers.iter().map(LayerParams::zeros_like).collect();
         let mut dh0 = Array3::zeros(trace.h0.raw_dim());
+        let mut dc0 = trace.c0.as_ref().map(|c| Array3::zeros(c.raw_dim()));
+        let zeros_c;
+        let d_cn = match (&d_cn, &trace.c_n) {
+            (Some(d), Some(c_n)) if d.shape() == c_n.shape() => Some(d.view()),
+            (Some(d), Some(c_n)) => return Err(Error::shape("grad of c_n", format!("{:?}", c_n.shape()), d.shape())),
+            (Some(d), None) => {
+                return Err(Error::shape("grad of c_n", "nothing: the cell has no cell state", d.shape()));
+            }
+            (None, Some(c_n)) => {
+                zeros_c = Array3::zeros(c_n.raw_dim());
+                Some(zeros_c.view())
+            }
+            (None, None) => None,
+        };
+        let mut caches = caches;
         let recurrence = |d: usize| Recurrence { nonlinearity: c.nonlinearity, reverse: d == 1 };
         let tape = |l: usize, i: usize| Tape {
             x: trace.layer_input(l),
@@ -548,7 +810,7 @@ impl<F: Float> Rnn<F> {
         // is false
         let skip_input = |l: usize| l == 0 && !input_grad;
 
-        if dirs == 1 {
+        if dirs == 1 && c.cell == Cell::Rnn {
             // the top layer's dA goes over its own states, its upstream gradient formed step by
             // step from the head's; otherwise over the dense gradient of the output
             let (mut buf, mut over_states) = match (top_states, d_output) {
@@ -591,11 +853,11 @@ impl<F: Float> Rnn<F> {
                 }
             }
             let input = (!skip_input(0)).then_some(buf);
-            return Ok(RnnGrads { layers: grads, input, h0: dh0 });
+            return Ok(RnnGrads { layers: grads, input, h0: dh0, c0: None });
         }
 
         let d_output = d_output.into_dense(out_shape)?;
-        let mut da = Array3::zeros((seq_len, batch, hidden));
+        let mut da = Array3::zeros(if c.cell == Cell::Rnn { (seq_len, batch, hidden) } else { (0, 0, 0) });
         let mut d_above: Option<Array3<F>> = None;
         for l in (0..c.num_layers).rev() {
             let in_size = trace.layer_input(l).shape()[2];
@@ -606,18 +868,50 @@ impl<F: Float> Rnn<F> {
                     Some(a) => a.view(),
                     None => d_output.view(),
                 };
-                let out = LayerGradsOut {
-                    params: &mut grads[i],
-                    dx: match &mut d_in {
-                        None => InputGrad::Skip,
-                        Some(d_in) if d > 0 => InputGrad::Add(d_in.view_mut()),
-                        Some(d_in) => InputGrad::Write(d_in.view_mut()),
-                    },
-                    dh0: dh0.index_axis_mut(Axis(0), i),
-                    da: da.view_mut(),
+                let dx = match &mut d_in {
+                    None => InputGrad::Skip,
+                    Some(d_in) if d > 0 => InputGrad::Add(d_in.view_mut()),
+                    Some(d_in) => InputGrad::Write(d_in.view_mut()),
                 };
-                let d_hs = Upstream::Given(d_out.slice(s![.., .., d * hidden..(d + 1) * hidden]));
-                self.layers[i].backward(recurrence(d), tape(l, i), d_hs, d_hn.index_axis(Axis(0), i), out)?;
+                let d_hs = Upstream::Given(d_out.slice(s![.., .., d * state..(d + 1) * state]));
+                let d_hn_i = d_hn.index_axis(Axis(0), i);
+                if c.cell == Cell::Rnn {
+                    let out = LayerGradsOut {
+                        params: &mut grads[i],
+                        dx,
+                        dh0: dh0.index_axis_mut(Axis(0), i),
+                        da: da.view_mut(),
+                    };
+                    self.layers[i].backward(recurrence(d), tape(l, i), d_hs, d_hn_i, out)?;
+                    continue;
+                }
+                // the gate activations: the trace's own when it was given up, else a copy
+                let mut cache = match caches.as_mut().and_then(|cs| cs.get_mut(i)).and_then(Option::take) {
+                    Some(cache) => cache,
+                    None => trace.caches[i]
+                        .clone()
+                        .ok_or_else(|| Error::Config("the trace holds no gate activations".into()))?,
+                };
+                let out = GatedGradsOut {
+                    params: &mut grads[i],
+                    dx,
+                    dh0: dh0.index_axis_mut(Axis(0), i),
+                    dc0: dc0.as_mut().map(|d| d.index_axis_mut(Axis(0), i)),
+                };
+                let (x, h0, p, reverse) =
+                    (trace.layer_input(l), trace.h0.index_axis(Axis(0), i), &self.layers[i], d == 1);
+                let hs = trace.hs[i].as_slice().ok_or_else(|| Error::shape("states", "standard layout", &[seq_len]))?;
+                let gates =
+                    cache.gates.as_slice_mut().ok_or_else(|| Error::shape("gates", "standard layout", &[seq_len]))?;
+                let extra =
+                    cache.extra.as_slice_mut().ok_or_else(|| Error::shape("gates", "standard layout", &[seq_len]))?;
+                match (&trace.c0, &d_cn) {
+                    (Some(c0), Some(d_cn)) => {
+                        let (c0, d_cn) = (c0.index_axis(Axis(0), i), d_cn.index_axis(Axis(0), i));
+                        lstm::backward(p, reverse, x, h0, c0, hs, extra, gates, d_hs, d_hn_i, d_cn, out)?;
+                    }
+                    _ => gru::backward(p, reverse, x, h0, hs, gates, extra, d_hs, d_hn_i, out)?,
+                }
             }
             d_above = match d_in {
                 None => None,
@@ -633,8 +927,21 @@ impl<F: Float> Rnn<F> {
                 }
             };
         }
-        Ok(RnnGrads { layers: grads, input: d_above, h0: dh0 })
+        Ok(RnnGrads { layers: grads, input: d_above, h0: dh0, c0: dc0 })
     }
+}
+
+/// How [`Rnn::backward_stack`] runs.
+pub(crate) struct Backward<'a, F> {
+    /// The top layer's states, taken out of the trace (given only with [`OutputGrad::Head`] to
+    /// a unidirectional Elman stack): the top layer works over them.
+    pub top_states: Option<Array3<F>>,
+    /// The gated cells' tapes, taken out of the trace: the backward pass works in them.
+    pub caches: Option<Vec<Option<GateCache<F>>>>,
+    /// dL/dc_n of an LSTM (zero when `None`).
+    pub d_cn: Option<ArrayView3<'a, F>>,
+    /// Whether dL/dx is wanted.
+    pub input_grad: bool,
 }
 
 /// dL/d(output) of a deep RNN, as [`Rnn::backward_owned`] takes it.
@@ -684,6 +991,12 @@ impl<F: Float> OutputGrad<'_, F> {
         matmul(&dz, &weight, &mut read, false);
         Ok(d)
     }
+}
+
+/// A fresh array's elements as one slice.
+fn flat<F>(a: &mut Array3<F>) -> Result<&mut [F]> {
+    let shape = a.shape().to_vec();
+    a.as_slice_mut().ok_or_else(|| Error::shape("states", "standard layout", &shape))
 }
 
 /// An inverted-dropout mask: each entry is 0 with probability `p`, else `1 / (1 - p)`.

@@ -116,6 +116,14 @@ pub fn orthogonal<F: Float, R: Rng + ?Sized>(n: usize, rng: &mut R) -> Array2<F>
     }
 }
 
+/// A random `[rows, cols]` matrix with orthonormal rows (`rows <= cols`) or columns
+/// (`rows >= cols`), as `torch.nn.init.orthogonal_` makes for a rectangular tensor: a slice of a
+/// random square orthogonal matrix.
+pub fn orthogonal_rect<F: Float, R: Rng + ?Sized>(rows: usize, cols: usize, rng: &mut R) -> Array2<F> {
+    let q = orthogonal::<F, R>(rows.max(cols), rng);
+    q.slice(ndarray::s![..rows, ..cols]).to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

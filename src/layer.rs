@@ -12,11 +12,15 @@ use ndarray::{
 use rand::Rng;
 
 use crate::init::{self, Init};
+use crate::nn::cell::Cell;
 use crate::{Error, Float, Nonlinearity, Result};
 
 /// The parameters of one layer in one direction, with PyTorch's names and shapes.
 ///
-/// The same type holds their gradients (see [`LayerParams::zeros_like`]).
+/// For a cell with `G` gates ([`Cell::gates`]: 1 Elman, 4 LSTM, 3 GRU) the shapes are
+/// `W_ih [G*H, input_size]`, `W_hh [G*H, S]`, `b_ih`, `b_hh` `[G*H]`, with `S` the width of
+/// the state the layer outputs: `hidden_size`, or an LSTM's `proj_size`. The same type holds
+/// their gradients (see [`LayerParams::zeros_like`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerParams<F = f32> {
     /// `W_ih`, shape `[hidden_size, input_size]` (PyTorch `weight_ih_l{k}`).
@@ -27,6 +31,9 @@ pub struct LayerParams<F = f32> {
     pub bias_ih: Option<Array1<F>>,
     /// `b_hh`, shape `[hidden_size]`, absent when the layer has no bias.
     pub bias_hh: Option<Array1<F>>,
+    /// `W_hr`, shape `[proj_size, hidden_size]` (PyTorch `weight_hr_l{k}`): an LSTM's
+    /// projection of its hidden state, `h_t = W_hr (o ⊙ tanh c_t)`; absent without `proj_size`.
+    pub weight_hr: Option<Array2<F>>,
 }
 
 /// How one direction runs: its activation and whether time runs backwards.
@@ -119,31 +126,57 @@ pub struct LayerGradsOut<'a, 'g, F> {
 }
 
 impl<F: Float> LayerParams<F> {
-    /// Fresh parameters for a layer reading `input_size` features into `hidden_size` units.
-    pub fn init<R: Rng + ?Sized>(input_size: usize, hidden_size: usize, bias: bool, scheme: Init, rng: &mut R) -> Self {
+    /// Fresh parameters for a layer of `cell` reading `input_size` features into `hidden_size`
+    /// units, its state `proj_size` wide when that is given (LSTM only).
+    ///
+    /// [`Init::PyTorch`] draws every tensor from `U(-1/√H, 1/√H)` as PyTorch does;
+    /// [`Init::GlorotUniform`] and [`Init::Orthogonal`] draw `W_ih` per gate block from Glorot's
+    /// uniform and `W_hh` per gate block orthogonal (Keras' `recurrent_initializer`), with zero
+    /// biases; [`Init::Identity`] sets each gate block of `W_hh` to the identity (IRNN for the
+    /// Elman cell). Tensors are drawn in `state_dict` order.
+    pub fn init<R: Rng + ?Sized>(
+        cell: Cell,
+        input_size: usize,
+        hidden_size: usize,
+        proj_size: Option<usize>,
+        bias: bool,
+        scheme: Init,
+        rng: &mut R,
+    ) -> Self {
         let k = 1.0 / (hidden_size as f64).sqrt();
+        let rows = cell.gates() * hidden_size;
+        let state = proj_size.unwrap_or(hidden_size);
+        // one gate block after the other, stacked as PyTorch stacks them
+        let blocks = |rng: &mut R, f: &mut dyn FnMut(&mut R) -> Array2<F>| -> Array2<F> {
+            let parts: Vec<Array2<F>> = (0..cell.gates()).map(|_| f(rng)).collect();
+            let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+            ndarray::concatenate(Axis(0), &views).expect("blocks of equal width")
+        };
         let weight_ih = match scheme {
-            Init::PyTorch | Init::Identity => init::uniform2(hidden_size, input_size, k, rng),
-            Init::GlorotUniform | Init::Orthogonal => {
-                init::uniform2(hidden_size, input_size, init::glorot_bound(input_size, hidden_size), rng)
-            }
+            Init::PyTorch | Init::Identity => init::uniform2(rows, input_size, k, rng),
+            Init::GlorotUniform | Init::Orthogonal => blocks(rng, &mut |r| {
+                init::uniform2(hidden_size, input_size, init::glorot_bound(input_size, hidden_size), r)
+            }),
         };
         let weight_hh = match scheme {
-            Init::PyTorch => init::uniform2(hidden_size, hidden_size, k, rng),
+            Init::PyTorch => init::uniform2(rows, state, k, rng),
             Init::GlorotUniform => {
-                init::uniform2(hidden_size, hidden_size, init::glorot_bound(hidden_size, hidden_size), rng)
+                blocks(rng, &mut |r| init::uniform2(hidden_size, state, init::glorot_bound(state, hidden_size), r))
             }
-            Init::Orthogonal => init::orthogonal(hidden_size, rng),
-            Init::Identity => Array2::eye(hidden_size),
+            Init::Orthogonal => blocks(rng, &mut |r| init::orthogonal_rect(hidden_size, state, r)),
+            Init::Identity => blocks(rng, &mut |_| Array2::eye(hidden_size).slice_move(s![.., ..state])),
         };
         let (bias_ih, bias_hh) = match (bias, scheme) {
             (false, _) => (None, None),
-            (true, Init::PyTorch) => {
-                (Some(init::uniform1(hidden_size, k, rng)), Some(init::uniform1(hidden_size, k, rng)))
-            }
-            (true, _) => (Some(Array1::zeros(hidden_size)), Some(Array1::zeros(hidden_size))),
+            (true, Init::PyTorch) => (Some(init::uniform1(rows, k, rng)), Some(init::uniform1(rows, k, rng))),
+            (true, _) => (Some(Array1::zeros(rows)), Some(Array1::zeros(rows))),
         };
-        LayerParams { weight_ih, weight_hh, bias_ih, bias_hh }
+        let weight_hr = proj_size.map(|p| match scheme {
+            Init::PyTorch | Init::Identity => init::uniform2(p, hidden_size, k, rng),
+            Init::GlorotUniform => init::uniform2(p, hidden_size, init::glorot_bound(hidden_size, p), rng),
+            Init::Orthogonal => init::orthogonal_rect(p, hidden_size, rng),
+        });
+        LayerParams { weight_ih, weight_hh, bias_ih, bias_hh, weight_hr }
     }
 
     /// All-zero parameters of the same shapes (a gradient buffer).
@@ -153,6 +186,7 @@ impl<F: Float> LayerParams<F> {
             weight_hh: Array2::zeros(self.weight_hh.raw_dim()),
             bias_ih: self.bias_ih.as_ref().map(|b| Array1::zeros(b.len())),
             bias_hh: self.bias_hh.as_ref().map(|b| Array1::zeros(b.len())),
+            weight_hr: self.weight_hr.as_ref().map(|w| Array2::zeros(w.raw_dim())),
         }
     }
 
@@ -161,19 +195,28 @@ impl<F: Float> LayerParams<F> {
         self.weight_ih.ncols()
     }
 
-    /// `hidden_size`.
+    /// `hidden_size`: the width of `W_hr` with a projection, else of `W_hh`.
     pub fn hidden_size(&self) -> usize {
-        self.weight_hh.nrows()
+        self.weight_hr.as_ref().map_or(self.weight_hh.ncols(), |w| w.ncols())
+    }
+
+    /// The width of the state the layer outputs: `proj_size` with a projection, else
+    /// `hidden_size`.
+    pub fn state_size(&self) -> usize {
+        self.weight_hh.ncols()
     }
 
     /// The tensors in PyTorch's order with their name stems (`weight_ih`, `weight_hh`,
-    /// `bias_ih`, `bias_hh`).
+    /// `bias_ih`, `bias_hh`, `weight_hr`).
     pub fn tensors(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
         let mut out =
             vec![("weight_ih", self.weight_ih.view().into_dyn()), ("weight_hh", self.weight_hh.view().into_dyn())];
         if let (Some(bi), Some(bh)) = (&self.bias_ih, &self.bias_hh) {
             out.push(("bias_ih", bi.view().into_dyn()));
             out.push(("bias_hh", bh.view().into_dyn()));
+        }
+        if let Some(w) = &self.weight_hr {
+            out.push(("weight_hr", w.view().into_dyn()));
         }
         out
     }
@@ -187,6 +230,9 @@ impl<F: Float> LayerParams<F> {
         if let (Some(bi), Some(bh)) = (&mut self.bias_ih, &mut self.bias_hh) {
             out.push(("bias_ih", bi.view_mut().into_dyn()));
             out.push(("bias_hh", bh.view_mut().into_dyn()));
+        }
+        if let Some(w) = &mut self.weight_hr {
+            out.push(("weight_hr", w.view_mut().into_dyn()));
         }
         out
     }
@@ -391,7 +437,7 @@ impl<F: Float> LayerParams<F> {
         if d_hn.shape() != [batch, hidden] || g.shape() != [batch, hidden] {
             return Err(Error::shape("grad of h_n", format!("[{batch}, {hidden}]"), d_hn.shape()));
         }
-        let LayerParams { weight_ih: gw_ih, weight_hh: gw_hh, bias_ih: gb_ih, bias_hh: gb_hh } = grads;
+        let LayerParams { weight_ih: gw_ih, weight_hh: gw_hh, bias_ih: gb_ih, bias_hh: gb_hh, .. } = grads;
         let in_da = matches!(states, States::InDa);
 
         // Through time, last processed step first. `g` carries dL/dH_t; it starts as dL/dh_n
@@ -576,60 +622,62 @@ impl<F: Float> LayerParams<F> {
     }
 }
 
-/// The recurrent weight as the per-step products read it: the `[H, H]` right-hand operand,
-/// packed into contiguous column panels when the products run on the packed path (batches of
-/// 8 and more; then no step copies it again) or it stops fitting in cache, else row-major and
-/// 64-byte aligned.
-enum Recurrent<'w, F: Float> {
+/// The recurrent weight as the per-step products read it: the `[K, N]` right-hand operand
+/// (`W_hhᵀ` forward, `W_hh` backward), packed into contiguous column panels when the products
+/// run on the packed path (batches of 8 and more; then no step copies it again) or it stops
+/// fitting in cache, else row-major and 64-byte aligned.
+pub(crate) enum Recurrent<'w, F: Float> {
     Packed(crate::kernels::Packed<F>),
     /// Packed into borrowed memory.
     PackedIn(crate::kernels::PackedRef<'w, F>),
-    Plain(crate::kernels::Aligned<F>, usize),
+    Plain(crate::kernels::Aligned<F>, usize, usize),
     /// Read where it is (already row-major).
-    InPlace(&'w [F], usize),
+    InPlace(&'w [F], usize, usize),
 }
 
-/// From this hidden size on, the per-step products read a packed `W_hh` whatever the batch.
+/// From this many columns on, the per-step products read a packed `W_hh` whatever the batch.
 const PACK_FROM_HIDDEN: usize = 512;
 
 impl<'w, F: Float> Recurrent<'w, F> {
-    /// `b` is the logical `[hidden, hidden]` right-hand operand (`W_hhᵀ` forward, `W_hh`
-    /// backward) of products with `batch` rows; a packed copy goes into `storage` (`H²`
-    /// elements) when one is given, so it takes no memory of its own (4 MB at H = 1024), unless
-    /// `packed` already holds one.
-    fn new(b: ArrayView2<'w, F>, batch: usize, storage: Option<&'w mut [F]>, packed: Option<PackedRef<'w, F>>) -> Self {
-        let hidden = b.nrows();
-        if hidden >= PACK_FROM_HIDDEN || crate::kernels::packed_path::<F>(batch, hidden, hidden) {
+    /// `b` is the logical `[K, N]` right-hand operand of products with `batch` rows; a packed
+    /// copy goes into `storage` (`K * N` elements) when one is given, so it takes no memory of
+    /// its own (4 MB at H = 1024), unless `packed` already holds one.
+    pub(crate) fn new(
+        b: ArrayView2<'w, F>,
+        batch: usize,
+        storage: Option<&'w mut [F]>,
+        packed: Option<PackedRef<'w, F>>,
+    ) -> Self {
+        let (k, n) = b.dim();
+        if k.max(n) >= PACK_FROM_HIDDEN || crate::kernels::packed_path::<F>(batch, k, n) {
             match (packed, storage) {
-                (Some(p), _) if p.rows() == hidden && p.cols() == hidden => Recurrent::PackedIn(p),
-                (_, Some(out)) if out.len() >= hidden * hidden => {
-                    Recurrent::PackedIn(crate::kernels::pack_into(b, out))
-                }
+                (Some(p), _) if p.rows() == k && p.cols() == n => Recurrent::PackedIn(p),
+                (_, Some(out)) if out.len() >= k * n => Recurrent::PackedIn(crate::kernels::pack_into(b, out)),
                 _ => Recurrent::Packed(crate::kernels::Packed::pack(b)),
             }
         } else if let Some(b) = b.to_slice() {
-            Recurrent::InPlace(b, hidden)
+            Recurrent::InPlace(b, k, n)
         } else {
-            let mut buf = crate::kernels::Aligned::zeros(hidden * hidden);
+            let mut buf = crate::kernels::Aligned::zeros(k * n);
             if b.t().as_slice().is_some() {
                 // the transpose of a row-major array: the cache-blocked transpose
                 crate::kernels::transpose_into(b.t(), buf.as_mut_slice());
             } else {
-                for (dst, row) in buf.as_mut_slice().chunks_exact_mut(hidden).zip(b.rows()) {
+                for (dst, row) in buf.as_mut_slice().chunks_exact_mut(n).zip(b.rows()) {
                     dst.iter_mut().zip(row.iter()).for_each(|(d, &v)| *d = v);
                 }
             }
-            Recurrent::Plain(buf, hidden)
+            Recurrent::Plain(buf, k, n)
         }
     }
 
-    /// `c (+)= a · B` for one step (`a` `[batch, hidden]`), then `post` on `c`.
-    fn product(&self, a: Mat<'_, F>, c: &mut [F], accumulate: bool, post: Epilogue<'_, F>) {
+    /// `c (+)= a · B` for one step (`a` `[batch, K]`, `c` `[batch, N]`), then `post` on `c`.
+    pub(crate) fn product(&self, a: Mat<'_, F>, c: &mut [F], accumulate: bool, post: Epilogue<'_, F>) {
         match self {
-            Recurrent::Packed(p) => crate::kernels::gemm_packed(a, p.view(), c, p.view().rows(), accumulate, post),
-            Recurrent::PackedIn(p) => crate::kernels::gemm_packed(a, *p, c, p.rows(), accumulate, post),
-            Recurrent::Plain(buf, h) => gemm_then(a, Mat::new(buf.as_slice(), *h, *h), c, *h, accumulate, post),
-            Recurrent::InPlace(b, h) => gemm_then(a, Mat::new(b, *h, *h), c, *h, accumulate, post),
+            Recurrent::Packed(p) => crate::kernels::gemm_packed(a, p.view(), c, p.view().cols(), accumulate, post),
+            Recurrent::PackedIn(p) => crate::kernels::gemm_packed(a, *p, c, p.cols(), accumulate, post),
+            Recurrent::Plain(buf, k, n) => gemm_then(a, Mat::new(buf.as_slice(), *k, *n), c, *n, accumulate, post),
+            Recurrent::InPlace(b, k, n) => gemm_then(a, Mat::new(b, *k, *n), c, *n, accumulate, post),
         }
     }
 }

@@ -4,7 +4,7 @@ use ndarray::{Array3, ArrayView3, ArrayViewD, ArrayViewMutD, s};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::deep::{OutputGrad, RnnGrads, RnnTrace};
+use crate::deep::{Backward, OutputGrad, RnnGrads, RnnTrace};
 use crate::head::Linear;
 use crate::{Error, Float, Init, Result, Rnn, RnnConfig};
 
@@ -74,6 +74,10 @@ impl<'a, F: Float> ModelTrace<'a, F> {
     pub fn h_n(&self) -> ArrayView3<'_, F> {
         self.rnn.h_n()
     }
+    /// An LSTM's final cell states `[num_layers * D, batch, hidden_size]`.
+    pub fn c_n(&self) -> Option<ArrayView3<'_, F>> {
+        self.rnn.c_n()
+    }
     /// The RNN's trace.
     pub fn rnn(&self) -> &RnnTrace<'a, F> {
         &self.rnn
@@ -111,9 +115,13 @@ impl<F: Float> ModelGrads<F> {
     pub fn input(&self) -> Option<ArrayView3<'_, F>> {
         self.rnn.input.as_ref().map(|a| a.view())
     }
-    /// dL/dh0 `[num_layers * D, batch, hidden_size]`.
+    /// dL/dh0 `[num_layers * D, batch, state_size]`.
     pub fn h0(&self) -> ArrayView3<'_, F> {
         self.rnn.h0.view()
+    }
+    /// dL/dc0 of an LSTM `[num_layers * D, batch, hidden_size]`.
+    pub fn c0(&self) -> Option<ArrayView3<'_, F>> {
+        self.rnn.c0.as_ref().map(|c| c.view())
     }
     /// Parameter gradients by model-file name (`rnn.weight_ih_l0`, `head.weight`, ...).
     pub fn named_tensors(&self, config: &RnnConfig) -> Vec<(String, ArrayViewD<'_, F>)> {
@@ -192,6 +200,40 @@ impl<F: Float> Model<F> {
         self.trace(self.rnn.forward_trace(x, h0)?, readout)
     }
 
+    /// Inference over every step from given states: `(y, h_n, c_n)`, with an LSTM's cell
+    /// states `c0` and `c_n` (see [`Rnn::forward_states`]).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `x`, `h0` or `c0` has the wrong shape.
+    #[allow(clippy::type_complexity)]
+    pub fn forward_states(
+        &self,
+        x: ArrayView3<'_, F>,
+        h0: Option<ArrayView3<'_, F>>,
+        c0: Option<ArrayView3<'_, F>>,
+    ) -> Result<(Array3<F>, Array3<F>, Option<Array3<F>>)> {
+        let trace = self.rnn.forward_trace_states(x, h0, c0)?;
+        let trace = self.trace(trace, Readout::EveryStep)?;
+        let c_n = trace.c_n().map(|c| c.to_owned());
+        let (y, h_n) = trace.into_outputs();
+        Ok((y, h_n, c_n))
+    }
+
+    /// [`Model::forward_train`] from given states, with an LSTM's cell states `c0`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `x`, `h0` or `c0` has the wrong shape.
+    pub fn forward_train_states<'a, R: Rng + ?Sized>(
+        &self,
+        x: ArrayView3<'a, F>,
+        h0: Option<ArrayView3<'_, F>>,
+        c0: Option<ArrayView3<'_, F>>,
+        readout: Readout,
+        rng: &mut R,
+    ) -> Result<ModelTrace<'a, F>> {
+        self.trace(self.rnn.forward_train_states(x, h0, c0, rng)?, readout)
+    }
+
     /// Training forward pass (dropout drawn from `rng`), keeping what [`Model::backward`] needs.
     ///
     /// # Errors
@@ -245,7 +287,27 @@ impl<F: Float> Model<F> {
     ) -> Result<ModelGrads<F>> {
         let d_y = d_y.as_standard_layout();
         let (head, d_out) = self.output_grad(trace, d_y.view())?;
-        let rnn = self.rnn.backward_stack(&trace.rnn, None, d_out, d_hn, true)?;
+        let how = Backward { top_states: None, caches: None, d_cn: None, input_grad: true };
+        let rnn = self.rnn.backward_stack(&trace.rnn, how, d_out, d_hn)?;
+        Ok(ModelGrads { rnn, head })
+    }
+
+    /// [`Model::backward`] with the gradient of an LSTM's final cell states `d_cn` too (zero
+    /// when `None`); [`ModelGrads::c0`] holds dL/dc0.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when a gradient's shape does not match the trace.
+    pub fn backward_states(
+        &self,
+        trace: &ModelTrace<'_, F>,
+        d_y: ArrayView3<'_, F>,
+        d_hn: Option<ArrayView3<'_, F>>,
+        d_cn: Option<ArrayView3<'_, F>>,
+    ) -> Result<ModelGrads<F>> {
+        let d_y = d_y.as_standard_layout();
+        let (head, d_out) = self.output_grad(trace, d_y.view())?;
+        let how = Backward { top_states: None, caches: None, d_cn, input_grad: true };
+        let rnn = self.rnn.backward_stack(&trace.rnn, how, d_out, d_hn)?;
         Ok(ModelGrads { rnn, head })
     }
 

@@ -20,7 +20,7 @@ use safetensors::{Dtype, SafeTensors, View};
 use crate::deep::param_name;
 use crate::head::Linear;
 use crate::layer::LayerParams;
-use crate::{Error, Float, Model, ModelConfig, Nonlinearity, Result, Rnn, RnnConfig, io};
+use crate::{Cell, Error, Float, Model, ModelConfig, Nonlinearity, Result, Rnn, RnnConfig, io};
 
 /// The metadata key holding the model's configuration as JSON.
 pub const CONFIG_KEY: &str = "rnn.config";
@@ -113,11 +113,11 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
             let config: ModelConfig = serde_json::from_str(json)
                 .map_err(|e| bad(format!("metadata `{CONFIG_KEY}` is not a valid model configuration ({e})")))?;
             if let Some(n) = options.nonlinearity
-                && n != config.rnn.nonlinearity
+                && (n != config.rnn.nonlinearity || config.rnn.cell != Cell::Rnn)
             {
                 return Err(bad(format!(
                     "the model's nonlinearity is {} but {n} was asked for",
-                    config.rnn.nonlinearity
+                    config.rnn.cell.mode(config.rnn.nonlinearity)
                 )));
             }
             (config, ConfigSource::Metadata)
@@ -131,14 +131,42 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
             }
             let num_layers = (0..).take_while(|k| names.contains(&format!("{prefix}weight_ih_l{k}"))).count();
             let head = if bare { None } else { shape_of("head.weight") };
+            // the cell from the shapes: W_hh is [G*H, S], G = 1 (Elman), 4 (LSTM), 3 (GRU); a
+            // projection W_hr [S, H] makes it an LSTM with proj_size S
+            let w_hr = shape_of(&format!("{prefix}weight_hr_l0"));
+            let (rows, state) = (w_hh[0], w_hh[1]);
+            let (cell, hidden, proj_size) = match &w_hr {
+                Some(hr) if hr.len() == 2 && hr[0] == state && rows == 4 * hr[1] => (Cell::Lstm, hr[1], state),
+                Some(hr) => {
+                    return Err(bad(format!(
+                        "tensor `{prefix}weight_hr_l0` has shape {hr:?} but `{prefix}weight_hh_l0` is {w_hh:?}: an LSTM with proj_size P and hidden size H has weight_hh [4H, P] and weight_hr [P, H]"
+                    )));
+                }
+                None if rows == state => (Cell::Rnn, state, 0),
+                None if rows == 4 * state => (Cell::Lstm, state, 0),
+                None if rows == 3 * state => (Cell::Gru, state, 0),
+                None => {
+                    return Err(bad(format!(
+                        "tensor `{prefix}weight_hh_l0` has shape {w_hh:?}, which fits no cell: expected [H, H] (RNN), [4H, H] (LSTM) or [3H, H] (GRU)"
+                    )));
+                }
+            };
+            if cell != Cell::Rnn && options.nonlinearity.is_some() {
+                return Err(bad(format!(
+                    "the model is an {} (from its shapes); a nonlinearity applies to RNN cells only",
+                    cell.mode(Default::default())
+                )));
+            }
             let rnn = RnnConfig {
                 input_size: w_ih[1],
-                hidden_size: w_hh[0],
+                hidden_size: hidden,
                 num_layers,
+                cell,
                 nonlinearity: options.nonlinearity.unwrap_or_default(),
                 bias: names.contains(&format!("{prefix}bias_ih_l0")),
                 dropout: 0.0,
                 bidirectional: names.contains(&format!("{prefix}weight_ih_l0_reverse")),
+                proj_size,
             };
             (ModelConfig { rnn, output_size: head.and_then(|s| s.first().copied()) }, ConfigSource::Inferred)
         }
@@ -174,19 +202,23 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
     let as2 = |a: ArrayD<F>| a.into_dimensionality::<ndarray::Ix2>().expect("2-D shape checked");
     let as1 = |a: ArrayD<F>| a.into_dimensionality::<ndarray::Ix1>().expect("1-D shape checked");
 
-    let h = c.hidden_size;
+    let (h, g, st) = (c.hidden_size, c.cell.gates() * c.hidden_size, c.state_size());
     let mut layers = Vec::new();
     for l in 0..c.num_layers {
         for d in 0..c.num_directions() {
             let name = |stem: &str| format!("{prefix}{}", param_name(stem, l, d == 1));
-            let weight_ih: Array2<F> = as2(take(name("weight_ih"), &[h, c.layer_input_size(l)])?);
-            let weight_hh: Array2<F> = as2(take(name("weight_hh"), &[h, h])?);
+            let weight_ih: Array2<F> = as2(take(name("weight_ih"), &[g, c.layer_input_size(l)])?);
+            let weight_hh: Array2<F> = as2(take(name("weight_hh"), &[g, st])?);
             let (bias_ih, bias_hh): (Option<Array1<F>>, Option<Array1<F>>) = if c.bias {
-                (Some(as1(take(name("bias_ih"), &[h])?)), Some(as1(take(name("bias_hh"), &[h])?)))
+                (Some(as1(take(name("bias_ih"), &[g])?)), Some(as1(take(name("bias_hh"), &[g])?)))
             } else {
                 (None, None)
             };
-            layers.push(LayerParams { weight_ih, weight_hh, bias_ih, bias_hh });
+            let weight_hr = match c.proj_size {
+                0 => None,
+                p => Some(as2(take(name("weight_hr"), &[p, h])?)),
+            };
+            layers.push(LayerParams { weight_ih, weight_hh, bias_ih, bias_hh, weight_hr });
         }
     }
     let head = match config.output_size {
@@ -199,7 +231,8 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
     };
     if let Some(extra) = names.iter().find(|n| !used.contains(*n)) {
         return Err(bad(format!(
-            "unexpected tensor `{extra}` for a model with {} layer(s){}{}",
+            "unexpected tensor `{extra}` for a model ({}) with {} layer(s){}{}",
+            c.cell.mode(c.nonlinearity),
             c.num_layers,
             if c.bidirectional { ", bidirectional" } else { "" },
             if c.bias { "" } else { ", no bias" }

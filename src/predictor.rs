@@ -48,7 +48,7 @@ impl<'m, F: Float> Predictor<'m, F> {
     /// [`crate::Error::Shape`] when `x` or `h0` has the wrong shape.
     pub fn forward(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>) -> Result<(Array3<F>, Array3<F>)> {
         let packed: Vec<PackedRef<'_, F>> = self.recurrent.iter().map(Packed::view).collect();
-        let trace = self.model.rnn.forward_packed(x, h0, &packed)?;
+        let trace = self.model.rnn.forward_packed(x, h0, None, &packed)?;
         Ok(self.model.trace(trace, Readout::EveryStep)?.into_outputs())
     }
 }

@@ -39,8 +39,17 @@ fn check_case<F: Float>(name: &str) -> f64 {
     let t = read_tensors(&dir.join("case.safetensors"));
     let x = to3::<F>(&t["x"]);
     let h0 = to3::<F>(&t["h0"]);
+    let c0 = t.get("c0").map(to3::<F>);
 
-    let trace = model.forward_train(x.view(), Some(h0.view()), Readout::EveryStep, &mut rand::rng()).unwrap();
+    let trace = model
+        .forward_train_states(
+            x.view(),
+            Some(h0.view()),
+            c0.as_ref().map(|c| c.view()),
+            Readout::EveryStep,
+            &mut rand::rng(),
+        )
+        .unwrap();
     let mut worst = 0.0f64;
     let mut check = |what: &str, ours: ArrayD<f64>, theirs: &ArrayD<f64>| {
         let d = max_scaled_diff(&ours, theirs, what);
@@ -49,19 +58,29 @@ fn check_case<F: Float>(name: &str) -> f64 {
     };
     check("output", widen(trace.rnn().output().into_dyn()), &t["output"]);
     check("h_n", widen(trace.h_n().into_dyn()), &t["h_n"]);
+    assert_eq!(trace.c_n().is_some(), t.contains_key("c_n"), "{name}: c_n");
+    if let (Some(c_n), Some(theirs)) = (trace.c_n(), t.get("c_n")) {
+        check("c_n", widen(c_n.into_dyn()), theirs);
+    }
     if let Some(y) = t.get("y") {
         check("y", widen(trace.y().into_dyn()), y);
     }
 
     let d_y = to3::<F>(&t["loss_weight_y"]);
     let d_hn = to3::<F>(&t["loss_weight_h_n"]);
+    let d_cn = t.get("loss_weight_c_n").map(to3::<F>);
     // both backward passes: the one that keeps the trace and the one that works in its memory
-    let kept = model.backward(&trace, d_y.view(), Some(d_hn.view())).unwrap();
-    let consumed = model.backward_owned(trace, d_y.view(), Some(d_hn.view()), true).unwrap();
+    // (which takes no dL/dc_n: a training loss never reads c_n)
+    let kept = model.backward_states(&trace, d_y.view(), Some(d_hn.view()), d_cn.as_ref().map(|d| d.view())).unwrap();
+    let consumed = d_cn.is_none().then(|| model.backward_owned(trace, d_y.view(), Some(d_hn.view()), true).unwrap());
     let mut n_params = 0;
-    for grads in [kept, consumed] {
+    for grads in std::iter::once(kept).chain(consumed) {
         check("grad.x", widen(grads.input().expect("input gradient").into_dyn()), &t["grad.x"]);
         check("grad.h0", widen(grads.h0().into_dyn()), &t["grad.h0"]);
+        assert_eq!(grads.c0().is_some(), t.contains_key("grad.c0"), "{name}: grad.c0");
+        if let (Some(g), Some(theirs)) = (grads.c0(), t.get("grad.c0")) {
+            check("grad.c0", widen(g.into_dyn()), theirs);
+        }
         let named = grads.named_tensors(model.rnn.config());
         n_params = named.len();
         for (pname, g) in named {
@@ -75,7 +94,8 @@ fn check_case<F: Float>(name: &str) -> f64 {
         }
     }
     // every parameter gradient of the fixture was compared
-    let expected = t.keys().filter(|k| k.starts_with("grad.") && *k != "grad.x" && *k != "grad.h0").count();
+    let expected =
+        t.keys().filter(|k| k.starts_with("grad.") && !["grad.x", "grad.h0", "grad.c0"].contains(&k.as_str())).count();
     assert_eq!(n_params, expected, "{name}: parameter count");
     worst
 }

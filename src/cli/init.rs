@@ -3,9 +3,14 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use rnn::{Float, Init, Model, ModelConfig, RnnConfig, model_file};
+use rnn::{Cell, Float, Init, Model, ModelConfig, RnnConfig, model_file};
 
 use super::{Act, Dtype, InitArg, plural, print_stdout, thousands};
+
+/// Parses `--cell`.
+fn parse_cell(s: &str) -> std::result::Result<Cell, String> {
+    s.parse().map_err(|e: rnn::Error| e.to_string())
+}
 
 /// Arguments of `rnn init`.
 #[derive(Debug, clap::Args)]
@@ -19,9 +24,15 @@ pub struct Args {
     /// Number of stacked layers
     #[arg(long, value_name = "L", default_value_t = 1)]
     num_layers: usize,
-    /// Activation of the recurrence
+    /// Recurrent cell: rnn (Elman, with --nonlinearity), lstm or gru (PyTorch's nn.RNN, nn.LSTM, nn.GRU)
+    #[arg(long, value_parser = parse_cell, default_value = "rnn")]
+    cell: Cell,
+    /// Activation of the recurrence (rnn cells)
     #[arg(long, value_enum, default_value_t = Act::Tanh)]
     nonlinearity: Act,
+    /// LSTM only: project each hidden state to this many features (weight_hr), smaller than H
+    #[arg(long, value_name = "P", default_value_t = 0)]
+    proj_size: usize,
     /// Leave out the biases b_ih and b_hh
     #[arg(long)]
     no_bias: bool,
@@ -54,10 +65,12 @@ pub fn run(args: &Args) -> Result<()> {
         input_size: args.input_size,
         hidden_size: args.hidden_size,
         num_layers: args.num_layers,
+        cell: args.cell,
         nonlinearity: args.nonlinearity.into(),
         bias: !args.no_bias,
         dropout: args.dropout,
         bidirectional: args.bidirectional,
+        proj_size: args.proj_size,
     };
     let config = ModelConfig { rnn, output_size: args.output_size };
     let num_params = match args.dtype {

@@ -301,10 +301,12 @@ impl ModelArgs {
             input_size,
             hidden_size: self.hidden,
             num_layers: self.layers,
+            cell: rnn::Cell::Rnn,
             nonlinearity: self.nonlinearity.into(),
             bias: !self.no_bias,
             dropout: self.dropout,
             bidirectional: self.bidirectional,
+            proj_size: 0,
         };
         ModelConfig { rnn, output_size: Some(output_size) }
     }

@@ -1,0 +1,179 @@
+//! The recurrent cell a layer runs (PyTorch's `RNNBase.mode`) and the element-wise gate math of
+//! the gated cells, shared by the sequence forward pass and the one-step [`crate::Stepper`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Float, Nonlinearity};
+
+/// Which recurrence a layer computes.
+///
+/// | cell | gates `G` | state | equations (PyTorch's) |
+/// |---|---|---|---|
+/// | `Rnn` | 1 | `h` | `h' = act(W_ih x + b_ih + W_hh h + b_hh)` |
+/// | `Lstm` | 4 (i, f, g, o) | `h`, `c` | `c' = f ⊙ c + i ⊙ g`, `h' = o ⊙ tanh(c')` (then `W_hr` with `proj_size`) |
+/// | `Gru` | 3 (r, z, n) | `h` | `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`, `h' = (1 - z) ⊙ n + z ⊙ h` |
+///
+/// `W_ih` is `[G * hidden_size, input]` and `W_hh` `[G * hidden_size, hidden_size]` (or
+/// `[G * hidden_size, proj_size]`), the gates stacked in the order above, as in PyTorch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cell {
+    /// The Elman cell (`torch.nn.RNN`), its activation given by [`Nonlinearity`].
+    #[default]
+    Rnn,
+    /// Long short-term memory (`torch.nn.LSTM`).
+    Lstm,
+    /// Gated recurrent unit (`torch.nn.GRU`).
+    Gru,
+}
+
+impl Cell {
+    /// The number of gate blocks stacked in `W_ih` and `W_hh`.
+    pub fn gates(self) -> usize {
+        match self {
+            Cell::Rnn => 1,
+            Cell::Lstm => 4,
+            Cell::Gru => 3,
+        }
+    }
+
+    /// The name on the command line: `rnn`, `lstm`, `gru`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cell::Rnn => "rnn",
+            Cell::Lstm => "lstm",
+            Cell::Gru => "gru",
+        }
+    }
+
+    /// PyTorch's `mode` string (`RNN_TANH`, `RNN_RELU`, `LSTM`, `GRU`; `RNN_SIGMOID` for the
+    /// sigmoid Elman cell, which PyTorch lacks).
+    pub fn mode(self, nonlinearity: Nonlinearity) -> &'static str {
+        match (self, nonlinearity) {
+            (Cell::Rnn, Nonlinearity::Tanh) => "RNN_TANH",
+            (Cell::Rnn, Nonlinearity::Relu) => "RNN_RELU",
+            (Cell::Rnn, Nonlinearity::Sigmoid) => "RNN_SIGMOID",
+            (Cell::Lstm, _) => "LSTM",
+            (Cell::Gru, _) => "GRU",
+        }
+    }
+
+    /// Parses a `mode` string: the cell and, for the Elman cell, its activation.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unknown mode.
+    pub fn from_mode(mode: &str) -> crate::Result<(Cell, Option<Nonlinearity>)> {
+        Ok(match mode {
+            "RNN_TANH" => (Cell::Rnn, Some(Nonlinearity::Tanh)),
+            "RNN_RELU" => (Cell::Rnn, Some(Nonlinearity::Relu)),
+            "RNN_SIGMOID" => (Cell::Rnn, Some(Nonlinearity::Sigmoid)),
+            "LSTM" => (Cell::Lstm, None),
+            "GRU" => (Cell::Gru, None),
+            other => {
+                return Err(Error::Config(format!(
+                    "unknown mode `{other}` (expected RNN_TANH, RNN_RELU, RNN_SIGMOID, LSTM or GRU)"
+                )));
+            }
+        })
+    }
+}
+
+impl fmt::Display for Cell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Cell {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "rnn" | "elman" => Ok(Cell::Rnn),
+            "lstm" => Ok(Cell::Lstm),
+            "gru" => Ok(Cell::Gru),
+            other => Err(Error::Config(format!("unknown cell `{other}` (expected rnn, lstm or gru)"))),
+        }
+    }
+}
+
+/// One LSTM step's element-wise part, for every row of a batch.
+///
+/// On entry `gates` holds the pre-activations `[batch, 4H]` (`x W_ihᵀ + b_ih + h W_hhᵀ +
+/// b_hh`, blocks i, f, g, o); on return the activated gates. Writes `c = f ⊙ c_prev + i ⊙ g`
+/// and `m = o ⊙ tanh(c)` (the hidden state before any projection), `[batch, H]` each.
+pub(crate) fn lstm_gates<F: Float>(gates: &mut [F], c_prev: &[F], c: &mut [F], m: &mut [F], hidden: usize) {
+    let rows = gates.chunks_exact_mut(4 * hidden).zip(c_prev.chunks_exact(hidden));
+    for ((g, cp), (c, m)) in rows.zip(c.chunks_exact_mut(hidden).zip(m.chunks_exact_mut(hidden))) {
+        // i, f = σ(·); g = tanh(·); o = σ(·)
+        Nonlinearity::Sigmoid.apply_slice(&mut g[..2 * hidden]);
+        Nonlinearity::Tanh.apply_slice(&mut g[2 * hidden..3 * hidden]);
+        Nonlinearity::Sigmoid.apply_slice(&mut g[3 * hidden..]);
+        let (i, rest) = g.split_at(hidden);
+        let (f, rest) = rest.split_at(hidden);
+        let (gg, o) = rest.split_at(hidden);
+        // c = f ⊙ c_prev + i ⊙ g
+        for j in 0..hidden {
+            c[j] = f[j] * cp[j] + i[j] * gg[j];
+        }
+        // m = o ⊙ tanh(c)
+        m.copy_from_slice(c);
+        Nonlinearity::Tanh.apply_slice(m);
+        m.iter_mut().zip(o).for_each(|(m, &o)| *m = o * *m);
+    }
+}
+
+/// One GRU step's element-wise part, for every row of a batch.
+///
+/// On entry `px` holds `x W_ihᵀ + b_ih` `[batch, 3H]` and `ah` holds `h_prev W_hhᵀ + b_hh`
+/// `[batch, 3H]` (blocks r, z, n); on return `px` holds the activated `r, z, n`, `hn` the
+/// recurrent part of the candidate `W_hn h_prev + b_hn` `[batch, H]` (kept for the backward
+/// pass) and `h` the new state `(1 - z) ⊙ n + z ⊙ h_prev`, computed as PyTorch does:
+/// `n + z ⊙ (h_prev - n)`.
+pub(crate) fn gru_gates<F: Float>(px: &mut [F], ah: &[F], hn: &mut [F], h_prev: &[F], h: &mut [F], hidden: usize) {
+    let rows = px.chunks_exact_mut(3 * hidden).zip(ah.chunks_exact(3 * hidden));
+    let states = hn.chunks_exact_mut(hidden).zip(h_prev.chunks_exact(hidden)).zip(h.chunks_exact_mut(hidden));
+    for ((g, a), ((hn, hp), h)) in rows.zip(states) {
+        // r, z = σ(x-side + h-side)
+        g[..2 * hidden].iter_mut().zip(&a[..2 * hidden]).for_each(|(g, &a)| *g += a);
+        Nonlinearity::Sigmoid.apply_slice(&mut g[..2 * hidden]);
+        // n = tanh(x-side + r ⊙ h-side)
+        hn.copy_from_slice(&a[2 * hidden..]);
+        let (rz, n) = g.split_at_mut(2 * hidden);
+        for j in 0..hidden {
+            n[j] += rz[j] * hn[j];
+        }
+        Nonlinearity::Tanh.apply_slice(n);
+        // h = n + z ⊙ (h_prev - n)
+        let z = &rz[hidden..];
+        for j in 0..hidden {
+            h[j] = n[j] + z[j] * (hp[j] - n[j]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_round_trip() {
+        for (cell, act) in [
+            (Cell::Rnn, Nonlinearity::Tanh),
+            (Cell::Rnn, Nonlinearity::Relu),
+            (Cell::Rnn, Nonlinearity::Sigmoid),
+            (Cell::Lstm, Nonlinearity::Tanh),
+            (Cell::Gru, Nonlinearity::Tanh),
+        ] {
+            let (c, a) = Cell::from_mode(cell.mode(act)).unwrap();
+            assert_eq!(c, cell);
+            if cell == Cell::Rnn {
+                assert_eq!(a, Some(act));
+            }
+        }
+        assert!(Cell::from_mode("LSTMX").is_err());
+        assert_eq!("GRU".parse::<Cell>().unwrap(), Cell::Gru);
+    }
+}

@@ -1,0 +1,188 @@
+//! The GRU layer in one direction, exactly as `torch.nn.GRU`: the forward pass over a whole
+//! sequence batch and, right beside it, its backward pass through time.
+//!
+//! Gates r, z, n stacked in that order in `W_ih [3H, in]` and `W_hh [3H, H]`; `b_hn` sits
+//! inside the reset gate, so the input side `A_x` and the recurrent side `A_h` stay apart:
+//! ```text
+//! A_x = x_t W_ihᵀ + b_ih      A_h = h_{t-1} W_hhᵀ + b_hh            [B, 3H] each
+//! r = σ(A_x,r + A_h,r)   z = σ(A_x,z + A_h,z)   n = tanh(A_x,n + r ⊙ A_h,n)
+//! h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}
+//! ```
+//! The input projections of all steps are one GEMM; each step is one `[B, H] x [H, 3H]`
+//! product. The forward pass keeps `r, z, n` `[T, B, 3H]`, `A_h,n` `[T, B, H]` and the states;
+//! the backward pass overwrites them with the recurrent side's `dA_h` and `dA_n`.
+
+use ndarray::{ArrayView2, ArrayView3, Axis, s};
+
+use crate::kernels::{Mat, PackedRef};
+use crate::layer::{LayerParams, Recurrent, Upstream};
+use crate::nn::cell::gru_gates;
+use crate::nn::gated::{
+    GatedGradsOut, add_upstream, before, check_upstream, owned2, project_input, row_and_prev, time, view2, weight_grads,
+};
+use crate::{Error, Float, Result};
+
+/// The buffers one direction's forward pass writes, flat and step-major.
+pub(crate) struct GruOut<'b, F> {
+    /// Hidden states `[T, B, H]`.
+    pub hs: &'b mut [F],
+    /// Activated gates `[T, B, 3H]` (r, z, n).
+    pub gates: &'b mut [F],
+    /// The candidate's recurrent part `A_h,n = W_hn h_{t-1} + b_hn`, `[T, B, H]`.
+    pub hn: &'b mut [F],
+}
+
+fn check<F: Float>(p: &LayerParams<F>, x: &ArrayView3<'_, F>, h0: &ArrayView2<'_, F>) -> Result<()> {
+    let (_, b, i) = x.dim();
+    let h = p.hidden_size();
+    if i != p.input_size() {
+        return Err(Error::shape("layer input", format!("[seq_len, batch, {}]", p.input_size()), x.shape()));
+    }
+    if h0.shape() != [b, h] {
+        return Err(Error::shape("h0", format!("[{b}, {h}]"), h0.shape()));
+    }
+    if p.weight_ih.nrows() != 3 * h || p.weight_hh.shape() != [3 * h, h] || p.weight_hr.is_some() {
+        return Err(Error::shape("GRU weight_hh", format!("[{}, {h}]", 3 * h), p.weight_hh.shape()));
+    }
+    Ok(())
+}
+
+/// Runs one GRU direction over `x [T, B, in]` from `h0 [B, H]`, writing into `out` (each
+/// buffer sized as its doc says). `w_hh_t`: `W_hhᵀ` already packed, if it is.
+///
+/// # Errors
+/// [`Error::Shape`] when the shapes disagree with the parameters.
+pub(crate) fn forward<F: Float>(
+    p: &LayerParams<F>,
+    reverse: bool,
+    x: ArrayView3<'_, F>,
+    h0: ArrayView2<'_, F>,
+    out: GruOut<'_, F>,
+    w_hh_t: Option<PackedRef<'_, F>>,
+) -> Result<()> {
+    check(p, &x, &h0)?;
+    let (seq_len, batch, _) = x.dim();
+    let hidden = p.hidden_size();
+    let GruOut { hs, gates, hn } = out;
+    let (bh, bg) = (batch * hidden, batch * 3 * hidden);
+    if hs.len() != seq_len * bh || hn.len() != seq_len * bh || gates.len() != seq_len * bg {
+        return Err(Error::shape("GRU buffers", format!("{seq_len} steps"), &[hs.len(), hn.len(), gates.len()]));
+    }
+    // A_x = X W_ihᵀ + b_ih for every step at once
+    project_input(p, x, p.bias_ih.as_ref().and_then(|b| b.as_slice()), gates);
+    let w_hh_t = Recurrent::new(p.weight_hh.t(), batch, None, w_hh_t);
+    let h0 = h0.as_standard_layout();
+    let h0 = h0.as_slice().expect("standard layout");
+    let h0_zero = h0.iter().all(|&v| v == F::zero());
+    // A_h of one step
+    let mut ah = vec![F::zero(); bg];
+    for step in 0..seq_len {
+        let t = time(reverse, step, seq_len);
+        let prev = before(reverse, t, seq_len);
+        // A_h = b_hh + h_{t-1} W_hhᵀ   (nothing to add from a zero h0)
+        match &p.bias_hh {
+            Some(b) => ah.chunks_exact_mut(3 * hidden).for_each(|r| r.iter_mut().zip(b).for_each(|(a, &b)| *a = b)),
+            None => ah.fill(F::zero()),
+        }
+        let (hs_t, h_prev) = match prev {
+            Some(pt) => row_and_prev(hs, t, pt, bh),
+            None => (&mut hs[t * bh..(t + 1) * bh], h0),
+        };
+        if prev.is_some() || !h0_zero {
+            w_hh_t.product(Mat::new(h_prev, batch, hidden), &mut ah, true, None);
+        }
+        // r, z, n and h_t
+        let (gates_t, hn_t) = (&mut gates[t * bg..(t + 1) * bg], &mut hn[t * bh..(t + 1) * bh]);
+        gru_gates(gates_t, &ah, hn_t, h_prev, hs_t, hidden);
+    }
+    Ok(())
+}
+
+/// Backpropagation through time for one GRU direction.
+///
+/// `hs` is what [`forward`] wrote; `gates` and `hn` hold on entry what it wrote there and on
+/// return the recurrent side's `dA_h = [dA_r, dA_z, dA_n ⊙ r]` and the input side's `dA_n`.
+/// `d_hs` is the gradient arriving at the hidden states from above ([`Upstream::Given`] or
+/// [`Upstream::Head`]), `d_hn` that of the final state.
+///
+/// # Errors
+/// [`Error::Shape`] when the shapes disagree.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward<F: Float>(
+    p: &LayerParams<F>,
+    reverse: bool,
+    x: ArrayView3<'_, F>,
+    h0: ArrayView2<'_, F>,
+    hs: &[F],
+    gates: &mut [F],
+    hn: &mut [F],
+    d_hs: Upstream<'_, F>,
+    d_hn: ArrayView2<'_, F>,
+    out: GatedGradsOut<'_, '_, F>,
+) -> Result<()> {
+    check(p, &x, &h0)?;
+    let (seq_len, batch, _) = x.dim();
+    let hidden = p.hidden_size();
+    let (bh, bg) = (batch * hidden, batch * 3 * hidden);
+    if hs.len() != seq_len * bh || hn.len() != seq_len * bh || gates.len() != seq_len * bg {
+        return Err(Error::shape("GRU buffers", format!("{seq_len} steps"), &[hs.len(), hn.len(), gates.len()]));
+    }
+    if d_hn.shape() != [batch, hidden] {
+        return Err(Error::shape("grad of h_n", format!("[{batch}, {hidden}]"), d_hn.shape()));
+    }
+    let head = check_upstream(&d_hs, seq_len, batch, hidden)?;
+    let GatedGradsOut { params: grads, dx, mut dh0, .. } = out;
+    let h0s = h0.as_standard_layout();
+    let h0s = h0s.as_slice().expect("standard layout");
+    // the carry g = dL/dh_t
+    let mut g: Vec<F> = d_hn.iter().copied().collect();
+    let w_hh = Recurrent::new(p.weight_hh.view(), batch, None, None);
+    for step in (0..seq_len).rev() {
+        let t = time(reverse, step, seq_len);
+        let h_prev = match before(reverse, t, seq_len) {
+            Some(pt) => &hs[pt * bh..(pt + 1) * bh],
+            None => h0s,
+        };
+        // g += dL/dh_t from above
+        add_upstream(&mut g, &d_hs, &head, t);
+        let gates_t = &mut gates[t * bg..(t + 1) * bg];
+        let rows = gates_t.chunks_exact_mut(3 * hidden).zip(hn[t * bh..(t + 1) * bh].chunks_exact_mut(hidden));
+        for ((gr, hnr), (gv, hp)) in rows.zip(g.chunks_exact_mut(hidden).zip(h_prev.chunks_exact(hidden))) {
+            let (r, rest) = gr.split_at_mut(hidden);
+            let (z, n) = rest.split_at_mut(hidden);
+            for j in 0..hidden {
+                let (rv, zv, nv, hnv, dh) = (r[j], z[j], n[j], hnr[j], gv[j]);
+                // dn = dh ⊙ (1 - z);  dz = dh ⊙ (h_prev - n)      (through h = (1 - z) n + z h_prev)
+                let (dn, dz) = (dh * (F::one() - zv), dh * (hp[j] - nv));
+                // dA_n = dn ⊙ (1 - n²)                              (through n = tanh(·))
+                let dan = dn * (F::one() - nv * nv);
+                // dr = dA_n ⊙ A_h,n                                 (through r ⊙ A_h,n)
+                let dr = dan * hnv;
+                // dA_r = dr σ'(r);  dA_z = dz σ'(z)
+                r[j] = dr * rv * (F::one() - rv);
+                z[j] = dz * zv * (F::one() - zv);
+                // the recurrent side sees dA_n through r: dA_h,n = dA_n ⊙ r; the input side dA_n
+                n[j] = dan * rv;
+                hnr[j] = dan;
+                // dh_prev = dh ⊙ z + dA_h W_hh   (the direct path first)
+                gv[j] = dh * zv;
+            }
+        }
+        // g += dA_h W_hh   (into the previous state, through the recurrent weights)
+        w_hh.product(Mat::new(gates_t, batch, 3 * hidden), &mut g, true, None);
+    }
+    dh0.iter_mut().zip(&g).for_each(|(d, &v)| *d = v);
+    if seq_len == 0 {
+        return Ok(());
+    }
+    let rows = seq_len * batch;
+    let da_h = view2(gates, rows, 3 * hidden)?;
+    // the input side: [dA_r, dA_z, dA_n]
+    let mut da_x = owned2::<F>(rows, 3 * hidden);
+    da_x.slice_mut(s![.., ..2 * hidden]).assign(&da_h.slice(s![.., ..2 * hidden]));
+    da_x.slice_mut(s![.., 2 * hidden..]).assign(&view2(hn, rows, hidden)?);
+    let hs = ArrayView3::from_shape((seq_len, batch, hidden), hs)
+        .map_err(|_| Error::shape("states", "flat", &[hs.len()]))?;
+    let _ = Axis(0);
+    weight_grads(p, reverse, x, h0, hs, da_x.view(), da_h, grads, dx)
+}

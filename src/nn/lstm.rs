@@ -1,0 +1,246 @@
+//! The LSTM layer in one direction, exactly as `torch.nn.LSTM`: the forward pass over a whole
+//! sequence batch and, right beside it, its backward pass through time.
+//!
+//! Gates i, f, g, o stacked in that order in `W_ih [4H, in]` and `W_hh [4H, S]` (`S` =
+//! `proj_size` or `H`):
+//! ```text
+//! A_t = x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh          [B, 4H]
+//! i = σ(A_i)   f = σ(A_f)   g = tanh(A_g)   o = σ(A_o)
+//! c_t = f ⊙ c_{t-1} + i ⊙ g
+//! h_t = o ⊙ tanh(c_t)                      (with proj_size: h_t = (o ⊙ tanh c_t) W_hrᵀ)
+//! ```
+//! The input projections of all steps are one GEMM; each step is one `[B, S] x [S, 4H]`
+//! product. The forward pass keeps the activated gates `[T, B, 4H]`, the cell states
+//! `[T, B, H]` and the hidden states `[T, B, S]`; the backward pass overwrites the gates with
+//! `dA`, so it needs no buffer of that size of its own.
+
+use ndarray::{ArrayView2, ArrayView3};
+
+use crate::kernels::{Mat, PackedRef, gemm};
+use crate::layer::{LayerParams, Recurrent, Upstream};
+use crate::nn::cell::lstm_gates;
+use crate::nn::gated::{
+    GatedGradsOut, add_upstream, before, check_upstream, project_input, row_and_prev, time, view2, weight_grads,
+};
+use crate::{Error, Float, Nonlinearity, Result};
+
+/// The buffers one direction's forward pass writes, flat and step-major.
+pub(crate) struct LstmOut<'b, F> {
+    /// Hidden states `[T, B, S]`.
+    pub hs: &'b mut [F],
+    /// Activated gates `[T, B, 4H]` (i, f, g, o).
+    pub gates: &'b mut [F],
+    /// Cell states `[T, B, H]`.
+    pub cs: &'b mut [F],
+}
+
+fn check<F: Float>(
+    p: &LayerParams<F>,
+    x: &ArrayView3<'_, F>,
+    h0: &ArrayView2<'_, F>,
+    c0: &ArrayView2<'_, F>,
+) -> Result<()> {
+    let (_, b, i) = x.dim();
+    let (h, s) = (p.hidden_size(), p.state_size());
+    if i != p.input_size() {
+        return Err(Error::shape("layer input", format!("[seq_len, batch, {}]", p.input_size()), x.shape()));
+    }
+    if h0.shape() != [b, s] {
+        return Err(Error::shape("h0", format!("[{b}, {s}]"), h0.shape()));
+    }
+    if c0.shape() != [b, h] {
+        return Err(Error::shape("c0", format!("[{b}, {h}]"), c0.shape()));
+    }
+    if p.weight_ih.nrows() != 4 * h || p.weight_hh.nrows() != 4 * h {
+        return Err(Error::shape("LSTM weights", format!("[{}, ·]", 4 * h), p.weight_hh.shape()));
+    }
+    Ok(())
+}
+
+/// Runs one LSTM direction over `x [T, B, in]` from `(h0 [B, S], c0 [B, H])`, writing into
+/// `out` (each buffer sized as its doc says). `w_hh_t`: `W_hhᵀ` already packed, if it is.
+///
+/// # Errors
+/// [`Error::Shape`] when the shapes disagree with the parameters.
+pub(crate) fn forward<F: Float>(
+    p: &LayerParams<F>,
+    reverse: bool,
+    x: ArrayView3<'_, F>,
+    h0: ArrayView2<'_, F>,
+    c0: ArrayView2<'_, F>,
+    out: LstmOut<'_, F>,
+    w_hh_t: Option<PackedRef<'_, F>>,
+) -> Result<()> {
+    check(p, &x, &h0, &c0)?;
+    let (seq_len, batch, _) = x.dim();
+    let (hidden, state) = (p.hidden_size(), p.state_size());
+    let LstmOut { hs, gates, cs } = out;
+    let (bs, bh, bg) = (batch * state, batch * hidden, batch * 4 * hidden);
+    if hs.len() != seq_len * bs || cs.len() != seq_len * bh || gates.len() != seq_len * bg {
+        return Err(Error::shape("LSTM buffers", format!("{seq_len} steps"), &[hs.len(), cs.len(), gates.len()]));
+    }
+    // A = X W_ihᵀ + (b_ih + b_hh) for every step at once
+    let bias: Option<Vec<F>> = match (&p.bias_ih, &p.bias_hh) {
+        (Some(bi), Some(bh)) => Some(bi.iter().zip(bh).map(|(&a, &b)| a + b).collect()),
+        _ => None,
+    };
+    project_input(p, x, bias.as_deref(), gates);
+    let w_hh_t = Recurrent::new(p.weight_hh.t(), batch, None, w_hh_t);
+    let w_hr_t = p.weight_hr.as_ref().map(|w| Recurrent::new(w.t(), batch, None, None));
+    let h0 = h0.as_standard_layout();
+    let h0 = h0.as_slice().expect("standard layout");
+    let c0 = c0.as_standard_layout();
+    let c0 = c0.as_slice().expect("standard layout");
+    let h0_zero = h0.iter().all(|&v| v == F::zero());
+    // o ⊙ tanh(c) before the projection (only with one)
+    let mut m = vec![F::zero(); if w_hr_t.is_some() { bh } else { 0 }];
+    for step in 0..seq_len {
+        let t = time(reverse, step, seq_len);
+        let prev = before(reverse, t, seq_len);
+        let gates_t = &mut gates[t * bg..(t + 1) * bg];
+        // A_t += h_{t-1} W_hhᵀ   (nothing to add from a zero h0)
+        let (hs_t, h_prev) = match prev {
+            Some(pt) => row_and_prev(hs, t, pt, bs),
+            None => (&mut hs[t * bs..(t + 1) * bs], h0),
+        };
+        if prev.is_some() || !h0_zero {
+            w_hh_t.product(Mat::new(h_prev, batch, state), gates_t, true, None);
+        }
+        let (cs_t, c_prev) = match prev {
+            Some(pt) => row_and_prev(cs, t, pt, bh),
+            None => (&mut cs[t * bh..(t + 1) * bh], c0),
+        };
+        match &w_hr_t {
+            // gates, c_t and h_t = o ⊙ tanh(c_t)
+            None => lstm_gates(gates_t, c_prev, cs_t, hs_t, hidden),
+            // ... and h_t = (o ⊙ tanh c_t) W_hrᵀ
+            Some(w_hr_t) => {
+                lstm_gates(gates_t, c_prev, cs_t, &mut m, hidden);
+                w_hr_t.product(Mat::new(&m, batch, hidden), hs_t, false, None);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Backpropagation through time for one LSTM direction.
+///
+/// `hs`, `cs` are what [`forward`] wrote; `gates` holds on entry the activated gates it wrote
+/// and on return `dA = dL/dA` `[T, B, 4H]`. `d_hs` is the gradient arriving at the hidden
+/// states from above ([`Upstream::Given`] or [`Upstream::Head`]), `d_hn`, `d_cn` those of the
+/// final states.
+///
+/// # Errors
+/// [`Error::Shape`] when the shapes disagree.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward<F: Float>(
+    p: &LayerParams<F>,
+    reverse: bool,
+    x: ArrayView3<'_, F>,
+    h0: ArrayView2<'_, F>,
+    c0: ArrayView2<'_, F>,
+    hs: &[F],
+    cs: &[F],
+    gates: &mut [F],
+    d_hs: Upstream<'_, F>,
+    d_hn: ArrayView2<'_, F>,
+    d_cn: ArrayView2<'_, F>,
+    out: GatedGradsOut<'_, '_, F>,
+) -> Result<()> {
+    check(p, &x, &h0, &c0)?;
+    let (seq_len, batch, _) = x.dim();
+    let (hidden, state) = (p.hidden_size(), p.state_size());
+    let (bs, bh, bg) = (batch * state, batch * hidden, batch * 4 * hidden);
+    if hs.len() != seq_len * bs || cs.len() != seq_len * bh || gates.len() != seq_len * bg {
+        return Err(Error::shape("LSTM buffers", format!("{seq_len} steps"), &[hs.len(), cs.len(), gates.len()]));
+    }
+    if d_hn.shape() != [batch, state] || d_cn.shape() != [batch, hidden] {
+        return Err(Error::shape(
+            "grad of (h_n, c_n)",
+            format!("[{batch}, {state}], [{batch}, {hidden}]"),
+            d_hn.shape(),
+        ));
+    }
+    let head = check_upstream(&d_hs, seq_len, batch, state)?;
+    let GatedGradsOut { params: grads, dx, mut dh0, dc0 } = out;
+    let c0 = c0.as_standard_layout();
+    let c0 = c0.as_slice().expect("standard layout");
+    // the carries: g = dL/dh_t, dc = dL/dc_t
+    let mut g: Vec<F> = d_hn.iter().copied().collect();
+    let mut dc: Vec<F> = d_cn.iter().copied().collect();
+    let w_hh = Recurrent::new(p.weight_hh.view(), batch, None, None);
+    let w_hr = p.weight_hr.as_ref().map(|w| w.as_standard_layout());
+    if let Some(gw) = &mut grads.weight_hr {
+        gw.fill(F::zero());
+    }
+    // tanh(c_t), and with a projection dL/dm_t and m_t = o ⊙ tanh(c_t)
+    let mut tc = vec![F::zero(); bh];
+    let mut dm = vec![F::zero(); if w_hr.is_some() { bh } else { 0 }];
+    let mut m = dm.clone();
+    for step in (0..seq_len).rev() {
+        let t = time(reverse, step, seq_len);
+        let c_prev = match before(reverse, t, seq_len) {
+            Some(pt) => &cs[pt * bh..(pt + 1) * bh],
+            None => c0,
+        };
+        // g += dL/dh_t from above
+        add_upstream(&mut g, &d_hs, &head, t);
+        let gates_t = &mut gates[t * bg..(t + 1) * bg];
+        tc.copy_from_slice(&cs[t * bh..(t + 1) * bh]);
+        Nonlinearity::Tanh.apply_slice(&mut tc);
+        let dm: &[F] = match (&w_hr, &mut grads.weight_hr) {
+            (Some(w_hr), Some(gw_hr)) => {
+                // m_t = o ⊙ tanh(c_t); dW_hr += gᵀ m_t; dm = g W_hr   (through the projection)
+                for ((m, gr), tr) in
+                    m.chunks_exact_mut(hidden).zip(gates_t.chunks_exact(4 * hidden)).zip(tc.chunks_exact(hidden))
+                {
+                    m.iter_mut().zip(&gr[3 * hidden..]).zip(tr).for_each(|((m, &o), &tc)| *m = o * tc);
+                }
+                let gw = gw_hr
+                    .as_slice_mut()
+                    .ok_or_else(|| Error::shape("grad of weight_hr", "standard layout", &[state, hidden]))?;
+                gemm(Mat::transposed(&g, state, batch), Mat::new(&m, batch, hidden), gw, hidden, true);
+                let w = w_hr.as_slice().expect("standard layout");
+                gemm(Mat::new(&g, batch, state), Mat::new(w, state, hidden), &mut dm, hidden, false);
+                &dm
+            }
+            _ => &g,
+        };
+        let rows = gates_t.chunks_exact_mut(4 * hidden).zip(dc.chunks_exact_mut(hidden));
+        let inputs = dm.chunks_exact(hidden).zip(tc.chunks_exact(hidden)).zip(c_prev.chunks_exact(hidden));
+        for ((gr, dcr), ((dmr, tcr), cpr)) in rows.zip(inputs) {
+            let (i, rest) = gr.split_at_mut(hidden);
+            let (f, rest) = rest.split_at_mut(hidden);
+            let (gg, o) = rest.split_at_mut(hidden);
+            for j in 0..hidden {
+                let (iv, fv, gv, ov, tcv) = (i[j], f[j], gg[j], o[j], tcr[j]);
+                // dc += dh ⊙ o ⊙ (1 - tanh² c)        (through h = o ⊙ tanh c)
+                let dcv = dcr[j] + dmr[j] * ov * (F::one() - tcv * tcv);
+                // do = dh ⊙ tanh c
+                let dov = dmr[j] * tcv;
+                // di = dc ⊙ g;  dg = dc ⊙ i;  df = dc ⊙ c_prev   (through c = f ⊙ c_prev + i ⊙ g)
+                let (div, dgv, dfv) = (dcv * gv, dcv * iv, dcv * cpr[j]);
+                // dc_prev = dc ⊙ f
+                dcr[j] = dcv * fv;
+                // dA = [di σ', df σ', dg tanh', do σ']   (through the gate activations)
+                i[j] = div * iv * (F::one() - iv);
+                f[j] = dfv * fv * (F::one() - fv);
+                gg[j] = dgv * (F::one() - gv * gv);
+                o[j] = dov * ov * (F::one() - ov);
+            }
+        }
+        // g = dA_t W_hh   (into the previous state, through the recurrent weights)
+        w_hh.product(Mat::new(gates_t, batch, 4 * hidden), &mut g, false, None);
+    }
+    dh0.iter_mut().zip(&g).for_each(|(d, &v)| *d = v);
+    if let Some(mut dc0) = dc0 {
+        dc0.iter_mut().zip(&dc).for_each(|(d, &v)| *d = v);
+    }
+    if seq_len == 0 {
+        return Ok(());
+    }
+    let hs =
+        ArrayView3::from_shape((seq_len, batch, state), hs).map_err(|_| Error::shape("states", "flat", &[hs.len()]))?;
+    let da = view2(gates, seq_len * batch, 4 * hidden)?;
+    weight_grads(p, reverse, x, h0, hs, da, da, grads, dx)
+}
