@@ -505,7 +505,7 @@ impl<F: Float> Rnn<F> {
         x: ArrayView3<'_, F>,
         h0: Option<ArrayView3<'_, F>>,
         c0: Option<ArrayView3<'_, F>>,
-    ) -> Result<(Array3<F>, Array3<F>, Option<Array3<F>>)> {
+    ) -> Result<Outputs<F>> {
         let trace = self.run(x, h0, c0, None::<&mut rand_chacha::ChaCha8Rng>, &[])?;
         Ok((trace.output().to_owned(), trace.h_n, trace.c_n))
     }
@@ -930,6 +930,9 @@ impl<F: Float> Rnn<F> {
         Ok(RnnGrads { layers: grads, input: d_above, h0: dh0, c0: dc0 })
     }
 }
+
+/// `(output, h_n, c_n)`: what [`Rnn::forward_states`] returns (`c_n` only for an LSTM).
+pub type Outputs<F> = (Array3<F>, Array3<F>, Option<Array3<F>>);
 
 /// How [`Rnn::backward_stack`] runs.
 pub(crate) struct Backward<'a, F> {

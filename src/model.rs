@@ -205,13 +205,12 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x`, `h0` or `c0` has the wrong shape.
-    #[allow(clippy::type_complexity)]
     pub fn forward_states(
         &self,
         x: ArrayView3<'_, F>,
         h0: Option<ArrayView3<'_, F>>,
         c0: Option<ArrayView3<'_, F>>,
-    ) -> Result<(Array3<F>, Array3<F>, Option<Array3<F>>)> {
+    ) -> Result<crate::deep::Outputs<F>> {
         let trace = self.rnn.forward_trace_states(x, h0, c0)?;
         let trace = self.trace(trace, Readout::EveryStep)?;
         let c_n = trace.c_n().map(|c| c.to_owned());

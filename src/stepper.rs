@@ -4,11 +4,28 @@
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
 
 use crate::kernels::{Aligned, Mat, gemm, transposed_aligned};
+use crate::nn::cell::{gru_gates, lstm_gates};
 
-use crate::{Error, Float, Model, Result};
+use crate::{Cell, Error, Float, Model, Result};
 
-/// One layer's weights as a step uses them: `W_ihᵀ`, `W_hhᵀ`, `b_ih + b_hh`.
+/// One layer's weights as a step uses them: `W_ihᵀ`, `W_hhᵀ`, `b_ih + b_hh` (for a GRU `b_ih`
+/// alone: `b_hh` goes into [`Gated::b_hh`]).
 type StepLayer<F> = (Aligned<F>, Aligned<F>, Option<ndarray::Array1<F>>);
+
+/// What a gated cell's step needs beyond [`StepLayer`].
+struct Gated<F: Float> {
+    /// A GRU's `b_hh` per layer (it sits inside the reset gate, so stays apart).
+    b_hh: Vec<Option<ndarray::Array1<F>>>,
+    /// An LSTM's `W_hrᵀ` per layer, with proj_size.
+    w_hr_t: Vec<Option<Aligned<F>>>,
+    /// LSTM cell states `[num_layers, batch, hidden]`.
+    c: Array3<F>,
+    /// Scratch: a GRU's recurrent side `[batch, 3H]`; the new `c` or `h` and `o ⊙ tanh c`
+    /// `[batch, H]` each.
+    ah: Vec<F>,
+    new: Vec<F>,
+    m: Vec<F>,
+}
 
 /// Steps a model through time one input at a time (text generation, real-time forecasting).
 ///
@@ -35,6 +52,8 @@ pub struct Stepper<'m, F: Float = f32> {
     a: Array2<F>,
     /// Head output `[batch, output_size]` (empty without a head).
     y: Array2<F>,
+    /// The gated cells' extras (`None` for the Elman cell).
+    gated: Option<Gated<F>>,
 }
 
 impl<'m, F: Float> Stepper<'m, F> {
@@ -53,42 +72,79 @@ impl<'m, F: Float> Stepper<'m, F> {
             return Err(Error::Config("batch must be at least 1".into()));
         }
         let out = model.head.as_ref().map_or(0, |h| h.out_features());
-        let layers = model
-            .rnn
-            .layers()
+        let params = model.rnn.layers();
+        let layers = params
             .iter()
             .map(|p| {
                 let bias = match (&p.bias_ih, &p.bias_hh) {
+                    (Some(a), _) if c.cell == Cell::Gru => Some(a.clone()),
                     (Some(a), Some(b)) => Some(a + b),
                     _ => None,
                 };
                 (transposed_aligned(p.weight_ih.view()), transposed_aligned(p.weight_hh.view()), bias)
             })
             .collect();
+        let (hidden, gates) = (c.hidden_size, c.cell.gates() * c.hidden_size);
+        let gated = (c.cell != Cell::Rnn).then(|| Gated {
+            b_hh: params.iter().map(|p| p.bias_hh.clone().filter(|_| c.cell == Cell::Gru)).collect(),
+            w_hr_t: params.iter().map(|p| p.weight_hr.as_ref().map(|w| transposed_aligned(w.view()))).collect(),
+            c: Array3::zeros(if c.cell == Cell::Lstm { (c.num_layers, batch, hidden) } else { (0, 0, 0) }),
+            ah: vec![F::zero(); if c.cell == Cell::Gru { batch * gates } else { 0 }],
+            new: vec![F::zero(); batch * hidden],
+            m: vec![F::zero(); batch * hidden],
+        });
         Ok(Stepper {
             model,
             layers,
             head_t: model.head.as_ref().map(|h| transposed_aligned(h.weight.view())),
-            h: Array3::zeros((c.num_layers, batch, c.hidden_size)),
-            a: Array2::zeros((batch, c.hidden_size)),
+            h: Array3::zeros((c.num_layers, batch, c.state_size())),
+            a: Array2::zeros((batch, gates)),
             y: Array2::zeros((batch, out)),
+            gated,
         })
     }
 
     /// Sets every state back to zeros.
     pub fn reset(&mut self) {
         self.h.fill(F::zero());
+        if let Some(g) = &mut self.gated {
+            g.c.fill(F::zero());
+        }
     }
 
-    /// The states `[num_layers, batch, hidden_size]` (PyTorch's `h_n` layout).
+    /// The states `[num_layers, batch, state_size]` (PyTorch's `h_n` layout).
     pub fn state(&self) -> ArrayView3<'_, F> {
         self.h.view()
+    }
+
+    /// An LSTM's cell states `[num_layers, batch, hidden_size]` (PyTorch's `c_n` layout);
+    /// `None` for the other cells.
+    pub fn cell_state(&self) -> Option<ArrayView3<'_, F>> {
+        self.gated.as_ref().filter(|_| self.model.rnn.config().cell == Cell::Lstm).map(|g| g.c.view())
+    }
+
+    /// Replaces an LSTM's cell states.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `c` is not `[num_layers, batch, hidden_size]` or the model is not
+    /// an LSTM.
+    pub fn set_cell_state(&mut self, c: ArrayView3<'_, F>) -> Result<()> {
+        match &mut self.gated {
+            Some(g) if self.model.rnn.config().cell == Cell::Lstm && g.c.shape() == c.shape() => {
+                g.c.assign(&c);
+                Ok(())
+            }
+            Some(g) if self.model.rnn.config().cell == Cell::Lstm => {
+                Err(Error::shape("cell state", format!("{:?}", g.c.shape()), c.shape()))
+            }
+            _ => Err(Error::shape("cell state", "nothing: only an LSTM has one", c.shape())),
+        }
     }
 
     /// Replaces the states.
     ///
     /// # Errors
-    /// [`Error::Shape`] when `h` is not `[num_layers, batch, hidden_size]`.
+    /// [`Error::Shape`] when `h` is not `[num_layers, batch, state_size]`.
     pub fn set_state(&mut self, h: ArrayView3<'_, F>) -> Result<()> {
         if h.shape() != self.h.shape() {
             return Err(Error::shape("state", format!("{:?}", self.h.shape()), h.shape()));
@@ -111,6 +167,10 @@ impl<'m, F: Float> Stepper<'m, F> {
         let x_std = x.as_standard_layout();
         let x_slice = x_std.as_slice().expect("standard layout");
         let (batch, hidden) = (batch, c.hidden_size);
+        if self.gated.is_some() {
+            self.step_gated(x_slice);
+            return self.read_out();
+        }
         for (l, (w_ih_t, w_hh_t, bias)) in self.layers.iter().enumerate() {
             let a = self.a.as_slice_mut().expect("contiguous scratch");
             // a = b_ih + b_hh (or 0), then a += x W_ihᵀ and a += h_l W_hhᵀ,
@@ -134,6 +194,75 @@ impl<'m, F: Float> Stepper<'m, F> {
             h_l.copy_from_slice(a);
             act.apply_slice(h_l);
         }
+        self.read_out()
+    }
+
+    /// One step of every layer of a gated model, given the input `[batch, input_size]`.
+    fn step_gated(&mut self, x: &[F]) {
+        let c = self.model.rnn.config();
+        let (batch, hidden, state) = (self.h.shape()[1], c.hidden_size, c.state_size());
+        let g = self.gated.as_mut().expect("a gated model");
+        let width = c.cell.gates() * hidden;
+        let (bh, bs) = (batch * hidden, batch * state);
+        for (l, (w_ih_t, w_hh_t, bias)) in self.layers.iter().enumerate() {
+            let a = self.a.as_slice_mut().expect("contiguous scratch");
+            // a = bias + x W_ihᵀ   (x: the input or the layer below's new state)
+            match bias {
+                Some(b) => a.chunks_exact_mut(width).for_each(|r| r.copy_from_slice(b.as_slice().expect("contiguous"))),
+                None => a.fill(F::zero()),
+            }
+            let h = self.h.as_slice_mut().expect("contiguous state");
+            let (below, rest) = h.split_at_mut(l * bs);
+            let h_l = &mut rest[..bs];
+            let (input, in_size) = if l == 0 { (x, c.input_size) } else { (&below[(l - 1) * bs..], state) };
+            gemm(Mat::new(input, batch, in_size), Mat::new(w_ih_t.as_slice(), in_size, width), a, width, true);
+            match c.cell {
+                Cell::Gru => {
+                    // A_h = b_hh + h W_hhᵀ, then r, z, n and h = n + z ⊙ (h_prev - n)
+                    match &g.b_hh[l] {
+                        Some(b) => {
+                            g.ah.chunks_exact_mut(width)
+                                .for_each(|r| r.copy_from_slice(b.as_slice().expect("contiguous")))
+                        }
+                        None => g.ah.fill(F::zero()),
+                    }
+                    gemm(
+                        Mat::new(h_l, batch, state),
+                        Mat::new(w_hh_t.as_slice(), state, width),
+                        &mut g.ah,
+                        width,
+                        true,
+                    );
+                    gru_gates(a, &g.ah, &mut g.m, h_l, &mut g.new, hidden);
+                    h_l.copy_from_slice(&g.new);
+                }
+                _ => {
+                    // A += h W_hhᵀ, then the gates, c = f ⊙ c + i ⊙ g, h = o ⊙ tanh c (W_hr)
+                    gemm(Mat::new(h_l, batch, state), Mat::new(w_hh_t.as_slice(), state, width), a, width, true);
+                    let c_l = &mut g.c.as_slice_mut().expect("contiguous state")[l * bh..(l + 1) * bh];
+                    match &g.w_hr_t[l] {
+                        None => lstm_gates(a, c_l, &mut g.new, h_l, hidden),
+                        Some(w_hr_t) => {
+                            lstm_gates(a, c_l, &mut g.new, &mut g.m, hidden);
+                            gemm(
+                                Mat::new(&g.m, batch, hidden),
+                                Mat::new(w_hr_t.as_slice(), hidden, state),
+                                h_l,
+                                state,
+                                false,
+                            );
+                        }
+                    }
+                    c_l.copy_from_slice(&g.new);
+                }
+            }
+        }
+    }
+
+    /// The head's output on the top layer's new state, or that state.
+    fn read_out(&mut self) -> Result<ArrayView2<'_, F>> {
+        let c = self.model.rnn.config();
+        let (batch, hidden) = (self.h.shape()[1], c.state_size());
         let top = self.h.index_axis(Axis(0), c.num_layers - 1);
         match (&self.model.head, &self.head_t) {
             (Some(head), Some(v_t)) => {
@@ -157,7 +286,7 @@ impl<'m, F: Float> Stepper<'m, F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Init, ModelConfig, Nonlinearity, RnnConfig};
+    use crate::{Cell, Init, ModelConfig, Nonlinearity, RnnConfig};
     use ndarray::s;
 
     #[test]
@@ -174,6 +303,31 @@ mod tests {
                 assert!(diff < 1e-12, "step {t}: {diff}");
             }
             assert!((&st.state() - &h_n).iter().all(|d| d.abs() < 1e-12));
+        }
+    }
+
+    #[test]
+    fn gated_stepping_equals_the_whole_sequence() {
+        for (cell, layers, head, proj) in
+            [(Cell::Lstm, 1, None, 0), (Cell::Lstm, 2, Some(2), 3), (Cell::Gru, 3, Some(1), 0), (Cell::Gru, 1, None, 0)]
+        {
+            let rnn = RnnConfig::new(3, 5).with_num_layers(layers).with_cell(cell).with_proj_size(proj);
+            let model = Model::<f64>::new(ModelConfig { rnn, output_size: head }, Init::PyTorch, 4).unwrap();
+            let x = Array3::from_shape_fn((6, 2, 3), |(t, b, i)| ((t * 5 + b * 3 + i) as f64 * 0.7).sin());
+            let (y, h_n, c_n) = model.forward_states(x.view(), None, None).unwrap();
+            let mut st = Stepper::new(&model, 2).unwrap();
+            for t in 0..6 {
+                let y_t = st.step(x.index_axis(Axis(0), t)).unwrap().to_owned();
+                let diff = (&y_t - &y.slice(s![t, .., ..])).mapv(f64::abs).fold(0.0, |a: f64, &b| a.max(b));
+                assert!(diff < 1e-12, "{cell} step {t}: {diff}");
+            }
+            assert!((&st.state() - &h_n).iter().all(|d| d.abs() < 1e-12));
+            assert_eq!(st.cell_state().is_some(), c_n.is_some());
+            if let (Some(a), Some(b)) = (st.cell_state(), c_n) {
+                assert!((&a - &b).iter().all(|d| d.abs() < 1e-12));
+            }
+            st.reset();
+            assert!(st.state().iter().all(|&v| v == 0.0));
         }
     }
 

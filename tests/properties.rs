@@ -323,7 +323,7 @@ fn backward_over_the_states_equals_backward_with_a_buffer() {
         (12, 5, Nonlinearity::Tanh, false, 0),
     ] {
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(hidden as u64 + input as u64);
-        let p = LayerParams::<f64>::init(input, hidden, true, Init::PyTorch, &mut rng);
+        let p = LayerParams::<f64>::init(rnn::Cell::Rnn, input, hidden, None, true, Init::PyTorch, &mut rng);
         let rec = Recurrence { nonlinearity: act, reverse };
         let x = data((steps, batch, input), 41);
         let h0 = data((1, batch, hidden), 42).index_axis_move(Axis(0), 0);

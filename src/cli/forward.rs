@@ -1,4 +1,5 @@
-//! `rnn forward`: run a model over a `.npy` sequence, as `nn.RNN` (plus head) would.
+//! `rnn forward`: run a model over a `.npy` sequence, as `nn.RNN`, `nn.LSTM` or `nn.GRU` (plus
+//! head) would.
 
 use std::path::PathBuf;
 
@@ -6,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use ndarray::{Array3, ArrayD, Ix3};
 use rnn::data::npy::{self, NpyArray};
 use rnn::model_file::{self, LoadOptions};
-use rnn::{Float, Model};
+use rnn::{Cell, Float, Model};
 
 use super::Act;
 
@@ -22,12 +23,18 @@ pub struct Args {
     /// Where to write the output .npy (head output, else top-layer hidden states), in the input's dtype
     #[arg(long, value_name = "PATH")]
     output: PathBuf,
-    /// Initial hidden state .npy, shape [num_layers*dirs, batch, hidden_size] (zeros if omitted)
+    /// Initial hidden state .npy, shape [num_layers*dirs, batch, hidden_size] (proj_size for a projected LSTM; zeros if omitted)
     #[arg(long, value_name = "PATH")]
     h0: Option<PathBuf>,
     /// Also write the final hidden state h_n [num_layers*dirs, batch, hidden_size] to this .npy
     #[arg(long, value_name = "PATH")]
     hn: Option<PathBuf>,
+    /// LSTM only: initial cell state .npy, shape [num_layers*dirs, batch, hidden_size] (zeros if omitted)
+    #[arg(long, value_name = "PATH")]
+    c0: Option<PathBuf>,
+    /// LSTM only: also write the final cell state c_n [num_layers*dirs, batch, hidden_size] to this .npy
+    #[arg(long, value_name = "PATH")]
+    cn: Option<PathBuf>,
     /// Nonlinearity for model files without `rnn.config` metadata (tanh if omitted)
     #[arg(long, value_enum)]
     nonlinearity: Option<Act>,
@@ -45,12 +52,17 @@ pub fn run(args: &Args) -> Result<()> {
 /// Refuses output paths that could only fail or clobber each other, so that a failure never
 /// leaves one output written and the other not.
 fn check_destinations(args: &Args) -> Result<()> {
-    if let Some(hn) = &args.hn
-        && *hn == args.output
-    {
-        bail!("{}: given as both --output and --hn", hn.display());
+    let outputs = [("--output", Some(&args.output)), ("--hn", args.hn.as_ref()), ("--cn", args.cn.as_ref())];
+    for (i, (a, p)) in outputs.iter().enumerate() {
+        for (b, q) in &outputs[i + 1..] {
+            if let (Some(p), Some(q)) = (p, q)
+                && p == q
+            {
+                bail!("{}: given as both {a} and {b}", p.display());
+            }
+        }
     }
-    for path in std::iter::once(&args.output).chain(&args.hn) {
+    for path in std::iter::once(&args.output).chain(&args.hn).chain(&args.cn) {
         if path.is_dir() {
             bail!("{}: is a directory, expected a .npy file path to write", path.display());
         }
@@ -86,33 +98,49 @@ fn forward<F: Float>(args: &Args, x: ArrayD<F>) -> Result<()> {
         );
     }
 
-    let h0 = match &args.h0 {
-        None => None,
-        Some(path) => {
-            let want = [config.num_layers * config.num_directions(), batch, config.hidden_size];
-            let h0 = npy::read(path)?;
-            if h0.shape() != want {
-                bail!(
-                    "{}: expected h0 of shape [num_layers*dirs, batch, hidden_size] = {}, got {}",
-                    path.display(),
-                    shape_str(&want),
-                    shape_str(h0.shape())
-                );
-            }
-            let h0: Array3<F> = h0
-                .into_float::<F>()
-                .into_dimensionality::<Ix3>()
-                .with_context(|| format!("{}: not a 3-D array", path.display()))?;
-            Some(h0)
-        }
-    };
-
-    let (y, h_n) = model.forward(x.view(), h0.as_ref().map(Array3::view)).with_context(|| format!("{input}"))?;
+    let dirs = config.num_layers * config.num_directions();
+    let is_lstm = config.cell == Cell::Lstm;
+    if !is_lstm && let Some(path) = args.c0.as_ref().or(args.cn.as_ref()) {
+        bail!(
+            "{}: the model is {} ({}); only an LSTM has a cell state (--c0, --cn)",
+            path.display(),
+            config.cell,
+            args.model.display()
+        );
+    }
+    let h0 = read_state::<F>(args.h0.as_ref(), "h0", [dirs, batch, config.state_size()])?;
+    let c0 = read_state::<F>(args.c0.as_ref(), "c0", [dirs, batch, config.hidden_size])?;
+    let (y, h_n, c_n) = model
+        .forward_states(x.view(), h0.as_ref().map(Array3::view), c0.as_ref().map(Array3::view))
+        .with_context(|| format!("{input}"))?;
     npy::write(&args.output, y.view())?;
     if let Some(hn) = &args.hn {
         npy::write(hn, h_n.view())?;
     }
+    if let (Some(cn), Some(c_n)) = (&args.cn, c_n) {
+        npy::write(cn, c_n.view())?;
+    }
     Ok(())
+}
+
+/// Reads an initial state `.npy` of shape `want`, saying which file is wrong if it is not.
+fn read_state<F: Float>(path: Option<&PathBuf>, name: &str, want: [usize; 3]) -> Result<Option<Array3<F>>> {
+    let Some(path) = path else { return Ok(None) };
+    let state = npy::read(path)?;
+    if state.shape() != want {
+        bail!(
+            "{}: expected {name} of shape [num_layers*dirs, batch, {}] = {}, got {}",
+            path.display(),
+            if name == "h0" { "state_size" } else { "hidden_size" },
+            shape_str(&want),
+            shape_str(state.shape())
+        );
+    }
+    let state: Array3<F> = state
+        .into_float::<F>()
+        .into_dimensionality::<Ix3>()
+        .with_context(|| format!("{}: not a 3-D array", path.display()))?;
+    Ok(Some(state))
 }
 
 /// `[4, 2, 3]`.

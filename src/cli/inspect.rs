@@ -43,10 +43,14 @@ struct Report {
 
 #[derive(Debug, Serialize)]
 struct Config {
+    /// PyTorch's mode: RNN_TANH, RNN_RELU, RNN_SIGMOID, LSTM or GRU.
+    mode: String,
+    cell: String,
     input_size: usize,
     hidden_size: usize,
+    proj_size: usize,
     num_layers: usize,
-    nonlinearity: String,
+    nonlinearity: Option<String>,
     bias: bool,
     bidirectional: bool,
     dropout: f64,
@@ -84,10 +88,13 @@ pub fn run(args: &Args) -> Result<()> {
         path: args.model.display().to_string(),
         dtype: dtype_name(loaded.dtype),
         config: Config {
+            mode: c.cell.mode(c.nonlinearity).to_string(),
+            cell: c.cell.to_string(),
             input_size: c.input_size,
             hidden_size: c.hidden_size,
+            proj_size: c.proj_size,
             num_layers: c.num_layers,
-            nonlinearity: c.nonlinearity.to_string(),
+            nonlinearity: (c.cell == rnn::Cell::Rnn).then(|| c.nonlinearity.to_string()),
             bias: c.bias,
             bidirectional: c.bidirectional,
             dropout: c.dropout,
@@ -127,29 +134,44 @@ fn render(r: &Report, nonlinearity_given: bool) -> String {
     let source = match (inferred, r.bare) {
         (false, _) => format!("metadata (`{CONFIG_KEY}`)"),
         (true, false) => "inferred from tensor names and shapes (no `rnn.config` metadata)".to_string(),
-        (true, true) => "inferred from tensor names and shapes (bare nn.RNN state_dict, no metadata)".to_string(),
+        (true, true) => {
+            let module = match c.cell.as_str() {
+                "lstm" => "nn.LSTM",
+                "gru" => "nn.GRU",
+                _ => "nn.RNN",
+            };
+            format!("inferred from tensor names and shapes (bare {module} state_dict, no metadata)")
+        }
     };
-    let nonlinearity = match (inferred, nonlinearity_given) {
-        (false, _) => c.nonlinearity.clone(),
-        (true, true) => format!("{} (from --nonlinearity; not stored in the file)", c.nonlinearity),
-        (true, false) => format!("{} (assumed; not stored in the file, set with --nonlinearity)", c.nonlinearity),
+    let nonlinearity = match (&c.nonlinearity, inferred, nonlinearity_given) {
+        (None, _, _) => None,
+        (Some(n), false, _) => Some(n.clone()),
+        (Some(n), true, true) => Some(format!("{n} (from --nonlinearity; not stored in the file)")),
+        (Some(n), true, false) => Some(format!("{n} (assumed; not stored in the file, set with --nonlinearity)")),
+    };
+    let cell = match c.cell.as_str() {
+        "lstm" => "lstm (torch.nn.LSTM)",
+        "gru" => "gru (torch.nn.GRU)",
+        _ => "rnn (Elman, torch.nn.RNN)",
     };
     let output_size = c.output_size.map_or_else(|| "none (no head)".to_string(), |o| o.to_string());
     let fields = [
         ("file", r.path.clone()),
         ("dtype", r.dtype.clone()),
         ("config", source),
+        ("cell", format!("{cell}, mode {}", c.mode)),
         ("input_size", c.input_size.to_string()),
         ("hidden_size", c.hidden_size.to_string()),
+        ("proj_size", if c.proj_size > 0 { c.proj_size.to_string() } else { String::new() }),
         ("num_layers", c.num_layers.to_string()),
-        ("nonlinearity", nonlinearity),
+        ("nonlinearity", nonlinearity.unwrap_or_default()),
         ("bias", c.bias.to_string()),
         ("bidirectional", c.bidirectional.to_string()),
         ("dropout", c.dropout.to_string()),
         ("output_size", output_size),
     ];
     let mut out = String::new();
-    for (key, value) in fields {
+    for (key, value) in fields.into_iter().filter(|(_, v)| !v.is_empty()) {
         let _ = writeln!(out, "{:<15}{value}", format!("{key}:"));
     }
 

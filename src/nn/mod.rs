@@ -2,6 +2,7 @@
 //! beside it; `reference` holds the plain per-step versions the fast ones are tested against.
 
 pub mod cell;
+mod gate_init;
 pub(crate) mod gated;
 pub(crate) mod gru;
 pub(crate) mod lstm;
