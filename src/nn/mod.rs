@@ -5,3 +5,4 @@ pub mod cell;
 pub(crate) mod gated;
 pub(crate) mod gru;
 pub(crate) mod lstm;
+pub mod reference;
