@@ -98,7 +98,7 @@ fn gated_grid() -> Vec<Case> {
                         let dropout = if layers > 1 && j.is_multiple_of(2) { 0.3 } else { 0.0 };
                         let input_size = if j % 4 == 1 { 4 } else { 3 };
                         // proj 3 or 2: the second also makes W_hh narrower than the input
-                        let proj = if proj > 0 && i % 3 == 0 { 2 } else { proj };
+                        let proj = if proj > 0 && i.is_multiple_of(3) { 2 } else { proj };
                         let act = Nonlinearity::Tanh;
                         let case = Case {
                             cell,

@@ -252,5 +252,10 @@ fn fast_path_matches_the_reference_on_large_and_deep_cases() {
     for spec in cases {
         stats = stats.merge(run(spec));
     }
-    eprintln!("{} large/deep configurations, {} entries: worst scaled difference {:.2e}", cases.len(), stats.entries, stats.worst);
+    eprintln!(
+        "{} large/deep configurations, {} entries: worst scaled difference {:.2e}",
+        cases.len(),
+        stats.entries,
+        stats.worst
+    );
 }

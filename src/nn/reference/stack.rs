@@ -153,7 +153,7 @@ pub fn forward<'m, R: Rng + ?Sized>(
         // dropout on every layer's output but the top one's
         let mask = (l + 1 < c.num_layers && c.dropout > 0.0).then(|| dropout_mask(c.dropout, out.dim(), rng));
         if let Some(m) = &mask {
-            out = out * m;
+            out *= m;
         }
         masks.push(mask);
         input = out;
@@ -203,7 +203,8 @@ impl Forward<'_> {
         // dL/d(top output), on the steps read: R, or through the head y = W_o h + b_o
         // (dW_o += R hᵀ, db_o += R, dh = W_oᵀ R)
         let mut d_out = Array3::zeros(self.top.raw_dim());
-        let mut head_grads = model.head.as_ref().map(|h| (Array2::zeros(h.weight.raw_dim()), Array1::zeros(h.out_features())));
+        let mut head_grads =
+            model.head.as_ref().map(|h| (Array2::zeros(h.weight.raw_dim()), Array1::zeros(h.out_features())));
         for (k, t) in (self.first..seq_len).enumerate() {
             for b in 0..batch {
                 let rk = r.slice(s![k, b, ..]).to_vec();
@@ -224,7 +225,7 @@ impl Forward<'_> {
         for l in (0..c.num_layers).rev() {
             // d_out is dL/d(layer l's output as the layer above saw it): through its dropout mask
             if let Some(m) = &self.masks[l] {
-                d_out = d_out * m;
+                d_out *= m;
             }
             let input = &self.inputs[l];
             let mut d_in = Array3::zeros(input.raw_dim());
