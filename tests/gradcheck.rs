@@ -1,18 +1,27 @@
-//! Finite-difference gradient checks in f64 of every parameter, the input and h0, over a grid of
-//! configurations: 1-3 layers × tanh/relu/sigmoid × bias on/off × uni/bidirectional × batch
-//! 1/3 × seq_len 1/4, with the head off, on every step, or on the last step, and dropout
-//! between layers in half of the deep configurations.
+//! Finite-difference gradient checks in f64 of every parameter, the input, h0 and (LSTM) c0,
+//! over two grids of configurations.
+//!
+//! Elman (144 configurations): 1-3 layers × tanh/relu/sigmoid × bias on/off ×
+//! uni/bidirectional × batch 1/3 × seq_len 1/4, with the head off, on every step, or on the
+//! last step (rotating), and dropout between layers in half of the deep configurations.
+//!
+//! Gated (99 configurations): LSTM, LSTM with proj_size (hidden 4, proj 3 or 2) and GRU ×
+//! 1-2 layers × bias on/off × uni/bidirectional × (batch, seq_len) in (1, 4), (3, 1), (3, 4),
+//! (2, 3), with the head rotating through off / every step / last step, input width 3 or 4
+//! (= hidden) and, in half of the 2-layer configurations, dropout 0.3; plus one 3-layer
+//! bidirectional configuration with dropout and a head per cell (batch 2, seq_len 3). The LSTM runs from a random
+//! c0 and its loss has a c_n term, checking `weight_hr` and dL/dc0 too.
 //!
 //! The loss is a fixed random projection of everything the model returns,
-//! `L = Σ R ⊙ y + Σ S ⊙ h_n`, so every gradient path is exercised. Numerical derivatives use
-//! the five-point central stencil; the relative error `|a - n| / max(|a|, |n|, 1e-8)` must stay
-//! below 1e-6 for every entry (or, for gradients near zero, the absolute error below 1e-9, the
-//! f64 rounding floor of the stencil).
+//! `L = Σ R ⊙ y + Σ S ⊙ h_n (+ Σ U ⊙ c_n)`, so every gradient path is exercised. Numerical
+//! derivatives use the five-point central stencil; the relative error
+//! `|a - n| / max(|a|, |n|, 1e-8)` must stay below 1e-6 for every entry (or, for gradients near
+//! zero, the absolute error below 1e-9, the f64 rounding floor of the stencil).
 
 use ndarray::{Array3, ArrayViewD};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rnn::{Init, Model, ModelConfig, ModelGrads, Nonlinearity, Readout, RnnConfig};
+use rnn::{Cell, Init, Model, ModelConfig, ModelGrads, Nonlinearity, Readout, RnnConfig};
 
 const REL_TOL: f64 = 1e-6;
 /// Entries whose gradient is near zero are judged by absolute error: below this the difference
@@ -21,6 +30,9 @@ const ABS_FLOOR: f64 = 1e-9;
 
 #[derive(Clone, Copy, Debug)]
 struct Case {
+    cell: Cell,
+    /// LSTM only: 0 or the projection's width
+    proj: usize,
     layers: usize,
     act: Nonlinearity,
     bias: bool,
@@ -45,8 +57,19 @@ fn grid() -> Vec<Case> {
                             let head = [None, Some(Readout::EveryStep), Some(Readout::LastStep)][i % 3];
                             let dropout = if layers > 1 && i.is_multiple_of(2) { 0.3 } else { 0.0 };
                             let input_size = if i % 4 == 1 { 4 } else { 3 };
-                            let case =
-                                Case { layers, act, bias, bidirectional, batch, seq_len, head, dropout, input_size };
+                            let case = Case {
+                                cell: Cell::Rnn,
+                                proj: 0,
+                                layers,
+                                act,
+                                bias,
+                                bidirectional,
+                                batch,
+                                seq_len,
+                                head,
+                                dropout,
+                                input_size,
+                            };
                             cases.push(case);
                             i += 1;
                         }
@@ -58,13 +81,74 @@ fn grid() -> Vec<Case> {
     cases
 }
 
+/// The gated grid of the header comment.
+fn gated_grid() -> Vec<Case> {
+    let mut cases = Vec::new();
+    let mut i = 0usize;
+    let sizes = [(1, 4), (3, 1), (3, 4), (2, 3)];
+    for (cell, proj) in [(Cell::Lstm, 0), (Cell::Lstm, 3), (Cell::Gru, 0)] {
+        for layers in 1..=2 {
+            for bias in [true, false] {
+                for bidirectional in [false, true] {
+                    for (batch, seq_len) in sizes {
+                        // the rotating axes, shifted by one per configuration so that they do not
+                        // follow the sizes
+                        let j = i + i / 4;
+                        let head = [None, Some(Readout::EveryStep), Some(Readout::LastStep)][i % 3];
+                        let dropout = if layers > 1 && j.is_multiple_of(2) { 0.3 } else { 0.0 };
+                        let input_size = if j % 4 == 1 { 4 } else { 3 };
+                        // proj 3 or 2: the second also makes W_hh narrower than the input
+                        let proj = if proj > 0 && i.is_multiple_of(3) { 2 } else { proj };
+                        let act = Nonlinearity::Tanh;
+                        let case = Case {
+                            cell,
+                            proj,
+                            layers,
+                            act,
+                            bias,
+                            bidirectional,
+                            batch,
+                            seq_len,
+                            head,
+                            dropout,
+                            input_size,
+                        };
+                        cases.push(case);
+                        i += 1;
+                    }
+                }
+            }
+        }
+        // one deep configuration per cell: 3 layers, bidirectional, dropout, a head
+        let case = Case {
+            cell,
+            proj,
+            layers: 3,
+            act: Nonlinearity::Tanh,
+            bias: true,
+            bidirectional: true,
+            batch: 2,
+            seq_len: 3,
+            head: Some(Readout::EveryStep),
+            dropout: 0.3,
+            input_size: 3,
+        };
+        cases.push(case);
+    }
+    cases
+}
+
 struct Problem {
     model: Model<f64>,
     readout: Readout,
     x: Array3<f64>,
     h0: Array3<f64>,
+    /// An LSTM's c0, else `None`.
+    c0: Option<Array3<f64>>,
     r: Array3<f64>,
     s: Array3<f64>,
+    /// The weight of c_n in the loss (LSTM).
+    u: Option<Array3<f64>>,
     dropout_seed: u64,
 }
 
@@ -77,6 +161,8 @@ impl Problem {
     fn new(c: Case, seed: u64) -> Self {
         let (input_size, hidden, out) = (c.input_size, 4, 2);
         let rnn = RnnConfig::new(input_size, hidden)
+            .with_cell(c.cell)
+            .with_proj_size(c.proj)
             .with_num_layers(c.layers)
             .with_nonlinearity(c.act)
             .with_bias(c.bias)
@@ -89,21 +175,30 @@ impl Problem {
         for (_, mut t) in model.named_tensors_mut() {
             t.mapv_inplace(|v| v + 0.2 * (rng.random::<f64>() - 0.5));
         }
-        let dirs = rnn.num_directions();
+        let (dirs, state) = (rnn.num_directions(), rnn.state_size());
+        let n = c.layers * dirs;
         let x = normal3((c.seq_len, c.batch, input_size), &mut rng);
-        let h0 = normal3((c.layers * dirs, c.batch, hidden), &mut rng);
+        let h0 = normal3((n, c.batch, state), &mut rng);
         let steps = if c.head == Some(Readout::LastStep) { 1 } else { c.seq_len };
-        let width = if c.head.is_some() { out } else { dirs * hidden };
+        let width = if c.head.is_some() { out } else { dirs * state };
         let r = normal3((steps, c.batch, width), &mut rng);
-        let s = normal3((c.layers * dirs, c.batch, hidden), &mut rng);
-        Problem { model, readout: c.head.unwrap_or_default(), x, h0, r, s, dropout_seed: seed + 99 }
+        let s = normal3((n, c.batch, state), &mut rng);
+        let lstm = c.cell == Cell::Lstm;
+        let c0 = lstm.then(|| normal3((n, c.batch, hidden), &mut rng));
+        let u = lstm.then(|| normal3((n, c.batch, hidden), &mut rng));
+        Problem { model, readout: c.head.unwrap_or_default(), x, h0, c0, r, s, u, dropout_seed: seed + 99 }
     }
 
-    /// L = Σ R ⊙ y + Σ S ⊙ h_n, with the same dropout masks on every call.
-    fn loss(&self, model: &Model<f64>, x: &Array3<f64>, h0: &Array3<f64>) -> f64 {
+    /// L = Σ R ⊙ y + Σ S ⊙ h_n + Σ U ⊙ c_n, with the same dropout masks on every call.
+    fn loss(&self, model: &Model<f64>, x: &Array3<f64>, h0: &Array3<f64>, c0: Option<&Array3<f64>>) -> f64 {
         let mut rng = ChaCha8Rng::seed_from_u64(self.dropout_seed);
-        let trace = model.forward_train(x.view(), Some(h0.view()), self.readout, &mut rng).unwrap();
-        (&trace.y() * &self.r).sum() + (&trace.h_n() * &self.s).sum()
+        let c0 = c0.map(|c| c.view());
+        let trace = model.forward_train_states(x.view(), Some(h0.view()), c0, self.readout, &mut rng).unwrap();
+        let cell = match (trace.c_n(), &self.u) {
+            (Some(c_n), Some(u)) => (&c_n * u).sum(),
+            _ => 0.0,
+        };
+        (&trace.y() * &self.r).sum() + (&trace.h_n() * &self.s).sum() + cell
     }
 }
 
@@ -168,12 +263,17 @@ fn run_case(c: Case, seed: u64) -> Stats {
     // differentiates exactly)
     let h = if c.act == Nonlinearity::Relu { 1e-5 } else { 1e-4 };
     let mut rng = ChaCha8Rng::seed_from_u64(p.dropout_seed);
-    let trace = p.model.forward_train(p.x.view(), Some(p.h0.view()), p.readout, &mut rng).unwrap();
-    let grads = p.model.backward(&trace, p.r.view(), Some(p.s.view())).unwrap();
-    // the backward pass that works in the trace's memory computes the same numbers
+    let c0 = p.c0.as_ref().map(|c| c.view());
+    let trace = p.model.forward_train_states(p.x.view(), Some(p.h0.view()), c0, p.readout, &mut rng).unwrap();
+    let u = p.u.as_ref().map(|u| u.view());
+    let grads = p.model.backward_states(&trace, p.r.view(), Some(p.s.view()), u).unwrap();
+    // the backward pass that works in the trace's memory computes the same numbers (both
+    // without the c_n term: backward_owned takes no dL/dc_n)
+    let kept = p.model.backward(&trace, p.r.view(), Some(p.s.view())).unwrap();
     let consumed = p.model.backward_owned(trace, p.r.view(), Some(p.s.view()), true).unwrap();
-    same_gradients(&p.model, &grads, &consumed, &c);
+    same_gradients(&p.model, &kept, &consumed, &c);
     let mut worst = Stats::default();
+    let c0 = p.c0.as_ref();
 
     // every parameter, by name
     let named = grads.named_tensors(p.model.rnn.config());
@@ -183,17 +283,26 @@ fn run_case(c: Case, seed: u64) -> Stats {
         let loss_at = |i: usize, d: f64| {
             let mut m = p.model.clone();
             m.named_tensors_mut()[k].1.as_slice_mut().expect("contiguous")[i] += d;
-            p.loss(&m, &p.x, &p.h0)
+            p.loss(&m, &p.x, &p.h0, c0)
         };
         worst = worst.merge(check(&name, &c, analytic, |i| stencil(h, |d| loss_at(i, d))));
     }
-    // the input and h0
+    // the input, h0 and c0
     worst = worst.merge(check("input", &c, grads.input().expect("input gradient").into_dyn(), |i| {
-        stencil(h, |d| p.loss(&p.model, &with_entry(&p.x, i, d), &p.h0))
+        stencil(h, |d| p.loss(&p.model, &with_entry(&p.x, i, d), &p.h0, c0))
     }));
     worst = worst.merge(check("h0", &c, grads.h0().into_dyn(), |i| {
-        stencil(h, |d| p.loss(&p.model, &p.x, &with_entry(&p.h0, i, d)))
+        stencil(h, |d| p.loss(&p.model, &p.x, &with_entry(&p.h0, i, d), c0))
     }));
+    match (grads.c0(), c0) {
+        (Some(analytic), Some(c0)) => {
+            worst = worst.merge(check("c0", &c, analytic.into_dyn(), |i| {
+                stencil(h, |d| p.loss(&p.model, &p.x, &p.h0, Some(&with_entry(c0, i, d))))
+            }));
+        }
+        (None, None) => {}
+        _ => panic!("{c:?}: c0 and its gradient disagree"),
+    }
     worst
 }
 
@@ -208,6 +317,9 @@ fn same_gradients(model: &Model<f64>, a: &ModelGrads<f64>, b: &ModelGrads<f64>, 
         .collect();
     pairs.push(("input".into(), a.input().unwrap().into_dyn(), b.input().unwrap().into_dyn()));
     pairs.push(("h0".into(), a.h0().into_dyn(), b.h0().into_dyn()));
+    if let (Some(x), Some(y)) = (a.c0(), b.c0()) {
+        pairs.push(("c0".into(), x.into_dyn(), y.into_dyn()));
+    }
     for (name, x, y) in pairs {
         assert_eq!(x.shape(), y.shape(), "{name} {c:?}");
         let scale = x.iter().fold(1e-300f64, |m, v| m.max(v.abs()));
@@ -226,6 +338,21 @@ fn every_gradient_of_every_configuration_matches_finite_differences() {
     }
     eprintln!(
         "144 configurations, {} entries: worst relative error {:.2e} over entries with |grad| >= 1e-5; {} entries below",
+        s.entries, s.worst_rel, s.near_zero
+    );
+    assert!(s.near_zero * 4 < s.entries, "too many vanishing gradients: the check would prove little");
+}
+
+#[test]
+fn every_gradient_of_every_gated_configuration_matches_finite_differences() {
+    let cases = gated_grid();
+    assert_eq!(cases.len(), 99);
+    let mut s = Stats::default();
+    for (i, c) in cases.iter().enumerate() {
+        s = s.merge(run_case(*c, 5000 + i as u64));
+    }
+    eprintln!(
+        "99 gated configurations, {} entries: worst relative error {:.2e} over entries with |grad| >= 1e-5; {} entries below",
         s.entries, s.worst_rel, s.near_zero
     );
     assert!(s.near_zero * 4 < s.entries, "too many vanishing gradients: the check would prove little");

@@ -6,3 +6,4 @@ mod gate_init;
 pub(crate) mod gated;
 pub(crate) mod gru;
 pub(crate) mod lstm;
+pub mod reference;

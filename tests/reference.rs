@@ -1,0 +1,261 @@
+//! The fast path (`Model<f64>`: batched GEMMs, packed and threaded kernels, workspaces) against
+//! the plain per-step reference `rnn::nn::reference`, on every output and every gradient.
+//!
+//! Compared: `y`, `h_n`, `c_n` of `forward_train_states` (same dropout seed, so the same
+//! masks), and for the loss `L = Σ R ⊙ y + Σ S ⊙ h_n + Σ U ⊙ c_n` every parameter gradient
+//! (by name), dL/dx, dL/dh0 and dL/dc0 from all three backward passes: `backward_states` (keeps
+//! the trace, takes `U`), `backward` and `backward_owned` (consumes the trace; neither takes
+//! `U`, so they are compared with the reference at `U = 0`; `backward_owned` with and without
+//! the input gradient). Agreement means `|fast - ref| / max(1, |ref|) <= 1e-12` for every entry.
+//!
+//! Configurations: a seeded grid covering every cell (Elman tanh/relu/sigmoid, LSTM, LSTM with
+//! `proj_size`, GRU) × 1-3 layers × uni/bidirectional, three times each with the other axes
+//! drawn at random (bias, dropout, head on every step / last step / none, batch 1-10, seq_len
+//! 1-5, hidden 1-64, input width random or equal to hidden, h0/c0 absent, zero or random);
+//! plus fixed large cases (hidden 512, batch 8) where the per-step products run on the packed,
+//! threaded GEMM path, and mid-size deep bidirectional ones.
+
+use ndarray::{Array3, ArrayViewD};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rnn::nn::reference;
+use rnn::{Cell, Init, Model, ModelConfig, ModelGrads, Nonlinearity, Readout, RnnConfig};
+
+const TOL: f64 = 1e-12;
+
+#[derive(Clone, Copy, Debug)]
+struct Spec {
+    cell: Cell,
+    act: Nonlinearity,
+    proj: usize,
+    layers: usize,
+    bidirectional: bool,
+    bias: bool,
+    dropout: f64,
+    head: Option<Readout>,
+    batch: usize,
+    seq_len: usize,
+    hidden: usize,
+    input: usize,
+    /// 0: no h0/c0 given, 1: zeros given, 2: random
+    init: u8,
+    input_grad: bool,
+    seed: u64,
+}
+
+/// The six cells the grid runs.
+const CELLS: [(Cell, Nonlinearity, bool); 6] = [
+    (Cell::Rnn, Nonlinearity::Tanh, false),
+    (Cell::Rnn, Nonlinearity::Relu, false),
+    (Cell::Rnn, Nonlinearity::Sigmoid, false),
+    (Cell::Lstm, Nonlinearity::Tanh, false),
+    (Cell::Lstm, Nonlinearity::Tanh, true),
+    (Cell::Gru, Nonlinearity::Tanh, false),
+];
+
+fn random_spec((cell, act, proj): (Cell, Nonlinearity, bool), layers: usize, bidirectional: bool, seed: u64) -> Spec {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let hidden = rng.random_range(if proj { 2..=64 } else { 1..=64 });
+    Spec {
+        cell,
+        act,
+        proj: if proj { rng.random_range(1..hidden) } else { 0 },
+        layers,
+        bidirectional,
+        bias: rng.random_bool(0.75),
+        dropout: if rng.random_bool(0.5) { 0.3 } else { 0.0 },
+        head: [None, Some(Readout::EveryStep), Some(Readout::LastStep)][rng.random_range(0..3)],
+        batch: rng.random_range(1..=10),
+        seq_len: rng.random_range(1..=5),
+        hidden,
+        input: if rng.random_bool(0.25) { hidden } else { rng.random_range(1..=6) },
+        init: rng.random_range(0..3),
+        input_grad: rng.random_bool(0.5),
+        seed,
+    }
+}
+
+fn uniform(shape: (usize, usize, usize), rng: &mut ChaCha8Rng) -> Array3<f64> {
+    Array3::from_shape_simple_fn(shape, || rng.random_range(-1.0..1.0))
+}
+
+/// The worst scaled difference seen and the entries compared.
+#[derive(Clone, Copy, Debug, Default)]
+struct Stats {
+    entries: usize,
+    worst: f64,
+}
+
+impl Stats {
+    fn merge(self, o: Stats) -> Stats {
+        Stats { entries: self.entries + o.entries, worst: self.worst.max(o.worst) }
+    }
+
+    /// Compares `fast` with `reference` entry by entry.
+    fn compare(&mut self, what: &str, spec: &Spec, fast: ArrayViewD<'_, f64>, reference: ArrayViewD<'_, f64>) {
+        assert_eq!(fast.shape(), reference.shape(), "{what}: shapes differ in {spec:?}");
+        for (k, (&a, &b)) in fast.iter().zip(reference.iter()).enumerate() {
+            let e = (a - b).abs() / b.abs().max(1.0);
+            assert!(e <= TOL, "{what}[{k}]: fast {a:e} vs reference {b:e} (scaled diff {e:e}) in {spec:?}");
+            self.worst = self.worst.max(e);
+        }
+        self.entries += fast.len();
+    }
+
+    /// Compares every gradient of `fast` with `reference` (`input` only when `fast` has it).
+    fn grads(&mut self, what: &str, spec: &Spec, model: &Model<f64>, fast: &ModelGrads<f64>, r: &reference::Grads) {
+        let named = fast.named_tensors(model.rnn.config());
+        let names: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
+        let want: Vec<&str> = r.params.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, want, "{what}: parameter names in {spec:?}");
+        for ((name, a), (_, b)) in named.iter().zip(&r.params) {
+            self.compare(&format!("{what}: {name}"), spec, a.view(), b.view());
+        }
+        if let Some(input) = fast.input() {
+            self.compare(&format!("{what}: input"), spec, input.into_dyn(), r.input.view().into_dyn());
+        }
+        self.compare(&format!("{what}: h0"), spec, fast.h0().into_dyn(), r.h0.view().into_dyn());
+        match (fast.c0(), &r.c0) {
+            (Some(a), Some(b)) => self.compare(&format!("{what}: c0"), spec, a.into_dyn(), b.view().into_dyn()),
+            (None, None) => {}
+            _ => panic!("{what}: c0 present in one of the two only, {spec:?}"),
+        }
+    }
+}
+
+fn run(spec: Spec) -> Stats {
+    let config = RnnConfig::new(spec.input, spec.hidden)
+        .with_cell(spec.cell)
+        .with_nonlinearity(spec.act)
+        .with_proj_size(spec.proj)
+        .with_num_layers(spec.layers)
+        .with_bidirectional(spec.bidirectional)
+        .with_bias(spec.bias)
+        .with_dropout(spec.dropout);
+    let (n, state, hidden) = (spec.layers * config.num_directions(), config.state_size(), spec.hidden);
+    let model_config = ModelConfig { rnn: config, output_size: spec.head.map(|_| 3) };
+    let model = Model::<f64>::new(model_config, Init::PyTorch, spec.seed).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x5eed);
+    let x = uniform((spec.seq_len, spec.batch, spec.input), &mut rng);
+    let (h0, c0) = (uniform((n, spec.batch, state), &mut rng), uniform((n, spec.batch, hidden), &mut rng));
+    let (h0, c0) = match spec.init {
+        0 => (None, None),
+        1 => (Some(Array3::zeros(h0.raw_dim())), Some(Array3::zeros(c0.raw_dim()))),
+        _ => (Some(h0), Some(c0)),
+    };
+    let lstm = spec.cell == Cell::Lstm;
+    let c0 = c0.filter(|_| lstm);
+    let readout = spec.head.unwrap_or_default();
+    let dropout_seed = spec.seed.wrapping_add(77);
+
+    // forward, both ways, the dropout masks drawn from the same seed
+    let fwd = |x, h0: &Option<Array3<f64>>, c0: &Option<Array3<f64>>| {
+        let mut drop = ChaCha8Rng::seed_from_u64(dropout_seed);
+        model
+            .forward_train_states(x, h0.as_ref().map(|h| h.view()), c0.as_ref().map(|c| c.view()), readout, &mut drop)
+            .unwrap()
+    };
+    let trace = fwd(x.view(), &h0, &c0);
+    let mut drop = ChaCha8Rng::seed_from_u64(dropout_seed);
+    let refr = reference::forward(
+        &model,
+        x.view(),
+        h0.as_ref().map(|h| h.view()),
+        c0.as_ref().map(|c| c.view()),
+        readout,
+        &mut drop,
+    );
+    let mut stats = Stats::default();
+    stats.compare("y", &spec, trace.y().into_dyn(), refr.y.view().into_dyn());
+    stats.compare("h_n", &spec, trace.h_n().into_dyn(), refr.h_n.view().into_dyn());
+    match (trace.c_n(), &refr.c_n) {
+        (Some(a), Some(b)) => stats.compare("c_n", &spec, a.into_dyn(), b.view().into_dyn()),
+        (None, None) => {}
+        _ => panic!("c_n present in one of the two only, {spec:?}"),
+    }
+
+    // the loss weights
+    let r = uniform(refr.y.dim(), &mut rng);
+    let s = uniform(refr.h_n.dim(), &mut rng);
+    let u = refr.c_n.as_ref().map(|c| uniform(c.dim(), &mut rng));
+    let want = refr.backward(r.view(), s.view(), u.as_ref().map(|u| u.view()));
+    // backward and backward_owned take no dL/dc_n: the reference at U = 0
+    let want_no_u = if lstm { refr.backward(r.view(), s.view(), None) } else { want.clone() };
+
+    let g = model.backward_states(&trace, r.view(), Some(s.view()), u.as_ref().map(|u| u.view())).unwrap();
+    stats.grads("backward_states", &spec, &model, &g, &want);
+    assert!(g.input().is_some());
+    let g = model.backward(&trace, r.view(), Some(s.view())).unwrap();
+    stats.grads("backward", &spec, &model, &g, &want_no_u);
+    let g = model.backward_owned(trace, r.view(), Some(s.view()), spec.input_grad).unwrap();
+    assert_eq!(g.input().is_some(), spec.input_grad, "{spec:?}");
+    stats.grads("backward_owned", &spec, &model, &g, &want_no_u);
+    stats
+}
+
+#[test]
+fn fast_path_matches_the_reference_on_a_seeded_grid() {
+    let mut stats = Stats::default();
+    let mut cases = 0;
+    for (c, &cell) in CELLS.iter().enumerate() {
+        for layers in 1..=3 {
+            for bidirectional in [false, true] {
+                for rep in 0..3u64 {
+                    let seed = 1000 * c as u64 + 100 * layers as u64 + 10 * u64::from(bidirectional) + rep;
+                    stats = stats.merge(run(random_spec(cell, layers, bidirectional, seed)));
+                    cases += 1;
+                }
+            }
+        }
+    }
+    eprintln!("{cases} configurations, {} entries: worst scaled difference {:.2e}", stats.entries, stats.worst);
+}
+
+#[test]
+fn fast_path_matches_the_reference_on_large_and_deep_cases() {
+    let base = Spec {
+        cell: Cell::Rnn,
+        act: Nonlinearity::Tanh,
+        proj: 0,
+        layers: 1,
+        bidirectional: false,
+        bias: true,
+        dropout: 0.0,
+        head: None,
+        batch: 8,
+        seq_len: 3,
+        hidden: 512,
+        input: 5,
+        init: 2,
+        input_grad: true,
+        seed: 7,
+    };
+    let gru = Spec { cell: Cell::Gru, ..base };
+    let lstm = Spec { cell: Cell::Lstm, ..base };
+    let cases = [
+        // hidden 512, batch 8: W_hh packed, the per-step products on the packed GEMM, threaded
+        base,
+        Spec { act: Nonlinearity::Relu, head: Some(Readout::EveryStep), input: 512, seed: 8, ..base },
+        Spec { act: Nonlinearity::Sigmoid, bidirectional: true, head: Some(Readout::LastStep), seed: 9, ..base },
+        Spec { head: Some(Readout::LastStep), input_grad: false, init: 0, seed: 10, ..lstm },
+        Spec { proj: 100, bidirectional: true, seed: 11, ..lstm },
+        Spec { hidden: 600, proj: 512, head: Some(Readout::EveryStep), seed: 12, ..lstm },
+        Spec { bidirectional: true, head: Some(Readout::EveryStep), seed: 13, ..gru },
+        Spec { bias: false, input_grad: false, seed: 14, ..gru },
+        // mid-size, deep, bidirectional, dropout, batch above 8
+        Spec { layers: 3, hidden: 96, batch: 9, seq_len: 5, dropout: 0.25, bidirectional: true, seed: 15, ..base },
+        Spec { layers: 2, hidden: 130, batch: 11, seq_len: 4, dropout: 0.4, bidirectional: true, seed: 16, ..lstm },
+        Spec { layers: 2, hidden: 128, proj: 40, batch: 8, seq_len: 4, dropout: 0.2, seed: 17, ..lstm },
+        Spec { layers: 3, hidden: 160, batch: 8, seq_len: 4, dropout: 0.3, head: Some(Readout::LastStep), ..gru },
+    ];
+    let mut stats = Stats::default();
+    for spec in cases {
+        stats = stats.merge(run(spec));
+    }
+    eprintln!(
+        "{} large/deep configurations, {} entries: worst scaled difference {:.2e}",
+        cases.len(),
+        stats.entries,
+        stats.worst
+    );
+}
