@@ -500,7 +500,6 @@ impl<F: Float> Rnn<F> {
     /// # Errors
     /// As [`Rnn::forward`]; [`Error::Shape`] also for a `c0` of the wrong shape or given to a
     /// cell without one.
-    #[allow(clippy::type_complexity)]
     pub fn forward_states(
         &self,
         x: ArrayView3<'_, F>,
