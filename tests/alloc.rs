@@ -6,7 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ndarray::Array3;
-use rnn::{Init, Model, ModelConfig, Readout, RnnConfig, Stepper};
+use rnn::{Cell, Init, Model, ModelConfig, Readout, RnnConfig, Stepper};
 
 struct Counting;
 
@@ -81,8 +81,11 @@ fn per_step_loops_and_streaming_steps_do_not_allocate() {
 
 fn per_step_loops_do_not_allocate() {
     // a small model (the direct kernels) and a large one (products split across the pool)
-    for (hidden, batch, layers, bidirectional) in [(16, 3, 2, true), (32, 1, 1, false), (256, 32, 2, false)] {
-        let rnn = RnnConfig::new(8, hidden).with_num_layers(layers).with_bidirectional(bidirectional);
+    let cases = [(16, 3, 2, true), (32, 1, 1, false), (256, 32, 2, false)];
+    for (cell, (hidden, batch, layers, bidirectional)) in
+        [Cell::Rnn, Cell::Lstm, Cell::Gru].into_iter().flat_map(|c| cases.map(|case| (c, case)))
+    {
+        let rnn = RnnConfig::new(8, hidden).with_num_layers(layers).with_bidirectional(bidirectional).with_cell(cell);
         let model = Model::<f32>::new(ModelConfig { rnn, output_size: Some(2) }, Init::PyTorch, 1).unwrap();
         for consume in [false, true] {
             pass(&model, 3, batch, consume); // warm-up: lazy statics, thread pool
@@ -95,22 +98,24 @@ fn per_step_loops_do_not_allocate() {
             // independent of the length.
             assert!(
                 long <= short + 16,
-                "H={hidden}, consume {consume}: {short} allocations for 20 steps, {long} for 200"
+                "{cell} H={hidden}, consume {consume}: {short} allocations for 20 steps, {long} for 200"
             );
         }
     }
 }
 
 fn streaming_steps_do_not_allocate() {
-    let rnn = RnnConfig::new(32, 128).with_num_layers(2);
-    let model = Model::<f32>::new(ModelConfig { rnn, output_size: Some(1) }, Init::PyTorch, 1).unwrap();
-    let mut stepper = Stepper::new(&model, 1).unwrap();
-    let x = ndarray::Array2::<f32>::from_elem((1, 32), 0.1);
-    stepper.step(x.view()).unwrap();
-    let n = count(|| {
-        for _ in 0..1000 {
-            std::hint::black_box(stepper.step(x.view()).unwrap());
-        }
-    });
-    assert_eq!(n, 0, "{n} allocations in 1000 streaming steps");
+    for (cell, proj) in [(Cell::Rnn, 0), (Cell::Lstm, 0), (Cell::Lstm, 64), (Cell::Gru, 0)] {
+        let rnn = RnnConfig::new(32, 128).with_num_layers(2).with_cell(cell).with_proj_size(proj);
+        let model = Model::<f32>::new(ModelConfig { rnn, output_size: Some(1) }, Init::PyTorch, 1).unwrap();
+        let mut stepper = Stepper::new(&model, 1).unwrap();
+        let x = ndarray::Array2::<f32>::from_elem((1, 32), 0.1);
+        stepper.step(x.view()).unwrap();
+        let n = count(|| {
+            for _ in 0..1000 {
+                std::hint::black_box(stepper.step(x.view()).unwrap());
+            }
+        });
+        assert_eq!(n, 0, "{cell}: {n} allocations in 1000 streaming steps");
+    }
 }
