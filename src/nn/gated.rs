@@ -1,7 +1,7 @@
 //! What the gated cells' forward and backward passes share: the input projection of every
 //! step, the gradient arriving from above, and the weight gradients summed over all steps.
 
-use ndarray::{Array2, ArrayView2, ArrayView3, ArrayViewMut2, Axis, CowArray, Ix2, s};
+use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, Axis, CowArray, Ix2, s};
 
 use crate::kernels::{Mat, gemm, gemm_then, matmul};
 use crate::layer::{InputGrad, LayerParams, Upstream};
@@ -113,11 +113,11 @@ pub(crate) fn add_upstream<F: Float>(g: &mut [F], d_hs: &Upstream<'_, F>, head: 
     }
 }
 
-/// The weight gradients over all steps, each one GEMM, given `dA` on the input side (`da_x`)
-/// and on the recurrent side (`da_h`), `[seq_len * batch, G*H]` each (the same for an LSTM):
-/// `dW_ih = dA_xᵀ X`, `db_ih = Σ dA_x`, `dW_hh = dA_hᵀ H_prev`, `db_hh = Σ dA_h`, and the
-/// input gradient `dX = dA_x W_ih`. `hs` `[seq_len, batch, state]` are the states the forward
-/// pass wrote, `h0` the initial one. `dW_hr` is left as it is.
+/// The weight gradients over all steps, each one GEMM, given `dA` `[seq_len * batch, G*H]`
+/// (the same on the input and the recurrent side, as for an LSTM): the recurrent side by
+/// [`recurrent_grads`], then `dW_ih = dAᵀ X`, `db_ih = Σ dA` and the input gradient
+/// `dX = dA W_ih`. `hs` `[seq_len, batch, state]` are the states the forward pass wrote, `h0`
+/// the initial one. `dW_hr` is left as it is.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn weight_grads<F: Float>(
     p: &LayerParams<F>,
@@ -125,22 +125,51 @@ pub(crate) fn weight_grads<F: Float>(
     x: ArrayView3<'_, F>,
     h0: ArrayView2<'_, F>,
     hs: ArrayView3<'_, F>,
-    da_x: ArrayView2<'_, F>,
-    da_h: ArrayView2<'_, F>,
+    da: ArrayView2<'_, F>,
     grads: &mut LayerParams<F>,
     dx: InputGrad<'_, F>,
 ) -> Result<()> {
+    recurrent_grads(reverse, h0, hs, da, grads)?;
     let (seq_len, batch, input_size) = x.dim();
-    let state = hs.shape()[2];
     let x = x.as_standard_layout();
     let x2 = x
         .view()
         .into_shape_with_order((seq_len * batch, input_size))
         .map_err(|_| Error::shape("layer input", "standard layout", &[seq_len, batch, input_size]))?;
-    // dW_ih = dA_xᵀ X
-    matmul(&da_x.t(), &x2, &mut grads.weight_ih.view_mut(), false);
-    // dW_hh = dA_hᵀ H_prev: the steps whose previous state is a hidden state in one GEMM, plus
-    // the step that read h0
+    // dW_ih = dAᵀ X
+    matmul(&da.t(), &x2, &mut grads.weight_ih.view_mut(), false);
+    // db_ih = Σ dA
+    if let Some(bi) = &mut grads.bias_ih {
+        bi.fill(F::zero());
+        for row in da.rows() {
+            *bi += &row;
+        }
+    }
+    // dX = dA W_ih: the gradient handed to the layer below
+    let (mut dx, accumulate) = match dx {
+        InputGrad::Skip => return Ok(()),
+        InputGrad::OverDa => return Err(Error::Config("a gated layer cannot write its input gradient over dA".into())),
+        InputGrad::Write(dx) => (dx, false),
+        InputGrad::Add(dx) => (dx, true),
+    };
+    if dx.shape() != [seq_len * batch, input_size] {
+        return Err(Error::shape("grad of layer input", format!("[{}, {input_size}]", seq_len * batch), dx.shape()));
+    }
+    matmul(&da, &p.weight_ih.view(), &mut dx, accumulate);
+    Ok(())
+}
+
+/// The recurrent side's gradients over all steps: `dW_hh = dA_hᵀ H_prev` (the steps whose
+/// previous state is a hidden state in one GEMM, plus the step that read `h0`) and
+/// `db_hh = Σ dA_h`.
+pub(crate) fn recurrent_grads<F: Float>(
+    reverse: bool,
+    h0: ArrayView2<'_, F>,
+    hs: ArrayView3<'_, F>,
+    da_h: ArrayView2<'_, F>,
+    grads: &mut LayerParams<F>,
+) -> Result<()> {
+    let (seq_len, batch, state) = hs.dim();
     let gh = da_h.ncols();
     let da3 = da_h
         .into_shape_with_order((seq_len, batch, gh))
@@ -153,38 +182,19 @@ pub(crate) fn weight_grads<F: Float>(
     };
     if n > 0 {
         let inner = inner.into_shape_with_order((n, gh)).map_err(|_| Error::shape("dA", "standard layout", &[n]))?;
-        let prev = prev.as_standard_layout();
-        let prev = prev
-            .view()
-            .into_shape_with_order((n, state))
-            .map_err(|_| Error::shape("states", "standard layout", &[n]))?;
+        let prev =
+            prev.into_shape_with_order((n, state)).map_err(|_| Error::shape("states", "standard layout", &[n]))?;
         matmul(&inner.t(), &prev, &mut grads.weight_hh.view_mut(), false);
     } else {
         grads.weight_hh.fill(F::zero());
     }
     matmul(&da3.index_axis(Axis(0), t_first).t(), &h0, &mut grads.weight_hh.view_mut(), true);
-    // db_ih = Σ dA_x, db_hh = Σ dA_h
-    if let (Some(bi), Some(bh)) = (&mut grads.bias_ih, &mut grads.bias_hh) {
-        bi.fill(F::zero());
-        for row in da_x.rows() {
-            *bi += &row;
-        }
+    if let Some(bh) = &mut grads.bias_hh {
         bh.fill(F::zero());
         for row in da_h.rows() {
             *bh += &row;
         }
     }
-    // dX = dA_x W_ih: the gradient handed to the layer below
-    let (mut dx, accumulate) = match dx {
-        InputGrad::Skip => return Ok(()),
-        InputGrad::OverDa => return Err(Error::Config("a gated layer cannot write its input gradient over dA".into())),
-        InputGrad::Write(dx) => (dx, false),
-        InputGrad::Add(dx) => (dx, true),
-    };
-    if dx.shape() != [seq_len * batch, input_size] {
-        return Err(Error::shape("grad of layer input", format!("[{}, {input_size}]", seq_len * batch), dx.shape()));
-    }
-    matmul(&da_x, &p.weight_ih.view(), &mut dx, accumulate);
     Ok(())
 }
 
@@ -192,9 +202,4 @@ pub(crate) fn weight_grads<F: Float>(
 pub(crate) fn view2<F>(buf: &[F], rows: usize, cols: usize) -> Result<ArrayView2<'_, F>> {
     ArrayView2::from_shape((rows, cols), buf)
         .map_err(|_| Error::shape("buffer", format!("[{rows}, {cols}]"), &[buf.len()]))
-}
-
-/// An owned `[rows, cols]` copy, for the GRU's input-side `dA`.
-pub(crate) fn owned2<F: Float>(rows: usize, cols: usize) -> Array2<F> {
-    Array2::zeros((rows, cols))
 }

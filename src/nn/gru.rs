@@ -12,13 +12,13 @@
 //! product. The forward pass keeps `r, z, n` `[T, B, 3H]`, `A_h,n` `[T, B, H]` and the states;
 //! the backward pass overwrites them with the recurrent side's `dA_h` and `dA_n`.
 
-use ndarray::{ArrayView2, ArrayView3, Axis, s};
+use ndarray::{ArrayView2, ArrayView3};
 
-use crate::kernels::{Mat, PackedRef};
-use crate::layer::{LayerParams, Recurrent, Upstream};
+use crate::kernels::{Mat, PackedRef, gemm};
+use crate::layer::{InputGrad, LayerParams, Recurrent, Upstream};
 use crate::nn::cell::gru_gates;
 use crate::nn::gated::{
-    GatedGradsOut, add_upstream, before, check_upstream, owned2, project_input, row_and_prev, time, view2, weight_grads,
+    GatedGradsOut, add_upstream, before, check_upstream, project_input, recurrent_grads, row_and_prev, time, view2,
 };
 use crate::{Error, Float, Result};
 
@@ -176,13 +176,57 @@ pub(crate) fn backward<F: Float>(
         return Ok(());
     }
     let rows = seq_len * batch;
-    let da_h = view2(gates, rows, 3 * hidden)?;
-    // the input side: [dA_r, dA_z, dA_n]
-    let mut da_x = owned2::<F>(rows, 3 * hidden);
-    da_x.slice_mut(s![.., ..2 * hidden]).assign(&da_h.slice(s![.., ..2 * hidden]));
-    da_x.slice_mut(s![.., 2 * hidden..]).assign(&view2(hn, rows, hidden)?);
     let hs = ArrayView3::from_shape((seq_len, batch, hidden), hs)
         .map_err(|_| Error::shape("states", "flat", &[hs.len()]))?;
-    let _ = Axis(0);
-    weight_grads(p, reverse, x, h0, hs, da_x.view(), da_h, grads, dx)
+    // the recurrent side: dW_hh = dA_hᵀ H_prev, db_hh = Σ dA_h
+    recurrent_grads(reverse, h0, hs, view2(gates, rows, 3 * hidden)?, grads)?;
+    // the input side dA_x = [dA_r, dA_z, dA_n]: its r, z blocks are columns 0..2H of the gates
+    // buffer (rows 3H apart), its n block the hn buffer; read both in place
+    let input_size = p.input_size();
+    let x = x.as_standard_layout();
+    let x2 = Mat::new(x.as_slice().expect("standard layout"), rows, input_size);
+    let rz = |trans: bool| Mat {
+        data: &gates[..],
+        rows: if trans { 2 * hidden } else { rows },
+        cols: if trans { rows } else { 2 * hidden },
+        ld: 3 * hidden,
+        trans,
+    };
+    let split = 2 * hidden * input_size;
+    {
+        // dW_ih = dA_xᵀ X, block by block
+        let gw = grads
+            .weight_ih
+            .as_slice_mut()
+            .ok_or_else(|| Error::shape("grad of weight_ih", "standard layout", &[3 * hidden, input_size]))?;
+        let (gw_rz, gw_n) = gw.split_at_mut(split);
+        gemm(rz(true), x2, gw_rz, input_size, false);
+        gemm(Mat::transposed(hn, hidden, rows), x2, gw_n, input_size, false);
+    }
+    if let Some(bi) = &mut grads.bias_ih {
+        // db_ih = Σ dA_x
+        bi.fill(F::zero());
+        let bi = bi.as_slice_mut().expect("a fresh gradient is contiguous");
+        for (g, n) in gates.chunks_exact(3 * hidden).zip(hn.chunks_exact(hidden)) {
+            bi[..2 * hidden].iter_mut().zip(&g[..2 * hidden]).for_each(|(b, &v)| *b += v);
+            bi[2 * hidden..].iter_mut().zip(n).for_each(|(b, &v)| *b += v);
+        }
+    }
+    // dX = dA_x W_ih: the gradient handed to the layer below
+    let (mut dx, accumulate) = match dx {
+        InputGrad::Skip => return Ok(()),
+        InputGrad::OverDa => return Err(Error::Config("a gated layer cannot write its input gradient over dA".into())),
+        InputGrad::Write(dx) => (dx, false),
+        InputGrad::Add(dx) => (dx, true),
+    };
+    if dx.shape() != [rows, input_size] {
+        return Err(Error::shape("grad of layer input", format!("[{rows}, {input_size}]"), dx.shape()));
+    }
+    let dx =
+        dx.as_slice_mut().ok_or_else(|| Error::shape("grad of layer input", "standard layout", &[rows, input_size]))?;
+    let w_ih = p.weight_ih.as_standard_layout();
+    let (w_rz, w_n) = w_ih.as_slice().expect("standard layout").split_at(split);
+    gemm(rz(false), Mat::new(w_rz, 2 * hidden, input_size), dx, input_size, accumulate);
+    gemm(Mat::new(hn, rows, hidden), Mat::new(w_n, hidden, input_size), dx, input_size, true);
+    Ok(())
 }

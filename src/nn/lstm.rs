@@ -242,5 +242,5 @@ pub(crate) fn backward<F: Float>(
     let hs =
         ArrayView3::from_shape((seq_len, batch, state), hs).map_err(|_| Error::shape("states", "flat", &[hs.len()]))?;
     let da = view2(gates, seq_len * batch, 4 * hidden)?;
-    weight_grads(p, reverse, x, h0, hs, da, da, grads, dx)
+    weight_grads(p, reverse, x, h0, hs, da, grads, dx)
 }
