@@ -12,7 +12,7 @@ fn shapes(c: &mut Criterion) {
     group.sample_size(10);
     for shape in SHAPES {
         let id = format!("H{}_B{}_T{}_L{}", shape.hidden_size, shape.batch, shape.seq_len, shape.num_layers);
-        let mut bench = TrainBench::<f32>::new(shape, 0).expect("valid shape");
+        let mut bench = TrainBench::<f32>::new(shape, rnn::Cell::Rnn, 0).expect("valid shape");
         group.throughput(Throughput::Elements(shape.batch as u64));
         let predictor = bench.predictor();
         group.bench_function(BenchmarkId::new("forward", &id), |b| {

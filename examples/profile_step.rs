@@ -9,7 +9,7 @@ fn main() -> Result<(), rnn::Error> {
     let threads = std::env::var("THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
     rnn::threads::init(Some(threads))?;
     rnn::threads::keep_freed_memory();
-    let mut b = rnn::bench::TrainBench::<f32>::new(shape, 0)?;
+    let mut b = rnn::bench::TrainBench::<f32>::new(shape, rnn::Cell::Rnn, 0)?;
     if forward_only {
         let predictor = b.predictor();
         for _ in 0..steps {

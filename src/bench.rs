@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::loss::{Loss, TargetView};
 use crate::optim::{Optimizer, OptimizerConfig};
-use crate::{Float, Init, Model, ModelConfig, Predictor, Readout, Result, RnnConfig, Stepper};
+use crate::{Cell, Float, Init, Model, ModelConfig, Predictor, Readout, Result, RnnConfig, Stepper};
 
 /// One benchmark configuration (the peers use the same): input size, hidden size, batch,
 /// sequence length and layers; a linear head with one output on every step.
@@ -40,14 +40,16 @@ pub const SHAPES: [BenchShape; 4] = [
 ];
 
 impl BenchShape {
-    /// FLOPs of an inference forward: per layer `2 T B H (in_l + H)` plus the head
-    /// `2 T B H` (a multiply-add counts 2).
-    pub fn forward_flops(&self) -> f64 {
+    /// FLOPs of an inference forward of `cell`'s model: per layer `2 T B G H (in_l + H)` for a
+    /// cell of `G` gates ([`Cell::gates`]: 1 Elman, 4 LSTM, 3 GRU) plus the head `2 T B H` (a
+    /// multiply-add counts 2; the element-wise gate math is not counted).
+    pub fn forward_flops(&self, cell: Cell) -> f64 {
         let (t, b, h) = (self.seq_len as f64, self.batch as f64, self.hidden_size as f64);
+        let g = cell.gates() as f64;
         let layers: f64 = (0..self.num_layers)
             .map(|l| {
                 let input = if l == 0 { self.input_size as f64 } else { h };
-                2.0 * t * b * h * (input + h)
+                2.0 * t * b * g * h * (input + h)
             })
             .sum();
         layers + 2.0 * t * b * h
@@ -55,8 +57,8 @@ impl BenchShape {
 
     /// FLOPs of a training step: three forwards' worth (the backward pass computes the input
     /// gradient and both weight gradients, twice the forward's products).
-    pub fn train_flops(&self) -> f64 {
-        3.0 * self.forward_flops()
+    pub fn train_flops(&self, cell: Cell) -> f64 {
+        3.0 * self.forward_flops(cell)
     }
 }
 
@@ -70,12 +72,12 @@ pub struct TrainBench<F: Float = f32> {
 }
 
 impl<F: Float> TrainBench<F> {
-    /// Random model (PyTorch init), input and target for `shape`.
+    /// Random model of `cell` (PyTorch init), input and target for `shape`.
     ///
     /// # Errors
     /// [`crate::Error::Config`] for a zero size.
-    pub fn new(shape: BenchShape, seed: u64) -> Result<Self> {
-        let rnn = RnnConfig::new(shape.input_size, shape.hidden_size).with_num_layers(shape.num_layers);
+    pub fn new(shape: BenchShape, cell: Cell, seed: u64) -> Result<Self> {
+        let rnn = RnnConfig::new(shape.input_size, shape.hidden_size).with_num_layers(shape.num_layers).with_cell(cell);
         let model = Model::new(ModelConfig { rnn, output_size: Some(1) }, Init::PyTorch, seed)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let x = Array3::from_shape_simple_fn((shape.seq_len, shape.batch, shape.input_size), || {
@@ -100,13 +102,19 @@ impl<F: Float> TrainBench<F> {
         Ok(v.loss)
     }
 
-    /// Bytes a training step must hold, the yardstick of its peak memory: the hidden states
-    /// of every layer and direction and the input (`T B H` per layer, `T B in`), and per
-    /// parameter its value, its gradient and Adam's two moments.
+    /// Bytes a training step must hold, the yardstick of its peak memory: what the forward pass
+    /// of every layer and direction keeps for the backward pass and the input (per layer
+    /// `T B H` for the Elman cell; the states, the activated gates and the cell states,
+    /// `T B (S + 4H + H)`, for an LSTM; the states, gates and `W_hn h + b_hn`, `T B 5H`, for a
+    /// GRU; `T B in`), and per parameter its value, its gradient and Adam's two moments.
     pub fn required_bytes(&self) -> usize {
         let c = self.model.config().rnn;
         let (t, b, _) = self.x.dim();
-        let states = t * b * c.hidden_size * c.num_layers * c.num_directions();
+        let per_step = match c.cell {
+            Cell::Rnn => c.hidden_size,
+            cell => c.state_size() + (cell.gates() + 1) * c.hidden_size,
+        };
+        let states = t * b * per_step * c.num_layers * c.num_directions();
         (states + self.x.len() + 4 * self.model.num_params()) * F::BYTES
     }
 
@@ -165,14 +173,14 @@ pub fn gemm_gflops() -> f64 {
     2.0 * (n * n * n) as f64 / ours.min(theirs) / 1e9
 }
 
-/// Median microseconds of one streaming step (batch 1) of a one-layer tanh RNN with
-/// `hidden_size` units, `input_size` inputs and a one-output head.
+/// Median microseconds of one streaming step (batch 1) of a one-layer model of `cell` (tanh
+/// for the Elman cell) with `hidden_size` units, `input_size` inputs and a one-output head.
 ///
 /// # Errors
 /// [`crate::Error::Config`] for a zero size.
-pub fn stream_step_us(hidden_size: usize, input_size: usize) -> Result<f64> {
+pub fn stream_step_us(cell: Cell, hidden_size: usize, input_size: usize) -> Result<f64> {
     let model = Model::<f32>::new(
-        ModelConfig { rnn: RnnConfig::new(input_size, hidden_size), output_size: Some(1) },
+        ModelConfig { rnn: RnnConfig::new(input_size, hidden_size).with_cell(cell), output_size: Some(1) },
         Init::PyTorch,
         3,
     )?;

@@ -21,6 +21,9 @@ pub struct Args {
     /// Minimum seconds of timed repeats per measurement
     #[arg(long, value_name = "S", default_value_t = 1.0)]
     min_time: f64,
+    /// Recurrent cell to time: rnn (Elman, tanh), lstm or gru
+    #[arg(long, value_parser = super::init::parse_cell, default_value = "rnn")]
+    cell: rnn::Cell,
 }
 
 /// Runs `rnn bench`.
@@ -30,7 +33,8 @@ pub fn run(args: &Args) -> Result<()> {
     let gemm = bench::gemm_gflops();
     if !args.json {
         print_stdout(&format!(
-            "threads {threads}; f32 GEMM 1024x1024x1024 (fastest in this process): {gemm:.1} GFLOP/s\n{:>6} {:>5} {:>5} {:>3}  {:>12} {:>10} {:>10} {:>8} {:>10} {:>10} {:>8} {:>12} {:>10} {:>10}\n",
+            "{} cell, threads {threads}; f32 GEMM 1024x1024x1024 (fastest in this process): {gemm:.1} GFLOP/s\n{:>6} {:>5} {:>5} {:>3}  {:>12} {:>10} {:>10} {:>8} {:>10} {:>10} {:>8} {:>12} {:>10} {:>10}\n",
+            args.cell,
             "H",
             "B",
             "T",
@@ -48,12 +52,12 @@ pub fn run(args: &Args) -> Result<()> {
         ))?;
     }
     for shape in SHAPES {
-        let r = measure(shape, min_time)?;
-        let gflops = shape.train_flops() / r.train / 1e9;
-        let fwd_gflops = shape.forward_flops() / r.fwd / 1e9;
+        let r = measure(shape, args.cell, min_time)?;
+        let gflops = shape.train_flops(args.cell) / r.train / 1e9;
+        let fwd_gflops = shape.forward_flops(args.cell) / r.fwd / 1e9;
         if args.json {
             let j = serde_json::json!({
-                "peer": "rnn",
+                "peer": "rnn", "cell": args.cell.name(),
                 "hidden_size": shape.hidden_size, "batch": shape.batch, "seq_len": shape.seq_len,
                 "num_layers": shape.num_layers, "input_size": shape.input_size, "threads": threads,
                 "train_seq_per_s": shape.batch as f64 / r.train, "train_step_ms": r.train * 1e3,
@@ -82,9 +86,9 @@ pub fn run(args: &Args) -> Result<()> {
             ))?;
         }
     }
-    let us = bench::stream_step_us(128, 32)?;
+    let us = bench::stream_step_us(args.cell, 128, 32)?;
     if args.json {
-        let j = serde_json::json!({"peer": "rnn", "stream_step_us": us, "hidden_size": 128, "input_size": 32, "threads": threads});
+        let j = serde_json::json!({"peer": "rnn", "cell": args.cell.name(), "stream_step_us": us, "hidden_size": 128, "input_size": 32, "threads": threads});
         print_stdout(&format!("{j}\n"))
     } else {
         print_stdout(&format!("streaming step, H=128, input 32, batch 1: {us:.3} us\n"))
@@ -110,9 +114,9 @@ struct Measured {
 /// The peak counts everything the step holds (model, optimizer state, data, the forward's
 /// trace, gradients, scratch) from the heap in use before the bench was built; the warm-up steps
 /// have already grown the kernels' per-thread packing buffers.
-fn measure(shape: BenchShape, min_time: Duration) -> Result<Measured> {
+fn measure(shape: BenchShape, cell: rnn::Cell, min_time: Duration) -> Result<Measured> {
     let base = super::peak::live();
-    let mut b = TrainBench::<f32>::new(shape, 0)?;
+    let mut b = TrainBench::<f32>::new(shape, cell, 0)?;
     let mut err = None;
     let train = bench::median_secs(
         || {

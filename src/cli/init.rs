@@ -8,7 +8,7 @@ use rnn::{Cell, Float, Init, Model, ModelConfig, RnnConfig, model_file};
 use super::{Act, Dtype, InitArg, plural, print_stdout, thousands};
 
 /// Parses `--cell`.
-fn parse_cell(s: &str) -> std::result::Result<Cell, String> {
+pub(super) fn parse_cell(s: &str) -> std::result::Result<Cell, String> {
     s.parse().map_err(|e: rnn::Error| e.to_string())
 }
 
