@@ -53,7 +53,7 @@ fn evaluate_sequences(args: &Args, loaded: &LoadedModel<f64>) -> Result<()> {
         bail!("{}: a sequence model is evaluated with --inputs X.npy --targets Y.npy", args.model.display());
     };
     let x = super::train::read_inputs::<f64>(inputs)?;
-    let y = rnn::data::npy::read(targets)?.into_float::<f64>();
+    let y = rnn::io::npy::read(targets)?.into_float::<f64>();
     let y = match y.ndim() {
         3 => y.into_dimensionality::<Ix3>()?,
         2 => y.into_dimensionality::<Ix2>()?.insert_axis(Axis(1)),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use ndarray::{Array3, ArrayD, Ix3};
-use rnn::data::npy::{self, NpyArray};
+use rnn::io::npy::{self, NpyArray};
 use rnn::model_file::{self, LoadOptions};
 use rnn::{Float, Model};
 

@@ -79,7 +79,7 @@ pub fn parse_labels(bytes: &[u8]) -> std::result::Result<Array1<usize>, String> 
     }
     try_int!(i64, i32, u8, i8, i16, u16, u32, u64);
     // floats (and every header error, described in the house style)
-    let floats = crate::data::npy::parse(bytes).map_err(|msg| {
+    let floats = crate::io::npy::parse(bytes).map_err(|msg| {
         if msg.starts_with("dtype") {
             msg.replace("(expected float32 or float64)", "(labels must be integers, or floats holding whole numbers)")
         } else {
