@@ -26,7 +26,6 @@
 pub mod activation;
 #[doc(hidden)]
 pub mod bench;
-pub mod checkpoint;
 mod compute;
 pub mod data;
 pub mod deep;
@@ -35,19 +34,18 @@ pub mod head;
 pub mod init;
 pub mod io;
 pub mod layer;
-pub mod loss;
 pub mod model;
 pub mod model_file;
-pub mod optim;
 pub mod plot;
 pub mod predictor;
 pub mod scalar;
-pub mod schedule;
 pub mod stepper;
 pub mod tasks;
 pub mod train;
 
 pub use compute::threads;
+// The training pieces at the paths they have always had: rnn::optim, rnn::loss, ...
+pub use train::{checkpoint, loss, optim, schedule};
 // Not user API: the kernels and the pool, public for the `rnn` binary, benches and examples.
 #[doc(hidden)]
 pub use compute::{kernels, pool};

@@ -2,7 +2,8 @@
 
 use ndarray::{Array2, Array3};
 
-use crate::loss::{Loss, TargetView};
+use crate::data::TargetView;
+use crate::train::loss::Loss;
 use crate::{Error, Float, Model, Readout, Result};
 
 /// Steps per forward pass when scoring (the state is carried from one to the next).
