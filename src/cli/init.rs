@@ -1,52 +1,11 @@
 //! `rnn init`: write a freshly initialised model file.
 
-use std::path::PathBuf;
-
 use anyhow::{Context, Result};
 use rnn::{Float, Init, Model, ModelConfig, RnnConfig, model_file};
 
-use super::{Act, Dtype, InitArg, plural, print_stdout, thousands};
-
-/// Arguments of `rnn init`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Features per step of the input
-    #[arg(long, value_name = "I")]
-    input_size: usize,
-    /// Hidden units per layer and direction
-    #[arg(long, value_name = "H")]
-    hidden_size: usize,
-    /// Number of stacked layers
-    #[arg(long, value_name = "L", default_value_t = 1)]
-    num_layers: usize,
-    /// Activation of the recurrence
-    #[arg(long, value_enum, default_value_t = Act::Tanh)]
-    nonlinearity: Act,
-    /// Leave out the biases b_ih and b_hh
-    #[arg(long)]
-    no_bias: bool,
-    /// Add a reverse-time direction to every layer
-    #[arg(long)]
-    bidirectional: bool,
-    /// Dropout between layers during training, in [0, 1)
-    #[arg(long, value_name = "P", default_value_t = 0.0)]
-    dropout: f64,
-    /// Add a linear head with this many outputs per step
-    #[arg(long, value_name = "O")]
-    output_size: Option<usize>,
-    /// Initialisation scheme
-    #[arg(long, value_enum, default_value_t = InitArg::Pytorch)]
-    init: InitArg,
-    /// Random seed: the same seed gives the same file
-    #[arg(long, value_name = "S", default_value_t = 0)]
-    seed: u64,
-    /// Floating-point type the parameters are stored in
-    #[arg(long, value_enum, default_value_t = Dtype::F32)]
-    dtype: Dtype,
-    /// Model file (.safetensors) to write
-    #[arg(long, value_name = "PATH")]
-    out: PathBuf,
-}
+use super::args::Dtype;
+use super::args::init::Args;
+use super::common::{plural, print_stdout, thousands};
 
 /// Runs `rnn init`.
 pub fn run(args: &Args) -> Result<()> {
