@@ -10,8 +10,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use crate::loss::{Loss, TargetView};
-use crate::optim::{Optimizer, OptimizerConfig};
+use crate::data::TargetView;
+use crate::train::loss::Loss;
+use crate::train::optim::{Optimizer, OptimizerConfig};
 use crate::{Cell, Float, Init, Model, ModelConfig, Predictor, Readout, Result, RnnConfig, Stepper};
 
 /// One benchmark configuration (the peers use the same): input size, hidden size, batch,

@@ -24,30 +24,32 @@
 //! ```
 
 pub mod activation;
+#[doc(hidden)]
 pub mod bench;
-pub mod checkpoint;
+mod compute;
 pub mod data;
 pub mod deep;
 pub mod error;
 pub mod head;
 pub mod init;
 pub mod io;
-pub mod kernels;
 pub mod layer;
-pub mod loss;
 pub mod model;
 pub mod model_file;
 pub mod nn;
-pub mod optim;
 pub mod plot;
-pub mod pool;
 pub mod predictor;
 pub mod scalar;
-pub mod schedule;
 pub mod stepper;
 pub mod tasks;
-pub mod threads;
 pub mod train;
+
+pub use compute::threads;
+// The training pieces at the paths they have always had: rnn::optim, rnn::loss, ...
+pub use train::{checkpoint, loss, optim, schedule};
+// Not user API: the kernels and the pool, public for the `rnn` binary, benches and examples.
+#[doc(hidden)]
+pub use compute::{kernels, pool};
 
 pub use activation::Nonlinearity;
 pub use deep::{OutputGrad, Rnn, RnnConfig, RnnGrads, RnnTrace};
@@ -55,7 +57,7 @@ pub use error::{Error, Result};
 pub use head::Linear;
 pub use init::Init;
 pub use layer::LayerParams;
-pub use model::{Model, ModelConfig, ModelGrads, ModelTrace, Readout};
+pub use model::{Model, ModelConfig, ModelGrads, ModelTrace, Readout, State};
 pub use nn::cell::Cell;
 pub use predictor::Predictor;
 pub use scalar::Float;

@@ -54,6 +54,25 @@ pub struct Model<F = f32> {
     pub head: Option<Linear<F>>,
 }
 
+/// The recurrent state a sequence leaves and the next chunk of it starts from: the hidden
+/// states `h` `[num_layers * D, batch, state_size]` and an LSTM's cell states `c`
+/// `[num_layers * D, batch, hidden_size]` (PyTorch's `(h_n, c_n)`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct State<F = f32> {
+    /// Hidden states.
+    pub h: Array3<F>,
+    /// An LSTM's cell states (`None` for the other cells).
+    pub c: Option<Array3<F>>,
+}
+
+impl<F: Float> State<F> {
+    /// The states of the first `n` sequences of the batch (a last, smaller batch).
+    pub fn first(&self, n: usize) -> Self {
+        let cut = |a: &Array3<F>| a.slice(s![.., ..n.min(a.shape()[1]), ..]).to_owned();
+        State { h: cut(&self.h), c: self.c.as_ref().map(cut) }
+    }
+}
+
 /// What [`Model::forward_train`] kept for [`Model::backward`].
 /// It borrows the input (`'a`).
 #[derive(Clone, Debug)]
@@ -77,6 +96,10 @@ impl<'a, F: Float> ModelTrace<'a, F> {
     /// An LSTM's final cell states `[num_layers * D, batch, hidden_size]`.
     pub fn c_n(&self) -> Option<ArrayView3<'_, F>> {
         self.rnn.c_n()
+    }
+    /// The final state, `(h_n, c_n)`, to start the next chunk of the sequences from.
+    pub fn state(&self) -> State<F> {
+        State { h: self.h_n().to_owned(), c: self.c_n().map(|c| c.to_owned()) }
     }
     /// The RNN's trace.
     pub fn rnn(&self) -> &RnnTrace<'a, F> {
@@ -233,6 +256,35 @@ impl<F: Float> Model<F> {
         self.trace(self.rnn.forward_train_states(x, h0, c0, rng)?, readout)
     }
 
+    /// [`Model::forward_eval`] from a carried [`State`] (zeros when `None`).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `x` or the state has the wrong shape.
+    pub fn forward_eval_from<'a>(
+        &self,
+        x: ArrayView3<'a, F>,
+        state: Option<&State<F>>,
+        readout: Readout,
+    ) -> Result<ModelTrace<'a, F>> {
+        let (h0, c0) = split(state);
+        self.trace(self.rnn.forward_trace_states(x, h0, c0)?, readout)
+    }
+
+    /// [`Model::forward_train`] from a carried [`State`] (zeros when `None`).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `x` or the state has the wrong shape.
+    pub fn forward_train_from<'a, R: Rng + ?Sized>(
+        &self,
+        x: ArrayView3<'a, F>,
+        state: Option<&State<F>>,
+        readout: Readout,
+        rng: &mut R,
+    ) -> Result<ModelTrace<'a, F>> {
+        let (h0, c0) = split(state);
+        self.trace(self.rnn.forward_train_states(x, h0, c0, rng)?, readout)
+    }
+
     /// Training forward pass (dropout drawn from `rng`), keeping what [`Model::backward`] needs.
     ///
     /// # Errors
@@ -384,4 +436,10 @@ impl<F: Float> Model<F> {
         let g = head.param_grads(x2, dz)?;
         Ok((Some(g), OutputGrad::Head { dz, weight: head.weight.view(), first }))
     }
+}
+
+/// Views of a state's `h` and `c`.
+#[allow(clippy::type_complexity)]
+fn split<F>(state: Option<&State<F>>) -> (Option<ArrayView3<'_, F>>, Option<ArrayView3<'_, F>>) {
+    (state.map(|s| s.h.view()), state.and_then(|s| s.c.as_ref()).map(|c| c.view()))
 }

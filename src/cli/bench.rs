@@ -7,24 +7,8 @@ use std::time::Duration;
 use anyhow::Result;
 use rnn::bench::{self, BenchShape, SHAPES, TrainBench};
 
-use super::print_stdout;
-
-/// Arguments of `rnn bench`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Print one JSON object per configuration (and one for the streaming step)
-    #[arg(long)]
-    json: bool,
-    /// Threads for the large matrix products (default: all cores)
-    #[arg(long, value_name = "N")]
-    threads: Option<usize>,
-    /// Minimum seconds of timed repeats per measurement
-    #[arg(long, value_name = "S", default_value_t = 1.0)]
-    min_time: f64,
-    /// Recurrent cell to time: rnn (Elman, tanh), lstm or gru
-    #[arg(long, value_parser = super::init::parse_cell, default_value = "rnn")]
-    cell: rnn::Cell,
-}
+use super::args::bench::Args;
+use super::common::print_stdout;
 
 /// Runs `rnn bench`.
 pub fn run(args: &Args) -> Result<()> {

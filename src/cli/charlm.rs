@@ -17,26 +17,15 @@ use rnn::tasks::charlm::{
 };
 use rnn::{Float, Model};
 
-use super::train::Args;
-use super::{Dtype, plural, print_stdout, thousands};
+use super::args::Dtype;
+use super::args::charlm::GenerateArgs;
+use super::args::evaluate::Args as EvalArgs;
+use super::args::train::Args;
+use super::common::{plural, print_stdout, thousands};
+use super::fit::{fit, trainer};
 
 /// The sampling temperature of the sample printed after training.
 const SAMPLE_TEMPERATURE: f64 = 0.8;
-
-/// Flags of `rnn train --task charlm` (the task also changes some shared defaults: --hidden 128,
-/// --lr 4e-3, --clip-norm 5, --tbptt 50, --state-reset epoch).
-#[derive(Debug, Default, clap::Args)]
-#[command(next_help_heading = "Character language model (--task charlm)")]
-pub struct TrainArgs {
-    /// Characters of text sampled from the trained model and printed at the end (temperature
-    /// 0.8, --seed), 0 for none
-    #[arg(long, value_name = "N", default_value_t = 300)]
-    pub sample: usize,
-}
-
-/// Flags of `rnn evaluate` for a charlm model (none beyond `--data` and `--json`).
-#[derive(Debug, Default, clap::Args)]
-pub struct EvalArgs {}
 
 /// `rnn train --task charlm`.
 pub fn train(args: &Args) -> Result<()> {
@@ -112,8 +101,8 @@ fn train_as<F: Float>(args: &Args) -> Result<()> {
         );
     }
     let meta = CharLmTask { vocab: vocab.clone(), held_out: frac }.to_metadata();
-    let mut trainer = super::train::trainer::<F>(args, config, v, v, meta)?;
-    let report = super::train::fit(&mut trainer, &train, val.as_ref(), args)?;
+    let mut trainer = trainer::<F>(args, config, v, v, meta)?;
+    let report = fit(&mut trainer, &train, val.as_ref(), args)?;
     if quiet {
         return Ok(());
     }
@@ -166,7 +155,7 @@ fn task_of(path: &std::path::Path, metadata: &std::collections::HashMap<String, 
 
 /// `rnn evaluate` on a charlm model: bits per character on the held-out tail of `--data`
 /// (the fraction the model was trained with), against the unigram baseline of the text before it.
-pub fn evaluate(args: &super::evaluate::Args, loaded: &LoadedModel<f64>) -> Result<()> {
+pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
     let task = task_of(&args.model, &loaded.metadata)?;
     for (flag, given) in [
         ("--inputs", args.inputs.is_some()),
@@ -226,33 +215,6 @@ pub fn evaluate(args: &super::evaluate::Args, loaded: &LoadedModel<f64>) -> Resu
             unigram
         ))
     }
-}
-
-/// Flags of `rnn generate`.
-#[derive(Debug, clap::Args)]
-#[command(after_help = "The prime is printed first, then each new character as soon as it is made. The model is \
-stepped one character at a time from the state the prime left, never re-reading the text so far.")]
-pub struct GenerateArgs {
-    /// Character model file (from rnn train --task charlm)
-    #[arg(long, value_name = "PATH")]
-    pub model: std::path::PathBuf,
-    /// Text to continue; every character must be in the model's vocabulary. Without it the text
-    /// starts as after a newline
-    #[arg(long, value_name = "TEXT")]
-    pub prime: Option<String>,
-    /// Characters to generate after the prime
-    #[arg(long, value_name = "N", default_value_t = 500)]
-    pub length: usize,
-    /// Sampling temperature: below 1 more conservative, above 1 more adventurous, 0 always takes
-    /// the most likely character
-    #[arg(long, value_name = "T", default_value_t = 1.0)]
-    pub temperature: f64,
-    /// Draw only among the K most likely characters (1 = greedy)
-    #[arg(long, value_name = "K")]
-    pub top_k: Option<usize>,
-    /// Seed of the draws: the same seed gives the same text
-    #[arg(long, value_name = "S", default_value_t = 0)]
-    pub seed: u64,
 }
 
 /// `rnn generate`: streams the prime and `--length` sampled characters to stdout.

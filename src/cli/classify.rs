@@ -12,27 +12,11 @@ use rnn::model_file::{self, LoadOptions, LoadedModel};
 use rnn::tasks::classify::{self, ClassifySettings, Metrics};
 use rnn::{Float, Model};
 
-use super::print_stdout;
-use super::train::read_inputs;
-
-/// Flags of `rnn train --task classify`.
-#[derive(Debug, clap::Args)]
-#[command(next_help_heading = "Classification (--task classify)")]
-pub struct TrainArgs {
-    /// Fraction of each class held out as a test set (picked with --seed) and scored after training:
-    /// accuracy, confusion matrix, per-class precision/recall. --val-split is then taken from the
-    /// rest, stratified too. 0: no test set
-    #[arg(long, value_name = "F", default_value_t = 0.2)]
-    pub test_split: f64,
-    /// Names of classes 0, 1, 2, ..., comma-separated, kept in the model (their count sets the
-    /// number of classes)
-    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
-    pub class_names: Option<Vec<String>>,
-}
-
-/// Flags of `rnn evaluate` for a classify model.
-#[derive(Debug, Default, clap::Args)]
-pub struct EvalArgs {}
+use super::args::Dtype;
+use super::args::evaluate::Args as EvalArgs;
+use super::args::train::Args;
+use super::common::{print_stdout, read_inputs};
+use super::fit::{fit, trainer};
 
 /// The inputs and labels of one `.npy` pair, checked against each other.
 struct Labelled<F> {
@@ -54,14 +38,14 @@ fn read_labelled<F: Float>(inputs: &Path, labels: &Path) -> Result<Labelled<F>> 
 }
 
 /// `rnn train --task classify`.
-pub fn train(args: &super::train::Args) -> Result<()> {
+pub fn train(args: &Args) -> Result<()> {
     match args.model.dtype {
-        super::Dtype::F32 => train_as::<f32>(args),
-        super::Dtype::F64 => train_as::<f64>(args),
+        Dtype::F32 => train_as::<f32>(args),
+        Dtype::F64 => train_as::<f64>(args),
     }
 }
 
-fn train_as<F: Float>(args: &super::train::Args) -> Result<()> {
+fn train_as<F: Float>(args: &Args) -> Result<()> {
     let (d, c) = (&args.data, &args.classify);
     let (Some(inputs), Some(labels)) = (&d.inputs, &d.labels) else {
         bail!("--task classify needs --inputs X.npy [N, T, I] and --labels y.npy [N]");
@@ -151,9 +135,8 @@ fn train_as<F: Float>(args: &super::train::Args) -> Result<()> {
         }
     }
 
-    let mut trainer =
-        super::train::trainer::<F>(args, config, train.input_size(), num_classes, settings.to_metadata())?;
-    let report = super::train::fit(&mut trainer, &train, val.as_ref(), args)?;
+    let mut trainer = trainer::<F>(args, config, train.input_size(), num_classes, settings.to_metadata())?;
+    let report = fit(&mut trainer, &train, val.as_ref(), args)?;
 
     if test_rows.is_empty() {
         if !args.output.quiet {
@@ -309,7 +292,7 @@ impl Scores {
 
 /// `rnn evaluate` on a classify model: accuracy against the training majority class, the
 /// confusion matrix and per-class precision/recall on `--inputs`/`--labels`.
-pub fn evaluate(args: &super::evaluate::Args, loaded: &LoadedModel<f64>) -> Result<()> {
+pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
     let (Some(inputs), Some(labels)) = (&args.inputs, &args.labels) else {
         bail!("{}: a classify model is evaluated with --inputs X.npy --labels y.npy", args.model.display());
     };

@@ -2,26 +2,18 @@
 //! numbers, 1700-2008), scored against the baselines on the test split, with plots; no
 //! arguments and no files needed.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use rnn::tasks::forecast::dates;
 
-use super::{Cli, Command};
+use super::args::demo::DemoArgs;
+use super::args::{Cli, Command};
 
 /// The demo's series, embedded in the binary (`data/sunspots_yearly.csv`: statsmodels'
 /// `sunspots` dataset, public domain).
 const SUNSPOTS: &str = include_str!("../../data/sunspots_yearly.csv");
-
-/// Flags of `rnn demo`.
-#[derive(Debug, clap::Args)]
-pub struct DemoArgs {
-    /// Folder for the series, the model and the plots (created; files in it are replaced)
-    #[arg(long, value_name = "DIR", default_value = "rnn-demo")]
-    pub dir: PathBuf,
-}
 
 /// `rnn demo`: writes the series to DIR, runs the equivalent of `rnn train --task forecast
 /// --data DIR/sunspots_yearly.csv --layers 2 --out DIR/model.safetensors` (the forecasting

@@ -11,96 +11,12 @@ use rnn::tasks::forecast::{
 };
 use rnn::train::{RunPaths, Silent, TrainConfig, TrainReport};
 
-use super::train::Args as Train;
-use super::{Dtype, print_stdout};
-
-pub use super::demo::{DemoArgs, demo};
-
-/// Flags of `rnn train --task forecast`.
-#[derive(Debug, Default, clap::Args)]
-#[command(next_help_heading = "Forecast (--task forecast)")]
-pub struct TrainArgs {
-    /// Column to forecast (default: the only numeric column besides date, id and features, or
-    /// one named `value` or `y`). Forecasting changes three training defaults: --epochs 300,
-    /// --patience 40, --lr 0.003 (a flag given on the command line wins)
-    #[arg(long, value_name = "NAME")]
-    pub column: Option<String>,
-    /// Extra input columns (covariates), comma-separated; their future is unknown, so forecasts
-    /// reach at most --horizon steps
-    #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
-    pub features: Vec<String>,
-    /// Date column (default: one named date, ds, time, timestamp, datetime, year, month, week, day, period)
-    #[arg(long, value_name = "NAME")]
-    pub date_column: Option<String>,
-    /// Long format: the column naming the series (e.g. unique_id); one global model, splits per series
-    #[arg(long, value_name = "NAME")]
-    pub id_column: Option<String>,
-    /// Input steps (default: max(2 x season, 2 x horizon, 12), at most half the training rows)
-    #[arg(long, value_name = "W")]
-    pub window: Option<usize>,
-    /// Steps predicted at once (direct multi-step output)
-    #[arg(long, value_name = "H", default_value_t = 1)]
-    pub horizon: usize,
-    /// Season length in rows (default: detected from the autocorrelation of the training split's differences; 1 = none)
-    #[arg(long, value_name = "S")]
-    pub season: Option<usize>,
-    /// Train/validation/test percentages, split by time per series
-    #[arg(long, value_name = "A/B/C", default_value = "70/15/15")]
-    pub split: String,
-    /// What the network predicts: auto (train each that fits the data, keep the lowest validation
-    /// MASE), zscore, residual (change over the last value), seasonal (change over one season
-    /// back), or log-zscore, log-residual, log-seasonal on ln y
-    #[arg(long, value_name = "T", default_value = "auto")]
-    pub transform: String,
-}
-
-/// Flags of `rnn evaluate` for a forecast model.
-#[derive(Debug, Default, clap::Args)]
-#[command(next_help_heading = "Forecast models")]
-pub struct EvalArgs {
-    /// Season of the seasonal-naive baseline and of MASE's scale (default: the model's)
-    #[arg(long, value_name = "S")]
-    pub season: Option<usize>,
-}
-
-/// Training settings that differ from the shared defaults for forecasting; a flag given on the
-/// command line wins. Series are short, so an epoch is a few optimizer steps.
-const DEFAULTS: [(&str, &str); 3] = [("epochs", "300"), ("patience", "40"), ("lr", "0.003")];
-
-/// `--epochs 300 --patience 40 --lr 0.003` unless given.
-fn forecast_config(args: &Train) -> Result<TrainConfig> {
-    let mut config = args.training.config(None)?;
-    let given = given_flags();
-    for (flag, value) in DEFAULTS {
-        if given.iter().any(|g| g == flag) {
-            continue;
-        }
-        match flag {
-            "epochs" => config.epochs = value.parse()?,
-            "patience" => config.patience = Some(value.parse()?),
-            _ => config.lr = value.parse()?,
-        }
-    }
-    config.validate()?;
-    Ok(config)
-}
-
-/// The `rnn train` flags given on this process's command line (empty for `rnn demo`).
-fn given_flags() -> Vec<String> {
-    use clap::CommandFactory;
-    use clap::parser::ValueSource;
-    let Ok(matches) = super::Cli::command().try_get_matches_from(std::env::args_os()) else {
-        return Vec::new();
-    };
-    let Some(train) = matches.subcommand_matches("train") else {
-        return Vec::new();
-    };
-    DEFAULTS
-        .iter()
-        .map(|(f, _)| f.to_string())
-        .filter(|f| train.value_source(f) == Some(ValueSource::CommandLine))
-        .collect()
-}
+use super::args::Dtype;
+use super::args::evaluate::Args as EvalArgs;
+use super::args::forecast::ForecastArgs;
+use super::args::train::Args as Train;
+use super::common::print_stdout;
+use super::fit::{fit, trainer};
 
 /// `rnn train --task forecast`.
 pub fn train(args: &Train) -> Result<()> {
@@ -136,7 +52,7 @@ fn run_as<F: Float>(args: &Train, verbose: bool) -> Result<Outcome> {
             eprintln!("{s}");
         }
     };
-    let config = forecast_config(args)?;
+    let config = args.training.config(None)?;
     let (table, meta) = match &args.output.resume {
         Some(ckpt) => {
             let loaded = model_file::load::<f64>(ckpt, &LoadOptions::default())?;
@@ -170,8 +86,8 @@ fn run_as<F: Float>(args: &Train, verbose: bool) -> Result<Outcome> {
     };
     let train_set = meta.dataset::<F>(&table, Part::Train)?;
     let val_set = meta.dataset::<F>(&table, Part::Validation)?;
-    let mut trainer = super::train::trainer::<F>(args, config, meta.input_size(), meta.horizon, meta.to_metadata())?;
-    let report = super::train::fit(&mut trainer, &train_set, Some(&val_set), args)?;
+    let mut trainer = trainer::<F>(args, config, meta.input_size(), meta.horizon, meta.to_metadata())?;
+    let report = fit(&mut trainer, &train_set, Some(&val_set), args)?;
     let loaded = model_file::load::<f64>(&args.output.out, &LoadOptions::default())?;
     let (test, forecasts) = meta.evaluate(&loaded.model, &table, Part::Test, None)?;
     let stem = args.output.out.with_extension("");
@@ -231,9 +147,8 @@ fn choose<F: Float>(
     let mut n = 0;
     let (meta, _) = forecast::select::<F>(plan, table, |meta, train, val| {
         n += 1;
-        let mut trainer =
-            super::train::trainer::<F>(args, config.clone(), meta.input_size(), meta.horizon, meta.to_metadata())
-                .map_err(|e| rnn::Error::Training(format!("{e:#}")))?;
+        let mut trainer = trainer::<F>(args, config.clone(), meta.input_size(), meta.horizon, meta.to_metadata())
+            .map_err(|e| rnn::Error::Training(format!("{e:#}")))?;
         let paths = RunPaths::from_model_path(&scratch.0.join(format!("candidate{n}.safetensors")));
         trainer.fit(train, Some(val), &paths, &mut Silent)?;
         Ok(model_file::load::<F>(&paths.model, &LoadOptions::default())?.model)
@@ -304,7 +219,7 @@ fn plots(
 }
 
 /// `rnn evaluate` on a forecast model.
-pub fn evaluate(args: &super::evaluate::Args, loaded: &LoadedModel<f64>) -> Result<()> {
+pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
     let meta = ForecastMeta::from_metadata(&loaded.metadata, &args.model)?;
     let Some(data) = &args.data else {
         bail!("{}: a forecasting model is evaluated with --data FILE.csv", args.model.display());
@@ -321,23 +236,6 @@ pub fn evaluate(args: &super::evaluate::Args, loaded: &LoadedModel<f64>) -> Resu
 /// `{"model":{..},"persistence":{..},"seasonal_naive":{..},"season":m,"origins":n[,"per_step":[..]]}`.
 fn json(ev: &Evaluation) -> String {
     serde_json::to_string(ev).unwrap_or_default()
-}
-
-/// Flags of `rnn forecast`.
-#[derive(Debug, clap::Args)]
-pub struct ForecastArgs {
-    /// Trained forecasting model
-    #[arg(long, value_name = "PATH")]
-    pub model: PathBuf,
-    /// The series (CSV with the columns the model was trained on); forecasts start after its last row
-    #[arg(long, value_name = "PATH")]
-    pub data: PathBuf,
-    /// Steps to forecast (default: the model's horizon); beyond the horizon forecasts are fed back (recursive)
-    #[arg(long, value_name = "N")]
-    pub steps: Option<usize>,
-    /// Write the CSV here instead of stdout
-    #[arg(long, value_name = "PATH")]
-    pub output: Option<PathBuf>,
 }
 
 /// `rnn forecast`.

@@ -1,44 +1,13 @@
 //! `rnn forward`: run a model over a `.npy` sequence, as `nn.RNN`, `nn.LSTM` or `nn.GRU` (plus
 //! head) would.
 
-use std::path::PathBuf;
-
 use anyhow::{Context, Result, bail};
 use ndarray::{Array3, ArrayD, Ix3};
-use rnn::data::npy::{self, NpyArray};
+use rnn::io::npy::{self, NpyArray};
 use rnn::model_file::{self, LoadOptions};
 use rnn::{Cell, Float, Model};
 
-use super::Act;
-
-/// Arguments of `rnn forward`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Model file (.safetensors) from `rnn init` or a PyTorch state_dict
-    #[arg(long, value_name = "PATH")]
-    model: PathBuf,
-    /// Input sequence .npy, float32 or float64, shape [seq_len, batch, input_size]
-    #[arg(long, value_name = "PATH")]
-    input: PathBuf,
-    /// Where to write the output .npy (head output, else top-layer hidden states), in the input's dtype
-    #[arg(long, value_name = "PATH")]
-    output: PathBuf,
-    /// Initial hidden state .npy, shape [num_layers*dirs, batch, hidden_size] (proj_size for a projected LSTM; zeros if omitted)
-    #[arg(long, value_name = "PATH")]
-    h0: Option<PathBuf>,
-    /// Also write the final hidden state h_n [num_layers*dirs, batch, hidden_size] to this .npy
-    #[arg(long, value_name = "PATH")]
-    hn: Option<PathBuf>,
-    /// LSTM only: initial cell state .npy, shape [num_layers*dirs, batch, hidden_size] (zeros if omitted)
-    #[arg(long, value_name = "PATH")]
-    c0: Option<PathBuf>,
-    /// LSTM only: also write the final cell state c_n [num_layers*dirs, batch, hidden_size] to this .npy
-    #[arg(long, value_name = "PATH")]
-    cn: Option<PathBuf>,
-    /// Nonlinearity for model files without `rnn.config` metadata (tanh if omitted)
-    #[arg(long, value_enum)]
-    nonlinearity: Option<Act>,
-}
+use super::args::forward::Args;
 
 /// Runs `rnn forward`: every check happens before anything is computed or written.
 pub fn run(args: &Args) -> Result<()> {
@@ -124,7 +93,7 @@ fn forward<F: Float>(args: &Args, x: ArrayD<F>) -> Result<()> {
 }
 
 /// Reads an initial state `.npy` of shape `want`, saying which file is wrong if it is not.
-fn read_state<F: Float>(path: Option<&PathBuf>, name: &str, want: [usize; 3]) -> Result<Option<Array3<F>>> {
+fn read_state<F: Float>(path: Option<&std::path::PathBuf>, name: &str, want: [usize; 3]) -> Result<Option<Array3<F>>> {
     let Some(path) = path else { return Ok(None) };
     let state = npy::read(path)?;
     if state.shape() != want {

@@ -1,63 +1,11 @@
 //! `rnn init`: write a freshly initialised model file.
 
-use std::path::PathBuf;
-
 use anyhow::{Context, Result};
-use rnn::{Cell, Float, Init, Model, ModelConfig, RnnConfig, model_file};
+use rnn::{Float, Init, Model, ModelConfig, RnnConfig, model_file};
 
-use super::{Act, Dtype, InitArg, plural, print_stdout, thousands};
-
-/// Parses `--cell`.
-pub(super) fn parse_cell(s: &str) -> std::result::Result<Cell, String> {
-    s.parse().map_err(|e: rnn::Error| e.to_string())
-}
-
-/// Arguments of `rnn init`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Features per step of the input
-    #[arg(long, value_name = "I")]
-    input_size: usize,
-    /// Hidden units per layer and direction
-    #[arg(long, value_name = "H")]
-    hidden_size: usize,
-    /// Number of stacked layers
-    #[arg(long, value_name = "L", default_value_t = 1)]
-    num_layers: usize,
-    /// Recurrent cell: rnn (Elman, with --nonlinearity), lstm or gru (PyTorch's nn.RNN, nn.LSTM, nn.GRU)
-    #[arg(long, value_parser = parse_cell, default_value = "rnn")]
-    cell: Cell,
-    /// Activation of the recurrence (rnn cells)
-    #[arg(long, value_enum, default_value_t = Act::Tanh)]
-    nonlinearity: Act,
-    /// LSTM only: project each hidden state to this many features (weight_hr), smaller than H
-    #[arg(long, value_name = "P", default_value_t = 0)]
-    proj_size: usize,
-    /// Leave out the biases b_ih and b_hh
-    #[arg(long)]
-    no_bias: bool,
-    /// Add a reverse-time direction to every layer
-    #[arg(long)]
-    bidirectional: bool,
-    /// Dropout between layers during training, in [0, 1)
-    #[arg(long, value_name = "P", default_value_t = 0.0)]
-    dropout: f64,
-    /// Add a linear head with this many outputs per step
-    #[arg(long, value_name = "O")]
-    output_size: Option<usize>,
-    /// Initialisation scheme
-    #[arg(long, value_enum, default_value_t = InitArg::Pytorch)]
-    init: InitArg,
-    /// Random seed: the same seed gives the same file
-    #[arg(long, value_name = "S", default_value_t = 0)]
-    seed: u64,
-    /// Floating-point type the parameters are stored in
-    #[arg(long, value_enum, default_value_t = Dtype::F32)]
-    dtype: Dtype,
-    /// Model file (.safetensors) to write
-    #[arg(long, value_name = "PATH")]
-    out: PathBuf,
-}
+use super::args::Dtype;
+use super::args::init::Args;
+use super::common::{plural, print_stdout, thousands};
 
 /// Runs `rnn init`.
 pub fn run(args: &Args) -> Result<()> {
@@ -82,7 +30,10 @@ pub fn run(args: &Args) -> Result<()> {
 
 /// Builds and saves the model; returns its parameter count.
 fn create<F: Float>(args: &Args, config: ModelConfig) -> Result<usize> {
-    let model = Model::<F>::new(config, args.init.into(), args.seed).with_context(|| args.out.display().to_string())?;
+    let mut model =
+        Model::<F>::new(config, args.init.into(), args.seed).with_context(|| args.out.display().to_string())?;
+    super::common::gate_init(&mut model, args.forget_bias, args.chrono, args.seed)
+        .with_context(|| args.out.display().to_string())?;
     model_file::save(&model, &args.out)?;
     Ok(model.num_params())
 }
@@ -94,8 +45,14 @@ fn summary(args: &Args, config: &ModelConfig, num_params: usize) -> String {
         plural(c.num_layers, "layer"),
         format!("input {}", c.input_size),
         format!("hidden {}", c.hidden_size),
-        c.nonlinearity.to_string(),
+        match c.cell {
+            rnn::Cell::Rnn => c.nonlinearity.to_string(),
+            cell => cell.mode(c.nonlinearity).to_string(),
+        },
     ];
+    if c.proj_size > 0 {
+        parts.push(format!("proj_size {}", c.proj_size));
+    }
     if !c.bias {
         parts.push("no bias".into());
     }

@@ -2,28 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use rnn::model_file::{self, CONFIG_KEY, ConfigSource, LoadOptions};
 use safetensors::Dtype;
 use serde::Serialize;
 
-use super::{Act, print_stdout, thousands};
-
-/// Arguments of `rnn inspect`.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Model file (.safetensors) to describe
-    #[arg(value_name = "MODEL")]
-    model: PathBuf,
-    /// Nonlinearity for model files without `rnn.config` metadata (tanh if omitted)
-    #[arg(long, value_enum)]
-    nonlinearity: Option<Act>,
-    /// Print one JSON object instead of text
-    #[arg(long)]
-    json: bool,
-}
+use super::args::inspect::Args;
+use super::common::{print_stdout, thousands};
 
 /// What `inspect` reports; serialised as is for `--json`.
 #[derive(Debug, Serialize)]

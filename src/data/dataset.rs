@@ -3,8 +3,16 @@
 
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 
-use crate::loss::TargetView;
 use crate::{Error, Float, Readout, Result};
+
+/// What the model's output is compared with.
+#[derive(Clone, Copy, Debug)]
+pub enum TargetView<'a, F> {
+    /// Real values `[steps, batch, output_size]` (MSE, MAE).
+    Values(ArrayView3<'a, F>),
+    /// Class indices `[steps, batch]` (cross-entropy).
+    Classes(ArrayView2<'a, usize>),
+}
 
 /// Targets of a dataset: one row per sequence.
 #[derive(Clone, Debug, PartialEq)]

@@ -180,3 +180,21 @@ pub(super) fn trim_sci(s: &str) -> String {
         _ => s.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_labels() {
+        let f = LinearFmt::new(&[0.0, 0.25, 0.5]);
+        assert_eq!([f.format(0.0), f.format(0.25), f.format(1e-17)], ["0.00", "0.25", "0.00"]);
+        let f = LinearFmt::new(&[1e6, 2e6]);
+        assert_eq!(f.format(2e6), "2e6");
+        assert_eq!(format_log(0.02f64.log10()), "0.02");
+        assert_eq!(format_log(-5.0), "1e-5");
+        assert_eq!(format_log(6.0), "1e6");
+        assert_eq!(nice_step(0.3), 0.5);
+        assert_eq!(multiples(0.1, 1.0, 0.25), [0.25, 0.5, 0.75, 1.0]);
+    }
+}

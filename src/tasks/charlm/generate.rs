@@ -120,8 +120,11 @@ impl<'m, F: Float> Generator<'m, F> {
         for (t, &i) in ids.iter().enumerate() {
             xs[[t, 0, i]] = F::one();
         }
-        let (y, h_n) = model.forward(xs.view(), None)?;
+        let (y, h_n, c_n) = model.forward_states(xs.view(), None, None)?;
         stepper.set_state(h_n.view())?;
+        if let Some(c_n) = c_n {
+            stepper.set_cell_state(c_n.view())?;
+        }
         let last = y.index_axis(Axis(0), ids.len() - 1);
         let logits = last.row(0).iter().map(|l| l.to_f64_lossless()).collect();
         Ok(Generator {

@@ -2,7 +2,8 @@
 
 use ndarray::{Array2, Array3};
 
-use crate::loss::{Loss, TargetView};
+use crate::data::TargetView;
+use crate::train::loss::Loss;
 use crate::{Error, Float, Model, Readout, Result};
 
 /// Steps per forward pass when scoring (the state is carried from one to the next).
@@ -55,7 +56,7 @@ pub fn bits_per_char<F: Float>(model: &Model<F>, ids: &[usize]) -> Result<Score>
         return Err(Error::Config(format!("class {bad} is outside the model's {v} characters")));
     }
     let (mut nats, mut correct) = (0.0f64, 0usize);
-    let mut h: Option<Array3<F>> = None;
+    let mut h: Option<crate::State<F>> = None;
     let pairs = ids.len() - 1;
     let mut t0 = 0;
     while t0 < pairs {
@@ -66,11 +67,11 @@ pub fn bits_per_char<F: Float>(model: &Model<F>, ids: &[usize]) -> Result<Score>
             x[[t - t0, 0, ids[t]]] = F::one();
             target[[t - t0, 0]] = ids[t + 1];
         }
-        let trace = model.forward_eval(x.view(), h.as_ref().map(|h| h.view()), Readout::EveryStep)?;
+        let trace = model.forward_eval_from(x.view(), h.as_ref(), Readout::EveryStep)?;
         let value = Loss::CrossEntropy.compute(trace.y(), TargetView::Classes(target.view()), None)?;
         nats += value.loss * value.count;
         correct += value.correct.unwrap_or(0);
-        h = Some(trace.h_n().to_owned());
+        h = Some(trace.state());
         t0 = t1;
     }
     Ok(Score {

@@ -321,3 +321,46 @@ impl FromStr for OptimizerConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::Optimizer;
+
+    #[test]
+    fn config_names_defaults_and_validation() {
+        for name in ["sgd", "adam", "adamw", "adagrad", "rmsprop", "RMSprop"] {
+            let c: OptimizerConfig = name.parse().unwrap();
+            assert_eq!(c.name(), name.to_ascii_lowercase());
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(serde_json::from_str::<OptimizerConfig>(&json).unwrap(), c);
+            // a bare name takes PyTorch's defaults
+            let bare: OptimizerConfig = serde_json::from_str(&format!(r#"{{"name":"{}"}}"#, c.name())).unwrap();
+            assert_eq!(bare, c);
+        }
+        assert!("lbfgs".parse::<OptimizerConfig>().is_err());
+        let adam = |beta1: f64, eps: f64| OptimizerConfig::Adam {
+            beta1,
+            beta2: 0.999,
+            eps,
+            weight_decay: 0.0,
+            amsgrad: false,
+        };
+        assert!(adam(1.0, 1e-8).validate().is_err());
+        assert!(adam(-0.1, 1e-8).validate().is_err());
+        assert!(adam(0.0, 1e-8).validate().is_ok());
+        assert!(adam(0.9, -1e-8).validate().is_err());
+        assert!(adam(0.9, f64::NAN).validate().is_err());
+        let sgd = |momentum: f64, dampening: f64| OptimizerConfig::Sgd {
+            momentum,
+            dampening,
+            nesterov: true,
+            weight_decay: 0.0,
+        };
+        assert!(sgd(0.9, 0.1).validate().is_err());
+        assert!(sgd(0.0, 0.0).validate().is_err());
+        assert!(sgd(0.9, 0.0).validate().is_ok());
+        assert!(OptimizerConfig::sgd().with_weight_decay(-1.0).validate().is_err());
+        assert!(Optimizer::<f32>::new(OptimizerConfig::adagrad().with_weight_decay(-1.0)).is_err());
+    }
+}

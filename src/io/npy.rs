@@ -6,7 +6,8 @@ use std::path::Path;
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension};
 use ndarray_npy::{ReadNpyExt, ReadableElement, ViewElement, ViewNpyError, ViewNpyExt, WriteNpyExt};
 
-use crate::{Error, Float, Result, io};
+use super::write_atomic_with;
+use crate::{Error, Float, Result};
 
 /// An array read from a `.npy` file, in the dtype the file holds.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,7 +95,7 @@ fn describe(e: ViewNpyError) -> String {
 /// # Errors
 /// [`Error::Io`] naming the file.
 pub fn write<F: Float, D: Dimension>(path: &Path, array: ArrayView<'_, F, D>) -> Result<()> {
-    io::write_atomic_with(path, |f| {
+    write_atomic_with(path, |f| {
         let mut w = BufWriter::new(f);
         array.write_npy(&mut w).map_err(std::io::Error::other)?;
         std::io::Write::flush(&mut w)

@@ -1,254 +1,25 @@
-//! The training loop: mini-batches with seeded shuffling, full or truncated BPTT, clipping,
-//! validation every epoch, early stopping that ends on the best epoch's weights, atomic
-//! checkpoints, bit-identical resume, history files and a NaN guard.
+//! The loop: mini-batches with seeded shuffling, full or truncated BPTT, clipping, validation
+//! every epoch, early stopping on the best epoch's weights, checkpoints and a NaN guard.
 
 use std::collections::HashMap;
-use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use ndarray::{Array3, ArrayViewD, Axis, s};
+use ndarray::{ArrayViewD, Axis, s};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{self, Checkpoint, TrainState};
+use super::checkpoint::{self, Checkpoint};
+use super::history::{plot_history, write_history};
+use super::loss::Loss;
+use super::optim::{self, Optimizer};
+use super::schedule::ScheduleKind;
+use super::state::{Best, TrainState};
+use super::{BatchProgress, EpochRecord, Observer, Plan, RunPaths, StateReset, TrainConfig};
+use crate::State;
 use crate::data::{Batch, Dataset};
-use crate::loss::Loss;
-use crate::optim::{self, Optimizer, OptimizerConfig};
-use crate::schedule::{Schedule, ScheduleKind};
 use crate::{Error, Float, Model, Readout, Result};
-
-/// When the hidden state starts again from zeros.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StateReset {
-    /// Every batch of sequences starts from zeros (sequences are independent).
-    #[default]
-    Sequence,
-    /// The state is carried from batch to batch through the epoch (row `b` of a batch continues
-    /// row `b` of the previous one, as Keras' `stateful=True`) and reset at each epoch; batches
-    /// are then not shuffled.
-    Epoch,
-}
-
-/// How to train.
-///
-/// | Name | Default | Meaning |
-/// |---|---|---|
-/// | `epochs` | 20 | passes over the training data |
-/// | `batch_size` | 32 | sequences per step |
-/// | `lr` | 1e-3 | base learning rate (Adam's default) |
-/// | `optimizer` | Adam | see [`OptimizerConfig`] |
-/// | `schedule` | constant | learning rate against the optimizer step |
-/// | `clip_norm` | none | clip the global gradient norm to this |
-/// | `clip_value` | none | clip each gradient entry to ± this |
-/// | `tbptt` | none | truncated BPTT: chunks of this many steps, state carried, gradient cut |
-/// | `state_reset` | sequence | when the hidden state restarts from zeros |
-/// | `loss` | mse | the loss |
-/// | `patience` | none | stop after this many epochs without validation improvement |
-/// | `min_delta` | 0 | an improvement must exceed this |
-/// | `shuffle` | true | reshuffle sequences every epoch (seeded) |
-/// | `seed` | 0 | shuffling and dropout |
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainConfig {
-    /// Passes over the training data.
-    pub epochs: usize,
-    /// Sequences per optimizer step.
-    pub batch_size: usize,
-    /// Base learning rate.
-    pub lr: f64,
-    /// The optimizer.
-    pub optimizer: OptimizerConfig,
-    /// Learning-rate schedule.
-    pub schedule: Schedule,
-    /// Global gradient-norm clipping.
-    pub clip_norm: Option<f64>,
-    /// Per-entry gradient clipping.
-    pub clip_value: Option<f64>,
-    /// Truncated BPTT chunk length.
-    pub tbptt: Option<usize>,
-    /// When the hidden state is reset.
-    pub state_reset: StateReset,
-    /// The loss.
-    pub loss: Loss,
-    /// Early-stopping patience in epochs.
-    pub patience: Option<usize>,
-    /// Minimum validation-loss improvement.
-    pub min_delta: f64,
-    /// Reshuffle every epoch.
-    pub shuffle: bool,
-    /// Seed of shuffling and dropout.
-    pub seed: u64,
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        TrainConfig {
-            epochs: 20,
-            batch_size: 32,
-            lr: 1e-3,
-            optimizer: OptimizerConfig::adam(),
-            schedule: Schedule::default(),
-            clip_norm: None,
-            clip_value: None,
-            tbptt: None,
-            state_reset: StateReset::Sequence,
-            loss: Loss::Mse,
-            patience: None,
-            min_delta: 0.0,
-            shuffle: true,
-            seed: 0,
-        }
-    }
-}
-
-impl TrainConfig {
-    /// Checks every value is in range.
-    ///
-    /// # Errors
-    /// [`Error::Config`] naming the value.
-    pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Config(m));
-        if self.epochs == 0 {
-            return bad("epochs must be at least 1".into());
-        }
-        if self.batch_size == 0 {
-            return bad("batch_size must be at least 1".into());
-        }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad(format!("lr must be positive, got {}", self.lr));
-        }
-        for (name, v) in [("clip_norm", self.clip_norm), ("clip_value", self.clip_value)] {
-            if let Some(v) = v
-                && !(v.is_finite() && v > 0.0)
-            {
-                return bad(format!("{name} must be positive, got {v}"));
-            }
-        }
-        if self.tbptt == Some(0) {
-            return bad("tbptt must be at least 1".into());
-        }
-        self.optimizer.validate()
-    }
-}
-
-/// The files a run writes, all derived from the model path `--out`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RunPaths {
-    /// The final model (the best epoch's weights when there is validation data).
-    pub model: PathBuf,
-    /// Checkpoint after the latest epoch.
-    pub last: PathBuf,
-    /// Checkpoint of the best epoch (validation only).
-    pub best: PathBuf,
-    /// One row per epoch.
-    pub history_csv: PathBuf,
-    /// One JSON object per epoch.
-    pub history_jsonl: PathBuf,
-    /// Loss curves, `.png` and `.svg` are appended.
-    pub plot_stem: PathBuf,
-}
-
-impl RunPaths {
-    /// `m.safetensors` → `m.last.safetensors`, `m.best.safetensors`, `m.history.csv`,
-    /// `m.history.jsonl`, `m.loss.png`, `m.loss.svg`.
-    pub fn from_model_path(model: &Path) -> Self {
-        let name = model.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-        let stem = name.strip_suffix(".safetensors").unwrap_or(&name).to_string();
-        let with = |suffix: &str| model.with_file_name(format!("{stem}{suffix}"));
-        RunPaths {
-            model: model.to_path_buf(),
-            last: with(".last.safetensors"),
-            best: with(".best.safetensors"),
-            history_csv: with(".history.csv"),
-            history_jsonl: with(".history.jsonl"),
-            plot_stem: with(".loss"),
-        }
-    }
-}
-
-/// One epoch's figures.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    /// 1-based epoch.
-    pub epoch: usize,
-    /// Mean training loss over the epoch (weighted by counted steps).
-    pub train_loss: f64,
-    /// Validation loss, when there is validation data.
-    pub val_loss: Option<f64>,
-    /// Validation accuracy (cross-entropy only).
-    pub val_accuracy: Option<f64>,
-    /// Learning rate of the epoch's last step.
-    pub lr: f64,
-    /// Mean global gradient norm before clipping.
-    pub grad_norm: f64,
-    /// Optimizer steps taken so far.
-    pub step: usize,
-    /// Wall time of the epoch.
-    pub seconds: f64,
-    /// Training sequences per second.
-    pub sequences_per_sec: f64,
-    /// Whether this epoch is the best so far (validation) .
-    pub best: bool,
-}
-
-/// What training will do, said before it starts.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Plan {
-    /// Training sequences.
-    pub sequences: usize,
-    /// Validation sequences.
-    pub val_sequences: usize,
-    /// Steps per sequence.
-    pub seq_len: usize,
-    /// Trainable parameters.
-    pub parameters: usize,
-    /// Batches per epoch.
-    pub batches_per_epoch: usize,
-    /// Optimizer steps per epoch (batches × TBPTT chunks).
-    pub steps_per_epoch: usize,
-    /// First epoch to run (1, or later when resuming).
-    pub first_epoch: usize,
-    /// Last epoch.
-    pub epochs: usize,
-}
-
-/// Progress within an epoch.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BatchProgress {
-    /// 1-based epoch.
-    pub epoch: usize,
-    /// Batches done in this epoch.
-    pub batch: usize,
-    /// Batches in the epoch.
-    pub batches: usize,
-    /// Running mean loss of the epoch.
-    pub loss: f64,
-    /// Current learning rate.
-    pub lr: f64,
-    /// Sequences per second so far in the epoch.
-    pub sequences_per_sec: f64,
-}
-
-/// Receives progress; the CLI draws bars or prints lines with it.
-pub trait Observer {
-    /// Before the first epoch.
-    fn start(&mut self, _plan: &Plan) {}
-    /// After every batch.
-    fn batch(&mut self, _progress: &BatchProgress) {}
-    /// After every epoch (validation done, checkpoints written). Returning
-    /// `ControlFlow::Break(())` ends training after this epoch, as an interruption would (the
-    /// run can be resumed from the `last` checkpoint).
-    fn epoch(&mut self, _record: &EpochRecord) -> ControlFlow<()> {
-        ControlFlow::Continue(())
-    }
-}
-
-/// An observer that ignores everything.
-pub struct Silent;
-impl Observer for Silent {}
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq)]
@@ -454,13 +225,13 @@ impl<F: Float> Trainer<F> {
         let batches = order.len().div_ceil(c.batch_size);
         let (mut loss_sum, mut count_sum, mut norm_sum, mut norm_n) = (0.0, 0.0, 0.0, 0usize);
         let mut lr = c.schedule.lr(c.lr, self.state.step);
-        let mut carried: Option<Array3<F>> = None;
+        let mut carried: Option<State<F>> = None;
         for (bi, rows) in order.chunks(c.batch_size).enumerate() {
             let batch = train.batch(rows);
             if c.state_reset == StateReset::Sequence {
                 carried = None;
             }
-            let mut h = carried.take().map(|h| h.slice(s![.., ..rows.len(), ..]).to_owned());
+            let mut h = carried.take().map(|h| h.first(rows.len()));
             let seq_len = batch.x.shape()[0];
             let mut t0 = 0;
             while t0 < seq_len {
@@ -503,7 +274,7 @@ impl<F: Float> Trainer<F> {
                 Some(b) => vl < b.val_loss - c.min_delta,
             };
             if improved {
-                self.state.best = Some(checkpoint::Best { epoch, val_loss: vl });
+                self.state.best = Some(Best { epoch, val_loss: vl });
                 best = true;
             }
         }
@@ -527,14 +298,14 @@ impl<F: Float> Trainer<F> {
         &mut self,
         batch: &Batch<F>,
         range: std::ops::Range<usize>,
-        h0: Option<&Array3<F>>,
+        h0: Option<&State<F>>,
         readout: Readout,
         lr: f64,
         epoch: usize,
-    ) -> Result<(f64, f64, Option<f64>, Array3<F>)> {
+    ) -> Result<(f64, f64, Option<f64>, State<F>)> {
         let c = &self.config;
         let x = batch.x.slice(s![range.clone(), .., ..]);
-        let trace = self.model.forward_train(x, h0.map(|h| h.view()), readout, &mut self.rng)?;
+        let trace = self.model.forward_train_from(x, h0, readout, &mut self.rng)?;
         let target_range = if readout == Readout::LastStep { 0..1 } else { range.clone() };
         let value =
             c.loss.compute(trace.y(), batch.target_view(target_range.clone()), batch.mask_view(target_range))?;
@@ -542,7 +313,7 @@ impl<F: Float> Trainer<F> {
         if !value.loss.is_finite() {
             return Err(self.diverged(epoch, step, "loss", value.loss));
         }
-        let h_n = trace.h_n().to_owned();
+        let h_n = trace.state();
         if value.count == 0.0 {
             return Ok((0.0, 0.0, None, h_n));
         }
@@ -590,14 +361,14 @@ pub fn evaluate<F: Float>(
 ) -> Result<(f64, Option<f64>)> {
     let rows: Vec<usize> = (0..data.len()).collect();
     let (mut sum, mut count, mut correct, mut any_correct) = (0.0, 0.0, 0usize, false);
-    let mut carried: Option<Array3<F>> = None;
+    let mut carried: Option<State<F>> = None;
     for chunk in rows.chunks(batch_size.max(1)) {
         let batch = data.batch(chunk);
         let h0 = match reset {
             StateReset::Sequence => None,
-            StateReset::Epoch => carried.take().map(|h| h.slice(s![.., ..chunk.len(), ..]).to_owned()),
+            StateReset::Epoch => carried.take().map(|h| h.first(chunk.len())),
         };
-        let trace = model.forward_eval(batch.x.view(), h0.as_ref().map(|h| h.view()), data.readout())?;
+        let trace = model.forward_eval_from(batch.x.view(), h0.as_ref(), data.readout())?;
         let steps = trace.y().len_of(Axis(0));
         let v = loss.compute(trace.y(), batch.target_view(0..steps), batch.mask_view(0..steps))?;
         sum += v.loss * v.count;
@@ -606,48 +377,8 @@ pub fn evaluate<F: Float>(
             correct += k;
             any_correct = true;
         }
-        carried = Some(trace.h_n().to_owned());
+        carried = Some(trace.state());
     }
     let count = count.max(f64::MIN_POSITIVE);
     Ok((sum / count, any_correct.then(|| correct as f64 / count)))
-}
-
-fn write_history(paths: &RunPaths, history: &[EpochRecord]) -> Result<()> {
-    let opt = |v: Option<f64>| v.map(|v| format!("{v}")).unwrap_or_default();
-    let mut csv =
-        String::from("epoch,train_loss,val_loss,val_accuracy,lr,grad_norm,step,seconds,sequences_per_sec,best\n");
-    let mut jsonl = String::new();
-    for r in history {
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{:.3},{:.1},{}\n",
-            r.epoch,
-            r.train_loss,
-            opt(r.val_loss),
-            opt(r.val_accuracy),
-            r.lr,
-            r.grad_norm,
-            r.step,
-            r.seconds,
-            r.sequences_per_sec,
-            r.best
-        ));
-        jsonl.push_str(&serde_json::to_string(r).map_err(|e| Error::Training(e.to_string()))?);
-        jsonl.push('\n');
-    }
-    crate::io::write_atomic(&paths.history_csv, csv.as_bytes())?;
-    crate::io::write_atomic(&paths.history_jsonl, jsonl.as_bytes())
-}
-
-fn plot_history(paths: &RunPaths, history: &[EpochRecord]) -> Result<()> {
-    use crate::plot::{LinePlot, Series};
-    let mut series = vec![Series::solid("train", history.iter().map(|r| (r.epoch as f64, r.train_loss)).collect())];
-    if history.iter().any(|r| r.val_loss.is_some()) {
-        series.push(Series::dashed(
-            "validation",
-            history.iter().filter_map(|r| r.val_loss.map(|v| (r.epoch as f64, v))).collect(),
-        ));
-    }
-    let positive = history.iter().all(|r| r.train_loss > 0.0 && r.val_loss.is_none_or(|v| v > 0.0));
-    let plot = LinePlot::new("Training loss", "epoch", "loss").with_series(series).with_log_y(positive);
-    plot.save(&paths.plot_stem).map(|_| ())
 }

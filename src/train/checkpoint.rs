@@ -10,9 +10,11 @@ use ndarray::ArrayD;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+pub use super::state::{Best, TrainState};
+
+use super::TrainConfig;
+use super::optim::{Optimizer, OptimizerState};
 use crate::model_file::{self, LoadOptions};
-use crate::optim::{Optimizer, OptimizerState};
-use crate::train::{EpochRecord, TrainConfig};
 use crate::{Error, Float, Model, Result};
 
 /// The metadata key of the training state.
@@ -21,28 +23,6 @@ pub const STATE_KEY: &str = "rnn.train_state";
 pub const OPTIM_PREFIX: &str = "optim.";
 /// Tensor-name prefix of the best epoch's weights.
 pub const BEST_PREFIX: &str = "best_model.";
-
-/// The best validation result so far.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Best {
-    /// 1-based epoch.
-    pub epoch: usize,
-    /// Its validation loss.
-    pub val_loss: f64,
-}
-
-/// The training loop's own state.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct TrainState {
-    /// Epochs completed.
-    pub epoch: usize,
-    /// Optimizer steps taken (the schedule's position).
-    pub step: usize,
-    /// The best epoch so far.
-    pub best: Option<Best>,
-    /// Every epoch's record.
-    pub history: Vec<EpochRecord>,
-}
 
 /// The exact position of a ChaCha8 generator.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

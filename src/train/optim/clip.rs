@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayViewD, ArrayViewMutD};
 
-use super::clamp;
+use super::ops::clamp;
 use crate::Float;
 
 /// The L2 norm of all gradients taken together, `sqrt(Σ g²)`, accumulated in `f64`.
@@ -59,5 +59,26 @@ pub fn clip_grad_value<F: Float>(grads: &mut [ArrayViewMutD<'_, F>], clip: f64) 
     let (lo, hi) = (F::of(-clip), F::of(clip));
     for g in grads.iter_mut() {
         g.mapv_inplace(|v| clamp(v, lo, hi));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::test_util::vec1;
+
+    #[test]
+    fn clipping() {
+        let mut a = vec1(&[3.0]);
+        let mut b = vec1(&[0.0, 4.0]);
+        assert_eq!(clip_grad_norm(&mut [a.view_mut(), b.view_mut()], 10.0), 5.0);
+        assert_eq!((a[0], b[1]), (3.0, 4.0)); // under the limit: unchanged
+        assert_eq!(clip_grad_norm(&mut [a.view_mut(), b.view_mut()], 2.5), 5.0);
+        let coef = 1.0 / (5.0 + 1e-6) * 2.5;
+        assert_eq!((a[0], b[1]), (3.0 * coef, 4.0 * coef));
+        let mut c = vec1(&[-1.0, 0.5, f64::NAN]);
+        clip_grad_value(&mut [c.view_mut()], 0.75);
+        assert_eq!((c[0], c[1]), (-0.75, 0.5));
+        assert!(c[2].is_nan());
     }
 }

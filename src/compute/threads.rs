@@ -1,7 +1,7 @@
 //! Process-wide settings for speed: how many threads the large matrix products use, and
 //! (opt-in) how the C allocator treats freed memory.
 //!
-//! Two pools share the work: this crate's per-step products ([`crate::pool`]) and `ndarray`'s
+//! Two pools share the work: this crate's per-step products ([`crate::compute::pool`]) and `ndarray`'s
 //! GEMM (`matrixmultiply`), which reads `MATMUL_NUM_THREADS` once, at its first product. Set both
 //! through [`init`] before any computation.
 
@@ -20,7 +20,7 @@ pub fn init(threads: Option<usize>) -> Result<usize> {
     };
     // SAFETY: called at start-up, before this process starts other threads.
     unsafe { std::env::set_var("MATMUL_NUM_THREADS", n.to_string()) };
-    Ok(crate::pool::set_threads(n))
+    Ok(crate::compute::pool::set_threads(n))
 }
 
 /// Asks glibc's `malloc` to keep freed memory for reuse instead of returning it to the kernel,

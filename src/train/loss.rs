@@ -10,6 +10,7 @@ use std::str::FromStr;
 use ndarray::{Array3, ArrayView2, ArrayView3, Zip};
 use serde::{Deserialize, Serialize};
 
+pub use crate::data::TargetView;
 use crate::{Error, Float, Result};
 
 /// A training loss.
@@ -52,15 +53,6 @@ impl FromStr for Loss {
             other => Err(Error::Config(format!("unknown loss `{other}` (expected mse, mae or cross_entropy)"))),
         }
     }
-}
-
-/// What the model's output is compared with.
-#[derive(Clone, Copy, Debug)]
-pub enum TargetView<'a, F> {
-    /// Real values `[steps, batch, output_size]` (MSE, MAE).
-    Values(ArrayView3<'a, F>),
-    /// Class indices `[steps, batch]` (cross-entropy).
-    Classes(ArrayView2<'a, usize>),
 }
 
 /// A loss value and its gradient with respect to the model's output.

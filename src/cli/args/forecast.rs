@@ -1,0 +1,68 @@
+//! Flags of forecasting: `rnn train --task forecast`, `rnn evaluate` on a forecast model and
+//! `rnn forecast`.
+
+use std::path::PathBuf;
+
+/// Flags of `rnn train --task forecast`.
+#[derive(Debug, Default, clap::Args)]
+#[command(next_help_heading = "Forecast (--task forecast)")]
+pub struct TrainArgs {
+    /// Column to forecast (default: the only numeric column besides date, id and features, or
+    /// one named `value` or `y`). Forecasting changes three training defaults: --epochs 300,
+    /// --patience 40, --lr 0.003 (a flag given on the command line wins)
+    #[arg(long, value_name = "NAME")]
+    pub column: Option<String>,
+    /// Extra input columns (covariates), comma-separated; their future is unknown, so forecasts
+    /// reach at most --horizon steps
+    #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
+    pub features: Vec<String>,
+    /// Date column (default: one named date, ds, time, timestamp, datetime, year, month, week, day, period)
+    #[arg(long, value_name = "NAME")]
+    pub date_column: Option<String>,
+    /// Long format: the column naming the series (e.g. unique_id); one global model, splits per series
+    #[arg(long, value_name = "NAME")]
+    pub id_column: Option<String>,
+    /// Input steps (default: max(2 x season, 2 x horizon, 12), at most half the training rows)
+    #[arg(long, value_name = "W")]
+    pub window: Option<usize>,
+    /// Steps predicted at once (direct multi-step output)
+    #[arg(long, value_name = "H", default_value_t = 1)]
+    pub horizon: usize,
+    /// Season length in rows (default: detected from the autocorrelation of the training split's differences; 1 = none)
+    #[arg(long, value_name = "S")]
+    pub season: Option<usize>,
+    /// Train/validation/test percentages, split by time per series
+    #[arg(long, value_name = "A/B/C", default_value = "70/15/15")]
+    pub split: String,
+    /// What the network predicts: auto (train each that fits the data, keep the lowest validation
+    /// MASE), zscore, residual (change over the last value), seasonal (change over one season
+    /// back), or log-zscore, log-residual, log-seasonal on ln y
+    #[arg(long, value_name = "T", default_value = "auto")]
+    pub transform: String,
+}
+
+/// Flags of `rnn evaluate` for a forecast model.
+#[derive(Debug, Default, clap::Args)]
+#[command(next_help_heading = "Forecast models")]
+pub struct EvalArgs {
+    /// Season of the seasonal-naive baseline and of MASE's scale (default: the model's)
+    #[arg(long, value_name = "S")]
+    pub season: Option<usize>,
+}
+
+/// Flags of `rnn forecast`.
+#[derive(Debug, clap::Args)]
+pub struct ForecastArgs {
+    /// Trained forecasting model
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// The series (CSV with the columns the model was trained on); forecasts start after its last row
+    #[arg(long, value_name = "PATH")]
+    pub data: PathBuf,
+    /// Steps to forecast (default: the model's horizon); beyond the horizon forecasts are fed back (recursive)
+    #[arg(long, value_name = "N")]
+    pub steps: Option<usize>,
+    /// Write the CSV here instead of stdout
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}

@@ -1,0 +1,34 @@
+//! Arguments of `rnn forward`.
+
+use std::path::PathBuf;
+
+use super::values::Act;
+
+/// Arguments of `rnn forward`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Model file (.safetensors) from `rnn init` or a PyTorch state_dict
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// Input sequence .npy, float32 or float64, shape [seq_len, batch, input_size]
+    #[arg(long, value_name = "PATH")]
+    pub input: PathBuf,
+    /// Where to write the output .npy (head output, else top-layer hidden states), in the input's dtype
+    #[arg(long, value_name = "PATH")]
+    pub output: PathBuf,
+    /// Initial hidden state .npy, shape [num_layers*dirs, batch, hidden_size] (proj_size for a projected LSTM; zeros if omitted)
+    #[arg(long, value_name = "PATH")]
+    pub h0: Option<PathBuf>,
+    /// Also write the final hidden state h_n [num_layers*dirs, batch, hidden_size] to this .npy
+    #[arg(long, value_name = "PATH")]
+    pub hn: Option<PathBuf>,
+    /// LSTM only: initial cell state .npy, shape [num_layers*dirs, batch, hidden_size] (zeros if omitted)
+    #[arg(long, value_name = "PATH")]
+    pub c0: Option<PathBuf>,
+    /// LSTM only: also write the final cell state c_n [num_layers*dirs, batch, hidden_size] to this .npy
+    #[arg(long, value_name = "PATH")]
+    pub cn: Option<PathBuf>,
+    /// Nonlinearity for model files without `rnn.config` metadata (tanh if omitted)
+    #[arg(long, value_enum)]
+    pub nonlinearity: Option<Act>,
+}

@@ -1,0 +1,58 @@
+//! Arguments of `rnn init`.
+
+use std::path::PathBuf;
+
+use super::values::{Act, Dtype, InitArg};
+
+/// Arguments of `rnn init`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Features per step of the input
+    #[arg(long, value_name = "I")]
+    pub input_size: usize,
+    /// Hidden units per layer and direction
+    #[arg(long, value_name = "H")]
+    pub hidden_size: usize,
+    /// Number of stacked layers
+    #[arg(long, value_name = "L", default_value_t = 1)]
+    pub num_layers: usize,
+    /// Recurrent cell: rnn (Elman, with --nonlinearity), lstm or gru (PyTorch's nn.RNN, nn.LSTM, nn.GRU)
+    #[arg(long, value_parser = super::values::parse_cell, default_value = "rnn")]
+    pub cell: rnn::Cell,
+    /// Activation of the recurrence (rnn cells)
+    #[arg(long, value_enum, default_value_t = Act::Tanh)]
+    pub nonlinearity: Act,
+    /// LSTM only: project each hidden state to this many features (weight_hr), smaller than H
+    #[arg(long, value_name = "P", default_value_t = 0)]
+    pub proj_size: usize,
+    /// LSTM only: set every forget-gate bias to this value (1.0 is the usual choice)
+    #[arg(long, value_name = "B")]
+    pub forget_bias: Option<f64>,
+    /// LSTM/GRU: chrono initialisation of the gate biases for dependencies up to T steps
+    #[arg(long, value_name = "T")]
+    pub chrono: Option<f64>,
+    /// Leave out the biases b_ih and b_hh
+    #[arg(long)]
+    pub no_bias: bool,
+    /// Add a reverse-time direction to every layer
+    #[arg(long)]
+    pub bidirectional: bool,
+    /// Dropout between layers during training, in [0, 1)
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub dropout: f64,
+    /// Add a linear head with this many outputs per step
+    #[arg(long, value_name = "O")]
+    pub output_size: Option<usize>,
+    /// Initialisation scheme
+    #[arg(long, value_enum, default_value_t = InitArg::Pytorch)]
+    pub init: InitArg,
+    /// Random seed: the same seed gives the same file
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Floating-point type the parameters are stored in
+    #[arg(long, value_enum, default_value_t = Dtype::F32)]
+    pub dtype: Dtype,
+    /// Model file (.safetensors) to write
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+}

@@ -1,0 +1,19 @@
+//! Arguments of `rnn inspect`.
+
+use std::path::PathBuf;
+
+use super::values::Act;
+
+/// Arguments of `rnn inspect`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Model file (.safetensors) to describe
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Nonlinearity for model files without `rnn.config` metadata (tanh if omitted)
+    #[arg(long, value_enum)]
+    pub nonlinearity: Option<Act>,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,59 @@
+//! Every command's arguments, as clap parses them: the command line ([`Cli`], [`Command`]), one
+//! file per command, and the value types they share.
+
+pub mod bench;
+pub mod charlm;
+pub mod classify;
+pub mod demo;
+pub mod evaluate;
+pub mod forecast;
+pub mod forward;
+pub mod init;
+pub mod inspect;
+pub mod train;
+mod values;
+
+pub use values::Dtype;
+
+use clap::{Parser, Subcommand};
+
+/// Elman and deep RNNs with BPTT; PyTorch-compatible safetensors models.
+#[derive(Debug, Parser)]
+#[command(name = "rnn", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a model over a sequence (.npy) and write its output (.npy)
+    Forward(forward::Args),
+    /// Write a freshly initialised model file
+    Init(init::Args),
+    /// Describe a model file: where its configuration came from, its settings and tensors
+    Inspect(inspect::Args),
+    /// Train a model with backpropagation through time
+    Train(Box<train::Args>),
+    /// Score a trained model on data against baselines
+    Evaluate(Box<evaluate::Args>),
+    /// Forecast a CSV series past its end with a forecasting model
+    Forecast(forecast::ForecastArgs),
+    /// Generate text with a character language model, streamed as it is made
+    Generate(charlm::GenerateArgs),
+    /// Train and evaluate a forecaster on a bundled real series (no arguments needed)
+    Demo(demo::DemoArgs),
+    /// Measure training, forward and streaming speed at standard sizes
+    Bench(bench::Args),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,87 @@
+//! Helpers every command shares: writing to stdout, number formatting, reading `.npy` arrays.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use ndarray::{Array3, ArrayD, Ix3};
+use rnn::Float;
+use rnn::io::npy;
+
+/// Writes `text` to stdout, reporting failure (other than a closed pipe) as an error.
+pub fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).context("<stdout>")
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `1 layer`, `2 layers`.
+pub fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Reads `[N, T, I]` finite inputs in `F`.
+pub fn read_inputs<F: Float>(inputs: &Path) -> Result<Array3<F>> {
+    let x = read_float::<F>(inputs)?;
+    if x.ndim() != 3 {
+        bail!("{}: expected [N, T, input_size], got shape {:?}", inputs.display(), x.shape());
+    }
+    if x.iter().any(|v| !v.is_finite()) {
+        bail!("{}: contains NaN or infinite values", inputs.display());
+    }
+    x.into_dimensionality::<Ix3>().with_context(|| inputs.display().to_string())
+}
+
+/// Reads a float32 or float64 `.npy` array as `F`.
+pub fn read_float<F: Float>(path: &Path) -> Result<ArrayD<F>> {
+    Ok(npy::read(path)?.into_float::<F>())
+}
+
+/// Applies the gate-bias initialisations asked for (`--forget-bias`, `--chrono`) to a fresh
+/// model; `seed` draws chrono's biases.
+///
+/// # Errors
+/// When the model's cell has no such gate (an Elman model, or `--forget-bias` on a GRU).
+pub fn gate_init<F: rnn::Float>(
+    model: &mut rnn::Model<F>,
+    forget_bias: Option<f64>,
+    chrono: Option<f64>,
+    seed: u64,
+) -> anyhow::Result<()> {
+    if let Some(t_max) = chrono {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0xC4_0A0);
+        model.rnn.chrono_init(t_max, &mut rng).map_err(|e| anyhow::anyhow!("--chrono: {e}"))?;
+    }
+    if let Some(b) = forget_bias {
+        model.rnn.set_forget_bias(b).map_err(|e| anyhow::anyhow!("--forget-bias: {e}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1234), "1,234");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(plural(1, "layer"), "1 layer");
+        assert_eq!(plural(3, "output"), "3 outputs");
+    }
+}

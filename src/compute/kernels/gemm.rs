@@ -1,0 +1,282 @@
+//! The entry points: `C (+)= A · B` on slices ([`gemm`], [`gemm_then`]) and on `ndarray` views
+//! ([`matmul`]), split across the thread pool by column blocks (or rows) when large.
+
+use super::direct::run;
+use super::{Float, Mat, PANEL, PARALLEL_MIN_MACS, SendPtr, transposed};
+use crate::compute::pool;
+
+/// `C = A · B` (`accumulate = false`) or `C += A · B`, with `C` row-major `[A.rows, B.cols]`
+/// and row distance `ldc`.
+///
+/// # Panics
+/// When the shapes or slice lengths disagree (a programming error inside the crate).
+pub fn gemm<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, accumulate: bool) {
+    gemm_then(a, b, c, ldc, accumulate, None);
+}
+
+/// What runs on each row's slice of C right after a thread has computed its columns, given
+/// the slice and the index of its first column: the recurrence's activation or the biases,
+/// fused into the product (applied by every thread to its own columns, while they are in
+/// cache) instead of a second pass on one thread.
+pub type Epilogue<'a, F> = Option<&'a (dyn Fn(&mut [F], usize) + Sync)>;
+
+/// Applies `post` to columns `j0..j1` of the `m` rows of C.
+pub(super) fn finish<F>(c: &mut [F], m: usize, ldc: usize, j0: usize, j1: usize, post: Epilogue<'_, F>) {
+    if let Some(post) = post {
+        for r in 0..m {
+            post(&mut c[r * ldc + j0..r * ldc + j1], j0);
+        }
+    }
+}
+
+/// Checks A and C for an `[a.rows, a.cols] x [a.cols, n]` product and settles the ones with
+/// nothing to multiply (no rows or columns; or `k = 0`: C zeroed unless accumulating, then
+/// `post`). Returns whether there is work left.
+pub(super) fn prepare<F: Float>(
+    a: Mat<'_, F>,
+    n: usize,
+    c: &mut [F],
+    ldc: usize,
+    accumulate: bool,
+    post: Epilogue<'_, F>,
+) -> bool {
+    let (m, k) = (a.rows, a.cols);
+    assert!(m == 0 || c.len() >= (m - 1) * ldc + n, "C too small");
+    let a_len = if a.trans { (k.max(1) - 1) * a.ld + m } else { (m.max(1) - 1) * a.ld + k };
+    assert!(m == 0 || k == 0 || a.data.len() >= a_len, "A too small");
+    if m == 0 || n == 0 {
+        return false;
+    }
+    if k == 0 {
+        if !accumulate {
+            for r in 0..m {
+                c[r * ldc..r * ldc + n].fill(F::zero());
+            }
+        }
+        finish(c, m, ldc, 0, n, post);
+        return false;
+    }
+    true
+}
+
+/// [`gemm`], then `post` on the result (see [`Epilogue`]).
+///
+/// # Panics
+/// As [`gemm`].
+pub fn gemm_then<F: Float>(
+    a: Mat<'_, F>,
+    b: Mat<'_, F>,
+    c: &mut [F],
+    ldc: usize,
+    accumulate: bool,
+    post: Epilogue<'_, F>,
+) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "inner dimensions");
+    assert!(!b.trans, "B must be row-major");
+    assert!(k == 0 || n == 0 || b.data.len() >= (k - 1) * b.ld + n, "B too small");
+    if !prepare(a, n, c, ldc, accumulate, post) {
+        return;
+    }
+    let large = m * n * k >= PARALLEL_MIN_MACS;
+    let threads = pool::threads();
+    if large && threads > 1 && n.div_ceil(PANEL) < threads && m >= 64 * threads {
+        // too few columns to share (a head with one output, an input gradient of 32
+        // features): share the rows instead
+        let per = m.div_ceil(threads);
+        let (c_ptr, c_len) = (SendPtr(c.as_mut_ptr()), c.len());
+        pool::run(&|part| {
+            let (r0, r1) = ((part * per).min(m), ((part + 1) * per).min(m));
+            if r0 < r1 {
+                let a_off = if a.trans { r0 } else { r0 * a.ld };
+                let a_part = Mat { data: &a.data[a_off..], rows: r1 - r0, ..a };
+                // SAFETY: every part writes only rows r0..r1 of C, disjoint from the other
+                // parts' rows; C outlives `run`, which waits for every part.
+                let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
+                let c = &mut c[r0 * ldc..];
+                run(a_part, b, c, ldc, accumulate, 0, n);
+                finish(c, r1 - r0, ldc, 0, n, post);
+            }
+        });
+        return;
+    }
+    over_columns(c, n, large, |c, j0, j1| {
+        run(a, b, c, ldc, accumulate, j0, j1);
+        finish(c, m, ldc, j0, j1, post);
+    });
+}
+
+/// Calls `f(c, j0, j1)` on column ranges of C that together cover `0..n`: one range per pool
+/// thread when `large` (blocks of [`PANEL`] columns, so the kernels' panels stay whole), else `0..n`
+/// on the calling thread.
+pub(super) fn over_columns<F: Float>(c: &mut [F], n: usize, large: bool, f: impl Fn(&mut [F], usize, usize) + Sync) {
+    let threads = pool::threads();
+    let blocks = n.div_ceil(PANEL);
+    if threads < 2 || !large || blocks < threads {
+        f(c, 0, n);
+        return;
+    }
+    let per = blocks.div_ceil(threads) * PANEL;
+    let c_ptr = SendPtr(c.as_mut_ptr());
+    let c_len = c.len();
+    pool::run(&|part| {
+        let (j0, j1) = ((part * per).min(n), ((part + 1) * per).min(n));
+        if j0 < j1 {
+            // SAFETY: every part writes only columns j0..j1 of C's rows, disjoint from the
+            // other parts' columns; C outlives `run`, which waits for every part.
+            let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
+            f(c, j0, j1);
+        }
+    });
+}
+
+/// `C = A · B` or `C += A · B` on ndarray views with the kernels above: an operand that is not
+/// row-major is laid out row-major first (a cache-blocked transpose when it is a transposed
+/// view of B; a transposed A is read in place), once per call. A `C` that is not contiguous
+/// row-major goes to `ndarray`'s GEMM.
+pub fn matmul<F: Float>(
+    a: &ndarray::ArrayView2<'_, F>,
+    b: &ndarray::ArrayView2<'_, F>,
+    c: &mut ndarray::ArrayViewMut2<'_, F>,
+    accumulate: bool,
+) {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    if !c.is_standard_layout() {
+        let beta = if accumulate { F::one() } else { F::zero() };
+        ndarray::linalg::general_mat_mul(F::one(), a, b, beta, c);
+        return;
+    }
+    let (a_owned, b_owned);
+    let a_t = a.t();
+    let a_mat = match (a.as_slice(), a_t.as_slice()) {
+        (Some(s), _) => Mat::new(s, m, k),
+        // the transpose of a row-major array (dAᵀ in a weight gradient): read in place
+        (None, Some(s)) => Mat::transposed(s, m, k),
+        (None, None) => {
+            a_owned = a.as_standard_layout().into_owned();
+            Mat::new(a_owned.as_slice().expect("row-major"), m, k)
+        }
+    };
+    let b_sl = match b.as_slice() {
+        Some(s) => s,
+        None => {
+            b_owned = row_major(b);
+            b_owned.as_slice().expect("row-major")
+        }
+    };
+    let c_sl = c.as_slice_mut().expect("standard layout");
+    gemm(a_mat, Mat::new(b_sl, k, n), c_sl, n, accumulate);
+}
+
+/// A row-major copy of `a`: a blocked transpose when `a` is the transpose of a row-major array.
+fn row_major<F: Float>(a: &ndarray::ArrayView2<'_, F>) -> ndarray::Array2<F> {
+    let t = a.t();
+    if t.as_slice().is_some() { transposed(t) } else { a.as_standard_layout().into_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compute::kernels::{FORCED_ISA, Isa, isa};
+    use ndarray::Array2;
+
+    fn check<F: Float>(m: usize, k: usize, n: usize, acc: bool) {
+        let a = Array2::<F>::from_shape_fn((m, k), |(i, j)| F::of(((i * 7 + j * 3) % 11) as f64 * 0.1 - 0.5));
+        let b = Array2::<F>::from_shape_fn((k, n), |(i, j)| F::of(((i * 5 + j * 13) % 17) as f64 * 0.05 - 0.4));
+        let c0 = Array2::<F>::from_shape_fn((m, n), |(i, j)| F::of((i + j) as f64 * 0.01));
+        let mut want = if acc { c0.clone() } else { Array2::zeros((m, n)) };
+        want += &a.dot(&b);
+        let mut c = c0.clone();
+        gemm(
+            Mat::new(a.as_slice().unwrap(), m, k),
+            Mat::new(b.as_slice().unwrap(), k, n),
+            c.as_slice_mut().unwrap(),
+            n,
+            acc,
+        );
+        let tol = if F::BYTES == 4 { 1e-4 } else { 1e-12 };
+        for (x, y) in c.iter().zip(want.iter()) {
+            assert!((x.to_f64_lossless() - y.to_f64_lossless()).abs() < tol * (1.0 + k as f64), "{m}x{k}x{n}");
+        }
+        // the same with A given as the transpose of a row-major [k, m] array, read in place
+        let at = a.t().as_standard_layout().into_owned();
+        let mut c = c0.clone();
+        gemm(
+            Mat::transposed(at.as_slice().unwrap(), m, k),
+            Mat::new(b.as_slice().unwrap(), k, n),
+            c.as_slice_mut().unwrap(),
+            n,
+            acc,
+        );
+        for (x, y) in c.iter().zip(want.iter()) {
+            assert!((x.to_f64_lossless() - y.to_f64_lossless()).abs() < tol * (1.0 + k as f64), "Aᵀ {m}x{k}x{n}");
+        }
+    }
+
+    #[test]
+    fn matches_ndarray_for_awkward_shapes() {
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (1, 32, 32),
+            (5, 40, 1),
+            (1, 128, 1),
+            (3, 5, 7),
+            (4, 128, 128),
+            (5, 33, 65),
+            (32, 128, 128),
+            (2, 0, 3),
+            (17, 64, 200),
+        ] {
+            for acc in [false, true] {
+                check::<f32>(m, k, n, acc);
+                check::<f64>(m, k, n, acc);
+            }
+        }
+    }
+
+    /// The packed path: rows left over after 12-row tiles, several k passes, more rows than one
+    /// packed block, columns beyond the last whole panel, A transposed (in `check`).
+    fn packed_path_shapes() {
+        for &(m, k, n) in &[(8, 300, 64), (13, 600, 100), (30, 257, 96), (150, 40, 70), (16, 1024, 64), (20, 300, 600)]
+        {
+            for acc in [false, true] {
+                check::<f32>(m, k, n, acc);
+                check::<f64>(m, k, n, acc);
+            }
+        }
+    }
+
+    #[test]
+    fn packed_path_agrees() {
+        packed_path_shapes();
+    }
+
+    /// The same products with the ISA forced down to what every x86-64 CPU with AVX2 or none
+    /// runs (when this one has more). The other tests may run meanwhile on the forced path:
+    /// every path computes the same products.
+    #[test]
+    fn every_isa_agrees() {
+        let detected = isa();
+        for forced in [Isa::Avx2, Isa::Portable] {
+            if forced == Isa::Avx2 && detected == Isa::Portable {
+                continue;
+            }
+            *FORCED_ISA.lock().unwrap() = Some(forced);
+            let result = std::panic::catch_unwind(|| {
+                packed_path_shapes();
+                matches_ndarray_for_awkward_shapes();
+            });
+            *FORCED_ISA.lock().unwrap() = None;
+            assert!(result.is_ok(), "{forced:?}");
+        }
+    }
+
+    #[test]
+    fn large_products_split_across_threads_agree() {
+        // by columns, and by rows when there are too few columns to share
+        check::<f32>(2100, 1024, 1, true);
+        check::<f64>(1000, 300, 20, false);
+        check::<f32>(64, 512, 512, true);
+        check::<f64>(16, 1024, 1024, false);
+    }
+}

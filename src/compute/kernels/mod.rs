@@ -1,0 +1,117 @@
+//! The small matrix product at the heart of the recurrence, without allocation or per-call
+//! overhead: `C (+)= A · B` with all three row-major, register-blocked, compiled for AVX-512 or
+//! AVX2+FMA when the CPU has them (detected once at run time), and split across the thread pool
+//! by column blocks when the product is large enough to pay for it.
+//!
+//! `ndarray`'s GEMM (`matrixmultiply`) packs its operands into a freshly allocated buffer on every
+//! call; that is right for the big once-per-sequence products but costs more than the work itself
+//! for a `[B, H] x [H, H]` step at small `H`, and allocates inside the per-step loop.
+//!
+//! The files: `gemm` (the entry points, split across the pool), `packed` (right-hand operands
+//! packed into panels), `direct` (the register-blocked kernels), `goto` (the packed path for
+//! large products), `layout` (transposes and aligned buffers).
+
+use std::sync::OnceLock;
+
+mod direct;
+mod gemm;
+mod goto;
+mod layout;
+mod packed;
+mod transpose;
+
+pub use gemm::{Epilogue, gemm, gemm_then, matmul};
+pub use layout::{Aligned, transpose_into, transposed, transposed_aligned};
+pub use packed::{PANEL, Packed, PackedRef, gemm_packed, pack_into, packed_path};
+
+use crate::Float;
+
+/// Below this many multiply-adds a product runs on the calling thread.
+const PARALLEL_MIN_MACS: usize = 1 << 21;
+
+/// Which instruction set the kernels run with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Isa {
+    Avx512,
+    Avx2,
+    Portable,
+}
+
+/// Unit tests run every path on one machine: an ISA other than the detected one (only ever
+/// a subset of it) can be forced.
+#[cfg(test)]
+static FORCED_ISA: std::sync::Mutex<Option<Isa>> = std::sync::Mutex::new(None);
+
+fn isa() -> Isa {
+    #[cfg(test)]
+    if let Some(forced) = *FORCED_ISA.lock().unwrap_or_else(|e| e.into_inner()) {
+        return forced;
+    }
+    static ISA: OnceLock<Isa> = OnceLock::new();
+    *ISA.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+                return Isa::Avx512;
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Portable
+    })
+}
+
+/// A matrix view over a slice: element `(r, c)` at `data[r * ld + c]`, or with `trans` (the
+/// transpose of a row-major array, as `dAᵀ` in a weight gradient) at `data[c * ld + r]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Mat<'a, F> {
+    /// The elements.
+    pub data: &'a [F],
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub cols: usize,
+    /// Distance between rows (`>= cols`), or between columns with `trans` (`>= rows`).
+    pub ld: usize,
+    /// Stored column by column (see above).
+    pub trans: bool,
+}
+
+impl<'a, F> Mat<'a, F> {
+    /// A contiguous row-major `rows × cols` matrix.
+    pub fn new(data: &'a [F], rows: usize, cols: usize) -> Self {
+        Mat { data, rows, cols, ld: cols, trans: false }
+    }
+
+    /// The `rows × cols` transpose of a contiguous row-major `cols × rows` array.
+    pub fn transposed(data: &'a [F], rows: usize, cols: usize) -> Self {
+        Mat { data, rows, cols, ld: rows, trans: true }
+    }
+
+    /// Index of element `(r, c)` in `data`, whichever the layout.
+    fn at_dyn(&self, r: usize, c: usize) -> usize {
+        if self.trans { c * self.ld + r } else { r * self.ld + c }
+    }
+
+    /// Index of element `(r, c)` in `data`.
+    #[inline(always)]
+    fn at<const T: bool>(&self, r: usize, c: usize) -> usize {
+        if T { c * self.ld + r } else { r * self.ld + c }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct SendPtr<F>(*mut F);
+// SAFETY: used only to hand disjoint column ranges of one buffer to scoped tasks.
+unsafe impl<F> Send for SendPtr<F> {}
+unsafe impl<F> Sync for SendPtr<F> {}
+impl<F> SendPtr<F> {
+    fn get(self) -> *mut F {
+        self.0
+    }
+}
+
+/// Depth of one pass over the inner dimension: a `KC × 64` panel of B (64 KB in f32) stays in
+/// L2 while every row block of A runs over it, and the accumulators go back to C between passes.
+const KC: usize = 256;

@@ -1,0 +1,241 @@
+//! Right-hand operands packed into contiguous panels of [`PANEL`] columns ([`Packed`],
+//! [`PackedRef`]), and the product that reads them ([`gemm_packed`]).
+
+use super::direct::run_small;
+use super::gemm::{Epilogue, finish, over_columns, prepare};
+use super::{Aligned, Float, Mat, PARALLEL_MIN_MACS, SendPtr, goto};
+#[cfg(target_arch = "x86_64")]
+use super::{Isa, isa, transpose};
+use crate::compute::pool;
+
+/// Columns per panel of a [`Packed`] matrix, and the unit in which column ranges are split
+/// across threads: a `KC × 32` f32 block of B is 32 KB and stays in L1 while the row blocks of A
+/// run over it.
+pub const PANEL: usize = 32;
+
+/// A `[k, n]` right-hand operand packed into panels of [`PANEL`] columns, each stored
+/// contiguously (row-major `[k, width]`, 64-byte aligned): a step's product then streams each
+/// panel sequentially instead of striding through a wide matrix, which matters once `W_hh` no
+/// longer fits in cache (H = 1024: 4 MB).
+#[derive(Clone, Debug)]
+pub struct Packed<F> {
+    data: Aligned<F>,
+    k: usize,
+    n: usize,
+}
+
+impl<F: Float> Packed<F> {
+    /// Packs the logical `[k, n]` matrix `b` (any strides) into a buffer of its own (see
+    /// [`pack_into`]).
+    pub fn pack(b: ndarray::ArrayView2<'_, F>) -> Self {
+        let (k, n) = b.dim();
+        let mut data = Aligned::zeros(k * n);
+        pack_into(b, data.as_mut_slice());
+        Packed { data, k, n }
+    }
+
+    /// The packed matrix, for [`gemm_packed`].
+    pub fn view(&self) -> PackedRef<'_, F> {
+        PackedRef { data: self.data.as_slice(), k: self.k, n: self.n }
+    }
+}
+
+/// A packed matrix (see [`Packed`]) in borrowed memory: [`pack_into`] lays one out in any buffer
+/// of `k · n` elements, e.g. a gradient array that is not written until the products are done.
+#[derive(Clone, Copy, Debug)]
+pub struct PackedRef<'a, F> {
+    pub(super) data: &'a [F],
+    pub(super) k: usize,
+    pub(super) n: usize,
+}
+
+impl<F: Float> PackedRef<'_, F> {
+    /// Rows (`k`).
+    pub fn rows(&self) -> usize {
+        self.k
+    }
+
+    /// Columns (`n`).
+    pub fn cols(&self) -> usize {
+        self.n
+    }
+
+    /// The panel starting at column `j` (a multiple of [`PANEL`]) as a row-major matrix.
+    fn panel(&self, j: usize) -> Mat<'_, F> {
+        let w = PANEL.min(self.n - j);
+        Mat::new(&self.data[j * self.k..j * self.k + self.k * w], self.k, w)
+    }
+}
+
+/// Packs the logical `[k, n]` matrix `b` (any strides) into the first `k · n` elements of
+/// `out`: row by row when its rows are contiguous, by 16 × 16 register transposes (or 32 × 32
+/// blocks) when its columns are, as for `W_hhᵀ` viewed from the row-major `W_hh`; the panels
+/// shared between the pool's threads when large.
+///
+/// # Panics
+/// When `out` is shorter than `k · n`.
+pub fn pack_into<'a, F: Float>(b: ndarray::ArrayView2<'_, F>, out: &'a mut [F]) -> PackedRef<'a, F> {
+    let (k, n) = b.dim();
+    let out = &mut out[..k * n];
+    let panels = n.div_ceil(PANEL);
+    let threads = pool::threads();
+    if threads < 2 || k * n < 1 << 16 || panels < threads {
+        pack_panels(b, 0, panels, out);
+    } else {
+        // each thread packs its share of the panels (disjoint stretches of `out`)
+        let per = panels.div_ceil(threads);
+        let (out_ptr, out_len) = (SendPtr(out.as_mut_ptr()), out.len());
+        pool::run(&|part| {
+            let (q0, q1) = ((part * per).min(panels), ((part + 1) * per).min(panels));
+            // SAFETY: part `part` writes only panels q0..q1, elements q0·PANEL·k up to
+            // q1·PANEL·k (or the end), disjoint from the other parts'; `out` outlives `run`.
+            let out = unsafe { std::slice::from_raw_parts_mut(out_ptr.get(), out_len) };
+            pack_panels(b, q0, q1, out);
+        });
+    }
+    PackedRef { data: out, k, n }
+}
+
+/// Packs panels `q0..q1` of `b` into `out` (see [`Packed::pack`]).
+fn pack_panels<F: Float>(b: ndarray::ArrayView2<'_, F>, q0: usize, q1: usize, out: &mut [F]) {
+    let (k, n) = b.dim();
+    let bt = b.t();
+    for j in (q0 * PANEL..(q1 * PANEL).min(n)).step_by(PANEL) {
+        let w = PANEL.min(n - j);
+        let panel = &mut out[j * k..j * k + k * w];
+        if let Some(rows) = b.as_slice() {
+            for (p, dst) in panel.chunks_exact_mut(w).enumerate() {
+                dst.copy_from_slice(&rows[p * n + j..p * n + j + w]);
+            }
+        } else if let Some(cols) = bt.as_slice() {
+            // column j + q of b is row j + q of bᵀ, contiguous
+            let mut done = 0;
+            #[cfg(target_arch = "x86_64")]
+            if w == PANEL && std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() && isa() == Isa::Avx512 {
+                // 16 × 16 blocks in registers, two per 16 rows of the panel
+                done = k / 16 * 16;
+                let (src, dst) = (cols.as_ptr().cast::<f32>(), panel.as_mut_ptr().cast::<f32>());
+                for p0 in (0..done).step_by(16) {
+                    for half in [0, 16] {
+                        // SAFETY: F is f32 and the CPU has AVX-512F; rows j + half .. + 16 of
+                        // bᵀ hold k ≥ p0 + 16 elements from p0; the panel holds k rows of
+                        // PANEL = 32.
+                        unsafe {
+                            transpose::transpose16(src.add((j + half) * k + p0), k, dst.add(p0 * PANEL + half), PANEL)
+                        };
+                    }
+                }
+            }
+            // the rest (or everything, elsewhere): 32 × 32 blocks through a block on the stack
+            // (fixed sizes, so both loops run without bounds checks)
+            let mut block = [[F::zero(); PANEL]; PANEL];
+            for p0 in (done..k).step_by(PANEL) {
+                let depth = PANEL.min(k - p0);
+                for (q, row) in block.iter_mut().enumerate().take(w) {
+                    row[..depth].copy_from_slice(&cols[(j + q) * k + p0..(j + q) * k + p0 + depth]);
+                }
+                for (p, dst) in panel[p0 * w..(p0 + depth) * w].chunks_exact_mut(w).enumerate() {
+                    for (q, d) in dst.iter_mut().enumerate() {
+                        *d = block[q][p];
+                    }
+                }
+            }
+        } else {
+            for q in 0..w {
+                for (p, &v) in b.column(j + q).iter().enumerate() {
+                    panel[p * w + q] = v;
+                }
+            }
+        }
+    }
+}
+
+/// `C (+)= A · B` with B packed ([`Packed::view`], [`pack_into`]), then `post` (see
+/// [`Epilogue`]); panels split across the pool when large.
+///
+/// # Panics
+/// When the shapes or slice lengths disagree.
+pub fn gemm_packed<F: Float>(
+    a: Mat<'_, F>,
+    b: PackedRef<'_, F>,
+    c: &mut [F],
+    ldc: usize,
+    accumulate: bool,
+    post: Epilogue<'_, F>,
+) {
+    let (m, k, n) = (a.rows, a.cols, b.n);
+    assert_eq!(b.k, k, "inner dimensions");
+    if !prepare(a, n, c, ldc, accumulate, post) {
+        return;
+    }
+    over_columns(c, n, m * n * k >= PARALLEL_MIN_MACS, |c, j0, j1| {
+        let full = j0 + (j1 - j0) / PANEL * PANEL;
+        if goto::applies(m, full - j0) {
+            goto::run(a, goto::BSource::Packed(b), c, ldc, accumulate, j0, full);
+        } else {
+            for j in (j0..full).step_by(PANEL) {
+                let panel = b.panel(j);
+                run_small(a, panel, &mut c[j..], ldc, accumulate, 0, PANEL);
+            }
+        }
+        if full < j1 {
+            // the last, narrower panel
+            let panel = b.panel(full);
+            run_small(a, panel, &mut c[full..], ldc, accumulate, 0, panel.cols);
+        }
+        finish(c, m, ldc, j0, j1, post);
+    });
+}
+
+/// Whether `[m, k] x [k, n]` products run on the packed path, so that a right-hand operand
+/// used for many of them (`W_hh` across the steps) is best [`Packed`] once beforehand.
+pub fn packed_path<F: Float>(m: usize, k: usize, n: usize) -> bool {
+    goto::applies(m, n / PANEL * PANEL) && m * k * n >= goto::MIN_MACS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn packed_products_agree() {
+        for &(m, k, n) in &[(1, 3, 5), (4, 70, 130), (16, 256, 200), (64, 512, 512)] {
+            let a = Array2::<f64>::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 3) % 11) as f64 * 0.1 - 0.5);
+            let b = Array2::<f64>::from_shape_fn((k, n), |(i, j)| ((i * 5 + j * 13) % 17) as f64 * 0.05 - 0.4);
+            let packed = Packed::pack(b.view());
+            let mut c = Array2::<f64>::ones((m, n));
+            gemm_packed(Mat::new(a.as_slice().unwrap(), m, k), packed.view(), c.as_slice_mut().unwrap(), n, true, None);
+            let want = a.dot(&b) + 1.0;
+            assert!(c.iter().zip(want.iter()).all(|(x, y)| (x - y).abs() < 1e-9), "{m}x{k}x{n}");
+            // and B given as a transposed view (W_hhᵀ from W_hh)
+            let bt = b.t().as_standard_layout().into_owned();
+            let packed = Packed::pack(bt.t());
+            let mut c = Array2::<f64>::zeros((m, n));
+            gemm_packed(
+                Mat::new(a.as_slice().unwrap(), m, k),
+                packed.view(),
+                c.as_slice_mut().unwrap(),
+                n,
+                false,
+                None,
+            );
+            assert!(c.iter().zip(a.dot(&b).iter()).all(|(x, y)| (x - y).abs() < 1e-9));
+        }
+    }
+
+    /// Packing `W_hhᵀ` from `W_hh` (the 16 × 16 register transposes, then the blocks left
+    /// over in depth and width) gives the same panels as packing a row-major copy.
+    #[test]
+    fn packing_a_transposed_view_agrees() {
+        for &(k, n) in &[(16, 32), (40, 70), (100, 64), (7, 33), (1024, 96)] {
+            let w = Array2::<f32>::from_shape_fn((n, k), |(i, j)| (i * 1000 + j) as f32);
+            let want = Packed::pack(w.t().as_standard_layout().view());
+            let got = Packed::pack(w.t());
+            assert_eq!(got.data.as_slice(), want.data.as_slice(), "{k}x{n}");
+            // and into a borrowed buffer longer than needed
+            let mut buf = vec![-1.0f32; k * n + 5];
+            assert_eq!(pack_into(w.t(), &mut buf).data, want.data.as_slice(), "{k}x{n} into");
+        }
+    }
+}

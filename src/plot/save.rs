@@ -1,0 +1,111 @@
+//! Writing a [`LinePlot`] as PNG (drawn large, averaged down) and SVG, atomically.
+
+use super::draw::Canvas;
+use super::*;
+
+impl LinePlot {
+    /// Writes the chart as a [`SIZE`] PNG to `path`, atomically.
+    ///
+    /// Drawn at [`SUPERSAMPLE`] times the size, then averaged down, so lines and text are smooth.
+    ///
+    /// # Errors
+    /// [`Error::Plot`] naming `path` when drawing or writing fails (e.g. a missing folder).
+    pub fn save_png(&self, path: &Path) -> Result<()> {
+        let fail = |msg: String| Error::Plot { path: path.to_path_buf(), msg };
+        let (w, h, k) = (SIZE.0 as usize, SIZE.1 as usize, SUPERSAMPLE as usize);
+        let mut big = vec![0u8; w * k * h * k * 3];
+        {
+            let root = BitMapBackend::with_buffer(&mut big, (SIZE.0 * SUPERSAMPLE, SIZE.1 * SUPERSAMPLE));
+            let root = root.into_drawing_area();
+            self.draw(&root, Canvas::Png).map_err(fail)?;
+            root.present().map_err(|e| fail(e.to_string()))?;
+        }
+        let small = downsample(&big, w, h, k);
+        // The bitmap backend only encodes to a named file, so encode to a hidden one beside the
+        // target, then copy it in atomically; the guard removes it on every path.
+        let scratch = Scratch::beside(path);
+        fs::File::create(&scratch.0).map_err(|e| fail(e.to_string()))?; // a plain message for a bad folder
+        {
+            let mut png = BitMapBackend::new(&scratch.0, SIZE);
+            png.blit_bitmap((0, 0), SIZE, &small).map_err(|e| fail(e.to_string()))?;
+            png.present().map_err(|e| fail(e.to_string()))?;
+        }
+        let bytes = fs::read(&scratch.0).map_err(|e| fail(e.to_string()))?;
+        write_atomic(path, &bytes).map_err(|e| io_to_plot(e, fail))
+    }
+
+    /// Writes the chart as a [`SIZE`] SVG to `path`, atomically.
+    ///
+    /// # Errors
+    /// [`Error::Plot`] naming `path` when drawing or writing fails.
+    pub fn save_svg(&self, path: &Path) -> Result<()> {
+        let fail = |msg: String| Error::Plot { path: path.to_path_buf(), msg };
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+            self.draw(&root, Canvas::Svg).map_err(fail)?;
+            root.present().map_err(|e| fail(e.to_string()))?;
+        }
+        write_atomic(path, svg.as_bytes()).map_err(|e| io_to_plot(e, fail))
+    }
+
+    /// Writes `<stem>.png` and `<stem>.svg` (the suffixes are appended); returns both paths.
+    ///
+    /// # Errors
+    /// As [`LinePlot::save_png`] and [`LinePlot::save_svg`].
+    pub fn save(&self, stem: &Path) -> Result<(PathBuf, PathBuf)> {
+        let with = |ext: &str| {
+            let mut s = OsString::from(stem.as_os_str());
+            s.push(ext);
+            PathBuf::from(s)
+        };
+        let (png, svg) = (with(".png"), with(".svg"));
+        self.save_png(&png)?;
+        self.save_svg(&svg)?;
+        Ok((png, svg))
+    }
+}
+
+/// Averages each `k` × `k` block of an RGB image `k` times `w` × `h` into one pixel.
+fn downsample(big: &[u8], w: usize, h: usize, k: usize) -> Vec<u8> {
+    let mut small = vec![0u8; w * h * 3];
+    let n = (k * k) as u32;
+    for (i, px) in small.chunks_exact_mut(3).enumerate() {
+        let (x, y) = (i % w, i / w);
+        for (c, out) in px.iter_mut().enumerate() {
+            let mut sum = 0u32;
+            for dy in 0..k {
+                let row = (y * k + dy) * w * k;
+                sum += (0..k).map(|dx| u32::from(big[(row + x * k + dx) * 3 + c])).sum::<u32>();
+            }
+            *out = ((sum + n / 2) / n) as u8;
+        }
+    }
+    small
+}
+
+/// An [`Error::Io`] from writing the file as an [`Error::Plot`] (its path is already the target's).
+fn io_to_plot(e: Error, fail: impl Fn(String) -> Error) -> Error {
+    match e {
+        Error::Io { err, .. } => fail(err.to_string()),
+        other => other,
+    }
+}
+
+/// A hidden `.png` file beside the target, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn beside(path: &Path) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        Scratch(path.with_file_name(format!(".{name}.render.{}.{n}.png", std::process::id())))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}

@@ -1,0 +1,119 @@
+//! Predictions and their scores: accuracy, confusion matrix, per-class precision and recall.
+
+use ndarray::{Array2, ArrayView3, s};
+
+use crate::{Error, Float, Model, Readout, Result};
+
+/// Sequences scored per forward pass in [`predict`].
+const PREDICT_BATCH: usize = 512;
+
+/// The predicted class of each sequence: the arg-max of the head's logits at the last step.
+///
+/// # Shapes
+/// `x [N, T, I]` (batch-first, as stored) → `N` classes.
+///
+/// # Errors
+/// [`Error::Shape`] when `x` does not fit the model; [`Error::Config`] for a model without a
+/// head.
+pub fn predict<F: Float>(model: &Model<F>, x: ArrayView3<'_, F>) -> Result<Vec<usize>> {
+    if model.head.is_none() {
+        return Err(Error::Config("a classifier needs a model with a head (output_size = classes)".into()));
+    }
+    let mut out = Vec::with_capacity(x.shape()[0]);
+    let n = x.shape()[0];
+    for start in (0..n).step_by(PREDICT_BATCH) {
+        let chunk = x.slice(s![start..(start + PREDICT_BATCH).min(n), .., ..]);
+        let trace = model.forward_eval(chunk.permuted_axes([1, 0, 2]), None, Readout::LastStep)?;
+        let y = trace.y(); // [1, B, C]
+        for b in 0..y.shape()[1] {
+            let logits = y.slice(s![0, b, ..]);
+            out.push(logits.iter().enumerate().fold(0, |best, (i, v)| if *v > logits[best] { i } else { best }));
+        }
+    }
+    Ok(out)
+}
+
+/// Accuracy of predicting `class` for every sequence (the majority baseline).
+pub fn constant_accuracy(labels: &[usize], class: usize) -> f64 {
+    labels.iter().filter(|&&c| c == class).count() as f64 / labels.len().max(1) as f64
+}
+
+/// Scores of predictions against true labels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metrics {
+    /// `confusion[[t, p]]`: sequences of true class `t` predicted as `p` (`[C, C]`).
+    pub confusion: Array2<usize>,
+}
+
+impl Metrics {
+    /// Counts the confusion matrix.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when the lengths differ, [`Error::Config`] when a class is `≥ num_classes`.
+    pub fn new(labels: &[usize], predicted: &[usize], num_classes: usize) -> Result<Self> {
+        if labels.len() != predicted.len() {
+            return Err(Error::Shape {
+                what: "predictions".into(),
+                expected: format!("[{}] (one per label)", labels.len()),
+                got: vec![predicted.len()],
+            });
+        }
+        let mut confusion = Array2::zeros((num_classes, num_classes));
+        for (&t, &p) in labels.iter().zip(predicted) {
+            if t >= num_classes || p >= num_classes {
+                return Err(Error::Config(format!("class {} out of range for {num_classes} classes", t.max(p))));
+            }
+            confusion[[t, p]] += 1;
+        }
+        Ok(Metrics { confusion })
+    }
+
+    /// Classes `C`.
+    pub fn num_classes(&self) -> usize {
+        self.confusion.shape()[0]
+    }
+    /// Sequences scored.
+    pub fn total(&self) -> usize {
+        self.confusion.sum()
+    }
+    /// Correct predictions (the diagonal).
+    pub fn correct(&self) -> usize {
+        self.confusion.diag().sum()
+    }
+    /// Fraction correct (0 when there is nothing).
+    pub fn accuracy(&self) -> f64 {
+        self.correct() as f64 / self.total().max(1) as f64
+    }
+    /// Sequences of true class `c` (row sum).
+    pub fn support(&self, c: usize) -> usize {
+        self.confusion.row(c).sum()
+    }
+    /// Of the sequences predicted `c`, the fraction truly `c`; `None` when none was predicted `c`.
+    pub fn precision(&self, c: usize) -> Option<f64> {
+        let predicted = self.confusion.column(c).sum();
+        (predicted > 0).then(|| self.confusion[[c, c]] as f64 / predicted as f64)
+    }
+    /// Of the sequences of class `c`, the fraction predicted `c`; `None` when there are none.
+    pub fn recall(&self, c: usize) -> Option<f64> {
+        let support = self.support(c);
+        (support > 0).then(|| self.confusion[[c, c]] as f64 / support as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_count_rows_true_columns_predicted() {
+        let m = Metrics::new(&[0, 0, 1, 2, 2, 2], &[0, 1, 1, 2, 2, 0], 4).unwrap();
+        assert_eq!(m.confusion[[0, 1]], 1);
+        assert_eq!(m.confusion[[2, 0]], 1);
+        assert_eq!((m.total(), m.correct()), (6, 4));
+        assert_eq!(m.precision(1), Some(0.5));
+        assert_eq!(m.recall(2), Some(2.0 / 3.0));
+        assert_eq!((m.precision(3), m.recall(3)), (None, None));
+        assert!(Metrics::new(&[0], &[4], 4).is_err());
+        assert_eq!(constant_accuracy(&[0, 1, 1, 2], 1), 0.5);
+    }
+}

@@ -1,0 +1,159 @@
+//! How to train ([`TrainConfig`], [`StateReset`]) and the files a run writes ([`RunPaths`]).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::loss::Loss;
+use super::optim::OptimizerConfig;
+use super::schedule::Schedule;
+use crate::{Error, Result};
+
+/// When the hidden state starts again from zeros.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateReset {
+    /// Every batch of sequences starts from zeros (sequences are independent).
+    #[default]
+    Sequence,
+    /// The state is carried from batch to batch through the epoch (row `b` of a batch continues
+    /// row `b` of the previous one, as Keras' `stateful=True`) and reset at each epoch; batches
+    /// are then not shuffled.
+    Epoch,
+}
+
+/// How to train.
+///
+/// | Name | Default | Meaning |
+/// |---|---|---|
+/// | `epochs` | 20 | passes over the training data |
+/// | `batch_size` | 32 | sequences per step |
+/// | `lr` | 1e-3 | base learning rate (Adam's default) |
+/// | `optimizer` | Adam | see [`OptimizerConfig`] |
+/// | `schedule` | constant | learning rate against the optimizer step |
+/// | `clip_norm` | none | clip the global gradient norm to this |
+/// | `clip_value` | none | clip each gradient entry to ± this |
+/// | `tbptt` | none | truncated BPTT: chunks of this many steps, state carried, gradient cut |
+/// | `state_reset` | sequence | when the hidden state restarts from zeros |
+/// | `loss` | mse | the loss |
+/// | `patience` | none | stop after this many epochs without validation improvement |
+/// | `min_delta` | 0 | an improvement must exceed this |
+/// | `shuffle` | true | reshuffle sequences every epoch (seeded) |
+/// | `seed` | 0 | shuffling and dropout |
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// Sequences per optimizer step.
+    pub batch_size: usize,
+    /// Base learning rate.
+    pub lr: f64,
+    /// The optimizer.
+    pub optimizer: OptimizerConfig,
+    /// Learning-rate schedule.
+    pub schedule: Schedule,
+    /// Global gradient-norm clipping.
+    pub clip_norm: Option<f64>,
+    /// Per-entry gradient clipping.
+    pub clip_value: Option<f64>,
+    /// Truncated BPTT chunk length.
+    pub tbptt: Option<usize>,
+    /// When the hidden state is reset.
+    pub state_reset: StateReset,
+    /// The loss.
+    pub loss: Loss,
+    /// Early-stopping patience in epochs.
+    pub patience: Option<usize>,
+    /// Minimum validation-loss improvement.
+    pub min_delta: f64,
+    /// Reshuffle every epoch.
+    pub shuffle: bool,
+    /// Seed of shuffling and dropout.
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 20,
+            batch_size: 32,
+            lr: 1e-3,
+            optimizer: OptimizerConfig::adam(),
+            schedule: Schedule::default(),
+            clip_norm: None,
+            clip_value: None,
+            tbptt: None,
+            state_reset: StateReset::Sequence,
+            loss: Loss::Mse,
+            patience: None,
+            min_delta: 0.0,
+            shuffle: true,
+            seed: 0,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks every value is in range.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the value.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if self.epochs == 0 {
+            return bad("epochs must be at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return bad("batch_size must be at least 1".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("lr must be positive, got {}", self.lr));
+        }
+        for (name, v) in [("clip_norm", self.clip_norm), ("clip_value", self.clip_value)] {
+            if let Some(v) = v
+                && !(v.is_finite() && v > 0.0)
+            {
+                return bad(format!("{name} must be positive, got {v}"));
+            }
+        }
+        if self.tbptt == Some(0) {
+            return bad("tbptt must be at least 1".into());
+        }
+        self.optimizer.validate()
+    }
+}
+
+/// The files a run writes, all derived from the model path `--out`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunPaths {
+    /// The final model (the best epoch's weights when there is validation data).
+    pub model: PathBuf,
+    /// Checkpoint after the latest epoch.
+    pub last: PathBuf,
+    /// Checkpoint of the best epoch (validation only).
+    pub best: PathBuf,
+    /// One row per epoch.
+    pub history_csv: PathBuf,
+    /// One JSON object per epoch.
+    pub history_jsonl: PathBuf,
+    /// Loss curves, `.png` and `.svg` are appended.
+    pub plot_stem: PathBuf,
+}
+
+impl RunPaths {
+    /// `m.safetensors` → `m.last.safetensors`, `m.best.safetensors`, `m.history.csv`,
+    /// `m.history.jsonl`, `m.loss.png`, `m.loss.svg`.
+    pub fn from_model_path(model: &Path) -> Self {
+        let name = model.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        let stem = name.strip_suffix(".safetensors").unwrap_or(&name).to_string();
+        let with = |suffix: &str| model.with_file_name(format!("{stem}{suffix}"));
+        RunPaths {
+            model: model.to_path_buf(),
+            last: with(".last.safetensors"),
+            best: with(".best.safetensors"),
+            history_csv: with(".history.csv"),
+            history_jsonl: with(".history.jsonl"),
+            plot_stem: with(".loss"),
+        }
+    }
+}
