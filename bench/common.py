@@ -12,7 +12,8 @@ import statistics
 import sys
 import time
 
-from flops import GEMM_N, INPUT_SIZE, forward_flops, gemm_flops, train_flops  # noqa: F401
+from flops import (CELLS, GEMM_N, INPUT_SIZE, forward_flops, gates, gemm_flops,  # noqa: F401
+                   train_flops)
 
 # (hidden_size, batch, seq_len, num_layers); input_size is always 32.
 CONFIGS = [
@@ -25,12 +26,14 @@ CONFIGS = [
 STREAM_HIDDEN = 128
 STREAM_INPUT = 32
 
-KEYS = ["hidden_size", "batch", "seq_len", "num_layers", "input_size", "threads",
+KEYS = ["cell", "hidden_size", "batch", "seq_len", "num_layers", "input_size", "threads",
         "train_seq_per_s", "train_step_ms", "forward_ms", "train_gflops", "gemm_gflops"]
 
 
 def parse_args(description, stream=False):
     p = argparse.ArgumentParser(description=description)
+    p.add_argument("--cell", choices=CELLS, default="rnn",
+                   help="recurrent cell: rnn (Elman, tanh), lstm or gru (default: rnn)")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per line instead of a table")
     p.add_argument("--threads", type=int, default=None,
@@ -188,23 +191,23 @@ def measure_stream(step, args, block=200):
     return statistics.median(per_call)
 
 
-def result_row(peer, cfg, threads, train_s, forward_s, gemm_gf):
+def result_row(peer, cell, cfg, threads, train_s, forward_s, gemm_gf):
     h, b, t, l = cfg
     return {
-        "peer": peer,
+        "peer": peer, "cell": cell,
         "hidden_size": h, "batch": b, "seq_len": t, "num_layers": l,
         "input_size": INPUT_SIZE, "threads": threads,
         "train_seq_per_s": b / train_s,
         "train_step_ms": train_s * 1e3,
         "forward_ms": forward_s * 1e3,
-        "train_gflops": train_flops(h, b, t, l) / train_s / 1e9,
+        "train_gflops": train_flops(h, b, t, l, cell) / train_s / 1e9,
         "gemm_gflops": gemm_gf,
     }
 
 
-def stream_row(peer, threads, step_s):
-    return {"peer": peer, "stream_step_us": step_s * 1e6, "hidden_size": STREAM_HIDDEN,
-            "input_size": STREAM_INPUT, "threads": threads}
+def stream_row(peer, cell, threads, step_s):
+    return {"peer": peer, "cell": cell, "stream_step_us": step_s * 1e6,
+            "hidden_size": STREAM_HIDDEN, "input_size": STREAM_INPUT, "threads": threads}
 
 
 def emit(row, as_json):
@@ -212,22 +215,29 @@ def emit(row, as_json):
         print(json.dumps(row), flush=True)
         return
     if "stream_step_us" in row:
-        print(f"{row['peer']:>16}  streaming step H={row['hidden_size']} I={row['input_size']}"
-              f"  threads={row['threads']}: {row['stream_step_us']:.2f} us", flush=True)
+        print(f"{row['peer']:>16}  {row.get('cell', 'rnn'):<4}  streaming step "
+              f"H={row['hidden_size']} I={row['input_size']}  threads={row['threads']}: "
+              f"{row['stream_step_us']:.2f} us", flush=True)
         return
     if "skipped" in row:
-        print(f"{row['peer']:>16}  skipped: {row['skipped']}", flush=True)
+        print(f"{row['peer']:>16}  {row.get('cell') or '':<4}  skipped: {row['skipped']}",
+              flush=True)
         return
-    print(f"{row['peer']:>16}  H={row['hidden_size']:<5d} B={row['batch']:<3d} "
-          f"T={row['seq_len']:<4d} L={row['num_layers']}  thr={row['threads']}  "
+    print(f"{row['peer']:>16}  {row.get('cell', 'rnn'):<4}  H={row['hidden_size']:<5d} "
+          f"B={row['batch']:<3d} T={row['seq_len']:<4d} L={row['num_layers']}  "
+          f"thr={row['threads']}  "
           f"train {row['train_seq_per_s']:10.1f} seq/s {row['train_step_ms']:9.3f} ms "
           f"{row['train_gflops']:7.2f} GFLOP/s | fwd {row['forward_ms']:9.3f} ms | "
           f"gemm {row['gemm_gflops']:6.1f} GFLOP/s", flush=True)
 
 
-def skip(peer, exc, as_json, threads=None):
-    """Report a peer whose framework cannot be imported; exits with status 0."""
-    emit({"peer": peer, "threads": threads, "skipped": f"{type(exc).__name__}: {exc}"}, as_json)
+def skip(peer, exc, as_json, threads=None, cell=None):
+    """Report a peer whose framework cannot be imported (or that does not support
+    `cell`); exits with status 0."""
+    row = {"peer": peer, "threads": threads, "skipped": f"{type(exc).__name__}: {exc}"}
+    if cell is not None:
+        row["cell"] = cell
+    emit(row, as_json)
     sys.exit(0)
 
 

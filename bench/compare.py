@@ -2,11 +2,13 @@
 """Collects and compares the JSON lines of `rnn bench --json` and the peers.
 
   compare.py meta --command CMD            -> one {"meta": {...}} line (machine, date, versions)
-  compare.py collect --peer P --threads T --rc RC --stdout F --stderr F
+  compare.py collect --peer P --threads T [--cell C] --rc RC --stdout F --stderr F
                                            -> the JSON lines of one run, tagged with "peer"
-                                              (and "threads" if missing); a "skipped" line if
-                                              the run failed or printed nothing
-  compare.py report RESULTS.jsonl          -> the comparison tables (Markdown)
+                                              (and "threads" / "cell" if missing); a "skipped"
+                                              line if the run failed or printed nothing
+  compare.py report RESULTS.jsonl          -> the comparison tables (Markdown), one set per
+                                              cell (rnn, lstm, gru); a line without a "cell"
+                                              key counts as rnn (older result files)
 
 Ratios are always "> 1 means ours is faster": train_seq_per_s ours / best
 peer; forward_ms and stream_step_us best peer / ours.
@@ -26,6 +28,12 @@ STREAM_PEERS = ["pytorch_rnncell", "onnxruntime"]
 LABELS = {OURS: "ours (rnn)", "pytorch": "PyTorch", "jax": "JAX", "keras_jax": "Keras-JAX",
           "pytorch_rnncell": "PyTorch RNNCell", "onnxruntime": "ONNX Runtime"}
 CONFIG_ORDER = [(32, 1, 100, 1), (128, 32, 64, 2), (512, 64, 64, 2), (1024, 16, 32, 1)]
+CELL_ORDER = ["rnn", "lstm", "gru"]
+CELL_TITLE = {"rnn": "Elman RNN (tanh)", "lstm": "LSTM", "gru": "GRU"}
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+# The streaming PyTorch peer keeps the name "pytorch_rnncell" for every cell.
+STREAM_CELL_LABEL = {"rnn": "PyTorch RNNCell", "lstm": "PyTorch LSTMCell",
+                     "gru": "PyTorch GRUCell"}
 
 
 # ----------------------------------------------------------------------------- meta
@@ -94,6 +102,8 @@ def collect(args):
             if not isinstance(row, dict):
                 continue
             row.setdefault("peer", args.peer)
+            if args.cell and not row.get("cell"):
+                row["cell"] = args.cell
             if row.get("threads") is None:
                 row["threads"] = args.threads
             rows.append(row)
@@ -108,8 +118,11 @@ def collect(args):
         why = tail[-1] if tail else "no output"
         if args.rc == 124:
             why = "timed out; " + why
-        print(json.dumps({"peer": args.peer, "threads": args.threads,
-                          "skipped": f"exit {args.rc}, {len(rows)} rows: {why}"[:300]}))
+        skip = {"peer": args.peer, "threads": args.threads,
+                "skipped": f"exit {args.rc}, {len(rows)} rows: {why}"[:300]}
+        if args.cell:
+            skip["cell"] = args.cell
+        print(json.dumps(skip))
 
 
 # --------------------------------------------------------------------------- report
@@ -142,9 +155,10 @@ def table(header, rows):
     return "\n".join(out)
 
 
-def report(args):
+def load_results(path):
+    """(metas, rows, skipped) of a results file; a line without "cell" is an Elman line."""
     metas, rows, skipped = [], [], []
-    with open(args.results) as f:
+    with open(path) as f:
         for line in f:
             line = line.strip()
             if not line:
@@ -153,17 +167,62 @@ def report(args):
                 r = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if not isinstance(r, dict):
+                continue
             if "meta" in r:
                 metas.append(r["meta"])
-            elif "skipped" in r:
+                continue
+            if not r.get("cell"):
+                r["cell"] = "rnn"
+            if "skipped" in r:
                 skipped.append(r)
             else:
                 rows.append(r)
+    return metas, rows, skipped
 
+
+def report(args):
+    metas, rows, skipped = load_results(args.results)
+    threads = sorted({r["threads"] for r in rows if isinstance(r.get("threads"), int)})
+    present = {r["cell"] for r in rows} | {s["cell"] for s in skipped}
+    cells = [c for c in CELL_ORDER if c in present] + sorted(present - set(CELL_ORDER))
+
+    out = []
+    m = metas[-1] if metas else {}
+    out.append("# rnn CPU benchmark: ours vs peers")
+    out.append("")
+    if m:
+        v = m.get("versions", {})
+        vs = ", ".join(f"{k} {val}" for k, val in v.items() if val)
+        out.append(f"- Date: {m.get('date')} ({m.get('time')})")
+        out.append(f"- Machine: {m.get('nproc')} cores (nproc), CPU: {m.get('cpu_model')}, "
+                   f"Linux {m.get('kernel')}")
+        out.append(f"- Command: `{m.get('command')}`")
+        git = m.get("git")
+        if git:
+            out.append(f"- Commit: {git}{' (dirty tree)' if m.get('git_dirty') else ''}")
+        out.append(f"- Versions: {vs}")
+    out.append(f"- Cells: {', '.join(cells) or '-'}")
+    out.append(f"- Thread settings: {', '.join(map(str, threads)) or '-'}; "
+               "tN = N threads. Ratios > 1 mean ours is faster.")
+    out.append("")
+    for cell in cells:
+        cell_section(out, cell, [r for r in rows if r["cell"] == cell],
+                     [s for s in skipped if s["cell"] == cell], threads)
+    print("\n".join(out).rstrip())
+
+
+def cell_section(out, cell, rows, skipped, threads):
+    """The tables of one cell (appended to `out`)."""
     cfg_rows = [r for r in rows if "train_seq_per_s" in r]
     stream_rows = [r for r in rows if "stream_step_us" in r]
-    threads = sorted({r["threads"] for r in rows if isinstance(r.get("threads"), int)})
     peers_present = {r["peer"] for r in rows}
+    labels = dict(LABELS)
+    labels["pytorch_rnncell"] = STREAM_CELL_LABEL.get(cell, f"PyTorch {cell} cell")
+    gates = GATES.get(cell)
+
+    out.append(f"## {CELL_TITLE.get(cell, cell)} (`--cell {cell}`)")
+    out.append("")
 
     def key(r):
         return (r["hidden_size"], r["batch"], r["seq_len"], r["num_layers"])
@@ -194,25 +253,6 @@ def report(args):
             return None
         return (max if higher else min)(cands, key=lambda c: c[0])
 
-    out = []
-    m = metas[-1] if metas else {}
-    out.append("# rnn CPU benchmark: ours vs peers")
-    out.append("")
-    if m:
-        v = m.get("versions", {})
-        vs = ", ".join(f"{k} {val}" for k, val in v.items() if val)
-        out.append(f"- Date: {m.get('date')} ({m.get('time')})")
-        out.append(f"- Machine: {m.get('nproc')} cores (nproc), CPU: {m.get('cpu_model')}, "
-                   f"Linux {m.get('kernel')}")
-        out.append(f"- Command: `{m.get('command')}`")
-        git = m.get("git")
-        if git:
-            out.append(f"- Commit: {git}{' (dirty tree)' if m.get('git_dirty') else ''}")
-        out.append(f"- Versions: {vs}")
-    out.append(f"- Thread settings: {', '.join(map(str, threads)) or '-'}; "
-               "tN = N threads. Ratios > 1 mean ours is faster.")
-    out.append("")
-
     train_peers = [p for p in TRAIN_PEERS if p in peers_present]
     if configs:
         def metric_table(title, key, higher, fmt, ratio_label):
@@ -221,7 +261,7 @@ def report(args):
             out.append("")
             header = ["H, B, T, L", "ours (best)"]
             for p in train_peers:
-                header += [f"{LABELS[p]} t{t}" for t in threads]
+                header += [f"{labels[p]} t{t}" for t in threads]
             header += ["best peer", ratio_label]
             body = []
             for cfg in configs:
@@ -230,25 +270,26 @@ def report(args):
                 for p in train_peers:
                     row += [fmt(get(p, cfg, t, key)) for t in threads]
                 bp = best_peer(cfg, key, higher, train_peers)
-                row.append(f"{LABELS[bp[1]]} t{bp[2]}: {fmt(bp[0])}" if bp else "-")
+                row.append(f"{labels[bp[1]]} t{bp[2]}: {fmt(bp[0])}" if bp else "-")
                 ratio = (ov / bp[0] if higher else bp[0] / ov) if (bp and ov) else None
                 row.append(f"{ratio:.2f}x" if ratio is not None else "-")
                 body.append(row)
             out.append(table(header, body))
             out.append("")
 
-        metric_table("## Training throughput (sequences/s, higher is better)", "train_seq_per_s", True,
-                     fmt_rate, "ours / best peer")
-        metric_table("## Inference forward pass (ms, lower is better)", "forward_ms", False,
+        metric_table("### Training throughput (sequences/s, higher is better)", "train_seq_per_s",
+                     True, fmt_rate, "ours / best peer")
+        metric_table("### Inference forward pass (ms, lower is better)", "forward_ms", False,
                      fmt_ms, "best peer / ours")
 
-        out.append("## Training GFLOP/s (at each one's best thread setting) and GEMM rate")
+        out.append("### Training GFLOP/s (at each one's best thread setting) and GEMM rate")
         out.append("")
-        out.append("FLOPs per training step = 3 x forward GEMM FLOPs (see bench/flops.py); "
-                   "GEMM = 1024x1024 float32 matmul measured in the same process.")
+        g_note = f" with {gates} gate block{'s' if gates != 1 else ''} per layer" if gates else ""
+        out.append(f"FLOPs per training step = 3 x forward GEMM FLOPs{g_note} "
+                   "(see bench/flops.py); GEMM = 1024x1024 float32 matmul measured in the same process.")
         out.append("")
         everyone = ([OURS] if OURS in peers_present else []) + train_peers
-        header = ["H, B, T, L"] + [LABELS[p] for p in everyone]
+        header = ["H, B, T, L"] + [labels[p] for p in everyone]
         body = []
         for cfg in configs:
             row = [", ".join(map(str, cfg))]
@@ -272,7 +313,7 @@ def report(args):
 
     ours_rows = [r for r in cfg_rows if r["peer"] == OURS and r.get("peak_mb") is not None]
     if ours_rows:
-        out.append("## Ours alone: forward rate against the GEMM, peak memory of a training step")
+        out.append("### Ours alone: forward rate against the GEMM, peak memory of a training step")
         out.append("")
         out.append("Forward GFLOP/s (by `rnn::Predictor`, the recurrent weights packed once) over "
                    "the GEMM GFLOP/s the same process measured, and the time of a one-off "
@@ -290,54 +331,65 @@ def report(args):
                     continue
                 fwd, gemm_rate = g("forward_gflops"), g("gemm_gflops")
                 frac = f"{100 * fwd / gemm_rate:.0f}%" if fwd and gemm_rate else "-"
+                need = g("required_mb")
                 body.append([", ".join(map(str, cfg)), str(t),
-                             f"{fwd:.1f}" if fwd else "-", f"{gemm_rate:.0f}" if gemm_rate else "-", frac,
+                             f"{fwd:.1f}" if fwd else "-",
+                             f"{gemm_rate:.0f}" if gemm_rate else "-", frac,
                              fmt_ms(g("forward_model_ms")) if g("forward_model_ms") else "-",
-                             f"{g('peak_mb'):.2f}", f"{g('required_mb'):.2f}",
-                             f"{g('peak_mb') / g('required_mb'):.2f}x"])
+                             f"{g('peak_mb'):.2f}", f"{need:.2f}" if need else "-",
+                             f"{g('peak_mb') / need:.2f}x" if need else "-"])
         out.append(table(header, body))
         out.append("")
 
     if stream_rows:
-        out.append("## Streaming step, H=128, input 32, batch 1 (us per step, lower is better)")
+        out.append("### Streaming step, H=128, input 32, batch 1 (us per step, lower is better)")
         out.append("")
         speers = [p for p in [OURS] + STREAM_PEERS if any(r["peer"] == p for r in stream_rows)]
+        speers += sorted({r["peer"] for r in stream_rows} - set(speers))
 
         def sget(p, t):
             vals = [r["stream_step_us"] for r in stream_rows
                     if r["peer"] == p and r.get("threads") == t]
             return vals[-1] if vals else None
 
-        header = ["peer"] + [f"t{t}" for t in threads] + ["best"]
-        body, bests = [], {}
+        bests = {}
         for p in speers:
-            vals = [(sget(p, t), t) for t in threads]
-            ok = [v for v in vals if v[0] is not None]
-            b = min(ok) if ok else None
-            bests[p] = b
-            body.append([LABELS.get(p, p)] + [f"{v:.2f}" if v is not None else "-"
-                                                for v, _ in vals]
-                        + [f"{b[0]:.2f} (t{b[1]})" if b else "-"])
+            ok = [(sget(p, t), t) for t in threads if sget(p, t) is not None]
+            bests[p] = min(ok) if ok else None
+        # Ratio columns: each reference peer's best time over this row's best time
+        # (> 1 = this row is faster than the reference).
+        refs = [p for p in STREAM_PEERS[::-1] if bests.get(p)]  # ONNX Runtime, then PyTorch
+        header = (["peer"] + [f"t{t}" for t in threads] + ["best"]
+                  + [f"{labels.get(p, p)} / this" for p in refs])
+        body = []
+        for p in speers:
+            b = bests[p]
+            row = [labels.get(p, p)]
+            row += [f"{sget(p, t):.2f}" if sget(p, t) is not None else "-" for t in threads]
+            row.append(f"{b[0]:.2f} (t{b[1]})" if b else "-")
+            for ref in refs:
+                row.append(f"{bests[ref][0] / b[0]:.2f}x" if b else "-")
+            body.append(row)
         out.append(table(header, body))
         peer_b = [(bests[p][0], p, bests[p][1]) for p in speers if p != OURS and bests.get(p)]
         if peer_b and bests.get(OURS):
             bv, bp, bt = min(peer_b)
             out.append("")
-            out.append(f"Best peer: {LABELS[bp]} t{bt} {bv:.2f} us; ours {bests[OURS][0]:.2f} us "
-                       f"(t{bests[OURS][1]}); best peer / ours = {bv / bests[OURS][0]:.2f}x")
+            out.append(f"Best peer: {labels.get(bp, bp)} t{bt} {bv:.2f} us; ours "
+                       f"{bests[OURS][0]:.2f} us (t{bests[OURS][1]}); best peer / ours = "
+                       f"{bv / bests[OURS][0]:.2f}x")
         out.append("")
 
     if skipped:
-        out.append("## Skipped")
+        out.append("### Skipped")
         out.append("")
         for s in skipped:
-            out.append(f"- {LABELS.get(s['peer'], s['peer'])} (threads {s.get('threads')}): "
+            out.append(f"- {labels.get(s['peer'], s['peer'])} (threads {s.get('threads')}): "
                        f"{s['skipped']}")
         out.append("")
     if OURS not in peers_present:
-        out.append("(no results from `rnn bench`; ours columns are empty)")
+        out.append(f"(no {cell} results from `rnn bench`; ours columns are empty)")
         out.append("")
-    print("\n".join(out).rstrip())
 
 
 def main():
@@ -349,6 +401,8 @@ def main():
     pc.add_argument("--peer", required=True)
     pc.add_argument("--threads", type=int, required=True)
     pc.add_argument("--rc", type=int, required=True)
+    pc.add_argument("--cell", default=None,
+                    help="tag lines without a \"cell\" key (and a skipped line) with this cell")
     pc.add_argument("--stdout", required=True)
     pc.add_argument("--stderr", required=True)
     pr = sub.add_parser("report")

@@ -1,8 +1,16 @@
 #!/usr/bin/env python3
 """Keras 3 peer on the JAX backend (KERAS_BACKEND=jax): keras.layers.SimpleRNN(H,
-return_sequences=True) stacked L times + Dense(1) (applied at every step),
-Adam(1e-3), MSE, float32. Keras is batch-major, so x is [B, T, 32] and the
-target [B, T, 1].
+return_sequences=True) (--cell rnn), LSTM(H, ...) (--cell lstm) or GRU(H, ...,
+reset_after=True) (--cell gru) stacked L times + Dense(1) (applied at every
+step), Adam(1e-3), MSE, float32. Keras is batch-major, so x is [B, T, 32] and
+the target [B, T, 1].
+
+Keras' LSTM has PyTorch's equations (its gate blocks are stored in the order
+i, f, c, o, which does not change the work). Keras' GRU with reset_after=True
+(the Keras 3 default) applies the reset gate after the recurrent product, r *
+(h W_hn^T + b_hn), as PyTorch does, and h = z*h + (1-z)*n; its gate blocks are
+stored z, r, h. Initialisers are Keras' defaults (glorot / orthogonal / zeros,
+unit_forget_bias for the LSTM); they do not change the work either.
 
 train step  = model.train_on_batch(x, y) (jit-compiled by Keras; it returns
               the loss as a host value, so it is synchronous), after warm-up.
@@ -13,7 +21,7 @@ gemm_gflops = jitted jnp.dot of two 1024x1024 float32 matrices.
 Threads: exactly as jax_baseline.py (XLA_FLAGS + CPU affinity set before keras
 / jax are imported; see common.configure_xla_threads).
 
-Usage: python3 bench/keras_baseline.py [--json] [--threads N] [--quick]
+Usage: python3 bench/keras_baseline.py [--cell rnn|lstm|gru] [--json] [--threads N] [--quick]
 """
 
 import os
@@ -23,6 +31,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 PEER = "keras_jax"
+
+
+def make_layer(keras, cell, hidden):
+    if cell == "lstm":
+        return keras.layers.LSTM(hidden, return_sequences=True)
+    if cell == "gru":
+        return keras.layers.GRU(hidden, return_sequences=True, reset_after=True)
+    return keras.layers.SimpleRNN(hidden, return_sequences=True)
 
 
 def main():
@@ -37,11 +53,12 @@ def main():
         import keras
         import numpy as np
     except Exception as e:  # noqa: BLE001
-        common.skip(PEER, e, args.json, args.threads)
+        common.skip(PEER, e, args.json, args.threads, args.cell)
     if keras.backend.backend() != "jax":
         common.skip(PEER, RuntimeError(f"keras backend is {keras.backend.backend()}"),
-                    args.json, args.threads)
+                    args.json, args.threads, args.cell)
     common.log(f"keras {keras.__version__} (backend {keras.backend.backend()}), "
+               f"cell {args.cell}, "
                f"jax {jax.__version__}, XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}, "
                f"cpus={common.available_cpus()}")
     keras.utils.set_random_seed(0)
@@ -62,7 +79,7 @@ def main():
         inputs = keras.Input(shape=(t, common.INPUT_SIZE), batch_size=bsz)
         z = inputs
         for _ in range(layers):
-            z = keras.layers.SimpleRNN(h, return_sequences=True)(z)
+            z = make_layer(keras, args.cell, h)(z)
         outputs = keras.layers.Dense(1)(z)
         model = keras.Model(inputs, outputs)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), loss="mse")
@@ -84,7 +101,8 @@ def main():
 
         sync(forward())  # compile
         fwd_s = common.measure(forward, args, sync=sync)
-        common.emit(common.result_row(PEER, cfg, threads, train_s, fwd_s, gemm_gf), args.json)
+        common.emit(common.result_row(PEER, args.cell, cfg, threads, train_s, fwd_s, gemm_gf),
+                    args.json)
 
 
 if __name__ == "__main__":
