@@ -70,6 +70,10 @@ pub struct TrainConfig {
     pub shuffle: bool,
     /// Seed of shuffling and dropout.
     pub seed: u64,
+    /// A training-time budget in seconds: no epoch starts once this much time has been spent
+    /// training in this run (the epoch under way finishes). `None` for no budget.
+    #[serde(default)]
+    pub time_limit: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -89,6 +93,7 @@ impl Default for TrainConfig {
             min_delta: 0.0,
             shuffle: true,
             seed: 0,
+            time_limit: None,
         }
     }
 }
@@ -109,7 +114,9 @@ impl TrainConfig {
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad(format!("lr must be positive, got {}", self.lr));
         }
-        for (name, v) in [("clip_norm", self.clip_norm), ("clip_value", self.clip_value)] {
+        for (name, v) in
+            [("clip_norm", self.clip_norm), ("clip_value", self.clip_value), ("time_limit", self.time_limit)]
+        {
             if let Some(v) = v
                 && !(v.is_finite() && v > 0.0)
             {

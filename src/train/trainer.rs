@@ -161,7 +161,10 @@ impl<F: Float> Trainer<F> {
             (Some(p), Some(best)) => state.epoch - best.epoch >= p,
             _ => false,
         };
-        while self.state.epoch < c.epochs && !patience_spent(&self.state) {
+        let started = std::time::Instant::now();
+        let out_of_time =
+            |started: &std::time::Instant| c.time_limit.is_some_and(|t| started.elapsed().as_secs_f64() >= t);
+        while self.state.epoch < c.epochs && !patience_spent(&self.state) && !out_of_time(&started) {
             let epoch = self.state.epoch + 1;
             let record = self.run_epoch(epoch, train, val, observer)?;
             self.state.history.push(record.clone());

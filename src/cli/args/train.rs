@@ -130,6 +130,10 @@ pub struct TrainingArgs {
     /// Passes over the training data
     #[arg(long, value_name = "N", default_value_t = 20, default_value_if("task", "forecast", "300"))]
     pub epochs: usize,
+    /// Training-time budget: start no epoch once this many seconds have been spent (models of
+    /// different cells compared at equal training time)
+    #[arg(long, value_name = "SECONDS")]
+    pub time_limit: Option<f64>,
     /// Sequences per optimizer step
     #[arg(long, value_name = "B", default_value_t = 32)]
     pub batch_size: usize,
@@ -286,6 +290,7 @@ impl TrainingArgs {
             min_delta: self.min_delta,
             shuffle: !self.no_shuffle,
             seed: self.seed,
+            time_limit: self.time_limit,
         };
         config.validate()?;
         Ok(config)
