@@ -105,11 +105,10 @@ impl Nonlinearity {
     }
 }
 
-/// `1 / (1 + e^-a)` written as `(1 + tanh(a / 2)) / 2`, which shares the vectorisable tanh.
+/// `1 / (1 + e^-a)` ([`Float::sigmoid_fast`]: branch-free, vectorisable for `f32`).
 #[inline(always)]
 fn sigmoid<F: Float>(a: F) -> F {
-    let half = F::of(0.5);
-    half + half * (half * a).tanh_fast()
+    a.sigmoid_fast()
 }
 
 impl fmt::Display for Nonlinearity {
