@@ -162,10 +162,7 @@ fn errors(stride: u32, limit: f32) {
             let x = f32::from_bits(bits);
             xs.push(x);
             xs.push(-x);
-            bits = match bits.checked_add(stride) {
-                Some(b) => b,
-                None => u32::MAX,
-            };
+            bits = bits.saturating_add(stride);
         }
         let tanh_ref: Vec<f64> = xs.iter().map(|&x| (x as f64).tanh()).collect();
         let sig_ref: Vec<f64> = xs.iter().map(|&x| 1.0 / (1.0 + (-(x as f64)).exp())).collect();

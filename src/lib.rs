@@ -23,28 +23,22 @@
 //! # Ok::<(), rnn::Error>(())
 //! ```
 
-pub mod activation;
 #[doc(hidden)]
 pub mod bench;
 mod compute;
 pub mod data;
-pub mod deep;
 pub mod error;
-pub mod head;
-pub mod init;
 pub mod io;
-pub mod layer;
-pub mod model;
-pub mod model_file;
 pub mod nn;
 pub mod plot;
-pub mod predictor;
 pub mod scalar;
-pub mod stepper;
 pub mod tasks;
 pub mod train;
 
 pub use compute::threads;
+// The network's modules at short paths: rnn::layer, rnn::init, rnn::model_file, ...
+pub use io::model_file;
+pub use nn::{activation, head, init, layer, model, predictor, stack, stepper};
 // The training pieces at the paths they have always had: rnn::optim, rnn::loss, ...
 pub use train::{checkpoint, loss, optim, schedule};
 // Not user API: the kernels and the pool, public for the `rnn` binary, benches and examples.
@@ -52,13 +46,14 @@ pub use train::{checkpoint, loss, optim, schedule};
 pub use compute::{kernels, pool};
 
 pub use activation::Nonlinearity;
-pub use deep::{OutputGrad, Rnn, RnnConfig, RnnGrads, RnnTrace};
 pub use error::{Error, Result};
 pub use head::Linear;
 pub use init::Init;
 pub use layer::LayerParams;
 pub use model::{Model, ModelConfig, ModelGrads, ModelTrace, Readout, State};
 pub use nn::cell::Cell;
+pub use nn::config::RnnConfig;
 pub use predictor::Predictor;
 pub use scalar::Float;
+pub use stack::{OutputGrad, Rnn, RnnGrads, RnnTrace};
 pub use stepper::Stepper;

@@ -1,7 +1,8 @@
-//! Files on disk: atomic writes (a temporary file beside the target, synced, then renamed over
-//! it) and `.npy` arrays.
+//! Files on disk: the model file (safetensors with PyTorch's names), atomic writes (a temporary
+//! file beside the target, synced, then renamed over it) and `.npy` arrays.
 
 mod atomic;
+pub mod model_file;
 pub mod npy;
 
 pub use atomic::{write_atomic, write_atomic_with};

@@ -4,7 +4,7 @@
 use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, Axis, CowArray, Ix2, s};
 
 use crate::kernels::{Mat, gemm, gemm_then, matmul};
-use crate::layer::{InputGrad, LayerParams, Upstream};
+use crate::nn::layer::{InputGrad, LayerParams, Upstream};
 use crate::{Error, Float, Result};
 
 /// Where the backward pass of one gated direction writes.

@@ -15,11 +15,11 @@
 use ndarray::{ArrayView2, ArrayView3};
 
 use crate::kernels::{Mat, PackedRef, gemm};
-use crate::layer::{InputGrad, LayerParams, Recurrent, Upstream};
 use crate::nn::cell::gru_gates;
 use crate::nn::gated::{
     GatedGradsOut, add_upstream, before, check_upstream, project_input, recurrent_grads, row_and_prev, time, view2,
 };
+use crate::nn::layer::{InputGrad, LayerParams, Recurrent, Upstream};
 use crate::{Error, Float, Result};
 
 /// The buffers one direction's forward pass writes, flat and step-major.

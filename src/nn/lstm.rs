@@ -17,11 +17,11 @@
 use ndarray::{ArrayView2, ArrayView3};
 
 use crate::kernels::{Mat, PackedRef, gemm};
-use crate::layer::{LayerParams, Recurrent, Upstream};
 use crate::nn::cell::lstm_gates;
 use crate::nn::gated::{
     GatedGradsOut, add_upstream, before, check_upstream, project_input, row_and_prev, time, view2, weight_grads,
 };
+use crate::nn::layer::{LayerParams, Recurrent, Upstream};
 use crate::{Error, Float, Nonlinearity, Result};
 
 /// The buffers one direction's forward pass writes, flat and step-major.

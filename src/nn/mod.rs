@@ -1,9 +1,34 @@
-//! The network: cells and their layers. Each cell's forward pass has its backward pass right
-//! beside it; `reference` holds the plain per-step versions the fast ones are tested against.
+//! The network: the cells, one layer of each with its forward pass and, right beside it, its
+//! BPTT backward pass, the stack of layers and directions, the head, the model a file holds,
+//! and the ways to run it (`Predictor`, `Stepper`). `reference` holds the plain per-step
+//! versions of every cell, the oracle the fast paths are tested against.
+//!
+//! | file | what |
+//! |---|---|
+//! | `cell.rs` | [`Cell`](cell::Cell) (PyTorch's `mode`) and the gates' element-wise math |
+//! | `layer.rs` | one layer's parameters ([`LayerParams`](layer::LayerParams)) and the per-step product |
+//! | `elman.rs` | the Elman layer: forward, then BPTT |
+//! | `lstm.rs`, `gru.rs` | the LSTM and GRU layers: forward, then BPTT |
+//! | `gated.rs` | what the gated cells share (input projection, upstream gradient, weight gradients) |
+//! | `config.rs`, `stack/` | [`RnnConfig`](config::RnnConfig); the stack ([`Rnn`](stack::Rnn)): forward, trace, backward |
+//! | `head.rs`, `model.rs` | `y = V h + c`; the model a file holds |
+//! | `init.rs`, `gate_init.rs`, `activation.rs` | initialisations; tanh, relu, sigmoid |
+//! | `predictor.rs`, `stepper.rs` | batched inference with packed weights; one step at a time |
+//! | `reference/` | the oracle |
 
+pub mod activation;
 pub mod cell;
+pub mod config;
+mod elman;
 mod gate_init;
 pub(crate) mod gated;
 pub(crate) mod gru;
+pub mod head;
+pub mod init;
+pub mod layer;
 pub(crate) mod lstm;
+pub mod model;
+pub mod predictor;
 pub mod reference;
+pub mod stack;
+pub mod stepper;

@@ -14,7 +14,7 @@ pub use super::state::{Best, TrainState};
 
 use super::TrainConfig;
 use super::optim::{Optimizer, OptimizerState};
-use crate::model_file::{self, LoadOptions};
+use crate::io::model_file::{self, LoadOptions};
 use crate::{Error, Float, Model, Result};
 
 /// The metadata key of the training state.

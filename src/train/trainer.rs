@@ -184,7 +184,7 @@ impl<F: Float> Trainer<F> {
             (Some(m), Some(b)) => (m, b.epoch),
             _ => (&self.model, self.state.epoch),
         };
-        crate::model_file::save_with_metadata(final_model, &paths.model, &self.metadata)?;
+        crate::io::model_file::save_with_metadata(final_model, &paths.model, &self.metadata)?;
         plot_history(paths, &self.state.history)?;
         Ok(TrainReport {
             history: self.state.history.clone(),

@@ -1,7 +1,7 @@
 //! The plain reference: every cell's forward pass and its backward pass through time written
 //! one sequence, one step and one equation at a time, in `f64`, with none of the crate's
 //! kernels, packing, threads or workspaces. It is slow on purpose; the fast paths
-//! ([`crate::layer`], `nn::lstm`, `nn::gru`, [`crate::deep`], [`crate::model`]) are tested
+//! ([`crate::layer`], `nn::lstm`, `nn::gru`, [`crate::nn::stack`], [`crate::model`]) are tested
 //! against it (`tests/reference.rs`), so this is the first file to read to learn what they
 //! compute.
 //!

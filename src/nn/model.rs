@@ -4,8 +4,8 @@ use ndarray::{Array3, ArrayView3, ArrayViewD, ArrayViewMutD, s};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::deep::{Backward, OutputGrad, RnnGrads, RnnTrace};
-use crate::head::Linear;
+use crate::nn::head::Linear;
+use crate::nn::stack::{Backward, OutputGrad, RnnGrads, RnnTrace};
 use crate::{Error, Float, Init, Result, Rnn, RnnConfig};
 
 /// A model's sizes: the RNN's configuration plus the head's width, if any. This is the JSON
@@ -233,7 +233,7 @@ impl<F: Float> Model<F> {
         x: ArrayView3<'_, F>,
         h0: Option<ArrayView3<'_, F>>,
         c0: Option<ArrayView3<'_, F>>,
-    ) -> Result<crate::deep::Outputs<F>> {
+    ) -> Result<crate::nn::stack::Outputs<F>> {
         let trace = self.rnn.forward_trace_states(x, h0, c0)?;
         let trace = self.trace(trace, Readout::EveryStep)?;
         let c_n = trace.c_n().map(|c| c.to_owned());

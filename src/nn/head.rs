@@ -4,7 +4,7 @@ use crate::kernels::matmul;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMutD};
 use rand::Rng;
 
-use crate::init::{self, Init};
+use crate::nn::init::{self, Init};
 use crate::{Error, Float, Result};
 
 /// A linear layer `z = x Wᵀ + b` with PyTorch's names (`weight [out, in]`, `bias [out]`).

@@ -17,9 +17,9 @@ use std::path::Path;
 use ndarray::{Array1, Array2, ArrayD, IxDyn};
 use safetensors::{Dtype, SafeTensors, View};
 
-use crate::deep::param_name;
-use crate::head::Linear;
-use crate::layer::LayerParams;
+use crate::nn::head::Linear;
+use crate::nn::layer::LayerParams;
+use crate::nn::stack::param_name;
 use crate::{Cell, Error, Float, Model, ModelConfig, Nonlinearity, Result, Rnn, RnnConfig, io};
 
 /// The metadata key holding the model's configuration as JSON.

@@ -1,91 +1,17 @@
-//! One Elman layer in one direction: the forward pass over a whole sequence batch and, right
-//! beside it, its backward pass (backpropagation through time).
+//! The Elman layer in one direction: `h_t = act(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh)`, its
+//! forward pass over a whole sequence batch and, right beside it, its backward pass
+//! (backpropagation through time).
 //!
 //! The computation is the batched one of `DESIGN.md`: the input projections of every step in
-//! one matrix product, one product per step for the recurrence, and in the backward pass the
-//! weight gradients as one product over all steps.
+//! one matrix product, one product per step for the recurrence (the activation applied by each
+//! thread to the columns it has just computed), and in the backward pass the weight gradients
+//! as one product over all steps.
+
+use ndarray::{ArrayView2, ArrayView3, ArrayViewMut3, Axis, s};
 
 use crate::kernels::{Epilogue, Mat, PackedRef, gemm, gemm_then, matmul};
-use ndarray::{
-    Array1, Array2, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMut3, ArrayViewMutD, Axis, s,
-};
-use rand::Rng;
-
-use crate::init::{self, Init};
-use crate::nn::cell::Cell;
-use crate::{Error, Float, Nonlinearity, Result};
-
-/// The parameters of one layer in one direction, with PyTorch's names and shapes.
-///
-/// For a cell with `G` gates ([`Cell::gates`]: 1 Elman, 4 LSTM, 3 GRU) the shapes are
-/// `W_ih [G*H, input_size]`, `W_hh [G*H, S]`, `b_ih`, `b_hh` `[G*H]`, with `S` the width of
-/// the state the layer outputs: `hidden_size`, or an LSTM's `proj_size`. The same type holds
-/// their gradients (see [`LayerParams::zeros_like`]).
-#[derive(Clone, Debug, PartialEq)]
-pub struct LayerParams<F = f32> {
-    /// `W_ih`, shape `[hidden_size, input_size]` (PyTorch `weight_ih_l{k}`).
-    pub weight_ih: Array2<F>,
-    /// `W_hh`, shape `[hidden_size, hidden_size]` (PyTorch `weight_hh_l{k}`).
-    pub weight_hh: Array2<F>,
-    /// `b_ih`, shape `[hidden_size]`, absent when the layer has no bias.
-    pub bias_ih: Option<Array1<F>>,
-    /// `b_hh`, shape `[hidden_size]`, absent when the layer has no bias.
-    pub bias_hh: Option<Array1<F>>,
-    /// `W_hr`, shape `[proj_size, hidden_size]` (PyTorch `weight_hr_l{k}`): an LSTM's
-    /// projection of its hidden state, `h_t = W_hr (o ⊙ tanh c_t)`; absent without `proj_size`.
-    pub weight_hr: Option<Array2<F>>,
-}
-
-/// How one direction runs: its activation and whether time runs backwards.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Recurrence {
-    /// The activation of the recurrence.
-    pub nonlinearity: Nonlinearity,
-    /// `true` for the reverse-time direction of a bidirectional layer.
-    pub reverse: bool,
-}
-
-impl Recurrence {
-    /// The time index processed at position `step` (0 = first processed).
-    #[inline]
-    fn time(self, step: usize, seq_len: usize) -> usize {
-        if self.reverse { seq_len - 1 - step } else { step }
-    }
-}
-
-/// What the forward pass of one direction read and wrote: all that BPTT needs.
-#[derive(Clone, Copy, Debug)]
-pub struct Tape<'a, F> {
-    /// The layer's input `[seq_len, batch, input_size]`.
-    pub x: ArrayView3<'a, F>,
-    /// The initial state `[batch, hidden_size]`.
-    pub h0: ArrayView2<'a, F>,
-    /// The hidden states the forward pass wrote, `[seq_len, batch, hidden_size]`, in time order.
-    pub hs: ArrayView3<'a, F>,
-}
-
-/// Where the gradient w.r.t. a direction's hidden states comes from.
-#[derive(Debug)]
-pub enum Upstream<'a, F> {
-    /// A separate array `[seq_len, batch, hidden_size]` (any strides), e.g. a column slice of a
-    /// bidirectional output's gradient.
-    Given(ArrayView3<'a, F>),
-    /// Already in the `da` scratch of [`LayerGradsOut`]: each step's `dA_t` overwrites the
-    /// gradient it was computed from, so the backward needs no buffer of its own.
-    InDa,
-    /// Through a linear head `z = h Vᵀ + c` read on the steps from `first` on:
-    /// `dL/dH_t = dZ_t V`, computed step by step, so no `[seq_len, batch, hidden_size]` array
-    /// holds it. `dz` is `[(seq_len - first) * batch, out]`, `weight` (`V`) `[out, hidden_size]`,
-    /// both standard layout.
-    Head {
-        /// dL/dz of the steps read, step-major.
-        dz: ArrayView2<'a, F>,
-        /// The head's weight `V`.
-        weight: ArrayView2<'a, F>,
-        /// The first step the head read (`seq_len - 1` for a many-to-one model).
-        first: usize,
-    },
-}
+use crate::nn::layer::{InputGrad, LayerGradsOut, LayerParams, Recurrence, Recurrent, Tape, Upstream};
+use crate::{Error, Float, Result};
 
 /// Where the backward pass finds the hidden states the forward pass wrote.
 #[derive(Clone, Copy)]
@@ -96,162 +22,7 @@ enum States<'a, F> {
     InDa,
 }
 
-/// Where the backward pass of one direction writes the gradient of its input.
-#[derive(Debug)]
-pub enum InputGrad<'a, F> {
-    /// Not wanted.
-    Skip,
-    /// Written into this `[seq_len * batch, input_size]` array.
-    Write(ArrayViewMut2<'a, F>),
-    /// Added to it (the second direction of a bidirectional layer).
-    Add(ArrayViewMut2<'a, F>),
-    /// Written over the `da` scratch, block of rows by block of rows, once the weight gradients
-    /// are done with it: for a layer whose input is as wide as its state (`input_size ==
-    /// hidden_size`), so one buffer carries the gradient down the whole stack.
-    OverDa,
-}
-
-/// Where the backward pass of one direction writes.
-#[derive(Debug)]
-pub struct LayerGradsOut<'a, 'g, F> {
-    /// The parameter gradients (overwritten).
-    pub params: &'g mut LayerParams<F>,
-    /// The gradient of the input.
-    pub dx: InputGrad<'a, F>,
-    /// The gradient of `h0`, `[batch, hidden_size]` (overwritten; also the carry through time).
-    pub dh0: ArrayViewMut2<'a, F>,
-    /// Scratch for `dA = dL/d(pre-activation)`, `[seq_len, batch, hidden_size]`, standard
-    /// layout.
-    pub da: ArrayViewMut3<'a, F>,
-}
-
 impl<F: Float> LayerParams<F> {
-    /// Fresh parameters for a layer of `cell` reading `input_size` features into `hidden_size`
-    /// units, its state `proj_size` wide when that is given (LSTM only).
-    ///
-    /// [`Init::PyTorch`] draws every tensor from `U(-1/√H, 1/√H)` as PyTorch does;
-    /// [`Init::GlorotUniform`] and [`Init::Orthogonal`] draw `W_ih` per gate block from Glorot's
-    /// uniform and `W_hh` per gate block orthogonal (Keras' `recurrent_initializer`), with zero
-    /// biases; [`Init::Identity`] sets each gate block of `W_hh` to the identity (IRNN for the
-    /// Elman cell). Tensors are drawn in `state_dict` order.
-    pub fn init<R: Rng + ?Sized>(
-        cell: Cell,
-        input_size: usize,
-        hidden_size: usize,
-        proj_size: Option<usize>,
-        bias: bool,
-        scheme: Init,
-        rng: &mut R,
-    ) -> Self {
-        let k = 1.0 / (hidden_size as f64).sqrt();
-        let rows = cell.gates() * hidden_size;
-        let state = proj_size.unwrap_or(hidden_size);
-        // one gate block after the other, stacked as PyTorch stacks them
-        let blocks = |rng: &mut R, f: &mut dyn FnMut(&mut R) -> Array2<F>| -> Array2<F> {
-            let parts: Vec<Array2<F>> = (0..cell.gates()).map(|_| f(rng)).collect();
-            let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-            ndarray::concatenate(Axis(0), &views).expect("blocks of equal width")
-        };
-        let weight_ih = match scheme {
-            Init::PyTorch | Init::Identity => init::uniform2(rows, input_size, k, rng),
-            Init::GlorotUniform | Init::Orthogonal => blocks(rng, &mut |r| {
-                init::uniform2(hidden_size, input_size, init::glorot_bound(input_size, hidden_size), r)
-            }),
-        };
-        let weight_hh = match scheme {
-            Init::PyTorch => init::uniform2(rows, state, k, rng),
-            Init::GlorotUniform => {
-                blocks(rng, &mut |r| init::uniform2(hidden_size, state, init::glorot_bound(state, hidden_size), r))
-            }
-            Init::Orthogonal => blocks(rng, &mut |r| init::orthogonal_rect(hidden_size, state, r)),
-            Init::Identity => blocks(rng, &mut |_| Array2::eye(hidden_size).slice_move(s![.., ..state])),
-        };
-        let (bias_ih, bias_hh) = match (bias, scheme) {
-            (false, _) => (None, None),
-            (true, Init::PyTorch) => (Some(init::uniform1(rows, k, rng)), Some(init::uniform1(rows, k, rng))),
-            (true, _) => (Some(Array1::zeros(rows)), Some(Array1::zeros(rows))),
-        };
-        let weight_hr = proj_size.map(|p| match scheme {
-            Init::PyTorch | Init::Identity => init::uniform2(p, hidden_size, k, rng),
-            Init::GlorotUniform => init::uniform2(p, hidden_size, init::glorot_bound(hidden_size, p), rng),
-            Init::Orthogonal => init::orthogonal_rect(p, hidden_size, rng),
-        });
-        LayerParams { weight_ih, weight_hh, bias_ih, bias_hh, weight_hr }
-    }
-
-    /// All-zero parameters of the same shapes (a gradient buffer).
-    pub fn zeros_like(&self) -> Self {
-        LayerParams {
-            weight_ih: Array2::zeros(self.weight_ih.raw_dim()),
-            weight_hh: Array2::zeros(self.weight_hh.raw_dim()),
-            bias_ih: self.bias_ih.as_ref().map(|b| Array1::zeros(b.len())),
-            bias_hh: self.bias_hh.as_ref().map(|b| Array1::zeros(b.len())),
-            weight_hr: self.weight_hr.as_ref().map(|w| Array2::zeros(w.raw_dim())),
-        }
-    }
-
-    /// `input_size`, the width of `W_ih`.
-    pub fn input_size(&self) -> usize {
-        self.weight_ih.ncols()
-    }
-
-    /// `hidden_size`: the width of `W_hr` with a projection, else of `W_hh`.
-    pub fn hidden_size(&self) -> usize {
-        self.weight_hr.as_ref().map_or(self.weight_hh.ncols(), |w| w.ncols())
-    }
-
-    /// The width of the state the layer outputs: `proj_size` with a projection, else
-    /// `hidden_size`.
-    pub fn state_size(&self) -> usize {
-        self.weight_hh.ncols()
-    }
-
-    /// The tensors in PyTorch's order with their name stems (`weight_ih`, `weight_hh`,
-    /// `bias_ih`, `bias_hh`, `weight_hr`).
-    pub fn tensors(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
-        let mut out =
-            vec![("weight_ih", self.weight_ih.view().into_dyn()), ("weight_hh", self.weight_hh.view().into_dyn())];
-        if let (Some(bi), Some(bh)) = (&self.bias_ih, &self.bias_hh) {
-            out.push(("bias_ih", bi.view().into_dyn()));
-            out.push(("bias_hh", bh.view().into_dyn()));
-        }
-        if let Some(w) = &self.weight_hr {
-            out.push(("weight_hr", w.view().into_dyn()));
-        }
-        out
-    }
-
-    /// Mutable views of [`LayerParams::tensors`], same order.
-    pub fn tensors_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)> {
-        let mut out = vec![
-            ("weight_ih", self.weight_ih.view_mut().into_dyn()),
-            ("weight_hh", self.weight_hh.view_mut().into_dyn()),
-        ];
-        if let (Some(bi), Some(bh)) = (&mut self.bias_ih, &mut self.bias_hh) {
-            out.push(("bias_ih", bi.view_mut().into_dyn()));
-            out.push(("bias_hh", bh.view_mut().into_dyn()));
-        }
-        if let Some(w) = &mut self.weight_hr {
-            out.push(("weight_hr", w.view_mut().into_dyn()));
-        }
-        out
-    }
-
-    fn check(&self, x: &ArrayView3<'_, F>, h0: &ArrayView2<'_, F>, hs: &[usize]) -> Result<()> {
-        let (t, b, i) = x.dim();
-        let h = self.hidden_size();
-        if i != self.input_size() {
-            return Err(Error::shape("layer input", format!("[seq_len, batch, {}]", self.input_size()), x.shape()));
-        }
-        if h0.shape() != [b, h] {
-            return Err(Error::shape("h0", format!("[{b}, {h}]"), h0.shape()));
-        }
-        if hs != [t, b, h] {
-            return Err(Error::shape("hidden states", format!("[{t}, {b}, {h}]"), hs));
-        }
-        Ok(())
-    }
-
     /// Runs the recurrence over a sequence batch, writing every hidden state into `hs`.
     ///
     /// `hs_t = act(x_t W_ihᵀ + b_ih + b_hh + hs_{t-1} W_hhᵀ)` with `hs_{-1} = h0`; the reverse
@@ -264,6 +35,7 @@ impl<F: Float> LayerParams<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when the shapes do not agree with the parameters.
+    #[doc(hidden)]
     pub fn forward(
         &self,
         rec: Recurrence,
@@ -356,6 +128,7 @@ impl<F: Float> LayerParams<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when the shapes do not agree.
+    #[doc(hidden)]
     pub fn backward(
         &self,
         rec: Recurrence,
@@ -385,6 +158,7 @@ impl<F: Float> LayerParams<F> {
     /// # Errors
     /// [`Error::Shape`] when the shapes do not agree; [`Error::Config`] for
     /// [`Upstream::InDa`].
+    #[doc(hidden)]
     pub fn backward_over_states(
         &self,
         rec: Recurrence,
@@ -619,66 +393,6 @@ impl<F: Float> LayerParams<F> {
             gemm(Mat::new(&block[..rows.len()], n, hidden), Mat::new(w_ih, hidden, hidden), rows, hidden, false);
         }
         Ok(())
-    }
-}
-
-/// The recurrent weight as the per-step products read it: the `[K, N]` right-hand operand
-/// (`W_hhᵀ` forward, `W_hh` backward), packed into contiguous column panels when the products
-/// run on the packed path (batches of 8 and more; then no step copies it again) or it stops
-/// fitting in cache, else row-major and 64-byte aligned.
-pub(crate) enum Recurrent<'w, F: Float> {
-    Packed(crate::kernels::Packed<F>),
-    /// Packed into borrowed memory.
-    PackedIn(crate::kernels::PackedRef<'w, F>),
-    Plain(crate::kernels::Aligned<F>, usize, usize),
-    /// Read where it is (already row-major).
-    InPlace(&'w [F], usize, usize),
-}
-
-/// From this many columns on, the per-step products read a packed `W_hh` whatever the batch.
-const PACK_FROM_HIDDEN: usize = 512;
-
-impl<'w, F: Float> Recurrent<'w, F> {
-    /// `b` is the logical `[K, N]` right-hand operand of products with `batch` rows; a packed
-    /// copy goes into `storage` (`K * N` elements) when one is given, so it takes no memory of
-    /// its own (4 MB at H = 1024), unless `packed` already holds one.
-    pub(crate) fn new(
-        b: ArrayView2<'w, F>,
-        batch: usize,
-        storage: Option<&'w mut [F]>,
-        packed: Option<PackedRef<'w, F>>,
-    ) -> Self {
-        let (k, n) = b.dim();
-        if k.max(n) >= PACK_FROM_HIDDEN || crate::kernels::packed_path::<F>(batch, k, n) {
-            match (packed, storage) {
-                (Some(p), _) if p.rows() == k && p.cols() == n => Recurrent::PackedIn(p),
-                (_, Some(out)) if out.len() >= k * n => Recurrent::PackedIn(crate::kernels::pack_into(b, out)),
-                _ => Recurrent::Packed(crate::kernels::Packed::pack(b)),
-            }
-        } else if let Some(b) = b.to_slice() {
-            Recurrent::InPlace(b, k, n)
-        } else {
-            let mut buf = crate::kernels::Aligned::zeros(k * n);
-            if b.t().as_slice().is_some() {
-                // the transpose of a row-major array: the cache-blocked transpose
-                crate::kernels::transpose_into(b.t(), buf.as_mut_slice());
-            } else {
-                for (dst, row) in buf.as_mut_slice().chunks_exact_mut(n).zip(b.rows()) {
-                    dst.iter_mut().zip(row.iter()).for_each(|(d, &v)| *d = v);
-                }
-            }
-            Recurrent::Plain(buf, k, n)
-        }
-    }
-
-    /// `c (+)= a · B` for one step (`a` `[batch, K]`, `c` `[batch, N]`), then `post` on `c`.
-    pub(crate) fn product(&self, a: Mat<'_, F>, c: &mut [F], accumulate: bool, post: Epilogue<'_, F>) {
-        match self {
-            Recurrent::Packed(p) => crate::kernels::gemm_packed(a, p.view(), c, p.view().cols(), accumulate, post),
-            Recurrent::PackedIn(p) => crate::kernels::gemm_packed(a, *p, c, p.cols(), accumulate, post),
-            Recurrent::Plain(buf, k, n) => gemm_then(a, Mat::new(buf.as_slice(), *k, *n), c, *n, accumulate, post),
-            Recurrent::InPlace(b, k, n) => gemm_then(a, Mat::new(b, *k, *n), c, *n, accumulate, post),
-        }
     }
 }
 

@@ -1,0 +1,221 @@
+//! The hyper-parameters of a deep RNN ([`RnnConfig`]), with PyTorch's names and defaults, and
+//! their spelling in a model file.
+
+use serde::{Deserialize, Serialize};
+
+use crate::nn::cell::Cell;
+use crate::{Error, Nonlinearity, Result};
+
+/// The hyper-parameters of a deep RNN, with the names and defaults of PyTorch's `nn.RNN`,
+/// `nn.LSTM` and `nn.GRU`.
+///
+/// | Name | Default | Meaning |
+/// |---|---|---|
+/// | `input_size` | required | features per step of the input |
+/// | `hidden_size` | required | units per layer and direction (`H`) |
+/// | `num_layers` | 1 | stacked layers |
+/// | `cell` | rnn | [`Cell::Rnn`] (Elman), [`Cell::Lstm`] or [`Cell::Gru`]: PyTorch's `mode` |
+/// | `nonlinearity` | tanh | the Elman cell's activation: tanh, relu or sigmoid |
+/// | `bias` | true | use `b_ih` and `b_hh` |
+/// | `dropout` | 0 | dropout on each layer's output but the last, training only, in `[0, 1)` |
+/// | `bidirectional` | false | add a reverse-time direction per layer; outputs are concatenated |
+/// | `proj_size` | 0 | LSTM only: project each hidden state to this width with `W_hr` (0 = none) |
+///
+/// In a model file it is JSON with these keys and `mode` (`RNN_TANH`, `RNN_RELU`,
+/// `RNN_SIGMOID`, `LSTM`, `GRU`) for the cell; files without `mode` are Elman models.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ConfigRepr", into = "ConfigRepr")]
+pub struct RnnConfig {
+    /// Features per step of the input.
+    pub input_size: usize,
+    /// Units per layer and direction.
+    pub hidden_size: usize,
+    /// Number of stacked layers.
+    pub num_layers: usize,
+    /// The recurrent cell.
+    pub cell: Cell,
+    /// The Elman cell's activation (unused by the gated cells).
+    pub nonlinearity: Nonlinearity,
+    /// Whether the layers have biases.
+    pub bias: bool,
+    /// Dropout probability between layers (training only); not written when zero, so the
+    /// metadata holds exactly PyTorch's arguments for a model without dropout.
+    pub dropout: f64,
+    /// Whether each layer also runs backwards in time.
+    pub bidirectional: bool,
+    /// An LSTM's projection size (`h_t = W_hr (o ⊙ tanh c_t)`), 0 for none.
+    pub proj_size: usize,
+}
+
+/// [`RnnConfig`] as the model file's JSON spells it.
+#[derive(Serialize, Deserialize)]
+struct ConfigRepr {
+    input_size: usize,
+    hidden_size: usize,
+    #[serde(default = "one")]
+    num_layers: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nonlinearity: Option<Nonlinearity>,
+    #[serde(default = "yes")]
+    bias: bool,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    dropout: f64,
+    #[serde(default)]
+    bidirectional: bool,
+    #[serde(default, skip_serializing_if = "is_zero_usize")]
+    proj_size: usize,
+}
+
+impl TryFrom<ConfigRepr> for RnnConfig {
+    type Error = Error;
+    fn try_from(r: ConfigRepr) -> Result<Self> {
+        let (cell, act) = match &r.mode {
+            Some(mode) => Cell::from_mode(mode)?,
+            None => (Cell::Rnn, None),
+        };
+        let nonlinearity = match (act, r.nonlinearity) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(Error::Config(format!("mode {} disagrees with nonlinearity {b}", cell.mode(a))));
+            }
+            (a, b) => a.or(b).unwrap_or_default(),
+        };
+        Ok(RnnConfig {
+            input_size: r.input_size,
+            hidden_size: r.hidden_size,
+            num_layers: r.num_layers,
+            cell,
+            nonlinearity,
+            bias: r.bias,
+            dropout: r.dropout,
+            bidirectional: r.bidirectional,
+            proj_size: r.proj_size,
+        })
+    }
+}
+
+impl From<RnnConfig> for ConfigRepr {
+    fn from(c: RnnConfig) -> Self {
+        ConfigRepr {
+            input_size: c.input_size,
+            hidden_size: c.hidden_size,
+            num_layers: c.num_layers,
+            mode: Some(c.cell.mode(c.nonlinearity).to_string()),
+            nonlinearity: (c.cell == Cell::Rnn).then_some(c.nonlinearity),
+            bias: c.bias,
+            dropout: c.dropout,
+            bidirectional: c.bidirectional,
+            proj_size: c.proj_size,
+        }
+    }
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+fn is_zero_usize(v: &usize) -> bool {
+    *v == 0
+}
+fn one() -> usize {
+    1
+}
+fn yes() -> bool {
+    true
+}
+
+impl RnnConfig {
+    /// A one-layer, unidirectional tanh RNN with biases and no dropout.
+    pub fn new(input_size: usize, hidden_size: usize) -> Self {
+        RnnConfig {
+            input_size,
+            hidden_size,
+            num_layers: 1,
+            cell: Cell::Rnn,
+            nonlinearity: Nonlinearity::Tanh,
+            bias: true,
+            dropout: 0.0,
+            bidirectional: false,
+            proj_size: 0,
+        }
+    }
+    /// Sets the cell (Elman, LSTM or GRU).
+    pub fn with_cell(mut self, cell: Cell) -> Self {
+        self.cell = cell;
+        self
+    }
+    /// Sets an LSTM's `proj_size` (0 for none).
+    pub fn with_proj_size(mut self, proj_size: usize) -> Self {
+        self.proj_size = proj_size;
+        self
+    }
+    /// The width of each direction's state and output: `proj_size` when set, else
+    /// `hidden_size`.
+    pub fn state_size(&self) -> usize {
+        if self.proj_size > 0 { self.proj_size } else { self.hidden_size }
+    }
+    /// Sets `num_layers`.
+    pub fn with_num_layers(mut self, num_layers: usize) -> Self {
+        self.num_layers = num_layers;
+        self
+    }
+    /// Sets the activation.
+    pub fn with_nonlinearity(mut self, nonlinearity: Nonlinearity) -> Self {
+        self.nonlinearity = nonlinearity;
+        self
+    }
+    /// Sets whether the layers have biases.
+    pub fn with_bias(mut self, bias: bool) -> Self {
+        self.bias = bias;
+        self
+    }
+    /// Sets the dropout between layers.
+    pub fn with_dropout(mut self, dropout: f64) -> Self {
+        self.dropout = dropout;
+        self
+    }
+    /// Sets bidirectionality.
+    pub fn with_bidirectional(mut self, bidirectional: bool) -> Self {
+        self.bidirectional = bidirectional;
+        self
+    }
+    /// 2 when bidirectional, else 1.
+    pub fn num_directions(&self) -> usize {
+        if self.bidirectional { 2 } else { 1 }
+    }
+    /// Width of the RNN's output, `num_directions * state_size` (`hidden_size` unless an
+    /// LSTM projects).
+    pub fn output_width(&self) -> usize {
+        self.num_directions() * self.state_size()
+    }
+    /// The input width of layer `layer`.
+    pub fn layer_input_size(&self, layer: usize) -> usize {
+        if layer == 0 { self.input_size } else { self.output_width() }
+    }
+    /// Checks every value is in range.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the bad value.
+    pub fn validate(&self) -> Result<()> {
+        for (name, v) in
+            [("input_size", self.input_size), ("hidden_size", self.hidden_size), ("num_layers", self.num_layers)]
+        {
+            if v == 0 {
+                return Err(Error::Config(format!("{name} must be at least 1")));
+            }
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::Config(format!("dropout must be in [0, 1), got {}", self.dropout)));
+        }
+        if self.proj_size > 0 && self.cell != Cell::Lstm {
+            return Err(Error::Config(format!("proj_size is for LSTM cells only, not {}", self.cell)));
+        }
+        if self.proj_size >= self.hidden_size && self.proj_size > 0 {
+            return Err(Error::Config(format!(
+                "proj_size ({}) must be smaller than hidden_size ({})",
+                self.proj_size, self.hidden_size
+            )));
+        }
+        Ok(())
+    }
+}

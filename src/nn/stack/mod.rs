@@ -1,0 +1,487 @@
+//! The deep (stacked) RNN: `num_layers` Elman layers, layer k reading layer k-1's hidden
+//! states, optional inverted dropout between layers (training only) and optional
+//! bidirectionality, laid out exactly as PyTorch's `nn.RNN`.
+
+use ndarray::{Array3, ArrayView3, ArrayViewD, ArrayViewMutD, Axis, CowArray, Ix3, s};
+use rand::Rng;
+
+use crate::kernels::PackedRef;
+mod backward;
+
+pub(crate) use backward::Backward;
+pub use backward::OutputGrad;
+
+use crate::nn::cell::Cell;
+use crate::nn::gru::{self, GruOut};
+use crate::nn::layer::{LayerParams, Recurrence};
+use crate::nn::lstm::{self, LstmOut};
+use crate::{Error, Float, Init, Result, RnnConfig};
+
+/// The PyTorch name of a layer parameter, e.g. `weight_hh_l1_reverse`.
+pub fn param_name(stem: &str, layer: usize, reverse: bool) -> String {
+    format!("{stem}_l{layer}{}", if reverse { "_reverse" } else { "" })
+}
+
+/// A deep, optionally bidirectional Elman RNN: PyTorch's `nn.RNN`.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::{Init, Rnn, RnnConfig};
+/// let rnn = Rnn::<f64>::new(RnnConfig::new(3, 8).with_num_layers(2), Init::PyTorch, 42)?;
+/// let x = Array3::<f64>::zeros((5, 4, 3)); // [seq_len, batch, input_size]
+/// let (output, h_n) = rnn.forward(x.view(), None)?;
+/// assert_eq!(output.shape(), &[5, 4, 8]);
+/// assert_eq!(h_n.shape(), &[2, 4, 8]);
+/// # Ok::<(), rnn::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rnn<F = f32> {
+    config: RnnConfig,
+    /// Index `layer * num_directions + direction`, as PyTorch lays out `h_n`.
+    layers: Vec<LayerParams<F>>,
+}
+
+/// Everything the forward pass of a deep RNN kept for its backward pass. It borrows the input
+/// (`'a`) rather than copying it.
+#[derive(Clone, Debug)]
+pub struct RnnTrace<'a, F = f32> {
+    x: CowArray<'a, F, Ix3>,
+    h0: Array3<F>,
+    /// An LSTM's initial cell states `[L * D, batch, hidden_size]`.
+    c0: Option<Array3<F>>,
+    /// Hidden states per layer and direction, `[seq_len, batch, state_size]` each.
+    hs: Vec<Array3<F>>,
+    /// What a gated cell's backward pass needs besides the states, per layer and direction.
+    caches: Vec<Option<GateCache<F>>>,
+    /// Per layer: its output as the next layer (or the caller) sees it, when that is not simply
+    /// `hs[layer * D]` (bidirectional concatenation and/or dropout).
+    outputs: Vec<Option<Array3<F>>>,
+    /// Per layer below the top: the dropout mask (already scaled by `1 / (1 - p)`).
+    masks: Vec<Option<Array3<F>>>,
+    h_n: Array3<F>,
+    c_n: Option<Array3<F>>,
+}
+
+/// A gated direction's tape: the activated gates `[seq_len, batch, G * hidden_size]` and, for
+/// an LSTM, its cell states, for a GRU the candidate's recurrent part `W_hn h + b_hn`
+/// (`[seq_len, batch, hidden_size]`).
+#[derive(Clone, Debug)]
+pub(crate) struct GateCache<F> {
+    gates: Array3<F>,
+    extra: Array3<F>,
+}
+
+impl<F: Float> RnnTrace<'_, F> {
+    /// The top layer's hidden states, `[seq_len, batch, num_directions * state_size]`.
+    pub fn output(&self) -> ArrayView3<'_, F> {
+        self.layer_output(self.outputs.len() - 1)
+    }
+    /// The final states `[num_layers * num_directions, batch, state_size]`.
+    pub fn h_n(&self) -> ArrayView3<'_, F> {
+        self.h_n.view()
+    }
+    /// An LSTM's final cell states `[num_layers * num_directions, batch, hidden_size]`
+    /// (`None` for the other cells).
+    pub fn c_n(&self) -> Option<ArrayView3<'_, F>> {
+        self.c_n.as_ref().map(|c| c.view())
+    }
+    fn layer_output(&self, layer: usize) -> ArrayView3<'_, F> {
+        let d = self.hs.len() / self.outputs.len();
+        match &self.outputs[layer] {
+            Some(o) => o.view(),
+            None => self.hs[layer * d].view(),
+        }
+    }
+    fn layer_input(&self, layer: usize) -> ArrayView3<'_, F> {
+        if layer == 0 { self.x.view() } else { self.layer_output(layer - 1) }
+    }
+}
+
+/// Gradients of a deep RNN's parameters, input and initial state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RnnGrads<F = f32> {
+    /// Parameter gradients, same layout as the parameters.
+    pub layers: Vec<LayerParams<F>>,
+    /// dL/dx, `[seq_len, batch, input_size]`; `None` when not asked for
+    /// ([`Rnn::backward_owned`]).
+    pub input: Option<Array3<F>>,
+    /// dL/dh0, `[num_layers * num_directions, batch, state_size]`.
+    pub h0: Array3<F>,
+    /// dL/dc0 of an LSTM, `[num_layers * num_directions, batch, hidden_size]`.
+    pub c0: Option<Array3<F>>,
+}
+
+impl<F: Float> RnnGrads<F> {
+    /// Parameter gradients by PyTorch name (without a module prefix), in `state_dict` order.
+    pub fn named_tensors(&self, config: &RnnConfig) -> Vec<(String, ArrayViewD<'_, F>)> {
+        named(&self.layers, config.num_directions())
+    }
+}
+
+fn named<F: Float>(layers: &[LayerParams<F>], dirs: usize) -> Vec<(String, ArrayViewD<'_, F>)> {
+    layers
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| p.tensors().into_iter().map(move |(stem, t)| (param_name(stem, i / dirs, i % dirs == 1), t)))
+        .collect()
+}
+
+impl<F: Float> Rnn<F> {
+    /// A freshly initialised RNN; `seed` makes it reproducible.
+    ///
+    /// Parameters are drawn layer by layer, direction by direction, in `state_dict` order.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the configuration is out of range.
+    pub fn new(config: RnnConfig, init: Init, seed: u64) -> Result<Self> {
+        use rand::SeedableRng;
+        Self::with_rng(config, init, &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed))
+    }
+
+    /// As [`Rnn::new`], drawing from the given generator.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the configuration is out of range.
+    pub fn with_rng<R: Rng + ?Sized>(config: RnnConfig, init: Init, rng: &mut R) -> Result<Self> {
+        config.validate()?;
+        let mut layers = Vec::new();
+        for l in 0..config.num_layers {
+            for _ in 0..config.num_directions() {
+                let proj = (config.proj_size > 0).then_some(config.proj_size);
+                let (i, h) = (config.layer_input_size(l), config.hidden_size);
+                layers.push(LayerParams::init(config.cell, i, h, proj, config.bias, init, rng));
+            }
+        }
+        Ok(Rnn { config, layers })
+    }
+
+    /// Builds an RNN from existing parameters (index `layer * num_directions + direction`).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the count, shapes or bias presence disagree with `config`.
+    pub fn from_parts(config: RnnConfig, layers: Vec<LayerParams<F>>) -> Result<Self> {
+        config.validate()?;
+        let dirs = config.num_directions();
+        if layers.len() != config.num_layers * dirs {
+            return Err(Error::Config(format!(
+                "expected {} layer-directions, got {}",
+                config.num_layers * dirs,
+                layers.len()
+            )));
+        }
+        for (i, p) in layers.iter().enumerate() {
+            let (l, rev) = (i / dirs, i % dirs == 1);
+            let (h, st, g) = (config.hidden_size, config.state_size(), config.cell.gates() * config.hidden_size);
+            let want_ih = [g, config.layer_input_size(l)];
+            let hr_ok = match &p.weight_hr {
+                Some(w) => config.proj_size > 0 && w.shape() == [config.proj_size, h],
+                None => config.proj_size == 0,
+            };
+            let checks = [
+                ("weight_ih", p.weight_ih.shape() == want_ih),
+                ("weight_hh", p.weight_hh.shape() == [g, st]),
+                ("weight_hr", hr_ok),
+            ];
+            for (stem, ok) in checks {
+                if !ok {
+                    return Err(Error::Config(format!(
+                        "{} has the wrong shape for this configuration",
+                        param_name(stem, l, rev)
+                    )));
+                }
+            }
+            let bias_ok = match (&p.bias_ih, &p.bias_hh) {
+                (Some(a), Some(b)) => config.bias && a.len() == g && b.len() == g,
+                (None, None) => !config.bias,
+                _ => false,
+            };
+            if !bias_ok {
+                return Err(Error::Config(format!(
+                    "biases of layer {l}{} disagree with bias = {}",
+                    if rev { " (reverse)" } else { "" },
+                    config.bias
+                )));
+            }
+        }
+        Ok(Rnn { config, layers })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RnnConfig {
+        &self.config
+    }
+
+    /// Parameters per layer and direction (index `layer * num_directions + direction`).
+    pub fn layers(&self) -> &[LayerParams<F>] {
+        &self.layers
+    }
+
+    /// Mutable parameters (shapes must not change).
+    pub fn layers_mut(&mut self) -> &mut [LayerParams<F>] {
+        &mut self.layers
+    }
+
+    /// Sets the dropout probability used by [`Rnn::forward_train`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `p` is not in `[0, 1)`.
+    pub fn set_dropout(&mut self, p: f64) -> Result<()> {
+        let config = self.config.clone().with_dropout(p);
+        config.validate()?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// Parameters by PyTorch name (without a module prefix), in `state_dict` order.
+    pub fn named_tensors(&self) -> Vec<(String, ArrayViewD<'_, F>)> {
+        named(&self.layers, self.config.num_directions())
+    }
+
+    /// Mutable parameters by PyTorch name, in `state_dict` order.
+    pub fn named_tensors_mut(&mut self) -> Vec<(String, ArrayViewMutD<'_, F>)> {
+        let dirs = self.config.num_directions();
+        self.layers
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(i, p)| {
+                p.tensors_mut().into_iter().map(move |(stem, t)| (param_name(stem, i / dirs, i % dirs == 1), t))
+            })
+            .collect()
+    }
+
+    /// Total number of parameters.
+    pub fn num_params(&self) -> usize {
+        self.named_tensors().iter().map(|(_, t)| t.len()).sum()
+    }
+
+    /// Inference: runs the stack without dropout, returning `(output, h_n)` as `nn.RNN` and
+    /// `nn.GRU` do (an LSTM starts from zero cell states; see [`Rnn::forward_states`]).
+    ///
+    /// # Shapes
+    /// `x [seq_len, batch, input_size]`, `h0 [num_layers * D, batch, S]` (zeros when `None`);
+    /// `output [seq_len, batch, D * S]`, `h_n [num_layers * D, batch, S]`, with `D = 2` when
+    /// bidirectional and `S` the [`RnnConfig::state_size`].
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `x` or `h0` has the wrong shape, or `seq_len` or `batch` is 0.
+    pub fn forward(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>) -> Result<(Array3<F>, Array3<F>)> {
+        let trace = self.run(x, h0, None, None::<&mut rand_chacha::ChaCha8Rng>, &[])?;
+        Ok((trace.output().to_owned(), trace.h_n))
+    }
+
+    /// Inference with every state, as `nn.LSTM` returns `output, (h_n, c_n)`: `c0` and `c_n`
+    /// are an LSTM's cell states `[num_layers * D, batch, hidden_size]` (`c_n` is `None` for
+    /// the other cells, which take no `c0`).
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Cell, Init, Rnn, RnnConfig};
+    /// let lstm = Rnn::<f64>::new(RnnConfig::new(3, 8).with_cell(Cell::Lstm).with_proj_size(4), Init::PyTorch, 1)?;
+    /// let x = Array3::<f64>::zeros((5, 2, 3));
+    /// let (output, h_n, c_n) = lstm.forward_states(x.view(), None, None)?;
+    /// assert_eq!((output.dim(), h_n.dim()), ((5, 2, 4), (1, 2, 4)));
+    /// assert_eq!(c_n.map(|c| c.dim()), Some((1, 2, 8)));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Rnn::forward`]; [`Error::Shape`] also for a `c0` of the wrong shape or given to a
+    /// cell without one.
+    pub fn forward_states(
+        &self,
+        x: ArrayView3<'_, F>,
+        h0: Option<ArrayView3<'_, F>>,
+        c0: Option<ArrayView3<'_, F>>,
+    ) -> Result<Outputs<F>> {
+        let trace = self.run(x, h0, c0, None::<&mut rand_chacha::ChaCha8Rng>, &[])?;
+        Ok((trace.output().to_owned(), trace.h_n, trace.c_n))
+    }
+
+    /// Training forward pass: as [`Rnn::forward`] but with dropout between layers (drawn from
+    /// `rng`) and keeping what [`Rnn::backward`] needs.
+    ///
+    /// # Errors
+    /// As [`Rnn::forward`].
+    pub fn forward_train<'a, R: Rng + ?Sized>(
+        &self,
+        x: ArrayView3<'a, F>,
+        h0: Option<ArrayView3<'_, F>>,
+        rng: &mut R,
+    ) -> Result<RnnTrace<'a, F>> {
+        self.run(x, h0, None, Some(rng), &[])
+    }
+
+    /// [`Rnn::forward_train`] from given LSTM cell states `c0` (see [`Rnn::forward_states`]).
+    ///
+    /// # Errors
+    /// As [`Rnn::forward_states`].
+    pub fn forward_train_states<'a, R: Rng + ?Sized>(
+        &self,
+        x: ArrayView3<'a, F>,
+        h0: Option<ArrayView3<'_, F>>,
+        c0: Option<ArrayView3<'_, F>>,
+        rng: &mut R,
+    ) -> Result<RnnTrace<'a, F>> {
+        self.run(x, h0, c0, Some(rng), &[])
+    }
+
+    /// Forward pass without dropout that keeps what [`Rnn::backward`] needs.
+    ///
+    /// # Errors
+    /// As [`Rnn::forward`].
+    pub fn forward_trace<'a>(&self, x: ArrayView3<'a, F>, h0: Option<ArrayView3<'_, F>>) -> Result<RnnTrace<'a, F>> {
+        self.run(x, h0, None, None::<&mut rand_chacha::ChaCha8Rng>, &[])
+    }
+
+    /// [`Rnn::forward_trace`] from given LSTM cell states `c0` (see [`Rnn::forward_states`]).
+    ///
+    /// # Errors
+    /// As [`Rnn::forward_states`].
+    pub fn forward_trace_states<'a>(
+        &self,
+        x: ArrayView3<'a, F>,
+        h0: Option<ArrayView3<'_, F>>,
+        c0: Option<ArrayView3<'_, F>>,
+    ) -> Result<RnnTrace<'a, F>> {
+        self.run(x, h0, c0, None::<&mut rand_chacha::ChaCha8Rng>, &[])
+    }
+
+    /// Forward pass without dropout that reads each layer's `W_hhᵀ` from `packed` (index
+    /// `layer * D + direction`, made by [`Packed::pack`]) instead of packing it again.
+    ///
+    /// [`Packed::pack`]: crate::kernels::Packed::pack
+    pub(crate) fn forward_packed<'a>(
+        &self,
+        x: ArrayView3<'a, F>,
+        h0: Option<ArrayView3<'_, F>>,
+        c0: Option<ArrayView3<'_, F>>,
+        packed: &[PackedRef<'_, F>],
+    ) -> Result<RnnTrace<'a, F>> {
+        self.run(x, h0, c0, None::<&mut rand_chacha::ChaCha8Rng>, packed)
+    }
+
+    fn run<'a, R: Rng + ?Sized>(
+        &self,
+        x: ArrayView3<'a, F>,
+        h0: Option<ArrayView3<'_, F>>,
+        c0: Option<ArrayView3<'_, F>>,
+        rng: Option<&mut R>,
+        packed: &[PackedRef<'_, F>],
+    ) -> Result<RnnTrace<'a, F>> {
+        let c = &self.config;
+        let (seq_len, batch, input_size) = x.dim();
+        if input_size != c.input_size || seq_len == 0 || batch == 0 {
+            return Err(Error::shape("input", format!("[seq_len >= 1, batch >= 1, {}]", c.input_size), x.shape()));
+        }
+        let (dirs, hidden, state) = (c.num_directions(), c.hidden_size, c.state_size());
+        let n = c.num_layers * dirs;
+        let h0 = match h0 {
+            Some(h) if h.shape() == [n, batch, state] => h.to_owned(),
+            Some(h) => return Err(Error::shape("h0", format!("[{n}, {batch}, {state}]"), h.shape())),
+            None => Array3::zeros((n, batch, state)),
+        };
+        let lstm = c.cell == Cell::Lstm;
+        let c0 = match c0 {
+            Some(v) if lstm && v.shape() == [n, batch, hidden] => Some(v.to_owned()),
+            Some(v) if lstm => return Err(Error::shape("c0", format!("[{n}, {batch}, {hidden}]"), v.shape())),
+            Some(v) => {
+                return Err(Error::shape("c0", format!("nothing: a {} cell has no cell state", c.cell), v.shape()));
+            }
+            None => lstm.then(|| Array3::zeros((n, batch, hidden))),
+        };
+        let mut trace = RnnTrace {
+            // borrowed: the trace does not copy the input
+            x: if x.is_standard_layout() {
+                CowArray::from(x)
+            } else {
+                CowArray::from(x.as_standard_layout().into_owned())
+            },
+            h0,
+            c_n: c0.as_ref().map(|c| Array3::zeros(c.raw_dim())),
+            c0,
+            hs: Vec::new(),
+            caches: Vec::new(),
+            outputs: Vec::new(),
+            masks: Vec::new(),
+            h_n: Array3::zeros((n, batch, state)),
+        };
+        let mut rng = rng;
+        for l in 0..c.num_layers {
+            for d in 0..dirs {
+                let i = l * dirs + d;
+                let reverse = d == 1;
+                let mut hs = Array3::zeros((seq_len, batch, state));
+                let (x, h0) = (trace.layer_input(l), trace.h0.index_axis(Axis(0), i));
+                let packed = packed.get(i).copied();
+                let mut cache = match c.cell {
+                    Cell::Rnn => None,
+                    Cell::Lstm | Cell::Gru => Some(GateCache {
+                        gates: Array3::zeros((seq_len, batch, c.cell.gates() * hidden)),
+                        extra: Array3::zeros((seq_len, batch, hidden)),
+                    }),
+                };
+                let p = &self.layers[i];
+                match (&mut cache, &trace.c0) {
+                    (None, _) => {
+                        let rec = Recurrence { nonlinearity: c.nonlinearity, reverse };
+                        p.forward_with(rec, x, h0, hs.view_mut(), packed)?;
+                    }
+                    (Some(GateCache { gates, extra }), Some(c0)) => {
+                        let out = LstmOut { hs: flat(&mut hs)?, gates: flat(gates)?, cs: flat(extra)? };
+                        lstm::forward(p, reverse, x, h0, c0.index_axis(Axis(0), i), out, packed)?;
+                    }
+                    (Some(GateCache { gates, extra }), None) => {
+                        let out = GruOut { hs: flat(&mut hs)?, gates: flat(gates)?, hn: flat(extra)? };
+                        gru::forward(p, reverse, x, h0, out, packed)?;
+                    }
+                }
+                let last = if reverse { 0 } else { seq_len - 1 };
+                trace.h_n.index_axis_mut(Axis(0), i).assign(&hs.index_axis(Axis(0), last));
+                if let (Some(c_n), Some(cache)) = (&mut trace.c_n, &cache) {
+                    c_n.index_axis_mut(Axis(0), i).assign(&cache.extra.index_axis(Axis(0), last));
+                }
+                trace.hs.push(hs);
+                trace.caches.push(cache);
+            }
+            let top = l + 1 == c.num_layers;
+            let mask = match rng.as_deref_mut() {
+                Some(r) if !top && c.dropout > 0.0 => {
+                    Some(dropout_mask::<F, R>(c.dropout, (seq_len, batch, c.output_width()), r))
+                }
+                _ => None,
+            };
+            let output = if dirs == 1 && mask.is_none() {
+                None
+            } else {
+                let mut out = Array3::zeros((seq_len, batch, c.output_width()));
+                for d in 0..dirs {
+                    out.slice_mut(s![.., .., d * state..(d + 1) * state]).assign(&trace.hs[l * dirs + d]);
+                }
+                if let Some(m) = &mask {
+                    out *= m;
+                }
+                Some(out)
+            };
+            trace.outputs.push(output);
+            trace.masks.push(mask);
+        }
+        Ok(trace)
+    }
+}
+
+/// `(output, h_n, c_n)`: what [`Rnn::forward_states`] returns (`c_n` only for an LSTM).
+pub type Outputs<F> = (Array3<F>, Array3<F>, Option<Array3<F>>);
+
+/// A fresh array's elements as one slice.
+fn flat<F>(a: &mut Array3<F>) -> Result<&mut [F]> {
+    let shape = a.shape().to_vec();
+    a.as_slice_mut().ok_or_else(|| Error::shape("states", "standard layout", &shape))
+}
+
+/// An inverted-dropout mask: each entry is 0 with probability `p`, else `1 / (1 - p)`.
+fn dropout_mask<F: Float, R: Rng + ?Sized>(p: f64, shape: (usize, usize, usize), rng: &mut R) -> Array3<F> {
+    let keep = F::of(1.0 / (1.0 - p));
+    Array3::from_shape_simple_fn(shape, || if rng.random::<f64>() < p { F::zero() } else { keep })
+}
