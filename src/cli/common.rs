@@ -56,10 +56,10 @@ pub fn read_float<F: Float>(path: &Path) -> Result<ArrayD<F>> {
 /// When the model's cell has no such gate (an Elman model, or `--forget-bias` on a GRU).
 pub fn gate_init<F: rnn::Float>(
     model: &mut rnn::Model<F>,
-    forget_bias: Option<f64>,
-    chrono: Option<f64>,
+    flags: &super::args::RecurrenceArgs,
     seed: u64,
 ) -> anyhow::Result<()> {
+    let (forget_bias, chrono) = (flags.forget_bias, flags.chrono);
     if let Some(t_max) = chrono {
         use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0xC4_0A0);

@@ -47,8 +47,7 @@ pub fn trainer<F: Float>(
                 args.model.init.into(),
                 args.training.seed,
             )?;
-            let m = &args.model;
-            super::common::gate_init(&mut model, m.forget_bias, m.chrono, args.training.seed)?;
+            super::common::gate_init(&mut model, &args.model.recurrence, args.training.seed)?;
             Trainer::new(model, config)?
         }
     };

@@ -13,12 +13,12 @@ pub fn run(args: &Args) -> Result<()> {
         input_size: args.input_size,
         hidden_size: args.hidden_size,
         num_layers: args.num_layers,
-        cell: args.cell,
-        nonlinearity: args.nonlinearity.into(),
+        cell: args.recurrence.cell,
+        nonlinearity: args.recurrence.nonlinearity.into(),
         bias: !args.no_bias,
         dropout: args.dropout,
         bidirectional: args.bidirectional,
-        proj_size: args.proj_size,
+        proj_size: args.recurrence.proj_size,
     };
     let config = ModelConfig { rnn, output_size: args.output_size };
     let num_params = match args.dtype {
@@ -32,7 +32,7 @@ pub fn run(args: &Args) -> Result<()> {
 fn create<F: Float>(args: &Args, config: ModelConfig) -> Result<usize> {
     let mut model =
         Model::<F>::new(config, args.init.into(), args.seed).with_context(|| args.out.display().to_string())?;
-    super::common::gate_init(&mut model, args.forget_bias, args.chrono, args.seed)
+    super::common::gate_init(&mut model, &args.recurrence, args.seed)
         .with_context(|| args.out.display().to_string())?;
     model_file::save(&model, &args.out)?;
     Ok(model.num_params())

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::values::{Act, Dtype, InitArg};
+use super::values::{Dtype, InitArg, RecurrenceArgs};
 
 /// Arguments of `rnn init`.
 #[derive(Debug, clap::Args)]
@@ -16,21 +16,9 @@ pub struct Args {
     /// Number of stacked layers
     #[arg(long, value_name = "L", default_value_t = 1)]
     pub num_layers: usize,
-    /// Recurrent cell: rnn (Elman, with --nonlinearity), lstm or gru (PyTorch's nn.RNN, nn.LSTM, nn.GRU)
-    #[arg(long, value_parser = super::values::parse_cell, default_value = "rnn")]
-    pub cell: rnn::Cell,
-    /// Activation of the recurrence (rnn cells)
-    #[arg(long, value_enum, default_value_t = Act::Tanh)]
-    pub nonlinearity: Act,
-    /// LSTM only: project each hidden state to this many features (weight_hr), smaller than H
-    #[arg(long, value_name = "P", default_value_t = 0)]
-    pub proj_size: usize,
-    /// LSTM only: set every forget-gate bias to this value (1.0 is the usual choice)
-    #[arg(long, value_name = "B")]
-    pub forget_bias: Option<f64>,
-    /// LSTM/GRU: chrono initialisation of the gate biases for dependencies up to T steps
-    #[arg(long, value_name = "T")]
-    pub chrono: Option<f64>,
+    /// The cell and its options
+    #[command(flatten)]
+    pub recurrence: RecurrenceArgs,
     /// Leave out the biases b_ih and b_hh
     #[arg(long)]
     pub no_bias: bool,

@@ -13,7 +13,7 @@ pub mod inspect;
 pub mod train;
 mod values;
 
-pub use values::Dtype;
+pub use values::{Dtype, RecurrenceArgs};
 
 use clap::{Parser, Subcommand};
 

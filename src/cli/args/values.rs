@@ -61,3 +61,23 @@ pub enum Dtype {
 pub fn parse_cell(s: &str) -> Result<Cell, String> {
     s.parse().map_err(|e: rnn::Error| e.to_string())
 }
+
+/// The recurrent cell and its options, shared by `rnn init` and `rnn train`.
+#[derive(Debug, clap::Args)]
+pub struct RecurrenceArgs {
+    /// Recurrent cell: rnn (Elman, with --nonlinearity), lstm or gru (PyTorch's nn.RNN, nn.LSTM, nn.GRU)
+    #[arg(long, value_parser = parse_cell, default_value = "rnn")]
+    pub cell: rnn::Cell,
+    /// Activation of the recurrence (rnn cells)
+    #[arg(long, value_enum, default_value_t = Act::Tanh)]
+    pub nonlinearity: Act,
+    /// LSTM only: project each hidden state to this many features (weight_hr), smaller than H
+    #[arg(long, value_name = "P", default_value_t = 0)]
+    pub proj_size: usize,
+    /// LSTM only: set every forget-gate bias to this value (1.0 is the usual choice)
+    #[arg(long, value_name = "B")]
+    pub forget_bias: Option<f64>,
+    /// LSTM/GRU: chrono initialisation of the gate biases for dependencies up to T steps
+    #[arg(long, value_name = "T")]
+    pub chrono: Option<f64>,
+}
