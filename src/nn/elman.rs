@@ -2,7 +2,7 @@
 //! forward pass over a whole sequence batch and, right beside it, its backward pass
 //! (backpropagation through time).
 //!
-//! The computation is the batched one of `DESIGN.md`: the input projections of every step in
+//! The computation is the batched one: the input projections of every step in
 //! one matrix product, one product per step for the recurrence (the activation applied by each
 //! thread to the columns it has just computed), and in the backward pass the weight gradients
 //! as one product over all steps.

@@ -1,9 +1,8 @@
-//! One Elman layer in one direction: the forward pass over a whole sequence batch and, right
-//! beside it, its backward pass (backpropagation through time).
+//! One layer in one direction, whatever its cell: its parameters ([`LayerParams`], PyTorch's
+//! names and shapes), what its forward pass hands its backward pass, and the recurrent weight as
+//! the per-step products read it (`Recurrent`, packed once per sequence when that pays).
 //!
-//! The computation is the batched one of `DESIGN.md`: the input projections of every step in
-//! one matrix product, one product per step for the recurrence, and in the backward pass the
-//! weight gradients as one product over all steps.
+//! Each cell's forward and backward passes are in `elman.rs`, `lstm.rs` and `gru.rs`.
 
 use crate::kernels::{Epilogue, Mat, PackedRef, gemm_then};
 use ndarray::{
