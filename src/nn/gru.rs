@@ -136,7 +136,9 @@ pub(crate) fn backward<F: Float>(
     let h0s = h0s.as_slice().expect("standard layout");
     // the carry g = dL/dh_t
     let mut g: Vec<F> = d_hn.iter().copied().collect();
-    let w_hh = Recurrent::new(p.weight_hh.view(), batch, None, None);
+    // W_hh packed (when the products take the packed path) into the memory of its own
+    // gradient, which nothing writes until the steps are done: no copy of its own
+    let w_hh = Recurrent::new(p.weight_hh.view(), batch, grads.weight_hh.as_slice_mut(), None);
     for step in (0..seq_len).rev() {
         let t = time(reverse, step, seq_len);
         let h_prev = match before(reverse, t, seq_len) {
@@ -171,6 +173,8 @@ pub(crate) fn backward<F: Float>(
         // g += dA_h W_hh   (into the previous state, through the recurrent weights)
         w_hh.product(Mat::new(gates_t, batch, 3 * hidden), &mut g, true, None);
     }
+    // the gradient of W_hh is written from here on
+    drop(w_hh);
     dh0.iter_mut().zip(&g).for_each(|(d, &v)| *d = v);
     if seq_len == 0 {
         return Ok(());

@@ -168,7 +168,9 @@ pub(crate) fn backward<F: Float>(
     // the carries: g = dL/dh_t, dc = dL/dc_t
     let mut g: Vec<F> = d_hn.iter().copied().collect();
     let mut dc: Vec<F> = d_cn.iter().copied().collect();
-    let w_hh = Recurrent::new(p.weight_hh.view(), batch, None, None);
+    // W_hh packed (when the products take the packed path) into the memory of its own
+    // gradient, which nothing writes until the steps are done: no copy of its own
+    let w_hh = Recurrent::new(p.weight_hh.view(), batch, grads.weight_hh.as_slice_mut(), None);
     let w_hr = p.weight_hr.as_ref().map(|w| w.as_standard_layout());
     if let Some(gw) = &mut grads.weight_hr {
         gw.fill(F::zero());
@@ -232,6 +234,8 @@ pub(crate) fn backward<F: Float>(
         // g = dA_t W_hh   (into the previous state, through the recurrent weights)
         w_hh.product(Mat::new(gates_t, batch, 4 * hidden), &mut g, false, None);
     }
+    // the gradient of W_hh is written from here on
+    drop(w_hh);
     dh0.iter_mut().zip(&g).for_each(|(d, &v)| *d = v);
     if let Some(mut dc0) = dc0 {
         dc0.iter_mut().zip(&dc).for_each(|(d, &v)| *d = v);
