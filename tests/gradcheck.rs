@@ -328,32 +328,27 @@ fn same_gradients(model: &Model<f64>, a: &ModelGrads<f64>, b: &ModelGrads<f64>, 
     }
 }
 
-#[test]
-fn every_gradient_of_every_configuration_matches_finite_differences() {
-    let cases = grid();
-    assert_eq!(cases.len(), 144);
+/// Checks every configuration of `cases` (there must be `count`), seeding case `i` with
+/// `seed + i`, and reports the worst error.
+fn check_grid(what: &str, cases: Vec<Case>, count: usize, seed: u64) {
+    assert_eq!(cases.len(), count);
     let mut s = Stats::default();
     for (i, c) in cases.iter().enumerate() {
-        s = s.merge(run_case(*c, 1000 + i as u64));
+        s = s.merge(run_case(*c, seed + i as u64));
     }
     eprintln!(
-        "144 configurations, {} entries: worst relative error {:.2e} over entries with |grad| >= 1e-5; {} entries below",
+        "{count} {what}, {} entries: worst relative error {:.2e} over entries with |grad| >= 1e-5; {} entries below",
         s.entries, s.worst_rel, s.near_zero
     );
     assert!(s.near_zero * 4 < s.entries, "too many vanishing gradients: the check would prove little");
 }
 
 #[test]
+fn every_gradient_of_every_configuration_matches_finite_differences() {
+    check_grid("configurations", grid(), 144, 1000);
+}
+
+#[test]
 fn every_gradient_of_every_gated_configuration_matches_finite_differences() {
-    let cases = gated_grid();
-    assert_eq!(cases.len(), 99);
-    let mut s = Stats::default();
-    for (i, c) in cases.iter().enumerate() {
-        s = s.merge(run_case(*c, 5000 + i as u64));
-    }
-    eprintln!(
-        "99 gated configurations, {} entries: worst relative error {:.2e} over entries with |grad| >= 1e-5; {} entries below",
-        s.entries, s.worst_rel, s.near_zero
-    );
-    assert!(s.near_zero * 4 < s.entries, "too many vanishing gradients: the check would prove little");
+    check_grid("gated configurations", gated_grid(), 99, 5000);
 }
