@@ -10,6 +10,7 @@
 use ndarray::{ArrayView2, ArrayView3, ArrayViewMut3, Axis, s};
 
 use crate::kernels::{Epilogue, Mat, PackedRef, gemm, gemm_then, matmul};
+use crate::nn::gated::{add_upstream, check_upstream};
 use crate::nn::layer::{InputGrad, LayerGradsOut, LayerParams, Recurrence, Recurrent, Tape, Upstream};
 use crate::{Error, Float, Result};
 
@@ -190,21 +191,7 @@ impl<F: Float> LayerParams<F> {
         let (seq_len, batch, input_size) = x.dim();
         let hidden = self.hidden_size();
         let LayerGradsOut { params: grads, dx, dh0: mut g, mut da } = out;
-        let head = match &d_hs {
-            Upstream::Given(d_hs) if d_hs.shape() != da.shape() => {
-                return Err(Error::shape("grad of hidden states", format!("{:?}", da.shape()), d_hs.shape()));
-            }
-            Upstream::Head { dz, weight, first } => {
-                let out_features = weight.nrows();
-                let rows = seq_len.saturating_sub(*first) * batch;
-                if weight.ncols() != hidden || *first > seq_len || dz.shape() != [rows, out_features] {
-                    let want = format!("[{rows}, {out_features}] and a weight [{out_features}, {hidden}]");
-                    return Err(Error::shape("grad of head output", want, dz.shape()));
-                }
-                Some((dz.as_standard_layout(), weight.as_standard_layout(), *first))
-            }
-            _ => None,
-        };
+        let head = check_upstream(&d_hs, seq_len, batch, hidden, true)?;
         if matches!(dx, InputGrad::OverDa) && input_size != hidden {
             return Err(Error::shape("grad of layer input over dA", format!("input size {hidden}"), &[input_size]));
         }
@@ -258,34 +245,11 @@ impl<F: Float> LayerParams<F> {
                     }
                     span = (ta, n);
                 }
-                // g += dL/dH_t from above (the output path)
-                match &d_hs {
-                    // row by row: d_hs may be a column slice of a bidirectional output
-                    Upstream::Given(d_hs) => {
-                        for (gr, dr) in g.chunks_exact_mut(hidden).zip(d_hs.index_axis(Axis(0), t).rows()) {
-                            match dr.as_slice() {
-                                Some(dr) => gr.iter_mut().zip(dr).for_each(|(g, &d)| *g += d),
-                                None => gr.iter_mut().zip(dr.iter()).for_each(|(g, &d)| *g += d),
-                            }
-                        }
-                    }
-                    Upstream::InDa => g.iter_mut().zip(&da[t * bh..(t + 1) * bh]).for_each(|(g, &d)| *g += d),
-                    Upstream::Head { .. } => {}
+                // g += dL/dH_t from above (the output path): kept in dA, given, or through a head
+                if let Upstream::InDa = &d_hs {
+                    g.iter_mut().zip(&da[t * bh..(t + 1) * bh]).for_each(|(g, &d)| *g += d);
                 }
-                if let Some((dz, v, first)) = &head
-                    && t >= *first
-                {
-                    // dL/dH_t = dZ_t V
-                    let o = v.nrows();
-                    let dz = &dz.as_slice().expect("standard layout")[(t - first) * batch * o..][..batch * o];
-                    gemm(
-                        Mat::new(dz, batch, o),
-                        Mat::new(v.as_slice().expect("standard layout"), o, hidden),
-                        g,
-                        hidden,
-                        true,
-                    );
-                }
+                add_upstream(g, &d_hs, &head, t);
                 // dA_t = g ⊙ act'(H_t)   (through the activation)
                 let da_t = &mut da[t * bh..(t + 1) * bh];
                 match states {

@@ -20,11 +20,7 @@ pub(crate) struct GatedGradsOut<'a, 'g, F> {
     pub dc0: Option<ArrayViewMut2<'a, F>>,
 }
 
-/// The time index processed at position `step` (0 = first processed).
-#[inline]
-pub(crate) fn time(reverse: bool, step: usize, seq_len: usize) -> usize {
-    if reverse { seq_len - 1 - step } else { step }
-}
+pub(crate) use crate::nn::layer::time;
 
 /// The time index processed just before `t` (`None` at the first processed step).
 #[inline]
@@ -65,18 +61,21 @@ pub(crate) fn project_input<F: Float>(p: &LayerParams<F>, x: ArrayView3<'_, F>, 
 pub(crate) type HeadGrad<'a, F> = (CowArray<'a, F, Ix2>, CowArray<'a, F, Ix2>, usize);
 
 /// Checks `d_hs` against a direction's states `[seq_len, batch, width]` and readies a head's
-/// gradient for [`add_upstream`].
+/// gradient for [`add_upstream`]. [`Upstream::InDa`] is refused unless `in_da` (only the Elman
+/// layer keeps the gradient of its states in its `dA` buffer).
 pub(crate) fn check_upstream<'a, F: Float>(
     d_hs: &'a Upstream<'_, F>,
     seq_len: usize,
     batch: usize,
     width: usize,
+    in_da: bool,
 ) -> Result<Option<HeadGrad<'a, F>>> {
     match d_hs {
         Upstream::Given(d) if d.shape() != [seq_len, batch, width] => {
             Err(Error::shape("grad of hidden states", format!("[{seq_len}, {batch}, {width}]"), d.shape()))
         }
         Upstream::Given(_) => Ok(None),
+        Upstream::InDa if in_da => Ok(None),
         Upstream::InDa => Err(Error::Config("a gated layer keeps no gradient in its dA buffer".into())),
         Upstream::Head { dz, weight, first } => {
             let out_features = weight.nrows();
@@ -90,7 +89,8 @@ pub(crate) fn check_upstream<'a, F: Float>(
     }
 }
 
-/// `g += dL/dH_t` from above: the given gradient's row `t`, or `dZ_t V` through a head.
+/// `g += dL/dH_t` from above: the given gradient's row `t`, or `dZ_t V` through a head
+/// ([`Upstream::InDa`] adds nothing here: its caller reads it from its own buffer).
 pub(crate) fn add_upstream<F: Float>(g: &mut [F], d_hs: &Upstream<'_, F>, head: &Option<HeadGrad<'_, F>>, t: usize) {
     if let Upstream::Given(d_hs) = d_hs {
         let width = d_hs.shape()[2];

@@ -130,7 +130,7 @@ pub(crate) fn backward<F: Float>(
     if d_hn.shape() != [batch, hidden] {
         return Err(Error::shape("grad of h_n", format!("[{batch}, {hidden}]"), d_hn.shape()));
     }
-    let head = check_upstream(&d_hs, seq_len, batch, hidden)?;
+    let head = check_upstream(&d_hs, seq_len, batch, hidden, false)?;
     let GatedGradsOut { params: grads, dx, mut dh0, .. } = out;
     let h0s = h0.as_standard_layout();
     let h0s = h0s.as_slice().expect("standard layout");

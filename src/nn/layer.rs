@@ -49,8 +49,15 @@ impl Recurrence {
     /// The time index processed at position `step` (0 = first processed).
     #[inline]
     pub(crate) fn time(self, step: usize, seq_len: usize) -> usize {
-        if self.reverse { seq_len - 1 - step } else { step }
+        time(self.reverse, step, seq_len)
     }
+}
+
+/// The time index processed at position `step` (0 = first processed) of a direction that runs
+/// backwards in time when `reverse`.
+#[inline]
+pub(crate) fn time(reverse: bool, step: usize, seq_len: usize) -> usize {
+    if reverse { seq_len - 1 - step } else { step }
 }
 
 /// What the forward pass of one direction read and wrote: all that BPTT needs.

@@ -161,7 +161,7 @@ pub(crate) fn backward<F: Float>(
             d_hn.shape(),
         ));
     }
-    let head = check_upstream(&d_hs, seq_len, batch, state)?;
+    let head = check_upstream(&d_hs, seq_len, batch, state, false)?;
     let GatedGradsOut { params: grads, dx, mut dh0, dc0 } = out;
     let c0 = c0.as_standard_layout();
     let c0 = c0.as_slice().expect("standard layout");
