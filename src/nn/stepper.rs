@@ -1,23 +1,31 @@
 //! Streaming inference: advance a (unidirectional) model one time step per call, for one or
 //! many streams, holding the hidden state between calls and allocating nothing per step.
 
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
+use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, concatenate};
 
-use crate::kernels::{Aligned, Mat, gemm, transposed_aligned};
+use crate::kernels::{Aligned, Mat, Packed, gemm, gemm_packed, transposed_aligned};
 use crate::nn::cell::{gru_gates, lstm_gates};
 
 use crate::{Cell, Error, Float, Model, Result};
 
-/// One layer's weights as a step uses them: `W_ihᵀ`, `W_hhᵀ`, `b_ih + b_hh` (for a GRU `b_ih`
-/// alone: `b_hh` goes into [`Gated::b_hh`]).
-type StepLayer<F> = (Aligned<F>, Aligned<F>, Option<ndarray::Array1<F>>);
+/// One layer's weights as a step uses them.
+struct StepLayer<F: Float> {
+    /// `[W_ihᵀ; W_hhᵀ]` stacked `[input + state, gates · H]` and packed, so that a step's whole
+    /// product is one pass over `[x, h]`; a GRU's `W_ihᵀ` alone (its `W_hh h` stays apart, as
+    /// the reset gate multiplies it).
+    w: Packed<F>,
+    /// A GRU's `W_hhᵀ`, packed.
+    w_hh: Option<Packed<F>>,
+    /// `b_ih + b_hh` (a GRU's `b_ih` alone).
+    bias: Option<Array1<F>>,
+    /// A GRU's `b_hh`.
+    b_hh: Option<Array1<F>>,
+    /// An LSTM's `W_hrᵀ`, with proj_size.
+    w_hr_t: Option<Aligned<F>>,
+}
 
 /// What a gated cell's step needs beyond [`StepLayer`].
 struct Gated<F: Float> {
-    /// A GRU's `b_hh` per layer (it sits inside the reset gate, so stays apart).
-    b_hh: Vec<Option<ndarray::Array1<F>>>,
-    /// An LSTM's `W_hrᵀ` per layer, with proj_size.
-    w_hr_t: Vec<Option<Aligned<F>>>,
     /// LSTM cell states `[num_layers, batch, hidden]`.
     c: Array3<F>,
     /// Scratch: a GRU's recurrent side `[batch, 3H]`; the new `c` or `h` and `o ⊙ tanh c`
@@ -42,13 +50,15 @@ struct Gated<F: Float> {
 /// ```
 pub struct Stepper<'m, F: Float = f32> {
     model: &'m Model<F>,
-    /// Per layer `(W_ihᵀ, W_hhᵀ, b_ih + b_hh)`, row-major, so a step is two kernel calls.
+    /// Per layer, the weights packed for the step's products.
     layers: Vec<StepLayer<F>>,
     /// The head's `Vᵀ`.
     head_t: Option<Aligned<F>>,
-    /// `[num_layers, batch, hidden]`.
+    /// `[num_layers, batch, state]`.
     h: Array3<F>,
-    /// Pre-activation scratch `[batch, hidden]`.
+    /// The product's left-hand side `[batch, input + state]`: each stream's `[x, h]`.
+    xh: Vec<F>,
+    /// Pre-activation scratch `[batch, gates · hidden]`.
     a: Array2<F>,
     /// Head output `[batch, output_size]` (empty without a head).
     y: Array2<F>,
@@ -72,24 +82,36 @@ impl<'m, F: Float> Stepper<'m, F> {
             return Err(Error::Config("batch must be at least 1".into()));
         }
         let out = model.head.as_ref().map_or(0, |h| h.out_features());
-        let params = model.rnn.layers();
-        let layers = params
+        let gru = c.cell == Cell::Gru;
+        let layers = model
+            .rnn
+            .layers()
             .iter()
             .map(|p| {
                 let bias = match (&p.bias_ih, &p.bias_hh) {
-                    (Some(a), _) if c.cell == Cell::Gru => Some(a.clone()),
+                    (Some(a), _) if gru => Some(a.clone()),
                     (Some(a), Some(b)) => Some(a + b),
                     _ => None,
                 };
-                (transposed_aligned(p.weight_ih.view()), transposed_aligned(p.weight_hh.view()), bias)
+                let w = if gru {
+                    Packed::pack(p.weight_ih.t())
+                } else {
+                    let stacked = concatenate(Axis(0), &[p.weight_ih.t(), p.weight_hh.t()]);
+                    Packed::pack(stacked.expect("W_ih and W_hh have one row per gate unit").view())
+                };
+                StepLayer {
+                    w,
+                    w_hh: gru.then(|| Packed::pack(p.weight_hh.t())),
+                    bias,
+                    b_hh: p.bias_hh.clone().filter(|_| gru),
+                    w_hr_t: p.weight_hr.as_ref().map(|w| transposed_aligned(w.view())),
+                }
             })
             .collect();
-        let (hidden, gates) = (c.hidden_size, c.cell.gates() * c.hidden_size);
+        let (hidden, gates, state) = (c.hidden_size, c.cell.gates() * c.hidden_size, c.state_size());
         let gated = (c.cell != Cell::Rnn).then(|| Gated {
-            b_hh: params.iter().map(|p| p.bias_hh.clone().filter(|_| c.cell == Cell::Gru)).collect(),
-            w_hr_t: params.iter().map(|p| p.weight_hr.as_ref().map(|w| transposed_aligned(w.view()))).collect(),
             c: Array3::zeros(if c.cell == Cell::Lstm { (c.num_layers, batch, hidden) } else { (0, 0, 0) }),
-            ah: vec![F::zero(); if c.cell == Cell::Gru { batch * gates } else { 0 }],
+            ah: vec![F::zero(); if gru { batch * gates } else { 0 }],
             new: vec![F::zero(); batch * hidden],
             m: vec![F::zero(); batch * hidden],
         });
@@ -97,7 +119,8 @@ impl<'m, F: Float> Stepper<'m, F> {
             model,
             layers,
             head_t: model.head.as_ref().map(|h| transposed_aligned(h.weight.view())),
-            h: Array3::zeros((c.num_layers, batch, c.state_size())),
+            h: Array3::zeros((c.num_layers, batch, state)),
+            xh: vec![F::zero(); batch * (c.input_size.max(state) + state)],
             a: Array2::zeros((batch, gates)),
             y: Array2::zeros((batch, out)),
             gated,
@@ -166,81 +189,56 @@ impl<'m, F: Float> Stepper<'m, F> {
         }
         let x_std = x.as_standard_layout();
         let x_slice = x_std.as_slice().expect("standard layout");
-        let (batch, hidden) = (batch, c.hidden_size);
-        if self.gated.is_some() {
-            self.step_gated(x_slice);
-            return self.read_out();
-        }
-        for (l, (w_ih_t, w_hh_t, bias)) in self.layers.iter().enumerate() {
-            let a = self.a.as_slice_mut().expect("contiguous scratch");
-            // a = b_ih + b_hh (or 0), then a += x W_ihᵀ and a += h_l W_hhᵀ,
-            // x being the input or the layer below's new state
-            match bias {
-                Some(b) => {
-                    a.chunks_exact_mut(hidden).for_each(|row| row.copy_from_slice(b.as_slice().expect("contiguous")))
-                }
-                None => a.fill(F::zero()),
-            }
-            let h = self.h.as_slice().expect("contiguous state");
-            let state = |k: usize| &h[k * batch * hidden..(k + 1) * batch * hidden];
-            let in_size = if l == 0 { c.input_size } else { hidden };
-            let input = if l == 0 { Mat::new(x_slice, batch, in_size) } else { Mat::new(state(l - 1), batch, hidden) };
-            gemm(input, Mat::new(w_ih_t.as_slice(), in_size, hidden), a, hidden, true);
-            gemm(Mat::new(state(l), batch, hidden), Mat::new(w_hh_t.as_slice(), hidden, hidden), a, hidden, true);
-            // h_l = act(a)
-            let act = c.nonlinearity;
-            let h_l =
-                &mut self.h.as_slice_mut().expect("contiguous state")[l * batch * hidden..(l + 1) * batch * hidden];
-            h_l.copy_from_slice(a);
-            act.apply_slice(h_l);
-        }
-        self.read_out()
-    }
-
-    /// One step of every layer of a gated model, given the input `[batch, input_size]`.
-    fn step_gated(&mut self, x: &[F]) {
-        let c = self.model.rnn.config();
-        let (batch, hidden, state) = (self.h.shape()[1], c.hidden_size, c.state_size());
-        let g = self.gated.as_mut().expect("a gated model");
+        let (state, hidden) = (c.state_size(), c.hidden_size);
         let width = c.cell.gates() * hidden;
-        let (bh, bs) = (batch * hidden, batch * state);
-        for (l, (w_ih_t, w_hh_t, bias)) in self.layers.iter().enumerate() {
-            let a = self.a.as_slice_mut().expect("contiguous scratch");
-            // a = bias + x W_ihᵀ   (x: the input or the layer below's new state)
-            match bias {
-                Some(b) => a.chunks_exact_mut(width).for_each(|r| r.copy_from_slice(b.as_slice().expect("contiguous"))),
-                None => a.fill(F::zero()),
-            }
+        let bs = batch * state;
+        for (l, layer) in self.layers.iter().enumerate() {
             let h = self.h.as_slice_mut().expect("contiguous state");
             let (below, rest) = h.split_at_mut(l * bs);
             let h_l = &mut rest[..bs];
-            let (input, in_size) = if l == 0 { (x, c.input_size) } else { (&below[(l - 1) * bs..], state) };
-            gemm(Mat::new(input, batch, in_size), Mat::new(w_ih_t.as_slice(), in_size, width), a, width, true);
+            let (input, in_size) = if l == 0 { (x_slice, c.input_size) } else { (&below[(l - 1) * bs..], state) };
+            // xh = [x, h_l] per stream (a GRU's product reads x alone)
+            let k = layer.w.view().rows();
+            let xh = &mut self.xh[..batch * k];
+            for (b, row) in xh.chunks_exact_mut(k).enumerate() {
+                row[..in_size].copy_from_slice(&input[b * in_size..(b + 1) * in_size]);
+                if k > in_size {
+                    row[in_size..].copy_from_slice(&h_l[b * state..(b + 1) * state]);
+                }
+            }
+            // a = bias + [x, h] [W_ihᵀ; W_hhᵀ]   (a GRU: bias + x W_ihᵀ)
+            let a = self.a.as_slice_mut().expect("contiguous scratch");
+            match &layer.bias {
+                Some(b) => a.chunks_exact_mut(width).for_each(|r| r.copy_from_slice(b.as_slice().expect("contiguous"))),
+                None => a.fill(F::zero()),
+            }
+            gemm_packed(Mat::new(xh, batch, k), layer.w.view(), a, width, true, None);
+            let Some(g) = self.gated.as_mut() else {
+                // h_l = act(a)
+                h_l.copy_from_slice(a);
+                c.nonlinearity.apply_slice(h_l);
+                continue;
+            };
             match c.cell {
                 Cell::Gru => {
                     // A_h = b_hh + h W_hhᵀ, then r, z, n and h = n + z ⊙ (h_prev - n)
-                    match &g.b_hh[l] {
+                    match &layer.b_hh {
                         Some(b) => {
                             g.ah.chunks_exact_mut(width)
                                 .for_each(|r| r.copy_from_slice(b.as_slice().expect("contiguous")))
                         }
                         None => g.ah.fill(F::zero()),
                     }
-                    gemm(
-                        Mat::new(h_l, batch, state),
-                        Mat::new(w_hh_t.as_slice(), state, width),
-                        &mut g.ah,
-                        width,
-                        true,
-                    );
+                    let w_hh = layer.w_hh.as_ref().expect("a GRU layer").view();
+                    gemm_packed(Mat::new(h_l, batch, state), w_hh, &mut g.ah, width, true, None);
                     gru_gates(a, &g.ah, &mut g.m, h_l, &mut g.new, hidden);
                     h_l.copy_from_slice(&g.new);
                 }
                 _ => {
-                    // A += h W_hhᵀ, then the gates, c = f ⊙ c + i ⊙ g, h = o ⊙ tanh c (W_hr)
-                    gemm(Mat::new(h_l, batch, state), Mat::new(w_hh_t.as_slice(), state, width), a, width, true);
+                    // the gates, c = f ⊙ c + i ⊙ g, h = o ⊙ tanh c (then W_hr h with proj_size)
+                    let bh = batch * hidden;
                     let c_l = &mut g.c.as_slice_mut().expect("contiguous state")[l * bh..(l + 1) * bh];
-                    match &g.w_hr_t[l] {
+                    match &layer.w_hr_t {
                         None => lstm_gates(a, c_l, &mut g.new, h_l, hidden),
                         Some(w_hr_t) => {
                             lstm_gates(a, c_l, &mut g.new, &mut g.m, hidden);
@@ -257,6 +255,7 @@ impl<'m, F: Float> Stepper<'m, F> {
                 }
             }
         }
+        self.read_out()
     }
 
     /// The head's output on the top layer's new state, or that state.

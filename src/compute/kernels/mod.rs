@@ -15,12 +15,14 @@ use std::sync::OnceLock;
 
 mod direct;
 mod gemm;
+mod gemv;
 mod goto;
 mod layout;
 mod packed;
 mod transpose;
 
 pub use gemm::{Epilogue, gemm, gemm_then, matmul};
+pub use gemv::gemv_packed;
 pub use layout::{Aligned, transpose_into, transposed, transposed_aligned};
 pub use packed::{PANEL, Packed, PackedRef, gemm_packed, pack_into, packed_path};
 

@@ -3,6 +3,7 @@
 
 use super::direct::run_small;
 use super::gemm::{Epilogue, finish, over_columns, prepare};
+use super::gemv::gemv_packed;
 use super::{Aligned, Float, Mat, PARALLEL_MIN_MACS, SendPtr, goto};
 #[cfg(target_arch = "x86_64")]
 use super::{Isa, isa, transpose};
@@ -168,7 +169,14 @@ pub fn gemm_packed<F: Float>(
     if !prepare(a, n, c, ldc, accumulate, post) {
         return;
     }
-    over_columns(c, n, m * n * k >= PARALLEL_MIN_MACS, |c, j0, j1| {
+    let large = m * n * k >= PARALLEL_MIN_MACS;
+    if m == 1 && !a.trans && !large {
+        // one row (a streaming step): the vector-matrix kernel
+        gemv_packed(&a.data[..k], b, &mut c[..n], accumulate);
+        finish(c, 1, ldc, 0, n, post);
+        return;
+    }
+    over_columns(c, n, large, |c, j0, j1| {
         let full = j0 + (j1 - j0) / PANEL * PANEL;
         if goto::applies(m, full - j0) {
             goto::run(a, goto::BSource::Packed(b), c, ldc, accumulate, j0, full);
