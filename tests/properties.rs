@@ -347,6 +347,7 @@ fn backward_over_the_states_equals_backward_with_a_buffer() {
             dx: InputGrad::Write(want_dx.view_mut()),
             dh0: want_dh0.view_mut(),
             da: da.view_mut(),
+            norms: None,
         };
         p.backward(rec, tape, Upstream::Given(d_hs.view()), d_hn.view(), o).unwrap();
 
@@ -358,6 +359,7 @@ fn backward_over_the_states_equals_backward_with_a_buffer() {
             dx: InputGrad::Write(got_dx.view_mut()),
             dh0: got_dh0.view_mut(),
             da: states.view_mut(),
+            norms: None,
         };
         let head = Upstream::Head { dz: dz.view(), weight: v.view(), first };
         p.backward_over_states(rec, x.view(), h0.view(), head, d_hn.view(), o).unwrap();

@@ -6,7 +6,8 @@
 //! (by name), dL/dx, dL/dh0 and dL/dc0 from all three backward passes: `backward_states` (keeps
 //! the trace, takes `U`), `backward` and `backward_owned` (consumes the trace; neither takes
 //! `U`, so they are compared with the reference at `U = 0`; `backward_owned` with and without
-//! the input gradient). Agreement means `|fast - ref| / max(1, |ref|) <= 1e-12` for every entry.
+//! the input gradient); and the gradient's norm at every step that `backward_flow` and
+//! `backward_owned_flow` record. Agreement means `|fast - ref| / max(1, |ref|) <= 1e-12` for every entry.
 //!
 //! Configurations: a seeded grid covering every cell (Elman tanh/relu/sigmoid, LSTM, LSTM with
 //! `proj_size`, GRU) × 1-3 layers × uni/bidirectional, three times each with the other axes
@@ -18,6 +19,7 @@
 use ndarray::{Array3, ArrayViewD};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rnn::nn::flow::GradFlow;
 use rnn::nn::reference;
 use rnn::{Cell, Init, Model, ModelConfig, ModelGrads, Nonlinearity, Readout, RnnConfig};
 
@@ -103,6 +105,14 @@ impl Stats {
     }
 
     /// Compares every gradient of `fast` with `reference` (`input` only when `fast` has it).
+    fn flow(&mut self, what: &str, spec: &Spec, fast: &GradFlow, reference: &GradFlow) {
+        self.compare(&format!("{what}: ‖dL/dh_t‖"), spec, fast.h.view().into_dyn(), reference.h.view().into_dyn());
+        assert_eq!(fast.c.is_some(), reference.c.is_some(), "{what}: cell-state norms in one only, {spec:?}");
+        if let (Some(a), Some(b)) = (&fast.c, &reference.c) {
+            self.compare(&format!("{what}: ‖dL/dc_t‖"), spec, a.view().into_dyn(), b.view().into_dyn());
+        }
+    }
+
     fn grads(&mut self, what: &str, spec: &Spec, model: &Model<f64>, fast: &ModelGrads<f64>, r: &reference::Grads) {
         let named = fast.named_tensors(model.rnn.config());
         let names: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
@@ -187,9 +197,18 @@ fn run(spec: Spec) -> Stats {
     assert!(g.input().is_some());
     let g = model.backward(&trace, r.view(), Some(s.view())).unwrap();
     stats.grads("backward", &spec, &model, &g, &want_no_u);
-    let g = model.backward_owned(trace, r.view(), Some(s.view()), spec.input_grad).unwrap();
+    // the gradient's norm at every step: recorded by backward_flow (dL/dh_n = 0) and by
+    // backward_owned_flow (the training step's pass)
+    let want_flow = refr.backward(r.view(), Array3::zeros(refr.h_n.raw_dim()).view(), None).flow;
+    let mut flow = GradFlow::new(model.rnn.config(), spec.seq_len);
+    let g = model.backward_flow(&trace, r.view(), &mut flow).unwrap();
+    stats.flow("backward_flow", &spec, &flow, &want_flow);
+    assert!(g.input().is_some());
+    let mut flow = GradFlow::new(model.rnn.config(), spec.seq_len);
+    let g = model.backward_owned_flow(trace, r.view(), Some(s.view()), spec.input_grad, Some(&mut flow)).unwrap();
     assert_eq!(g.input().is_some(), spec.input_grad, "{spec:?}");
     stats.grads("backward_owned", &spec, &model, &g, &want_no_u);
+    stats.flow("backward_owned_flow", &spec, &flow, &want_no_u.flow);
     stats
 }
 

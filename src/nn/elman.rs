@@ -10,8 +10,8 @@
 use ndarray::{ArrayView2, ArrayView3, ArrayViewMut3, Axis, s};
 
 use crate::kernels::{Epilogue, Mat, PackedRef, gemm, gemm_then, matmul};
-use crate::nn::gated::{add_upstream, check_upstream};
-use crate::nn::layer::{InputGrad, LayerGradsOut, LayerParams, Recurrence, Recurrent, Tape, Upstream};
+use crate::nn::gated::{add_upstream, check_norms, check_upstream};
+use crate::nn::layer::{InputGrad, LayerGradsOut, LayerParams, Recurrence, Recurrent, Tape, Upstream, mean_row_norm};
 use crate::{Error, Float, Result};
 
 /// Where the backward pass finds the hidden states the forward pass wrote.
@@ -190,7 +190,7 @@ impl<F: Float> LayerParams<F> {
     ) -> Result<()> {
         let (seq_len, batch, input_size) = x.dim();
         let hidden = self.hidden_size();
-        let LayerGradsOut { params: grads, dx, dh0: mut g, mut da } = out;
+        let LayerGradsOut { params: grads, dx, dh0: mut g, mut da, mut norms } = out;
         let head = check_upstream(&d_hs, seq_len, batch, hidden, true)?;
         if matches!(dx, InputGrad::OverDa) && input_size != hidden {
             return Err(Error::shape("grad of layer input over dA", format!("input size {hidden}"), &[input_size]));
@@ -198,6 +198,7 @@ impl<F: Float> LayerParams<F> {
         if d_hn.shape() != [batch, hidden] || g.shape() != [batch, hidden] {
             return Err(Error::shape("grad of h_n", format!("[{batch}, {hidden}]"), d_hn.shape()));
         }
+        check_norms(norms.as_ref(), seq_len)?;
         let LayerParams { weight_ih: gw_ih, weight_hh: gw_hh, bias_ih: gb_ih, bias_hh: gb_hh, .. } = grads;
         let in_da = matches!(states, States::InDa);
 
@@ -250,6 +251,9 @@ impl<F: Float> LayerParams<F> {
                     g.iter_mut().zip(&da[t * bh..(t + 1) * bh]).for_each(|(g, &d)| *g += d);
                 }
                 add_upstream(g, &d_hs, &head, t);
+                if let Some(n) = &mut norms {
+                    n.h[t] = mean_row_norm(g, hidden);
+                }
                 // dA_t = g ⊙ act'(H_t)   (through the activation)
                 let da_t = &mut da[t * bh..(t + 1) * bh];
                 match states {

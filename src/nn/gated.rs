@@ -4,7 +4,7 @@
 use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, Axis, CowArray, Ix2, s};
 
 use crate::kernels::{Mat, gemm, gemm_then, matmul};
-use crate::nn::layer::{InputGrad, LayerParams, Upstream};
+use crate::nn::layer::{InputGrad, LayerParams, StepNorms, Upstream};
 use crate::{Error, Float, Result};
 
 /// Where the backward pass of one gated direction writes.
@@ -18,6 +18,18 @@ pub(crate) struct GatedGradsOut<'a, 'g, F> {
     pub dh0: ArrayViewMut2<'a, F>,
     /// The gradient of `c0`, `[batch, hidden]` (LSTM only, overwritten).
     pub dc0: Option<ArrayViewMut2<'a, F>>,
+    /// Where to record the gradient's norm at every step, if anywhere (diagnostics).
+    pub norms: Option<StepNorms<'a>>,
+}
+
+/// Checks that recorded norms have one entry per step.
+pub(crate) fn check_norms(norms: Option<&StepNorms<'_>>, seq_len: usize) -> Result<()> {
+    match norms {
+        Some(n) if n.h.len() != seq_len || n.c.as_ref().is_some_and(|c| c.len() != seq_len) => {
+            Err(Error::shape("gradient norms", format!("[{seq_len}]"), &[n.h.len()]))
+        }
+        _ => Ok(()),
+    }
 }
 
 pub(crate) use crate::nn::layer::time;

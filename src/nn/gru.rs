@@ -17,9 +17,10 @@ use ndarray::{ArrayView2, ArrayView3};
 use crate::kernels::{Mat, PackedRef, gemm};
 use crate::nn::cell::gru_gates;
 use crate::nn::gated::{
-    GatedGradsOut, add_upstream, before, check_upstream, project_input, recurrent_grads, row_and_prev, time, view2,
+    GatedGradsOut, add_upstream, before, check_norms, check_upstream, project_input, recurrent_grads, row_and_prev,
+    time, view2,
 };
-use crate::nn::layer::{InputGrad, LayerParams, Recurrent, Upstream};
+use crate::nn::layer::{InputGrad, LayerParams, Recurrent, Upstream, mean_row_norm};
 use crate::{Error, Float, Result};
 
 /// The buffers one direction's forward pass writes, flat and step-major.
@@ -131,7 +132,8 @@ pub(crate) fn backward<F: Float>(
         return Err(Error::shape("grad of h_n", format!("[{batch}, {hidden}]"), d_hn.shape()));
     }
     let head = check_upstream(&d_hs, seq_len, batch, hidden, false)?;
-    let GatedGradsOut { params: grads, dx, mut dh0, .. } = out;
+    let GatedGradsOut { params: grads, dx, mut dh0, mut norms, .. } = out;
+    check_norms(norms.as_ref(), seq_len)?;
     let h0s = h0.as_standard_layout();
     let h0s = h0s.as_slice().expect("standard layout");
     // the carry g = dL/dh_t
@@ -147,6 +149,9 @@ pub(crate) fn backward<F: Float>(
         };
         // g += dL/dh_t from above
         add_upstream(&mut g, &d_hs, &head, t);
+        if let Some(n) = &mut norms {
+            n.h[t] = mean_row_norm(&g, hidden);
+        }
         let gates_t = &mut gates[t * bg..(t + 1) * bg];
         let rows = gates_t.chunks_exact_mut(3 * hidden).zip(hn[t * bh..(t + 1) * bh].chunks_exact_mut(hidden));
         for ((gr, hnr), (gv, hp)) in rows.zip(g.chunks_exact_mut(hidden).zip(h_prev.chunks_exact(hidden))) {

@@ -125,6 +125,36 @@ pub struct LayerGradsOut<'a, 'g, F> {
     /// Scratch for `dA = dL/d(pre-activation)`, `[seq_len, batch, hidden_size]`, standard
     /// layout.
     pub da: ArrayViewMut3<'a, F>,
+    /// Where to record the gradient's norm at every step, if anywhere (diagnostics).
+    pub norms: Option<StepNorms<'a>>,
+}
+
+/// The norms of the gradient one direction's BPTT records as it goes (see
+/// [`crate::nn::flow::GradFlow`]), one entry per time step (in time order, whichever the
+/// direction): the batch mean of `‖dL/dh_t‖₂`, each sequence's norm taken over its units, and for
+/// an LSTM that of `‖dL/dc_t‖₂` (the whole gradient of `c_t`: through later steps and through
+/// `h_t`). Recording computes one norm per row of a `[batch, H]` array per step and allocates
+/// nothing; without it the backward pass does no extra work.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct StepNorms<'a> {
+    /// `[seq_len]`: the state's gradient.
+    pub h: &'a mut [f64],
+    /// `[seq_len]`: an LSTM's cell-state gradient (`None` for the other cells, or not wanted).
+    pub c: Option<&'a mut [f64]>,
+}
+
+/// The batch mean of the Euclidean norms of the rows (`width` wide) of `g`.
+pub(crate) fn mean_row_norm<F: Float>(g: &[F], width: usize) -> f64 {
+    let rows = g.len() / width.max(1);
+    if rows == 0 {
+        return 0.0;
+    }
+    let sum: f64 = g
+        .chunks_exact(width)
+        .map(|r| r.iter().map(|&v| v.to_f64_lossless() * v.to_f64_lossless()).sum::<f64>().sqrt())
+        .sum();
+    sum / rows as f64
 }
 
 impl<F: Float> LayerParams<F> {

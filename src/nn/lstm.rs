@@ -19,9 +19,10 @@ use ndarray::{ArrayView2, ArrayView3};
 use crate::kernels::{Mat, PackedRef, gemm};
 use crate::nn::cell::lstm_gates;
 use crate::nn::gated::{
-    GatedGradsOut, add_upstream, before, check_upstream, project_input, row_and_prev, time, view2, weight_grads,
+    GatedGradsOut, add_upstream, before, check_norms, check_upstream, project_input, row_and_prev, time, view2,
+    weight_grads,
 };
-use crate::nn::layer::{LayerParams, Recurrent, Upstream};
+use crate::nn::layer::{LayerParams, Recurrent, Upstream, mean_row_norm};
 use crate::{Error, Float, Nonlinearity, Result};
 
 /// The buffers one direction's forward pass writes, flat and step-major.
@@ -162,7 +163,8 @@ pub(crate) fn backward<F: Float>(
         ));
     }
     let head = check_upstream(&d_hs, seq_len, batch, state, false)?;
-    let GatedGradsOut { params: grads, dx, mut dh0, dc0 } = out;
+    let GatedGradsOut { params: grads, dx, mut dh0, dc0, mut norms } = out;
+    check_norms(norms.as_ref(), seq_len)?;
     let c0 = c0.as_standard_layout();
     let c0 = c0.as_slice().expect("standard layout");
     // the carries: g = dL/dh_t, dc = dL/dc_t
@@ -208,6 +210,12 @@ pub(crate) fn backward<F: Float>(
             }
             _ => &g,
         };
+        if let Some(n) = &mut norms {
+            n.h[t] = mean_row_norm(&g, state);
+            if let Some(nc) = &mut n.c {
+                nc[t] = cell_grad_norm(&dc, dm, gates_t, &tc, hidden);
+            }
+        }
         let rows = gates_t.chunks_exact_mut(4 * hidden).zip(dc.chunks_exact_mut(hidden));
         let inputs = dm.chunks_exact(hidden).zip(tc.chunks_exact(hidden)).zip(c_prev.chunks_exact(hidden));
         for ((gr, dcr), ((dmr, tcr), cpr)) in rows.zip(inputs) {
@@ -247,4 +255,25 @@ pub(crate) fn backward<F: Float>(
         ArrayView3::from_shape((seq_len, batch, state), hs).map_err(|_| Error::shape("states", "flat", &[hs.len()]))?;
     let da = view2(gates, seq_len * batch, 4 * hidden)?;
     weight_grads(p, reverse, x, h0, hs, da, grads, dx)
+}
+
+/// The batch mean of `‖dL/dc_t‖₂` at step `t`, before the step's update: `dc`, the gradient
+/// arriving from later steps, plus `dm ⊙ o ⊙ (1 - tanh² c_t)` through `h_t` (`gates_t` the
+/// activated gates, `tc` = `tanh c_t`).
+fn cell_grad_norm<F: Float>(dc: &[F], dm: &[F], gates_t: &[F], tc: &[F], hidden: usize) -> f64 {
+    let rows = dc.chunks_exact(hidden).zip(dm.chunks_exact(hidden)).zip(gates_t.chunks_exact(4 * hidden));
+    let mut sum = 0.0;
+    for (((dcr, dmr), gr), tcr) in rows.zip(tc.chunks_exact(hidden)) {
+        let o = &gr[3 * hidden..];
+        let sq: f64 = (0..hidden)
+            .map(|j| {
+                let f = |v: F| v.to_f64_lossless();
+                let (d, m, o, t) = (f(dcr[j]), f(dmr[j]), f(o[j]), f(tcr[j]));
+                let v = d + m * o * (1.0 - t * t);
+                v * v
+            })
+            .sum();
+        sum += sq.sqrt();
+    }
+    sum / (dc.len() / hidden.max(1)).max(1) as f64
 }

@@ -12,6 +12,7 @@
 //! | `gated.rs` | what the gated cells share (input projection, upstream gradient, weight gradients) |
 //! | `config.rs`, `stack/` | [`RnnConfig`](config::RnnConfig); the stack ([`Rnn`](stack::Rnn)): forward, trace, backward |
 //! | `head.rs`, `model.rs` | `y = V h + c`; the model a file holds |
+//! | `flow.rs` | [`GradFlow`](flow::GradFlow): the gradient's norm at every step, as BPTT records it |
 //! | `init.rs`, `gate_init.rs`, `activation.rs` | initialisations; tanh, relu, sigmoid |
 //! | `predictor.rs`, `stepper.rs` | batched inference with packed weights; one step at a time |
 //! | `reference/` | the oracle |
@@ -20,6 +21,7 @@ pub mod activation;
 pub mod cell;
 pub mod config;
 mod elman;
+pub mod flow;
 mod gate_init;
 pub(crate) mod gated;
 pub(crate) mod gru;

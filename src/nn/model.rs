@@ -4,6 +4,7 @@ use ndarray::{Array3, ArrayView3, ArrayViewD, ArrayViewMutD, s};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use crate::nn::flow::GradFlow;
 use crate::nn::head::Linear;
 use crate::nn::stack::{Backward, OutputGrad, RnnGrads, RnnTrace};
 use crate::{Error, Float, Init, Result, Rnn, RnnConfig};
@@ -338,7 +339,7 @@ impl<F: Float> Model<F> {
     ) -> Result<ModelGrads<F>> {
         let d_y = d_y.as_standard_layout();
         let (head, d_out) = self.output_grad(trace, d_y.view())?;
-        let how = Backward { top_states: None, caches: None, d_cn: None, input_grad: true };
+        let how = Backward { top_states: None, caches: None, d_cn: None, input_grad: true, flow: None };
         let rnn = self.rnn.backward_stack(&trace.rnn, how, d_out, d_hn)?;
         Ok(ModelGrads { rnn, head })
     }
@@ -357,7 +358,7 @@ impl<F: Float> Model<F> {
     ) -> Result<ModelGrads<F>> {
         let d_y = d_y.as_standard_layout();
         let (head, d_out) = self.output_grad(trace, d_y.view())?;
-        let how = Backward { top_states: None, caches: None, d_cn, input_grad: true };
+        let how = Backward { top_states: None, caches: None, d_cn, input_grad: true, flow: None };
         let rnn = self.rnn.backward_stack(&trace.rnn, how, d_out, d_hn)?;
         Ok(ModelGrads { rnn, head })
     }
@@ -395,9 +396,45 @@ impl<F: Float> Model<F> {
         d_hn: Option<ArrayView3<'_, F>>,
         input_grad: bool,
     ) -> Result<ModelGrads<F>> {
+        self.backward_owned_flow(trace, d_y, d_hn, input_grad, None)
+    }
+
+    /// [`Model::backward_owned`] that also records the gradient's norm at every step of every
+    /// layer and direction into `flow` (see [`GradFlow`]) when given: the diagnostics of a
+    /// training step, at the cost of one norm per `[batch, H]` row block per step.
+    ///
+    /// # Errors
+    /// As [`Model::backward_owned`]; [`Error::Shape`] when `flow` is not sized for the trace.
+    pub fn backward_owned_flow(
+        &self,
+        trace: ModelTrace<'_, F>,
+        d_y: ArrayView3<'_, F>,
+        d_hn: Option<ArrayView3<'_, F>>,
+        input_grad: bool,
+        flow: Option<&mut GradFlow>,
+    ) -> Result<ModelGrads<F>> {
         let d_y = d_y.as_standard_layout();
         let (head, d_out) = self.output_grad(&trace, d_y.view())?;
-        let rnn = self.rnn.backward_owned(trace.rnn, d_out, d_hn, input_grad)?;
+        let rnn = self.rnn.backward_owned_flow(trace.rnn, d_out, d_hn, input_grad, flow)?;
+        Ok(ModelGrads { rnn, head })
+    }
+
+    /// [`Model::backward`] (zero `d_hn`, `d_cn`) that records the gradient's norm at every step
+    /// of every layer and direction into `flow` (see [`GradFlow`], whose example this is).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when a gradient's shape does not match the trace or `flow` is not
+    /// sized for it.
+    pub fn backward_flow(
+        &self,
+        trace: &ModelTrace<'_, F>,
+        d_y: ArrayView3<'_, F>,
+        flow: &mut GradFlow,
+    ) -> Result<ModelGrads<F>> {
+        let d_y = d_y.as_standard_layout();
+        let (head, d_out) = self.output_grad(trace, d_y.view())?;
+        let how = Backward { top_states: None, caches: None, d_cn: None, input_grad: true, flow: Some(flow) };
+        let rnn = self.rnn.backward_stack(&trace.rnn, how, d_out, None)?;
         Ok(ModelGrads { rnn, head })
     }
 

@@ -53,7 +53,8 @@ pub fn forward(p: &LayerParams<f64>, act: Nonlinearity, xs: &[Vec<f64>], h0: &[f
 
 /// Backpropagation through time: given `dhs[k] = ∂L/∂h_k` from above (the output's gradient)
 /// and `dh_last = ∂L/∂h_n`, adds the parameter gradients into `g` and returns `(dL/dxs,
-/// dL/dh0)`.
+/// dL/dh0)`; `seen[k]` gets the whole `∂L/∂h_k` (from above and from later steps).
+#[allow(clippy::too_many_arguments)]
 pub fn backward(
     p: &LayerParams<f64>,
     act: Nonlinearity,
@@ -63,6 +64,7 @@ pub fn backward(
     dhs: &[Vec<f64>],
     dh_last: &[f64],
     g: &mut LayerParams<f64>,
+    seen: &mut [Vec<f64>],
 ) -> (Vec<Vec<f64>>, Vec<f64>) {
     // dh = dL/dh_k, all paths: the final state's gradient, then what comes from step k + 1
     let mut dh = dh_last.to_vec();
@@ -71,6 +73,7 @@ pub fn backward(
         let h_prev = if k == 0 { h0 } else { &steps[k - 1].h };
         // dh += dL/dh_k from the layer above (or the loss)
         add_into(&mut dh, &dhs[k]);
+        seen[k].clone_from(&dh);
         // da = dh ⊙ act'(a)
         let da: Vec<f64> = dh.iter().zip(&steps[k].a).map(|(&d, &a)| d * derivative(act, a)).collect();
         // dW_ih += da xᵀ, dW_hh += da h_prevᵀ, db_ih += da, db_hh += da

@@ -53,7 +53,9 @@ pub fn forward(p: &LayerParams<f64>, xs: &[Vec<f64>], h0: &[f64]) -> Vec<Step> {
 }
 
 /// Backpropagation through time: given `dhs[k] = ∂L/∂h_k` from above and `dh_last = ∂L/∂h_n`,
-/// adds the parameter gradients into `grads` and returns `(dL/dxs, dL/dh0)`.
+/// adds the parameter gradients into `grads` and returns `(dL/dxs, dL/dh0)`; `seen[k]` gets the
+/// whole `∂L/∂h_k`.
+#[allow(clippy::too_many_arguments)]
 pub fn backward(
     p: &LayerParams<f64>,
     xs: &[Vec<f64>],
@@ -62,6 +64,7 @@ pub fn backward(
     dhs: &[Vec<f64>],
     dh_last: &[f64],
     grads: &mut LayerParams<f64>,
+    seen: &mut [Vec<f64>],
 ) -> (Vec<Vec<f64>>, Vec<f64>) {
     let hidden = h0.len();
     // the carry dh = dL/dh_k over every path but through step k's own output
@@ -72,6 +75,7 @@ pub fn backward(
         let h_prev = if k == 0 { h0 } else { &steps[k - 1].h };
         // dh += dL/dh_k from the layer above (or the loss)
         add_into(&mut dh, &dhs[k]);
+        seen[k].clone_from(&dh);
         // dA_x = [dax_r, dax_z, dax_n] and dA_h = [dah_r, dah_z, dah_n]
         let (mut da_x, mut da_h) = (vec![0.0; 3 * hidden], vec![0.0; 3 * hidden]);
         // dh_prev through h = (1 - z) n + z h_prev directly: dh ⊙ z

@@ -61,7 +61,8 @@ pub fn forward(p: &LayerParams<f64>, xs: &[Vec<f64>], h0: &[f64], c0: &[f64]) ->
 
 /// Backpropagation through time: given `dhs[k] = ∂L/∂h_k` from above, `dh_last = ∂L/∂h_n` and
 /// `dc_last = ∂L/∂c_n`, adds the parameter gradients (`weight_hr`'s too) into `grads` and
-/// returns `(dL/dxs, dL/dh0, dL/dc0)`.
+/// returns `(dL/dxs, dL/dh0, dL/dc0)`; `seen[k]` gets the whole `(∂L/∂h_k, ∂L/∂c_k)`.
+#[allow(clippy::too_many_arguments)]
 pub fn backward(
     p: &LayerParams<f64>,
     xs: &[Vec<f64>],
@@ -72,6 +73,7 @@ pub fn backward(
     dh_last: &[f64],
     dc_last: &[f64],
     grads: &mut LayerParams<f64>,
+    seen: &mut [(Vec<f64>, Vec<f64>)],
 ) -> (Vec<Vec<f64>>, Vec<f64>, Vec<f64>) {
     let n = c0.len();
     // the carries dh = dL/dh_k and dc = dL/dc_k over every path but through step k's own output
@@ -83,6 +85,7 @@ pub fn backward(
         let (h_prev, c_prev) = if k == 0 { (h0, c0) } else { (&steps[k - 1].h[..], &steps[k - 1].c[..]) };
         // dh += dL/dh_k from the layer above (or the loss)
         add_into(&mut dh, &dhs[k]);
+        seen[k].0.clone_from(&dh);
         // through the projection h = W_hr m: dW_hr += dh mᵀ, dm = W_hrᵀ dh (else dm = dh)
         let dm = match (&p.weight_hr, &mut grads.weight_hr) {
             (Some(w_hr), Some(dw_hr)) => {
@@ -92,6 +95,7 @@ pub fn backward(
             _ => dh.clone(),
         };
         let mut da = vec![0.0; 4 * n];
+        seen[k].1 = (0..n).map(|j| dc[j] + dm[j] * s.o[j] * (1.0 - s.c[j].tanh().powi(2))).collect();
         for j in 0..n {
             let tc = s.c[j].tanh();
             // dc += dm ⊙ o ⊙ (1 - tanh² c)        (through m = o ⊙ tanh c)

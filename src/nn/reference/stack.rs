@@ -11,6 +11,7 @@ use ndarray::{Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView3, s};
 use rand::Rng;
 
 use super::{add_into, add_outer, affine, elman, gru, lstm, transposed_times};
+use crate::nn::flow::GradFlow;
 use crate::{Cell, LayerParams, Model, Readout};
 
 /// One direction's steps over one batch row, as its cell keeps them.
@@ -68,6 +69,8 @@ pub struct Grads {
     pub h0: Array3<f64>,
     /// dL/dc0 `[L * D, B, H]` of an LSTM.
     pub c0: Option<Array3<f64>>,
+    /// The batch means of `‖dL/dh_t‖₂` (and `‖dL/dc_t‖₂`) by direction and time step.
+    pub flow: GradFlow,
 }
 
 /// The time steps in the order a direction processes them.
@@ -222,6 +225,7 @@ impl Forward<'_> {
         let mut grads: Vec<LayerParams<f64>> = model.rnn.layers().iter().map(LayerParams::zeros_like).collect();
         let mut dh0 = Array3::zeros(self.h0.raw_dim());
         let mut dc0 = self.c0.as_ref().map(|c0| Array3::zeros(c0.raw_dim()));
+        let mut flow = GradFlow::new(c, seq_len);
         for l in (0..c.num_layers).rev() {
             // d_out is dL/d(layer l's output as the layer above saw it): through its dropout mask
             if let Some(m) = &self.masks[l] {
@@ -239,20 +243,54 @@ impl Forward<'_> {
                     let dhs: Vec<Vec<f64>> =
                         times.iter().map(|&t| d_out.slice(s![t, b, d * state..(d + 1) * state]).to_vec()).collect();
                     let (h0, dh_last) = (row(&self.h0, i, b), s.slice(s![i, b, ..]).to_vec());
+                    // the whole dL/dh_k (and dL/dc_k) of each step, for the gradient flow
+                    let mut seen = vec![(Vec::new(), Vec::new()); seq_len];
+                    let mut seen_h = vec![Vec::new(); seq_len];
                     let (dxs, dh0_b) = match (&self.tapes[i][b], &self.c0, &u, &mut dc0) {
-                        (Tape::Elman(steps), ..) => {
-                            elman::backward(p, c.nonlinearity, &xs, &h0, steps, &dhs, &dh_last, &mut grads[i])
-                        }
+                        (Tape::Elman(steps), ..) => elman::backward(
+                            p,
+                            c.nonlinearity,
+                            &xs,
+                            &h0,
+                            steps,
+                            &dhs,
+                            &dh_last,
+                            &mut grads[i],
+                            &mut seen_h,
+                        ),
                         (Tape::Lstm(steps), Some(c0), Some(u), Some(dc0)) => {
                             let (c0, dc_last) = (row(c0, i, b), row(u, i, b));
-                            let (dxs, dh0_b, dc0_b) =
-                                lstm::backward(p, &xs, &h0, &c0, steps, &dhs, &dh_last, &dc_last, &mut grads[i]);
+                            let (dxs, dh0_b, dc0_b) = lstm::backward(
+                                p,
+                                &xs,
+                                &h0,
+                                &c0,
+                                steps,
+                                &dhs,
+                                &dh_last,
+                                &dc_last,
+                                &mut grads[i],
+                                &mut seen,
+                            );
                             dc0.slice_mut(s![i, b, ..]).assign(&Array1::from(dc0_b));
                             (dxs, dh0_b)
                         }
                         (Tape::Lstm(_), ..) => unreachable!("an LSTM has c0, c_n and their gradients"),
-                        (Tape::Gru(steps), ..) => gru::backward(p, &xs, &h0, steps, &dhs, &dh_last, &mut grads[i]),
+                        (Tape::Gru(steps), ..) => {
+                            gru::backward(p, &xs, &h0, steps, &dhs, &dh_last, &mut grads[i], &mut seen_h)
+                        }
                     };
+                    // the batch means of the norms, by time step
+                    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt() / batch as f64;
+                    for (k, &t) in times.iter().enumerate() {
+                        match &mut flow.c {
+                            Some(fc) => {
+                                flow.h[[i, t]] += norm(&seen[k].0);
+                                fc[[i, t]] += norm(&seen[k].1);
+                            }
+                            None => flow.h[[i, t]] += norm(&seen_h[k]),
+                        }
+                    }
                     dh0.slice_mut(s![i, b, ..]).assign(&Array1::from(dh0_b));
                     // dL/d(layer input): both directions' shares added
                     for (k, &t) in times.iter().enumerate() {
@@ -282,6 +320,6 @@ impl Forward<'_> {
                 params.push(("head.bias".into(), db.into_dyn()));
             }
         }
-        Grads { params, input: d_out, h0: dh0, c0: dc0 }
+        Grads { params, input: d_out, h0: dh0, c0: dc0, flow }
     }
 }

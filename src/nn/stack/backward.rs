@@ -5,6 +5,7 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 
 use super::{GateCache, Rnn, RnnGrads, RnnTrace};
 use crate::kernels::matmul;
+use crate::nn::flow::GradFlow;
 use crate::nn::gated::GatedGradsOut;
 use crate::nn::gru;
 use crate::nn::layer::{InputGrad, LayerGradsOut, LayerParams, Recurrence, Tape, Upstream};
@@ -44,7 +45,12 @@ impl<F: Float> Rnn<F> {
         d_cn: Option<ArrayView3<'_, F>>,
     ) -> Result<RnnGrads<F>> {
         let d_output = OutputGrad::Dense(d_output.as_standard_layout().into_owned());
-        self.backward_stack(trace, Backward { top_states: None, caches: None, d_cn, input_grad: true }, d_output, d_hn)
+        self.backward_stack(
+            trace,
+            Backward { top_states: None, caches: None, d_cn, input_grad: true, flow: None },
+            d_output,
+            d_hn,
+        )
     }
 
     /// [`Rnn::backward`] that consumes the trace (as PyTorch frees its graph in `backward()`)
@@ -61,10 +67,26 @@ impl<F: Float> Rnn<F> {
     /// As [`Rnn::backward`].
     pub fn backward_owned(
         &self,
+        trace: RnnTrace<'_, F>,
+        d_output: OutputGrad<'_, F>,
+        d_hn: Option<ArrayView3<'_, F>>,
+        input_grad: bool,
+    ) -> Result<RnnGrads<F>> {
+        self.backward_owned_flow(trace, d_output, d_hn, input_grad, None)
+    }
+
+    /// [`Rnn::backward_owned`] that records the gradient's norm at every step into `flow`
+    /// when given (see [`GradFlow`]).
+    ///
+    /// # Errors
+    /// As [`Rnn::backward_owned`]; [`Error::Shape`] when `flow` is not sized for the trace.
+    pub fn backward_owned_flow(
+        &self,
         mut trace: RnnTrace<'_, F>,
         d_output: OutputGrad<'_, F>,
         d_hn: Option<ArrayView3<'_, F>>,
         input_grad: bool,
+        flow: Option<&mut GradFlow>,
     ) -> Result<RnnGrads<F>> {
         let c = &self.config;
         let top = c.num_layers - 1;
@@ -75,7 +97,7 @@ impl<F: Float> Rnn<F> {
         // a gated cell's backward pass works in its gate activations
         if c.cell != Cell::Rnn {
             let caches = std::mem::take(&mut trace.caches);
-            let how = Backward { top_states: None, caches: Some(caches), d_cn: None, input_grad };
+            let how = Backward { top_states: None, caches: Some(caches), d_cn: None, input_grad, flow };
             return self.backward_stack(&trace, how, d_output, d_hn);
         }
         let over_states = matches!(d_output, OutputGrad::Head { .. })
@@ -84,7 +106,7 @@ impl<F: Float> Rnn<F> {
         let states = over_states.then(|| std::mem::take(&mut trace.hs[top]));
         self.backward_stack(
             &trace,
-            Backward { top_states: states, caches: None, d_cn: None, input_grad },
+            Backward { top_states: states, caches: None, d_cn: None, input_grad, flow },
             d_output,
             d_hn,
         )
@@ -98,9 +120,15 @@ impl<F: Float> Rnn<F> {
         d_output: OutputGrad<'_, F>,
         d_hn: Option<ArrayView3<'_, F>>,
     ) -> Result<RnnGrads<F>> {
-        let Backward { top_states, caches, d_cn, input_grad } = how;
+        let Backward { top_states, caches, d_cn, input_grad, mut flow } = how;
         let c = &self.config;
         let (dirs, hidden, state) = (c.num_directions(), c.hidden_size, c.state_size());
+        if let Some(f) = &flow
+            && f.h.dim() != (c.num_layers * dirs, trace.x.dim().0)
+        {
+            let want = format!("[{}, {}]", c.num_layers * dirs, trace.x.dim().0);
+            return Err(Error::shape("gradient flow", want, f.h.shape()));
+        }
         let (seq_len, batch, _) = trace.x.dim();
         let out_shape = (seq_len, batch, c.output_width());
         let zeros;
@@ -168,6 +196,7 @@ impl<F: Float> Rnn<F> {
                     },
                     dh0: dh0.index_axis_mut(Axis(0), l),
                     da: buf.view_mut(),
+                    norms: flow.as_deref_mut().map(|f| f.slot(l)),
                 };
                 let d_hn = d_hn.index_axis(Axis(0), l);
                 match over_states.take() {
@@ -212,6 +241,7 @@ impl<F: Float> Rnn<F> {
                         dx,
                         dh0: dh0.index_axis_mut(Axis(0), i),
                         da: da.view_mut(),
+                        norms: flow.as_deref_mut().map(|f| f.slot(i)),
                     };
                     self.layers[i].backward(recurrence(d), tape(l, i), d_hs, d_hn_i, out)?;
                     continue;
@@ -228,6 +258,7 @@ impl<F: Float> Rnn<F> {
                     dx,
                     dh0: dh0.index_axis_mut(Axis(0), i),
                     dc0: dc0.as_mut().map(|d| d.index_axis_mut(Axis(0), i)),
+                    norms: flow.as_deref_mut().map(|f| f.slot(i)),
                 };
                 let (x, h0, p, reverse) =
                     (trace.layer_input(l), trace.h0.index_axis(Axis(0), i), &self.layers[i], d == 1);
@@ -273,6 +304,8 @@ pub(crate) struct Backward<'a, F> {
     pub d_cn: Option<ArrayView3<'a, F>>,
     /// Whether dL/dx is wanted.
     pub input_grad: bool,
+    /// Where to record the gradient's norm at every step of every direction.
+    pub flow: Option<&'a mut GradFlow>,
 }
 
 /// dL/d(output) of a deep RNN, as [`Rnn::backward_owned`] takes it.
