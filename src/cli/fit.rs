@@ -9,7 +9,9 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rnn::data::Dataset;
-use rnn::train::{BatchProgress, EpochRecord, Observer, Plan, RunPaths, TensorBoard, TrainConfig, TrainReport, Trainer};
+use rnn::train::{
+    BatchProgress, EpochRecord, Observer, Plan, RunPaths, TensorBoard, TrainConfig, TrainReport, Trainer,
+};
 use rnn::{Float, Model};
 
 use super::args::train::{Args, OutputArgs};

@@ -86,7 +86,17 @@ impl<F: Float> Trainer<F> {
     pub fn resume(path: &Path, config: TrainConfig) -> Result<Self> {
         config.validate()?;
         let Checkpoint { model, optimizer, state, rng, best_model, metadata } = checkpoint::load::<F>(path, &config)?;
-        Ok(Trainer { model, metadata, optimizer, config, state, rng, best_model, last_grads: Vec::new(), grads_epoch: 0 })
+        Ok(Trainer {
+            model,
+            metadata,
+            optimizer,
+            config,
+            state,
+            rng,
+            best_model,
+            last_grads: Vec::new(),
+            grads_epoch: 0,
+        })
     }
 
     /// Adds metadata entries written into the final model and every checkpoint.
@@ -225,11 +235,7 @@ impl<F: Float> Trainer<F> {
         let named = self.model.named_tensors();
         let fits = self.last_grads.len() == named.len()
             && self.last_grads.iter().zip(&named).all(|(g, (_, w))| g.shape() == w.shape());
-        let grads = if self.grads_epoch == record.epoch && fits {
-            Some(&self.last_grads)
-        } else {
-            None
-        };
+        let grads = if self.grads_epoch == record.epoch && fits { Some(&self.last_grads) } else { None };
         let params: Vec<ParamView<'_>> = named
             .iter()
             .enumerate()

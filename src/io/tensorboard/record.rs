@@ -92,9 +92,11 @@ mod tests {
         assert_eq!(masked_crc32c(b"123456789"), 0xC78A_B0E5);
         assert_eq!(masked_crc32c(b""), 0xA282_EAD8);
         assert_eq!(masked_crc32c(&24u64.to_le_bytes()), 0x224B_7FA3);
-        // the formula, spelled out
+        // the formula as TensorFlow writes it (crc32c.h), spelled out
         let crc = crc32c(b"123456789");
-        assert_eq!(masked_crc32c(b"123456789"), ((crc >> 15) | (crc << 17)).wrapping_add(0xa282ead8));
+        #[allow(clippy::manual_rotate)]
+        let masked = ((crc >> 15) | (crc << 17)).wrapping_add(0xa282ead8);
+        assert_eq!(masked_crc32c(b"123456789"), masked);
     }
 
     #[test]
