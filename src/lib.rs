@@ -54,6 +54,6 @@ pub use model::{Model, ModelConfig, ModelGrads, ModelTrace, Readout, State};
 pub use nn::cell::Cell;
 pub use nn::config::RnnConfig;
 pub use predictor::Predictor;
-pub use scalar::Float;
+pub use scalar::{Float, FloatView};
 pub use stack::{OutputGrad, Rnn, RnnGrads, RnnTrace};
 pub use stepper::Stepper;

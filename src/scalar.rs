@@ -3,7 +3,7 @@
 
 use std::fmt::{Debug, Display};
 
-use ndarray::{LinalgScalar, ScalarOperand};
+use ndarray::{ArrayViewD, LinalgScalar, ScalarOperand};
 use rand_distr::uniform::SampleUniform;
 
 /// A floating-point element type: `f32` or `f64`.
@@ -38,6 +38,8 @@ pub trait Float:
     fn to_f64_lossless(self) -> f64;
     /// Appends the little-endian bytes of `self` to `out`.
     fn push_le_bytes(self, out: &mut Vec<u8>);
+    /// The view as a [`FloatView`], for code that is not generic over the float type.
+    fn float_view(view: ArrayViewD<'_, Self>) -> FloatView<'_>;
     /// `tanh`, branch-free so loops over slices vectorise: for `f32` computed in `f64` from a
     /// polynomial `exp` and rounded once ([`tanh_f32`], max error 0.5 ulp / 3e-8 on a dense grid
     /// of [-10, 10], like PyTorch's); for `f64` the exact `tanh`.
@@ -68,6 +70,9 @@ impl Float for f32 {
     fn push_le_bytes(self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_le_bytes());
     }
+    fn float_view(view: ArrayViewD<'_, Self>) -> FloatView<'_> {
+        FloatView::F32(view)
+    }
 }
 
 impl Float for f64 {
@@ -89,6 +94,61 @@ impl Float for f64 {
     }
     fn push_le_bytes(self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn float_view(view: ArrayViewD<'_, Self>) -> FloatView<'_> {
+        FloatView::F64(view)
+    }
+}
+
+/// An array view of either float type, for code that is not generic over it (an
+/// [`Observer`](crate::train::Observer) receiving a model's tensors).
+#[derive(Clone, Debug)]
+pub enum FloatView<'a> {
+    /// `f32` numbers.
+    F32(ArrayViewD<'a, f32>),
+    /// `f64` numbers.
+    F64(ArrayViewD<'a, f64>),
+}
+
+impl FloatView<'_> {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            FloatView::F32(v) => v.len(),
+            FloatView::F64(v) => v.len(),
+        }
+    }
+
+    /// Whether there is no element.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            FloatView::F32(v) => v.shape(),
+            FloatView::F64(v) => v.shape(),
+        }
+    }
+
+    /// The elements in logical order, widened to `f64`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Float;
+    /// use ndarray::arr1;
+    ///
+    /// let a = arr1(&[0.5f32, -2.0]).into_dyn();
+    /// let values: Vec<f64> = f32::float_view(a.view()).iter_f64().collect();
+    /// assert_eq!(values, [0.5, -2.0]);
+    /// ```
+    pub fn iter_f64(&self) -> impl Iterator<Item = f64> + '_ {
+        let (a, b) = match self {
+            FloatView::F32(v) => (Some(v.iter()), None),
+            FloatView::F64(v) => (None, Some(v.iter())),
+        };
+        a.into_iter().flatten().map(|&x| f64::from(x)).chain(b.into_iter().flatten().copied())
     }
 }
 

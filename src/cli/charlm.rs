@@ -15,6 +15,7 @@ use rnn::tasks::charlm::{
     CharLmTask, Generator, Sampling, StreamLayout, Vocab, bits_per_char, describe_unknown, read_text, split_tail,
     unigram_bits_per_char,
 };
+use rnn::train::TensorBoard;
 use rnn::{Float, Model};
 
 use super::args::Dtype;
@@ -28,10 +29,10 @@ use super::fit::{fit, trainer};
 const SAMPLE_TEMPERATURE: f64 = 0.8;
 
 /// `rnn train --task charlm`.
-pub fn train(args: &Args) -> Result<()> {
+pub fn train(args: &Args, tensorboard: Option<TensorBoard>) -> Result<()> {
     match args.model.dtype {
-        Dtype::F32 => train_as::<f32>(args),
-        Dtype::F64 => train_as::<f64>(args),
+        Dtype::F32 => train_as::<f32>(args, tensorboard),
+        Dtype::F64 => train_as::<f64>(args, tensorboard),
     }
 }
 
@@ -58,7 +59,7 @@ fn check_flags(args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn train_as<F: Float>(args: &Args) -> Result<()> {
+fn train_as<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<()> {
     check_flags(args)?;
     let Some(path) = &args.data.data else {
         bail!("--task charlm needs --data FILE.txt (a UTF-8 text)");
@@ -102,7 +103,7 @@ fn train_as<F: Float>(args: &Args) -> Result<()> {
     }
     let meta = CharLmTask { vocab: vocab.clone(), held_out: frac }.to_metadata();
     let mut trainer = trainer::<F>(args, config, v, v, meta)?;
-    let report = fit(&mut trainer, &train, val.as_ref(), args)?;
+    let report = fit(&mut trainer, &train, val.as_ref(), args, tensorboard)?;
     if quiet {
         return Ok(());
     }

@@ -10,6 +10,7 @@ use rnn::data::{Dataset, Targets};
 use rnn::loss::Loss;
 use rnn::model_file::{self, LoadOptions, LoadedModel};
 use rnn::tasks::classify::{self, ClassifySettings, Metrics};
+use rnn::train::TensorBoard;
 use rnn::{Float, Model};
 
 use super::args::Dtype;
@@ -38,14 +39,14 @@ fn read_labelled<F: Float>(inputs: &Path, labels: &Path) -> Result<Labelled<F>> 
 }
 
 /// `rnn train --task classify`.
-pub fn train(args: &Args) -> Result<()> {
+pub fn train(args: &Args, tensorboard: Option<TensorBoard>) -> Result<()> {
     match args.model.dtype {
-        Dtype::F32 => train_as::<f32>(args),
-        Dtype::F64 => train_as::<f64>(args),
+        Dtype::F32 => train_as::<f32>(args, tensorboard),
+        Dtype::F64 => train_as::<f64>(args, tensorboard),
     }
 }
 
-fn train_as<F: Float>(args: &Args) -> Result<()> {
+fn train_as<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<()> {
     let (d, c) = (&args.data, &args.classify);
     let (Some(inputs), Some(labels)) = (&d.inputs, &d.labels) else {
         bail!("--task classify needs --inputs X.npy [N, T, I] and --labels y.npy [N]");
@@ -136,7 +137,7 @@ fn train_as<F: Float>(args: &Args) -> Result<()> {
     }
 
     let mut trainer = trainer::<F>(args, config, train.input_size(), num_classes, settings.to_metadata())?;
-    let report = fit(&mut trainer, &train, val.as_ref(), args)?;
+    let report = fit(&mut trainer, &train, val.as_ref(), args, tensorboard)?;
 
     if test_rows.is_empty() {
         if !args.output.quiet {

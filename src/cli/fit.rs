@@ -9,7 +9,9 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rnn::data::Dataset;
-use rnn::train::{BatchProgress, EpochRecord, Observer, Plan, RunPaths, TrainConfig, TrainReport, Trainer};
+use rnn::train::{
+    BatchProgress, EpochRecord, Observer, Plan, RunPaths, TensorBoard, TrainConfig, TrainReport, Trainer,
+};
 use rnn::{Float, Model};
 
 use super::args::train::{Args, OutputArgs};
@@ -54,7 +56,8 @@ pub fn trainer<F: Float>(
     Ok(trainer.with_metadata(metadata))
 }
 
-/// Runs `trainer.fit` with the progress display, then prints where everything went.
+/// Runs `trainer.fit` with the progress display (and, given one, the TensorBoard log), then
+/// prints where everything went.
 ///
 /// # Errors
 /// As [`Trainer::fit`].
@@ -63,13 +66,19 @@ pub fn fit<F: Float>(
     train: &Dataset<F>,
     val: Option<&Dataset<F>>,
     args: &Args,
+    tensorboard: Option<TensorBoard>,
 ) -> Result<TrainReport> {
     let paths = RunPaths::from_model_path(&args.output.out);
     let config = trainer.config().clone();
     let mut progress = Progress::new(&args.output, &config);
     let started = Instant::now();
-    let report = trainer.fit(train, val, &paths, &mut progress)?;
+    let event_file = tensorboard.as_ref().map(|tb| tb.path().to_path_buf());
+    let report = match tensorboard {
+        Some(tb) => trainer.fit(train, val, &paths, &mut (&mut progress, tb)),
+        None => trainer.fit(train, val, &paths, &mut progress),
+    };
     progress.finish();
+    let report = report?;
     if !args.output.quiet {
         let mut lines = vec![format!(
             "done: {} epochs in {:.1} s{}",
@@ -91,6 +100,10 @@ pub fn fit<F: Float>(
         }
         lines.push(format!("history:         {}, {}", paths.history_csv.display(), paths.history_jsonl.display()));
         lines.push(format!("loss plot:       {}.png, {}.svg", paths.plot_stem.display(), paths.plot_stem.display()));
+        if let Some(file) = event_file {
+            let dir = file.parent().unwrap_or(&file);
+            lines.push(format!("tensorboard:     {} (tensorboard --logdir {})", file.display(), dir.display()));
+        }
         eprintln!("{}", lines.join("\n"));
     }
     Ok(report)

@@ -9,7 +9,7 @@ use rnn::model_file::{self, LoadOptions, LoadedModel};
 use rnn::tasks::forecast::{
     self, Evaluation, ForecastMeta, Part, Plan, Settings, Split, Table, Transformation, dates, table,
 };
-use rnn::train::{RunPaths, Silent, TrainConfig, TrainReport};
+use rnn::train::{RunPaths, Silent, TensorBoard, TrainConfig, TrainReport};
 
 use super::args::Dtype;
 use super::args::evaluate::Args as EvalArgs;
@@ -19,8 +19,8 @@ use super::common::print_stdout;
 use super::fit::{fit, trainer};
 
 /// `rnn train --task forecast`.
-pub fn train(args: &Train) -> Result<()> {
-    run(args, !args.output.quiet).map(|_| ())
+pub fn train(args: &Train, tensorboard: Option<TensorBoard>) -> Result<()> {
+    run(args, !args.output.quiet, tensorboard).map(|_| ())
 }
 
 /// What a forecasting run made.
@@ -34,15 +34,16 @@ pub struct Outcome {
 }
 
 /// Trains, evaluates on the test split and plots; `verbose` prints the choices and the table
-/// (whatever `--quiet` says of the epochs).
-pub fn run(args: &Train, verbose: bool) -> Result<Outcome> {
+/// (whatever `--quiet` says of the epochs). `tensorboard` logs the final model's training (not
+/// the candidates trained to choose the transformation).
+pub fn run(args: &Train, verbose: bool, tensorboard: Option<TensorBoard>) -> Result<Outcome> {
     match args.model.dtype {
-        Dtype::F32 => run_as::<f32>(args, verbose),
-        Dtype::F64 => run_as::<f64>(args, verbose),
+        Dtype::F32 => run_as::<f32>(args, verbose, tensorboard),
+        Dtype::F64 => run_as::<f64>(args, verbose, tensorboard),
     }
 }
 
-fn run_as<F: Float>(args: &Train, verbose: bool) -> Result<Outcome> {
+fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard>) -> Result<Outcome> {
     let Some(data) = &args.data.data else {
         bail!("--task forecast needs --data FILE.csv (and --column NAME unless the file has one value column)")
     };
@@ -87,7 +88,7 @@ fn run_as<F: Float>(args: &Train, verbose: bool) -> Result<Outcome> {
     let train_set = meta.dataset::<F>(&table, Part::Train)?;
     let val_set = meta.dataset::<F>(&table, Part::Validation)?;
     let mut trainer = trainer::<F>(args, config, meta.input_size(), meta.horizon, meta.to_metadata())?;
-    let report = fit(&mut trainer, &train_set, Some(&val_set), args)?;
+    let report = fit(&mut trainer, &train_set, Some(&val_set), args, tensorboard)?;
     let loaded = model_file::load::<f64>(&args.output.out, &LoadOptions::default())?;
     let (test, forecasts) = meta.evaluate(&loaded.model, &table, Part::Test, None)?;
     let stem = args.output.out.with_extension("");

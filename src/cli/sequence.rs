@@ -10,6 +10,7 @@ use rnn::Float;
 use rnn::data::{Dataset, Targets};
 use rnn::loss::{Loss, TargetView};
 use rnn::model_file::LoadedModel;
+use rnn::train::TensorBoard;
 
 use super::args::evaluate::Args as EvalArgs;
 use super::args::train::Args;
@@ -17,7 +18,7 @@ use super::common::{print_stdout, read_float, read_inputs};
 use super::fit::{fit, trainer};
 
 /// The sequence-regression task: `--inputs` and `--targets`.
-pub fn train<F: Float>(args: &Args) -> Result<()> {
+pub fn train<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<()> {
     let d = &args.data;
     let (Some(inputs), Some(targets)) = (&d.inputs, &d.targets) else {
         bail!("--task sequence needs --inputs X.npy and --targets Y.npy");
@@ -35,7 +36,7 @@ pub fn train<F: Float>(args: &Args) -> Result<()> {
     let mut meta = HashMap::new();
     meta.insert(rnn::tasks::TASK_KEY.to_string(), serde_json::json!({"kind": "sequence"}).to_string());
     let mut trainer = trainer::<F>(args, config, train.input_size(), output_size, meta)?;
-    fit(&mut trainer, &train, val.as_ref(), args)?;
+    fit(&mut trainer, &train, val.as_ref(), args, tensorboard)?;
     Ok(())
 }
 

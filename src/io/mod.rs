@@ -1,8 +1,10 @@
 //! Files on disk: the model file (safetensors with PyTorch's names), atomic writes (a temporary
-//! file beside the target, synced, then renamed over it) and `.npy` arrays.
+//! file beside the target, synced, then renamed over it), `.npy` arrays and TensorBoard event
+//! files.
 
 mod atomic;
 pub mod model_file;
 pub mod npy;
+pub mod tensorboard;
 
 pub use atomic::{write_atomic, write_atomic_with};

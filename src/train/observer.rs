@@ -1,11 +1,13 @@
-//! Progress reports: what training will do ([`Plan`]), how an epoch goes ([`BatchProgress`]), and
-//! the [`Observer`] that receives them.
+//! Progress reports: what training will do ([`Plan`]), how an epoch goes ([`BatchProgress`]),
+//! the model's tensors at the end of an epoch ([`ParamView`]), and the [`Observer`] that
+//! receives them.
 
 use std::ops::ControlFlow;
 
 use serde::Serialize;
 
 use super::EpochRecord;
+use crate::{FloatView, Result};
 
 /// What training will do, said before it starts.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -57,8 +59,85 @@ pub trait Observer {
     fn epoch(&mut self, _record: &EpochRecord) -> ControlFlow<()> {
         ControlFlow::Continue(())
     }
+    /// Whether this observer wants [`Observer::tensors`] calls. With `false` (the default) the
+    /// trainer keeps no copy of any gradient and builds no view: nothing is spent on it.
+    fn wants_tensors(&self) -> bool {
+        false
+    }
+    /// After every epoch, when [`Observer::wants_tensors`] says so: the epoch's record and every
+    /// parameter tensor with its weights and gradient (see [`ParamView`]). Called once the
+    /// epoch's checkpoints and history are written, before [`Observer::epoch`].
+    ///
+    /// # Errors
+    /// Whatever the observer fails with (writing a file, ...): training stops with that error,
+    /// the epoch's checkpoints being already written.
+    fn tensors(&mut self, _record: &EpochRecord, _params: &[ParamView<'_>]) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// One parameter tensor at the end of an epoch, as [`Observer::tensors`] receives it.
+#[derive(Clone, Debug)]
+pub struct ParamView<'a> {
+    /// Its name in the model file, PyTorch's (`rnn.weight_ih_l0`, `rnn.bias_hh_l1_reverse`,
+    /// `head.weight`).
+    pub name: &'a str,
+    /// The weights after the epoch's last optimizer step.
+    pub weights: FloatView<'a>,
+    /// The gradient of the epoch's last optimizer step, as the optimizer applied it (after any
+    /// clipping); `None` when the epoch's last batch took no optimizer step (every target
+    /// masked).
+    pub grad: Option<FloatView<'a>>,
 }
 
 /// An observer that ignores everything.
 pub struct Silent;
 impl Observer for Silent {}
+
+impl<O: Observer + ?Sized> Observer for &mut O {
+    fn start(&mut self, plan: &Plan) {
+        (**self).start(plan)
+    }
+    fn batch(&mut self, progress: &BatchProgress) {
+        (**self).batch(progress)
+    }
+    fn epoch(&mut self, record: &EpochRecord) -> ControlFlow<()> {
+        (**self).epoch(record)
+    }
+    fn wants_tensors(&self) -> bool {
+        (**self).wants_tensors()
+    }
+    fn tensors(&mut self, record: &EpochRecord, params: &[ParamView<'_>]) -> Result<()> {
+        (**self).tensors(record, params)
+    }
+}
+
+/// Two observers, both told everything, the first first. Training stops when either asks;
+/// `tensors` goes to each that wants them, and an error from the first is returned without
+/// calling the second.
+impl<A: Observer, B: Observer> Observer for (A, B) {
+    fn start(&mut self, plan: &Plan) {
+        self.0.start(plan);
+        self.1.start(plan);
+    }
+    fn batch(&mut self, progress: &BatchProgress) {
+        self.0.batch(progress);
+        self.1.batch(progress);
+    }
+    fn epoch(&mut self, record: &EpochRecord) -> ControlFlow<()> {
+        let (a, b) = (self.0.epoch(record), self.1.epoch(record));
+        if a.is_break() || b.is_break() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    }
+    fn wants_tensors(&self) -> bool {
+        self.0.wants_tensors() || self.1.wants_tensors()
+    }
+    fn tensors(&mut self, record: &EpochRecord, params: &[ParamView<'_>]) -> Result<()> {
+        if self.0.wants_tensors() {
+            self.0.tensors(record, params)?;
+        }
+        if self.1.wants_tensors() {
+            self.1.tensors(record, params)?;
+        }
+        Ok(())
+    }
+}

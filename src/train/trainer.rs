@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
-use ndarray::{ArrayViewD, Axis, s};
+use ndarray::{ArrayD, ArrayViewD, Axis, s};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -16,7 +16,7 @@ use super::loss::Loss;
 use super::optim::{self, Optimizer};
 use super::schedule::ScheduleKind;
 use super::state::{Best, TrainState};
-use super::{BatchProgress, EpochRecord, Observer, Plan, RunPaths, StateReset, TrainConfig};
+use super::{BatchProgress, EpochRecord, Observer, ParamView, Plan, RunPaths, StateReset, TrainConfig};
 use crate::State;
 use crate::data::{Batch, Dataset};
 use crate::{Error, Float, Model, Readout, Result};
@@ -47,6 +47,11 @@ pub struct Trainer<F: Float = f32> {
     state: TrainState,
     rng: ChaCha8Rng,
     best_model: Option<Model<F>>,
+    /// The gradients of the latest optimizer step of an epoch's last batch, in the order of
+    /// `Model::named_tensors`, kept only for an observer that wants tensors (not checkpointed).
+    last_grads: Vec<ArrayD<F>>,
+    /// The epoch `last_grads` belong to (0: none).
+    grads_epoch: usize,
 }
 
 impl<F: Float> Trainer<F> {
@@ -66,6 +71,8 @@ impl<F: Float> Trainer<F> {
             state: TrainState::default(),
             rng,
             best_model: None,
+            last_grads: Vec::new(),
+            grads_epoch: 0,
         })
     }
 
@@ -79,7 +86,17 @@ impl<F: Float> Trainer<F> {
     pub fn resume(path: &Path, config: TrainConfig) -> Result<Self> {
         config.validate()?;
         let Checkpoint { model, optimizer, state, rng, best_model, metadata } = checkpoint::load::<F>(path, &config)?;
-        Ok(Trainer { model, metadata, optimizer, config, state, rng, best_model })
+        Ok(Trainer {
+            model,
+            metadata,
+            optimizer,
+            config,
+            state,
+            rng,
+            best_model,
+            last_grads: Vec::new(),
+            grads_epoch: 0,
+        })
     }
 
     /// Adds metadata entries written into the final model and every checkpoint.
@@ -175,6 +192,9 @@ impl<F: Float> Trainer<F> {
             }
             checkpoint::save(&paths.last, &self.checkpoint_view())?;
             write_history(paths, &self.state.history)?;
+            if observer.wants_tensors() {
+                self.report_tensors(&record, observer)?;
+            }
             if observer.epoch(&record).is_break() {
                 break;
             }
@@ -210,6 +230,24 @@ impl<F: Float> Trainer<F> {
         }
     }
 
+    /// Hands the model's tensors and the kept gradients to the observer.
+    fn report_tensors(&self, record: &EpochRecord, observer: &mut dyn Observer) -> Result<()> {
+        let named = self.model.named_tensors();
+        let fits = self.last_grads.len() == named.len()
+            && self.last_grads.iter().zip(&named).all(|(g, (_, w))| g.shape() == w.shape());
+        let grads = if self.grads_epoch == record.epoch && fits { Some(&self.last_grads) } else { None };
+        let params: Vec<ParamView<'_>> = named
+            .iter()
+            .enumerate()
+            .map(|(i, (name, w))| ParamView {
+                name,
+                weights: F::float_view(w.view()),
+                grad: grads.map(|g| F::float_view(g[i].view())),
+            })
+            .collect();
+        observer.tensors(record, &params)
+    }
+
     fn run_epoch(
         &mut self,
         epoch: usize,
@@ -229,7 +267,10 @@ impl<F: Float> Trainer<F> {
         let (mut loss_sum, mut count_sum, mut norm_sum, mut norm_n) = (0.0, 0.0, 0.0, 0usize);
         let mut lr = c.schedule.lr(c.lr, self.state.step);
         let mut carried: Option<State<F>> = None;
+        let wants_tensors = observer.wants_tensors();
         for (bi, rows) in order.chunks(c.batch_size).enumerate() {
+            // the gradients of the epoch's last step are kept for an observer that wants them
+            let keep_grads = wants_tensors && bi + 1 == batches;
             let batch = train.batch(rows);
             if c.state_reset == StateReset::Sequence {
                 carried = None;
@@ -240,7 +281,8 @@ impl<F: Float> Trainer<F> {
             while t0 < seq_len {
                 let t1 = if readout == Readout::LastStep { seq_len } else { (t0 + chunk).min(seq_len) };
                 lr = c.schedule.lr(c.lr, self.state.step);
-                let (loss, count, norm, h_n) = self.train_chunk(&batch, t0..t1, h.as_ref(), readout, lr, epoch)?;
+                let (loss, count, norm, h_n) =
+                    self.train_chunk(&batch, t0..t1, h.as_ref(), readout, lr, epoch, keep_grads)?;
                 loss_sum += loss * count;
                 count_sum += count;
                 if let Some(n) = norm {
@@ -295,7 +337,8 @@ impl<F: Float> Trainer<F> {
         })
     }
 
-    /// Forward, loss, backward, clip and one optimizer step on steps `range` of a batch.
+    /// Forward, loss, backward, clip and one optimizer step on steps `range` of a batch; with
+    /// `keep_grads`, a copy of the gradients applied goes to `last_grads`.
     /// Returns (loss, counted steps, gradient norm before clipping, final state).
     fn train_chunk(
         &mut self,
@@ -305,6 +348,7 @@ impl<F: Float> Trainer<F> {
         readout: Readout,
         lr: f64,
         epoch: usize,
+        keep_grads: bool,
     ) -> Result<(f64, f64, Option<f64>, State<F>)> {
         let c = &self.config;
         let x = batch.x.slice(s![range.clone(), .., ..]);
@@ -333,6 +377,10 @@ impl<F: Float> Trainer<F> {
             optim::clip_grad_value(&mut views, v);
         }
         let grad_views: Vec<ArrayViewD<'_, F>> = views.iter().map(|v| v.view()).collect();
+        if keep_grads {
+            keep_copy(&mut self.last_grads, &grad_views);
+            self.grads_epoch = epoch;
+        }
         let mut params: Vec<_> = self.model.named_tensors_mut().into_iter().map(|(_, t)| t).collect();
         self.optimizer.step(lr, &mut params, &grad_views)?;
         self.state.step = step;
@@ -348,6 +396,19 @@ impl<F: Float> Trainer<F> {
         Error::Training(format!(
             "training diverged at epoch {epoch}, step {step}: {what} is {value}; {last} (try a lower --lr or --clip-norm)"
         ))
+    }
+}
+
+/// Copies `grads` into `kept`, reusing its arrays when the shapes match (they do from the second
+/// copy on: no allocation).
+fn keep_copy<F: Float>(kept: &mut Vec<ArrayD<F>>, grads: &[ArrayViewD<'_, F>]) {
+    kept.truncate(grads.len());
+    for (i, g) in grads.iter().enumerate() {
+        match kept.get_mut(i) {
+            Some(k) if k.shape() == g.shape() => k.assign(g),
+            Some(k) => *k = g.to_owned(),
+            None => kept.push(g.to_owned()),
+        }
     }
 }
 
@@ -384,4 +445,52 @@ pub fn evaluate<F: Float>(
     }
     let count = count.max(f64::MIN_POSITIVE);
     Ok((sum / count, any_correct.then(|| correct as f64 / count)))
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array3;
+
+    use super::*;
+    use crate::data::Targets;
+    use crate::train::ParamView;
+    use crate::{Init, ModelConfig, RnnConfig};
+
+    /// Counts the tensors calls and what they carried.
+    #[derive(Default)]
+    struct Tensors(Vec<(usize, usize, usize)>);
+    impl Observer for Tensors {
+        fn wants_tensors(&self) -> bool {
+            true
+        }
+        fn tensors(&mut self, r: &EpochRecord, params: &[ParamView<'_>]) -> Result<()> {
+            let grads = params.iter().filter(|p| p.grad.as_ref().is_some_and(|g| g.shape() == p.weights.shape()));
+            self.0.push((r.epoch, params.len(), grads.count()));
+            Ok(())
+        }
+    }
+
+    fn trainer() -> (Trainer<f32>, Dataset<f32>) {
+        let x = Array3::from_shape_fn((10, 4, 1), |(n, t, _)| ((n + 3 * t) as f32 * 0.7).sin());
+        let data = Dataset::new(x.clone(), Targets::Values(x), None).unwrap();
+        let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 3), output_size: Some(1) }, Init::PyTorch, 1);
+        let config = TrainConfig { epochs: 2, batch_size: 4, ..TrainConfig::default() };
+        (Trainer::new(model.unwrap(), config).unwrap(), data)
+    }
+
+    #[test]
+    fn gradients_are_kept_only_for_an_observer_that_wants_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = RunPaths::from_model_path(&dir.path().join("m.safetensors"));
+        let (mut t, data) = trainer();
+        t.fit(&data, None, &paths, &mut crate::train::Silent).unwrap();
+        assert!(t.last_grads.is_empty() && t.grads_epoch == 0);
+
+        let (mut t, data) = trainer();
+        let mut seen = Tensors::default();
+        t.fit(&data, None, &paths, &mut (crate::train::Silent, &mut seen)).unwrap();
+        // 4 tensors (weight_ih, weight_hh, bias_ih, bias_hh) + the head's 2, each with a gradient
+        assert_eq!(seen.0, vec![(1, 6, 6), (2, 6, 6)]);
+        assert_eq!(t.grads_epoch, 2);
+    }
 }

@@ -16,7 +16,8 @@ use super::values::{Dtype, InitArg, RecurrenceArgs};
 /// Arguments of `rnn train`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Writes MODEL (--out) plus MODEL.last.safetensors and MODEL.best.safetensors \
-(checkpoints, resumable with --resume), MODEL.history.csv/.jsonl and MODEL.loss.png/.svg beside it.")]
+(checkpoints, resumable with --resume), MODEL.history.csv/.jsonl and MODEL.loss.png/.svg beside it; \
+with --tensorboard DIR, an event file events.out.tfevents.SECONDS.HOST in DIR.")]
 pub struct Args {
     /// What to learn: sequence regression on .npy arrays (default), forecasting a CSV series,
     /// a character language model on a text file, or sequence classification
@@ -199,6 +200,11 @@ pub struct OutputArgs {
     /// Print one JSON object per epoch on stdout
     #[arg(long)]
     pub json: bool,
+    /// Write TensorBoard event files to DIR (created if missing): losses, learning rate,
+    /// gradient norm and epoch time, and histograms of every weight and gradient tensor, once per
+    /// epoch; view with `tensorboard --logdir DIR`
+    #[arg(long, value_name = "DIR")]
+    pub tensorboard: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
