@@ -1,0 +1,189 @@
+//! How much of a loss's gradient reaches back in time: `‖dL_t/dh_{t-k}‖` against the lag `k`,
+//! per layer and direction, recorded inside BPTT ([`crate::nn::flow::GradFlow`]).
+
+use ndarray::{Array2, Array3, ArrayView3, Axis, s};
+use serde::Serialize;
+
+use crate::data::TargetView;
+use crate::nn::flow::GradFlow;
+use crate::train::loss::Loss;
+use crate::{Error, Model, Readout, Result};
+
+/// The gradient's norm against the time lag, for one batch.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LagProfile {
+    /// The steps `t_e` whose loss was back-propagated alone (one backward pass each).
+    pub end_points: Vec<usize>,
+    /// Per layer and direction (`l * D + d`), per lag `k = 0, 1, ...`: the mean over the end
+    /// points that reach lag `k` of the batch mean of `‖dL_{t_e}/dh_{t_e - k}‖₂` (for the
+    /// reverse direction, of `h_{t_e + k}`: the states it processed `k` steps before `t_e`).
+    pub h: Vec<Vec<f64>>,
+    /// The same for an LSTM's cell state `c` (`None` for the other cells).
+    pub c: Option<Vec<Vec<f64>>>,
+    /// The gradient's norm at every step under the whole loss (every step's loss at once):
+    /// per layer and direction, per time step, as [`GradFlow::h`].
+    pub by_time: Vec<Vec<f64>>,
+    /// The whole loss of the batch.
+    pub loss: f64,
+}
+
+/// The end points of a `seq_len`-step batch: `count` steps (at most `seq_len`), the last step
+/// first, evenly spaced over the second half of the sequence for a unidirectional model (so the
+/// longest lags are reached by several), over the whole of it for a bidirectional one (whose
+/// reverse direction reaches back from early steps). A many-to-one readout has one: the last.
+pub fn end_points(seq_len: usize, count: usize, bidirectional: bool, readout: Readout) -> Vec<usize> {
+    if seq_len == 0 || count == 0 {
+        return Vec::new();
+    }
+    if readout == Readout::LastStep {
+        return vec![seq_len - 1];
+    }
+    let span = if bidirectional { seq_len } else { seq_len.div_ceil(2) };
+    let count = count.min(span);
+    let mut points: Vec<usize> =
+        (0..count).map(|j| seq_len - 1 - if count > 1 { j * (span - 1) / (count - 1) } else { 0 }).collect();
+    points.dedup();
+    points
+}
+
+/// [`LagProfile`] of `model` on the batch `x [T, B, input_size]` with its targets: one
+/// backward pass of the whole `loss` (for [`LagProfile::by_time`]), then one per end point
+/// ([`end_points`] with `count`) with the loss of that step alone, the gradient of the step's
+/// mean loss (the whole loss's gradient on that step, times the number of steps read).
+///
+/// # Errors
+/// [`Error::Shape`] when `x` or the targets do not fit the model; [`Error::Config`] for an
+/// empty batch.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::TargetView;
+/// use rnn::diagnose::lag::grad_norm_by_lag;
+/// use rnn::train::loss::Loss;
+/// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 8), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let x = Array3::<f64>::from_shape_fn((30, 4, 2), |(t, b, i)| ((t + 3 * b + i) as f64).sin());
+/// let y = Array3::<f64>::zeros((30, 4, 1));
+/// let lag = grad_norm_by_lag(&model, x.view(), TargetView::Values(y.view()), Loss::Mse, Readout::EveryStep, 4)?;
+/// assert_eq!(lag.h[0].len(), 30); // lags 0..=29 for the one layer
+/// assert!(lag.h[0][29] < lag.h[0][0]); // a default tanh RNN forgets
+/// # Ok::<(), rnn::Error>(())
+/// ```
+pub fn grad_norm_by_lag(
+    model: &Model<f64>,
+    x: ArrayView3<'_, f64>,
+    target: TargetView<'_, f64>,
+    loss: Loss,
+    readout: Readout,
+    count: usize,
+) -> Result<LagProfile> {
+    let config = model.rnn.config();
+    let (seq_len, batch, _) = x.dim();
+    if seq_len == 0 || batch == 0 {
+        return Err(Error::Config("the diagnostics need at least one sequence of at least one step".into()));
+    }
+    let trace = model.forward_eval(x, None, readout)?;
+    let whole = loss.compute(trace.y(), target, None)?;
+    let mut by_time = GradFlow::new(config, seq_len);
+    model.backward_flow(&trace, whole.grad.view(), &mut by_time)?;
+
+    let (dirs, rows) = (config.num_directions(), config.num_layers * config.num_directions());
+    let points = end_points(seq_len, count, config.bidirectional, readout);
+    let read = whole.grad.shape()[0];
+    let (mut sum_h, mut sum_c, mut n) = (
+        Array2::<f64>::zeros((rows, seq_len)),
+        Array2::<f64>::zeros((rows, seq_len)),
+        Array2::<f64>::zeros((rows, seq_len)),
+    );
+    let mut flow = GradFlow::new(config, seq_len);
+    for &te in &points {
+        // the loss of step te alone: the whole loss's gradient there, scaled to that step's mean
+        let mut dy = Array3::zeros(whole.grad.raw_dim());
+        let k = if readout == Readout::LastStep { 0 } else { te };
+        dy.slice_mut(s![k, .., ..]).assign(&(&whole.grad.index_axis(Axis(0), k) * read as f64));
+        flow.h.fill(0.0);
+        if let Some(c) = &mut flow.c {
+            c.fill(0.0);
+        }
+        model.backward_flow(&trace, dy.view(), &mut flow)?;
+        for i in 0..rows {
+            let reverse = i % dirs == 1;
+            // the states the loss reaches: up to te forwards, from te on in reverse
+            let times: Vec<usize> = if reverse { (te..seq_len).collect() } else { (0..=te).collect() };
+            for t in times {
+                let lag = te.abs_diff(t);
+                sum_h[[i, lag]] += flow.h[[i, t]];
+                if let Some(c) = &flow.c {
+                    sum_c[[i, lag]] += c[[i, t]];
+                }
+                n[[i, lag]] += 1.0;
+            }
+        }
+    }
+    let mean = |sum: &Array2<f64>| -> Vec<Vec<f64>> {
+        (0..rows)
+            .map(|i| {
+                let last = (0..seq_len).rev().find(|&k| n[[i, k]] > 0.0).map_or(0, |k| k + 1);
+                (0..last).map(|k| sum[[i, k]] / n[[i, k]]).collect()
+            })
+            .collect()
+    };
+    Ok(LagProfile {
+        end_points: points,
+        h: mean(&sum_h),
+        c: flow.c.is_some().then(|| mean(&sum_c)),
+        by_time: by_time.h.rows().into_iter().map(|r| r.to_vec()).collect(),
+        loss: whole.loss,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Cell, Init, ModelConfig, RnnConfig};
+
+    #[test]
+    fn end_points_cover_what_each_direction_reaches() {
+        assert_eq!(end_points(10, 4, false, Readout::EveryStep), vec![9, 8, 7, 5]);
+        assert_eq!(end_points(10, 4, true, Readout::EveryStep), vec![9, 6, 3, 0]);
+        assert_eq!(end_points(10, 4, false, Readout::LastStep), vec![9]);
+        assert_eq!(end_points(1, 4, false, Readout::EveryStep), vec![0]);
+        assert_eq!(end_points(0, 4, false, Readout::EveryStep), Vec::<usize>::new());
+    }
+
+    /// Lag 0 of a one-layer model with the loss on one step equals the norm of the head's
+    /// gradient at that step, `‖dL/dy_t V‖`; the profile has one entry per lag each
+    /// direction reaches.
+    #[test]
+    fn lag_zero_is_the_gradient_through_the_head() {
+        for (cell, bidirectional) in [(Cell::Rnn, false), (Cell::Lstm, true), (Cell::Gru, false)] {
+            let rnn = RnnConfig::new(3, 6).with_cell(cell).with_bidirectional(bidirectional);
+            let model = Model::<f64>::new(ModelConfig { rnn, output_size: Some(2) }, Init::PyTorch, 5).unwrap();
+            let x = Array3::from_shape_fn((12, 3, 3), |(t, b, i)| ((t * 7 + b * 3 + i) as f64 * 0.37).sin());
+            let y = Array3::from_shape_fn((12, 3, 2), |(t, b, o)| ((t + b + o) as f64 * 0.5).cos());
+            let lag =
+                grad_norm_by_lag(&model, x.view(), TargetView::Values(y.view()), Loss::Mse, Readout::EveryStep, 1)
+                    .unwrap();
+            assert_eq!(lag.end_points, vec![11]);
+            assert_eq!(lag.h.len(), if bidirectional { 2 } else { 1 });
+            assert_eq!(lag.h[0].len(), 12, "{cell}: the forward direction reaches back 11 steps");
+            if bidirectional {
+                assert_eq!(lag.h[1].len(), 1, "the reverse direction starts at the last step");
+            }
+            assert_eq!(lag.c.is_some(), cell == Cell::Lstm);
+            // dL_11/dy_11 = 2 (y - t) / (B O) for the step's mean squared error
+            let trace = model.forward_eval(x.view(), None, Readout::EveryStep).unwrap();
+            let head = model.head.as_ref().unwrap();
+            let state = model.rnn.config().state_size();
+            let mut want = 0.0;
+            for b in 0..3 {
+                let dy: Vec<f64> = (0..2).map(|o| 2.0 * (trace.y()[[11, b, o]] - y[[11, b, o]]) / 6.0).collect();
+                let dh: Vec<f64> = (0..state).map(|j| (0..2).map(|o| dy[o] * head.weight[[o, j]]).sum()).collect();
+                want += dh.iter().map(|v| v * v).sum::<f64>().sqrt() / 3.0;
+            }
+            assert!((lag.h[0][0] - want).abs() < 1e-12 * want.max(1.0), "{cell}: {} vs {want}", lag.h[0][0]);
+            assert!(lag.loss > 0.0 && lag.by_time.len() == lag.h.len() && lag.by_time[0].len() == 12);
+        }
+    }
+}
