@@ -20,13 +20,13 @@ use super::common::{print_stdout, read_inputs};
 use super::fit::{fit, trainer};
 
 /// The inputs and labels of one `.npy` pair, checked against each other.
-struct Labelled<F> {
-    x: Array3<F>,
-    y: Array1<usize>,
+pub(super) struct Labelled<F> {
+    pub x: Array3<F>,
+    pub y: Array1<usize>,
 }
 
 /// Reads `[N, T, I]` inputs and `[N]` labels; every problem names its file.
-fn read_labelled<F: Float>(inputs: &Path, labels: &Path) -> Result<Labelled<F>> {
+pub(super) fn read_labelled<F: Float>(inputs: &Path, labels: &Path) -> Result<Labelled<F>> {
     let x = read_inputs::<F>(inputs)?;
     if x.shape()[0] == 0 || x.shape()[1] == 0 {
         bail!("{}: no sequences to classify (shape {:?})", inputs.display(), x.shape());

@@ -15,6 +15,7 @@ mod charlm;
 mod classify;
 mod common;
 mod demo;
+mod diagnose;
 mod evaluate;
 mod fit;
 mod forecast;
@@ -42,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Train(args) => train::run(args),
         Command::Evaluate(args) => evaluate::run(args),
+        Command::Diagnose(args) => diagnose::run(args),
         Command::Forecast(args) => forecast::forecast(args),
         Command::Generate(args) => charlm::generate(args),
         Command::Demo(args) => demo::demo(args),

@@ -41,7 +41,7 @@ pub fn train<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<
 }
 
 /// Reads `[N, T, I]` inputs and `[N, T, O]` / `[N, O]` targets (and an `[N, T]` mask).
-fn read_dataset<F: Float>(inputs: &Path, targets: &Path, mask: Option<&Path>) -> Result<Dataset<F>> {
+pub(super) fn read_dataset<F: Float>(inputs: &Path, targets: &Path, mask: Option<&Path>) -> Result<Dataset<F>> {
     let x = read_inputs::<F>(inputs)?;
     let y = read_float::<F>(targets)?;
     let y: Array3<F> = match y.ndim() {

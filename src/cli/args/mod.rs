@@ -5,6 +5,7 @@ pub mod bench;
 pub mod charlm;
 pub mod classify;
 pub mod demo;
+pub mod diagnose;
 pub mod evaluate;
 pub mod forecast;
 pub mod forward;
@@ -37,6 +38,8 @@ pub enum Command {
     Train(Box<train::Args>),
     /// Score a trained model on data against baselines
     Evaluate(Box<evaluate::Args>),
+    /// Show how gradients vanish or explode through time in a trained model, on its data
+    Diagnose(Box<diagnose::Args>),
     /// Forecast a CSV series past its end with a forecasting model
     Forecast(forecast::ForecastArgs),
     /// Generate text with a character language model, streamed as it is made

@@ -1,0 +1,150 @@
+//! `rnn diagnose`: how the gradient flows back through time in trained models, measured on the
+//! data their task reads: tables (or JSON) on stdout, plots beside the first model.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use rnn::data::Dataset;
+use rnn::diagnose::report::{Diagnostics, Options};
+use rnn::model_file::{self, LoadOptions, LoadedModel};
+use rnn::plot::{LinePlot, Series};
+use rnn::tasks::charlm::{StreamLayout, read_text};
+use rnn::tasks::forecast::{ForecastMeta, Part, table};
+use rnn::train::loss::Loss;
+
+use super::args::diagnose::Args;
+use super::common::print_stdout;
+
+/// Runs `rnn diagnose`.
+pub fn run(args: &Args) -> Result<()> {
+    if args.batch == 0 || args.seq_len == 0 {
+        bail!("--batch and --seq-len must be at least 1");
+    }
+    let stem = plot_stem(args)?;
+    let mut reports = Vec::new();
+    for path in &args.model {
+        let loaded = model_file::load::<f64>(path, &LoadOptions::default())?;
+        let (data, loss) = dataset(args, path, &loaded)?;
+        let rows: Vec<usize> = (0..data.len().min(args.batch)).collect();
+        let batch = data.batch(&rows);
+        let options = Options { end_points: args.end_points };
+        let steps = match &batch.targets {
+            rnn::data::Targets::Values(v) => v.shape()[0],
+            rnn::data::Targets::Classes(c) => c.shape()[0],
+        };
+        let target = batch.target_view(0..steps);
+        let d = Diagnostics::compute(&loaded.model, batch.x.view(), target, loss, data.readout(), options)
+            .with_context(|| path.display().to_string())?;
+        if args.json {
+            let mut j = serde_json::to_value(&d)?;
+            j["model"] = serde_json::Value::String(path.display().to_string());
+            print_stdout(&format!("{j}\n"))?;
+        } else {
+            print_stdout(&format!("{}\n{}\n", path.display(), d.to_table()))?;
+        }
+        reports.push((path.clone(), d));
+    }
+    if let Some(stem) = stem {
+        let written = plots(&reports, &stem)?;
+        if !args.json {
+            let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+            eprintln!("plots: {}", names.join(", "));
+        }
+    }
+    Ok(())
+}
+
+/// Where the plots go (checked before any work: its folder must exist), or `None`.
+fn plot_stem(args: &Args) -> Result<Option<PathBuf>> {
+    if args.no_plot {
+        return Ok(None);
+    }
+    let stem = match &args.plot {
+        Some(stem) => stem.clone(),
+        None => args.model[0].with_extension("diagnose"),
+    };
+    let folder = stem.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !folder.is_dir() {
+        bail!("{}: the plots' folder does not exist", folder.display());
+    }
+    Ok(Some(stem))
+}
+
+/// The data the model's task reads and the loss it was trained with.
+fn dataset(args: &Args, path: &Path, loaded: &LoadedModel<f64>) -> Result<(Dataset<f64>, Loss)> {
+    let need = |flag: &str, given: bool, what: &str| -> Result<()> {
+        if !given {
+            bail!("{}: a {what} model is diagnosed with {flag}", path.display());
+        }
+        Ok(())
+    };
+    match rnn::tasks::kind(&loaded.metadata).as_deref() {
+        Some("forecast") => {
+            need("--data FILE.csv", args.data.is_some(), "forecasting")?;
+            let data = args.data.as_deref().unwrap_or(Path::new(""));
+            let meta = ForecastMeta::from_metadata(&loaded.metadata, path)?;
+            let table = table::read(data, meta.columns())?;
+            Ok((meta.dataset::<f64>(&table, Part::Train).with_context(|| data.display().to_string())?, Loss::Mse))
+        }
+        Some("charlm") => {
+            need("--data FILE.txt", args.data.is_some(), "character")?;
+            let data = args.data.as_deref().unwrap_or(Path::new(""));
+            let task = super::charlm::task_of(path, &loaded.metadata)?;
+            let ids = task.vocab.encode_file(data, &read_text(data)?)?;
+            let layout = StreamLayout::new(ids.len(), args.batch, args.seq_len)?;
+            let set = layout.dataset::<f64>(&ids, task.vocab.len()).with_context(|| data.display().to_string())?;
+            Ok((set, Loss::CrossEntropy))
+        }
+        Some("classify") => {
+            let (Some(inputs), Some(labels)) = (&args.inputs, &args.labels) else {
+                bail!("{}: a classifier is diagnosed with --inputs X.npy --labels Y.npy", path.display());
+            };
+            let l = super::classify::read_labelled::<f64>(inputs, labels)?;
+            let y = l.y.insert_axis(ndarray::Axis(1));
+            let set = Dataset::new(l.x, rnn::data::Targets::Classes(y), None)
+                .with_context(|| inputs.display().to_string())?;
+            Ok((set, Loss::CrossEntropy))
+        }
+        _ => {
+            let (Some(inputs), Some(targets)) = (&args.inputs, &args.targets) else {
+                bail!("{}: a sequence model is diagnosed with --inputs X.npy --targets Y.npy", path.display());
+            };
+            Ok((super::sequence::read_dataset::<f64>(inputs, targets, None)?, Loss::Mse))
+        }
+    }
+}
+
+/// The gradient's norm against the lag (one curve per model, layer and direction), and
+/// against time under the whole loss; returns the files written.
+fn plots(reports: &[(PathBuf, Diagnostics)], stem: &Path) -> Result<Vec<PathBuf>> {
+    let several = reports.len() > 1;
+    let label = |path: &Path, l: &rnn::diagnose::report::LayerReport, what: &str| {
+        let model = if several { format!("{}: ", path.file_stem().unwrap_or_default().to_string_lossy()) } else { String::new() };
+        let dir = if l.direction == "reverse" { " reverse" } else { "" };
+        format!("{model}layer {}{dir}{what}", l.layer)
+    };
+    // zeros (no gradient reaches there) are left out of a log axis
+    let positive = |values: &[f64]| -> Vec<(f64, f64)> {
+        values.iter().enumerate().filter(|(_, v)| **v > 0.0).map(|(k, &v)| (k as f64, v)).collect()
+    };
+    let mut lag = LinePlot::new("Gradient norm against time lag", "lag k (steps back from the loss)", "‖dL_t/dh_(t-k)‖")
+        .with_log_y(true);
+    let mut time = LinePlot::new("Gradient norm over time (whole loss)", "time step t", "‖dL/dh_t‖").with_log_y(true);
+    for (path, d) in reports {
+        for l in &d.layers {
+            lag = lag.with_series([Series::solid(label(path, l, ""), positive(&l.grad_norm_by_lag))]);
+            if let Some(c) = &l.cell_grad_norm_by_lag {
+                lag = lag.with_series([Series::dashed(label(path, l, " (cell state)"), positive(c))]);
+            }
+            time = time.with_series([Series::solid(label(path, l, ""), positive(&l.grad_norm_by_time))]);
+        }
+    }
+    let name = |suffix: &str| {
+        let mut s = stem.as_os_str().to_owned();
+        s.push(suffix);
+        PathBuf::from(s)
+    };
+    let (a, b) = lag.save(&name(".lag"))?;
+    let (c, e) = time.save(&name(".time"))?;
+    Ok(vec![a, b, c, e])
+}
