@@ -147,7 +147,10 @@ fn sample(model: &Model<f64>, vocab: &Vocab, length: usize, seed: u64) -> Result
 }
 
 /// The character-model settings in a model file's metadata, or an error naming the file.
-pub(super) fn task_of(path: &std::path::Path, metadata: &std::collections::HashMap<String, String>) -> Result<CharLmTask> {
+pub(super) fn task_of(
+    path: &std::path::Path,
+    metadata: &std::collections::HashMap<String, String>,
+) -> Result<CharLmTask> {
     CharLmTask::from_metadata(metadata).map_err(|e| {
         let msg = e.to_string();
         anyhow!("{}: {}", path.display(), msg.strip_prefix("invalid configuration: ").unwrap_or(&msg))

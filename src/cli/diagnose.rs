@@ -119,7 +119,11 @@ fn dataset(args: &Args, path: &Path, loaded: &LoadedModel<f64>) -> Result<(Datas
 fn plots(reports: &[(PathBuf, Diagnostics)], stem: &Path) -> Result<Vec<PathBuf>> {
     let several = reports.len() > 1;
     let label = |path: &Path, l: &rnn::diagnose::report::LayerReport, what: &str| {
-        let model = if several { format!("{}: ", path.file_stem().unwrap_or_default().to_string_lossy()) } else { String::new() };
+        let model = if several {
+            format!("{}: ", path.file_stem().unwrap_or_default().to_string_lossy())
+        } else {
+            String::new()
+        };
         let dir = if l.direction == "reverse" { " reverse" } else { "" };
         format!("{model}layer {}{dir}{what}", l.layer)
     };
@@ -127,8 +131,9 @@ fn plots(reports: &[(PathBuf, Diagnostics)], stem: &Path) -> Result<Vec<PathBuf>
     let positive = |values: &[f64]| -> Vec<(f64, f64)> {
         values.iter().enumerate().filter(|(_, v)| **v > 0.0).map(|(k, &v)| (k as f64, v)).collect()
     };
-    let mut lag = LinePlot::new("Gradient norm against time lag", "lag k (steps back from the loss)", "‖dL_t/dh_(t-k)‖")
-        .with_log_y(true);
+    let mut lag =
+        LinePlot::new("Gradient norm against time lag", "lag k (steps back from the loss)", "‖dL_t/dh_(t-k)‖")
+            .with_log_y(true);
     let mut time = LinePlot::new("Gradient norm over time (whole loss)", "time step t", "‖dL/dh_t‖").with_log_y(true);
     for (path, d) in reports {
         for l in &d.layers {

@@ -129,8 +129,11 @@ impl Diagnostics {
                 }
             })
             .collect();
-        let head_grad_norms =
-            named.iter().filter(|(name, _)| name.starts_with("head.")).map(|(name, t)| (name.clone(), norm(t))).collect();
+        let head_grad_norms = named
+            .iter()
+            .filter(|(name, _)| name.starts_with("head."))
+            .map(|(name, t)| (name.clone(), norm(t)))
+            .collect();
         let cell = match config.cell {
             crate::Cell::Rnn => format!("rnn ({})", config.nonlinearity),
             other => other.to_string(),
@@ -189,7 +192,8 @@ impl Diagnostics {
         out += &header;
         let fmt = |v: Option<&f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.2e}"));
         for l in &self.layers {
-            let rows = std::iter::once(("h", &l.grad_norm_by_lag)).chain(l.cell_grad_norm_by_lag.iter().map(|c| ("c", c)));
+            let rows =
+                std::iter::once(("h", &l.grad_norm_by_lag)).chain(l.cell_grad_norm_by_lag.iter().map(|c| ("c", c)));
             for (what, values) in rows {
                 let name = format!("{} {}{}", l.layer, l.direction, if what == "c" { " (c)" } else { "" });
                 let mut line = format!("{name:<18}");
