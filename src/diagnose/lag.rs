@@ -1,13 +1,14 @@
 //! How much of a loss's gradient reaches back in time: `‖dL_t/dh_{t-k}‖` against the lag `k`,
 //! per layer and direction, recorded inside BPTT ([`crate::nn::flow::GradFlow`]).
 
-use ndarray::{Array2, Array3, ArrayView3, Axis, s};
+use ndarray::ArrayView3;
 use serde::Serialize;
 
 use crate::data::TargetView;
-use crate::nn::flow::GradFlow;
+pub use crate::nn::flow::end_points;
+use crate::nn::flow::{GradFlow, LagFlow, flow_by_lag};
 use crate::train::loss::Loss;
-use crate::{Error, Model, Readout, Result};
+use crate::{Error, Float, Model, Readout, Result};
 
 /// The gradient's norm against the time lag, for one batch.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -25,25 +26,6 @@ pub struct LagProfile {
     pub by_time: Vec<Vec<f64>>,
     /// The whole loss of the batch.
     pub loss: f64,
-}
-
-/// The end points of a `seq_len`-step batch: `count` steps (at most `seq_len`), the last step
-/// first, evenly spaced over the second half of the sequence for a unidirectional model (so the
-/// longest lags are reached by several), over the whole of it for a bidirectional one (whose
-/// reverse direction reaches back from early steps). A many-to-one readout has one: the last.
-pub fn end_points(seq_len: usize, count: usize, bidirectional: bool, readout: Readout) -> Vec<usize> {
-    if seq_len == 0 || count == 0 {
-        return Vec::new();
-    }
-    if readout == Readout::LastStep {
-        return vec![seq_len - 1];
-    }
-    let span = if bidirectional { seq_len } else { seq_len.div_ceil(2) };
-    let count = count.min(span);
-    let mut points: Vec<usize> =
-        (0..count).map(|j| seq_len - 1 - if count > 1 { j * (span - 1) / (count - 1) } else { 0 }).collect();
-    points.dedup();
-    points
 }
 
 /// [`LagProfile`] of `model` on the batch `x [T, B, input_size]` with its targets: one
@@ -70,10 +52,10 @@ pub fn end_points(seq_len: usize, count: usize, bidirectional: bool, readout: Re
 /// assert!(lag.h[0][29] < lag.h[0][0]); // a default tanh RNN forgets
 /// # Ok::<(), rnn::Error>(())
 /// ```
-pub fn grad_norm_by_lag(
-    model: &Model<f64>,
-    x: ArrayView3<'_, f64>,
-    target: TargetView<'_, f64>,
+pub fn grad_norm_by_lag<F: Float>(
+    model: &Model<F>,
+    x: ArrayView3<'_, F>,
+    target: TargetView<'_, F>,
     loss: Loss,
     readout: Readout,
     count: usize,
@@ -88,51 +70,11 @@ pub fn grad_norm_by_lag(
     let mut by_time = GradFlow::new(config, seq_len);
     model.backward_flow(&trace, whole.grad.view(), &mut by_time)?;
 
-    let (dirs, rows) = (config.num_directions(), config.num_layers * config.num_directions());
-    let points = end_points(seq_len, count, config.bidirectional, readout);
-    let read = whole.grad.shape()[0];
-    let (mut sum_h, mut sum_c, mut n) = (
-        Array2::<f64>::zeros((rows, seq_len)),
-        Array2::<f64>::zeros((rows, seq_len)),
-        Array2::<f64>::zeros((rows, seq_len)),
-    );
-    let mut flow = GradFlow::new(config, seq_len);
-    for &te in &points {
-        // the loss of step te alone: the whole loss's gradient there, scaled to that step's mean
-        let mut dy = Array3::zeros(whole.grad.raw_dim());
-        let k = if readout == Readout::LastStep { 0 } else { te };
-        dy.slice_mut(s![k, .., ..]).assign(&(&whole.grad.index_axis(Axis(0), k) * read as f64));
-        flow.h.fill(0.0);
-        if let Some(c) = &mut flow.c {
-            c.fill(0.0);
-        }
-        model.backward_flow(&trace, dy.view(), &mut flow)?;
-        for i in 0..rows {
-            let reverse = i % dirs == 1;
-            // the states the loss reaches: up to te forwards, from te on in reverse
-            let times: Vec<usize> = if reverse { (te..seq_len).collect() } else { (0..=te).collect() };
-            for t in times {
-                let lag = te.abs_diff(t);
-                sum_h[[i, lag]] += flow.h[[i, t]];
-                if let Some(c) = &flow.c {
-                    sum_c[[i, lag]] += c[[i, t]];
-                }
-                n[[i, lag]] += 1.0;
-            }
-        }
-    }
-    let mean = |sum: &Array2<f64>| -> Vec<Vec<f64>> {
-        (0..rows)
-            .map(|i| {
-                let last = (0..seq_len).rev().find(|&k| n[[i, k]] > 0.0).map_or(0, |k| k + 1);
-                (0..last).map(|k| sum[[i, k]] / n[[i, k]]).collect()
-            })
-            .collect()
-    };
+    let LagFlow { end_points, h, c } = flow_by_lag(model, &trace, whole.grad.view(), readout, count)?;
     Ok(LagProfile {
-        end_points: points,
-        h: mean(&sum_h),
-        c: flow.c.is_some().then(|| mean(&sum_c)),
+        end_points,
+        h,
+        c,
         by_time: by_time.h.rows().into_iter().map(|r| r.to_vec()).collect(),
         loss: whole.loss,
     })
@@ -142,6 +84,7 @@ pub fn grad_norm_by_lag(
 mod tests {
     use super::*;
     use crate::{Cell, Init, ModelConfig, RnnConfig};
+    use ndarray::Array3;
 
     #[test]
     fn end_points_cover_what_each_direction_reaches() {

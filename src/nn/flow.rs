@@ -1,10 +1,10 @@
 //! Gradient flow through time: the norm of the gradient at every hidden state, as a backward
 //! pass computes it ([`GradFlow`]), the measurement behind vanishing and exploding gradients.
 
-use ndarray::Array2;
+use ndarray::{Array2, Array3, ArrayView3, Axis, s};
 
-use crate::RnnConfig;
 use crate::nn::layer::StepNorms;
+use crate::{Float, Model, ModelTrace, Readout, Result, RnnConfig};
 
 /// Per layer and direction, per time step, the batch mean of `‖dL/dh_t‖₂` (each sequence's
 /// norm over its units), and for an LSTM of `‖dL/dc_t‖₂`, recorded by a backward pass
@@ -59,4 +59,96 @@ impl GradFlow {
         let c = self.c.as_mut().map(|c| c.row_mut(i).into_slice().expect("contiguous row"));
         StepNorms { h, c }
     }
+}
+
+/// The gradient's norm against the time lag (see [`flow_by_lag`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LagFlow {
+    /// The steps `t_e` whose loss was back-propagated alone.
+    pub end_points: Vec<usize>,
+    /// Per layer and direction (`l * D + d`), per lag `k = 0, 1, ...`: the mean over the end
+    /// points that reach lag `k` of the batch mean of `‖dL_{t_e}/dh_{t_e - k}‖₂` (for the
+    /// reverse direction, of `h_{t_e + k}`: the states it processed `k` steps before `t_e`).
+    pub h: Vec<Vec<f64>>,
+    /// The same for an LSTM's cell state `c` (`None` for the other cells).
+    pub c: Option<Vec<Vec<f64>>>,
+}
+
+/// The end points of a `seq_len`-step batch: `count` steps (at most `seq_len`), the last step
+/// first, evenly spaced over the second half of the sequence for a unidirectional model (so the
+/// longest lags are reached by several), over the whole of it for a bidirectional one (whose
+/// reverse direction reaches back from early steps). A many-to-one readout has one: the last.
+pub fn end_points(seq_len: usize, count: usize, bidirectional: bool, readout: Readout) -> Vec<usize> {
+    if seq_len == 0 || count == 0 {
+        return Vec::new();
+    }
+    if readout == Readout::LastStep {
+        return vec![seq_len - 1];
+    }
+    let span = if bidirectional { seq_len } else { seq_len.div_ceil(2) };
+    let count = count.min(span);
+    let mut points: Vec<usize> =
+        (0..count).map(|j| seq_len - 1 - if count > 1 { j * (span - 1) / (count - 1) } else { 0 }).collect();
+    points.dedup();
+    points
+}
+
+/// [`LagFlow`] of `model` on the batch `trace` ran (an inference trace, so no dropout), given
+/// `d_y`, the gradient of the whole loss: one backward pass per end point ([`end_points`] with
+/// `count`), each with the loss of that step alone (`d_y` on that step, times the number of
+/// steps read: the gradient of the step's mean loss when the whole loss is the mean over steps).
+///
+/// # Errors
+/// [`crate::Error::Shape`] when `d_y` does not have the shape of the trace's output.
+pub fn flow_by_lag<F: Float>(
+    model: &Model<F>,
+    trace: &ModelTrace<'_, F>,
+    d_y: ArrayView3<'_, F>,
+    readout: Readout,
+    count: usize,
+) -> Result<LagFlow> {
+    let config = model.rnn.config();
+    let seq_len = trace.rnn().output().dim().0;
+    let (dirs, rows) = (config.num_directions(), config.num_layers * config.num_directions());
+    let points = end_points(seq_len, count, config.bidirectional, readout);
+    let read = d_y.shape()[0];
+    let (mut sum_h, mut sum_c, mut n) = (
+        Array2::<f64>::zeros((rows, seq_len)),
+        Array2::<f64>::zeros((rows, seq_len)),
+        Array2::<f64>::zeros((rows, seq_len)),
+    );
+    let mut flow = GradFlow::new(config, seq_len);
+    let scale = F::of(read as f64);
+    for &te in &points {
+        // the loss of step te alone: the whole loss's gradient there, scaled to that step's mean
+        let mut dy = Array3::zeros(d_y.raw_dim());
+        let k = if readout == Readout::LastStep { 0 } else { te };
+        dy.slice_mut(s![k, .., ..]).assign(&d_y.index_axis(Axis(0), k).mapv(|v| v * scale));
+        flow.h.fill(0.0);
+        if let Some(c) = &mut flow.c {
+            c.fill(0.0);
+        }
+        model.backward_flow(trace, dy.view(), &mut flow)?;
+        for i in 0..rows {
+            // the states the loss reaches: up to te forwards, from te on in reverse
+            let times = if i % dirs == 1 { te..seq_len } else { 0..te + 1 };
+            for t in times {
+                let lag = te.abs_diff(t);
+                sum_h[[i, lag]] += flow.h[[i, t]];
+                if let Some(c) = &flow.c {
+                    sum_c[[i, lag]] += c[[i, t]];
+                }
+                n[[i, lag]] += 1.0;
+            }
+        }
+    }
+    let mean = |sum: &Array2<f64>| -> Vec<Vec<f64>> {
+        (0..rows)
+            .map(|i| {
+                let last = (0..seq_len).rev().find(|&k| n[[i, k]] > 0.0).map_or(0, |k| k + 1);
+                (0..last).map(|k| sum[[i, k]] / n[[i, k]]).collect()
+            })
+            .collect()
+    };
+    Ok(LagFlow { end_points: points, h: mean(&sum_h), c: flow.c.is_some().then(|| mean(&sum_c)) })
 }

@@ -74,6 +74,11 @@ pub struct TrainConfig {
     /// training in this run (the epoch under way finishes). `None` for no budget.
     #[serde(default)]
     pub time_limit: Option<f64>,
+    /// Measure the gradient's norm against the time lag at the end of every epoch
+    /// ([`EpochRecord::grad_flow`](super::EpochRecord::grad_flow)), on the first
+    /// [`DIAGNOSE_SEQUENCES`](super::history::DIAGNOSE_SEQUENCES) training sequences.
+    #[serde(default)]
+    pub diagnose: bool,
 }
 
 impl Default for TrainConfig {
@@ -94,6 +99,7 @@ impl Default for TrainConfig {
             shuffle: true,
             seed: 0,
             time_limit: None,
+            diagnose: false,
         }
     }
 }

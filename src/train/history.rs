@@ -29,16 +29,58 @@ pub struct EpochRecord {
     pub sequences_per_sec: f64,
     /// Whether this epoch is the best so far (validation) .
     pub best: bool,
+    /// The gradient's norm against the time lag at the end of the epoch, when training was
+    /// asked to measure it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grad_flow: Option<EpochFlow>,
+}
+
+/// Training sequences the gradient flow is measured on at the end of an epoch.
+pub const DIAGNOSE_SEQUENCES: usize = 16;
+
+/// The gradient's norm against the time lag (see [`crate::nn::flow::LagFlow`]), one epoch's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochFlow {
+    /// The steps whose loss was back-propagated alone.
+    pub end_points: Vec<usize>,
+    /// Per layer and direction (`"0"`, `"1 reverse"`, ...), bottom first: the batch mean of
+    /// `‖dL_t/dh_(t-k)‖` by lag `k`.
+    pub grad_norm_by_lag: Vec<(String, Vec<f64>)>,
+}
+
+impl EpochFlow {
+    /// The norm at lag 0 and at the longest lag, per layer and direction.
+    fn ends(&self) -> Vec<(String, f64, f64)> {
+        self.grad_norm_by_lag
+            .iter()
+            .map(|(name, v)| (name.clone(), v.first().copied().unwrap_or(0.0), v.last().copied().unwrap_or(0.0)))
+            .collect()
+    }
 }
 
 pub(super) fn write_history(paths: &RunPaths, history: &[EpochRecord]) -> Result<()> {
     let opt = |v: Option<f64>| v.map(|v| format!("{v}")).unwrap_or_default();
     let mut csv =
-        String::from("epoch,train_loss,val_loss,val_accuracy,lr,grad_norm,step,seconds,sequences_per_sec,best\n");
+        String::from("epoch,train_loss,val_loss,val_accuracy,lr,grad_norm,step,seconds,sequences_per_sec,best");
+    // with the gradient flow measured: per layer and direction its norm at lag 0 and at the
+    // longest lag
+    let flow_columns = history.iter().find_map(|r| r.grad_flow.as_ref()).map(EpochFlow::ends);
+    for (name, ..) in flow_columns.iter().flatten() {
+        let name = name.replace(' ', "_");
+        csv.push_str(&format!(",grad_lag_first_l{name},grad_lag_last_l{name}"));
+    }
+    csv.push('\n');
     let mut jsonl = String::new();
     for r in history {
+        let mut flow = String::new();
+        if let Some(columns) = &flow_columns {
+            match &r.grad_flow {
+                Some(f) => f.ends().iter().for_each(|(_, a, b)| flow.push_str(&format!(",{a:e},{b:e}"))),
+                None => flow.push_str(&",".repeat(2 * columns.len())),
+            }
+        }
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{:.3},{:.1},{}\n",
+            "{},{},{},{},{},{},{},{:.3},{:.1},{}{flow}\n",
             r.epoch,
             r.train_loss,
             opt(r.val_loss),
@@ -69,4 +111,59 @@ pub(super) fn plot_history(paths: &RunPaths, history: &[EpochRecord]) -> Result<
     let positive = history.iter().all(|r| r.train_loss > 0.0 && r.val_loss.is_none_or(|v| v > 0.0));
     let plot = LinePlot::new("Training loss", "epoch", "loss").with_series(series).with_log_y(positive);
     plot.save(&paths.plot_stem).map(|_| ())
+}
+
+/// The gradient's norm against the lag for the bottom layer at a few epochs (the first, the
+/// last and up to four between), on a log axis: how vanishing changes as training goes.
+pub(super) fn plot_flow(paths: &RunPaths, history: &[EpochRecord]) -> Result<()> {
+    use crate::plot::{LinePlot, Series};
+    let measured: Vec<(usize, &EpochFlow)> =
+        history.iter().filter_map(|r| r.grad_flow.as_ref().map(|f| (r.epoch, f))).collect();
+    if measured.is_empty() {
+        return Ok(());
+    }
+    let picks = 6.min(measured.len());
+    let mut chosen: Vec<usize> =
+        (0..picks).map(|j| if picks > 1 { j * (measured.len() - 1) / (picks - 1) } else { 0 }).collect();
+    chosen.dedup();
+    let series = chosen.into_iter().filter_map(|j| {
+        let (epoch, flow) = measured[j];
+        let (_, values) = flow.grad_norm_by_lag.first()?;
+        let points = values.iter().enumerate().filter(|(_, v)| **v > 0.0).map(|(k, &v)| (k as f64, v)).collect();
+        Some(Series::solid(format!("epoch {epoch}"), points))
+    });
+    let plot =
+        LinePlot::new("Gradient norm against time lag, bottom layer, during training", "lag k", "‖dL_t/dh_(t-k)‖")
+            .with_series(series.collect::<Vec<_>>())
+            .with_log_y(true);
+    let mut stem = paths.plot_stem.as_os_str().to_owned();
+    stem.push(".gradflow");
+    plot.save(std::path::Path::new(&stem)).map(|_| ())
+}
+
+/// [`EpochFlow`] of `model` on the first [`DIAGNOSE_SEQUENCES`] sequences of `data` under
+/// `loss` (inference mode: no dropout), four end points.
+pub(super) fn measure_flow<F: crate::Float>(
+    model: &crate::Model<F>,
+    data: &crate::data::Dataset<F>,
+    loss: crate::train::loss::Loss,
+) -> Result<EpochFlow> {
+    let rows: Vec<usize> = (0..data.len().min(DIAGNOSE_SEQUENCES)).collect();
+    let batch = data.batch(&rows);
+    let steps = match &batch.targets {
+        crate::data::Targets::Values(v) => v.shape()[0],
+        crate::data::Targets::Classes(c) => c.shape()[0],
+    };
+    let trace = model.forward_eval(batch.x.view(), None, data.readout())?;
+    let whole = loss.compute(trace.y(), batch.target_view(0..steps), batch.mask_view(0..steps))?;
+    let flow = crate::nn::flow::flow_by_lag(model, &trace, whole.grad.view(), data.readout(), 4)?;
+    let config = model.rnn.config();
+    let dirs = config.num_directions();
+    let grad_norm_by_lag = flow
+        .h
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (format!("{}{}", i / dirs, if i % dirs == 1 { " reverse" } else { "" }), v))
+        .collect();
+    Ok(EpochFlow { end_points: flow.end_points, grad_norm_by_lag })
 }

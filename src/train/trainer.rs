@@ -11,7 +11,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::checkpoint::{self, Checkpoint};
-use super::history::{plot_history, write_history};
+use super::history::{plot_flow, plot_history, write_history};
 use super::loss::Loss;
 use super::optim::{self, Optimizer};
 use super::schedule::ScheduleKind;
@@ -206,6 +206,7 @@ impl<F: Float> Trainer<F> {
         };
         crate::io::model_file::save_with_metadata(final_model, &paths.model, &self.metadata)?;
         plot_history(paths, &self.state.history)?;
+        plot_flow(paths, &self.state.history)?;
         Ok(TrainReport {
             history: self.state.history.clone(),
             final_epoch,
@@ -323,6 +324,7 @@ impl<F: Float> Trainer<F> {
                 best = true;
             }
         }
+        let grad_flow = if c.diagnose { Some(super::history::measure_flow(&self.model, train, c.loss)?) } else { None };
         Ok(EpochRecord {
             epoch,
             train_loss: loss_sum / count_sum.max(f64::MIN_POSITIVE),
@@ -334,6 +336,7 @@ impl<F: Float> Trainer<F> {
             seconds: started.elapsed().as_secs_f64(),
             sequences_per_sec: order.len() as f64 / train_secs,
             best,
+            grad_flow,
         })
     }
 

@@ -123,6 +123,10 @@ pub struct TrainingArgs {
     /// different cells compared at equal training time)
     #[arg(long, value_name = "SECONDS")]
     pub time_limit: Option<f64>,
+    /// Measure the gradient's norm against the time lag after every epoch (16 training
+    /// sequences): columns in the history files and a MODEL.loss.gradflow plot
+    #[arg(long)]
+    pub diagnose: bool,
     /// Sequences per optimizer step
     #[arg(long, value_name = "B", default_value_t = 32)]
     pub batch_size: usize,
@@ -285,6 +289,7 @@ impl TrainingArgs {
             shuffle: !self.no_shuffle,
             seed: self.seed,
             time_limit: self.time_limit,
+            diagnose: self.diagnose,
         };
         config.validate()?;
         Ok(config)
