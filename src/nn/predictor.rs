@@ -6,7 +6,7 @@
 use ndarray::{Array3, ArrayView3};
 
 use crate::kernels::{Packed, PackedRef};
-use crate::{Float, Model, Readout, Result};
+use crate::{Cell, Float, Model, Readout, Result};
 
 /// A [`Model`] ready for repeated inference. It borrows the model, so the weights it packed
 /// cannot change while it lives; it computes exactly what [`Model::forward`] computes.
@@ -30,14 +30,18 @@ use crate::{Float, Model, Readout, Result};
 /// ```
 pub struct Predictor<'m, F: Float = f32> {
     model: &'m Model<F>,
-    /// `W_hhᵀ` of every layer and direction (index `layer * D + direction`), packed.
+    /// `W_hhᵀ` of every layer and direction (index `layer * D + direction`), packed; empty for
+    /// an IndRNN.
     recurrent: Vec<Packed<F>>,
 }
 
 impl<'m, F: Float> Predictor<'m, F> {
-    /// Packs the recurrent weights of `model`.
+    /// Packs the recurrent weights of `model` (an IndRNN's, element-wise, need no packing).
     pub fn new(model: &'m Model<F>) -> Self {
-        let recurrent = model.rnn.layers().iter().map(|p| Packed::pack(p.weight_hh.t())).collect();
+        let recurrent = match model.rnn.config().cell {
+            Cell::IndRnn => Vec::new(),
+            _ => model.rnn.layers().iter().map(|p| Packed::pack(p.weight_hh.t())).collect(),
+        };
         Predictor { model, recurrent }
     }
 

@@ -8,8 +8,9 @@ use crate::nn::cell::{gru_gates, lstm_gates};
 
 use crate::{Cell, Error, Float, Model, Result};
 
-/// One layer's weights as a step uses them: `W_ihᵀ`, `W_hhᵀ`, `b_ih + b_hh` (for a GRU `b_ih`
-/// alone: `b_hh` goes into [`Gated::b_hh`]).
+/// One layer's weights as a step uses them: `W_ihᵀ`, `W_hhᵀ` (empty for an IndRNN, whose `u`
+/// the step reads from the model), `b_ih + b_hh` (for a GRU `b_ih` alone: `b_hh` goes into
+/// [`Gated::b_hh`]).
 type StepLayer<F> = (Aligned<F>, Aligned<F>, Option<ndarray::Array1<F>>);
 
 /// What a gated cell's step needs beyond [`StepLayer`].
@@ -52,7 +53,7 @@ pub struct Stepper<'m, F: Float = f32> {
     a: Array2<F>,
     /// Head output `[batch, output_size]` (empty without a head).
     y: Array2<F>,
-    /// The gated cells' extras (`None` for the Elman cell).
+    /// The gated cells' extras (`None` for the Elman cell and the IndRNN).
     gated: Option<Gated<F>>,
 }
 
@@ -81,11 +82,16 @@ impl<'m, F: Float> Stepper<'m, F> {
                     (Some(a), Some(b)) => Some(a + b),
                     _ => None,
                 };
-                (transposed_aligned(p.weight_ih.view()), transposed_aligned(p.weight_hh.view()), bias)
+                // an IndRNN's recurrent weight is element-wise: the step reads u from the model
+                let w_hh_t = match c.cell {
+                    Cell::IndRnn => Aligned::zeros(0),
+                    _ => transposed_aligned(p.weight_hh.view()),
+                };
+                (transposed_aligned(p.weight_ih.view()), w_hh_t, bias)
             })
             .collect();
         let (hidden, gates) = (c.hidden_size, c.cell.gates() * c.hidden_size);
-        let gated = (c.cell != Cell::Rnn).then(|| Gated {
+        let gated = matches!(c.cell, Cell::Lstm | Cell::Gru).then(|| Gated {
             b_hh: params.iter().map(|p| p.bias_hh.clone().filter(|_| c.cell == Cell::Gru)).collect(),
             w_hr_t: params.iter().map(|p| p.weight_hr.as_ref().map(|w| transposed_aligned(w.view()))).collect(),
             c: Array3::zeros(if c.cell == Cell::Lstm { (c.num_layers, batch, hidden) } else { (0, 0, 0) }),
@@ -171,10 +177,11 @@ impl<'m, F: Float> Stepper<'m, F> {
             self.step_gated(x_slice);
             return self.read_out();
         }
+        let params = self.model.rnn.layers();
         for (l, (w_ih_t, w_hh_t, bias)) in self.layers.iter().enumerate() {
             let a = self.a.as_slice_mut().expect("contiguous scratch");
-            // a = b_ih + b_hh (or 0), then a += x W_ihᵀ and a += h_l W_hhᵀ,
-            // x being the input or the layer below's new state
+            // a = b_ih + b_hh (or 0), then a += x W_ihᵀ and a += h_l W_hhᵀ (an IndRNN's
+            // a += u ⊙ h_l), x being the input or the layer below's new state
             match bias {
                 Some(b) => {
                     a.chunks_exact_mut(hidden).for_each(|row| row.copy_from_slice(b.as_slice().expect("contiguous")))
@@ -186,7 +193,17 @@ impl<'m, F: Float> Stepper<'m, F> {
             let in_size = if l == 0 { c.input_size } else { hidden };
             let input = if l == 0 { Mat::new(x_slice, batch, in_size) } else { Mat::new(state(l - 1), batch, hidden) };
             gemm(input, Mat::new(w_ih_t.as_slice(), in_size, hidden), a, hidden, true);
-            gemm(Mat::new(state(l), batch, hidden), Mat::new(w_hh_t.as_slice(), hidden, hidden), a, hidden, true);
+            match params[l].weight_hh_diag.as_ref().and_then(|u| u.as_slice()) {
+                Some(u) => {
+                    for (a, h) in a.chunks_exact_mut(hidden).zip(state(l).chunks_exact(hidden)) {
+                        a.iter_mut().zip(u).zip(h).for_each(|((a, &u), &h)| *a += u * h);
+                    }
+                }
+                None => {
+                    let w_hh_t = Mat::new(w_hh_t.as_slice(), hidden, hidden);
+                    gemm(Mat::new(state(l), batch, hidden), w_hh_t, a, hidden, true);
+                }
+            }
             // h_l = act(a)
             let act = c.nonlinearity;
             let h_l =

@@ -7,6 +7,7 @@ use super::{GateCache, Rnn, RnnGrads, RnnTrace};
 use crate::kernels::matmul;
 use crate::nn::gated::GatedGradsOut;
 use crate::nn::gru;
+use crate::nn::indrnn;
 use crate::nn::layer::{InputGrad, LayerGradsOut, LayerParams, Recurrence, Tape, Upstream};
 use crate::nn::lstm;
 use crate::{Cell, Error, Float, Result};
@@ -44,7 +45,12 @@ impl<F: Float> Rnn<F> {
         d_cn: Option<ArrayView3<'_, F>>,
     ) -> Result<RnnGrads<F>> {
         let d_output = OutputGrad::Dense(d_output.as_standard_layout().into_owned());
-        self.backward_stack(trace, Backward { top_states: None, caches: None, d_cn, input_grad: true }, d_output, d_hn)
+        self.backward_stack(
+            trace,
+            Backward { states: Vec::new(), caches: None, d_cn, input_grad: true },
+            d_output,
+            d_hn,
+        )
     }
 
     /// [`Rnn::backward`] that consumes the trace (as PyTorch frees its graph in `backward()`)
@@ -52,7 +58,9 @@ impl<F: Float> Rnn<F> {
     /// `[seq_len, batch, hidden_size]` array. Given the gradient through a head
     /// ([`OutputGrad::Head`]), the top layer's `dA` overwrites its own hidden states; each
     /// layer's input gradient then overwrites its `dA` and becomes the next layer's upstream
-    /// gradient, in which that layer's `dA` is written in turn.
+    /// gradient, in which that layer's `dA` is written in turn. A gated stack works in its gate
+    /// activations, an IndRNN stack over the hidden states of each direction no layer above
+    /// reads.
     ///
     /// `input_grad = false` skips dL/dx ([`RnnGrads::input`] is `None`), as a training step
     /// wants.
@@ -70,24 +78,35 @@ impl<F: Float> Rnn<F> {
         let top = c.num_layers - 1;
         let (seq_len, batch, _) = trace.x.dim();
         let in_top = trace.layer_input(top).shape()[2];
-        // the top layer works over its states when W_hh can be packed without a new H × H
-        // array (into the gradient of a square W_ih), or that array is smaller than the states
         // a gated cell's backward pass works in its gate activations
-        if c.cell != Cell::Rnn {
+        if matches!(c.cell, Cell::Lstm | Cell::Gru) {
             let caches = std::mem::take(&mut trace.caches);
-            let how = Backward { top_states: None, caches: Some(caches), d_cn: None, input_grad };
+            let how = Backward { states: Vec::new(), caches: Some(caches), d_cn: None, input_grad };
             return self.backward_stack(&trace, how, d_output, d_hn);
         }
-        let over_states = matches!(d_output, OutputGrad::Head { .. })
-            && c.num_directions() == 1
-            && (in_top >= c.hidden_size || c.hidden_size <= seq_len * batch);
-        let states = over_states.then(|| std::mem::take(&mut trace.hs[top]));
-        self.backward_stack(
-            &trace,
-            Backward { top_states: states, caches: None, d_cn: None, input_grad },
-            d_output,
-            d_hn,
-        )
+        let dirs = c.num_directions();
+        let states = if c.cell == Cell::IndRnn {
+            // an IndRNN direction's dA goes over its own states, unless the layer above reads
+            // them as its input (one direction, no dropout), which it does until its own
+            // backward pass is done
+            (0..trace.hs.len())
+                .map(|i| {
+                    let l = i / dirs;
+                    (l == top || trace.outputs[l].is_some()).then(|| std::mem::take(&mut trace.hs[i]))
+                })
+                .collect()
+        } else {
+            // the Elman top layer works over its states when W_hh can be packed without a new
+            // H × H array (into the gradient of a square W_ih), or that array is smaller than
+            // the states
+            let over_states = matches!(d_output, OutputGrad::Head { .. })
+                && dirs == 1
+                && (in_top >= c.hidden_size || c.hidden_size <= seq_len * batch);
+            let mut states: Vec<_> = (0..top).map(|_| None).collect();
+            states.push(over_states.then(|| std::mem::take(&mut trace.hs[top])));
+            states
+        };
+        self.backward_stack(&trace, Backward { states, caches: None, d_cn: None, input_grad }, d_output, d_hn)
     }
 
     /// The backward pass of [`Rnn::backward`] and [`Rnn::backward_owned`], as `how` says.
@@ -98,7 +117,7 @@ impl<F: Float> Rnn<F> {
         d_output: OutputGrad<'_, F>,
         d_hn: Option<ArrayView3<'_, F>>,
     ) -> Result<RnnGrads<F>> {
-        let Backward { top_states, caches, d_cn, input_grad } = how;
+        let Backward { mut states, caches, d_cn, input_grad } = how;
         let c = &self.config;
         let (dirs, hidden, state) = (c.num_directions(), c.hidden_size, c.state_size());
         let (seq_len, batch, _) = trace.x.dim();
@@ -144,6 +163,7 @@ impl<F: Float> Rnn<F> {
         if dirs == 1 && c.cell == Cell::Rnn {
             // the top layer's dA goes over its own states, its upstream gradient formed step by
             // step from the head's; otherwise over the dense gradient of the output
+            let top_states = states.get_mut(c.num_layers - 1).and_then(Option::take);
             let (mut buf, mut over_states) = match (top_states, d_output) {
                 (Some(states), OutputGrad::Head { dz, weight, first }) => {
                     (states, Some(Upstream::Head { dz, weight, first }))
@@ -216,6 +236,22 @@ impl<F: Float> Rnn<F> {
                     self.layers[i].backward(recurrence(d), tape(l, i), d_hs, d_hn_i, out)?;
                     continue;
                 }
+                if c.cell == Cell::IndRnn {
+                    // dA over the states: the trace's own when it was given up, else a copy
+                    let mut over = match states.get_mut(i).and_then(Option::take) {
+                        Some(own) => own,
+                        None => trace.hs[i].clone(),
+                    };
+                    let out = LayerGradsOut {
+                        params: &mut grads[i],
+                        dx,
+                        dh0: dh0.index_axis_mut(Axis(0), i),
+                        da: over.view_mut(),
+                    };
+                    let (x, h0) = (trace.layer_input(l), trace.h0.index_axis(Axis(0), i));
+                    indrnn::backward(&self.layers[i], recurrence(d), x, h0, d_hs, d_hn_i, out)?;
+                    continue;
+                }
                 // the gate activations: the trace's own when it was given up, else a copy
                 let mut cache = match caches.as_mut().and_then(|cs| cs.get_mut(i)).and_then(Option::take) {
                     Some(cache) => cache,
@@ -264,9 +300,11 @@ impl<F: Float> Rnn<F> {
 
 /// How [`Rnn::backward_stack`] runs.
 pub(crate) struct Backward<'a, F> {
-    /// The top layer's states, taken out of the trace (given only with [`OutputGrad::Head`] to
-    /// a unidirectional Elman stack): the top layer works over them.
-    pub top_states: Option<Array3<F>>,
+    /// Hidden states taken out of the trace, per layer and direction (`None` where they stay
+    /// in it): the backward pass works over them. An Elman stack gives only its top layer's
+    /// (with [`OutputGrad::Head`], unidirectional), an IndRNN stack those that no layer above
+    /// reads as its input.
+    pub states: Vec<Option<Array3<F>>>,
     /// The gated cells' tapes, taken out of the trace: the backward pass works in them.
     pub caches: Option<Vec<Option<GateCache<F>>>>,
     /// dL/dc_n of an LSTM (zero when `None`).
