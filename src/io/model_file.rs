@@ -384,3 +384,85 @@ pub fn save<F: Float>(model: &Model<F>, path: &Path) -> Result<()> {
 pub fn save_with_metadata<F: Float>(model: &Model<F>, path: &Path, extra: &HashMap<String, String>) -> Result<()> {
     io::write_atomic(path, &to_bytes(model, extra)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Init, ModelConfig};
+
+    /// A model's tensors as a bare state_dict (no `rnn.` prefix, no head, no metadata).
+    fn bare_bytes(model: &Model<f64>) -> Vec<u8> {
+        let tensors: Vec<(String, Raw)> = model
+            .rnn
+            .named_tensors()
+            .into_iter()
+            .map(|(name, t)| {
+                let mut data = Vec::new();
+                t.iter().for_each(|v| v.push_le_bytes(&mut data));
+                (name, Raw { shape: t.shape().to_vec(), dtype: Dtype::F64, data })
+            })
+            .collect();
+        safetensors::serialize(tensors.iter().map(|(n, r)| (n.as_str(), r)), None).unwrap()
+    }
+
+    fn indrnn(act: Nonlinearity, recurrent_max: Option<f64>, output_size: Option<usize>) -> Model<f64> {
+        let rnn = RnnConfig::new(3, 5)
+            .with_cell(Cell::IndRnn)
+            .with_nonlinearity(act)
+            .with_num_layers(2)
+            .with_bidirectional(true)
+            .with_recurrent_max(recurrent_max);
+        Model::new(ModelConfig { rnn, output_size }, Init::PyTorch, 3).unwrap()
+    }
+
+    #[test]
+    fn indrnn_files_round_trip_with_a_vector_weight_hh() {
+        let model = indrnn(Nonlinearity::Tanh, Some(0.8), Some(2));
+        let bytes = to_bytes(&model, &HashMap::new()).unwrap();
+        let loaded = from_bytes::<f64>(&bytes, Path::new("m.safetensors"), &LoadOptions::default()).unwrap();
+        assert_eq!(loaded.model, model);
+        let json: serde_json::Value = serde_json::from_str(&loaded.metadata[CONFIG_KEY]).unwrap();
+        assert_eq!((json["mode"].as_str(), json["nonlinearity"].as_str()), (Some("INDRNN"), Some("tanh")));
+        assert_eq!(json["recurrent_max"].as_f64(), Some(0.8));
+        let names = model.named_tensors();
+        let u = names.iter().find(|(n, _)| n == "rnn.weight_hh_l1_reverse").unwrap();
+        assert_eq!(u.1.shape(), &[5]);
+        assert!(u.1.iter().all(|v| (0.0..=0.8).contains(v)), "U(0, 1) clamped to 0.8");
+        // asking for another activation than the file's is refused, naming both
+        let tanh = LoadOptions { nonlinearity: Some(Nonlinearity::Relu) };
+        let err = from_bytes::<f64>(&bytes, Path::new("m.safetensors"), &tanh).unwrap_err().to_string();
+        assert!(err.contains("tanh (INDRNN)") && err.contains("relu was asked for"), "{err}");
+    }
+
+    #[test]
+    fn a_bare_state_dict_with_a_vector_weight_hh_is_an_indrnn() {
+        let model = indrnn(Nonlinearity::Relu, None, None);
+        let bytes = bare_bytes(&model);
+        let loaded = from_bytes::<f64>(&bytes, Path::new("b.safetensors"), &LoadOptions::default()).unwrap();
+        assert_eq!(loaded.config_source, ConfigSource::Inferred);
+        assert!(loaded.bare);
+        let c = loaded.model.rnn.config();
+        assert_eq!(
+            (c.cell, c.nonlinearity, c.hidden_size, c.num_layers, c.bidirectional),
+            (Cell::IndRnn, Nonlinearity::Relu, 5, 2, true)
+        );
+        assert_eq!(loaded.model.rnn, model.rnn);
+        // the activation is not in the file: relu unless asked for
+        let tanh = LoadOptions { nonlinearity: Some(Nonlinearity::Tanh) };
+        let loaded = from_bytes::<f64>(&bytes, Path::new("b.safetensors"), &tanh).unwrap();
+        assert_eq!(loaded.model.rnn.config().nonlinearity, Nonlinearity::Tanh);
+    }
+
+    #[test]
+    fn a_weight_hh_that_fits_no_cell_is_named_in_one_line() {
+        let mut model = indrnn(Nonlinearity::Relu, None, None);
+        // layer 0's recurrent weight [7, 5]: neither [H] nor [G*H, H] for H = 5
+        model.rnn.layers_mut()[0].weight_hh_diag = None;
+        model.rnn.layers_mut()[0].weight_hh = Array2::zeros((7, 5));
+        let err = from_bytes::<f64>(&bare_bytes(&model), Path::new("x.safetensors"), &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[7, 5], which fits no cell") && err.contains("[H] (IndRNN)"), "{err}");
+        assert_eq!(err.lines().count(), 1);
+    }
+}

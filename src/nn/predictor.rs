@@ -56,3 +56,19 @@ impl<'m, F: Float> Predictor<'m, F> {
         Ok(self.model.trace(trace, Readout::EveryStep)?.into_outputs())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Cell, Init, ModelConfig, RnnConfig};
+
+    #[test]
+    fn an_indrnn_predictor_equals_model_forward() {
+        let rnn = RnnConfig::new(3, 6).with_cell(Cell::IndRnn).with_num_layers(2).with_bidirectional(true);
+        let model = Model::<f32>::new(ModelConfig { rnn, output_size: Some(2) }, Init::PyTorch, 5).unwrap();
+        let x = Array3::from_shape_fn((9, 4, 3), |(t, b, i)| ((t * 3 + b * 5 + i) as f32 * 0.4).sin());
+        let h0 = Array3::from_shape_fn((4, 4, 6), |(l, b, j)| ((l + b * 2 + j) as f32 * 0.2).cos());
+        let want = model.forward(x.view(), Some(h0.view())).unwrap();
+        assert_eq!(Predictor::new(&model).forward(x.view(), Some(h0.view())).unwrap(), want);
+    }
+}

@@ -349,6 +349,35 @@ mod tests {
     }
 
     #[test]
+    fn indrnn_stepping_equals_the_whole_sequence() {
+        for (layers, head, act, bias) in [
+            (1, None, Nonlinearity::Relu, true),
+            (3, Some(2), Nonlinearity::Tanh, false),
+            (2, Some(1), Nonlinearity::Relu, true),
+        ] {
+            let rnn = RnnConfig::new(3, 5)
+                .with_num_layers(layers)
+                .with_cell(Cell::IndRnn)
+                .with_nonlinearity(act)
+                .with_bias(bias)
+                .with_recurrent_max(Some(0.9));
+            let model = Model::<f64>::new(ModelConfig { rnn, output_size: head }, Init::PyTorch, 4).unwrap();
+            let x = Array3::from_shape_fn((7, 2, 3), |(t, b, i)| ((t * 5 + b * 3 + i) as f64 * 0.7).sin());
+            let h0 = Array3::from_shape_fn((layers, 2, 5), |(l, b, j)| ((l * 7 + b * 5 + j) as f64 * 0.3).cos());
+            let (y, h_n) = model.forward(x.view(), Some(h0.view())).unwrap();
+            let mut st = Stepper::new(&model, 2).unwrap();
+            st.set_state(h0.view()).unwrap();
+            for t in 0..7 {
+                let y_t = st.step(x.index_axis(Axis(0), t)).unwrap().to_owned();
+                let diff = (&y_t - &y.slice(s![t, .., ..])).mapv(f64::abs).fold(0.0, |a: f64, &b| a.max(b));
+                assert!(diff < 1e-12, "IndRNN {act} step {t}: {diff}");
+            }
+            assert!((&st.state() - &h_n).iter().all(|d| d.abs() < 1e-12));
+            assert!(st.cell_state().is_none());
+        }
+    }
+
+    #[test]
     fn bidirectional_is_refused() {
         let rnn = RnnConfig::new(3, 5).with_bidirectional(true);
         let model = Model::<f32>::new(ModelConfig { rnn, output_size: None }, Init::PyTorch, 0).unwrap();
