@@ -12,7 +12,8 @@
 //! recurrence is element-wise, `O(B H)` per step, in place. The backward pass needs only the
 //! states (`act'` from the output), and works over them: each step's `dA_t` overwrites `h_t`
 //! once `h_t` and `h_{t-1}` have been read. `dW_ih` and `dX` are then one GEMM each over all
-//! steps; `du = Σ_t Σ_b dA_t ⊙ h_{t-1}` is summed during the steps.
+//! steps (`dX` written over `dA` when the input is as wide as the state);
+//! `du = Σ_t Σ_b dA_t ⊙ h_{t-1}` is summed during the steps.
 //!
 //! The recurrent weights are constrained as the paper does: `|u_j| <= recurrent_max`
 //! ([`crate::RnnConfig::recurrent_max`]) at initialisation and after every optimizer step
@@ -21,7 +22,7 @@
 use ndarray::{ArrayView2, ArrayView3, ArrayViewMut3};
 
 use crate::nn::gated::{add_upstream, before, check_upstream, input_grads, project_input, row_and_prev, view2};
-use crate::nn::layer::{LayerGradsOut, LayerParams, Recurrence, Upstream};
+use crate::nn::layer::{InputGrad, LayerGradsOut, LayerParams, Recurrence, Upstream};
 use crate::{Cell, Error, Float, Result, Rnn};
 
 /// `u` of an IndRNN layer, checked against `W_ih`.
@@ -89,9 +90,12 @@ pub(crate) fn forward<F: Float>(
 /// ([`Upstream::Given`] or [`Upstream::Head`]), `d_hn` that of the final state. Writes the
 /// gradients of `W_ih`, `u`, `b_ih`, `b_hh`, the input (as `out.dx` says) and `h0`.
 ///
+/// With [`InputGrad::OverDa`] (a layer whose input is as wide as its state) the input
+/// gradient then overwrites `dA` in `out.da`.
+///
 /// # Errors
-/// [`Error::Shape`] when the shapes disagree; [`Error::Config`] for [`Upstream::InDa`] or
-/// [`crate::layer::InputGrad::OverDa`].
+/// [`Error::Shape`] when the shapes disagree (or [`InputGrad::OverDa`] is asked of a layer
+/// whose input is not as wide as its state); [`Error::Config`] for [`Upstream::InDa`].
 pub(crate) fn backward<F: Float>(
     p: &LayerParams<F>,
     rec: Recurrence,
@@ -103,11 +107,14 @@ pub(crate) fn backward<F: Float>(
 ) -> Result<()> {
     p.check(&x, &h0, out.da.shape())?;
     let u = recurrent_weight(p)?;
-    let (seq_len, batch, _) = x.dim();
+    let (seq_len, batch, input_size) = x.dim();
     let hidden = p.hidden_size();
     let bh = batch * hidden;
     let head = check_upstream(&d_hs, seq_len, batch, hidden, false)?;
     let LayerGradsOut { params: grads, dx, dh0: mut g, mut da } = out;
+    if matches!(dx, InputGrad::OverDa) && input_size != hidden {
+        return Err(Error::shape("grad of layer input over dA", format!("input size {hidden}"), &[input_size]));
+    }
     if d_hn.shape() != [batch, hidden] || g.shape() != [batch, hidden] {
         return Err(Error::shape("grad of h_n", format!("[{batch}, {hidden}]"), d_hn.shape()));
     }
@@ -157,10 +164,18 @@ pub(crate) fn backward<F: Float>(
         return Ok(());
     }
     // dW_ih = dAᵀ X, db_ih = Σ dA, dX = dA W_ih: one GEMM each over all steps, as a gated cell's
+    let over_da = matches!(dx, InputGrad::OverDa);
+    let dx = if over_da { InputGrad::Skip } else { dx };
     input_grads(p, x, view2(da, seq_len * batch, hidden)?, grads, dx)?;
     // db_hh = db_ih: both biases are added to the same pre-activation
     if let (Some(bi), Some(bh)) = (&grads.bias_ih, &mut grads.bias_hh) {
         bh.assign(bi);
+    }
+    if over_da {
+        // dX = dA W_ih written over dA, block by block of rows, as the Elman layer does
+        let da = ArrayViewMut3::from_shape((seq_len, batch, hidden), da)
+            .map_err(|_| Error::shape("dA over the states", "standard layout", &[seq_len, bh]))?;
+        p.input_grad_over(da)?;
     }
     Ok(())
 }

@@ -7,7 +7,6 @@ use super::{GateCache, Rnn, RnnGrads, RnnTrace};
 use crate::kernels::matmul;
 use crate::nn::gated::GatedGradsOut;
 use crate::nn::gru;
-use crate::nn::indrnn;
 use crate::nn::layer::{InputGrad, LayerGradsOut, LayerParams, Recurrence, Tape, Upstream};
 use crate::nn::lstm;
 use crate::{Cell, Error, Float, Result};
@@ -86,15 +85,9 @@ impl<F: Float> Rnn<F> {
         }
         let dirs = c.num_directions();
         let states = if c.cell == Cell::IndRnn {
-            // an IndRNN direction's dA goes over its own states, unless the layer above reads
-            // them as its input (one direction, no dropout), which it does until its own
-            // backward pass is done
-            (0..trace.hs.len())
-                .map(|i| {
-                    let l = i / dirs;
-                    (l == top || trace.outputs[l].is_some()).then(|| std::mem::take(&mut trace.hs[i]))
-                })
-                .collect()
+            // every IndRNN direction's dA goes over its own states (the layer above reads them
+            // as its input first)
+            trace.hs.iter_mut().map(|h| Some(std::mem::take(h))).collect()
         } else {
             // the Elman top layer works over its states when W_hh can be packed without a new
             // H × H array (into the gradient of a square W_ih), or that array is smaller than
@@ -149,6 +142,9 @@ impl<F: Float> Rnn<F> {
             }
             (None, None) => None,
         };
+        if c.cell == Cell::IndRnn {
+            return self.backward_indrnn(trace, states, d_output, d_hn, input_grad);
+        }
         let mut caches = caches;
         let recurrence = |d: usize| Recurrence { nonlinearity: c.nonlinearity, reverse: d == 1 };
         let tape = |l: usize, i: usize| Tape {
@@ -236,22 +232,7 @@ impl<F: Float> Rnn<F> {
                     self.layers[i].backward(recurrence(d), tape(l, i), d_hs, d_hn_i, out)?;
                     continue;
                 }
-                if c.cell == Cell::IndRnn {
-                    // dA over the states: the trace's own when it was given up, else a copy
-                    let mut over = match states.get_mut(i).and_then(Option::take) {
-                        Some(own) => own,
-                        None => trace.hs[i].clone(),
-                    };
-                    let out = LayerGradsOut {
-                        params: &mut grads[i],
-                        dx,
-                        dh0: dh0.index_axis_mut(Axis(0), i),
-                        da: over.view_mut(),
-                    };
-                    let (x, h0) = (trace.layer_input(l), trace.h0.index_axis(Axis(0), i));
-                    indrnn::backward(&self.layers[i], recurrence(d), x, h0, d_hs, d_hn_i, out)?;
-                    continue;
-                }
+
                 // the gate activations: the trace's own when it was given up, else a copy
                 let mut cache = match caches.as_mut().and_then(|cs| cs.get_mut(i)).and_then(Option::take) {
                     Some(cache) => cache,
@@ -302,8 +283,7 @@ impl<F: Float> Rnn<F> {
 pub(crate) struct Backward<'a, F> {
     /// Hidden states taken out of the trace, per layer and direction (`None` where they stay
     /// in it): the backward pass works over them. An Elman stack gives only its top layer's
-    /// (with [`OutputGrad::Head`], unidirectional), an IndRNN stack those that no layer above
-    /// reads as its input.
+    /// (with [`OutputGrad::Head`], unidirectional), an IndRNN stack every one.
     pub states: Vec<Option<Array3<F>>>,
     /// The gated cells' tapes, taken out of the trace: the backward pass works in them.
     pub caches: Option<Vec<Option<GateCache<F>>>>,
@@ -334,7 +314,7 @@ pub enum OutputGrad<'a, F> {
 
 impl<F: Float> OutputGrad<'_, F> {
     /// The gradient as one `shape` array (zero on the steps a head did not read).
-    fn into_dense(self, shape: (usize, usize, usize)) -> Result<Array3<F>> {
+    pub(super) fn into_dense(self, shape: (usize, usize, usize)) -> Result<Array3<F>> {
         let (dz, weight, first) = match self {
             OutputGrad::Dense(d) if d.dim() == shape => {
                 return Ok(if d.is_standard_layout() { d } else { d.as_standard_layout().into_owned() });

@@ -7,13 +7,13 @@ use rand::Rng;
 
 use crate::kernels::PackedRef;
 mod backward;
+mod indrnn;
 
 pub(crate) use backward::Backward;
 pub use backward::OutputGrad;
 
 use crate::nn::cell::Cell;
 use crate::nn::gru::{self, GruOut};
-use crate::nn::indrnn;
 use crate::nn::layer::{LayerParams, Recurrence};
 use crate::nn::lstm::{self, LstmOut};
 use crate::{Error, Float, Init, Result, RnnConfig};
@@ -432,7 +432,7 @@ impl<F: Float> Rnn<F> {
                 let p = &self.layers[i];
                 let rec = Recurrence { nonlinearity: c.nonlinearity, reverse };
                 match (&mut cache, &trace.c0) {
-                    (None, _) if c.cell == Cell::IndRnn => indrnn::forward(p, rec, x, h0, hs.view_mut())?,
+                    (None, _) if c.cell == Cell::IndRnn => crate::nn::indrnn::forward(p, rec, x, h0, hs.view_mut())?,
                     (None, _) => p.forward_with(rec, x, h0, hs.view_mut(), packed)?,
                     (Some(GateCache { gates, extra }), Some(c0)) => {
                         let out = LstmOut { hs: flat(&mut hs)?, gates: flat(gates)?, cs: flat(extra)? };
