@@ -270,8 +270,17 @@ fn fast_path_matches_the_reference_on_large_and_deep_cases() {
         },
     ];
     let mut stats = Stats::default();
+    let mut per_cell: Vec<(Cell, Stats)> = Vec::new();
     for spec in cases {
-        stats = stats.merge(run(spec));
+        let s = run(spec);
+        match per_cell.iter_mut().find(|(c, _)| *c == spec.cell) {
+            Some((_, cell)) => *cell = cell.merge(s),
+            None => per_cell.push((spec.cell, s)),
+        }
+        stats = stats.merge(s);
+    }
+    for (cell, s) in per_cell {
+        eprintln!("  {cell}: worst scaled difference {:.2e}", s.worst);
     }
     eprintln!(
         "{} large/deep configurations, {} entries: worst scaled difference {:.2e}",
