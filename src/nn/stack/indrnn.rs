@@ -3,7 +3,7 @@
 //! formed step by step from the head's, and a layer whose input is as wide as its state writes
 //! its input gradient over its `dA`, which becomes the upstream gradient of the layer below.
 
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
+use ndarray::{Array2, Array3, ArrayView3, Axis, s};
 
 use super::backward::OutputGrad;
 use super::{Rnn, RnnGrads, RnnTrace};
@@ -36,11 +36,11 @@ impl<F: Float> Rnn<F> {
         let mut dh0 = Array3::zeros(trace.h0.raw_dim());
         // the gradient arriving at the top layer: through the head, step by step (the head's
         // columns of each direction), or the dense gradient of the output
-        let (mut d_above, head): (Option<Array3<F>>, Option<(ArrayView2<'_, F>, ArrayView2<'_, F>, usize)>) =
-            match d_output {
-                OutputGrad::Head { dz, weight, first } => (None, Some((dz, weight, first))),
-                dense => (Some(dense.into_dense((seq_len, batch, c.output_width()))?), None),
-            };
+        let (mut d_above, mut head) = (None, None);
+        match d_output {
+            OutputGrad::Head { dz, weight, first } => head = Some((dz, weight, first)),
+            dense => d_above = Some(dense.into_dense((seq_len, batch, c.output_width()))?),
+        }
         for l in (0..c.num_layers).rev() {
             let in_size = c.layer_input_size(l);
             let skip_input = l == 0 && !input_grad;
