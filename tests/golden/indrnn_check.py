@@ -130,7 +130,8 @@ def main() -> int:
             torch.manual_seed(k)
             fresh = IndRNN(i, h, layers, act, bias, bidir)
             for name, t in fresh.named_parameters():
-                torch.nn.init.uniform_(t, 0.0, 1.0) if name.startswith("weight_hh") else torch.nn.init.uniform_(t, -0.5, 0.5)
+                low = 0.0 if name.startswith("weight_hh") else -0.5
+                torch.nn.init.uniform_(t, low, 1.0 if low == 0.0 else 0.5)
             bare = tmp / f"bare{k}.safetensors"
             save_file({n: t.contiguous() for n, t in fresh.state_dict().items()}, str(bare))
             run(binary, "forward", "--model", bare, "--nonlinearity", act, "--input", tmp / "x.npy",
