@@ -42,15 +42,17 @@ pub const SHAPES: [BenchShape; 4] = [
 
 impl BenchShape {
     /// FLOPs of an inference forward of `cell`'s model: per layer `2 T B G H (in_l + H)` for a
-    /// cell of `G` gates ([`Cell::gates`]: 1 Elman, 4 LSTM, 3 GRU) plus the head `2 T B H` (a
-    /// multiply-add counts 2; the element-wise gate math is not counted).
+    /// cell of `G` gates ([`Cell::gates`]: 1 Elman, 4 LSTM, 3 GRU), `2 T B H (in_l + 1)` for an
+    /// IndRNN (its recurrence is element-wise), plus the head `2 T B H` (a multiply-add counts
+    /// 2; the element-wise gate math is not counted).
     pub fn forward_flops(&self, cell: Cell) -> f64 {
         let (t, b, h) = (self.seq_len as f64, self.batch as f64, self.hidden_size as f64);
         let g = cell.gates() as f64;
+        let recurrent = if cell == Cell::IndRnn { 1.0 } else { h };
         let layers: f64 = (0..self.num_layers)
             .map(|l| {
                 let input = if l == 0 { self.input_size as f64 } else { h };
-                2.0 * t * b * g * h * (input + h)
+                2.0 * t * b * g * h * (input + recurrent)
             })
             .sum();
         layers + 2.0 * t * b * h
@@ -105,14 +107,14 @@ impl<F: Float> TrainBench<F> {
 
     /// Bytes a training step must hold, the yardstick of its peak memory: what the forward pass
     /// of every layer and direction keeps for the backward pass and the input (per layer
-    /// `T B H` for the Elman cell; the states, the activated gates and the cell states,
-    /// `T B (S + 4H + H)`, for an LSTM; the states, gates and `W_hn h + b_hn`, `T B 5H`, for a
-    /// GRU; `T B in`), and per parameter its value, its gradient and Adam's two moments.
+    /// `T B H` for the Elman cell and the IndRNN; the states, the activated gates and the cell
+    /// states, `T B (S + 4H + H)`, for an LSTM; the states, gates and `W_hn h + b_hn`, `T B 5H`,
+    /// for a GRU; `T B in`), and per parameter its value, its gradient and Adam's two moments.
     pub fn required_bytes(&self) -> usize {
         let c = self.model.config().rnn;
         let (t, b, _) = self.x.dim();
         let per_step = match c.cell {
-            Cell::Rnn => c.hidden_size,
+            Cell::Rnn | Cell::IndRnn => c.hidden_size,
             cell => c.state_size() + (cell.gates() + 1) * c.hidden_size,
         };
         let states = t * b * per_step * c.num_layers * c.num_directions();

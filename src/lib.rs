@@ -6,7 +6,9 @@
 //! model files that PyTorch's `nn.RNN` reads and writes unchanged.
 //!
 //! One layer computes `h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)` with act tanh, relu or
-//! sigmoid; an optional head gives `y_t = V h_t + c`.
+//! sigmoid; an optional head gives `y_t = V h_t + c`. The LSTM, the GRU ([`Cell`]: PyTorch's
+//! equations) and the IndRNN (`W_hh h` replaced by `u ⊙ h`, Li et al. 2018) run in the same
+//! stack.
 //!
 //! ## Quick start: build a 2-layer RNN, run forward and backward
 //! ```

@@ -83,7 +83,7 @@ fn per_step_loops_do_not_allocate() {
     // a small model (the direct kernels) and a large one (products split across the pool)
     let cases = [(16, 3, 2, true), (32, 1, 1, false), (256, 32, 2, false)];
     for (cell, (hidden, batch, layers, bidirectional)) in
-        [Cell::Rnn, Cell::Lstm, Cell::Gru].into_iter().flat_map(|c| cases.map(|case| (c, case)))
+        [Cell::Rnn, Cell::Lstm, Cell::Gru, Cell::IndRnn].into_iter().flat_map(|c| cases.map(|case| (c, case)))
     {
         let rnn = RnnConfig::new(8, hidden).with_num_layers(layers).with_bidirectional(bidirectional).with_cell(cell);
         let model = Model::<f32>::new(ModelConfig { rnn, output_size: Some(2) }, Init::PyTorch, 1).unwrap();
@@ -105,7 +105,7 @@ fn per_step_loops_do_not_allocate() {
 }
 
 fn streaming_steps_do_not_allocate() {
-    for (cell, proj) in [(Cell::Rnn, 0), (Cell::Lstm, 0), (Cell::Lstm, 64), (Cell::Gru, 0)] {
+    for (cell, proj) in [(Cell::Rnn, 0), (Cell::Lstm, 0), (Cell::Lstm, 64), (Cell::Gru, 0), (Cell::IndRnn, 0)] {
         let rnn = RnnConfig::new(32, 128).with_num_layers(2).with_cell(cell).with_proj_size(proj);
         let model = Model::<f32>::new(ModelConfig { rnn, output_size: Some(1) }, Init::PyTorch, 1).unwrap();
         let mut stepper = Stepper::new(&model, 1).unwrap();

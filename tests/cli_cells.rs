@@ -1,6 +1,7 @@
-//! The `rnn` binary on LSTM and GRU models: PyTorch's fixtures through `forward` (with the
-//! LSTM's `--c0`/`--cn`), `init --cell` round trips, `inspect`, and one clean error line for
-//! states of the wrong shape or a cell state given to a cell without one.
+//! The `rnn` binary on LSTM, GRU and IndRNN models: PyTorch's fixtures through `forward` (with
+//! the LSTM's `--c0`/`--cn`), `init --cell` round trips, `inspect`, an IndRNN trained by
+//! `rnn train --cell indrnn`, and one clean error line for states of the wrong shape, a cell
+//! state given to a cell without one, or an option of another cell.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -114,6 +115,7 @@ fn init_inspect_forward_for_every_cell() {
         ("lstm", "2", "LSTM", "[16, 2]"),
         ("gru", "0", "GRU", "[12, 4]"),
         ("rnn", "0", "RNN_TANH", "[4, 4]"),
+        ("indrnn", "0", "INDRNN", "[4]"),
     ] {
         let model = dir.path().join(format!("{cell}{proj}.safetensors"));
         ok(&rnn(&[
@@ -160,4 +162,77 @@ fn init_inspect_forward_for_every_cell() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("proj_size"), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!bad.exists());
+}
+
+/// A delayed echo, `y_t = x_{t-2}`: inputs `[N, T, 1]` and targets `[N, T, 1]`.
+fn echo_task(dir: &Path) -> (PathBuf, PathBuf) {
+    let x = ndarray::Array3::<f32>::from_shape_fn((64, 12, 1), |(n, t, _)| ((n * 13 + t * 7) as f32 * 0.91).sin());
+    let mut y = ndarray::Array3::<f32>::zeros((64, 12, 1));
+    y.slice_mut(ndarray::s![.., 2.., ..]).assign(&x.slice(ndarray::s![.., ..10, ..]));
+    let paths = (dir.join("x.npy"), dir.join("y.npy"));
+    npy::write(&paths.0, x.view()).unwrap();
+    npy::write(&paths.1, y.view()).unwrap();
+    paths
+}
+
+#[test]
+fn train_indrnn_learns_and_keeps_u_within_recurrent_max() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, y) = echo_task(dir.path());
+    let model = dir.path().join("ind.safetensors");
+    #[rustfmt::skip]
+    let out = ok(&rnn(&[
+        &"train", &"--cell", &"indrnn", &"--recurrent-max", &"1.0", &"--inputs", &x, &"--targets", &y,
+        &"--hidden", &"16", &"--epochs", &"15", &"--lr", &"0.01", &"--json", &"-q", &"--out", &model,
+    ]));
+    let losses: Vec<f64> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["train_loss"].as_f64().unwrap())
+        .collect();
+    assert_eq!(losses.len(), 15);
+    let (first, last) = (losses[0], losses[14]);
+    assert!(last < 0.5 * first, "the training loss fell from {first} to {last} only");
+    let loaded = rnn::model_file::load::<f64>(&model, &Default::default()).unwrap();
+    let c = loaded.model.rnn.config();
+    assert_eq!((c.cell, c.nonlinearity, c.recurrent_max), (rnn::Cell::IndRnn, rnn::Nonlinearity::Relu, Some(1.0)));
+    for p in loaded.model.rnn.layers() {
+        assert!(p.weight_hh_diag.as_ref().unwrap().iter().all(|u| u.abs() <= 1.0));
+    }
+    let text = ok(&rnn(&[&"inspect", &model]));
+    assert!(text.contains("indrnn (IndRNN") && text.contains("mode INDRNN"), "{text}");
+    assert!(text.contains("nonlinearity:  relu") && text.contains("recurrent_max: 1"), "{text}");
+}
+
+#[test]
+fn options_of_another_cell_are_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, y) = echo_task(dir.path());
+    let model = dir.path().join("m.safetensors");
+    for (cell, flag, value, needle) in [
+        ("gru", "--recurrent-max", "1.0", "recurrent_max is for IndRNN cells only, not gru"),
+        ("indrnn", "--proj-size", "2", "proj_size is for LSTM cells only, not indrnn"),
+        ("indrnn", "--chrono", "10", "chrono initialisation is for LSTM and GRU cells"),
+        ("indrnn", "--recurrent-max", "0", "expected a positive number"),
+    ] {
+        let out = rnn(&[
+            &"train",
+            &"--cell",
+            &cell,
+            &flag,
+            &value,
+            &"--inputs",
+            &x,
+            &"--targets",
+            &y,
+            &"--epochs",
+            &"1",
+            &"--out",
+            &model,
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success() && stderr.contains(needle), "{cell} {flag} {value}: {stderr}");
+        assert!(!model.exists());
+    }
+    let help = ok(&rnn(&[&"train", &"--help"]));
+    assert!(help.contains("tanh for rnn, relu for indrnn") && help.contains("--recurrent-max"), "{help}");
 }

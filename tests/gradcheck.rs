@@ -12,6 +12,12 @@
 //! bidirectional configuration with dropout and a head per cell (batch 2, seq_len 3). The LSTM runs from a random
 //! c0 and its loss has a c_n term, checking `weight_hr` and dL/dc0 too.
 //!
+//! IndRNN (99 configurations): relu/tanh/sigmoid × 1-2 layers × bias on/off ×
+//! uni/bidirectional × (batch, seq_len) in (1, 4), (3, 1), (3, 4), (2, 3), the head, input width
+//! and dropout rotating as in the gated grid; plus one 3-layer bidirectional configuration with
+//! dropout and a head per activation. Every entry of `weight_ih`, the recurrent vector `u`
+//! (`weight_hh`), both biases, the head, the input and h0.
+//!
 //! The loss is a fixed random projection of everything the model returns,
 //! `L = Σ R ⊙ y + Σ S ⊙ h_n (+ Σ U ⊙ c_n)`, so every gradient path is exercised. Numerical
 //! derivatives use the five-point central stencil; the relative error
@@ -125,6 +131,58 @@ fn gated_grid() -> Vec<Case> {
             proj,
             layers: 3,
             act: Nonlinearity::Tanh,
+            bias: true,
+            bidirectional: true,
+            batch: 2,
+            seq_len: 3,
+            head: Some(Readout::EveryStep),
+            dropout: 0.3,
+            input_size: 3,
+        };
+        cases.push(case);
+    }
+    cases
+}
+
+/// The IndRNN grid of the header comment.
+fn indrnn_grid() -> Vec<Case> {
+    let mut cases = Vec::new();
+    let mut i = 0usize;
+    let sizes = [(1, 4), (3, 1), (3, 4), (2, 3)];
+    for act in [Nonlinearity::Relu, Nonlinearity::Tanh, Nonlinearity::Sigmoid] {
+        for layers in 1..=2 {
+            for bias in [true, false] {
+                for bidirectional in [false, true] {
+                    for (batch, seq_len) in sizes {
+                        let j = i + i / 4;
+                        let head = [None, Some(Readout::EveryStep), Some(Readout::LastStep)][i % 3];
+                        let dropout = if layers > 1 && j.is_multiple_of(2) { 0.3 } else { 0.0 };
+                        let input_size = if j % 4 == 1 { 4 } else { 3 };
+                        let cell = Cell::IndRnn;
+                        let case = Case {
+                            cell,
+                            proj: 0,
+                            layers,
+                            act,
+                            bias,
+                            bidirectional,
+                            batch,
+                            seq_len,
+                            head,
+                            dropout,
+                            input_size,
+                        };
+                        cases.push(case);
+                        i += 1;
+                    }
+                }
+            }
+        }
+        let case = Case {
+            cell: Cell::IndRnn,
+            proj: 0,
+            layers: 3,
+            act,
             bias: true,
             bidirectional: true,
             batch: 2,
@@ -351,4 +409,9 @@ fn every_gradient_of_every_configuration_matches_finite_differences() {
 #[test]
 fn every_gradient_of_every_gated_configuration_matches_finite_differences() {
     check_grid("gated configurations", gated_grid(), 99, 5000);
+}
+
+#[test]
+fn every_gradient_of_every_indrnn_configuration_matches_finite_differences() {
+    check_grid("IndRNN configurations", indrnn_grid(), 99, 9000);
 }

@@ -10,11 +10,11 @@
 //! `backward_owned_flow` record. Agreement means `|fast - ref| / max(1, |ref|) <= 1e-12` for every entry.
 //!
 //! Configurations: a seeded grid covering every cell (Elman tanh/relu/sigmoid, LSTM, LSTM with
-//! `proj_size`, GRU) × 1-3 layers × uni/bidirectional, three times each with the other axes
+//! `proj_size`, GRU, IndRNN relu/tanh/sigmoid) × 1-3 layers × uni/bidirectional, three times each with the other axes
 //! drawn at random (bias, dropout, head on every step / last step / none, batch 1-10, seq_len
 //! 1-5, hidden 1-64, input width random or equal to hidden, h0/c0 absent, zero or random);
 //! plus fixed large cases (hidden 512, batch 8) where the per-step products run on the packed,
-//! threaded GEMM path, and mid-size deep bidirectional ones.
+//! threaded GEMM path (the IndRNN's input projection too), and mid-size deep bidirectional ones.
 
 use ndarray::{Array3, ArrayViewD};
 use rand::{Rng, SeedableRng};
@@ -45,14 +45,17 @@ struct Spec {
     seed: u64,
 }
 
-/// The six cells the grid runs.
-const CELLS: [(Cell, Nonlinearity, bool); 6] = [
+/// The nine cells the grid runs.
+const CELLS: [(Cell, Nonlinearity, bool); 9] = [
     (Cell::Rnn, Nonlinearity::Tanh, false),
     (Cell::Rnn, Nonlinearity::Relu, false),
     (Cell::Rnn, Nonlinearity::Sigmoid, false),
     (Cell::Lstm, Nonlinearity::Tanh, false),
     (Cell::Lstm, Nonlinearity::Tanh, true),
     (Cell::Gru, Nonlinearity::Tanh, false),
+    (Cell::IndRnn, Nonlinearity::Relu, false),
+    (Cell::IndRnn, Nonlinearity::Tanh, false),
+    (Cell::IndRnn, Nonlinearity::Sigmoid, false),
 ];
 
 fn random_spec((cell, act, proj): (Cell, Nonlinearity, bool), layers: usize, bidirectional: bool, seed: u64) -> Spec {
@@ -217,15 +220,19 @@ fn fast_path_matches_the_reference_on_a_seeded_grid() {
     let mut stats = Stats::default();
     let mut cases = 0;
     for (c, &cell) in CELLS.iter().enumerate() {
+        let mut per_cell = Stats::default();
         for layers in 1..=3 {
             for bidirectional in [false, true] {
                 for rep in 0..3u64 {
                     let seed = 1000 * c as u64 + 100 * layers as u64 + 10 * u64::from(bidirectional) + rep;
-                    stats = stats.merge(run(random_spec(cell, layers, bidirectional, seed)));
+                    per_cell = per_cell.merge(run(random_spec(cell, layers, bidirectional, seed)));
                     cases += 1;
                 }
             }
         }
+        let (name, act, proj) = cell;
+        eprintln!("  {name} {act}{}: worst scaled difference {:.2e}", if proj { " proj" } else { "" }, per_cell.worst);
+        stats = stats.merge(per_cell);
     }
     eprintln!("{cases} configurations, {} entries: worst scaled difference {:.2e}", stats.entries, stats.worst);
 }
@@ -251,6 +258,7 @@ fn fast_path_matches_the_reference_on_large_and_deep_cases() {
     };
     let gru = Spec { cell: Cell::Gru, ..base };
     let lstm = Spec { cell: Cell::Lstm, ..base };
+    let indrnn = Spec { cell: Cell::IndRnn, act: Nonlinearity::Relu, ..base };
     let cases = [
         // hidden 512, batch 8: W_hh packed, the per-step products on the packed GEMM, threaded
         base,
@@ -266,10 +274,32 @@ fn fast_path_matches_the_reference_on_large_and_deep_cases() {
         Spec { layers: 2, hidden: 130, batch: 11, seq_len: 4, dropout: 0.4, bidirectional: true, seed: 16, ..lstm },
         Spec { layers: 2, hidden: 128, proj: 40, batch: 8, seq_len: 4, dropout: 0.2, seed: 17, ..lstm },
         Spec { layers: 3, hidden: 160, batch: 8, seq_len: 4, dropout: 0.3, head: Some(Readout::LastStep), ..gru },
+        Spec { head: Some(Readout::EveryStep), input: 512, seed: 18, ..indrnn },
+        Spec { act: Nonlinearity::Tanh, bidirectional: true, bias: false, input_grad: false, seed: 19, ..indrnn },
+        Spec { layers: 3, hidden: 96, batch: 9, seq_len: 5, dropout: 0.25, bidirectional: true, seed: 20, ..indrnn },
+        Spec {
+            layers: 2,
+            hidden: 64,
+            batch: 8,
+            seq_len: 5,
+            head: Some(Readout::LastStep),
+            init: 0,
+            seed: 21,
+            ..indrnn
+        },
     ];
     let mut stats = Stats::default();
+    let mut per_cell: Vec<(Cell, Stats)> = Vec::new();
     for spec in cases {
-        stats = stats.merge(run(spec));
+        let s = run(spec);
+        match per_cell.iter_mut().find(|(c, _)| *c == spec.cell) {
+            Some((_, cell)) => *cell = cell.merge(s),
+            None => per_cell.push((spec.cell, s)),
+        }
+        stats = stats.merge(s);
+    }
+    for (cell, s) in per_cell {
+        eprintln!("  {cell}: worst scaled difference {:.2e}", s.worst);
     }
     eprintln!(
         "{} large/deep configurations, {} entries: worst scaled difference {:.2e}",

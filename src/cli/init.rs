@@ -14,11 +14,12 @@ pub fn run(args: &Args) -> Result<()> {
         hidden_size: args.hidden_size,
         num_layers: args.num_layers,
         cell: args.recurrence.cell,
-        nonlinearity: args.recurrence.nonlinearity.into(),
+        nonlinearity: args.recurrence.nonlinearity(),
         bias: !args.no_bias,
         dropout: args.dropout,
         bidirectional: args.bidirectional,
         proj_size: args.recurrence.proj_size,
+        recurrent_max: args.recurrence.recurrent_max,
     };
     let config = ModelConfig { rnn, output_size: args.output_size };
     let num_params = match args.dtype {
@@ -47,9 +48,13 @@ fn summary(args: &Args, config: &ModelConfig, num_params: usize) -> String {
         format!("hidden {}", c.hidden_size),
         match c.cell {
             rnn::Cell::Rnn => c.nonlinearity.to_string(),
+            rnn::Cell::IndRnn => format!("IndRNN {}", c.nonlinearity),
             cell => cell.mode(c.nonlinearity).to_string(),
         },
     ];
+    if let Some(m) = c.recurrent_max {
+        parts.push(format!("|u| <= {m}"));
+    }
     if c.proj_size > 0 {
         parts.push(format!("proj_size {}", c.proj_size));
     }

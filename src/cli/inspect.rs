@@ -29,7 +29,7 @@ struct Report {
 
 #[derive(Debug, Serialize)]
 struct Config {
-    /// PyTorch's mode: RNN_TANH, RNN_RELU, RNN_SIGMOID, LSTM or GRU.
+    /// PyTorch's mode: RNN_TANH, RNN_RELU, RNN_SIGMOID, LSTM, GRU, or INDRNN.
     mode: String,
     cell: String,
     input_size: usize,
@@ -41,6 +41,9 @@ struct Config {
     bidirectional: bool,
     dropout: f64,
     output_size: Option<usize>,
+    /// An IndRNN's bound on |u|.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recurrent_max: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -80,11 +83,12 @@ pub fn run(args: &Args) -> Result<()> {
             hidden_size: c.hidden_size,
             proj_size: c.proj_size,
             num_layers: c.num_layers,
-            nonlinearity: (c.cell == rnn::Cell::Rnn).then(|| c.nonlinearity.to_string()),
+            nonlinearity: c.cell.has_nonlinearity().then(|| c.nonlinearity.to_string()),
             bias: c.bias,
             bidirectional: c.bidirectional,
             dropout: c.dropout,
             output_size: config.output_size,
+            recurrent_max: c.recurrent_max,
         },
         config_source: match loaded.config_source {
             ConfigSource::Metadata => "metadata",
@@ -124,6 +128,7 @@ fn render(r: &Report, nonlinearity_given: bool) -> String {
             let module = match c.cell.as_str() {
                 "lstm" => "nn.LSTM",
                 "gru" => "nn.GRU",
+                "indrnn" => "IndRNN",
                 _ => "nn.RNN",
             };
             format!("inferred from tensor names and shapes (bare {module} state_dict, no metadata)")
@@ -138,6 +143,7 @@ fn render(r: &Report, nonlinearity_given: bool) -> String {
     let cell = match c.cell.as_str() {
         "lstm" => "lstm (torch.nn.LSTM)",
         "gru" => "gru (torch.nn.GRU)",
+        "indrnn" => "indrnn (IndRNN, Li et al. 2018: h' = act(W_ih x + b_ih + u ⊙ h + b_hh))",
         _ => "rnn (Elman, torch.nn.RNN)",
     };
     let output_size = c.output_size.map_or_else(|| "none (no head)".to_string(), |o| o.to_string());
@@ -155,6 +161,7 @@ fn render(r: &Report, nonlinearity_given: bool) -> String {
         ("bidirectional", c.bidirectional.to_string()),
         ("dropout", c.dropout.to_string()),
         ("output_size", output_size),
+        ("recurrent_max", c.recurrent_max.map_or_else(String::new, |m| format!("{m} (|u| <= {m})"))),
     ];
     let mut out = String::new();
     for (key, value) in fields.into_iter().filter(|(_, v)| !v.is_empty()) {

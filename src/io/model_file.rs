@@ -4,12 +4,14 @@
 //! Tensor names are those of a PyTorch module with an `nn.RNN` named `rnn` and an optional
 //! `nn.Linear` named `head`: `rnn.weight_ih_l{k}` `[H, in_k]`, `rnn.weight_hh_l{k}` `[H, H]`,
 //! `rnn.bias_ih_l{k}` `[H]`, `rnn.bias_hh_l{k}` `[H]` (suffix `_reverse` for the reverse
-//! direction), `head.weight` `[O, D*H]`, `head.bias` `[O]`. The metadata key `rnn.config` holds
-//! the [`ModelConfig`] as JSON.
+//! direction), `head.weight` `[O, D*H]`, `head.bias` `[O]`; the gated cells stack their gate
+//! blocks in the rows (`[G*H, ·]`), an IndRNN's `rnn.weight_hh_l{k}` is its vector `u` `[H]`.
+//! The metadata key `rnn.config` holds the [`ModelConfig`] as JSON.
 //!
-//! On load a bare `nn.RNN` state_dict (names without `rnn.`) and a file without metadata are
-//! accepted too: sizes, layers and directions are inferred from names and shapes, the
-//! nonlinearity comes from [`LoadOptions::nonlinearity`] (tanh by default).
+//! On load a bare state_dict (names without `rnn.`) and a file without metadata are accepted
+//! too: sizes, layers, directions and the cell are inferred from names and shapes, the
+//! nonlinearity comes from [`LoadOptions::nonlinearity`] (tanh by default, relu for an
+//! IndRNN).
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -36,8 +38,8 @@ fn is_reserved(name: &str) -> bool {
 /// Options for reading a model file.
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
-    /// The nonlinearity for files without `rnn.config` metadata (tanh when `None`). With
-    /// metadata, a value that disagrees with the file is an error.
+    /// The nonlinearity for files without `rnn.config` metadata (when `None`: tanh, relu for
+    /// an IndRNN). With metadata, a value that disagrees with the file is an error.
     pub nonlinearity: Option<Nonlinearity>,
 }
 
@@ -112,13 +114,15 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
         Some(json) => {
             let config: ModelConfig = serde_json::from_str(json)
                 .map_err(|e| bad(format!("metadata `{CONFIG_KEY}` is not a valid model configuration ({e})")))?;
+            let c = &config.rnn;
             if let Some(n) = options.nonlinearity
-                && (n != config.rnn.nonlinearity || config.rnn.cell != Cell::Rnn)
+                && (n != c.nonlinearity || !c.cell.has_nonlinearity())
             {
-                return Err(bad(format!(
-                    "the model's nonlinearity is {} but {n} was asked for",
-                    config.rnn.cell.mode(config.rnn.nonlinearity)
-                )));
+                let has = match c.cell {
+                    Cell::IndRnn => format!("{} ({})", c.nonlinearity, c.cell.mode(c.nonlinearity)),
+                    cell => cell.mode(c.nonlinearity).to_string(),
+                };
+                return Err(bad(format!("the model's nonlinearity is {has} but {n} was asked for")));
             }
             (config, ConfigSource::Metadata)
         }
@@ -126,16 +130,19 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
             let w_ih = shape_of(&format!("{prefix}weight_ih_l0")).unwrap_or_default();
             let w_hh = shape_of(&format!("{prefix}weight_hh_l0"))
                 .ok_or_else(|| bad(format!("tensor `{prefix}weight_hh_l0` is missing")))?;
-            if w_ih.len() != 2 || w_hh.len() != 2 {
-                return Err(bad(format!("tensors `{prefix}weight_ih_l0` and `{prefix}weight_hh_l0` must be matrices")));
+            if w_ih.len() != 2 || !(1..=2).contains(&w_hh.len()) {
+                return Err(bad(format!(
+                    "tensor `{prefix}weight_ih_l0` must be a matrix and `{prefix}weight_hh_l0` a matrix (or a vector, for an IndRNN)"
+                )));
             }
             let num_layers = (0..).take_while(|k| names.contains(&format!("{prefix}weight_ih_l{k}"))).count();
             let head = if bare { None } else { shape_of("head.weight") };
             // the cell from the shapes: W_hh is [G*H, S], G = 1 (Elman), 4 (LSTM), 3 (GRU); a
-            // projection W_hr [S, H] makes it an LSTM with proj_size S
+            // projection W_hr [S, H] makes it an LSTM with proj_size S; a vector u [H], an IndRNN
             let w_hr = shape_of(&format!("{prefix}weight_hr_l0"));
-            let (rows, state) = (w_hh[0], w_hh[1]);
+            let (rows, state) = (w_hh[0], w_hh.get(1).copied().unwrap_or(0));
             let (cell, hidden, proj_size) = match &w_hr {
+                None if w_hh.len() == 1 => (Cell::IndRnn, rows, 0),
                 Some(hr) if hr.len() == 2 && hr[0] == state && rows == 4 * hr[1] => (Cell::Lstm, hr[1], state),
                 Some(hr) => {
                     return Err(bad(format!(
@@ -147,13 +154,13 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
                 None if rows == 3 * state => (Cell::Gru, state, 0),
                 None => {
                     return Err(bad(format!(
-                        "tensor `{prefix}weight_hh_l0` has shape {w_hh:?}, which fits no cell: expected [H, H] (RNN), [4H, H] (LSTM) or [3H, H] (GRU)"
+                        "tensor `{prefix}weight_hh_l0` has shape {w_hh:?}, which fits no cell: expected [H, H] (RNN), [4H, H] (LSTM), [3H, H] (GRU) or [H] (IndRNN)"
                     )));
                 }
             };
-            if cell != Cell::Rnn && options.nonlinearity.is_some() {
+            if !cell.has_nonlinearity() && options.nonlinearity.is_some() {
                 return Err(bad(format!(
-                    "the model is an {} (from its shapes); a nonlinearity applies to RNN cells only",
+                    "the model is an {} (from its shapes); a nonlinearity applies to RNN and IndRNN cells only",
                     cell.mode(Default::default())
                 )));
             }
@@ -162,11 +169,12 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
                 hidden_size: hidden,
                 num_layers,
                 cell,
-                nonlinearity: options.nonlinearity.unwrap_or_default(),
+                nonlinearity: options.nonlinearity.unwrap_or(cell.default_nonlinearity()),
                 bias: names.contains(&format!("{prefix}bias_ih_l0")),
                 dropout: 0.0,
                 bidirectional: names.contains(&format!("{prefix}weight_ih_l0_reverse")),
                 proj_size,
+                recurrent_max: None,
             };
             (ModelConfig { rnn, output_size: head.and_then(|s| s.first().copied()) }, ConfigSource::Inferred)
         }
@@ -208,7 +216,11 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
         for d in 0..c.num_directions() {
             let name = |stem: &str| format!("{prefix}{}", param_name(stem, l, d == 1));
             let weight_ih: Array2<F> = as2(take(name("weight_ih"), &[g, c.layer_input_size(l)])?);
-            let weight_hh: Array2<F> = as2(take(name("weight_hh"), &[g, st])?);
+            // an IndRNN's recurrent weight is the vector u [H]
+            let (weight_hh, weight_hh_diag): (Array2<F>, Option<Array1<F>>) = match c.cell {
+                Cell::IndRnn => (Array2::zeros((0, h)), Some(as1(take(name("weight_hh"), &[h])?))),
+                _ => (as2(take(name("weight_hh"), &[g, st])?), None),
+            };
             let (bias_ih, bias_hh): (Option<Array1<F>>, Option<Array1<F>>) = if c.bias {
                 (Some(as1(take(name("bias_ih"), &[g])?)), Some(as1(take(name("bias_hh"), &[g])?)))
             } else {
@@ -218,7 +230,7 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
                 0 => None,
                 p => Some(as2(take(name("weight_hr"), &[p, h])?)),
             };
-            layers.push(LayerParams { weight_ih, weight_hh, bias_ih, bias_hh, weight_hr });
+            layers.push(LayerParams { weight_ih, weight_hh, weight_hh_diag, bias_ih, bias_hh, weight_hr });
         }
     }
     let head = match config.output_size {
@@ -371,4 +383,86 @@ pub fn save<F: Float>(model: &Model<F>, path: &Path) -> Result<()> {
 /// [`Error::Io`] naming the file.
 pub fn save_with_metadata<F: Float>(model: &Model<F>, path: &Path, extra: &HashMap<String, String>) -> Result<()> {
     io::write_atomic(path, &to_bytes(model, extra)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Init, ModelConfig};
+
+    /// A model's tensors as a bare state_dict (no `rnn.` prefix, no head, no metadata).
+    fn bare_bytes(model: &Model<f64>) -> Vec<u8> {
+        let tensors: Vec<(String, Raw)> = model
+            .rnn
+            .named_tensors()
+            .into_iter()
+            .map(|(name, t)| {
+                let mut data = Vec::new();
+                t.iter().for_each(|v| v.push_le_bytes(&mut data));
+                (name, Raw { shape: t.shape().to_vec(), dtype: Dtype::F64, data })
+            })
+            .collect();
+        safetensors::serialize(tensors.iter().map(|(n, r)| (n.as_str(), r)), None).unwrap()
+    }
+
+    fn indrnn(act: Nonlinearity, recurrent_max: Option<f64>, output_size: Option<usize>) -> Model<f64> {
+        let rnn = RnnConfig::new(3, 5)
+            .with_cell(Cell::IndRnn)
+            .with_nonlinearity(act)
+            .with_num_layers(2)
+            .with_bidirectional(true)
+            .with_recurrent_max(recurrent_max);
+        Model::new(ModelConfig { rnn, output_size }, Init::PyTorch, 3).unwrap()
+    }
+
+    #[test]
+    fn indrnn_files_round_trip_with_a_vector_weight_hh() {
+        let model = indrnn(Nonlinearity::Tanh, Some(0.8), Some(2));
+        let bytes = to_bytes(&model, &HashMap::new()).unwrap();
+        let loaded = from_bytes::<f64>(&bytes, Path::new("m.safetensors"), &LoadOptions::default()).unwrap();
+        assert_eq!(loaded.model, model);
+        let json: serde_json::Value = serde_json::from_str(&loaded.metadata[CONFIG_KEY]).unwrap();
+        assert_eq!((json["mode"].as_str(), json["nonlinearity"].as_str()), (Some("INDRNN"), Some("tanh")));
+        assert_eq!(json["recurrent_max"].as_f64(), Some(0.8));
+        let names = model.named_tensors();
+        let u = names.iter().find(|(n, _)| n == "rnn.weight_hh_l1_reverse").unwrap();
+        assert_eq!(u.1.shape(), &[5]);
+        assert!(u.1.iter().all(|v| (0.0..=0.8).contains(v)), "U(0, 1) clamped to 0.8");
+        // asking for another activation than the file's is refused, naming both
+        let tanh = LoadOptions { nonlinearity: Some(Nonlinearity::Relu) };
+        let err = from_bytes::<f64>(&bytes, Path::new("m.safetensors"), &tanh).unwrap_err().to_string();
+        assert!(err.contains("tanh (INDRNN)") && err.contains("relu was asked for"), "{err}");
+    }
+
+    #[test]
+    fn a_bare_state_dict_with_a_vector_weight_hh_is_an_indrnn() {
+        let model = indrnn(Nonlinearity::Relu, None, None);
+        let bytes = bare_bytes(&model);
+        let loaded = from_bytes::<f64>(&bytes, Path::new("b.safetensors"), &LoadOptions::default()).unwrap();
+        assert_eq!(loaded.config_source, ConfigSource::Inferred);
+        assert!(loaded.bare);
+        let c = loaded.model.rnn.config();
+        assert_eq!(
+            (c.cell, c.nonlinearity, c.hidden_size, c.num_layers, c.bidirectional),
+            (Cell::IndRnn, Nonlinearity::Relu, 5, 2, true)
+        );
+        assert_eq!(loaded.model.rnn, model.rnn);
+        // the activation is not in the file: relu unless asked for
+        let tanh = LoadOptions { nonlinearity: Some(Nonlinearity::Tanh) };
+        let loaded = from_bytes::<f64>(&bytes, Path::new("b.safetensors"), &tanh).unwrap();
+        assert_eq!(loaded.model.rnn.config().nonlinearity, Nonlinearity::Tanh);
+    }
+
+    #[test]
+    fn a_weight_hh_that_fits_no_cell_is_named_in_one_line() {
+        let mut model = indrnn(Nonlinearity::Relu, None, None);
+        // layer 0's recurrent weight [7, 5]: neither [H] nor [G*H, H] for H = 5
+        model.rnn.layers_mut()[0].weight_hh_diag = None;
+        model.rnn.layers_mut()[0].weight_hh = Array2::zeros((7, 5));
+        let err = from_bytes::<f64>(&bare_bytes(&model), Path::new("x.safetensors"), &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[7, 5], which fits no cell") && err.contains("[H] (IndRNN)"), "{err}");
+        assert_eq!(err.lines().count(), 1);
+    }
 }

@@ -15,9 +15,12 @@ use crate::{Error, Float, Nonlinearity};
 /// | `Rnn` | 1 | `h` | `h' = act(W_ih x + b_ih + W_hh h + b_hh)` |
 /// | `Lstm` | 4 (i, f, g, o) | `h`, `c` | `c' = f ⊙ c + i ⊙ g`, `h' = o ⊙ tanh(c')` (then `W_hr` with `proj_size`) |
 /// | `Gru` | 3 (r, z, n) | `h` | `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`, `h' = (1 - z) ⊙ n + z ⊙ h` |
+/// | `IndRnn` | 1 | `h` | `h' = act(W_ih x + b_ih + u ⊙ h + b_hh)` (Li et al. 2018) |
 ///
 /// `W_ih` is `[G * hidden_size, input]` and `W_hh` `[G * hidden_size, hidden_size]` (or
-/// `[G * hidden_size, proj_size]`), the gates stacked in the order above, as in PyTorch.
+/// `[G * hidden_size, proj_size]`), the gates stacked in the order above, as in PyTorch. The
+/// IndRNN's recurrent weight is the vector `u` `[hidden_size]` (each unit sees only its own
+/// previous state), stored as `weight_hh` like the reference PyTorch IndRNN modules store it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Cell {
@@ -28,29 +31,50 @@ pub enum Cell {
     Lstm,
     /// Gated recurrent unit (`torch.nn.GRU`).
     Gru,
+    /// The independently recurrent cell (IndRNN, Li et al. 2018): an Elman cell whose recurrent
+    /// weight is diagonal, its activation given by [`Nonlinearity`] (relu by default, as in the
+    /// paper). PyTorch has no module for it.
+    IndRnn,
 }
 
 impl Cell {
     /// The number of gate blocks stacked in `W_ih` and `W_hh`.
     pub fn gates(self) -> usize {
         match self {
-            Cell::Rnn => 1,
+            Cell::Rnn | Cell::IndRnn => 1,
             Cell::Lstm => 4,
             Cell::Gru => 3,
         }
     }
 
-    /// The name on the command line: `rnn`, `lstm`, `gru`.
+    /// The name on the command line: `rnn`, `lstm`, `gru`, `indrnn`.
     pub fn name(self) -> &'static str {
         match self {
             Cell::Rnn => "rnn",
             Cell::Lstm => "lstm",
             Cell::Gru => "gru",
+            Cell::IndRnn => "indrnn",
+        }
+    }
+
+    /// Whether the cell's recurrence takes a [`Nonlinearity`] (the Elman cell and the IndRNN;
+    /// the gated cells' activations are fixed).
+    pub fn has_nonlinearity(self) -> bool {
+        matches!(self, Cell::Rnn | Cell::IndRnn)
+    }
+
+    /// The activation a cell gets when none is asked for: tanh (PyTorch's `nn.RNN` default),
+    /// relu for the IndRNN (the paper's).
+    pub fn default_nonlinearity(self) -> Nonlinearity {
+        match self {
+            Cell::IndRnn => Nonlinearity::Relu,
+            _ => Nonlinearity::Tanh,
         }
     }
 
     /// PyTorch's `mode` string (`RNN_TANH`, `RNN_RELU`, `LSTM`, `GRU`; `RNN_SIGMOID` for the
-    /// sigmoid Elman cell, which PyTorch lacks).
+    /// sigmoid Elman cell, which PyTorch lacks, and `INDRNN` for the IndRNN, whose activation
+    /// the model file's `nonlinearity` key holds).
     pub fn mode(self, nonlinearity: Nonlinearity) -> &'static str {
         match (self, nonlinearity) {
             (Cell::Rnn, Nonlinearity::Tanh) => "RNN_TANH",
@@ -58,6 +82,7 @@ impl Cell {
             (Cell::Rnn, Nonlinearity::Sigmoid) => "RNN_SIGMOID",
             (Cell::Lstm, _) => "LSTM",
             (Cell::Gru, _) => "GRU",
+            (Cell::IndRnn, _) => "INDRNN",
         }
     }
 
@@ -72,9 +97,10 @@ impl Cell {
             "RNN_SIGMOID" => (Cell::Rnn, Some(Nonlinearity::Sigmoid)),
             "LSTM" => (Cell::Lstm, None),
             "GRU" => (Cell::Gru, None),
+            "INDRNN" => (Cell::IndRnn, None),
             other => {
                 return Err(Error::Config(format!(
-                    "unknown mode `{other}` (expected RNN_TANH, RNN_RELU, RNN_SIGMOID, LSTM or GRU)"
+                    "unknown mode `{other}` (expected RNN_TANH, RNN_RELU, RNN_SIGMOID, LSTM, GRU or INDRNN)"
                 )));
             }
         })
@@ -94,7 +120,8 @@ impl FromStr for Cell {
             "rnn" | "elman" => Ok(Cell::Rnn),
             "lstm" => Ok(Cell::Lstm),
             "gru" => Ok(Cell::Gru),
-            other => Err(Error::Config(format!("unknown cell `{other}` (expected rnn, lstm or gru)"))),
+            "indrnn" => Ok(Cell::IndRnn),
+            other => Err(Error::Config(format!("unknown cell `{other}` (expected rnn, lstm, gru or indrnn)"))),
         }
     }
 }
@@ -166,6 +193,7 @@ mod tests {
             (Cell::Rnn, Nonlinearity::Sigmoid),
             (Cell::Lstm, Nonlinearity::Tanh),
             (Cell::Gru, Nonlinearity::Tanh),
+            (Cell::IndRnn, Nonlinearity::Relu),
         ] {
             let (c, a) = Cell::from_mode(cell.mode(act)).unwrap();
             assert_eq!(c, cell);
@@ -175,5 +203,7 @@ mod tests {
         }
         assert!(Cell::from_mode("LSTMX").is_err());
         assert_eq!("GRU".parse::<Cell>().unwrap(), Cell::Gru);
+        assert_eq!("IndRNN".parse::<Cell>().unwrap(), Cell::IndRnn);
+        assert_eq!(Cell::IndRnn.default_nonlinearity(), Nonlinearity::Relu);
     }
 }

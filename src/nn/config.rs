@@ -14,15 +14,22 @@ use crate::{Error, Nonlinearity, Result};
 /// | `input_size` | required | features per step of the input |
 /// | `hidden_size` | required | units per layer and direction (`H`) |
 /// | `num_layers` | 1 | stacked layers |
-/// | `cell` | rnn | [`Cell::Rnn`] (Elman), [`Cell::Lstm`] or [`Cell::Gru`]: PyTorch's `mode` |
-/// | `nonlinearity` | tanh | the Elman cell's activation: tanh, relu or sigmoid |
+/// | `cell` | rnn | [`Cell::Rnn`] (Elman), [`Cell::Lstm`], [`Cell::Gru`] or [`Cell::IndRnn`]: PyTorch's `mode` |
+/// | `nonlinearity` | tanh (relu for IndRNN) | the Elman and IndRNN cells' activation: tanh, relu or sigmoid |
 /// | `bias` | true | use `b_ih` and `b_hh` |
 /// | `dropout` | 0 | dropout on each layer's output but the last, training only, in `[0, 1)` |
 /// | `bidirectional` | false | add a reverse-time direction per layer; outputs are concatenated |
 /// | `proj_size` | 0 | LSTM only: project each hidden state to this width with `W_hr` (0 = none) |
+/// | `recurrent_max` | none | IndRNN only: the bound on `\|u\|`, kept at initialisation and after every optimizer step |
 ///
 /// In a model file it is JSON with these keys and `mode` (`RNN_TANH`, `RNN_RELU`,
-/// `RNN_SIGMOID`, `LSTM`, `GRU`) for the cell; files without `mode` are Elman models.
+/// `RNN_SIGMOID`, `LSTM`, `GRU`, `INDRNN`) for the cell; files without `mode` are Elman
+/// models. An IndRNN file without `nonlinearity` is a relu one.
+///
+/// `recurrent_max` is the IndRNN paper's constraint (Li et al. 2018): an IndRNN unit's gradient
+/// through `T` steps is scaled by `u^T` (times the activation's derivatives, 1 for an active
+/// relu), so `|u| <= 2^(1/T)` keeps it from growing more than twofold over `T` steps
+/// (`2^(1/100) ≈ 1.0069`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "ConfigRepr", into = "ConfigRepr")]
 pub struct RnnConfig {
@@ -45,6 +52,10 @@ pub struct RnnConfig {
     pub bidirectional: bool,
     /// An LSTM's projection size (`h_t = W_hr (o ⊙ tanh c_t)`), 0 for none.
     pub proj_size: usize,
+    /// An IndRNN's bound on its recurrent weights: every `|u_j|` is clamped to it at
+    /// initialisation and by the trainer after each optimizer step ([`crate::Rnn::clamp_recurrent`]);
+    /// `None` for no bound.
+    pub recurrent_max: Option<f64>,
 }
 
 /// [`RnnConfig`] as the model file's JSON spells it.
@@ -66,6 +77,8 @@ struct ConfigRepr {
     bidirectional: bool,
     #[serde(default, skip_serializing_if = "is_zero_usize")]
     proj_size: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    recurrent_max: Option<f64>,
 }
 
 impl TryFrom<ConfigRepr> for RnnConfig {
@@ -79,7 +92,7 @@ impl TryFrom<ConfigRepr> for RnnConfig {
             (Some(a), Some(b)) if a != b => {
                 return Err(Error::Config(format!("mode {} disagrees with nonlinearity {b}", cell.mode(a))));
             }
-            (a, b) => a.or(b).unwrap_or_default(),
+            (a, b) => a.or(b).unwrap_or(cell.default_nonlinearity()),
         };
         Ok(RnnConfig {
             input_size: r.input_size,
@@ -91,6 +104,7 @@ impl TryFrom<ConfigRepr> for RnnConfig {
             dropout: r.dropout,
             bidirectional: r.bidirectional,
             proj_size: r.proj_size,
+            recurrent_max: r.recurrent_max,
         })
     }
 }
@@ -102,11 +116,12 @@ impl From<RnnConfig> for ConfigRepr {
             hidden_size: c.hidden_size,
             num_layers: c.num_layers,
             mode: Some(c.cell.mode(c.nonlinearity).to_string()),
-            nonlinearity: (c.cell == Cell::Rnn).then_some(c.nonlinearity),
+            nonlinearity: c.cell.has_nonlinearity().then_some(c.nonlinearity),
             bias: c.bias,
             dropout: c.dropout,
             bidirectional: c.bidirectional,
             proj_size: c.proj_size,
+            recurrent_max: c.recurrent_max,
         }
     }
 }
@@ -137,11 +152,29 @@ impl RnnConfig {
             dropout: 0.0,
             bidirectional: false,
             proj_size: 0,
+            recurrent_max: None,
         }
     }
-    /// Sets the cell (Elman, LSTM or GRU).
+    /// Sets the cell (Elman, LSTM, GRU or IndRNN) and the nonlinearity to that cell's default
+    /// ([`Cell::default_nonlinearity`]: relu for the IndRNN, tanh for the others); call
+    /// [`RnnConfig::with_nonlinearity`] after it for another.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Nonlinearity, RnnConfig};
+    /// assert_eq!(RnnConfig::new(3, 8).with_cell(Cell::IndRnn).nonlinearity, Nonlinearity::Relu);
+    /// let tanh = RnnConfig::new(3, 8).with_cell(Cell::IndRnn).with_nonlinearity(Nonlinearity::Tanh);
+    /// assert_eq!(tanh.nonlinearity, Nonlinearity::Tanh);
+    /// ```
     pub fn with_cell(mut self, cell: Cell) -> Self {
         self.cell = cell;
+        self.nonlinearity = cell.default_nonlinearity();
+        self
+    }
+    /// Sets an IndRNN's bound on `|u|` (`None` for none); `2^(1/T)` for dependencies over `T`
+    /// steps, as the paper does.
+    pub fn with_recurrent_max(mut self, recurrent_max: Option<f64>) -> Self {
+        self.recurrent_max = recurrent_max;
         self
     }
     /// Sets an LSTM's `proj_size` (0 for none).
@@ -206,6 +239,14 @@ impl RnnConfig {
         }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(Error::Config(format!("dropout must be in [0, 1), got {}", self.dropout)));
+        }
+        if let Some(m) = self.recurrent_max {
+            if self.cell != Cell::IndRnn {
+                return Err(Error::Config(format!("recurrent_max is for IndRNN cells only, not {}", self.cell)));
+            }
+            if !(m.is_finite() && m > 0.0) {
+                return Err(Error::Config(format!("recurrent_max must be positive and finite, got {m}")));
+            }
         }
         if self.proj_size > 0 && self.cell != Cell::Lstm {
             return Err(Error::Config(format!("proj_size is for LSTM cells only, not {}", self.cell)));

@@ -348,7 +348,7 @@ impl<F: Float> LayerParams<F> {
 
     /// `dX = dA W_ih` written over `dA` (square `W_ih`): block by block of rows, each block of
     /// `dA` copied aside first, so the extra memory is one block, not a second `[T, B, H]`.
-    fn input_grad_over(&self, mut da: ArrayViewMut3<'_, F>) -> Result<()> {
+    pub(crate) fn input_grad_over(&self, mut da: ArrayViewMut3<'_, F>) -> Result<()> {
         const ROWS: usize = 256;
         let hidden = self.hidden_size();
         let da = da.as_slice_mut().ok_or_else(|| Error::shape("dA scratch", "standard layout", &[hidden]))?;

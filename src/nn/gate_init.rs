@@ -39,10 +39,10 @@ impl<F: Float> Rnn<F> {
     /// characteristic memory times of the units spread over `[1, t_max]`.
     ///
     /// # Errors
-    /// [`Error::Config`] for an Elman model, a model without biases, or `t_max < 2`.
+    /// [`Error::Config`] for an Elman or IndRNN model, a model without biases, or `t_max < 2`.
     pub fn chrono_init<R: Rng + ?Sized>(&mut self, t_max: f64, rng: &mut R) -> Result<()> {
         let cell = self.config().cell;
-        if cell == Cell::Rnn {
+        if !matches!(cell, Cell::Lstm | Cell::Gru) {
             return Err(Error::Config("chrono initialisation is for LSTM and GRU cells".into()));
         }
         if !(t_max >= 2.0 && t_max.is_finite()) {

@@ -1,5 +1,6 @@
-//! What the gated cells' forward and backward passes share: the input projection of every
-//! step, the gradient arriving from above, and the weight gradients summed over all steps.
+//! What the gated cells' forward and backward passes share (and the IndRNN's, which use the same
+//! pieces): the input projection of every step, the gradient arriving from above, and the weight
+//! gradients summed over all steps.
 
 use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, Axis, CowArray, Ix2, s};
 
@@ -88,7 +89,9 @@ pub(crate) fn check_upstream<'a, F: Float>(
         }
         Upstream::Given(_) => Ok(None),
         Upstream::InDa if in_da => Ok(None),
-        Upstream::InDa => Err(Error::Config("a gated layer keeps no gradient in its dA buffer".into())),
+        Upstream::InDa => {
+            Err(Error::Config("only an Elman layer keeps the gradient of its states in its dA buffer".into()))
+        }
         Upstream::Head { dz, weight, first } => {
             let out_features = weight.nrows();
             let rows = seq_len.saturating_sub(*first) * batch;
@@ -127,9 +130,9 @@ pub(crate) fn add_upstream<F: Float>(g: &mut [F], d_hs: &Upstream<'_, F>, head: 
 
 /// The weight gradients over all steps, each one GEMM, given `dA` `[seq_len * batch, G*H]`
 /// (the same on the input and the recurrent side, as for an LSTM): the recurrent side by
-/// [`recurrent_grads`], then `dW_ih = dAᵀ X`, `db_ih = Σ dA` and the input gradient
-/// `dX = dA W_ih`. `hs` `[seq_len, batch, state]` are the states the forward pass wrote, `h0`
-/// the initial one. `dW_hr` is left as it is.
+/// [`recurrent_grads`], then the input side by [`input_grads`]: `dW_ih = dAᵀ X`,
+/// `db_ih = Σ dA` and the input gradient `dX = dA W_ih`. `hs` `[seq_len, batch, state]` are
+/// the states the forward pass wrote, `h0` the initial one. `dW_hr` is left as it is.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn weight_grads<F: Float>(
     p: &LayerParams<F>,
@@ -142,6 +145,19 @@ pub(crate) fn weight_grads<F: Float>(
     dx: InputGrad<'_, F>,
 ) -> Result<()> {
     recurrent_grads(reverse, h0, hs, da, grads)?;
+    input_grads(p, x, da, grads, dx)
+}
+
+/// The input side's gradients over all steps, given `dA` `[seq_len * batch, G*H]`:
+/// `dW_ih = dAᵀ X` (one GEMM), `db_ih = Σ dA` and the input gradient `dX = dA W_ih` (one GEMM).
+/// Shared by the gated cells and the IndRNN ([`InputGrad::OverDa`] is refused).
+pub(crate) fn input_grads<F: Float>(
+    p: &LayerParams<F>,
+    x: ArrayView3<'_, F>,
+    da: ArrayView2<'_, F>,
+    grads: &mut LayerParams<F>,
+    dx: InputGrad<'_, F>,
+) -> Result<()> {
     let (seq_len, batch, input_size) = x.dim();
     let x = x.as_standard_layout();
     let x2 = x
@@ -160,7 +176,7 @@ pub(crate) fn weight_grads<F: Float>(
     // dX = dA W_ih: the gradient handed to the layer below
     let (mut dx, accumulate) = match dx {
         InputGrad::Skip => return Ok(()),
-        InputGrad::OverDa => return Err(Error::Config("a gated layer cannot write its input gradient over dA".into())),
+        InputGrad::OverDa => return Err(Error::Config("this layer cannot write its input gradient over dA".into())),
         InputGrad::Write(dx) => (dx, false),
         InputGrad::Add(dx) => (dx, true),
     };

@@ -21,6 +21,13 @@ use crate::{Error, Float};
 ///
 /// The output head is initialised as PyTorch's `nn.Linear` (U(±1/√fan_in) for weight and bias)
 /// except under `GlorotUniform` and `Orthogonal`, where it is Glorot-uniform with a zero bias.
+///
+/// An IndRNN's recurrent weight is the vector `u`, not a matrix: it is drawn from U(0, 1) under
+/// every scheme but `Identity`, which sets it to ones, and then clamped to `±recurrent_max`
+/// when the model has that bound ([`crate::RnnConfig::recurrent_max`]); its `weight_ih` and
+/// biases follow the table. This is a simple default: for deep networks the paper starts the
+/// last layer's `u` in (2^(-10/T), 2^(1/T)) so it keeps long memories; set `u` yourself through
+/// [`crate::Rnn::layers_mut`] for that.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Init {

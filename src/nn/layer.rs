@@ -2,7 +2,8 @@
 //! names and shapes), what its forward pass hands its backward pass, and the recurrent weight as
 //! the per-step products read it (`Recurrent`, packed once per sequence when that pays).
 //!
-//! Each cell's forward and backward passes are in `elman.rs`, `lstm.rs` and `gru.rs`.
+//! Each cell's forward and backward passes are in `elman.rs`, `lstm.rs`, `gru.rs` and
+//! `indrnn.rs`.
 
 use crate::kernels::{Epilogue, Mat, PackedRef, gemm_then};
 use ndarray::{
@@ -18,14 +19,21 @@ use crate::{Error, Float, Nonlinearity, Result};
 ///
 /// For a cell with `G` gates ([`Cell::gates`]: 1 Elman, 4 LSTM, 3 GRU) the shapes are
 /// `W_ih [G*H, input_size]`, `W_hh [G*H, S]`, `b_ih`, `b_hh` `[G*H]`, with `S` the width of
-/// the state the layer outputs: `hidden_size`, or an LSTM's `proj_size`. The same type holds
-/// their gradients (see [`LayerParams::zeros_like`]).
+/// the state the layer outputs: `hidden_size`, or an LSTM's `proj_size`. An IndRNN layer's
+/// recurrent weight is the vector `u` `[H]` in [`LayerParams::weight_hh_diag`] (the diagonal
+/// of an Elman `W_hh`), its `weight_hh` empty (`[0, H]`). The same type holds their gradients
+/// (see [`LayerParams::zeros_like`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerParams<F = f32> {
     /// `W_ih`, shape `[hidden_size, input_size]` (PyTorch `weight_ih_l{k}`).
     pub weight_ih: Array2<F>,
-    /// `W_hh`, shape `[hidden_size, hidden_size]` (PyTorch `weight_hh_l{k}`).
+    /// `W_hh`, shape `[hidden_size, hidden_size]` (PyTorch `weight_hh_l{k}`); `[0, H]` for an
+    /// IndRNN layer, whose recurrent weight is [`LayerParams::weight_hh_diag`].
     pub weight_hh: Array2<F>,
+    /// An IndRNN layer's element-wise recurrent weight `u`, shape `[hidden_size]`, saved as
+    /// `weight_hh_l{k}` (a vector, as the reference PyTorch IndRNN modules name it); `None` for
+    /// the other cells.
+    pub weight_hh_diag: Option<Array1<F>>,
     /// `b_ih`, shape `[hidden_size]`, absent when the layer has no bias.
     pub bias_ih: Option<Array1<F>>,
     /// `b_hh`, shape `[hidden_size]`, absent when the layer has no bias.
@@ -166,6 +174,10 @@ impl<F: Float> LayerParams<F> {
     /// uniform and `W_hh` per gate block orthogonal (Keras' `recurrent_initializer`), with zero
     /// biases; [`Init::Identity`] sets each gate block of `W_hh` to the identity (IRNN for the
     /// Elman cell). Tensors are drawn in `state_dict` order.
+    ///
+    /// An IndRNN's `u` is drawn from `U(0, 1)` under every scheme but [`Init::Identity`], which
+    /// sets it to ones (the IRNN's identity, diagonal); [`crate::Rnn::new`] then clamps it to
+    /// `±recurrent_max`. Its `W_ih` and biases follow the scheme as an Elman layer's do.
     pub fn init<R: Rng + ?Sized>(
         cell: Cell,
         input_size: usize,
@@ -190,6 +202,20 @@ impl<F: Float> LayerParams<F> {
                 init::uniform2(hidden_size, input_size, init::glorot_bound(input_size, hidden_size), r)
             }),
         };
+        if cell == Cell::IndRnn {
+            // u: U(0, 1), or ones for the identity scheme
+            let u = match scheme {
+                Init::Identity => Array1::ones(hidden_size),
+                _ => init::uniform1::<F, R>(hidden_size, 0.5, rng).mapv(|v| v + F::of(0.5)),
+            };
+            let (bias_ih, bias_hh) = match (bias, scheme) {
+                (false, _) => (None, None),
+                (true, Init::PyTorch) => (Some(init::uniform1(rows, k, rng)), Some(init::uniform1(rows, k, rng))),
+                (true, _) => (Some(Array1::zeros(rows)), Some(Array1::zeros(rows))),
+            };
+            let weight_hh = Array2::zeros((0, hidden_size));
+            return LayerParams { weight_ih, weight_hh, weight_hh_diag: Some(u), bias_ih, bias_hh, weight_hr: None };
+        }
         let weight_hh = match scheme {
             Init::PyTorch => init::uniform2(rows, state, k, rng),
             Init::GlorotUniform => {
@@ -208,7 +234,7 @@ impl<F: Float> LayerParams<F> {
             Init::GlorotUniform => init::uniform2(p, hidden_size, init::glorot_bound(hidden_size, p), rng),
             Init::Orthogonal => init::orthogonal_rect(p, hidden_size, rng),
         });
-        LayerParams { weight_ih, weight_hh, bias_ih, bias_hh, weight_hr }
+        LayerParams { weight_ih, weight_hh, weight_hh_diag: None, bias_ih, bias_hh, weight_hr }
     }
 
     /// All-zero parameters of the same shapes (a gradient buffer).
@@ -216,6 +242,7 @@ impl<F: Float> LayerParams<F> {
         LayerParams {
             weight_ih: Array2::zeros(self.weight_ih.raw_dim()),
             weight_hh: Array2::zeros(self.weight_hh.raw_dim()),
+            weight_hh_diag: self.weight_hh_diag.as_ref().map(|u| Array1::zeros(u.len())),
             bias_ih: self.bias_ih.as_ref().map(|b| Array1::zeros(b.len())),
             bias_hh: self.bias_hh.as_ref().map(|b| Array1::zeros(b.len())),
             weight_hr: self.weight_hr.as_ref().map(|w| Array2::zeros(w.raw_dim())),
@@ -227,22 +254,26 @@ impl<F: Float> LayerParams<F> {
         self.weight_ih.ncols()
     }
 
-    /// `hidden_size`: the width of `W_hr` with a projection, else of `W_hh`.
+    /// `hidden_size`: the width of `W_hr` with a projection, else of `W_hh` (the length of
+    /// `u` for an IndRNN).
     pub fn hidden_size(&self) -> usize {
-        self.weight_hr.as_ref().map_or(self.weight_hh.ncols(), |w| w.ncols())
+        self.weight_hr.as_ref().map_or(self.state_size(), |w| w.ncols())
     }
 
     /// The width of the state the layer outputs: `proj_size` with a projection, else
     /// `hidden_size`.
     pub fn state_size(&self) -> usize {
-        self.weight_hh.ncols()
+        self.weight_hh_diag.as_ref().map_or(self.weight_hh.ncols(), |u| u.len())
     }
 
     /// The tensors in PyTorch's order with their name stems (`weight_ih`, `weight_hh`,
-    /// `bias_ih`, `bias_hh`, `weight_hr`).
+    /// `bias_ih`, `bias_hh`, `weight_hr`); an IndRNN's `weight_hh` is its vector `u`.
     pub fn tensors(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
-        let mut out =
-            vec![("weight_ih", self.weight_ih.view().into_dyn()), ("weight_hh", self.weight_hh.view().into_dyn())];
+        let w_hh = match &self.weight_hh_diag {
+            Some(u) => u.view().into_dyn(),
+            None => self.weight_hh.view().into_dyn(),
+        };
+        let mut out = vec![("weight_ih", self.weight_ih.view().into_dyn()), ("weight_hh", w_hh)];
         if let (Some(bi), Some(bh)) = (&self.bias_ih, &self.bias_hh) {
             out.push(("bias_ih", bi.view().into_dyn()));
             out.push(("bias_hh", bh.view().into_dyn()));
@@ -255,10 +286,11 @@ impl<F: Float> LayerParams<F> {
 
     /// Mutable views of [`LayerParams::tensors`], same order.
     pub fn tensors_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)> {
-        let mut out = vec![
-            ("weight_ih", self.weight_ih.view_mut().into_dyn()),
-            ("weight_hh", self.weight_hh.view_mut().into_dyn()),
-        ];
+        let w_hh = match &mut self.weight_hh_diag {
+            Some(u) => u.view_mut().into_dyn(),
+            None => self.weight_hh.view_mut().into_dyn(),
+        };
+        let mut out = vec![("weight_ih", self.weight_ih.view_mut().into_dyn()), ("weight_hh", w_hh)];
         if let (Some(bi), Some(bh)) = (&mut self.bias_ih, &mut self.bias_hh) {
             out.push(("bias_ih", bi.view_mut().into_dyn()));
             out.push(("bias_hh", bh.view_mut().into_dyn()));

@@ -9,7 +9,8 @@
 //! | `layer.rs` | one layer's parameters ([`LayerParams`](layer::LayerParams)) and the per-step product |
 //! | `elman.rs` | the Elman layer: forward, then BPTT |
 //! | `lstm.rs`, `gru.rs` | the LSTM and GRU layers: forward, then BPTT |
-//! | `gated.rs` | what the gated cells share (input projection, upstream gradient, weight gradients) |
+//! | `indrnn.rs` | the IndRNN layer (`u ⊙ h` recurrence): forward, then BPTT; the `\|u\|` bound |
+//! | `gated.rs` | what the gated cells and the IndRNN share (input projection, upstream gradient, weight gradients) |
 //! | `config.rs`, `stack/` | [`RnnConfig`](config::RnnConfig); the stack ([`Rnn`](stack::Rnn)): forward, trace, backward |
 //! | `head.rs`, `model.rs` | `y = V h + c`; the model a file holds |
 //! | `flow.rs` | [`GradFlow`](flow::GradFlow): the gradient's norm at every step, as BPTT records it |
@@ -26,6 +27,7 @@ mod gate_init;
 pub(crate) mod gated;
 pub(crate) mod gru;
 pub mod head;
+pub(crate) mod indrnn;
 pub mod init;
 pub mod layer;
 pub(crate) mod lstm;

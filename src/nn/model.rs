@@ -339,7 +339,7 @@ impl<F: Float> Model<F> {
     ) -> Result<ModelGrads<F>> {
         let d_y = d_y.as_standard_layout();
         let (head, d_out) = self.output_grad(trace, d_y.view())?;
-        let how = Backward { top_states: None, caches: None, d_cn: None, input_grad: true, flow: None };
+        let how = Backward { states: Vec::new(), caches: None, d_cn: None, input_grad: true, flow: None };
         let rnn = self.rnn.backward_stack(&trace.rnn, how, d_out, d_hn)?;
         Ok(ModelGrads { rnn, head })
     }
@@ -358,7 +358,7 @@ impl<F: Float> Model<F> {
     ) -> Result<ModelGrads<F>> {
         let d_y = d_y.as_standard_layout();
         let (head, d_out) = self.output_grad(trace, d_y.view())?;
-        let how = Backward { top_states: None, caches: None, d_cn, input_grad: true, flow: None };
+        let how = Backward { states: Vec::new(), caches: None, d_cn, input_grad: true, flow: None };
         let rnn = self.rnn.backward_stack(&trace.rnn, how, d_out, d_hn)?;
         Ok(ModelGrads { rnn, head })
     }
@@ -433,7 +433,7 @@ impl<F: Float> Model<F> {
     ) -> Result<ModelGrads<F>> {
         let d_y = d_y.as_standard_layout();
         let (head, d_out) = self.output_grad(trace, d_y.view())?;
-        let how = Backward { top_states: None, caches: None, d_cn: None, input_grad: true, flow: Some(flow) };
+        let how = Backward { states: Vec::new(), caches: None, d_cn: None, input_grad: true, flow: Some(flow) };
         let rnn = self.rnn.backward_stack(&trace.rnn, how, d_out, None)?;
         Ok(ModelGrads { rnn, head })
     }

@@ -6,7 +6,7 @@
 use ndarray::{Array3, ArrayView3};
 
 use crate::kernels::{Packed, PackedRef};
-use crate::{Float, Model, Readout, Result};
+use crate::{Cell, Float, Model, Readout, Result};
 
 /// A [`Model`] ready for repeated inference. It borrows the model, so the weights it packed
 /// cannot change while it lives; it computes exactly what [`Model::forward`] computes.
@@ -30,14 +30,18 @@ use crate::{Float, Model, Readout, Result};
 /// ```
 pub struct Predictor<'m, F: Float = f32> {
     model: &'m Model<F>,
-    /// `W_hhᵀ` of every layer and direction (index `layer * D + direction`), packed.
+    /// `W_hhᵀ` of every layer and direction (index `layer * D + direction`), packed; empty for
+    /// an IndRNN.
     recurrent: Vec<Packed<F>>,
 }
 
 impl<'m, F: Float> Predictor<'m, F> {
-    /// Packs the recurrent weights of `model`.
+    /// Packs the recurrent weights of `model` (an IndRNN's, element-wise, need no packing).
     pub fn new(model: &'m Model<F>) -> Self {
-        let recurrent = model.rnn.layers().iter().map(|p| Packed::pack(p.weight_hh.t())).collect();
+        let recurrent = match model.rnn.config().cell {
+            Cell::IndRnn => Vec::new(),
+            _ => model.rnn.layers().iter().map(|p| Packed::pack(p.weight_hh.t())).collect(),
+        };
         Predictor { model, recurrent }
     }
 
@@ -50,5 +54,21 @@ impl<'m, F: Float> Predictor<'m, F> {
         let packed: Vec<PackedRef<'_, F>> = self.recurrent.iter().map(Packed::view).collect();
         let trace = self.model.rnn.forward_packed(x, h0, None, &packed)?;
         Ok(self.model.trace(trace, Readout::EveryStep)?.into_outputs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Cell, Init, ModelConfig, RnnConfig};
+
+    #[test]
+    fn an_indrnn_predictor_equals_model_forward() {
+        let rnn = RnnConfig::new(3, 6).with_cell(Cell::IndRnn).with_num_layers(2).with_bidirectional(true);
+        let model = Model::<f32>::new(ModelConfig { rnn, output_size: Some(2) }, Init::PyTorch, 5).unwrap();
+        let x = Array3::from_shape_fn((9, 4, 3), |(t, b, i)| ((t * 3 + b * 5 + i) as f32 * 0.4).sin());
+        let h0 = Array3::from_shape_fn((4, 4, 6), |(l, b, j)| ((l + b * 2 + j) as f32 * 0.2).cos());
+        let want = model.forward(x.view(), Some(h0.view())).unwrap();
+        assert_eq!(Predictor::new(&model).forward(x.view(), Some(h0.view())).unwrap(), want);
     }
 }

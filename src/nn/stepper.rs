@@ -22,6 +22,8 @@ struct StepLayer<F: Float> {
     b_hh: Option<Array1<F>>,
     /// An LSTM's `W_hrᵀ`, with proj_size.
     w_hr_t: Option<Aligned<F>>,
+    /// An IndRNN's element-wise recurrent weight `u`.
+    u: Option<Array1<F>>,
 }
 
 /// What a gated cell's step needs beyond [`StepLayer`].
@@ -93,7 +95,9 @@ impl<'m, F: Float> Stepper<'m, F> {
                     (Some(a), Some(b)) => Some(a + b),
                     _ => None,
                 };
-                let w = if gru {
+                // a GRU's and an IndRNN's recurrent products stay apart (r multiplies one, the
+                // other is element-wise: a += u ⊙ h)
+                let w = if gru || c.cell == Cell::IndRnn {
                     Packed::pack(p.weight_ih.t())
                 } else {
                     let stacked = concatenate(Axis(0), &[p.weight_ih.t(), p.weight_hh.t()]);
@@ -105,11 +109,12 @@ impl<'m, F: Float> Stepper<'m, F> {
                     bias,
                     b_hh: p.bias_hh.clone().filter(|_| gru),
                     w_hr_t: p.weight_hr.as_ref().map(|w| transposed_aligned(w.view())),
+                    u: p.weight_hh_diag.clone(),
                 }
             })
             .collect();
         let (hidden, gates, state) = (c.hidden_size, c.cell.gates() * c.hidden_size, c.state_size());
-        let gated = (c.cell != Cell::Rnn).then(|| Gated {
+        let gated = matches!(c.cell, Cell::Lstm | Cell::Gru).then(|| Gated {
             c: Array3::zeros(if c.cell == Cell::Lstm { (c.num_layers, batch, hidden) } else { (0, 0, 0) }),
             ah: vec![F::zero(); if gru { batch * gates } else { 0 }],
             new: vec![F::zero(); batch * hidden],
@@ -214,7 +219,12 @@ impl<'m, F: Float> Stepper<'m, F> {
             }
             gemm_packed(Mat::new(xh, batch, k), layer.w.view(), a, width, true, None);
             let Some(g) = self.gated.as_mut() else {
-                // h_l = act(a)
+                // an IndRNN: a += u ⊙ h_l; then h_l = act(a)
+                if let Some(u) = layer.u.as_ref().and_then(|u| u.as_slice()) {
+                    for (a, h) in a.chunks_exact_mut(width).zip(h_l.chunks_exact(state)) {
+                        a.iter_mut().zip(u).zip(h).for_each(|((a, &u), &h)| *a += u * h);
+                    }
+                }
                 h_l.copy_from_slice(a);
                 c.nonlinearity.apply_slice(h_l);
                 continue;

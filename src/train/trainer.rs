@@ -386,6 +386,8 @@ impl<F: Float> Trainer<F> {
         }
         let mut params: Vec<_> = self.model.named_tensors_mut().into_iter().map(|(_, t)| t).collect();
         self.optimizer.step(lr, &mut params, &grad_views)?;
+        // an IndRNN's |u| <= recurrent_max, as the paper constrains it (nothing for other cells)
+        self.model.rnn.clamp_recurrent();
         self.state.step = step;
         Ok((value.loss, value.count, Some(norm), h_n))
     }

@@ -986,6 +986,20 @@ to a temporary directory and exits non-zero on any mismatch. `--modes RNN`
   [--output-size O] --seed 7 --out M` (`--proj-size` only when P > 0) and
   `RNN forward --model M --input x.npy --h0 h0.npy [--c0 c0.npy] --output y.npy
   --hn hn.npy [--cn cn.npy]` (`--c0`/`--cn` for LSTM).
+
+## IndRNN
+
+    python3 tests/golden/indrnn_check.py target/release/RNN_BINARY
+
+PyTorch has no IndRNN module; this script holds the 20-line one the top-level
+README gives, whose `state_dict` keys are a model file's (`weight_hh_l{k}` the
+vector `u`). For four configurations (1-3 layers, relu/tanh/sigmoid, bias on
+and off, bidirectional, heads) it checks that an `RNN init --cell indrnn` file
+loads into it with `load_state_dict(strict=True)` and that `RNN forward` equals
+its forward, and that a freshly initialised module's bare `state_dict` runs in
+`RNN forward` (the cell inferred from the 1-D `weight_hh_l0`) with the same
+result (max abs difference <= 1e-5, else exit status 1). It writes only to a
+temporary directory; no fixture comes from it.
 """
     (out_root / "README.md").write_text(text)
 

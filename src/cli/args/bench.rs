@@ -12,7 +12,7 @@ pub struct Args {
     /// Minimum seconds of timed repeats per measurement
     #[arg(long, value_name = "S", default_value_t = 1.0)]
     pub min_time: f64,
-    /// Recurrent cell to time: rnn (Elman, tanh), lstm or gru
+    /// Recurrent cell to time: rnn (Elman, tanh), lstm, gru or indrnn (relu)
     #[arg(long, value_parser = super::values::parse_cell, default_value = "rnn")]
     pub cell: rnn::Cell,
 }

@@ -28,7 +28,7 @@ pub struct Args {
     /// LSTM only: also write the final cell state c_n [num_layers*dirs, batch, hidden_size] to this .npy
     #[arg(long, value_name = "PATH")]
     pub cn: Option<PathBuf>,
-    /// Nonlinearity for model files without `rnn.config` metadata (tanh if omitted)
+    /// Nonlinearity for model files without `rnn.config` metadata (if omitted: tanh, relu for an IndRNN)
     #[arg(long, value_enum)]
     pub nonlinearity: Option<Act>,
 }

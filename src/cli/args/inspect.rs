@@ -10,7 +10,7 @@ pub struct Args {
     /// Model file (.safetensors) to describe
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
-    /// Nonlinearity for model files without `rnn.config` metadata (tanh if omitted)
+    /// Nonlinearity for model files without `rnn.config` metadata (if omitted: tanh, relu for an IndRNN)
     #[arg(long, value_enum)]
     pub nonlinearity: Option<Act>,
     /// Print one JSON object instead of text

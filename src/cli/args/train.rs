@@ -304,11 +304,12 @@ impl ModelArgs {
             hidden_size: self.hidden,
             num_layers: self.layers,
             cell: self.recurrence.cell,
-            nonlinearity: self.recurrence.nonlinearity.into(),
+            nonlinearity: self.recurrence.nonlinearity(),
             bias: !self.no_bias,
             dropout: self.dropout,
             bidirectional: self.bidirectional,
             proj_size: self.recurrence.proj_size,
+            recurrent_max: self.recurrence.recurrent_max,
         };
         ModelConfig { rnn, output_size: Some(output_size) }
     }

@@ -57,20 +57,30 @@ pub enum Dtype {
     F64,
 }
 
-/// Parses `--cell`: rnn (Elman), lstm or gru.
+/// Parses `--cell`: rnn (Elman), lstm, gru or indrnn.
 pub fn parse_cell(s: &str) -> Result<Cell, String> {
     s.parse().map_err(|e: rnn::Error| e.to_string())
+}
+
+/// Parses `--recurrent-max`: a positive number.
+fn parse_recurrent_max(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("expected a positive number, e.g. 1.0069 (2^(1/100)), got `{s}`")),
+    }
 }
 
 /// The recurrent cell and its options, shared by `rnn init` and `rnn train`.
 #[derive(Debug, clap::Args)]
 pub struct RecurrenceArgs {
-    /// Recurrent cell: rnn (Elman, with --nonlinearity), lstm or gru (PyTorch's nn.RNN, nn.LSTM, nn.GRU)
+    /// Recurrent cell: rnn (Elman, with --nonlinearity), lstm or gru (PyTorch's nn.RNN, nn.LSTM,
+    /// nn.GRU), or indrnn (IndRNN, Li et al. 2018: h' = act(W_ih x + b_ih + u ⊙ h + b_hh), one
+    /// recurrent weight per unit)
     #[arg(long, value_parser = parse_cell, default_value = "rnn")]
     pub cell: rnn::Cell,
-    /// Activation of the recurrence (rnn cells)
-    #[arg(long, value_enum, default_value_t = Act::Tanh)]
-    pub nonlinearity: Act,
+    /// Activation of the recurrence (rnn and indrnn cells) [default: tanh for rnn, relu for indrnn]
+    #[arg(long, value_enum)]
+    pub nonlinearity: Option<Act>,
     /// LSTM only: project each hidden state to this many features (weight_hr), smaller than H
     #[arg(long, value_name = "P", default_value_t = 0)]
     pub proj_size: usize,
@@ -80,4 +90,16 @@ pub struct RecurrenceArgs {
     /// LSTM/GRU: chrono initialisation of the gate biases for dependencies up to T steps
     #[arg(long, value_name = "T")]
     pub chrono: Option<f64>,
+    /// IndRNN only: keep every recurrent weight within ±MAX, at initialisation and after every
+    /// optimizer step; the paper's 2^(1/T) keeps gradients over T steps from more than doubling
+    /// (1.0069 for T = 100) [default: no bound]
+    #[arg(long, value_name = "MAX", value_parser = parse_recurrent_max)]
+    pub recurrent_max: Option<f64>,
+}
+
+impl RecurrenceArgs {
+    /// `--nonlinearity`, or the cell's default: tanh, relu for an IndRNN.
+    pub fn nonlinearity(&self) -> Nonlinearity {
+        self.nonlinearity.map_or(self.cell.default_nonlinearity(), Into::into)
+    }
 }

@@ -1,7 +1,7 @@
 //! The plain reference: every cell's forward pass and its backward pass through time written
 //! one sequence, one step and one equation at a time, in `f64`, with none of the crate's
 //! kernels, packing, threads or workspaces. It is slow on purpose; the fast paths
-//! ([`crate::layer`], `nn::lstm`, `nn::gru`, [`crate::nn::stack`], [`crate::model`]) are tested
+//! ([`crate::layer`], `nn::lstm`, `nn::gru`, `nn::indrnn`, [`crate::nn::stack`], [`crate::model`]) are tested
 //! against it (`tests/reference.rs`), so this is the first file to read to learn what they
 //! compute.
 //!
@@ -10,6 +10,8 @@
 //!   projected by `W_hr` when the model has a `proj_size`;
 //! - [`gru`]: PyTorch's gates r, z, n with `b_hn` inside the reset gate,
 //!   `h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}`;
+//! - [`indrnn`]: `h_t = act(W_ih x_t + b_ih + u ⊙ h_{t-1} + b_hh)`, one recurrent weight per
+//!   unit (Li et al. 2018);
 //! - [`stack`]: layers and directions stacked as `torch.nn.RNN`/`LSTM`/`GRU` stack them, the same
 //!   inverted-dropout masks as [`crate::Rnn::forward_train`] draws, and the optional linear head.
 //!
@@ -41,6 +43,7 @@
 
 pub mod elman;
 pub mod gru;
+pub mod indrnn;
 pub mod lstm;
 pub mod stack;
 

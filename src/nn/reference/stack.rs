@@ -10,7 +10,7 @@
 use ndarray::{Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView3, s};
 use rand::Rng;
 
-use super::{add_into, add_outer, affine, elman, gru, lstm, transposed_times};
+use super::{add_into, add_outer, affine, elman, gru, indrnn, lstm, transposed_times};
 use crate::nn::flow::GradFlow;
 use crate::{Cell, LayerParams, Model, Readout};
 
@@ -20,13 +20,14 @@ enum Tape {
     Elman(Vec<elman::Step>),
     Lstm(Vec<lstm::Step>),
     Gru(Vec<gru::Step>),
+    IndRnn(Vec<elman::Step>),
 }
 
 impl Tape {
     /// The state after the `k`-th processed step.
     fn h(&self, k: usize) -> &[f64] {
         match self {
-            Tape::Elman(s) => &s[k].h,
+            Tape::Elman(s) | Tape::IndRnn(s) => &s[k].h,
             Tape::Lstm(s) => &s[k].h,
             Tape::Gru(s) => &s[k].h,
         }
@@ -138,6 +139,7 @@ pub fn forward<'m, R: Rng + ?Sized>(
                     (Cell::Lstm, Some(c0)) => Tape::Lstm(lstm::forward(p, &xs, &h0, &row(c0, i, b))),
                     (Cell::Lstm, None) => unreachable!("an LSTM has c0"),
                     (Cell::Gru, _) => Tape::Gru(gru::forward(p, &xs, &h0)),
+                    (Cell::IndRnn, _) => Tape::IndRnn(indrnn::forward(p, c.nonlinearity, &xs, &h0)),
                 };
                 // the states go to the output at their own time, this direction's columns
                 for (k, &t) in times.iter().enumerate() {
@@ -279,6 +281,17 @@ impl Forward<'_> {
                         (Tape::Gru(steps), ..) => {
                             gru::backward(p, &xs, &h0, steps, &dhs, &dh_last, &mut grads[i], &mut seen_h)
                         }
+                        (Tape::IndRnn(steps), ..) => indrnn::backward(
+                            p,
+                            c.nonlinearity,
+                            &xs,
+                            &h0,
+                            steps,
+                            &dhs,
+                            &dh_last,
+                            &mut grads[i],
+                            &mut seen_h,
+                        ),
                     };
                     // the batch means of the norms, by time step
                     let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt() / batch as f64;
@@ -305,7 +318,9 @@ impl Forward<'_> {
         for (i, g) in grads.into_iter().enumerate() {
             let name = |stem: &str| format!("rnn.{stem}_l{}{}", i / dirs, if i % dirs == 1 { "_reverse" } else { "" });
             params.push((name("weight_ih"), g.weight_ih.into_dyn()));
-            params.push((name("weight_hh"), g.weight_hh.into_dyn()));
+            // an IndRNN's recurrent weight is its vector u
+            let w_hh = g.weight_hh_diag.map_or_else(|| g.weight_hh.into_dyn(), |u| u.into_dyn());
+            params.push((name("weight_hh"), w_hh));
             if let (Some(bi), Some(bh)) = (g.bias_ih, g.bias_hh) {
                 params.push((name("bias_ih"), bi.into_dyn()));
                 params.push((name("bias_hh"), bh.into_dyn()));

@@ -47,7 +47,7 @@ impl<F: Float> Rnn<F> {
         let d_output = OutputGrad::Dense(d_output.as_standard_layout().into_owned());
         self.backward_stack(
             trace,
-            Backward { top_states: None, caches: None, d_cn, input_grad: true, flow: None },
+            Backward { states: Vec::new(), caches: None, d_cn, input_grad: true, flow: None },
             d_output,
             d_hn,
         )
@@ -58,7 +58,9 @@ impl<F: Float> Rnn<F> {
     /// `[seq_len, batch, hidden_size]` array. Given the gradient through a head
     /// ([`OutputGrad::Head`]), the top layer's `dA` overwrites its own hidden states; each
     /// layer's input gradient then overwrites its `dA` and becomes the next layer's upstream
-    /// gradient, in which that layer's `dA` is written in turn.
+    /// gradient, in which that layer's `dA` is written in turn. A gated stack works in its gate
+    /// activations, an IndRNN stack over the hidden states of each direction no layer above
+    /// reads.
     ///
     /// `input_grad = false` skips dL/dx ([`RnnGrads::input`] is `None`), as a training step
     /// wants.
@@ -92,24 +94,29 @@ impl<F: Float> Rnn<F> {
         let top = c.num_layers - 1;
         let (seq_len, batch, _) = trace.x.dim();
         let in_top = trace.layer_input(top).shape()[2];
-        // the top layer works over its states when W_hh can be packed without a new H × H
-        // array (into the gradient of a square W_ih), or that array is smaller than the states
         // a gated cell's backward pass works in its gate activations
-        if c.cell != Cell::Rnn {
+        if matches!(c.cell, Cell::Lstm | Cell::Gru) {
             let caches = std::mem::take(&mut trace.caches);
-            let how = Backward { top_states: None, caches: Some(caches), d_cn: None, input_grad, flow };
+            let how = Backward { states: Vec::new(), caches: Some(caches), d_cn: None, input_grad, flow };
             return self.backward_stack(&trace, how, d_output, d_hn);
         }
-        let over_states = matches!(d_output, OutputGrad::Head { .. })
-            && c.num_directions() == 1
-            && (in_top >= c.hidden_size || c.hidden_size <= seq_len * batch);
-        let states = over_states.then(|| std::mem::take(&mut trace.hs[top]));
-        self.backward_stack(
-            &trace,
-            Backward { top_states: states, caches: None, d_cn: None, input_grad, flow },
-            d_output,
-            d_hn,
-        )
+        let dirs = c.num_directions();
+        let states = if c.cell == Cell::IndRnn {
+            // every IndRNN direction's dA goes over its own states (the layer above reads them
+            // as its input first)
+            trace.hs.iter_mut().map(|h| Some(std::mem::take(h))).collect()
+        } else {
+            // the Elman top layer works over its states when W_hh can be packed without a new
+            // H × H array (into the gradient of a square W_ih), or that array is smaller than
+            // the states
+            let over_states = matches!(d_output, OutputGrad::Head { .. })
+                && dirs == 1
+                && (in_top >= c.hidden_size || c.hidden_size <= seq_len * batch);
+            let mut states: Vec<_> = (0..top).map(|_| None).collect();
+            states.push(over_states.then(|| std::mem::take(&mut trace.hs[top])));
+            states
+        };
+        self.backward_stack(&trace, Backward { states, caches: None, d_cn: None, input_grad, flow }, d_output, d_hn)
     }
 
     /// The backward pass of [`Rnn::backward`] and [`Rnn::backward_owned`], as `how` says.
@@ -120,7 +127,7 @@ impl<F: Float> Rnn<F> {
         d_output: OutputGrad<'_, F>,
         d_hn: Option<ArrayView3<'_, F>>,
     ) -> Result<RnnGrads<F>> {
-        let Backward { top_states, caches, d_cn, input_grad, mut flow } = how;
+        let Backward { mut states, caches, d_cn, input_grad, mut flow } = how;
         let c = &self.config;
         let (dirs, hidden, state) = (c.num_directions(), c.hidden_size, c.state_size());
         if let Some(f) = &flow
@@ -158,6 +165,9 @@ impl<F: Float> Rnn<F> {
             }
             (None, None) => None,
         };
+        if c.cell == Cell::IndRnn {
+            return self.backward_indrnn(trace, states, d_output, d_hn, input_grad, flow);
+        }
         let mut caches = caches;
         let recurrence = |d: usize| Recurrence { nonlinearity: c.nonlinearity, reverse: d == 1 };
         let tape = |l: usize, i: usize| Tape {
@@ -172,6 +182,7 @@ impl<F: Float> Rnn<F> {
         if dirs == 1 && c.cell == Cell::Rnn {
             // the top layer's dA goes over its own states, its upstream gradient formed step by
             // step from the head's; otherwise over the dense gradient of the output
+            let top_states = states.get_mut(c.num_layers - 1).and_then(Option::take);
             let (mut buf, mut over_states) = match (top_states, d_output) {
                 (Some(states), OutputGrad::Head { dz, weight, first }) => {
                     (states, Some(Upstream::Head { dz, weight, first }))
@@ -246,6 +257,7 @@ impl<F: Float> Rnn<F> {
                     self.layers[i].backward(recurrence(d), tape(l, i), d_hs, d_hn_i, out)?;
                     continue;
                 }
+
                 // the gate activations: the trace's own when it was given up, else a copy
                 let mut cache = match caches.as_mut().and_then(|cs| cs.get_mut(i)).and_then(Option::take) {
                     Some(cache) => cache,
@@ -295,9 +307,10 @@ impl<F: Float> Rnn<F> {
 
 /// How [`Rnn::backward_stack`] runs.
 pub(crate) struct Backward<'a, F> {
-    /// The top layer's states, taken out of the trace (given only with [`OutputGrad::Head`] to
-    /// a unidirectional Elman stack): the top layer works over them.
-    pub top_states: Option<Array3<F>>,
+    /// Hidden states taken out of the trace, per layer and direction (`None` where they stay
+    /// in it): the backward pass works over them. An Elman stack gives only its top layer's
+    /// (with [`OutputGrad::Head`], unidirectional), an IndRNN stack every one.
+    pub states: Vec<Option<Array3<F>>>,
     /// The gated cells' tapes, taken out of the trace: the backward pass works in them.
     pub caches: Option<Vec<Option<GateCache<F>>>>,
     /// dL/dc_n of an LSTM (zero when `None`).
@@ -329,7 +342,7 @@ pub enum OutputGrad<'a, F> {
 
 impl<F: Float> OutputGrad<'_, F> {
     /// The gradient as one `shape` array (zero on the steps a head did not read).
-    fn into_dense(self, shape: (usize, usize, usize)) -> Result<Array3<F>> {
+    pub(super) fn into_dense(self, shape: (usize, usize, usize)) -> Result<Array3<F>> {
         let (dz, weight, first) = match self {
             OutputGrad::Dense(d) if d.dim() == shape => {
                 return Ok(if d.is_standard_layout() { d } else { d.as_standard_layout().into_owned() });

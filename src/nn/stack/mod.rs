@@ -1,12 +1,13 @@
-//! The deep (stacked) RNN: `num_layers` Elman layers, layer k reading layer k-1's hidden
-//! states, optional inverted dropout between layers (training only) and optional
-//! bidirectionality, laid out exactly as PyTorch's `nn.RNN`.
+//! The deep (stacked) RNN: `num_layers` layers of one cell (Elman, LSTM, GRU or IndRNN), layer
+//! k reading layer k-1's hidden states, optional inverted dropout between layers (training
+//! only) and optional bidirectionality, laid out exactly as PyTorch's `nn.RNN`.
 
 use ndarray::{Array3, ArrayView3, ArrayViewD, ArrayViewMutD, Axis, CowArray, Ix3, s};
 use rand::Rng;
 
 use crate::kernels::PackedRef;
 mod backward;
+mod indrnn;
 
 pub(crate) use backward::Backward;
 pub use backward::OutputGrad;
@@ -22,7 +23,8 @@ pub fn param_name(stem: &str, layer: usize, reverse: bool) -> String {
     format!("{stem}_l{layer}{}", if reverse { "_reverse" } else { "" })
 }
 
-/// A deep, optionally bidirectional Elman RNN: PyTorch's `nn.RNN`.
+/// A deep, optionally bidirectional RNN of one [`Cell`]: PyTorch's `nn.RNN`, `nn.LSTM` or
+/// `nn.GRU`, or an IndRNN.
 ///
 /// # Example
 /// ```
@@ -130,7 +132,9 @@ fn named<F: Float>(layers: &[LayerParams<F>], dirs: usize) -> Vec<(String, Array
 impl<F: Float> Rnn<F> {
     /// A freshly initialised RNN; `seed` makes it reproducible.
     ///
-    /// Parameters are drawn layer by layer, direction by direction, in `state_dict` order.
+    /// Parameters are drawn layer by layer, direction by direction, in `state_dict` order (see
+    /// [`LayerParams::init`]); an IndRNN's recurrent weights are then clamped to
+    /// `±recurrent_max` ([`Rnn::clamp_recurrent`]).
     ///
     /// # Errors
     /// [`Error::Config`] when the configuration is out of range.
@@ -153,7 +157,9 @@ impl<F: Float> Rnn<F> {
                 layers.push(LayerParams::init(config.cell, i, h, proj, config.bias, init, rng));
             }
         }
-        Ok(Rnn { config, layers })
+        let mut rnn = Rnn { config, layers };
+        rnn.clamp_recurrent();
+        Ok(rnn)
     }
 
     /// Builds an RNN from existing parameters (index `layer * num_directions + direction`).
@@ -178,11 +184,12 @@ impl<F: Float> Rnn<F> {
                 Some(w) => config.proj_size > 0 && w.shape() == [config.proj_size, h],
                 None => config.proj_size == 0,
             };
-            let checks = [
-                ("weight_ih", p.weight_ih.shape() == want_ih),
-                ("weight_hh", p.weight_hh.shape() == [g, st]),
-                ("weight_hr", hr_ok),
-            ];
+            // an IndRNN's recurrent weight is the vector u [H], its W_hh matrix empty
+            let hh_ok = match &p.weight_hh_diag {
+                Some(u) => config.cell == Cell::IndRnn && u.len() == h && p.weight_hh.is_empty(),
+                None => config.cell != Cell::IndRnn && p.weight_hh.shape() == [g, st],
+            };
+            let checks = [("weight_ih", p.weight_ih.shape() == want_ih), ("weight_hh", hh_ok), ("weight_hr", hr_ok)];
             for (stem, ok) in checks {
                 if !ok {
                     return Err(Error::Config(format!(
@@ -416,18 +423,17 @@ impl<F: Float> Rnn<F> {
                 let (x, h0) = (trace.layer_input(l), trace.h0.index_axis(Axis(0), i));
                 let packed = packed.get(i).copied();
                 let mut cache = match c.cell {
-                    Cell::Rnn => None,
+                    Cell::Rnn | Cell::IndRnn => None,
                     Cell::Lstm | Cell::Gru => Some(GateCache {
                         gates: Array3::zeros((seq_len, batch, c.cell.gates() * hidden)),
                         extra: Array3::zeros((seq_len, batch, hidden)),
                     }),
                 };
                 let p = &self.layers[i];
+                let rec = Recurrence { nonlinearity: c.nonlinearity, reverse };
                 match (&mut cache, &trace.c0) {
-                    (None, _) => {
-                        let rec = Recurrence { nonlinearity: c.nonlinearity, reverse };
-                        p.forward_with(rec, x, h0, hs.view_mut(), packed)?;
-                    }
+                    (None, _) if c.cell == Cell::IndRnn => crate::nn::indrnn::forward(p, rec, x, h0, hs.view_mut())?,
+                    (None, _) => p.forward_with(rec, x, h0, hs.view_mut(), packed)?,
                     (Some(GateCache { gates, extra }), Some(c0)) => {
                         let out = LstmOut { hs: flat(&mut hs)?, gates: flat(gates)?, cs: flat(extra)? };
                         lstm::forward(p, reverse, x, h0, c0.index_axis(Axis(0), i), out, packed)?;
