@@ -27,6 +27,7 @@
 pub mod bench;
 mod compute;
 pub mod data;
+pub mod diagnose;
 pub mod error;
 pub mod io;
 pub mod nn;

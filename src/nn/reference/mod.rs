@@ -44,7 +44,7 @@ pub mod gru;
 pub mod lstm;
 pub mod stack;
 
-pub use stack::{Forward, Grads, forward};
+pub use stack::{Forward, Grads, StepsRef, forward};
 
 use ndarray::{Array1, Array2};
 
