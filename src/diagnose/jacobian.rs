@@ -214,7 +214,9 @@ fn lstm_jacobian(p: &crate::LayerParams<f64>, st: &reference::lstm::Step, state:
     }
     // ∂h/∂· = W_hr ∂m/∂· with a projection, else ∂m/∂·
     let (dh_dh, dh_dc) = match &p.weight_hr {
-        Some(w_hr) => (w_hr.dot(&dm_dh), Array2::from_shape_fn((state, hidden), |(r, col)| w_hr[[r, col]] * dm_dc[col])),
+        Some(w_hr) => {
+            (w_hr.dot(&dm_dh), Array2::from_shape_fn((state, hidden), |(r, col)| w_hr[[r, col]] * dm_dc[col]))
+        }
         None => (dm_dh, Array2::from_diag(&ndarray::Array1::from(dm_dc))),
     };
     let mut j = Array2::zeros((state + hidden, state + hidden));
@@ -236,8 +238,8 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error_value() {
-        let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(3, 4), output_size: None }, Init::PyTorch, 0)
-            .unwrap();
+        let model =
+            Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(3, 4), output_size: None }, Init::PyTorch, 0).unwrap();
         let x = Array3::<f64>::zeros((2, 1, 2));
         assert!(matches!(step_jacobian_norms(&model, x.view(), 1), Err(Error::Shape { .. })));
         let empty = Array3::<f64>::zeros((0, 1, 3));
@@ -262,8 +264,8 @@ mod tests {
 
     #[test]
     fn max_batch_takes_the_first_rows() {
-        let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: None }, Init::PyTorch, 5)
-            .unwrap();
+        let model =
+            Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: None }, Init::PyTorch, 5).unwrap();
         let x = Array3::from_shape_fn((3, 4, 2), |(t, b, k)| ((t * 5 + b * 11 + k) as f64).cos());
         let first = step_jacobian_norms(&model, x.slice(s![.., ..2, ..]), 9).unwrap();
         assert_eq!(step_jacobian_norms(&model, x.view(), 2).unwrap(), first);
