@@ -27,7 +27,7 @@ pub fn run(args: &Args) -> Result<()> {
         let (data, loss) = dataset(args, path, &loaded)?;
         let rows: Vec<usize> = (0..data.len().min(args.batch)).collect();
         let batch = data.batch(&rows);
-        let options = Options { end_points: args.end_points };
+        let options = Options { end_points: args.end_points, jacobian_batch: args.jacobian_batch };
         let steps = match &batch.targets {
             rnn::data::Targets::Values(v) => v.shape()[0],
             rnn::data::Targets::Classes(c) => c.shape()[0],

@@ -3,7 +3,10 @@
 use ndarray::ArrayView3;
 use serde::Serialize;
 
+use super::jacobian::{jacobian_norms, with_eval_run};
 use super::lag::{LagProfile, grad_norm_by_lag};
+use super::saturation::saturation_of;
+use super::spectral::{WeightSpectrum, weight_spectra};
 use crate::data::TargetView;
 use crate::train::loss::Loss;
 use crate::{Model, Readout, Result};
@@ -13,11 +16,14 @@ use crate::{Model, Readout, Result};
 pub struct Options {
     /// End points of the gradient-by-lag measurement (one backward pass each).
     pub end_points: usize,
+    /// Sequences the step Jacobians and the saturation are measured on (a plain `f64` pass
+    /// and one SVD per step and sequence: `O(T B S³)`); 0 skips them.
+    pub jacobian_batch: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { end_points: 4 }
+        Options { end_points: 4, jacobian_batch: 4 }
     }
 }
 
@@ -38,6 +44,13 @@ pub struct LayerReport {
     /// The Euclidean norm of the whole loss's gradient of each of this direction's parameters,
     /// by model-file name.
     pub param_grad_norms: Vec<(String, f64)>,
+    /// The recurrent weight's spectral radius and largest singular value, per gate block.
+    pub spectrum: WeightSpectrum,
+    /// `‖∂s_t/∂s_{t-1}‖₂` by time step along the batch's trajectory (batch mean over
+    /// [`Options::jacobian_batch`] sequences; empty when skipped).
+    pub jacobian_norm_by_time: Vec<f64>,
+    /// The fractions of saturated units and gates (empty when skipped).
+    pub saturation: Vec<(String, f64)>,
 }
 
 /// The diagnostics of a model on a batch.
@@ -103,6 +116,16 @@ impl Diagnostics {
         let (seq_len, batch, _) = x.dim();
         let LagProfile { end_points, h, c, by_time, loss: value } =
             grad_norm_by_lag(model, x, target, loss, readout, options.end_points)?;
+        let mut spectra = weight_spectra(model).into_iter();
+        // the step Jacobians and the saturation, from one plain f64 pass
+        let (jac, sat) = if options.jacobian_batch > 0 {
+            let (j, s) =
+                with_eval_run(model, x, options.jacobian_batch, |run| (jacobian_norms(run), saturation_of(run)))?;
+            (Some(j), s)
+        } else {
+            (None, Vec::new())
+        };
+        let mut sat = sat.into_iter();
         // the parameters' gradients under the whole loss
         let trace = model.forward_eval(x, None, readout)?;
         let whole = loss.compute(trace.y(), target, None)?;
@@ -126,6 +149,9 @@ impl Diagnostics {
                     cell_grad_norm_by_lag: c.as_ref().map(|c| c[i].clone()),
                     grad_norm_by_time: by_time[i].clone(),
                     param_grad_norms,
+                    spectrum: spectra.next().expect("one spectrum per layer and direction"),
+                    jacobian_norm_by_time: jac.as_ref().map_or_else(Vec::new, |j| j.row(i).to_vec()),
+                    saturation: sat.next().map_or_else(Vec::new, |s| s.fractions),
                 }
             })
             .collect();
@@ -205,6 +231,36 @@ impl Diagnostics {
                     _ => "-".into(),
                 };
                 out += &format!("{line} {ratio:>12}\n");
+            }
+        }
+        out += "\nrecurrent weights: spectral radius / largest singular value per gate block\n";
+        for l in &self.layers {
+            let blocks: Vec<String> = l
+                .spectrum
+                .gates
+                .iter()
+                .map(|g| {
+                    let name = if g.gate.is_empty() { String::new() } else { format!("{}: ", g.gate) };
+                    let rho = g.spectral_radius.map_or_else(|| "-".to_string(), |r| format!("{r:.3}"));
+                    format!("{name}{rho} / {:.3}", g.sigma_max)
+                })
+                .collect();
+            out += &format!("  {:<16} {}\n", format!("{} {}", l.layer, l.direction), blocks.join(", "));
+        }
+        if self.layers.iter().any(|l| !l.jacobian_norm_by_time.is_empty()) {
+            out +=
+                "\nstep Jacobian ‖∂s_t/∂s_(t-1)‖ along the batch's trajectory: mean, min, max over time; saturation\n";
+            for l in &self.layers {
+                let j = &l.jacobian_norm_by_time;
+                let mean = j.iter().sum::<f64>() / j.len().max(1) as f64;
+                let (lo, hi) = j.iter().fold((f64::INFINITY, 0.0f64), |(a, b), &v| (a.min(v), b.max(v)));
+                let sat: Vec<String> =
+                    l.saturation.iter().map(|(name, f)| format!("{name} {:.1}%", 100.0 * f)).collect();
+                out += &format!(
+                    "  {:<16} {mean:.3} ({lo:.3}..{hi:.3}); {}\n",
+                    format!("{} {}", l.layer, l.direction),
+                    sat.join(", ")
+                );
             }
         }
         out += "\nparameter gradient norms (whole loss)\n";

@@ -29,6 +29,10 @@ pub struct Args {
     /// Steps whose loss is back-propagated alone to measure the gradient against the lag
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub end_points: usize,
+    /// Sequences the step Jacobians and saturation are measured on (0 skips them: they cost
+    /// one SVD per step and sequence)
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub jacobian_batch: usize,
     /// Print one JSON object per model instead of tables
     #[arg(long)]
     pub json: bool,

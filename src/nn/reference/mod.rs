@@ -47,7 +47,7 @@ pub mod indrnn;
 pub mod lstm;
 pub mod stack;
 
-pub use stack::{Forward, Grads, forward};
+pub use stack::{Forward, Grads, StepsRef, forward};
 
 use ndarray::{Array1, Array2};
 

@@ -185,6 +185,62 @@ pub fn forward<'m, R: Rng + ?Sized>(
     Forward { model, first, h0, c0, inputs, masks, tapes, top, y, h_n, c_n }
 }
 
+/// One direction's steps over one batch row, in the order the direction processed them (time
+/// step `t` is entry `t` forward, entry `T - 1 - t` in the reverse direction): what
+/// [`Forward::steps`] lends out.
+#[derive(Clone, Copy, Debug)]
+pub enum StepsRef<'a> {
+    /// An Elman layer's steps (`a`, `h`).
+    Elman(&'a [elman::Step]),
+    /// An LSTM layer's steps (`i`, `f`, `g`, `o`, `c`, `m`, `h`).
+    Lstm(&'a [lstm::Step]),
+    /// A GRU layer's steps (`r`, `z`, `n`, `ah_n`, `h`).
+    Gru(&'a [gru::Step]),
+    /// An IndRNN layer's steps (`a`, `h`, as an Elman layer's).
+    IndRnn(&'a [elman::Step]),
+}
+
+impl<'m> Forward<'m> {
+    /// The model this pass ran.
+    pub fn model(&self) -> &'m Model<f64> {
+        self.model
+    }
+
+    /// The initial hidden states `[L * D, B, S]` the pass started from (zeros when none were
+    /// given).
+    pub fn h0(&self) -> &Array3<f64> {
+        &self.h0
+    }
+
+    /// An LSTM's initial cell states `[L * D, B, H]` (`None` for the other cells).
+    pub fn c0(&self) -> Option<&Array3<f64>> {
+        self.c0.as_ref()
+    }
+
+    /// Layer `l`'s input `[T, B, width]` as that layer saw it: `x` for layer 0, the layer
+    /// below's output times its dropout mask above it.
+    ///
+    /// # Panics
+    /// When `l >= num_layers`.
+    pub fn layer_input(&self, l: usize) -> &Array3<f64> {
+        &self.inputs[l]
+    }
+
+    /// The stored steps of layer-direction `i` (`l * D + d`) over batch row `b`, in processing
+    /// order.
+    ///
+    /// # Panics
+    /// When `i >= L * D` or `b >= B`.
+    pub fn steps(&self, i: usize, b: usize) -> StepsRef<'_> {
+        match &self.tapes[i][b] {
+            Tape::Elman(s) => StepsRef::Elman(s),
+            Tape::Lstm(s) => StepsRef::Lstm(s),
+            Tape::Gru(s) => StepsRef::Gru(s),
+            Tape::IndRnn(s) => StepsRef::IndRnn(s),
+        }
+    }
+}
+
 impl Forward<'_> {
     /// The gradients of `L = Σ R ⊙ y + Σ S ⊙ h_n + Σ U ⊙ c_n`, given `r` (the shape of
     /// [`Forward::y`]), `s` (that of `h_n`) and, for an LSTM, `u` (that of `c_n`; zero when
