@@ -68,7 +68,7 @@ impl Extent {
                 }
                 if (m == 1 && d.rem_euclid(every) == 0.0) || (few && (m == 2 || m == 5)) {
                     major.push(v);
-                } else if every == 1.0 || (m == 1 && every <= 10.0) {
+                } else if every == 1.0 || (m == 1 && every <= 5.0) {
                     // Unlabelled: 2..9 × 10^d when every decade is labelled, else the decades.
                     minor.push(v);
                 }
@@ -246,6 +246,8 @@ mod tests {
         // 16 to 40: every 5th; 40 to 80: every 10th.
         assert_eq!(log_labels(-30.0, 5.0), ["1e-30", "1e-25", "1e-20", "1e-15", "1e-10", "1e-5", "1", "1e5"]);
         assert_eq!(log_labels(-60.0, 5.0), ["1e-60", "1e-50", "1e-40", "1e-30", "1e-20", "1e-10", "1"]);
+        assert_eq!(Extent(Some((-30.0, 5.0))).log().minor.len(), 28, "decades between labels");
+        assert!(Extent(Some((-60.0, 5.0))).log().minor.is_empty(), "no decade lines 7 pixels apart");
         // Under 3.5 decades, 2 and 5 as well; within about a decade, linear steps.
         assert_eq!(log_labels(-0.1, 2.1), ["1", "2", "5", "10", "20", "50", "100"]);
         assert_eq!(log_labels(0.1, 0.5), ["1.5", "2", "2.5", "3"]);

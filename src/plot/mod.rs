@@ -11,7 +11,7 @@
 //! (or leaves those points out, with [`NonPositive::Skip`]).
 //!
 //! A log y axis labels every decade over up to 8 decades, every 2nd, 5th, 10th, ... over more
-//! (with unlabelled grid lines at the decades between, up to 80), adds 2× and 5× under 3.5
+//! (with unlabelled grid lines at the decades between, up to 40), adds 2× and 5× under 3.5
 //! decades and linear steps within about one; never fewer than 3 labels. Lines take their colour
 //! from their index (10 colours) unless set with [`Series::with_color`]; with more than 10 lines,
 //! give each colour and style: e.g. colour by layer and [`LineStyle`] by model. The legend goes in
