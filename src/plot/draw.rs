@@ -13,20 +13,12 @@ impl LinePlot {
     ) -> std::result::Result<(), String> {
         register_font()?;
         // Every length in pixels is multiplied by `k`.
-        let k = match canvas {
-            Canvas::Png => f64::from(SUPERSAMPLE),
-            Canvas::Svg => 1.0,
-        };
+        let (k, px, font) = (canvas.k(), |v: f64| canvas.px(v), |size, color| canvas.font(size, color));
         let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-        let px = |v: f64| (v * k).round() as i32;
         let thin = px(1.0).max(1) as u32;
-        let font = |size: f64, color: &'static RGBColor| TextStyle::from((FAMILY, size * k).into_font()).color(color);
         let data = Prepared::new(self);
         let label_font = font(18.0, &TEXT);
-        let width_of = |s: &str| {
-            let guess = 10.0 * k * s.chars().count() as f64;
-            root.estimate_text_size(s, &label_font).map_or(guess, |(w, _)| f64::from(w))
-        };
+        let width_of = |s: &str| text_width(root, s, &label_font, k);
 
         // Ticks and their labels; the y label area is as wide as the widest label.
         let dates = self.x_dates.as_deref().filter(|d| !d.is_empty());
@@ -83,7 +75,10 @@ impl LinePlot {
             f64::from(SIZE.1) * k - (top + 10.0 + 62.0) * k,
         );
         let beside = !entries.is_empty() && data.legend_covers((box_w * 1.1, box_h * 1.1), guess_area);
-        let right = if beside { px(20.0) + box_w.round() as i32 + px(16.0) } else { px(36.0) };
+        // Beside the plot, rows closer together and text smaller when they would not fit.
+        let fit = ((guess_area.1 - 24.0 * k) / (entries.len().max(1) as f64 * 24.0 * k)).min(1.0);
+        let beside_w = (box_w - 80.0 * k) * fit + 80.0 * k;
+        let right = if beside { px(20.0) + beside_w.round() as i32 + px(16.0) } else { px(36.0) };
 
         root.fill(&WHITE).map_err(err)?;
         let mut builder = ChartBuilder::on(root);
@@ -206,7 +201,7 @@ impl LinePlot {
         } else if beside {
             let (xs, ys) = chart.plotting_area().get_pixel_range();
             let at = (xs.end + px(16.0), ys.start);
-            let size = (box_w, f64::from(ys.end - ys.start));
+            let size = (beside_w, f64::from(ys.end - ys.start));
             draw_beside(root, &entries, at, size, canvas, 18.0 * k).map_err(err)?;
         } else if !entries.is_empty() {
             let area = chart.plotting_area().dim_in_pixel();
@@ -230,6 +225,37 @@ impl LinePlot {
 pub(super) enum Canvas {
     Png,
     Svg,
+}
+
+impl Canvas {
+    /// Backend pixels per pixel of the saved picture.
+    pub(super) fn k(self) -> f64 {
+        match self {
+            Canvas::Png => f64::from(SUPERSAMPLE),
+            Canvas::Svg => 1.0,
+        }
+    }
+
+    /// `v` pixels of the saved picture in backend pixels.
+    pub(super) fn px(self, v: f64) -> i32 {
+        (v * self.k()).round() as i32
+    }
+
+    /// The charts' font at `size` pixels of the saved picture.
+    pub(super) fn font(self, size: f64, color: &'static RGBColor) -> TextStyle<'static> {
+        TextStyle::from((FAMILY, size * self.k()).into_font()).color(color)
+    }
+}
+
+/// The width of `s` in `style`, in backend pixels (a guess when the font cannot measure it).
+pub(super) fn text_width<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    s: &str,
+    style: &TextStyle<'_>,
+    k: f64,
+) -> f64 {
+    let guess = 10.0 * k * s.chars().count() as f64;
+    root.estimate_text_size(s, style).map_or(guess, |(w, _)| f64::from(w))
 }
 
 /// A series' colour: its own palette index, else its index in the chart.

@@ -3,7 +3,7 @@
 
 use plotters::element::BitMapElement;
 
-use super::draw::{Canvas, register_font};
+use super::draw::{Canvas, register_font, text_width};
 use super::heatmap::{NEUTRAL, raster, uncoloured};
 use super::save::Figure;
 use super::*;
@@ -26,19 +26,12 @@ impl Figure for Heatmap {
         canvas: Canvas,
     ) -> std::result::Result<(), String> {
         register_font()?;
-        let k = match canvas {
-            Canvas::Png => f64::from(SUPERSAMPLE),
-            Canvas::Svg => 1.0,
-        };
+        // Every length in pixels is multiplied by `k`.
+        let (k, px, font) = (canvas.k(), |v: f64| canvas.px(v), |size, color| canvas.font(size, color));
         let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-        let px = |v: f64| (v * k).round() as i32;
         let thin = px(1.0).max(1) as u32;
-        let font = |size: f64, color: &'static RGBColor| TextStyle::from((FAMILY, size * k).into_font()).color(color);
         let label_font = font(18.0, &TEXT);
-        let width_of = |s: &str, style: &TextStyle<'_>| {
-            let guess = 10.0 * k * s.chars().count() as f64;
-            root.estimate_text_size(s, style).map_or(guess, |(w, _)| f64::from(w))
-        };
+        let width_of = |s: &str, style: &TextStyle<'_>| text_width(root, s, style, k);
         let (rows, cols) = self.values.dim();
         let scale = self.colors();
 

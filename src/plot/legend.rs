@@ -76,14 +76,10 @@ pub(super) fn draw_beside<DB: DrawingBackend>(
     canvas: Canvas,
     font_px: f64,
 ) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let k = match canvas {
-        Canvas::Png => f64::from(SUPERSAMPLE),
-        Canvas::Svg => 1.0,
-    };
-    let px = |v: f64| (v * k).round() as i32;
+    let (k, px) = (canvas.k(), |v: f64| canvas.px(v));
     let n = entries.len() as f64;
     let pitch = (24.0 * k).min((size.1 - 24.0 * k) / n.max(1.0)).max(8.0 * k);
-    let font = TextStyle::from((FAMILY, font_px.min(pitch * 0.75)).into_font()).color(&TEXT);
+    let font = canvas.font(font_px.min(pitch * 0.75) / k, &TEXT);
     let height = (pitch * n + 24.0 * k).round() as i32;
     let (x, y) = at;
     let corner = (x + size.0.round() as i32, y + height);
