@@ -19,10 +19,10 @@ use crate::nn::layer::StepNorms;
 /// ```
 /// use ndarray::Array3;
 /// use rnn::nn::flow::GradFlow;
-/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
 /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 8), output_size: Some(1) }, Init::PyTorch, 0)?;
 /// let x = Array3::<f64>::ones((20, 3, 2));
-/// let trace = model.forward_eval(x.view(), None)?;
+/// let trace = model.forward_eval(x.view(), None, Readout::EveryStep)?;
 /// let mut dy = Array3::<f64>::zeros(trace.y().raw_dim());
 /// dy[[19, 0, 0]] = 1.0; // the loss on the last step of the first sequence
 /// let mut flow = GradFlow::new(model.rnn.config(), 20);
