@@ -1,10 +1,14 @@
-//! Draws the two kinds of chart the library writes, a loss curve and a forecast, as PNG and SVG.
+//! Draws the charts the library writes, as PNG and SVG: a loss curve, a forecast, and the
+//! gradient flow of real networks (a heatmap per layer and step, and the norm against the lag).
 //!
 //! `cargo run --release --example plot_demo -- [folder]` (default: the system's temp folder).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use rnn::plot::{LinePlot, Series};
+use ndarray::{Array3, s};
+use rnn::nn::flow::GradFlow;
+use rnn::plot::{Heatmap, LinePlot, LineStyle, NonPositive, Series, layer_labels};
+use rnn::{Cell, Init, Model, ModelConfig, Nonlinearity, Readout, RnnConfig};
 
 fn main() -> rnn::Result<()> {
     let dir = std::env::args().nth(1).map_or_else(std::env::temp_dir, PathBuf::from);
@@ -46,6 +50,53 @@ fn main() -> rnn::Result<()> {
         .with_dates(days)
         .with_marker(f64::from(split) - 0.5, "test split");
     let (png, svg) = forecast.save(&dir.join("rnn_forecast"))?;
+    println!("{}\n{}", png.display(), svg.display());
+    gradient_flow(&dir)
+}
+
+/// The gradient of a loss on the last of 150 steps, at every hidden state of untrained networks:
+/// a heatmap for a 3-layer bidirectional tanh RNN, and the norm against the time lag for three
+/// 3-layer networks (colour: layer; line style: network).
+fn gradient_flow(dir: &Path) -> rnn::Result<()> {
+    let steps = 150;
+    let flow_of = |rnn: RnnConfig| -> rnn::Result<GradFlow> {
+        let x =
+            Array3::from_shape_fn((steps, 8, rnn.input_size), |(t, b, i)| ((t * 7 + b * 3 + i) as f64 * 0.37).sin());
+        let model = Model::<f64>::new(ModelConfig { rnn, output_size: Some(1) }, Init::PyTorch, 7)?;
+        let trace = model.forward_eval(x.view(), None, Readout::EveryStep)?;
+        let mut dy = Array3::<f64>::zeros(trace.y().raw_dim());
+        dy.slice_mut(s![steps - 1, .., ..]).fill(1.0);
+        let mut flow = GradFlow::new(model.rnn.config(), steps);
+        model.backward_flow(&trace, dy.view(), &mut flow)?;
+        Ok(flow)
+    };
+
+    let flow = flow_of(RnnConfig::new(4, 32).with_num_layers(3).with_bidirectional(true))?;
+    let map = Heatmap::new("Gradient flow: 3-layer bidirectional tanh RNN, loss on the last step", flow.h)
+        .with_row_labels(layer_labels(3, 2))
+        .with_value_label("‖dL/dh_t‖");
+    let (png, svg) = map.save(&dir.join("rnn_grad_flow"))?;
+    println!("{}\n{}", png.display(), svg.display());
+
+    let nets = [
+        ("tanh", RnnConfig::new(4, 32), LineStyle::Solid),
+        ("ReLU", RnnConfig::new(4, 32).with_nonlinearity(Nonlinearity::Relu), LineStyle::Dashed),
+        ("LSTM", RnnConfig::new(4, 32).with_cell(Cell::Lstm), LineStyle::DashDot),
+    ];
+    let mut lines = Vec::new();
+    for (name, rnn, style) in nets {
+        let flow = flow_of(rnn.with_num_layers(3))?;
+        for (l, row) in flow.h.rows().into_iter().enumerate() {
+            // Lag k: the step k before the loss's.
+            let points = (0..steps).map(|k| (k as f64, row[steps - 1 - k])).collect();
+            lines.push(Series::solid(format!("{name}, layer {l}"), points).with_color(l).with_style(style));
+        }
+    }
+    let lag = LinePlot::new("Gradient norm against time lag (loss on the last step)", "time lag", "‖dL/dh_t‖")
+        .with_series(lines)
+        .with_log_y(true)
+        .with_nonpositive(NonPositive::Skip);
+    let (png, svg) = lag.save(&dir.join("rnn_grad_lag"))?;
     println!("{}\n{}", png.display(), svg.display());
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Drawing a [`LinePlot`] with `plotters`: the data prepared (runs of finite points, padded
 //! extents, the log axis), then the frame, axes, lines, marker and legend.
 
+use super::legend::{Entry, draw_beside};
 use super::*;
 
 impl LinePlot {
@@ -12,20 +13,12 @@ impl LinePlot {
     ) -> std::result::Result<(), String> {
         register_font()?;
         // Every length in pixels is multiplied by `k`.
-        let k = match canvas {
-            Canvas::Png => f64::from(SUPERSAMPLE),
-            Canvas::Svg => 1.0,
-        };
+        let (k, px, font) = (canvas.k(), |v: f64| canvas.px(v), |size, color| canvas.font(size, color));
         let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-        let px = |v: f64| (v * k).round() as i32;
         let thin = px(1.0).max(1) as u32;
-        let font = |size: f64, color: &'static RGBColor| TextStyle::from((FAMILY, size * k).into_font()).color(color);
         let data = Prepared::new(self);
         let label_font = font(18.0, &TEXT);
-        let width_of = |s: &str| {
-            let guess = 10.0 * k * s.chars().count() as f64;
-            root.estimate_text_size(s, &label_font).map_or(guess, |(w, _)| f64::from(w))
-        };
+        let width_of = |s: &str| text_width(root, s, &label_font, k);
 
         // Ticks and their labels; the y label area is as wide as the widest label.
         let dates = self.x_dates.as_deref().filter(|d| !d.is_empty());
@@ -49,17 +42,43 @@ impl LinePlot {
             }
         };
         let (y_axis, y_fmt): (Axis, Labels<'_>) = if data.log {
-            (data.y.log(), Box::new(|y: &f64| format_log(*y)))
+            let axis = data.y.log();
+            let sig = log_digits(&axis.major);
+            (axis, Box::new(move |y: &f64| format_log_sig(*y, sig)))
         } else {
             let axis = data.y.linear(6, 0.0);
             let fmt = LinearFmt::new(&axis.major);
             (axis, Box::new(move |y: &f64| fmt.format(*y)))
         };
         let widest_y = y_axis.major.iter().map(|y| width_of(&y_fmt(y))).fold(0.0, f64::max);
-        let y_desc = match data.note {
+        let y_desc = match &data.note {
             Some(note) => format!("{} ({note})", self.y_label),
             None => self.y_label.clone(),
         };
+        let y_area = widest_y.round() as i32 + px(46.0);
+
+        // The legend: in the corner where it covers least, or beside the plot when every corner
+        // of the plotting area (estimated here, before it is laid out) would cover some line.
+        let entries: Vec<Entry> = data
+            .lines
+            .iter()
+            .map(|(i, _)| &self.series[*i])
+            .zip(data.lines.iter().map(|(i, _)| *i))
+            .filter(|(s, _)| !s.name.is_empty())
+            .map(|(s, i)| Entry { name: s.name.clone(), color: series_color(s, i), style: s.style })
+            .collect();
+        let box_w = entries.iter().map(|e| width_of(&e.name)).fold(0.0, f64::max) + 80.0 * k;
+        let box_h = (entries.len() as f64 * 24.0 + 36.0) * k;
+        let top = if self.title.is_empty() { 24.0 } else { 16.0 + 30.0 + 12.0 };
+        let guess_area = (
+            f64::from(SIZE.0) * k - f64::from(px(14.0) + px(36.0) + y_area),
+            f64::from(SIZE.1) * k - (top + 10.0 + 62.0) * k,
+        );
+        let beside = !entries.is_empty() && data.legend_covers((box_w * 1.1, box_h * 1.1), guess_area);
+        // Beside the plot, rows closer together and text smaller when they would not fit.
+        let fit = ((guess_area.1 - 24.0 * k) / (entries.len().max(1) as f64 * 24.0 * k)).min(1.0);
+        let beside_w = (box_w - 80.0 * k) * fit + 80.0 * k;
+        let right = if beside { px(20.0) + beside_w.round() as i32 + px(16.0) } else { px(36.0) };
 
         root.fill(&WHITE).map_err(err)?;
         let mut builder = ChartBuilder::on(root);
@@ -67,9 +86,9 @@ impl LinePlot {
             .margin_top(px(if self.title.is_empty() { 24.0 } else { 16.0 }))
             .margin_bottom(px(10.0))
             .margin_left(px(14.0))
-            .margin_right(px(36.0))
+            .margin_right(right)
             .x_label_area_size(px(62.0))
-            .y_label_area_size(widest_y.round() as i32 + px(46.0));
+            .y_label_area_size(y_area);
         if !self.title.is_empty() {
             builder.caption(&self.title, font(30.0, &TEXT));
         }
@@ -103,15 +122,25 @@ impl LinePlot {
 
         for (i, runs) in &data.lines {
             let s = &self.series[*i];
-            let color = PALETTE[i % PALETTE.len()];
+            let color = series_color(s, *i);
             let style = color.stroke_width(px(2.0) as u32);
             let (dash, gap) = match s.style {
                 LineStyle::Solid => (0, 0),
                 LineStyle::Dashed => (px(10.0), px(6.0)),
                 LineStyle::Dotted => (px(2.0), px(4.0)),
+                LineStyle::DashDot => (-1, 0),
             };
             let long = runs.iter().filter(|r| r.len() > 1);
             let anno = match canvas {
+                _ if dash < 0 => {
+                    // Dash-dot: the pattern is cut out of the line in pixels, then stroked.
+                    let pattern = pattern_of(s.style, k);
+                    for run in long {
+                        let pixels: Vec<_> = run.iter().map(|p| chart.backend_coord(p)).collect();
+                        stroke(root, &cut(&pixels, &pattern), color, px(2.0) as u32, canvas).map_err(err)?;
+                    }
+                    chart.draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+                }
                 Canvas::Svg if dash == 0 => chart.draw_series(long.map(|r| PathElement::new(r.clone(), style))),
                 Canvas::Svg => {
                     chart.draw_series(long.map(|r| DashedPathElement::new(r.iter().copied(), dash, gap, style)))
@@ -136,7 +165,17 @@ impl LinePlot {
                 }
             }
             .map_err(err)?;
-            if !s.name.is_empty() {
+            if !s.name.is_empty() && !beside && dash < 0 {
+                let glyph = px(30.0);
+                let bits = cut(&[(0, 0), (glyph, 0)], &pattern_of(s.style, k));
+                anno.label(s.name.as_str()).legend(move |(x, y)| {
+                    let path = |i: usize| bits.get(i).map_or_else(Vec::new, |b| b.clone());
+                    EmptyElement::at((x, y))
+                        + PathElement::new(path(0), style)
+                        + PathElement::new(path(1), style)
+                        + PathElement::new(path(2), style)
+                });
+            } else if !s.name.is_empty() && !beside {
                 let glyph = px(30.0);
                 let (dash, gap) = if dash == 0 { (glyph, 1) } else { (dash, gap) };
                 anno.label(s.name.as_str())
@@ -159,11 +198,13 @@ impl LinePlot {
             let style = font(22.0, &FAINT).pos(Pos::new(HPos::Center, VPos::Center));
             let text = Text::new("no data", ((x0 + x1) / 2.0, (y0 + y1) / 2.0), style);
             chart.draw_series([text]).map_err(err)?;
-        } else if data.lines.iter().any(|(i, _)| !self.series[*i].name.is_empty()) {
+        } else if beside {
+            let (xs, ys) = chart.plotting_area().get_pixel_range();
+            let at = (xs.end + px(16.0), ys.start);
+            let size = (beside_w, f64::from(ys.end - ys.start));
+            draw_beside(root, &entries, at, size, canvas, 18.0 * k).map_err(err)?;
+        } else if !entries.is_empty() {
             let area = chart.plotting_area().dim_in_pixel();
-            let named = data.lines.iter().filter(|(i, _)| !self.series[*i].name.is_empty());
-            let box_w = named.clone().map(|(i, _)| width_of(&self.series[*i].name)).fold(0.0, f64::max) + 80.0 * k;
-            let box_h = (named.count() as f64 * 24.0 + 36.0) * k;
             chart
                 .configure_series_labels()
                 .position(data.legend_corner((box_w, box_h), area))
@@ -186,6 +227,118 @@ pub(super) enum Canvas {
     Svg,
 }
 
+impl Canvas {
+    /// Backend pixels per pixel of the saved picture.
+    pub(super) fn k(self) -> f64 {
+        match self {
+            Canvas::Png => f64::from(SUPERSAMPLE),
+            Canvas::Svg => 1.0,
+        }
+    }
+
+    /// `v` pixels of the saved picture in backend pixels.
+    pub(super) fn px(self, v: f64) -> i32 {
+        (v * self.k()).round() as i32
+    }
+
+    /// The charts' font at `size` pixels of the saved picture.
+    pub(super) fn font(self, size: f64, color: &'static RGBColor) -> TextStyle<'static> {
+        TextStyle::from((FAMILY, size * self.k()).into_font()).color(color)
+    }
+}
+
+/// The width of `s` in `style`, in backend pixels (a guess when the font cannot measure it).
+pub(super) fn text_width<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    s: &str,
+    style: &TextStyle<'_>,
+    k: f64,
+) -> f64 {
+    let guess = 10.0 * k * s.chars().count() as f64;
+    root.estimate_text_size(s, style).map_or(guess, |(w, _)| f64::from(w))
+}
+
+/// A series' colour: its own palette index, else its index in the chart.
+fn series_color(s: &Series, i: usize) -> RGBColor {
+    PALETTE[s.color.unwrap_or(i) % PALETTE.len()]
+}
+
+/// The on and off lengths in pixels of a line style (empty: solid), times `k`.
+pub(super) fn pattern_of(style: LineStyle, k: f64) -> Vec<i32> {
+    let lengths: &[f64] = match style {
+        LineStyle::Solid => &[],
+        LineStyle::Dashed => &[10.0, 6.0],
+        LineStyle::Dotted => &[2.0, 4.0],
+        LineStyle::DashDot => &[10.0, 4.0, 2.0, 4.0],
+    };
+    lengths.iter().map(|l| (l * k).round() as i32).collect()
+}
+
+/// The visible pieces of the polyline `points` (pixels) drawn with on/off `pattern` (the first
+/// length on); the whole line when the pattern is empty.
+pub(super) fn cut(points: &[(i32, i32)], pattern: &[i32]) -> Vec<Vec<(i32, i32)>> {
+    if pattern.is_empty() || pattern.iter().all(|&l| l <= 0) {
+        return vec![points.to_vec()];
+    }
+    let (mut pieces, mut piece) = (Vec::new(), Vec::new());
+    let (mut k, mut left) = (0, f64::from(pattern[0].max(1)));
+    let at = |a: (i32, i32), b: (i32, i32), t: f64| {
+        let lerp = |u: i32, v: i32| (f64::from(u) + f64::from(v - u) * t).round() as i32;
+        (lerp(a.0, b.0), lerp(a.1, b.1))
+    };
+    for pair in points.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let len = f64::from(b.0 - a.0).hypot(f64::from(b.1 - a.1));
+        let mut done = 0.0;
+        if k % 2 == 0 && piece.is_empty() {
+            piece.push(a);
+        }
+        while len - done > left {
+            done += left;
+            let p = at(a, b, done / len);
+            if k % 2 == 0 {
+                piece.push(p);
+                pieces.push(std::mem::take(&mut piece));
+            } else {
+                piece.push(p);
+            }
+            k = (k + 1) % pattern.len();
+            left = f64::from(pattern[k].max(1));
+        }
+        left -= len - done;
+        if k % 2 == 0 {
+            piece.push(b);
+        }
+    }
+    if piece.len() > 1 {
+        pieces.push(piece);
+    }
+    pieces
+}
+
+/// Strokes pixel polylines `width` pixels wide: a round brush of 1-pixel lines on a PNG (as the
+/// chart's lines), a stroked path on an SVG.
+pub(super) fn stroke<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    pieces: &[Vec<(i32, i32)>],
+    color: RGBColor,
+    width: u32,
+    canvas: Canvas,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    for piece in pieces {
+        match canvas {
+            Canvas::Svg => root.draw(&PathElement::new(piece.clone(), color.stroke_width(width)))?,
+            Canvas::Png => {
+                for (dx, dy) in brush(width) {
+                    let shifted: Vec<_> = piece.iter().map(|&(x, y)| (x + dx, y + dy)).collect();
+                    root.draw(&PathElement::new(shifted, color.stroke_width(1)))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The pixel offsets of a round brush `width` pixels across.
 fn brush(width: u32) -> impl Iterator<Item = (i32, i32)> {
     let r = width as i32 / 2;
@@ -196,7 +349,7 @@ fn brush(width: u32) -> impl Iterator<Item = (i32, i32)> {
 }
 
 /// Registers the embedded font with plotters, once per process.
-fn register_font() -> std::result::Result<(), String> {
+pub(super) fn register_font() -> std::result::Result<(), String> {
     static DONE: OnceLock<bool> = OnceLock::new();
     let ok = *DONE.get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
     ok.then_some(()).ok_or_else(|| "the embedded DejaVu Sans font cannot be read".to_string())
@@ -209,24 +362,32 @@ type Run = Vec<(f64, f64)>;
 type Labels<'a> = Box<dyn Fn(&f64) -> String + 'a>;
 
 /// The data as drawn: finite points in chart coordinates (log10 of y on a log axis), split into
-/// runs at non-finite points, and the padded extent of everything.
-struct Prepared {
+/// runs at non-finite points (and, when left out, values ≤ 0), and the padded extent of
+/// everything.
+pub(super) struct Prepared {
     /// (series index, runs of points) for each series with at least one finite point.
-    lines: Vec<(usize, Vec<Run>)>,
+    pub(super) lines: Vec<(usize, Vec<Run>)>,
     /// The marker line's x, when finite.
-    marker: Option<f64>,
-    x: Extent,
-    y: Extent,
+    pub(super) marker: Option<f64>,
+    pub(super) x: Extent,
+    pub(super) y: Extent,
     log: bool,
-    note: Option<&'static str>,
+    note: Option<String>,
 }
 
 impl Prepared {
     fn new(plot: &LinePlot) -> Self {
         let finite = |&(x, y): &&(f64, f64)| x.is_finite() && y.is_finite();
         let all = || plot.series.iter().flat_map(|s| s.points.iter()).filter(finite);
-        let log = plot.log_y && all().all(|&(_, y)| y > 0.0);
-        let note = (plot.log_y && !log).then_some("linear: some values ≤ 0");
+        let skip = plot.nonpositive == NonPositive::Skip;
+        let log = plot.log_y && (skip || all().all(|&(_, y)| y > 0.0));
+        let left_out = if log { all().filter(|&&(_, y)| y <= 0.0).count() } else { 0 };
+        let note = match left_out {
+            _ if plot.log_y && !log => Some("linear: some values ≤ 0".to_string()),
+            0 => None,
+            1 => Some("1 value ≤ 0 not drawn".to_string()),
+            n => Some(format!("{n} values ≤ 0 not drawn")),
+        };
         let clamp = |v: f64| v.clamp(-LIMIT, LIMIT);
         let lines: Vec<_> = plot
             .series
@@ -259,44 +420,5 @@ impl Prepared {
         }
         let ys = Extent::of(points().map(|p| p.1));
         Prepared { x: xs.padded(0.02), y: ys.padded(0.06), lines, marker, log, note }
-    }
-
-    /// The corner whose legend box (`size` pixels, on a plotting area of `area` pixels) would
-    /// cover the fewest samples of the lines and the marker.
-    fn legend_corner(&self, size: (f64, f64), area: (u32, u32)) -> SeriesLabelPosition {
-        let bw = (size.0 / f64::from(area.0.max(1))).min(1.0);
-        let bh = (size.1 / f64::from(area.1.max(1))).min(1.0);
-        let (Some((x0, x1)), Some((y0, y1))) = (self.x.0, self.y.0) else {
-            return SeriesLabelPosition::UpperRight;
-        };
-        let norm = |(x, y): (f64, f64)| ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
-        let mut samples = Vec::new();
-        for (_, runs) in &self.lines {
-            for run in runs {
-                samples.push(norm(run[0]));
-                for pair in run.windows(2) {
-                    let (a, b) = (norm(pair[0]), norm(pair[1]));
-                    samples.extend((1..=16).map(|k| {
-                        let t = f64::from(k) / 16.0;
-                        (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t)
-                    }));
-                }
-            }
-        }
-        if let Some(mx) = self.marker {
-            let mx = norm((mx, y0)).0;
-            samples.extend((0..=40).map(|k| (mx, f64::from(k) / 40.0)));
-        }
-        let corners = [
-            (SeriesLabelPosition::UpperRight, 1.0 - bw, 1.0 - bh),
-            (SeriesLabelPosition::UpperLeft, 0.0, 1.0 - bh),
-            (SeriesLabelPosition::LowerRight, 1.0 - bw, 0.0),
-            (SeriesLabelPosition::LowerLeft, 0.0, 0.0),
-        ];
-        let covered = |&(_, cx, cy): &(SeriesLabelPosition, f64, f64)| {
-            samples.iter().filter(|&&(x, y)| x >= cx && x <= cx + bw && y >= cy && y <= cy + bh).count()
-        };
-        let best = (0..corners.len()).min_by_key(|&k| covered(&corners[k])).unwrap_or(0);
-        corners.into_iter().nth(best).map_or(SeriesLabelPosition::UpperRight, |c| c.0)
     }
 }

@@ -1,4 +1,4 @@
-//! Line charts (training curves, forecasts) written as PNG and SVG.
+//! Line charts (training curves, forecasts, gradient norms) and heatmaps, written as PNG and SVG.
 //!
 //! Pure Rust from end to end: `plotters` draws, its bitmap backend encodes the PNG, and text is
 //! rasterised by `ab_glyph` from DejaVu Sans, embedded in the library (`assets/fonts/`), so
@@ -7,10 +7,23 @@
 //!
 //! Whatever the data, drawing does not panic: non-finite points are skipped (a line breaks
 //! there), empty series are left out, one point or all-equal values get a padded axis, and a
-//! log axis over data with values ≤ 0 falls back to a linear one, saying so in the axis title.
+//! log axis over data with values ≤ 0 falls back to a linear one, saying so in the axis title
+//! (or leaves those points out, with [`NonPositive::Skip`]).
+//!
+//! A log y axis labels every decade over up to 8 decades, every 2nd, 5th, 10th, ... over more
+//! (with unlabelled grid lines at the decades between, up to 40), adds 2× and 5× under 3.5
+//! decades and linear steps within about one; never fewer than 3 labels. Lines take their colour
+//! from their index (10 colours) unless set with [`Series::with_color`]; with more than 10 lines,
+//! give each colour and style: e.g. colour by layer and [`LineStyle`] by model. The legend goes in
+//! the corner where it covers no line, or, when every corner would, beside the plot.
+//!
+//! [`Heatmap`] draws a matrix (e.g. a gradient norm per layer and time step) on a log colour
+//! scale with a colour bar.
 //!
 //! The files: this one (the chart's description), `draw` (laying it out with `plotters`),
-//! `save` (the PNG and SVG files), `axis` (ranges and tick labels).
+//! `legend` (where the legend goes, and the one beside the plot), `save` (the PNG and SVG
+//! files), `axis` (ranges and tick labels), `heatmap` and `heatmap_draw` (the heatmap),
+//! `colormap` (viridis).
 //!
 //! ```
 //! use rnn::plot::{LinePlot, LineStyle, Series};
@@ -45,10 +58,16 @@ use crate::io::write_atomic;
 use crate::{Error, Result};
 
 mod axis;
+mod colormap;
 mod draw;
+mod heatmap;
+mod heatmap_draw;
+mod legend;
 mod save;
 
 use axis::*;
+pub use colormap::viridis;
+pub use heatmap::{ColorScale, Heatmap, layer_labels};
 
 /// Width and height in pixels of every chart (PNG pixels, SVG user units).
 pub const SIZE: (u32, u32) = (1000, 600);
@@ -61,7 +80,7 @@ static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const FAMILY: &str = "sans-serif";
 
 /// Line colours, by series index (matplotlib's "tab10").
-const PALETTE: [RGBColor; 8] = [
+const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -70,6 +89,8 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
     RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
 const TEXT: RGBColor = RGBColor(40, 40, 40);
 const MARKER: RGBColor = RGBColor(80, 80, 80);
@@ -87,6 +108,18 @@ pub enum LineStyle {
     Dashed,
     /// Short dashes, close together.
     Dotted,
+    /// Long dashes with a dot between.
+    DashDot,
+}
+
+/// What a log y axis does when some values are ≤ 0, which have no logarithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NonPositive {
+    /// The y axis turns linear, and its title says so.
+    #[default]
+    Linear,
+    /// Those points are left out (the line breaks there), and the y axis title says how many.
+    Skip,
 }
 
 /// One named line: its points `(x, y)` in drawing order; a non-finite point breaks the line.
@@ -96,14 +129,16 @@ pub struct Series {
     pub name: String,
     /// The points; NaN or infinite ones are skipped.
     pub points: Vec<(f64, f64)>,
-    /// Solid, dashed or dotted; the colour comes from the series' index.
+    /// Solid, dashed, dotted or dash-dot.
     pub style: LineStyle,
+    /// The colour's index in the palette of 10 (taken modulo 10); `None`: the series' index.
+    pub color: Option<usize>,
 }
 
 impl Series {
     /// A solid line through `points`.
     pub fn solid(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
-        Series { name: name.into(), points, style: LineStyle::Solid }
+        Series { name: name.into(), points, style: LineStyle::Solid, color: None }
     }
 
     /// A dashed line through `points`.
@@ -126,6 +161,13 @@ impl Series {
         self.style = style;
         self
     }
+
+    /// The same series in palette colour `index` (modulo 10) instead of its index's colour:
+    /// lines that belong together (one layer in several models) can share a colour.
+    pub fn with_color(mut self, index: usize) -> Self {
+        self.color = Some(index);
+        self
+    }
 }
 
 /// A line chart: titled axes, a light grid, a legend in the emptiest corner.
@@ -139,8 +181,10 @@ pub struct LinePlot {
     pub y_label: String,
     /// The lines, coloured by index.
     pub series: Vec<Series>,
-    /// A logarithmic y axis (linear, with a note, when some value is ≤ 0).
+    /// A logarithmic y axis (see [`LinePlot::nonpositive`] for values ≤ 0).
     pub log_y: bool,
+    /// On a log y axis, what values ≤ 0 do: turn the axis linear (the default) or are left out.
+    pub nonpositive: NonPositive,
     /// Tick labels for x: x is an index into this list (e.g. the dates of a forecast).
     pub x_dates: Option<Vec<String>>,
     /// A dashed vertical line at x with a label, e.g. `(split, "test split")`.
@@ -162,6 +206,13 @@ impl LinePlot {
     /// Sets a logarithmic y axis.
     pub fn with_log_y(mut self, log_y: bool) -> Self {
         self.log_y = log_y;
+        self
+    }
+
+    /// Sets what a log y axis does with values ≤ 0 (e.g. a gradient norm that underflowed to 0):
+    /// [`NonPositive::Skip`] leaves them out and keeps the axis logarithmic.
+    pub fn with_nonpositive(mut self, nonpositive: NonPositive) -> Self {
+        self.nonpositive = nonpositive;
         self
     }
 
@@ -188,17 +239,24 @@ mod tests {
 
     /// Checks the PNG signature and the IHDR size; returns the SVG text.
     fn check_files(png: &Path, svg: &Path) -> String {
+        check_files_sized(png, svg, SIZE)
+    }
+
+    /// As `check_files`, for a picture of `size` pixels.
+    pub(super) fn check_files_sized(png: &Path, svg: &Path, size: (u32, u32)) -> String {
         let b = fs::read(png).unwrap();
         assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n");
         assert_eq!(&b[12..16], b"IHDR");
-        assert_eq!((u32_at(&b, 16), u32_at(&b, 20)), SIZE);
+        assert_eq!((u32_at(&b, 16), u32_at(&b, 20)), size);
+        let end = b.len().saturating_sub(12);
+        assert_eq!(&b[end + 4..end + 8], b"IEND", "a complete PNG");
         let s = fs::read_to_string(svg).unwrap();
         assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"), "{}", &s[..100.min(s.len())]);
         s
     }
 
     /// Whether the SVG has a `<text>` element reading `t` (plotters writes it on a line of its own).
-    fn has_text(svg: &str, t: &str) -> bool {
+    pub(super) fn has_text(svg: &str, t: &str) -> bool {
         svg.contains(&format!(">\n{t}\n</text>"))
     }
 
@@ -259,6 +317,16 @@ mod tests {
             LinePlot::new("neg log", "x", "y")
                 .with_series([Series::from_values("a", &[1.0, -1.0, 3.0])])
                 .with_log_y(true),
+            LinePlot::new("zeros skipped", "x", "y")
+                .with_series([Series::from_values("a", &[0.0, -1.0, 0.0]).with_style(LineStyle::DashDot)])
+                .with_log_y(true)
+                .with_nonpositive(NonPositive::Skip),
+            LinePlot::new("dash-dot gaps", "x", "y")
+                .with_series([Series::from_values("a", &[1.0, 0.0, 2.0, f64::NAN, 3.0, 4.0, 1e-300])
+                    .with_style(LineStyle::DashDot)
+                    .with_color(usize::MAX)])
+                .with_log_y(true)
+                .with_nonpositive(NonPositive::Skip),
             LinePlot::new("huge", "x", "y")
                 .with_series([Series::solid("a", vec![(-f64::MAX, f64::MAX), (f64::MAX, -f64::MAX), (0.0, 1e-300)])]),
             LinePlot::new("tiny", "x", "y").with_series([Series::from_values("a", &[1.0, 1.0 + 1e-15, 1.0])]),
@@ -293,6 +361,86 @@ mod tests {
         let s = check_files(&png, &svg);
         assert_eq!(lines_of(&s, PALETTE[0]), 2);
         assert!(has_text(&s, "value (linear: some values ≤ 0)"));
+    }
+
+    /// The x of the `<text>` element reading `t`.
+    fn text_x(svg: &str, t: &str) -> i32 {
+        let end = svg.find(&format!(">\n{t}\n</text>")).unwrap();
+        let start = svg[..end].rfind("<text x=\"").unwrap() + 9;
+        svg[start..].split('"').next().unwrap().parse().unwrap()
+    }
+
+    /// The right edge of the plotting area: the frame's polyline (3 points, the axis' grey).
+    fn frame_right(svg: &str) -> i32 {
+        let frame = svg.split("<polyline").find(|p| p.contains("opacity=\"0.55\"") && p.matches(',').count() == 3);
+        let points = frame.unwrap().split("points=\"").nth(1).unwrap().split('"').next().unwrap();
+        points.split([' ', ',']).filter_map(|v| v.parse().ok()).step_by(2).max().unwrap()
+    }
+
+    /// Gradient norms against time lag: per layer, per model.
+    fn lag_plot(models: usize, layers: usize) -> LinePlot {
+        let styles = [LineStyle::Solid, LineStyle::Dashed, LineStyle::Dotted, LineStyle::DashDot];
+        let series = (0..models).flat_map(|m| {
+            (0..layers).map(move |l| {
+                let rate = 0.05 + 0.02 * l as f64 + 0.01 * m as f64;
+                let points = (0..120).map(|lag| (lag as f64, 10f64.powf(5.0 - lag as f64 * rate))).collect();
+                Series::solid(format!("model {m} layer {l}"), points).with_color(l).with_style(styles[m % 4])
+            })
+        });
+        LinePlot::new("Gradient norm against time lag", "time lag", "‖dL/dh_t‖").with_series(series).with_log_y(true)
+    }
+
+    #[test]
+    fn gradient_norms_over_25_decades_with_16_lines_and_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut plot = lag_plot(2, 8);
+        // Norms that underflowed to 0 at the longest lags, and a NaN.
+        plot.series[15].points.extend([(120.0, 0.0), (121.0, 0.0), (122.0, f64::NAN)]);
+        plot.series[3].points[5].1 = 0.0;
+        let plot = plot.with_nonpositive(NonPositive::Skip);
+        let (png, svg) = plot.save(&dir.path().join("lag")).unwrap();
+        let s = check_files(&png, &svg);
+        assert!(has_text(&s, "‖dL/dh_t‖ (3 values ≤ 0 not drawn)"), "the axis stays logarithmic");
+        for label in ["1e-20", "1e-15", "1e-10", "1e-5", "1", "1e5"] {
+            assert!(has_text(&s, label), "tick {label}");
+        }
+        // Colour by layer: 8 layers, 8 colours, each shared by a solid and a dashed line.
+        assert!(s.contains(&hex(PALETTE[7])), "8 layers, 8 colours");
+        assert!(!s.contains(&hex(PALETTE[8])), "no colour past the layers");
+        // 16 entries cover data in every corner: the legend stands beside the plot.
+        let right = frame_right(&s);
+        for m in 0..2 {
+            for l in 0..8 {
+                assert!(text_x(&s, &format!("model {m} layer {l}")) > right, "legend entry {m} {l} beside");
+            }
+        }
+    }
+
+    #[test]
+    fn few_lines_keep_the_legend_in_a_corner_and_dash_dot_draws_pieces() {
+        let dir = tempfile::tempdir().unwrap();
+        let plot = lag_plot(4, 1);
+        let (png, svg) = plot.save(&dir.path().join("few")).unwrap();
+        let s = check_files(&png, &svg);
+        let right = frame_right(&s);
+        assert!((0..4).all(|m| text_x(&s, &format!("model {m} layer 0")) < right), "legend inside");
+        // All four share colour 0; the dash-dot line is cut into many pieces (with the glyph's).
+        assert!(lines_of(&s, PALETTE[0]) >= 1);
+        let pieces = s.split("<polyline").filter(|p| p.contains(&hex(PALETTE[0]))).count();
+        assert!(pieces > 20, "{pieces}");
+    }
+
+    #[test]
+    fn dash_patterns_cut_lines() {
+        use super::draw::{cut, pattern_of};
+        assert_eq!(cut(&[(0, 0), (30, 0)], &[]), [vec![(0, 0), (30, 0)]]);
+        let pieces = cut(&[(0, 0), (30, 0)], &pattern_of(LineStyle::DashDot, 1.0));
+        assert_eq!(pieces, [vec![(0, 0), (10, 0)], vec![(14, 0), (16, 0)], vec![(20, 0), (30, 0)]]);
+        // Around a corner, a dash keeps its length.
+        let pieces = cut(&[(0, 0), (6, 0), (6, 20)], &[10, 5]);
+        assert_eq!(pieces, [vec![(0, 0), (6, 0), (6, 4)], vec![(6, 9), (6, 19)]]);
+        assert!(cut(&[(3, 3)], &[10, 5]).is_empty());
+        assert!(cut(&[], &[10, 5]).is_empty());
     }
 
     #[test]

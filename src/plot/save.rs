@@ -1,7 +1,34 @@
-//! Writing a [`LinePlot`] as PNG (drawn large, averaged down) and SVG, atomically.
+//! Writing a [`LinePlot`] or a [`Heatmap`] as PNG (drawn large, averaged down) and SVG, atomically.
 
 use super::draw::Canvas;
 use super::*;
+
+/// A picture that can be drawn on any `plotters` backend: a [`LinePlot`] or a [`Heatmap`].
+pub(super) trait Figure {
+    /// Width and height in pixels (PNG pixels, SVG user units).
+    fn size(&self) -> (u32, u32);
+
+    /// Draws the whole picture on `root`, of [`Figure::size`] (times [`SUPERSAMPLE`] on a PNG).
+    fn draw_on<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        canvas: Canvas,
+    ) -> std::result::Result<(), String>;
+}
+
+impl Figure for LinePlot {
+    fn size(&self) -> (u32, u32) {
+        SIZE
+    }
+
+    fn draw_on<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        canvas: Canvas,
+    ) -> std::result::Result<(), String> {
+        self.draw(root, canvas)
+    }
+}
 
 impl LinePlot {
     /// Writes the chart as a [`SIZE`] PNG to `path`, atomically.
@@ -11,27 +38,7 @@ impl LinePlot {
     /// # Errors
     /// [`Error::Plot`] naming `path` when drawing or writing fails (e.g. a missing folder).
     pub fn save_png(&self, path: &Path) -> Result<()> {
-        let fail = |msg: String| Error::Plot { path: path.to_path_buf(), msg };
-        let (w, h, k) = (SIZE.0 as usize, SIZE.1 as usize, SUPERSAMPLE as usize);
-        let mut big = vec![0u8; w * k * h * k * 3];
-        {
-            let root = BitMapBackend::with_buffer(&mut big, (SIZE.0 * SUPERSAMPLE, SIZE.1 * SUPERSAMPLE));
-            let root = root.into_drawing_area();
-            self.draw(&root, Canvas::Png).map_err(fail)?;
-            root.present().map_err(|e| fail(e.to_string()))?;
-        }
-        let small = downsample(&big, w, h, k);
-        // The bitmap backend only encodes to a named file, so encode to a hidden one beside the
-        // target, then copy it in atomically; the guard removes it on every path.
-        let scratch = Scratch::beside(path);
-        fs::File::create(&scratch.0).map_err(|e| fail(e.to_string()))?; // a plain message for a bad folder
-        {
-            let mut png = BitMapBackend::new(&scratch.0, SIZE);
-            png.blit_bitmap((0, 0), SIZE, &small).map_err(|e| fail(e.to_string()))?;
-            png.present().map_err(|e| fail(e.to_string()))?;
-        }
-        let bytes = fs::read(&scratch.0).map_err(|e| fail(e.to_string()))?;
-        write_atomic(path, &bytes).map_err(|e| io_to_plot(e, fail))
+        write_png(self, path)
     }
 
     /// Writes the chart as a [`SIZE`] SVG to `path`, atomically.
@@ -39,14 +46,7 @@ impl LinePlot {
     /// # Errors
     /// [`Error::Plot`] naming `path` when drawing or writing fails.
     pub fn save_svg(&self, path: &Path) -> Result<()> {
-        let fail = |msg: String| Error::Plot { path: path.to_path_buf(), msg };
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-            self.draw(&root, Canvas::Svg).map_err(fail)?;
-            root.present().map_err(|e| fail(e.to_string()))?;
-        }
-        write_atomic(path, svg.as_bytes()).map_err(|e| io_to_plot(e, fail))
+        write_svg(self, path)
     }
 
     /// Writes `<stem>.png` and `<stem>.svg` (the suffixes are appended); returns both paths.
@@ -54,16 +54,64 @@ impl LinePlot {
     /// # Errors
     /// As [`LinePlot::save_png`] and [`LinePlot::save_svg`].
     pub fn save(&self, stem: &Path) -> Result<(PathBuf, PathBuf)> {
-        let with = |ext: &str| {
-            let mut s = OsString::from(stem.as_os_str());
-            s.push(ext);
-            PathBuf::from(s)
-        };
-        let (png, svg) = (with(".png"), with(".svg"));
-        self.save_png(&png)?;
-        self.save_svg(&svg)?;
-        Ok((png, svg))
+        write_both(self, stem)
     }
+}
+
+/// Writes `figure` as a PNG to `path`, atomically: drawn [`SUPERSAMPLE`] times larger, then
+/// averaged down.
+pub(super) fn write_png(figure: &impl Figure, path: &Path) -> Result<()> {
+    let fail = |msg: String| Error::Plot { path: path.to_path_buf(), msg };
+    let size = figure.size();
+    let (w, h, k) = (size.0 as usize, size.1 as usize, SUPERSAMPLE as usize);
+    let mut big = vec![0u8; w * k * h * k * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut big, (size.0 * SUPERSAMPLE, size.1 * SUPERSAMPLE));
+        let root = root.into_drawing_area();
+        figure.draw_on(&root, Canvas::Png).map_err(fail)?;
+        root.present().map_err(|e| fail(e.to_string()))?;
+    }
+    let small = downsample(&big, w, h, k);
+    // The bitmap backend only encodes to a named file, so encode to a hidden one beside the
+    // target, then copy it in atomically; the guard removes it on every path.
+    let scratch = Scratch::beside(path);
+    fs::File::create(&scratch.0).map_err(|e| fail(e.to_string()))?; // a plain message for a bad folder
+    {
+        let mut png = BitMapBackend::new(&scratch.0, size);
+        png.blit_bitmap((0, 0), size, &small).map_err(|e| fail(e.to_string()))?;
+        png.present().map_err(|e| fail(e.to_string()))?;
+    }
+    let bytes = fs::read(&scratch.0).map_err(|e| fail(e.to_string()))?;
+    write_atomic(path, &bytes).map_err(|e| io_to_plot(e, fail))
+}
+
+/// Writes `figure` as an SVG to `path`, atomically.
+pub(super) fn write_svg(figure: &impl Figure, path: &Path) -> Result<()> {
+    let fail = |msg: String| Error::Plot { path: path.to_path_buf(), msg };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, figure.size()).into_drawing_area();
+        figure.draw_on(&root, Canvas::Svg).map_err(fail)?;
+        root.present().map_err(|e| fail(e.to_string()))?;
+    }
+    // plotters labels embedded PNGs `data:png`: give them their media type, and keep their
+    // pixels square when a viewer zooms in (a heatmap's cells).
+    let svg = svg.replace("<image ", "<image style=\"image-rendering:pixelated\" ");
+    let svg = svg.replace("href=\"data:png;base64,", "href=\"data:image/png;base64,");
+    write_atomic(path, svg.as_bytes()).map_err(|e| io_to_plot(e, fail))
+}
+
+/// Writes `<stem>.png` and `<stem>.svg` (the suffixes are appended); returns both paths.
+pub(super) fn write_both(figure: &impl Figure, stem: &Path) -> Result<(PathBuf, PathBuf)> {
+    let with = |ext: &str| {
+        let mut s = OsString::from(stem.as_os_str());
+        s.push(ext);
+        PathBuf::from(s)
+    };
+    let (png, svg) = (with(".png"), with(".svg"));
+    write_png(figure, &png)?;
+    write_svg(figure, &svg)?;
+    Ok((png, svg))
 }
 
 /// Averages each `k` × `k` block of an RGB image `k` times `w` × `h` into one pixel.
