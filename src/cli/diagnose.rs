@@ -7,7 +7,9 @@ use anyhow::{Context, Result, bail};
 use rnn::data::Dataset;
 use rnn::diagnose::report::{Diagnostics, Options};
 use rnn::model_file::{self, LoadOptions, LoadedModel};
-use rnn::plot::{LinePlot, Series};
+use ndarray::Array2;
+use rnn::diagnose::report::LayerReport;
+use rnn::plot::{Heatmap, LinePlot, LineStyle, NonPositive, Series};
 use rnn::tasks::charlm::{StreamLayout, read_text};
 use rnn::tasks::forecast::{ForecastMeta, Part, table};
 use rnn::train::loss::Loss;
@@ -114,42 +116,56 @@ fn dataset(args: &Args, path: &Path, loaded: &LoadedModel<f64>) -> Result<(Datas
     }
 }
 
-/// The gradient's norm against the lag (one curve per model, layer and direction), and
-/// against time under the whole loss; returns the files written.
+/// The gradient's norm against the lag (a colour per model, layer and direction, a line style
+/// per model; the cell state dotted), and a heatmap of its norm over time x layer under the whole
+/// loss (the models' rows stacked); returns the files written.
 fn plots(reports: &[(PathBuf, Diagnostics)], stem: &Path) -> Result<Vec<PathBuf>> {
     let several = reports.len() > 1;
-    let label = |path: &Path, l: &rnn::diagnose::report::LayerReport, what: &str| {
-        let model = if several {
-            format!("{}: ", path.file_stem().unwrap_or_default().to_string_lossy())
-        } else {
-            String::new()
-        };
+    let model_name = |path: &Path| {
+        if several { format!("{}: ", path.file_stem().unwrap_or_default().to_string_lossy()) } else { String::new() }
+    };
+    let label = |path: &Path, l: &LayerReport, what: &str| {
         let dir = if l.direction == "reverse" { " reverse" } else { "" };
-        format!("{model}layer {}{dir}{what}", l.layer)
+        format!("{}layer {}{dir}{what}", model_name(path), l.layer)
     };
-    // zeros (no gradient reaches there) are left out of a log axis
-    let positive = |values: &[f64]| -> Vec<(f64, f64)> {
-        values.iter().enumerate().filter(|(_, v)| **v > 0.0).map(|(k, &v)| (k as f64, v)).collect()
-    };
-    let mut lag =
-        LinePlot::new("Gradient norm against time lag", "lag k (steps back from the loss)", "‖dL_t/dh_(t-k)‖")
-            .with_log_y(true);
-    let mut time = LinePlot::new("Gradient norm over time (whole loss)", "time step t", "‖dL/dh_t‖").with_log_y(true);
-    for (path, d) in reports {
+    let points = |values: &[f64]| -> Vec<(f64, f64)> { values.iter().enumerate().map(|(k, &v)| (k as f64, v)).collect() };
+    let styles = [LineStyle::Solid, LineStyle::Dashed, LineStyle::DashDot];
+    let mut lag = LinePlot::new("Gradient norm against time lag", "lag k (steps back from the loss)", "‖dL_t/dh_(t-k)‖")
+        .with_log_y(true)
+        .with_nonpositive(NonPositive::Skip);
+    // a colour per model, layer and direction (its cell state dotted in the same colour)
+    let mut i = 0;
+    for (m, (path, d)) in reports.iter().enumerate() {
         for l in &d.layers {
-            lag = lag.with_series([Series::solid(label(path, l, ""), positive(&l.grad_norm_by_lag))]);
+            let style = styles[m % styles.len()];
+            lag = lag.with_series([Series::solid(label(path, l, ""), points(&l.grad_norm_by_lag))
+                .with_style(style)
+                .with_color(i)]);
             if let Some(c) = &l.cell_grad_norm_by_lag {
-                lag = lag.with_series([Series::dashed(label(path, l, " (cell state)"), positive(c))]);
+                lag = lag.with_series([Series::solid(label(path, l, " (cell state)"), points(c))
+                    .with_style(LineStyle::Dotted)
+                    .with_color(i)]);
             }
-            time = time.with_series([Series::solid(label(path, l, ""), positive(&l.grad_norm_by_time))]);
+            i += 1;
         }
     }
+    // the heatmap: one row per model, layer and direction; a shorter model's missing steps NaN
+    let steps = reports.iter().map(|(_, d)| d.seq_len).max().unwrap_or(0);
+    let rows: Vec<(String, &[f64])> = reports
+        .iter()
+        .flat_map(|(path, d)| d.layers.iter().map(move |l| (label(path, l, ""), &l.grad_norm_by_time[..])))
+        .collect();
+    let values = Array2::from_shape_fn((rows.len(), steps), |(r, t)| rows[r].1.get(t).copied().unwrap_or(f64::NAN));
+    let heat = Heatmap::new("Gradient norm over time and layer (whole loss)", values)
+        .with_row_labels(rows.iter().map(|(name, _)| name.clone()))
+        .with_axis_labels("time step t", "layer")
+        .with_value_label("‖dL/dh_t‖");
     let name = |suffix: &str| {
         let mut s = stem.as_os_str().to_owned();
         s.push(suffix);
         PathBuf::from(s)
     };
     let (a, b) = lag.save(&name(".lag"))?;
-    let (c, e) = time.save(&name(".time"))?;
+    let (c, e) = heat.save(&name(".time"))?;
     Ok(vec![a, b, c, e])
 }
