@@ -98,3 +98,46 @@ fn a_missing_plot_folder_is_reported_before_any_work() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("nowhere") && stderr.lines().count() == 1, "{stderr}");
 }
+
+#[test]
+fn train_with_diagnose_records_the_gradient_flow_every_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, y, out) = (dir.path().join("x.npy"), dir.path().join("y.npy"), dir.path().join("m.safetensors"));
+    npy::write(
+        &x,
+        Array3::<f32>::from_shape_fn((20, 12, 2), |(n, t, i)| ((n * 5 + t * 3 + i) as f32 * 0.3).sin()).view(),
+    )
+    .unwrap();
+    npy::write(&y, Array3::<f32>::from_shape_fn((20, 12, 1), |(n, t, _)| ((n + t) as f32 * 0.2).cos()).view()).unwrap();
+    ok(&rnn(&[
+        &"train",
+        &"--inputs",
+        &x,
+        &"--targets",
+        &y,
+        &"--hidden",
+        &"5",
+        &"--layers",
+        &"2",
+        &"--epochs",
+        &"3",
+        &"--diagnose",
+        &"--out",
+        &out,
+    ]));
+    let csv = std::fs::read_to_string(dir.path().join("m.history.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    for column in ["grad_lag_first_l0", "grad_lag_last_l0", "grad_lag_first_l1", "grad_lag_last_l1"] {
+        assert!(header.split(',').any(|c| c == column), "{header}");
+    }
+    let jsonl = std::fs::read_to_string(dir.path().join("m.history.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 3);
+    for r in &records {
+        let layers = r["grad_flow"]["grad_norm_by_lag"].as_array().unwrap();
+        assert_eq!(layers.len(), 2, "{r}");
+        // [name, norms by lag]: the last step's loss reaches all 12 steps back to the first
+        assert_eq!(layers[0][1].as_array().unwrap().len(), 12, "{r}");
+    }
+    assert!(dir.path().join("m.loss.gradflow.png").is_file());
+}

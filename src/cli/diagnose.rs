@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use ndarray::Array2;
 use rnn::data::Dataset;
+use rnn::diagnose::report::LayerReport;
 use rnn::diagnose::report::{Diagnostics, Options};
 use rnn::model_file::{self, LoadOptions, LoadedModel};
-use ndarray::Array2;
-use rnn::diagnose::report::LayerReport;
 use rnn::plot::{Heatmap, LinePlot, LineStyle, NonPositive, Series};
 use rnn::tasks::charlm::{StreamLayout, read_text};
 use rnn::tasks::forecast::{ForecastMeta, Part, table};
@@ -128,11 +128,13 @@ fn plots(reports: &[(PathBuf, Diagnostics)], stem: &Path) -> Result<Vec<PathBuf>
         let dir = if l.direction == "reverse" { " reverse" } else { "" };
         format!("{}layer {}{dir}{what}", model_name(path), l.layer)
     };
-    let points = |values: &[f64]| -> Vec<(f64, f64)> { values.iter().enumerate().map(|(k, &v)| (k as f64, v)).collect() };
+    let points =
+        |values: &[f64]| -> Vec<(f64, f64)> { values.iter().enumerate().map(|(k, &v)| (k as f64, v)).collect() };
     let styles = [LineStyle::Solid, LineStyle::Dashed, LineStyle::DashDot];
-    let mut lag = LinePlot::new("Gradient norm against time lag", "lag k (steps back from the loss)", "‖dL_t/dh_(t-k)‖")
-        .with_log_y(true)
-        .with_nonpositive(NonPositive::Skip);
+    let mut lag =
+        LinePlot::new("Gradient norm against time lag", "lag k (steps back from the loss)", "‖dL_t/dh_(t-k)‖")
+            .with_log_y(true)
+            .with_nonpositive(NonPositive::Skip);
     // a colour per model, layer and direction (its cell state dotted in the same colour)
     let mut i = 0;
     for (m, (path, d)) in reports.iter().enumerate() {

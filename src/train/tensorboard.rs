@@ -73,6 +73,16 @@ impl Observer for TensorBoard {
         w.add_scalar("grad_norm", r.grad_norm, step)?;
         w.add_scalar("time/epoch_seconds", r.seconds, step)?;
         w.add_scalar("time/sequences_per_sec", r.sequences_per_sec, step)?;
+        // with --diagnose: each layer's gradient norm at lag 0 and at the longest lag
+        if let Some(flow) = &r.grad_flow {
+            for (name, by_lag) in &flow.grad_norm_by_lag {
+                let name = name.replace(' ', "_");
+                if let (Some(&first), Some(&last)) = (by_lag.first(), by_lag.last()) {
+                    w.add_scalar(&format!("grad_flow/lag_first/layer_{name}"), first, step)?;
+                    w.add_scalar(&format!("grad_flow/lag_last/layer_{name}"), last, step)?;
+                }
+            }
+        }
         let mut tag = String::new();
         for p in params {
             tag.clear();
