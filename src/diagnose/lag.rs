@@ -15,9 +15,8 @@ use crate::{Error, Float, Model, Readout, Result};
 pub struct LagProfile {
     /// The steps `t_e` whose loss was back-propagated alone (one backward pass each).
     pub end_points: Vec<usize>,
-    /// Per layer and direction (`l * D + d`), per lag `k = 0, 1, ...`: the mean over the end
-    /// points that reach lag `k` of the batch mean of `‖dL_{t_e}/dh_{t_e - k}‖₂` (for the
-    /// reverse direction, of `h_{t_e + k}`: the states it processed `k` steps before `t_e`).
+    /// Per layer and direction (`l * D + d`), per lag `k` (see [`LagFlow::h`]): the mean over
+    /// the direction's end points of the batch mean of `‖dL_{t_e}/dh_{t_e - k}‖₂`.
     pub h: Vec<Vec<f64>>,
     /// The same for an LSTM's cell state `c` (`None` for the other cells).
     pub c: Option<Vec<Vec<f64>>>,
@@ -48,8 +47,8 @@ pub struct LagProfile {
 /// let x = Array3::<f64>::from_shape_fn((30, 4, 2), |(t, b, i)| ((t + 3 * b + i) as f64).sin());
 /// let y = Array3::<f64>::zeros((30, 4, 1));
 /// let lag = grad_norm_by_lag(&model, x.view(), TargetView::Values(y.view()), Loss::Mse, Readout::EveryStep, 4)?;
-/// assert_eq!(lag.h[0].len(), 30); // lags 0..=29 for the one layer
-/// assert!(lag.h[0][29] < lag.h[0][0]); // a default tanh RNN forgets
+/// assert_eq!(lag.h[0].len(), 27); // lags 0..=26: reached from every end point, 29 to 26
+/// assert!(lag.h[0][26] < lag.h[0][0]); // a default tanh RNN forgets
 /// # Ok::<(), rnn::Error>(())
 /// ```
 pub fn grad_norm_by_lag<F: Float>(
@@ -88,8 +87,9 @@ mod tests {
 
     #[test]
     fn end_points_cover_what_each_direction_reaches() {
-        assert_eq!(end_points(10, 4, false, Readout::EveryStep), vec![9, 8, 7, 5]);
-        assert_eq!(end_points(10, 4, true, Readout::EveryStep), vec![9, 6, 3, 0]);
+        assert_eq!(end_points(10, 4, false, Readout::EveryStep), vec![9, 8, 7, 6]);
+        assert_eq!(end_points(10, 4, true, Readout::EveryStep), vec![9, 8, 1, 0]);
+        assert_eq!(end_points(3, 8, true, Readout::EveryStep), vec![2, 1, 0]);
         assert_eq!(end_points(10, 4, false, Readout::LastStep), vec![9]);
         assert_eq!(end_points(1, 4, false, Readout::EveryStep), vec![0]);
         assert_eq!(end_points(0, 4, false, Readout::EveryStep), Vec::<usize>::new());
@@ -108,11 +108,11 @@ mod tests {
             let lag =
                 grad_norm_by_lag(&model, x.view(), TargetView::Values(y.view()), Loss::Mse, Readout::EveryStep, 1)
                     .unwrap();
-            assert_eq!(lag.end_points, vec![11]);
+            assert_eq!(lag.end_points, if bidirectional { vec![11, 0] } else { vec![11] });
             assert_eq!(lag.h.len(), if bidirectional { 2 } else { 1 });
             assert_eq!(lag.h[0].len(), 12, "{cell}: the forward direction reaches back 11 steps");
             if bidirectional {
-                assert_eq!(lag.h[1].len(), 1, "the reverse direction starts at the last step");
+                assert_eq!(lag.h[1].len(), 12, "the reverse direction reaches forward from step 0");
             }
             assert_eq!(lag.c.is_some(), cell == Cell::Lstm);
             // dL_11/dy_11 = 2 (y - t) / (B O) for the step's mean squared error

@@ -66,18 +66,21 @@ impl GradFlow {
 pub struct LagFlow {
     /// The steps `t_e` whose loss was back-propagated alone.
     pub end_points: Vec<usize>,
-    /// Per layer and direction (`l * D + d`), per lag `k = 0, 1, ...`: the mean over the end
-    /// points that reach lag `k` of the batch mean of `‖dL_{t_e}/dh_{t_e - k}‖₂` (for the
-    /// reverse direction, of `h_{t_e + k}`: the states it processed `k` steps before `t_e`).
+    /// Per layer and direction (`l * D + d`), per lag `k = 0, 1, ...` up to the longest that
+    /// all of the direction's end points reach: the mean over them of the batch mean of
+    /// `‖dL_{t_e}/dh_{t_e - k}‖₂` (for the reverse direction, of `h_{t_e + k}`: the states it
+    /// processed `k` steps before `t_e`; it averages over the early end points, the forward
+    /// direction over the late ones).
     pub h: Vec<Vec<f64>>,
     /// The same for an LSTM's cell state `c` (`None` for the other cells).
     pub c: Option<Vec<Vec<f64>>>,
 }
 
-/// The end points of a `seq_len`-step batch: `count` steps (at most `seq_len`), the last step
-/// first, evenly spaced over the second half of the sequence for a unidirectional model (so the
-/// longest lags are reached by several), over the whole of it for a bidirectional one (whose
+/// The end points of a `seq_len`-step batch: the last `count` steps (at most `seq_len`), the
+/// last first; for a bidirectional model the last `⌈count/2⌉` and the first `⌈count/2⌉` (its
 /// reverse direction reaches back from early steps). A many-to-one readout has one: the last.
+/// Clustered at the ends so that every lag a direction reports is averaged over all of its end
+/// points (a lag reached by fewer would make the mean jump where one drops out).
 pub fn end_points(seq_len: usize, count: usize, bidirectional: bool, readout: Readout) -> Vec<usize> {
     if seq_len == 0 || count == 0 {
         return Vec::new();
@@ -85,12 +88,25 @@ pub fn end_points(seq_len: usize, count: usize, bidirectional: bool, readout: Re
     if readout == Readout::LastStep {
         return vec![seq_len - 1];
     }
-    let span = if bidirectional { seq_len } else { seq_len.div_ceil(2) };
-    let count = count.min(span);
-    let mut points: Vec<usize> =
-        (0..count).map(|j| seq_len - 1 - if count > 1 { j * (span - 1) / (count - 1) } else { 0 }).collect();
+    if !bidirectional {
+        return (0..count.min(seq_len)).map(|j| seq_len - 1 - j).collect();
+    }
+    let half = count.div_ceil(2).min(seq_len);
+    let mut points: Vec<usize> = (0..half).map(|j| seq_len - 1 - j).chain(0..half).collect();
+    points.sort_unstable_by(|a, b| b.cmp(a));
     points.dedup();
     points
+}
+
+/// Which end points direction `reverse` averages over: the late ones forwards, the early ones
+/// in reverse (all of them for a unidirectional model, or when the two halves meet).
+fn own_points(points: &[usize], seq_len: usize, reverse: bool, bidirectional: bool) -> Vec<usize> {
+    if !bidirectional || points.len() < 2 {
+        return points.to_vec();
+    }
+    let mid = seq_len / 2;
+    let own: Vec<usize> = points.iter().copied().filter(|&t| if reverse { t < mid } else { t >= mid }).collect();
+    if own.is_empty() { points.to_vec() } else { own }
 }
 
 /// [`LagFlow`] of `model` on the batch `trace` ran (an inference trace, so no dropout), given
@@ -130,8 +146,12 @@ pub fn flow_by_lag<F: Float>(
         }
         model.backward_flow(trace, dy.view(), &mut flow)?;
         for i in 0..rows {
+            let reverse = i % dirs == 1;
+            if !own_points(&points, seq_len, reverse, config.bidirectional).contains(&te) {
+                continue;
+            }
             // the states the loss reaches: up to te forwards, from te on in reverse
-            let times = if i % dirs == 1 { te..seq_len } else { 0..te + 1 };
+            let times = if reverse { te..seq_len } else { 0..te + 1 };
             for t in times {
                 let lag = te.abs_diff(t);
                 sum_h[[i, lag]] += flow.h[[i, t]];
@@ -142,13 +162,14 @@ pub fn flow_by_lag<F: Float>(
             }
         }
     }
-    let mean = |sum: &Array2<f64>| -> Vec<Vec<f64>> {
-        (0..rows)
-            .map(|i| {
-                let last = (0..seq_len).rev().find(|&k| n[[i, k]] > 0.0).map_or(0, |k| k + 1);
-                (0..last).map(|k| sum[[i, k]] / n[[i, k]]).collect()
-            })
-            .collect()
+    // the lags every one of a direction's end points reaches
+    let reach = |i: usize| {
+        let own = own_points(&points, seq_len, i % dirs == 1, config.bidirectional);
+        own.iter().map(|&te| if i % dirs == 1 { seq_len - te } else { te + 1 }).min().unwrap_or(0)
     };
-    Ok(LagFlow { end_points: points, h: mean(&sum_h), c: flow.c.is_some().then(|| mean(&sum_c)) })
+    let mean = |sum: &Array2<f64>| -> Vec<Vec<f64>> {
+        (0..rows).map(|i| (0..reach(i)).map(|k| sum[[i, k]] / n[[i, k]]).collect()).collect()
+    };
+    let (h, c) = (mean(&sum_h), flow.c.is_some().then(|| mean(&sum_c)));
+    Ok(LagFlow { end_points: points, h, c })
 }
