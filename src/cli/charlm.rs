@@ -162,9 +162,9 @@ pub(super) fn task_of(
 pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
     let task = task_of(&args.model, &loaded.metadata)?;
     for (flag, given) in [
-        ("--inputs", args.inputs.is_some()),
-        ("--targets", args.targets.is_some()),
-        ("--labels", args.labels.is_some()),
+        ("--inputs", args.files.inputs.is_some()),
+        ("--targets", args.files.targets.is_some()),
+        ("--labels", args.files.labels.is_some()),
     ] {
         if given {
             bail!(
@@ -173,7 +173,7 @@ pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
             );
         }
     }
-    let Some(path) = &args.data else {
+    let Some(path) = &args.files.data else {
         bail!("{}: a character model is evaluated with --data FILE.txt", args.model.display());
     };
     if task.held_out == 0.0 {

@@ -294,7 +294,7 @@ impl Scores {
 /// `rnn evaluate` on a classify model: accuracy against the training majority class, the
 /// confusion matrix and per-class precision/recall on `--inputs`/`--labels`.
 pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
-    let (Some(inputs), Some(labels)) = (&args.inputs, &args.labels) else {
+    let (Some(inputs), Some(labels)) = (&args.files.inputs, &args.files.labels) else {
         bail!("{}: a classify model is evaluated with --inputs X.npy --labels y.npy", args.model.display());
     };
     let settings = ClassifySettings::from_metadata(&loaded.metadata, &args.model)?;

@@ -82,15 +82,15 @@ fn dataset(args: &Args, path: &Path, loaded: &LoadedModel<f64>) -> Result<(Datas
     };
     match rnn::tasks::kind(&loaded.metadata).as_deref() {
         Some("forecast") => {
-            need("--data FILE.csv", args.data.is_some(), "forecasting")?;
-            let data = args.data.as_deref().unwrap_or(Path::new(""));
+            need("--data FILE.csv", args.files.data.is_some(), "forecasting")?;
+            let data = args.files.data.as_deref().unwrap_or(Path::new(""));
             let meta = ForecastMeta::from_metadata(&loaded.metadata, path)?;
             let table = table::read(data, meta.columns())?;
             Ok((meta.dataset::<f64>(&table, Part::Train).with_context(|| data.display().to_string())?, Loss::Mse))
         }
         Some("charlm") => {
-            need("--data FILE.txt", args.data.is_some(), "character")?;
-            let data = args.data.as_deref().unwrap_or(Path::new(""));
+            need("--data FILE.txt", args.files.data.is_some(), "character")?;
+            let data = args.files.data.as_deref().unwrap_or(Path::new(""));
             let task = super::charlm::task_of(path, &loaded.metadata)?;
             let ids = task.vocab.encode_file(data, &read_text(data)?)?;
             let layout = StreamLayout::new(ids.len(), args.batch, args.seq_len)?;
@@ -98,7 +98,7 @@ fn dataset(args: &Args, path: &Path, loaded: &LoadedModel<f64>) -> Result<(Datas
             Ok((set, Loss::CrossEntropy))
         }
         Some("classify") => {
-            let (Some(inputs), Some(labels)) = (&args.inputs, &args.labels) else {
+            let (Some(inputs), Some(labels)) = (&args.files.inputs, &args.files.labels) else {
                 bail!("{}: a classifier is diagnosed with --inputs X.npy --labels Y.npy", path.display());
             };
             let l = super::classify::read_labelled::<f64>(inputs, labels)?;
@@ -108,7 +108,7 @@ fn dataset(args: &Args, path: &Path, loaded: &LoadedModel<f64>) -> Result<(Datas
             Ok((set, Loss::CrossEntropy))
         }
         _ => {
-            let (Some(inputs), Some(targets)) = (&args.inputs, &args.targets) else {
+            let (Some(inputs), Some(targets)) = (&args.files.inputs, &args.files.targets) else {
                 bail!("{}: a sequence model is diagnosed with --inputs X.npy --targets Y.npy", path.display());
             };
             Ok((super::sequence::read_dataset::<f64>(inputs, targets, None)?, Loss::Mse))

@@ -222,7 +222,7 @@ fn plots(
 /// `rnn evaluate` on a forecast model.
 pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
     let meta = ForecastMeta::from_metadata(&loaded.metadata, &args.model)?;
-    let Some(data) = &args.data else {
+    let Some(data) = &args.files.data else {
         bail!("{}: a forecasting model is evaluated with --data FILE.csv", args.model.display());
     };
     let table = table::read(data, meta.columns())?;

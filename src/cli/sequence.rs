@@ -106,7 +106,7 @@ fn split<F: Float>(data: Dataset<F>, fraction: f64) -> Result<(Dataset<F>, Optio
 /// A sequence-regression model: MSE and MAE on `--inputs`/`--targets`, against predicting the
 /// mean of the targets.
 pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
-    let (Some(inputs), Some(targets)) = (&args.inputs, &args.targets) else {
+    let (Some(inputs), Some(targets)) = (&args.files.inputs, &args.files.targets) else {
         bail!("{}: a sequence model is evaluated with --inputs X.npy --targets Y.npy", args.model.display());
     };
     let x = read_inputs::<f64>(inputs)?;

@@ -8,18 +8,9 @@ pub struct Args {
     /// Model file; give it more than once to compare models on the same data (overlaid plots)
     #[arg(long, value_name = "PATH", required = true)]
     pub model: Vec<PathBuf>,
-    /// Data file: the CSV series (forecast) or the text (charlm) the model reads
-    #[arg(long, value_name = "PATH")]
-    pub data: Option<PathBuf>,
-    /// Input sequences .npy [N, T, I] (sequence and classify models)
-    #[arg(long, value_name = "PATH")]
-    pub inputs: Option<PathBuf>,
-    /// Targets .npy [N, T, O] or [N, O] (sequence models)
-    #[arg(long, value_name = "PATH")]
-    pub targets: Option<PathBuf>,
-    /// Class labels .npy [N] (classify models)
-    #[arg(long, value_name = "PATH")]
-    pub labels: Option<PathBuf>,
+    /// The data the model's task reads
+    #[command(flatten)]
+    pub files: super::values::DataFiles,
     /// Sequences measured (the first ones of the data)
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub batch: usize,

@@ -1,5 +1,7 @@
 //! The value types shared by several commands' flags.
 
+use std::path::PathBuf;
+
 use clap::ValueEnum;
 use rnn::{Cell, Init, Nonlinearity};
 
@@ -102,4 +104,22 @@ impl RecurrenceArgs {
     pub fn nonlinearity(&self) -> Nonlinearity {
         self.nonlinearity.map_or(self.cell.default_nonlinearity(), Into::into)
     }
+}
+
+/// The data a trained model is scored or diagnosed on, as its task reads it (`rnn evaluate`,
+/// `rnn diagnose`).
+#[derive(Debug, clap::Args)]
+pub struct DataFiles {
+    /// Data file: the CSV series (forecast) or the text (charlm)
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
+    /// Input sequences .npy [N, T, I] (sequence and classify models)
+    #[arg(long, value_name = "PATH")]
+    pub inputs: Option<PathBuf>,
+    /// Targets .npy [N, T, O] or [N, O] (sequence models)
+    #[arg(long, value_name = "PATH")]
+    pub targets: Option<PathBuf>,
+    /// Class labels .npy [N] (classify models)
+    #[arg(long, value_name = "PATH")]
+    pub labels: Option<PathBuf>,
 }
