@@ -208,3 +208,26 @@ fn early_stopping_ends_on_the_best_epoch() {
     let csv = std::fs::read_to_string(&p.history_csv).unwrap();
     assert_eq!(csv.lines().count(), report.history.len() + 1);
 }
+
+/// Clipping by norm is reported when it fires: every step is clipped under a tiny maximum,
+/// none under a huge one, and nothing is recorded without clipping (in the history file too).
+#[test]
+fn clipping_is_counted_per_epoch() {
+    let data = delayed_echo(24, 8, 2, 9);
+    let run = |clip_norm: Option<f64>| {
+        let dir = tempfile::tempdir().unwrap();
+        let config = TrainConfig { epochs: 2, batch_size: 8, clip_norm, ..TrainConfig::default() };
+        let mut trainer = Trainer::new(model(1, 6, 2), config).unwrap();
+        let report = trainer.fit(&data, None, &paths(dir.path()), &mut Silent).unwrap();
+        let csv = std::fs::read_to_string(dir.path().join("m.history.csv")).unwrap();
+        (report.history.iter().map(|r| r.clipped).collect::<Vec<_>>(), csv)
+    };
+    // 24 sequences in batches of 8: 3 optimizer steps an epoch
+    let (tiny, csv) = run(Some(1e-9));
+    assert_eq!(tiny, vec![Some(3), Some(3)]);
+    assert!(csv.lines().next().unwrap().ends_with(",clipped") && csv.lines().nth(1).unwrap().ends_with(",3"), "{csv}");
+    assert_eq!(run(Some(1e9)).0, vec![Some(0), Some(0)]);
+    let (none, csv) = run(None);
+    assert_eq!(none, vec![None, None]);
+    assert!(!csv.contains("clipped"));
+}

@@ -203,8 +203,13 @@ impl Observer for Progress {
                 (Some(v), None) => format!("  val {v:.6}"),
                 _ => String::new(),
             };
+            // clipping by norm, reported when it fires
+            let clipped = match r.clipped {
+                Some(k) if k > 0 => format!(" (clipped {k}x)"),
+                _ => String::new(),
+            };
             let line = format!(
-                "epoch {}/{}  train {:.6}{val}  lr {:.2e}  |g| {:.3}  {:.0} seq/s  {:.1}s{}",
+                "epoch {}/{}  train {:.6}{val}  lr {:.2e}  |g| {:.3}{clipped}  {:.0} seq/s  {:.1}s{}",
                 r.epoch,
                 self.epochs,
                 r.train_loss,

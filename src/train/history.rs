@@ -33,6 +33,10 @@ pub struct EpochRecord {
     /// asked to measure it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grad_flow: Option<EpochFlow>,
+    /// With clipping by norm: how many of the epoch's optimizer steps had a gradient norm above
+    /// the maximum, so were clipped (`None` without clipping).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clipped: Option<usize>,
 }
 
 /// Training sequences the gradient flow is measured on at the end of an epoch.
@@ -64,6 +68,10 @@ pub(super) fn write_history(paths: &RunPaths, history: &[EpochRecord]) -> Result
         String::from("epoch,train_loss,val_loss,val_accuracy,lr,grad_norm,step,seconds,sequences_per_sec,best");
     // with the gradient flow measured: per layer and direction its norm at lag 0 and at the
     // longest lag
+    let clipping = history.iter().any(|r| r.clipped.is_some());
+    if clipping {
+        csv.push_str(",clipped");
+    }
     let flow_columns = history.iter().find_map(|r| r.grad_flow.as_ref()).map(EpochFlow::ends);
     for (name, ..) in flow_columns.iter().flatten() {
         let name = name.replace(' ', "_");
@@ -73,6 +81,9 @@ pub(super) fn write_history(paths: &RunPaths, history: &[EpochRecord]) -> Result
     let mut jsonl = String::new();
     for r in history {
         let mut flow = String::new();
+        if clipping {
+            flow.push_str(&format!(",{}", r.clipped.map(|k| k.to_string()).unwrap_or_default()));
+        }
         if let Some(columns) = &flow_columns {
             match &r.grad_flow {
                 Some(f) => f.ends().iter().for_each(|(_, a, b)| flow.push_str(&format!(",{a:e},{b:e}"))),

@@ -73,6 +73,9 @@ impl Observer for TensorBoard {
         w.add_scalar("grad_norm", r.grad_norm, step)?;
         w.add_scalar("time/epoch_seconds", r.seconds, step)?;
         w.add_scalar("time/sequences_per_sec", r.sequences_per_sec, step)?;
+        if let Some(k) = r.clipped {
+            w.add_scalar("grad_norm_clipped_steps", k as f64, step)?;
+        }
         // with --diagnose: each layer's gradient norm at lag 0 and at the longest lag
         if let Some(flow) = &r.grad_flow {
             for (name, by_lag) in &flow.grad_norm_by_lag {

@@ -266,6 +266,7 @@ impl<F: Float> Trainer<F> {
         let chunk = c.tbptt.unwrap_or(train.seq_len()).min(train.seq_len());
         let batches = order.len().div_ceil(c.batch_size);
         let (mut loss_sum, mut count_sum, mut norm_sum, mut norm_n) = (0.0, 0.0, 0.0, 0usize);
+        let mut clipped = 0usize;
         let mut lr = c.schedule.lr(c.lr, self.state.step);
         let mut carried: Option<State<F>> = None;
         let wants_tensors = observer.wants_tensors();
@@ -289,6 +290,7 @@ impl<F: Float> Trainer<F> {
                 if let Some(n) = norm {
                     norm_sum += n;
                     norm_n += 1;
+                    clipped += usize::from(c.clip_norm.is_some_and(|max| n > max));
                 }
                 h = Some(h_n);
                 t0 = t1;
@@ -337,6 +339,7 @@ impl<F: Float> Trainer<F> {
             sequences_per_sec: order.len() as f64 / train_secs,
             best,
             grad_flow,
+            clipped: c.clip_norm.map(|_| clipped),
         })
     }
 

@@ -50,8 +50,9 @@ HISTORY_KEYS = {
     "grad_norm": "grad_norm",
     "time/epoch_seconds": "seconds",
     "time/sequences_per_sec": "sequences_per_sec",
+    "grad_norm_clipped_steps": "clipped",
 }
-CSV_TAGS = ["loss/train", "loss/validation", "lr", "grad_norm"]
+CSV_TAGS = ["loss/train", "loss/validation", "lr", "grad_norm", "grad_norm_clipped_steps"]
 
 
 def run(rnn, *args):
@@ -104,6 +105,9 @@ def check_run(name, logdir, model, epochs, accuracy=False, one_step_per_epoch=Fa
     acc = load(logdir)
     tags = acc.Tags()
     expected = SCALARS | ({"accuracy/validation"} if accuracy else set())
+    # with clipping by norm (charlm's default), the steps clipped per epoch
+    if "clipped" in history[0]:
+        expected |= {"grad_norm_clipped_steps"}
     assert set(tags["scalars"]) == expected, tags["scalars"]
     steps = list(range(1, epochs + 1))
     for tag in sorted(expected):

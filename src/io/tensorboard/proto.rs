@@ -56,10 +56,10 @@ fn summary_value(value: &SummaryValue<'_>) -> Vec<u8> {
     match value {
         SummaryValue::Scalar(tag, v) => {
             bytes(&mut out, 1, tag.as_bytes());
-            if v.to_bits() != 0 {
-                key(&mut out, 2, FIXED32);
-                out.extend_from_slice(&v.to_le_bytes());
-            }
+            // a member of a oneof is written even when zero (else the value is unset, and
+            // TensorBoard drops a scalar of exactly 0.0)
+            key(&mut out, 2, FIXED32);
+            out.extend_from_slice(&v.to_le_bytes());
         }
         SummaryValue::Histogram(tag, h) => {
             bytes(&mut out, 1, tag.as_bytes());
@@ -207,6 +207,13 @@ mod tests {
 
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// A scalar of exactly 0.0 keeps its `simple_value` (a oneof member is written when set),
+    /// as protobuf's Python encoder writes `Summary.Value(tag="x", simple_value=0.0)`.
+    #[test]
+    fn a_zero_scalar_is_written() {
+        assert_eq!(hex(&summary_value(&SummaryValue::Scalar("x", 0.0))), "0a01781500000000");
     }
 
     // The expected bytes are TensorBoard's own protobuf classes' SerializeToString() of the same
