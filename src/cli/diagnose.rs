@@ -30,6 +30,17 @@ pub fn run(args: &Args) -> Result<()> {
         let rows: Vec<usize> = (0..data.len().min(args.batch)).collect();
         let batch = data.batch(&rows);
         let options = Options { end_points: args.end_points, jacobian_batch: args.jacobian_batch };
+        // the step Jacobians cost one SVD of an S x S matrix per step and sequence: say so when
+        // that is long
+        let c = loaded.model.rnn.config();
+        let width = c.state_size() + if c.cell == rnn::Cell::Lstm { c.hidden_size } else { 0 };
+        let svds = args.jacobian_batch.min(rows.len()) * batch.x.shape()[0] * c.num_layers * c.num_directions();
+        if width >= 256 && svds > 0 {
+            eprintln!(
+                "{}: {svds} step Jacobians of {width} x {width} to decompose; this can take minutes (--jacobian-batch 0 skips them)",
+                path.display()
+            );
+        }
         let steps = match &batch.targets {
             rnn::data::Targets::Values(v) => v.shape()[0],
             rnn::data::Targets::Classes(c) => c.shape()[0],
