@@ -41,11 +41,7 @@ pub fn run(args: &Args) -> Result<()> {
                 path.display()
             );
         }
-        let steps = match &batch.targets {
-            rnn::data::Targets::Values(v) => v.shape()[0],
-            rnn::data::Targets::Classes(c) => c.shape()[0],
-        };
-        let target = batch.target_view(0..steps);
+        let target = batch.target_view(0..batch.target_steps());
         let d = Diagnostics::compute(&loaded.model, batch.x.view(), target, loss, data.readout(), options)
             .with_context(|| path.display().to_string())?;
         if args.json {

@@ -58,6 +58,11 @@ impl<F: Float> Batch<F> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// The target steps (`T` for a target at every step, 1 for the last step only).
+    pub fn target_steps(&self) -> usize {
+        // a batch's targets are time-major: their first axis is the steps
+        self.targets.rows()
+    }
     /// The targets of steps `range` (a per-step target) as the loss takes them.
     pub fn target_view(&self, range: std::ops::Range<usize>) -> TargetView<'_, F> {
         match &self.targets {

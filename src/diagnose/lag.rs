@@ -8,7 +8,7 @@ use crate::data::TargetView;
 pub use crate::nn::flow::end_points;
 use crate::nn::flow::{GradFlow, LagFlow, flow_by_lag};
 use crate::train::loss::Loss;
-use crate::{Error, Float, Model, Readout, Result};
+use crate::{Error, Float, Model, ModelGrads, Readout, Result};
 
 /// The gradient's norm against the time lag, for one batch.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -59,6 +59,19 @@ pub fn grad_norm_by_lag<F: Float>(
     readout: Readout,
     count: usize,
 ) -> Result<LagProfile> {
+    Ok(profile_and_grads(model, x, target, loss, readout, count)?.0)
+}
+
+/// [`grad_norm_by_lag`] and the parameters' gradients of the whole loss, which its first
+/// backward pass computes anyway.
+pub(crate) fn profile_and_grads<F: Float>(
+    model: &Model<F>,
+    x: ArrayView3<'_, F>,
+    target: TargetView<'_, F>,
+    loss: Loss,
+    readout: Readout,
+    count: usize,
+) -> Result<(LagProfile, ModelGrads<F>)> {
     let config = model.rnn.config();
     let (seq_len, batch, _) = x.dim();
     if seq_len == 0 || batch == 0 {
@@ -67,16 +80,17 @@ pub fn grad_norm_by_lag<F: Float>(
     let trace = model.forward_eval(x, None, readout)?;
     let whole = loss.compute(trace.y(), target, None)?;
     let mut by_time = GradFlow::new(config, seq_len);
-    model.backward_flow(&trace, whole.grad.view(), &mut by_time)?;
+    let grads = model.backward_flow(&trace, whole.grad.view(), &mut by_time)?;
 
     let LagFlow { end_points, h, c } = flow_by_lag(model, &trace, whole.grad.view(), readout, count)?;
-    Ok(LagProfile {
+    let profile = LagProfile {
         end_points,
         h,
         c,
         by_time: by_time.h.rows().into_iter().map(|r| r.to_vec()).collect(),
         loss: whole.loss,
-    })
+    };
+    Ok((profile, grads))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use ndarray::ArrayView3;
 use serde::Serialize;
 
 use super::jacobian::{jacobian_norms, with_eval_run};
-use super::lag::{LagProfile, grad_norm_by_lag};
+use super::lag::{LagProfile, profile_and_grads};
 use super::saturation::saturation_of;
 use super::spectral::{WeightSpectrum, weight_spectra};
 use crate::data::TargetView;
@@ -114,8 +114,9 @@ impl Diagnostics {
     ) -> Result<Diagnostics> {
         let config = model.rnn.config();
         let (seq_len, batch, _) = x.dim();
-        let LagProfile { end_points, h, c, by_time, loss: value } =
-            grad_norm_by_lag(model, x, target, loss, readout, options.end_points)?;
+        // the lag profile, and the parameters' gradients of the whole loss from the same pass
+        let (LagProfile { end_points, h, c, by_time, loss: value }, grads) =
+            profile_and_grads(model, x, target, loss, readout, options.end_points)?;
         let mut spectra = weight_spectra(model).into_iter();
         // the step Jacobians and the saturation, from one plain f64 pass
         let (jac, sat) = if options.jacobian_batch > 0 {
@@ -126,10 +127,6 @@ impl Diagnostics {
             (None, Vec::new())
         };
         let mut sat = sat.into_iter();
-        // the parameters' gradients under the whole loss
-        let trace = model.forward_eval(x, None, readout)?;
-        let whole = loss.compute(trace.y(), target, None)?;
-        let grads = model.backward(&trace, whole.grad.view(), None)?;
         let named = grads.named_tensors(config);
         let norm = |t: &ndarray::ArrayViewD<'_, f64>| t.iter().map(|v| v * v).sum::<f64>().sqrt();
         let dirs = config.num_directions();

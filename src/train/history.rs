@@ -161,10 +161,7 @@ pub(super) fn measure_flow<F: crate::Float>(
 ) -> Result<EpochFlow> {
     let rows: Vec<usize> = (0..data.len().min(DIAGNOSE_SEQUENCES)).collect();
     let batch = data.batch(&rows);
-    let steps = match &batch.targets {
-        crate::data::Targets::Values(v) => v.shape()[0],
-        crate::data::Targets::Classes(c) => c.shape()[0],
-    };
+    let steps = batch.target_steps();
     let trace = model.forward_eval(batch.x.view(), None, data.readout())?;
     let whole = loss.compute(trace.y(), batch.target_view(0..steps), batch.mask_view(0..steps))?;
     let flow = crate::nn::flow::flow_by_lag(model, &trace, whole.grad.view(), data.readout(), 4)?;
