@@ -175,6 +175,7 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
                 bidirectional: names.contains(&format!("{prefix}weight_ih_l0_reverse")),
                 proj_size,
                 recurrent_max: None,
+                residual: false,
             };
             (ModelConfig { rnn, output_size: head.and_then(|s| s.first().copied()) }, ConfigSource::Inferred)
         }

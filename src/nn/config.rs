@@ -21,6 +21,7 @@ use crate::{Error, Nonlinearity, Result};
 /// | `bidirectional` | false | add a reverse-time direction per layer; outputs are concatenated |
 /// | `proj_size` | 0 | LSTM only: project each hidden state to this width with `W_hr` (0 = none) |
 /// | `recurrent_max` | none | IndRNN only: the bound on `\|u\|`, kept at initialisation and after every optimizer step |
+/// | `residual` | false | each layer whose input is as wide as its output adds that input to its output (not in PyTorch) |
 ///
 /// In a model file it is JSON with these keys and `mode` (`RNN_TANH`, `RNN_RELU`,
 /// `RNN_SIGMOID`, `LSTM`, `GRU`, `INDRNN`) for the cell; files without `mode` are Elman
@@ -56,6 +57,12 @@ pub struct RnnConfig {
     /// initialisation and by the trainer after each optimizer step ([`crate::Rnn::clamp_recurrent`]);
     /// `None` for no bound.
     pub recurrent_max: Option<f64>,
+    /// Residual connections between stacked layers: a layer whose input is as wide as its
+    /// output ([`RnnConfig::residual_at`]) outputs `h_t + input_t` (before dropout), as in
+    /// GNMT (Wu et al. 2016). PyTorch's modules have no such option: a residual model's
+    /// parameters load into `nn.RNN`/`nn.LSTM`/`nn.GRU` layer by layer, the additions are the
+    /// caller's. Not written when false.
+    pub residual: bool,
 }
 
 /// [`RnnConfig`] as the model file's JSON spells it.
@@ -79,6 +86,8 @@ struct ConfigRepr {
     proj_size: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     recurrent_max: Option<f64>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    residual: bool,
 }
 
 impl TryFrom<ConfigRepr> for RnnConfig {
@@ -105,6 +114,7 @@ impl TryFrom<ConfigRepr> for RnnConfig {
             bidirectional: r.bidirectional,
             proj_size: r.proj_size,
             recurrent_max: r.recurrent_max,
+            residual: r.residual,
         })
     }
 }
@@ -122,6 +132,7 @@ impl From<RnnConfig> for ConfigRepr {
             bidirectional: c.bidirectional,
             proj_size: c.proj_size,
             recurrent_max: c.recurrent_max,
+            residual: c.residual,
         }
     }
 }
@@ -131,6 +142,9 @@ fn is_zero(v: &f64) -> bool {
 }
 fn is_zero_usize(v: &usize) -> bool {
     *v == 0
+}
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 fn one() -> usize {
     1
@@ -153,6 +167,7 @@ impl RnnConfig {
             bidirectional: false,
             proj_size: 0,
             recurrent_max: None,
+            residual: false,
         }
     }
     /// Sets the cell (Elman, LSTM, GRU or IndRNN) and the nonlinearity to that cell's default
@@ -207,6 +222,19 @@ impl RnnConfig {
         self.dropout = dropout;
         self
     }
+    /// Sets residual connections between layers ([`RnnConfig::residual`]).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::RnnConfig;
+    /// let c = RnnConfig::new(3, 8).with_num_layers(4).with_residual(true);
+    /// // layer 0 reads 3 features and outputs 8: no residual there
+    /// assert_eq!((0..4).map(|l| c.residual_at(l)).collect::<Vec<_>>(), [false, true, true, true]);
+    /// ```
+    pub fn with_residual(mut self, residual: bool) -> Self {
+        self.residual = residual;
+        self
+    }
     /// Sets bidirectionality.
     pub fn with_bidirectional(mut self, bidirectional: bool) -> Self {
         self.bidirectional = bidirectional;
@@ -224,6 +252,12 @@ impl RnnConfig {
     /// The input width of layer `layer`.
     pub fn layer_input_size(&self, layer: usize) -> usize {
         if layer == 0 { self.input_size } else { self.output_width() }
+    }
+    /// Whether layer `layer` adds its input to its output: [`RnnConfig::residual`] is set and
+    /// the layer's input is as wide as its output (every layer but the first; the first too
+    /// when `input_size` equals the output width).
+    pub fn residual_at(&self, layer: usize) -> bool {
+        self.residual && self.layer_input_size(layer) == self.output_width()
     }
     /// Checks every value is in range.
     ///
