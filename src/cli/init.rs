@@ -20,6 +20,7 @@ pub fn run(args: &Args) -> Result<()> {
         bidirectional: args.bidirectional,
         proj_size: args.recurrence.proj_size,
         recurrent_max: args.recurrence.recurrent_max,
+        residual: args.residual,
     };
     let config = ModelConfig { rnn, output_size: args.output_size };
     let num_params = match args.dtype {

@@ -25,6 +25,10 @@ pub struct Args {
     /// Add a reverse-time direction to every layer
     #[arg(long)]
     pub bidirectional: bool,
+    /// Residual connections: a layer whose input is as wide as its output adds that input to
+    /// its output (helps deep stacks train)
+    #[arg(long)]
+    pub residual: bool,
     /// Dropout between layers during training, in [0, 1)
     #[arg(long, value_name = "P", default_value_t = 0.0)]
     pub dropout: f64,

@@ -104,6 +104,10 @@ pub struct ModelArgs {
     /// Add a reverse-time direction to every layer
     #[arg(long)]
     pub bidirectional: bool,
+    /// Residual connections: a layer whose input is as wide as its output adds that input to
+    /// its output (helps deep stacks train)
+    #[arg(long)]
+    pub residual: bool,
     /// Initialisation scheme
     #[arg(long, value_enum, default_value_t = InitArg::Pytorch)]
     pub init: InitArg,
@@ -310,6 +314,7 @@ impl ModelArgs {
             bidirectional: self.bidirectional,
             proj_size: self.recurrence.proj_size,
             recurrent_max: self.recurrence.recurrent_max,
+            residual: self.residual,
         };
         ModelConfig { rnn, output_size: Some(output_size) }
     }
