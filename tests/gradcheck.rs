@@ -18,6 +18,10 @@
 //! dropout and a head per activation. Every entry of `weight_ih`, the recurrent vector `u`
 //! (`weight_hh`), both biases, the head, the input and h0.
 //!
+//! Residual (84 configurations): Elman tanh/relu, LSTM, LSTM with proj_size 3, GRU, IndRNN
+//! relu/tanh × 1-3 layers × uni/bidirectional × input width 3 or the output width (so the first
+//! layer is residual too), with residual connections on; head, dropout, bias and sizes rotating.
+//!
 //! The loss is a fixed random projection of everything the model returns,
 //! `L = Σ R ⊙ y + Σ S ⊙ h_n (+ Σ U ⊙ c_n)`, so every gradient path is exercised. Numerical
 //! derivatives use the five-point central stencil; the relative error
@@ -49,6 +53,8 @@ struct Case {
     dropout: f64,
     /// 3, or 4 (= the hidden size: the first layer's input gradient then reuses dA's buffer)
     input_size: usize,
+    /// Residual connections between layers (where a layer's input is as wide as its output).
+    residual: bool,
 }
 
 fn grid() -> Vec<Case> {
@@ -75,6 +81,7 @@ fn grid() -> Vec<Case> {
                                 head,
                                 dropout,
                                 input_size,
+                                residual: false,
                             };
                             cases.push(case);
                             i += 1;
@@ -118,6 +125,7 @@ fn gated_grid() -> Vec<Case> {
                             head,
                             dropout,
                             input_size,
+                            residual: false,
                         };
                         cases.push(case);
                         i += 1;
@@ -138,6 +146,7 @@ fn gated_grid() -> Vec<Case> {
             head: Some(Readout::EveryStep),
             dropout: 0.3,
             input_size: 3,
+            residual: false,
         };
         cases.push(case);
     }
@@ -171,6 +180,7 @@ fn indrnn_grid() -> Vec<Case> {
                             head,
                             dropout,
                             input_size,
+                            residual: false,
                         };
                         cases.push(case);
                         i += 1;
@@ -190,8 +200,53 @@ fn indrnn_grid() -> Vec<Case> {
             head: Some(Readout::EveryStep),
             dropout: 0.3,
             input_size: 3,
+            residual: false,
         };
         cases.push(case);
+    }
+    cases
+}
+
+/// The residual grid of the header comment: every layer whose input is as wide as its output
+/// adds that input.
+fn residual_grid() -> Vec<Case> {
+    let cells = [
+        (Cell::Rnn, Nonlinearity::Tanh, 0),
+        (Cell::Rnn, Nonlinearity::Relu, 0),
+        (Cell::Lstm, Nonlinearity::Tanh, 0),
+        (Cell::Lstm, Nonlinearity::Tanh, 3),
+        (Cell::Gru, Nonlinearity::Tanh, 0),
+        (Cell::IndRnn, Nonlinearity::Relu, 0),
+        (Cell::IndRnn, Nonlinearity::Tanh, 0),
+    ];
+    let mut cases = Vec::new();
+    let mut i = 0usize;
+    for (cell, act, proj) in cells {
+        for layers in 1..=3 {
+            for bidirectional in [false, true] {
+                // the first layer residual too when its input is as wide as its output
+                let width = (if proj > 0 { proj } else { 4 }) * if bidirectional { 2 } else { 1 };
+                for input_size in [3, width] {
+                    let (batch, seq_len) = [(2, 3), (3, 4), (1, 4)][i % 3];
+                    let case = Case {
+                        cell,
+                        proj,
+                        layers,
+                        act,
+                        bias: i % 5 != 2,
+                        bidirectional,
+                        batch,
+                        seq_len,
+                        head: [None, Some(Readout::EveryStep), Some(Readout::LastStep)][i % 3],
+                        dropout: if layers > 1 && i % 4 < 2 { 0.3 } else { 0.0 },
+                        input_size,
+                        residual: true,
+                    };
+                    cases.push(case);
+                    i += 1;
+                }
+            }
+        }
     }
     cases
 }
@@ -225,7 +280,8 @@ impl Problem {
             .with_nonlinearity(c.act)
             .with_bias(c.bias)
             .with_bidirectional(c.bidirectional)
-            .with_dropout(c.dropout);
+            .with_dropout(c.dropout)
+            .with_residual(c.residual);
         let config = ModelConfig { rnn: rnn.clone(), output_size: c.head.map(|_| out) };
         // scale weights up so that tanh/sigmoid are exercised off their linear range
         let mut model = Model::<f64>::new(config, Init::GlorotUniform, seed).unwrap();
@@ -409,6 +465,11 @@ fn every_gradient_of_every_configuration_matches_finite_differences() {
 #[test]
 fn every_gradient_of_every_gated_configuration_matches_finite_differences() {
     check_grid("gated configurations", gated_grid(), 99, 5000);
+}
+
+#[test]
+fn every_gradient_of_every_residual_configuration_matches_finite_differences() {
+    check_grid("residual configurations", residual_grid(), 84, 13000);
 }
 
 #[test]

@@ -12,9 +12,11 @@
 //! Configurations: a seeded grid covering every cell (Elman tanh/relu/sigmoid, LSTM, LSTM with
 //! `proj_size`, GRU, IndRNN relu/tanh/sigmoid) × 1-3 layers × uni/bidirectional, three times each with the other axes
 //! drawn at random (bias, dropout, head on every step / last step / none, batch 1-10, seq_len
-//! 1-5, hidden 1-64, input width random or equal to hidden, h0/c0 absent, zero or random);
+//! 1-5, hidden 1-64, input width random or equal to hidden, h0/c0 absent, zero or random,
+//! residual connections or not);
 //! plus fixed large cases (hidden 512, batch 8) where the per-step products run on the packed,
-//! threaded GEMM path (the IndRNN's input projection too), and mid-size deep bidirectional ones.
+//! threaded GEMM path (the IndRNN's input projection too), mid-size deep bidirectional ones, and
+//! residual stacks of every cell (every layer residual, 3-4 layers).
 
 use ndarray::{Array3, ArrayViewD};
 use rand::{Rng, SeedableRng};
@@ -42,6 +44,8 @@ struct Spec {
     /// 0: no h0/c0 given, 1: zeros given, 2: random
     init: u8,
     input_grad: bool,
+    /// Residual connections (a layer adds its input to its output where the widths match).
+    residual: bool,
     seed: u64,
 }
 
@@ -76,6 +80,7 @@ fn random_spec((cell, act, proj): (Cell, Nonlinearity, bool), layers: usize, bid
         input: if rng.random_bool(0.25) { hidden } else { rng.random_range(1..=6) },
         init: rng.random_range(0..3),
         input_grad: rng.random_bool(0.5),
+        residual: rng.random_bool(0.4),
         seed,
     }
 }
@@ -144,7 +149,8 @@ fn run(spec: Spec) -> Stats {
         .with_num_layers(spec.layers)
         .with_bidirectional(spec.bidirectional)
         .with_bias(spec.bias)
-        .with_dropout(spec.dropout);
+        .with_dropout(spec.dropout)
+        .with_residual(spec.residual);
     let (n, state, hidden) = (spec.layers * config.num_directions(), config.state_size(), spec.hidden);
     let model_config = ModelConfig { rnn: config, output_size: spec.head.map(|_| 3) };
     let model = Model::<f64>::new(model_config, Init::PyTorch, spec.seed).unwrap();
@@ -254,6 +260,7 @@ fn fast_path_matches_the_reference_on_large_and_deep_cases() {
         input: 5,
         init: 2,
         input_grad: true,
+        residual: false,
         seed: 7,
     };
     let gru = Spec { cell: Cell::Gru, ..base };
@@ -287,6 +294,21 @@ fn fast_path_matches_the_reference_on_large_and_deep_cases() {
             seed: 21,
             ..indrnn
         },
+        // residual stacks: every layer residual (input = hidden), deep, with dropout, each cell
+        Spec { layers: 4, input: 512, head: Some(Readout::EveryStep), residual: true, seed: 22, ..base },
+        Spec { layers: 3, hidden: 96, input: 96, batch: 9, dropout: 0.2, residual: true, seed: 23, ..base },
+        Spec {
+            layers: 3,
+            hidden: 64,
+            bidirectional: true,
+            head: Some(Readout::LastStep),
+            residual: true,
+            seed: 24,
+            ..lstm
+        },
+        Spec { layers: 3, hidden: 130, input: 130, dropout: 0.3, residual: true, seed: 25, ..gru },
+        Spec { layers: 4, hidden: 96, input: 96, head: Some(Readout::EveryStep), residual: true, seed: 26, ..indrnn },
+        Spec { layers: 3, hidden: 64, bidirectional: true, input_grad: false, residual: true, seed: 27, ..indrnn },
     ];
     let mut stats = Stats::default();
     let mut per_cell: Vec<(Cell, Stats)> = Vec::new();

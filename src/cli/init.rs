@@ -65,6 +65,9 @@ fn summary(args: &Args, config: &ModelConfig, num_params: usize) -> String {
     if c.bidirectional {
         parts.push("bidirectional".into());
     }
+    if c.has_residual() {
+        parts.push("residual".into());
+    }
     if c.dropout > 0.0 {
         parts.push(format!("dropout {}", c.dropout));
     }

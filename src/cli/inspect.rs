@@ -44,6 +44,8 @@ struct Config {
     /// An IndRNN's bound on |u|.
     #[serde(skip_serializing_if = "Option::is_none")]
     recurrent_max: Option<f64>,
+    /// Residual connections between layers (not a PyTorch option).
+    residual: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -89,6 +91,7 @@ pub fn run(args: &Args) -> Result<()> {
             dropout: c.dropout,
             output_size: config.output_size,
             recurrent_max: c.recurrent_max,
+            residual: c.residual,
         },
         config_source: match loaded.config_source {
             ConfigSource::Metadata => "metadata",
@@ -162,6 +165,7 @@ fn render(r: &Report, nonlinearity_given: bool) -> String {
         ("dropout", c.dropout.to_string()),
         ("output_size", output_size),
         ("recurrent_max", c.recurrent_max.map_or_else(String::new, |m| format!("{m} (|u| <= {m})"))),
+        ("residual", if c.residual { "true (each layer as wide as its input adds it)".into() } else { String::new() }),
     ];
     let mut out = String::new();
     for (key, value) in fields.into_iter().filter(|(_, v)| !v.is_empty()) {

@@ -436,6 +436,20 @@ mod tests {
     }
 
     #[test]
+    fn residual_survives_the_file_and_is_left_out_when_off() {
+        for residual in [true, false] {
+            let rnn = RnnConfig::new(4, 4).with_cell(Cell::Gru).with_num_layers(3).with_residual(residual);
+            let model = Model::<f64>::new(ModelConfig { rnn, output_size: Some(1) }, Init::PyTorch, 3).unwrap();
+            let bytes = to_bytes(&model, &HashMap::new()).unwrap();
+            let loaded = from_bytes::<f64>(&bytes, Path::new("m.safetensors"), &LoadOptions::default()).unwrap();
+            assert_eq!(loaded.model, model);
+            let json: serde_json::Value = serde_json::from_str(&loaded.metadata[CONFIG_KEY]).unwrap();
+            // off: exactly PyTorch's arguments, no key of ours
+            assert_eq!(json.get("residual").and_then(|v| v.as_bool()), residual.then_some(true));
+        }
+    }
+
+    #[test]
     fn a_bare_state_dict_with_a_vector_weight_hh_is_an_indrnn() {
         let model = indrnn(Nonlinearity::Relu, None, None);
         let bytes = bare_bytes(&model);

@@ -259,6 +259,10 @@ impl RnnConfig {
     pub fn residual_at(&self, layer: usize) -> bool {
         self.residual && self.layer_input_size(layer) == self.output_width()
     }
+    /// Whether any layer adds its input to its output ([`RnnConfig::residual_at`]).
+    pub fn has_residual(&self) -> bool {
+        (0..self.num_layers).any(|l| self.residual_at(l))
+    }
     /// Checks every value is in range.
     ///
     /// # Errors

@@ -66,6 +66,9 @@ pub struct Stepper<'m, F: Float = f32> {
     y: Array2<F>,
     /// The gated cells' extras (`None` for the Elman cell).
     gated: Option<Gated<F>>,
+    /// A residual stack's layer outputs `[num_layers, batch, state]` (`h_t`, plus the layer's
+    /// input where it is residual); `None` when every layer's output is its state.
+    outputs: Option<Array3<F>>,
 }
 
 impl<'m, F: Float> Stepper<'m, F> {
@@ -129,6 +132,7 @@ impl<'m, F: Float> Stepper<'m, F> {
             a: Array2::zeros((batch, gates)),
             y: Array2::zeros((batch, out)),
             gated,
+            outputs: c.has_residual().then(|| Array3::zeros((c.num_layers, batch, state))),
         })
     }
 
@@ -201,7 +205,20 @@ impl<'m, F: Float> Stepper<'m, F> {
             let h = self.h.as_slice_mut().expect("contiguous state");
             let (below, rest) = h.split_at_mut(l * bs);
             let h_l = &mut rest[..bs];
-            let (input, in_size) = if l == 0 { (x_slice, c.input_size) } else { (&below[(l - 1) * bs..], state) };
+            // a residual stack's layer outputs, split as the states are
+            let (outs_below, out_l) = match self.outputs.as_mut() {
+                Some(o) => {
+                    let (below, rest) = o.as_slice_mut().expect("contiguous outputs").split_at_mut(l * bs);
+                    (Some(below), Some(&mut rest[..bs]))
+                }
+                None => (None, None),
+            };
+            // the layer's input: x, or the output of the layer below (its state unless residual)
+            let (input, in_size) = match outs_below {
+                _ if l == 0 => (x_slice, c.input_size),
+                Some(o) => (&o[(l - 1) * bs..l * bs], state),
+                None => (&below[(l - 1) * bs..], state),
+            };
             // xh = [x, h_l] per stream (a GRU's product reads x alone)
             let k = layer.w.view().rows();
             let xh = &mut self.xh[..batch * k];
@@ -227,6 +244,7 @@ impl<'m, F: Float> Stepper<'m, F> {
                 }
                 h_l.copy_from_slice(a);
                 c.nonlinearity.apply_slice(h_l);
+                residual_output(out_l, h_l, c.residual_at(l).then_some(input));
                 continue;
             };
             match c.cell {
@@ -264,6 +282,7 @@ impl<'m, F: Float> Stepper<'m, F> {
                     c_l.copy_from_slice(&g.new);
                 }
             }
+            residual_output(out_l, h_l, c.residual_at(l).then_some(input));
         }
         self.read_out()
     }
@@ -272,7 +291,7 @@ impl<'m, F: Float> Stepper<'m, F> {
     fn read_out(&mut self) -> Result<ArrayView2<'_, F>> {
         let c = self.model.rnn.config();
         let (batch, hidden) = (self.h.shape()[1], c.state_size());
-        let top = self.h.index_axis(Axis(0), c.num_layers - 1);
+        let top = self.outputs.as_ref().unwrap_or(&self.h).index_axis(Axis(0), c.num_layers - 1);
         match (&self.model.head, &self.head_t) {
             (Some(head), Some(v_t)) => {
                 let y = self.y.as_slice_mut().expect("contiguous output");
@@ -289,6 +308,16 @@ impl<'m, F: Float> Stepper<'m, F> {
             }
             _ => Ok(top),
         }
+    }
+}
+
+/// A residual stack's layer output: the state `h`, plus the layer's `input` (as wide) when
+/// the layer is residual. Nothing without an output buffer (no layer is residual).
+fn residual_output<F: Float>(out: Option<&mut [F]>, h: &[F], input: Option<&[F]>) {
+    let Some(out) = out else { return };
+    out.copy_from_slice(h);
+    if let Some(input) = input {
+        out.iter_mut().zip(&input[..h.len()]).for_each(|(o, &x)| *o += x);
     }
 }
 
@@ -337,6 +366,26 @@ mod tests {
             }
             st.reset();
             assert!(st.state().iter().all(|&v| v == 0.0));
+        }
+    }
+
+    #[test]
+    fn residual_stepping_equals_the_whole_sequence() {
+        // input 5 = hidden: every layer residual (the first too)
+        for cell in [Cell::Rnn, Cell::Lstm, Cell::Gru, Cell::IndRnn] {
+            for input in [3, 5] {
+                let rnn = RnnConfig::new(input, 5).with_num_layers(3).with_cell(cell).with_residual(true);
+                let model = Model::<f64>::new(ModelConfig { rnn, output_size: Some(2) }, Init::PyTorch, 4).unwrap();
+                let x = Array3::from_shape_fn((6, 2, input), |(t, b, i)| ((t * 5 + b * 3 + i) as f64 * 0.7).sin());
+                let (y, h_n, _) = model.forward_states(x.view(), None, None).unwrap();
+                let mut st = Stepper::new(&model, 2).unwrap();
+                for t in 0..6 {
+                    let y_t = st.step(x.index_axis(Axis(0), t)).unwrap().to_owned();
+                    let diff = (&y_t - &y.slice(s![t, .., ..])).mapv(f64::abs).fold(0.0, |a: f64, &b| a.max(b));
+                    assert!(diff < 1e-12, "{cell} input {input} step {t}: {diff}");
+                }
+                assert!((&st.state() - &h_n).iter().all(|d| d.abs() < 1e-12));
+            }
         }
     }
 

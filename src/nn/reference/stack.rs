@@ -2,8 +2,9 @@
 //! dropout between layers, and the optional linear head, forward and backward.
 //!
 //! Layer `l` reads layer `l - 1`'s output `[T, B, D * S]` (the directions' states
-//! concatenated on the feature axis, forward first), times the dropout mask below the top
-//! layer. Direction `d` of layer `l` is entry `l * D + d` of the parameters, `h0`, `h_n`, `c0`
+//! concatenated on the feature axis, forward first; plus that layer's own input when it is
+//! residual), times the dropout mask below the top layer. Direction `d` of layer `l` is entry
+//! `l * D + d` of the parameters, `h0`, `h_n`, `c0`
 //! and `c_n`; the reverse direction runs from `t = T - 1` down to 0. The head reads the top
 //! layer's output on every step or only the last ([`Readout`]): `y = W_o h + b_o`.
 
@@ -153,6 +154,10 @@ pub fn forward<'m, R: Rng + ?Sized>(
                 rows.push(tape);
             }
             tapes.push(rows);
+        }
+        // a residual layer (its input as wide as its output) adds its input: h_t + x_t
+        if c.residual_at(l) {
+            out += &input;
         }
         inputs.push(input);
         // dropout on every layer's output but the top one's
@@ -367,6 +372,10 @@ impl Forward<'_> {
                         d_in_t += &ArrayView1::from(&dxs[k]);
                     }
                 }
+            }
+            // a residual layer's output h_t + x_t: its gradient reaches x_t unchanged too
+            if c.residual_at(l) {
+                d_in += &d_out;
             }
             d_out = d_in;
         }

@@ -111,6 +111,7 @@ impl<F: Float> Rnn<F> {
             // the states
             let over_states = matches!(d_output, OutputGrad::Head { .. })
                 && dirs == 1
+                && !c.has_residual()
                 && (in_top >= c.hidden_size || c.hidden_size <= seq_len * batch);
             let mut states: Vec<_> = (0..top).map(|_| None).collect();
             states.push(over_states.then(|| std::mem::take(&mut trace.hs[top])));
@@ -179,7 +180,9 @@ impl<F: Float> Rnn<F> {
         // is false
         let skip_input = |l: usize| l == 0 && !input_grad;
 
-        if dirs == 1 && c.cell == Cell::Rnn {
+        // a residual stack hands each layer's output gradient on to the layer below as well:
+        // the dense path below keeps it
+        if dirs == 1 && c.cell == Cell::Rnn && !c.has_residual() {
             // the top layer's dA goes over its own states, its upstream gradient formed step by
             // step from the head's; otherwise over the dense gradient of the output
             let top_states = states.get_mut(c.num_layers - 1).and_then(Option::take);
@@ -293,6 +296,11 @@ impl<F: Float> Rnn<F> {
                     let mut d_in = d_in.into_shape_with_order((seq_len, batch, in_size)).map_err(|_| {
                         Error::shape("grad of layer input", "standard layout", &[seq_len, batch, in_size])
                     })?;
+                    // a residual layer's output is h_t + input_t: its output gradient reaches
+                    // the input unchanged too
+                    if c.residual_at(l) {
+                        d_in += &d_above.as_ref().unwrap_or(&d_output).view();
+                    }
                     // through the dropout of the layer below: the same mask
                     if let Some(Some(m)) = l.checked_sub(1).map(|k| &trace.masks[k]) {
                         d_in *= m;

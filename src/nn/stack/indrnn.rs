@@ -40,7 +40,8 @@ impl<F: Float> Rnn<F> {
         // columns of each direction), or the dense gradient of the output
         let (mut d_above, mut head) = (None, None);
         match d_output {
-            OutputGrad::Head { dz, weight, first } => head = Some((dz, weight, first)),
+            // a residual stack needs the top layer's output gradient whole, for the layer below
+            OutputGrad::Head { dz, weight, first } if !c.has_residual() => head = Some((dz, weight, first)),
             dense => d_above = Some(dense.into_dense((seq_len, batch, c.output_width()))?),
         }
         for l in (0..c.num_layers).rev() {
@@ -87,7 +88,7 @@ impl<F: Float> Rnn<F> {
                 indrnn::backward(&self.layers[i], rec, x, h0, d_hs, d_hn, out)?;
                 over = Some(buf);
             }
-            d_above =
+            let mut d_in =
                 match (d_in, over) {
                     (None, _) if skip_input => None,
                     // the input gradient, written over the (only) direction's dA
@@ -96,6 +97,12 @@ impl<F: Float> Rnn<F> {
                         Error::shape("grad of layer input", "standard layout", &[seq_len, batch, in_size])
                     })?),
                 };
+            // a residual layer's output is h_t + input_t: its output gradient reaches the input
+            // unchanged too
+            if let (true, Some(d_in), Some(d_out)) = (c.residual_at(l), &mut d_in, &d_above) {
+                *d_in += d_out;
+            }
+            d_above = d_in;
             // through the dropout of the layer below: the same mask
             if let (Some(d), Some(Some(m))) = (&mut d_above, l.checked_sub(1).map(|k| &trace.masks[k])) {
                 *d *= m;

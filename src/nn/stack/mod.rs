@@ -1,6 +1,8 @@
 //! The deep (stacked) RNN: `num_layers` layers of one cell (Elman, LSTM, GRU or IndRNN), layer
 //! k reading layer k-1's hidden states, optional inverted dropout between layers (training
-//! only) and optional bidirectionality, laid out exactly as PyTorch's `nn.RNN`.
+//! only) and optional bidirectionality, laid out exactly as PyTorch's `nn.RNN`; optionally,
+//! residual connections ([`RnnConfig::residual`]): a layer whose input is as wide as its
+//! output outputs `h_t + input_t`, dropout applying to the sum.
 
 use ndarray::{Array3, ArrayView3, ArrayViewD, ArrayViewMutD, Axis, CowArray, Ix3, s};
 use rand::Rng;
@@ -57,7 +59,7 @@ pub struct RnnTrace<'a, F = f32> {
     /// What a gated cell's backward pass needs besides the states, per layer and direction.
     caches: Vec<Option<GateCache<F>>>,
     /// Per layer: its output as the next layer (or the caller) sees it, when that is not simply
-    /// `hs[layer * D]` (bidirectional concatenation and/or dropout).
+    /// `hs[layer * D]` (bidirectional concatenation, a residual connection and/or dropout).
     outputs: Vec<Option<Array3<F>>>,
     /// Per layer below the top: the dropout mask (already scaled by `1 / (1 - p)`).
     masks: Vec<Option<Array3<F>>>,
@@ -458,12 +460,17 @@ impl<F: Float> Rnn<F> {
                 }
                 _ => None,
             };
-            let output = if dirs == 1 && mask.is_none() {
+            let residual = c.residual_at(l);
+            let output = if dirs == 1 && mask.is_none() && !residual {
                 None
             } else {
                 let mut out = Array3::zeros((seq_len, batch, c.output_width()));
                 for d in 0..dirs {
                     out.slice_mut(s![.., .., d * state..(d + 1) * state]).assign(&trace.hs[l * dirs + d]);
+                }
+                // a residual layer outputs h_t + its input (which is as wide), then dropout
+                if residual {
+                    out += &trace.layer_input(l);
                 }
                 if let Some(m) = &mask {
                     out *= m;
