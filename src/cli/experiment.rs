@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rnn::plot::{LinePlot, LineStyle, NonPositive, Series};
-use rnn::tasks::experiment::{self, CurvePoint, Experiment, ExperimentResult, ModelResult, ModelSpec, Options, Reporter, Task};
+use rnn::tasks::experiment::{
+    self, CurvePoint, Experiment, ExperimentResult, ModelResult, ModelSpec, Options, Reporter, Task,
+};
 
 use super::args::experiment::{Args, Name, TaskName};
 use super::common::{print_stdout, thousands};
@@ -214,7 +216,7 @@ fn plots(r: &ExperimentResult, stem: &Path) -> Result<Vec<PathBuf>> {
     )
     .with_color(7)]);
     let mut lag = LinePlot::new(
-        format!("{}: gradient norm against time lag after training (bottom layer)", r.task),
+        format!("{}: gradient norm against lag after training, bottom layer", r.task),
         "lag k (steps back from the loss)",
         "‖dL_t/dh_(t-k)‖",
     )

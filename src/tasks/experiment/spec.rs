@@ -133,10 +133,10 @@ impl FromStr for ModelSpec {
                 s.trim()
             ))
         };
-        let (cell, variant) = name.split_once(':').unwrap_or((&name, ""));
+        let (cell, variant) = name.split_once(':').unwrap_or((&name, "plain"));
         let cell: Cell = cell.parse().map_err(|_| unknown())?;
         let variant = match (cell, variant) {
-            (_, "") => Variant::Plain,
+            (_, "plain") => Variant::Plain,
             (Cell::Rnn, "orthogonal") => Variant::Orthogonal,
             (Cell::Rnn, "irnn" | "identity") => Variant::Irnn,
             (Cell::Lstm, "forget-bias") => Variant::ForgetBias,
