@@ -198,27 +198,30 @@ fn plots(r: &ExperimentResult, stem: &Path) -> Result<Vec<PathBuf>> {
         PathBuf::from(s)
     };
     let looks = looks(r);
+    let first_step = r.models.iter().filter_map(|m| m.curve.get(1)).map(|p| p.step).min().unwrap_or(0) as f64;
     let last_step = r.models.iter().filter_map(|m| m.curve.last()).map(|p| p.step).max().unwrap_or(1) as f64;
     let mut curves = LinePlot::new(
-        format!("{}: test {} during training", r.task, r.metric),
+        format!("{}: test {}", r.task, r.metric.trim_end_matches(" (nats)")),
         "optimizer step",
         format!("test {}", r.metric),
     )
     .with_log_y(true)
     .with_nonpositive(NonPositive::Skip);
     for (m, &(colour, style)) in r.models.iter().zip(&looks) {
-        let points = m.curve.iter().map(|p: &CurvePoint| (p.step as f64, p.test_loss)).collect();
+        // from the first evaluation after training started: the untrained model's loss (in
+        // the JSON) would squash the rest of the scale
+        let points = m.curve.iter().filter(|p| p.step > 0).map(|p: &CurvePoint| (p.step as f64, p.test_loss)).collect();
         curves = curves.with_series([Series::solid(&m.model, points).with_style(style).with_color(colour)]);
     }
     curves = curves.with_series([Series::dashed(
         format!("baseline ({})", r.baseline_name),
-        vec![(0.0, r.baseline), (last_step, r.baseline)],
+        vec![(first_step, r.baseline), (last_step, r.baseline)],
     )
     .with_color(7)]);
     let mut lag = LinePlot::new(
-        format!("{}: gradient norm against lag after training, bottom layer", r.task),
+        format!("Trained models' gradient against lag, {}", r.task),
         "lag k (steps back from the loss)",
-        "‖dL_t/dh_(t-k)‖",
+        "‖dL_t/dh_(t-k)‖, bottom layer",
     )
     .with_log_y(true)
     .with_nonpositive(NonPositive::Skip);

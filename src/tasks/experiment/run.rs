@@ -125,7 +125,7 @@ enum Source {
     /// Generated afresh for every epoch.
     Fresh(Task, usize),
     /// Drawn from a fixed set, reshuffled at every pass.
-    Fixed(Dataset<f32>),
+    Fixed(Box<Dataset<f32>>),
 }
 
 /// The data and scoring of an experiment, shared by its models.
@@ -182,7 +182,7 @@ impl Setup {
                 let permutation = o.permuted.then(|| mix(o.seed, PERMUTATION_STREAM, 0));
                 let (train, test) = pixels::pixel_digits(permutation)?;
                 Setup {
-                    source: Source::Fixed(train),
+                    source: Source::Fixed(Box::new(train)),
                     test,
                     loss: Loss::CrossEntropy,
                     output_size: pixels::DIGIT_CLASSES,
