@@ -17,6 +17,7 @@ mod common;
 mod demo;
 mod diagnose;
 mod evaluate;
+mod experiment;
 mod fit;
 mod forecast;
 mod forward;
@@ -44,6 +45,7 @@ pub fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Diagnose(args) => diagnose::run(args),
+        Command::Experiment(args) => experiment::run(args),
         Command::Forecast(args) => forecast::forecast(args),
         Command::Generate(args) => charlm::generate(args),
         Command::Demo(args) => demo::demo(args),

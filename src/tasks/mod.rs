@@ -1,11 +1,13 @@
 //! The jobs users run on real data, each building datasets for the training loop and reporting
-//! against honest baselines: forecasting, character-level language modelling, classification.
+//! against honest baselines: forecasting, character-level language modelling, classification,
+//! and the long-memory benchmark experiments (adding, copy, pixel digits, depth).
 //!
 //! A model trained for a task carries the task's settings (normalisation, vocabulary, classes)
 //! as JSON under the metadata key [`TASK_KEY`], with a `"kind"` field naming the task.
 
 pub mod charlm;
 pub mod classify;
+pub mod experiment;
 pub mod forecast;
 
 /// The metadata key of a model's task settings.

@@ -40,6 +40,8 @@ pub enum StateReset {
 /// | `min_delta` | 0 | an improvement must exceed this |
 /// | `shuffle` | true | reshuffle sequences every epoch (seeded) |
 /// | `seed` | 0 | shuffling and dropout |
+/// | `time_limit` | none | start no epoch after this many seconds of training |
+/// | `max_steps` | none | stop after this many optimizer steps (mid-epoch if need be) |
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Passes over the training data.
@@ -79,6 +81,11 @@ pub struct TrainConfig {
     /// [`DIAGNOSE_SEQUENCES`](super::history::DIAGNOSE_SEQUENCES) training sequences.
     #[serde(default)]
     pub diagnose: bool,
+    /// A budget of optimizer steps: training stops once this many steps have been taken in
+    /// total (counting those before a resume), even in the middle of an epoch, whose record then
+    /// covers the batches trained. `None` for no budget.
+    #[serde(default)]
+    pub max_steps: Option<usize>,
 }
 
 impl Default for TrainConfig {
@@ -100,6 +107,7 @@ impl Default for TrainConfig {
             seed: 0,
             time_limit: None,
             diagnose: false,
+            max_steps: None,
         }
     }
 }
@@ -128,6 +136,9 @@ impl TrainConfig {
             {
                 return bad(format!("{name} must be positive, got {v}"));
             }
+        }
+        if self.max_steps == Some(0) {
+            return bad("max_steps must be at least 1".into());
         }
         if self.tbptt == Some(0) {
             return bad("tbptt must be at least 1".into());

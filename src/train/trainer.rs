@@ -135,6 +135,70 @@ impl<F: Float> Trainer<F> {
         self.state.epoch
     }
 
+    /// Optimizer steps taken (counting those before a resume).
+    pub fn steps_done(&self) -> usize {
+        self.state.step
+    }
+
+    /// Whether the budget of optimizer steps ([`TrainConfig::max_steps`]) is spent.
+    pub fn out_of_steps(&self) -> bool {
+        self.config.max_steps.is_some_and(|m| self.state.step >= m)
+    }
+
+    /// One epoch over `train`, validated on `val`, in memory: no checkpoint, history file or
+    /// plot is written and neither patience nor `config.epochs` is looked at. For callers that
+    /// draw fresh data for every epoch (synthetic tasks) or decide themselves when to stop; the
+    /// record is appended to the history as [`Trainer::fit`] does, and the epoch ends early
+    /// once [`TrainConfig::max_steps`] is reached.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// use rnn::train::{Silent, TrainConfig, Trainer};
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let config = TrainConfig { batch_size: 2, max_steps: Some(5), ..TrainConfig::default() };
+    /// let mut trainer = Trainer::new(model, config)?;
+    /// while !trainer.out_of_steps() {
+    ///     // fresh data every epoch: 3 batches of 2 sequences
+    ///     let x = Array3::from_shape_fn((6, 8, 1), |(n, t, _)| ((n + t + trainer.steps_done()) as f32).sin());
+    ///     let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+    ///     trainer.train_epoch(&data, None, &mut Silent)?;
+    /// }
+    /// assert_eq!(trainer.steps_done(), 5); // 3 steps, then 2 of the second epoch
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Trainer::fit`], writing no file.
+    pub fn train_epoch(
+        &mut self,
+        train: &Dataset<F>,
+        val: Option<&Dataset<F>>,
+        observer: &mut dyn Observer,
+    ) -> Result<EpochRecord> {
+        let rc = self.model.rnn.config();
+        if train.input_size() != rc.input_size {
+            return Err(Error::shape("training inputs", format!("[N, T, {}]", rc.input_size), train.inputs().shape()));
+        }
+        if let Some(m) = self.config.max_steps
+            && matches!(self.config.schedule.kind, ScheduleKind::Cosine { total_steps: 0, .. })
+        {
+            // a cosine runs over the whole budget
+            self.config.schedule.set_run_steps(m);
+        }
+        self.config.schedule.validate()?;
+        let epoch = self.state.epoch + 1;
+        let record = self.run_epoch(epoch, train, val, observer)?;
+        if record.best {
+            self.best_model = Some(self.model.clone());
+        }
+        self.state.history.push(record.clone());
+        self.state.epoch = epoch;
+        Ok(record)
+    }
+
     /// Trains up to `config.epochs`, validating on `val` every epoch, writing checkpoints and
     /// history to `paths` and the final model to `paths.model`.
     ///
@@ -169,7 +233,8 @@ impl<F: Float> Trainer<F> {
         };
         if let ScheduleKind::Cosine { total_steps: 0, .. } = self.config.schedule.kind {
             // a cosine runs over the whole run, known only now
-            self.config.schedule.set_run_steps(c.epochs * plan.steps_per_epoch);
+            let run = c.epochs * plan.steps_per_epoch;
+            self.config.schedule.set_run_steps(c.max_steps.map_or(run, |m| m.min(run)));
         }
         self.config.schedule.validate()?;
         observer.start(&plan);
@@ -181,7 +246,11 @@ impl<F: Float> Trainer<F> {
         let started = std::time::Instant::now();
         let out_of_time =
             |started: &std::time::Instant| c.time_limit.is_some_and(|t| started.elapsed().as_secs_f64() >= t);
-        while self.state.epoch < c.epochs && !patience_spent(&self.state) && !out_of_time(&started) {
+        while self.state.epoch < c.epochs
+            && !patience_spent(&self.state)
+            && !out_of_time(&started)
+            && !self.out_of_steps()
+        {
             let epoch = self.state.epoch + 1;
             let record = self.run_epoch(epoch, train, val, observer)?;
             self.state.history.push(record.clone());
@@ -270,7 +339,11 @@ impl<F: Float> Trainer<F> {
         let mut lr = c.schedule.lr(c.lr, self.state.step);
         let mut carried: Option<State<F>> = None;
         let wants_tensors = observer.wants_tensors();
+        let mut trained = 0;
         for (bi, rows) in order.chunks(c.batch_size).enumerate() {
+            if self.out_of_steps() {
+                break;
+            }
             // the gradients of the epoch's last step are kept for an observer that wants them
             let keep_grads = wants_tensors && bi + 1 == batches;
             let batch = train.batch(rows);
@@ -280,7 +353,7 @@ impl<F: Float> Trainer<F> {
             let mut h = carried.take().map(|h| h.first(rows.len()));
             let seq_len = batch.x.shape()[0];
             let mut t0 = 0;
-            while t0 < seq_len {
+            while t0 < seq_len && !self.out_of_steps() {
                 let t1 = if readout == Readout::LastStep { seq_len } else { (t0 + chunk).min(seq_len) };
                 lr = c.schedule.lr(c.lr, self.state.step);
                 let (loss, count, norm, h_n) =
@@ -296,15 +369,15 @@ impl<F: Float> Trainer<F> {
                 t0 = t1;
             }
             carried = h;
+            trained += rows.len();
             let secs = started.elapsed().as_secs_f64().max(1e-9);
-            let done: usize = (bi + 1) * c.batch_size;
             observer.batch(&BatchProgress {
                 epoch,
                 batch: bi + 1,
                 batches,
                 loss: loss_sum / count_sum.max(f64::MIN_POSITIVE),
                 lr,
-                sequences_per_sec: done.min(order.len()) as f64 / secs,
+                sequences_per_sec: trained as f64 / secs,
             });
         }
         let train_secs = started.elapsed().as_secs_f64().max(1e-9);
@@ -336,7 +409,7 @@ impl<F: Float> Trainer<F> {
             grad_norm: if norm_n > 0 { norm_sum / norm_n as f64 } else { 0.0 },
             step: self.state.step,
             seconds: started.elapsed().as_secs_f64(),
-            sequences_per_sec: order.len() as f64 / train_secs,
+            sequences_per_sec: trained as f64 / train_secs,
             best,
             grad_flow,
             clipped: c.clip_norm.map(|_| clipped),
@@ -456,49 +529,5 @@ pub fn evaluate<F: Float>(
 }
 
 #[cfg(test)]
-mod tests {
-    use ndarray::Array3;
-
-    use super::*;
-    use crate::data::Targets;
-    use crate::train::ParamView;
-    use crate::{Init, ModelConfig, RnnConfig};
-
-    /// Counts the tensors calls and what they carried.
-    #[derive(Default)]
-    struct Tensors(Vec<(usize, usize, usize)>);
-    impl Observer for Tensors {
-        fn wants_tensors(&self) -> bool {
-            true
-        }
-        fn tensors(&mut self, r: &EpochRecord, params: &[ParamView<'_>]) -> Result<()> {
-            let grads = params.iter().filter(|p| p.grad.as_ref().is_some_and(|g| g.shape() == p.weights.shape()));
-            self.0.push((r.epoch, params.len(), grads.count()));
-            Ok(())
-        }
-    }
-
-    fn trainer() -> (Trainer<f32>, Dataset<f32>) {
-        let x = Array3::from_shape_fn((10, 4, 1), |(n, t, _)| ((n + 3 * t) as f32 * 0.7).sin());
-        let data = Dataset::new(x.clone(), Targets::Values(x), None).unwrap();
-        let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 3), output_size: Some(1) }, Init::PyTorch, 1);
-        let config = TrainConfig { epochs: 2, batch_size: 4, ..TrainConfig::default() };
-        (Trainer::new(model.unwrap(), config).unwrap(), data)
-    }
-
-    #[test]
-    fn gradients_are_kept_only_for_an_observer_that_wants_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = RunPaths::from_model_path(&dir.path().join("m.safetensors"));
-        let (mut t, data) = trainer();
-        t.fit(&data, None, &paths, &mut crate::train::Silent).unwrap();
-        assert!(t.last_grads.is_empty() && t.grads_epoch == 0);
-
-        let (mut t, data) = trainer();
-        let mut seen = Tensors::default();
-        t.fit(&data, None, &paths, &mut (crate::train::Silent, &mut seen)).unwrap();
-        // 4 tensors (weight_ih, weight_hh, bias_ih, bias_hh) + the head's 2, each with a gradient
-        assert_eq!(seen.0, vec![(1, 6, 6), (2, 6, 6)]);
-        assert_eq!(t.grads_epoch, 2);
-    }
-}
+#[path = "trainer_tests.rs"]
+mod tests;

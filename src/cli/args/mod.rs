@@ -7,6 +7,7 @@ pub mod classify;
 pub mod demo;
 pub mod diagnose;
 pub mod evaluate;
+pub mod experiment;
 pub mod forecast;
 pub mod forward;
 pub mod init;
@@ -38,6 +39,9 @@ pub enum Command {
     Train(Box<train::Args>),
     /// Score a trained model on data against baselines
     Evaluate(Box<evaluate::Args>),
+    /// Train several models on a long-memory task (adding, copy, pixel-digits, depth) under the
+    /// same budget and compare them: a table, learning curves and gradient-vs-lag plots
+    Experiment(Box<experiment::Args>),
     /// Show how gradients vanish or explode through time in a trained model, on its data
     Diagnose(Box<diagnose::Args>),
     /// Forecast a CSV series past its end with a forecasting model

@@ -294,6 +294,7 @@ impl TrainingArgs {
             seed: self.seed,
             time_limit: self.time_limit,
             diagnose: self.diagnose,
+            max_steps: None,
         };
         config.validate()?;
         Ok(config)
