@@ -47,7 +47,7 @@ pub struct Args {
     /// (1, 2, 4, ... up to L) [default: 8]
     #[arg(long, value_name = "L")]
     pub layers: Option<usize>,
-    /// Optimizer steps per model, the same budget for all [default: 3000; pixel-digits: 2000]
+    /// Optimizer steps per model, the same budget for all [default: 4000 for adding, 3000 for copy, 2000 for pixel-digits]
     #[arg(long, value_name = "N")]
     pub steps: Option<usize>,
     /// Seed of the data, the initialisation and the shuffling
@@ -68,7 +68,7 @@ pub struct Args {
     /// Sequences per optimizer step
     #[arg(long, value_name = "B", default_value_t = 50)]
     pub batch_size: usize,
-    /// Adam's learning rate for every model [default: 1e-3, irnn 1e-4]
+    /// Adam's learning rate for every model [default: 1e-3, lstm 3e-3, irnn 1e-4]
     #[arg(long, value_name = "LR")]
     pub lr: Option<f64>,
     /// Threads for the large matrix products [default: all cores]
