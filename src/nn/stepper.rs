@@ -327,20 +327,34 @@ mod tests {
     use crate::{Cell, Init, ModelConfig, Nonlinearity, RnnConfig};
     use ndarray::s;
 
+    /// Steps `rnn` (with a head of `head` outputs) through 6 steps of 2 streams and checks every
+    /// output, the final states and an LSTM's cell states against the whole-sequence forward
+    /// pass to 1e-12, then that `reset` zeroes the states.
+    fn steps_match_the_sequence(rnn: RnnConfig, head: Option<usize>) {
+        let what = format!("{rnn:?}");
+        let input = rnn.input_size;
+        let model = Model::<f64>::new(ModelConfig { rnn, output_size: head }, Init::PyTorch, 4).unwrap();
+        let x = Array3::from_shape_fn((6, 2, input), |(t, b, i)| ((t * 5 + b * 3 + i) as f64 * 0.7).sin());
+        let (y, h_n, c_n) = model.forward_states(x.view(), None, None).unwrap();
+        let mut st = Stepper::new(&model, 2).unwrap();
+        for t in 0..6 {
+            let y_t = st.step(x.index_axis(Axis(0), t)).unwrap().to_owned();
+            let diff = (&y_t - &y.slice(s![t, .., ..])).mapv(f64::abs).fold(0.0, |a: f64, &b| a.max(b));
+            assert!(diff < 1e-12, "{what} step {t}: {diff}");
+        }
+        assert!((&st.state() - &h_n).iter().all(|d| d.abs() < 1e-12), "{what}");
+        assert_eq!(st.cell_state().is_some(), c_n.is_some());
+        if let (Some(a), Some(b)) = (st.cell_state(), c_n) {
+            assert!((&a - &b).iter().all(|d| d.abs() < 1e-12), "{what}");
+        }
+        st.reset();
+        assert!(st.state().iter().all(|&v| v == 0.0));
+    }
+
     #[test]
     fn stepping_equals_the_whole_sequence() {
         for (layers, head, act) in [(1, None, Nonlinearity::Tanh), (3, Some(2), Nonlinearity::Relu)] {
-            let rnn = RnnConfig::new(3, 5).with_num_layers(layers).with_nonlinearity(act);
-            let model = Model::<f64>::new(ModelConfig { rnn, output_size: head }, Init::PyTorch, 4).unwrap();
-            let x = Array3::from_shape_fn((6, 2, 3), |(t, b, i)| ((t * 5 + b * 3 + i) as f64 * 0.7).sin());
-            let (y, h_n) = model.forward(x.view(), None).unwrap();
-            let mut st = Stepper::new(&model, 2).unwrap();
-            for t in 0..6 {
-                let y_t = st.step(x.index_axis(Axis(0), t)).unwrap().to_owned();
-                let diff = (&y_t - &y.slice(s![t, .., ..])).mapv(f64::abs).fold(0.0, |a: f64, &b| a.max(b));
-                assert!(diff < 1e-12, "step {t}: {diff}");
-            }
-            assert!((&st.state() - &h_n).iter().all(|d| d.abs() < 1e-12));
+            steps_match_the_sequence(RnnConfig::new(3, 5).with_num_layers(layers).with_nonlinearity(act), head);
         }
     }
 
@@ -350,22 +364,7 @@ mod tests {
             [(Cell::Lstm, 1, None, 0), (Cell::Lstm, 2, Some(2), 3), (Cell::Gru, 3, Some(1), 0), (Cell::Gru, 1, None, 0)]
         {
             let rnn = RnnConfig::new(3, 5).with_num_layers(layers).with_cell(cell).with_proj_size(proj);
-            let model = Model::<f64>::new(ModelConfig { rnn, output_size: head }, Init::PyTorch, 4).unwrap();
-            let x = Array3::from_shape_fn((6, 2, 3), |(t, b, i)| ((t * 5 + b * 3 + i) as f64 * 0.7).sin());
-            let (y, h_n, c_n) = model.forward_states(x.view(), None, None).unwrap();
-            let mut st = Stepper::new(&model, 2).unwrap();
-            for t in 0..6 {
-                let y_t = st.step(x.index_axis(Axis(0), t)).unwrap().to_owned();
-                let diff = (&y_t - &y.slice(s![t, .., ..])).mapv(f64::abs).fold(0.0, |a: f64, &b| a.max(b));
-                assert!(diff < 1e-12, "{cell} step {t}: {diff}");
-            }
-            assert!((&st.state() - &h_n).iter().all(|d| d.abs() < 1e-12));
-            assert_eq!(st.cell_state().is_some(), c_n.is_some());
-            if let (Some(a), Some(b)) = (st.cell_state(), c_n) {
-                assert!((&a - &b).iter().all(|d| d.abs() < 1e-12));
-            }
-            st.reset();
-            assert!(st.state().iter().all(|&v| v == 0.0));
+            steps_match_the_sequence(rnn, head);
         }
     }
 
@@ -375,16 +374,7 @@ mod tests {
         for cell in [Cell::Rnn, Cell::Lstm, Cell::Gru, Cell::IndRnn] {
             for input in [3, 5] {
                 let rnn = RnnConfig::new(input, 5).with_num_layers(3).with_cell(cell).with_residual(true);
-                let model = Model::<f64>::new(ModelConfig { rnn, output_size: Some(2) }, Init::PyTorch, 4).unwrap();
-                let x = Array3::from_shape_fn((6, 2, input), |(t, b, i)| ((t * 5 + b * 3 + i) as f64 * 0.7).sin());
-                let (y, h_n, _) = model.forward_states(x.view(), None, None).unwrap();
-                let mut st = Stepper::new(&model, 2).unwrap();
-                for t in 0..6 {
-                    let y_t = st.step(x.index_axis(Axis(0), t)).unwrap().to_owned();
-                    let diff = (&y_t - &y.slice(s![t, .., ..])).mapv(f64::abs).fold(0.0, |a: f64, &b| a.max(b));
-                    assert!(diff < 1e-12, "{cell} input {input} step {t}: {diff}");
-                }
-                assert!((&st.state() - &h_n).iter().all(|d| d.abs() < 1e-12));
+                steps_match_the_sequence(rnn, Some(2));
             }
         }
     }
