@@ -118,7 +118,7 @@ impl<F: Float> TrainBench<F> {
             cell => c.state_size() + (cell.gates() + 1) * c.hidden_size,
         };
         let states = t * b * per_step * c.num_layers * c.num_directions();
-        (states + self.x.len() + 4 * self.model.num_params()) * F::BYTES
+        (states + self.x.len() + 4 * self.model.num_params()) * size_of::<F>()
     }
 
     /// One inference forward over the batch by [`Model::forward`] (the recurrent weights

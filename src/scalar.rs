@@ -9,8 +9,13 @@ use rand_distr::uniform::SampleUniform;
 /// A floating-point element type: `f32` or `f64`.
 ///
 /// Everything in the crate is generic over it; `f32` is the default of every type, as in PyTorch.
+///
+/// The trait is sealed: the kernels size scratch memory by `size_of::<F>()` and reinterpret
+/// it as `F`, and take vector paths written for exactly these two types, so an outside
+/// implementation could not be trusted.
 pub trait Float:
-    LinalgScalar
+    sealed::Sealed
+    + LinalgScalar
     + ScalarOperand
     + num_traits::Float
     + SampleUniform
@@ -30,8 +35,6 @@ pub trait Float:
 {
     /// The safetensors dtype this type is stored as.
     const DTYPE: safetensors::Dtype;
-    /// Size in bytes.
-    const BYTES: usize;
     /// Converts from `f64` (rounding for `f32`).
     fn of(v: f64) -> Self;
     /// Widens to `f64`.
@@ -50,9 +53,15 @@ pub trait Float:
     fn sigmoid_fast(self) -> Self;
 }
 
+mod sealed {
+    /// Implemented by `f32` and `f64` only (see [`Float`](super::Float)).
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
 impl Float for f32 {
     const DTYPE: safetensors::Dtype = safetensors::Dtype::F32;
-    const BYTES: usize = 4;
     #[inline(always)]
     fn tanh_fast(self) -> Self {
         tanh_f32(self)
@@ -77,7 +86,6 @@ impl Float for f32 {
 
 impl Float for f64 {
     const DTYPE: safetensors::Dtype = safetensors::Dtype::F64;
-    const BYTES: usize = 8;
     #[inline(always)]
     fn tanh_fast(self) -> Self {
         self.tanh()

@@ -68,12 +68,7 @@ fn pass(model: &Model<f32>, seq_len: usize, batch: usize, consume: bool) -> usiz
 /// One test function: the counter is process-wide, and tests of one binary run in parallel.
 #[test]
 fn per_step_loops_and_streaming_steps_do_not_allocate() {
-    // The once-per-sequence products (all steps' input projections, the weight gradients) may
-    // go to ndarray's GEMM, whose threaded path allocates a packing buffer per chunk of rows,
-    // so more steps mean more chunks there: run it single-threaded to isolate the per-step
-    // loops. Our own pool (the per-step products) keeps two threads.
-    // SAFETY: set before any product and before this test starts other threads.
-    unsafe { std::env::set_var("MATMUL_NUM_THREADS", "1") };
+    // two threads, so the products split across the pool even on a one-core machine
     rnn::pool::set_threads(2);
     per_step_loops_do_not_allocate();
     streaming_steps_do_not_allocate();

@@ -12,7 +12,7 @@ use super::common::print_stdout;
 
 /// Runs `rnn bench`.
 pub fn run(args: &Args) -> Result<()> {
-    let threads = rnn::threads::init(args.threads)?;
+    let threads = rnn::pool::threads();
     let min_time = Duration::from_secs_f64(args.min_time.max(0.01));
     let gemm = bench::gemm_gflops();
     if !args.json {

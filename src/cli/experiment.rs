@@ -19,7 +19,6 @@ use super::common::{print_stdout, thousands};
 pub fn run(args: &Args) -> Result<()> {
     let options = options(args)?;
     let stem = plot_stem(args)?;
-    rnn::threads::init(args.threads).context("--threads")?;
     let steps = options.steps();
     let mut progress = Progress::new(args.json);
     let result = experiment::run(&options, &mut progress);

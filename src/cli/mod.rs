@@ -38,6 +38,11 @@ use args::{Cli, Command};
 pub fn main() -> ExitCode {
     rnn::threads::keep_freed_memory();
     let cli = Cli::parse();
+    if let Err(err) = rnn::threads::init(cli.threads) {
+        let flag = if cli.threads.is_some() { "--threads: " } else { "" };
+        let _ = writeln!(std::io::stderr().lock(), "rnn: {flag}{err}");
+        return ExitCode::FAILURE;
+    }
     let result = match &cli.command {
         Command::Forward(args) => forward::run(args),
         Command::Init(args) => init::run(args),

@@ -1,26 +1,36 @@
 //! Process-wide settings for speed: how many threads the large matrix products use, and
 //! (opt-in) how the C allocator treats freed memory.
 //!
-//! Two pools share the work: this crate's per-step products ([`crate::compute::pool`]) and `ndarray`'s
-//! GEMM (`matrixmultiply`), which reads `MATMUL_NUM_THREADS` once, at its first product. Set both
-//! through [`init`] before any computation.
+//! The products split across this crate's pool ([`crate::compute::pool`]); `ndarray`'s own GEMM
+//! runs single-threaded (only a few small, once-per-call products use it).
 
+use crate::compute::pool;
 use crate::{Error, Result};
 
-/// Sets the thread count for large products (all cores when `None`) and returns it. Must run
-/// before the first matrix product of the process to take effect.
+/// Sets the thread count for large products and returns it: `threads` if given, else the
+/// environment variable `RNN_NUM_THREADS`, else every core the process may run on (as
+/// `taskset` or a container's CPU limit allows). Takes effect only before the first parallel
+/// product of the process; later calls return the count in force.
 ///
 /// # Errors
-/// [`Error::Config`] for 0 threads.
+/// [`Error::Config`] for 0 threads, more than [`pool::MAX_THREADS`], or an `RNN_NUM_THREADS`
+/// that is neither.
 pub fn init(threads: Option<usize>) -> Result<usize> {
     let n = match threads {
-        Some(0) => return Err(Error::Config("--threads must be at least 1".into())),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Some(n) if (1..=pool::MAX_THREADS).contains(&n) => n,
+        Some(n) => {
+            return Err(Error::Config(format!(
+                "{n} threads: the thread count must be from 1 to {}",
+                pool::MAX_THREADS
+            )));
+        }
+        None => match pool::threads_from_env() {
+            Some(Ok(n)) => n,
+            Some(Err(message)) => return Err(Error::Config(message)),
+            None => return Ok(pool::threads()),
+        },
     };
-    // SAFETY: called at start-up, before this process starts other threads.
-    unsafe { std::env::set_var("MATMUL_NUM_THREADS", n.to_string()) };
-    Ok(crate::compute::pool::set_threads(n))
+    Ok(pool::set_threads(n))
 }
 
 /// Asks glibc's `malloc` to keep freed memory for reuse instead of returning it to the kernel,

@@ -332,7 +332,7 @@ pub fn to_bytes_with<F: Float>(
     extra_tensors: &[(String, ArrayD<F>)],
 ) -> Result<Vec<u8>> {
     let raw = |t: ndarray::ArrayViewD<'_, F>| {
-        let mut data = Vec::with_capacity(t.len() * F::BYTES);
+        let mut data = Vec::with_capacity(t.len() * size_of::<F>());
         t.iter().for_each(|v| v.push_le_bytes(&mut data));
         Raw { shape: t.shape().to_vec(), dtype: F::DTYPE, data }
     };

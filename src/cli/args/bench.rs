@@ -6,9 +6,6 @@ pub struct Args {
     /// Print one JSON object per configuration (and one for the streaming step)
     #[arg(long)]
     pub json: bool,
-    /// Threads for the large matrix products (default: all cores)
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
     /// Minimum seconds of timed repeats per measurement
     #[arg(long, value_name = "S", default_value_t = 1.0)]
     pub min_time: f64,

@@ -71,9 +71,6 @@ pub struct Args {
     /// Adam's learning rate for every model [default: 1e-3, lstm 3e-3, irnn 1e-4]
     #[arg(long, value_name = "LR")]
     pub lr: Option<f64>,
-    /// Threads for the large matrix products [default: all cores]
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
     /// Write the plots to STEM.curves.{png,svg} (test metric against step) and
     /// STEM.lag.{png,svg} (gradient norm against lag) [default: experiment-NAME]
     #[arg(long, value_name = "STEM")]

@@ -25,6 +25,10 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Threads for the large matrix products, on every command [default: $RNN_NUM_THREADS,
+    /// else every core the process may use]
+    #[arg(long, value_name = "N", global = true)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]

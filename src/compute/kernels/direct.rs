@@ -1,19 +1,19 @@
 //! The direct, register-blocked kernels (B read in place), compiled for AVX-512, AVX2+FMA or
 //! portable code, and the dispatch between them and the packed (Goto) path.
 
-use super::{Float, Isa, KC, Mat, PANEL, goto, isa, packed_path};
+use super::{Float, Isa, KC, Mat, MatMut, PANEL, goto, isa, packed_path};
 
 /// Columns `j0..j1` of `C (+)= A · B` on the calling thread: the packed (Goto) path for
 /// whole panels when the product is big enough, the direct kernels for the rest.
-pub(super) fn run<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, acc: bool, j0: usize, j1: usize) {
+pub(super) fn run<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut MatMut<'_, F>, acc: bool, j0: usize, j1: usize) {
     let full = j0 + (j1 - j0) / PANEL * PANEL;
     if packed_path::<F>(a.rows, a.cols, full - j0) {
-        goto::run(a, goto::BSource::Plain(b), c, ldc, acc, j0, full);
+        goto::run(a, goto::BSource::Plain(b), c, acc, j0, full);
         if full < j1 {
-            run_small(a, b, c, ldc, acc, full, j1);
+            run_small(a, b, c, acc, full, j1);
         }
     } else {
-        run_small(a, b, c, ldc, acc, j0, j1);
+        run_small(a, b, c, acc, j0, j1);
     }
 }
 
@@ -21,55 +21,54 @@ pub(super) fn run<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usiz
 pub(super) fn run_small<F: Float>(
     a: Mat<'_, F>,
     b: Mat<'_, F>,
-    c: &mut [F],
-    ldc: usize,
+    c: &mut MatMut<'_, F>,
     acc: bool,
     j0: usize,
     j1: usize,
 ) {
     let k = a.cols;
     if k <= 2 * KC {
-        return run_depth(a, b, c, ldc, acc, j0, j1);
+        return run_depth(a, b, c, acc, j0, j1);
     }
     for p0 in (0..k).step_by(KC) {
         let p1 = (p0 + KC).min(k);
         let a_off = if a.trans { p0 * a.ld } else { p0 };
         let a_part = Mat { data: &a.data[a_off..], rows: a.rows, cols: p1 - p0, ld: a.ld, trans: a.trans };
         let b_part = Mat { data: &b.data[p0 * b.ld..], rows: p1 - p0, cols: b.cols, ld: b.ld, trans: false };
-        run_depth(a_part, b_part, c, ldc, acc || p0 > 0, j0, j1);
+        run_depth(a_part, b_part, c, acc || p0 > 0, j0, j1);
     }
 }
 
-fn run_depth<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, acc: bool, j0: usize, j1: usize) {
+fn run_depth<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut MatMut<'_, F>, acc: bool, j0: usize, j1: usize) {
     match isa() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the CPU was checked for these features.
-        Isa::Avx512 => unsafe { run_avx512(a, b, c, ldc, acc, j0, j1) },
+        Isa::Avx512 => unsafe { run_avx512(a, b, c, acc, j0, j1) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the CPU was checked for these features.
-        Isa::Avx2 => unsafe { run_avx2(a, b, c, ldc, acc, j0, j1) },
-        _ if a.trans => blocked::<F, 4, 16, true>(a, b, c, ldc, acc, j0, j1),
-        _ => blocked::<F, 4, 16, false>(a, b, c, ldc, acc, j0, j1),
+        Isa::Avx2 => unsafe { run_avx2(a, b, c, acc, j0, j1) },
+        _ if a.trans => blocked::<F, 4, 16, true>(a, b, c, acc, j0, j1),
+        _ => blocked::<F, 4, 16, false>(a, b, c, acc, j0, j1),
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn run_avx512<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, acc: bool, j0: usize, j1: usize) {
+unsafe fn run_avx512<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut MatMut<'_, F>, acc: bool, j0: usize, j1: usize) {
     if a.trans {
-        blocked::<F, 4, 64, true>(a, b, c, ldc, acc, j0, j1)
+        blocked::<F, 4, 64, true>(a, b, c, acc, j0, j1)
     } else {
-        blocked::<F, 4, 64, false>(a, b, c, ldc, acc, j0, j1)
+        blocked::<F, 4, 64, false>(a, b, c, acc, j0, j1)
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn run_avx2<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, acc: bool, j0: usize, j1: usize) {
+unsafe fn run_avx2<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut MatMut<'_, F>, acc: bool, j0: usize, j1: usize) {
     if a.trans {
-        blocked::<F, 4, 16, true>(a, b, c, ldc, acc, j0, j1)
+        blocked::<F, 4, 16, true>(a, b, c, acc, j0, j1)
     } else {
-        blocked::<F, 4, 16, false>(a, b, c, ldc, acc, j0, j1)
+        blocked::<F, 4, 16, false>(a, b, c, acc, j0, j1)
     }
 }
 
@@ -81,31 +80,30 @@ unsafe fn run_avx2<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usi
 fn blocked<F: Float, const MR: usize, const NR: usize, const TA: bool>(
     a: Mat<'_, F>,
     b: Mat<'_, F>,
-    c: &mut [F],
-    ldc: usize,
+    c: &mut MatMut<'_, F>,
     acc: bool,
     j0: usize,
     j1: usize,
 ) {
     let mut j = j0;
     while j + NR <= j1 {
-        panel::<F, MR, NR, TA>(a, b, c, ldc, acc, j);
+        panel::<F, MR, NR, TA>(a, b, c, acc, j);
         j += NR;
     }
     while j + 16 <= j1 {
-        panel::<F, MR, 16, TA>(a, b, c, ldc, acc, j);
+        panel::<F, MR, 16, TA>(a, b, c, acc, j);
         j += 16;
     }
     while j + 8 <= j1 {
-        panel::<F, MR, 8, TA>(a, b, c, ldc, acc, j);
+        panel::<F, MR, 8, TA>(a, b, c, acc, j);
         j += 8;
     }
     while j < j1 {
         if b.ld == 1 && !TA {
             // B is a single column stored contiguously: dot products of A's rows with it
-            column_dots(a, b, c, ldc, acc, j);
+            column_dots(a, b, c, acc, j);
         } else {
-            panel::<F, MR, 1, TA>(a, b, c, ldc, acc, j);
+            panel::<F, MR, 1, TA>(a, b, c, acc, j);
         }
         j += 1;
     }
@@ -114,7 +112,7 @@ fn blocked<F: Float, const MR: usize, const NR: usize, const TA: bool>(
 /// Column `j` of C when B's column is contiguous (`b.ld == 1`, so B has one column): one dot
 /// product per row of A, in 16 independent lanes.
 #[inline(always)]
-fn column_dots<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, acc: bool, j: usize) {
+fn column_dots<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut MatMut<'_, F>, acc: bool, j: usize) {
     const L: usize = 16;
     let k = a.cols;
     let col = &b.data[j..j + k];
@@ -132,7 +130,7 @@ fn column_dots<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, 
         for (&r, &q) in rc.remainder().iter().zip(cc.remainder()) {
             sum = r.mul_add(q, sum);
         }
-        let out = &mut c[i * ldc + j];
+        let out = &mut c.row(i, j, 1)[0];
         *out = if acc { *out + sum } else { sum };
     }
 }
@@ -142,19 +140,18 @@ fn column_dots<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, 
 fn panel<F: Float, const MR: usize, const W: usize, const TA: bool>(
     a: Mat<'_, F>,
     b: Mat<'_, F>,
-    c: &mut [F],
-    ldc: usize,
+    c: &mut MatMut<'_, F>,
     acc: bool,
     j: usize,
 ) {
     let m = a.rows;
     let mut i = 0;
     while i + MR <= m {
-        tile::<F, MR, W, TA>(a, b, c, ldc, acc, i, j);
+        tile::<F, MR, W, TA>(a, b, c, acc, i, j);
         i += MR;
     }
     while i < m {
-        tile::<F, 1, W, TA>(a, b, c, ldc, acc, i, j);
+        tile::<F, 1, W, TA>(a, b, c, acc, i, j);
         i += 1;
     }
 }
@@ -164,8 +161,7 @@ fn panel<F: Float, const MR: usize, const W: usize, const TA: bool>(
 fn tile<F: Float, const R: usize, const W: usize, const TA: bool>(
     a: Mat<'_, F>,
     b: Mat<'_, F>,
-    c: &mut [F],
-    ldc: usize,
+    c: &mut MatMut<'_, F>,
     acc: bool,
     i: usize,
     j: usize,
@@ -173,10 +169,9 @@ fn tile<F: Float, const R: usize, const W: usize, const TA: bool>(
     let k = a.cols;
     debug_assert!(i + R <= a.rows && j + W <= b.cols);
     let mut t = [[F::zero(); W]; R];
-    let crow = |r: usize| (i + r) * ldc + j;
     if acc {
         for (r, row) in t.iter_mut().enumerate() {
-            row.copy_from_slice(&c[crow(r)..crow(r) + W]);
+            row.copy_from_slice(c.row(i + r, j, W));
         }
     }
     // SAFETY: `gemm` checked that A holds `a.rows` rows of `k` at distance `a.ld`, and B `k`
@@ -212,7 +207,7 @@ fn tile<F: Float, const R: usize, const W: usize, const TA: bool>(
         for v in 0..W {
             t[0][v] += odd[v];
         }
-        c[crow(0)..crow(0) + W].copy_from_slice(&t[0]);
+        c.row(i, j, W).copy_from_slice(&t[0]);
         return;
     }
     unsafe {
@@ -229,6 +224,6 @@ fn tile<F: Float, const R: usize, const W: usize, const TA: bool>(
         }
     }
     for (r, row) in t.iter().enumerate() {
-        c[crow(r)..crow(r) + W].copy_from_slice(row);
+        c.row(i + r, j, W).copy_from_slice(row);
     }
 }

@@ -2,7 +2,7 @@
 //! ([`matmul`]), split across the thread pool by column blocks (or rows) when large.
 
 use super::direct::run;
-use super::{Float, Mat, PANEL, PARALLEL_MIN_MACS, SendPtr, transposed};
+use super::{Float, Mat, MatMut, PANEL, PARALLEL_MIN_MACS, transposed};
 use crate::compute::pool;
 
 /// `C = A · B` (`accumulate = false`) or `C += A · B`, with `C` row-major `[A.rows, B.cols]`
@@ -20,28 +20,22 @@ pub fn gemm<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut [F], ldc: usize, acc
 /// cache) instead of a second pass on one thread.
 pub type Epilogue<'a, F> = Option<&'a (dyn Fn(&mut [F], usize) + Sync)>;
 
-/// Applies `post` to columns `j0..j1` of the `m` rows of C.
-pub(super) fn finish<F>(c: &mut [F], m: usize, ldc: usize, j0: usize, j1: usize, post: Epilogue<'_, F>) {
+/// Applies `post` to columns `j0..j1` of every row of C.
+pub(super) fn finish<F>(c: &mut MatMut<'_, F>, j0: usize, j1: usize, post: Epilogue<'_, F>) {
     if let Some(post) = post {
-        for r in 0..m {
-            post(&mut c[r * ldc + j0..r * ldc + j1], j0);
+        for r in 0..c.rows() {
+            post(c.row(r, j0, j1 - j0), j0);
         }
     }
 }
 
-/// Checks A and C for an `[a.rows, a.cols] x [a.cols, n]` product and settles the ones with
-/// nothing to multiply (no rows or columns; or `k = 0`: C zeroed unless accumulating, then
-/// `post`). Returns whether there is work left.
-pub(super) fn prepare<F: Float>(
-    a: Mat<'_, F>,
-    n: usize,
-    c: &mut [F],
-    ldc: usize,
-    accumulate: bool,
-    post: Epilogue<'_, F>,
-) -> bool {
+/// Checks A for an `[a.rows, a.cols] x [a.cols, n]` product into C (whose view checked its
+/// own size) and settles the ones with nothing to multiply (no rows or columns; or `k = 0`: C
+/// zeroed unless accumulating, then `post`). Returns whether there is work left.
+pub(super) fn prepare<F: Float>(a: Mat<'_, F>, c: &mut MatMut<'_, F>, accumulate: bool, post: Epilogue<'_, F>) -> bool {
     let (m, k) = (a.rows, a.cols);
-    assert!(m == 0 || c.len() >= (m - 1) * ldc + n, "C too small");
+    let n = c.col_range().1;
+    assert_eq!(c.rows(), m, "rows of A and C");
     let a_len = if a.trans { (k.max(1) - 1) * a.ld + m } else { (m.max(1) - 1) * a.ld + k };
     assert!(m == 0 || k == 0 || a.data.len() >= a_len, "A too small");
     if m == 0 || n == 0 {
@@ -50,10 +44,10 @@ pub(super) fn prepare<F: Float>(
     if k == 0 {
         if !accumulate {
             for r in 0..m {
-                c[r * ldc..r * ldc + n].fill(F::zero());
+                c.row(r, 0, n).fill(F::zero());
             }
         }
-        finish(c, m, ldc, 0, n, post);
+        finish(c, 0, n, post);
         return false;
     }
     true
@@ -75,57 +69,54 @@ pub fn gemm_then<F: Float>(
     assert_eq!(b.rows, k, "inner dimensions");
     assert!(!b.trans, "B must be row-major");
     assert!(k == 0 || n == 0 || b.data.len() >= (k - 1) * b.ld + n, "B too small");
-    if !prepare(a, n, c, ldc, accumulate, post) {
+    let mut c = MatMut::new(c, m, n, ldc);
+    if !prepare(a, &mut c, accumulate, post) {
         return;
     }
     let large = m * n * k >= PARALLEL_MIN_MACS;
     let threads = pool::threads();
     if large && threads > 1 && n.div_ceil(PANEL) < threads && m >= 64 * threads {
         // too few columns to share (a head with one output, an input gradient of 32
-        // features): share the rows instead
+        // features): share the rows instead, each part its own rows of C
         let per = m.div_ceil(threads);
-        let (c_ptr, c_len) = (SendPtr(c.as_mut_ptr()), c.len());
+        let parts = c.split(true, per);
         pool::run(&|part| {
-            let (r0, r1) = ((part * per).min(m), ((part + 1) * per).min(m));
-            if r0 < r1 {
+            if let Some(mut c) = parts.part(part) {
+                let r0 = part * per;
                 let a_off = if a.trans { r0 } else { r0 * a.ld };
-                let a_part = Mat { data: &a.data[a_off..], rows: r1 - r0, ..a };
-                // SAFETY: every part writes only rows r0..r1 of C, disjoint from the other
-                // parts' rows; C outlives `run`, which waits for every part.
-                let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
-                let c = &mut c[r0 * ldc..];
-                run(a_part, b, c, ldc, accumulate, 0, n);
-                finish(c, r1 - r0, ldc, 0, n, post);
+                let a_part = Mat { data: &a.data[a_off..], rows: c.rows(), ..a };
+                run(a_part, b, &mut c, accumulate, 0, n);
+                finish(&mut c, 0, n, post);
             }
         });
         return;
     }
-    over_columns(c, n, large, |c, j0, j1| {
-        run(a, b, c, ldc, accumulate, j0, j1);
-        finish(c, m, ldc, j0, j1, post);
+    over_columns(c, large, |c, j0, j1| {
+        run(a, b, c, accumulate, j0, j1);
+        finish(c, j0, j1, post);
     });
 }
 
-/// Calls `f(c, j0, j1)` on column ranges of C that together cover `0..n`: one range per pool
-/// thread when `large` (blocks of [`PANEL`] columns, so the kernels' panels stay whole), else `0..n`
-/// on the calling thread.
-pub(super) fn over_columns<F: Float>(c: &mut [F], n: usize, large: bool, f: impl Fn(&mut [F], usize, usize) + Sync) {
+/// Calls `f(c, j0, j1)` with views of C whose column ranges together cover all of its
+/// columns: one per pool thread when `large` (blocks of [`PANEL`] columns, so the kernels'
+/// panels stay whole), else the whole of C on the calling thread.
+pub(super) fn over_columns<F: Float>(
+    mut c: MatMut<'_, F>,
+    large: bool,
+    f: impl Fn(&mut MatMut<'_, F>, usize, usize) + Sync,
+) {
     let threads = pool::threads();
+    let (_, n) = c.col_range();
     let blocks = n.div_ceil(PANEL);
     if threads < 2 || !large || blocks < threads {
-        f(c, 0, n);
+        f(&mut c, 0, n);
         return;
     }
-    let per = blocks.div_ceil(threads) * PANEL;
-    let c_ptr = SendPtr(c.as_mut_ptr());
-    let c_len = c.len();
+    let parts = c.split(false, blocks.div_ceil(threads) * PANEL);
     pool::run(&|part| {
-        let (j0, j1) = ((part * per).min(n), ((part + 1) * per).min(n));
-        if j0 < j1 {
-            // SAFETY: every part writes only columns j0..j1 of C's rows, disjoint from the
-            // other parts' columns; C outlives `run`, which waits for every part.
-            let c = unsafe { std::slice::from_raw_parts_mut(c_ptr.get(), c_len) };
-            f(c, j0, j1);
+        if let Some(mut c) = parts.part(part) {
+            let (j0, j1) = c.col_range();
+            f(&mut c, j0, j1);
         }
     });
 }
@@ -194,7 +185,7 @@ mod tests {
             n,
             acc,
         );
-        let tol = if F::BYTES == 4 { 1e-4 } else { 1e-12 };
+        let tol = if size_of::<F>() == 4 { 1e-4 } else { 1e-12 };
         for (x, y) in c.iter().zip(want.iter()) {
             assert!((x.to_f64_lossless() - y.to_f64_lossless()).abs() < tol * (1.0 + k as f64), "{m}x{k}x{n}");
         }

@@ -12,7 +12,7 @@
 
 use std::cell::RefCell;
 
-use super::{Isa, KC, Mat, PANEL, PackedRef, isa};
+use super::{Isa, KC, Mat, MatMut, PANEL, PackedRef, isa};
 use crate::Float;
 
 /// Rows of A packed per block (a multiple of every micro-kernel height): 144 × 256 × 4 B =
@@ -41,8 +41,7 @@ pub(super) fn applies(m: usize, cols: usize) -> bool {
 pub(super) fn run<F: Float>(
     a: Mat<'_, F>,
     b: BSource<'_, '_, F>,
-    c: &mut [F],
-    ldc: usize,
+    c: &mut MatMut<'_, F>,
     acc: bool,
     j0: usize,
     j1: usize,
@@ -52,14 +51,16 @@ pub(super) fn run<F: Float>(
     // the kernels get the scratch as an argument: a closure would not inherit their target
     // features, and its floating-point work would not be vectorised
     with_scratch::<F, _>(MC * KC + b_len, |scratch| {
-        let job = Job { a, b, c, ldc, acc, j0, j1, scratch };
+        let job = Job { a, b, c: c.reborrow(), acc, j0, j1, scratch };
         match isa() {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the CPU was checked for these features.
-            Isa::Avx512 => unsafe { if F::BYTES == 4 { avx512::<F, 12, 32>(job) } else { avx512::<F, 12, 16>(job) } },
+            Isa::Avx512 => unsafe {
+                if size_of::<F>() == 4 { avx512::<F, 12, 32>(job) } else { avx512::<F, 12, 16>(job) }
+            },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the CPU was checked for these features.
-            Isa::Avx2 => unsafe { if F::BYTES == 4 { avx2::<F, 16>(job) } else { avx2::<F, 8>(job) } },
+            Isa::Avx2 => unsafe { if size_of::<F>() == 4 { avx2::<F, 16>(job) } else { avx2::<F, 8>(job) } },
             _ => unreachable!("the packed path runs only where `applies` said so"),
         }
     })
@@ -69,8 +70,7 @@ pub(super) fn run<F: Float>(
 struct Job<'a, 'b, 'c, F> {
     a: Mat<'a, F>,
     b: BSource<'a, 'b, F>,
-    c: &'c mut [F],
-    ldc: usize,
+    c: MatMut<'c, F>,
     acc: bool,
     j0: usize,
     j1: usize,
@@ -104,7 +104,7 @@ thread_local! {
 
 /// Runs `f` on `len` elements of this thread's scratch (uninitialised contents).
 fn with_scratch<F: Float, R>(len: usize, f: impl FnOnce(&mut [F]) -> R) -> R {
-    let lines = (len * F::BYTES).div_ceil(64);
+    let lines = (len * size_of::<F>()).div_ceil(64);
     SCRATCH.with(|s| match s.try_borrow_mut() {
         Ok(mut buf) => {
             if buf.len() < lines {
@@ -122,7 +122,8 @@ fn with_scratch<F: Float, R>(len: usize, f: impl FnOnce(&mut [F]) -> R) -> R {
 
 #[inline(always)]
 fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_, '_, '_, F>) {
-    let Job { a, b, c, ldc, acc, j0, j1, scratch } = job;
+    let Job { a, b, mut c, acc, j0, j1, scratch } = job;
+    let ldc = c.ld();
     let (m, k) = (a.rows, a.cols);
     let cols = j1 - j0;
     let (a_buf, b_buf) = scratch.split_at_mut(MC * KC);
@@ -143,7 +144,7 @@ fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_
         let prefetch = m <= 16;
         for i0 in (0..m).step_by(MC) {
             let mc = MC.min(m - i0);
-            let a_src = if cols > PACK_A_FROM_COLS || (!a.trans && a.ld * F::BYTES > 2048) {
+            let a_src = if cols > PACK_A_FROM_COLS || (!a.trans && a.ld * size_of::<F>() > 2048) {
                 pack_a::<F, MR>(a, i0, mc, p0, kc, a_buf);
                 ASrc::Packed(a_buf.as_ptr())
             } else {
@@ -152,12 +153,13 @@ fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_
             };
             for q in 0..cols / PANEL {
                 for s in (0..PANEL).step_by(NR) {
+                    let cq = c.block_ptr(i0, mc, j0 + q * PANEL + s, NR);
                     // SAFETY: block q of B holds kc rows of PANEL, PANEL apart, at
-                    // `b_stride * q`; the packed A holds mc rows of kc; C holds rows
-                    // i0..i0 + mc of columns j0 + q·PANEL + s .. + NR (checked by `gemm`).
+                    // `b_stride * q`; the packed A holds mc rows of kc; `cq` starts the
+                    // mc × NR block of this view's C, rows `ldc` apart (checked by
+                    // `block_ptr`), which nothing else touches while `c` is borrowed here.
                     unsafe {
                         let bq = b_ptr.add(q * b_stride + s);
-                        let cq = c.as_mut_ptr().add(i0 * ldc + j0 + q * PANEL + s);
                         row_blocks::<F, MR, NR, Z>(mc, kc, a_src, bq, cq, ldc, acc, prefetch);
                     }
                 }

@@ -20,11 +20,14 @@ mod goto;
 mod layout;
 mod packed;
 mod transpose;
+mod view;
 
 pub use gemm::{Epilogue, gemm, gemm_then, matmul};
 pub use gemv::gemv_packed;
 pub use layout::{Aligned, transpose_into, transposed, transposed_aligned};
 pub use packed::{PANEL, Packed, PackedRef, gemm_packed, pack_into, packed_path};
+pub(crate) use view::MAX_PARTS;
+use view::MatMut;
 
 use crate::Float;
 
@@ -100,17 +103,6 @@ impl<'a, F> Mat<'a, F> {
     #[inline(always)]
     fn at<const T: bool>(&self, r: usize, c: usize) -> usize {
         if T { c * self.ld + r } else { r * self.ld + c }
-    }
-}
-
-#[derive(Clone, Copy)]
-struct SendPtr<F>(*mut F);
-// SAFETY: used only to hand disjoint column ranges of one buffer to scoped tasks.
-unsafe impl<F> Send for SendPtr<F> {}
-unsafe impl<F> Sync for SendPtr<F> {}
-impl<F> SendPtr<F> {
-    fn get(self) -> *mut F {
-        self.0
     }
 }
 

@@ -4,7 +4,7 @@
 use super::direct::run_small;
 use super::gemm::{Epilogue, finish, over_columns, prepare};
 use super::gemv::gemv_packed;
-use super::{Aligned, Float, Mat, PARALLEL_MIN_MACS, SendPtr, goto};
+use super::{Aligned, Float, Mat, MatMut, PARALLEL_MIN_MACS, goto};
 #[cfg(target_arch = "x86_64")]
 use super::{Isa, isa, transpose};
 use crate::compute::pool;
@@ -83,27 +83,31 @@ pub fn pack_into<'a, F: Float>(b: ndarray::ArrayView2<'_, F>, out: &'a mut [F]) 
     if threads < 2 || k * n < 1 << 16 || panels < threads {
         pack_panels(b, 0, panels, out);
     } else {
-        // each thread packs its share of the panels (disjoint stretches of `out`)
+        // each thread packs its share of the panels: its own stretch of `out`, seen as the
+        // columns of a one-row matrix
         let per = panels.div_ceil(threads);
-        let (out_ptr, out_len) = (SendPtr(out.as_mut_ptr()), out.len());
+        let len = out.len();
+        let parts = MatMut::new(&mut *out, 1, len, len).split(false, per * PANEL * k);
         pool::run(&|part| {
-            let (q0, q1) = ((part * per).min(panels), ((part + 1) * per).min(panels));
-            // SAFETY: part `part` writes only panels q0..q1, elements q0·PANEL·k up to
-            // q1·PANEL·k (or the end), disjoint from the other parts'; `out` outlives `run`.
-            let out = unsafe { std::slice::from_raw_parts_mut(out_ptr.get(), out_len) };
-            pack_panels(b, q0, q1, out);
+            if let Some(mut mine) = parts.part(part) {
+                let (e0, e1) = mine.col_range();
+                let q0 = part * per;
+                pack_panels(b, q0, (q0 + per).min(panels), mine.row(0, e0, e1 - e0));
+            }
         });
     }
     PackedRef { data: out, k, n }
 }
 
-/// Packs panels `q0..q1` of `b` into `out` (see [`Packed::pack`]).
+/// Packs panels `q0..q1` of `b` into `out`, which starts where panel `q0` goes (see
+/// [`Packed::pack`]).
 fn pack_panels<F: Float>(b: ndarray::ArrayView2<'_, F>, q0: usize, q1: usize, out: &mut [F]) {
     let (k, n) = b.dim();
     let bt = b.t();
+    let base = q0 * PANEL * k;
     for j in (q0 * PANEL..(q1 * PANEL).min(n)).step_by(PANEL) {
         let w = PANEL.min(n - j);
-        let panel = &mut out[j * k..j * k + k * w];
+        let panel = &mut out[j * k - base..j * k - base + k * w];
         if let Some(rows) = b.as_slice() {
             for (p, dst) in panel.chunks_exact_mut(w).enumerate() {
                 dst.copy_from_slice(&rows[p * n + j..p * n + j + w]);
@@ -166,32 +170,33 @@ pub fn gemm_packed<F: Float>(
 ) {
     let (m, k, n) = (a.rows, a.cols, b.n);
     assert_eq!(b.k, k, "inner dimensions");
-    if !prepare(a, n, c, ldc, accumulate, post) {
+    let mut c = MatMut::new(c, m, n, ldc);
+    if !prepare(a, &mut c, accumulate, post) {
         return;
     }
     let large = m * n * k >= PARALLEL_MIN_MACS;
     if m == 1 && !a.trans && !large {
         // one row (a streaming step): the vector-matrix kernel
-        gemv_packed(&a.data[..k], b, &mut c[..n], accumulate);
-        finish(c, 1, ldc, 0, n, post);
+        gemv_packed(&a.data[..k], b, c.row(0, 0, n), accumulate);
+        finish(&mut c, 0, n, post);
         return;
     }
-    over_columns(c, n, large, |c, j0, j1| {
+    over_columns(c, large, |c, j0, j1| {
         let full = j0 + (j1 - j0) / PANEL * PANEL;
         if goto::applies(m, full - j0) {
-            goto::run(a, goto::BSource::Packed(b), c, ldc, accumulate, j0, full);
+            goto::run(a, goto::BSource::Packed(b), c, accumulate, j0, full);
         } else {
             for j in (j0..full).step_by(PANEL) {
                 let panel = b.panel(j);
-                run_small(a, panel, &mut c[j..], ldc, accumulate, 0, PANEL);
+                run_small(a, panel, &mut c.columns(j, PANEL), accumulate, 0, PANEL);
             }
         }
         if full < j1 {
             // the last, narrower panel
             let panel = b.panel(full);
-            run_small(a, panel, &mut c[full..], ldc, accumulate, 0, panel.cols);
+            run_small(a, panel, &mut c.columns(full, j1 - full), accumulate, 0, panel.cols);
         }
-        finish(c, m, ldc, j0, j1, post);
+        finish(c, j0, j1, post);
     });
 }
 
