@@ -4,6 +4,7 @@
 /// --lr 4e-3, --clip-norm 5, --tbptt 50, --state-reset epoch).
 #[derive(Debug, Default, clap::Args)]
 #[command(next_help_heading = "Character language model (--task charlm)")]
+#[group(id = "charlm_train")]
 pub struct TrainArgs {
     /// Characters of text sampled from the trained model and printed at the end (temperature
     /// 0.8, --seed), 0 for none

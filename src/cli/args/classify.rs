@@ -3,6 +3,7 @@
 /// Flags of `rnn train --task classify`.
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Classification (--task classify)")]
+#[group(id = "classify_train")]
 pub struct TrainArgs {
     /// Fraction of each class held out as a test set (picked with --seed) and scored after training:
     /// accuracy, confusion matrix, per-class precision/recall. --val-split is then taken from the

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 /// Flags of `rnn train --task forecast`.
 #[derive(Debug, Default, clap::Args)]
 #[command(next_help_heading = "Forecast (--task forecast)")]
+#[group(id = "forecast_train")]
 pub struct TrainArgs {
     /// Column to forecast (default: the only numeric column besides date, id and features, or
     /// one named `value` or `y`). Forecasting changes three training defaults: --epochs 300,

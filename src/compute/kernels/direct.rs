@@ -167,21 +167,26 @@ fn tile<F: Float, const R: usize, const W: usize, const TA: bool>(
     j: usize,
 ) {
     let k = a.cols;
-    debug_assert!(i + R <= a.rows && j + W <= b.cols);
+    // checked, not only in debug builds: the reads below rely on it (a handful of comparisons
+    // against R · W · k multiply-adds)
+    assert!(i + R <= a.rows && j + W <= b.cols, "tile outside the product");
     let mut t = [[F::zero(); W]; R];
     if acc {
         for (r, row) in t.iter_mut().enumerate() {
             row.copy_from_slice(c.row(i + r, j, W));
         }
     }
-    // SAFETY: `gemm` checked that A holds `a.rows` rows of `k` at distance `a.ld`, and B `k`
-    // rows of `b.cols` at distance `b.ld`; `i + R <= a.rows` and `j + W <= b.cols` by the
-    // callers' loop bounds, so every read below is in bounds.
+    // Both unsafe blocks below read A and B through raw pointers. SAFETY: the entry points
+    // (`gemm_then`, `gemm_packed` through `prepare`) assert that A holds `a.rows` rows of `k`
+    // at distance `a.ld` (columns, when transposed) and B `k` rows of `b.cols` at distance
+    // `b.ld`; `i + R <= a.rows` and `j + W <= b.cols` are asserted above, so every read is in
+    // bounds.
     if R == 1 {
         // one row (a matrix-vector product): every accumulator gets one FMA per k, so the
         // FMA latency, not its throughput, would bound the loop; two sets (even and odd k)
         // double the independent chains
         let mut odd = [F::zero(); W];
+        // SAFETY: see above.
         unsafe {
             let ap = a.data.as_ptr();
             let bp = b.data.as_ptr().add(j);
@@ -210,6 +215,7 @@ fn tile<F: Float, const R: usize, const W: usize, const TA: bool>(
         c.row(i, j, W).copy_from_slice(&t[0]);
         return;
     }
+    // SAFETY: see above.
     unsafe {
         let ap = a.data.as_ptr();
         let bp = b.data.as_ptr().add(j);

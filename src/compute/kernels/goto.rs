@@ -46,7 +46,8 @@ pub(super) fn run<F: Float>(
     j0: usize,
     j1: usize,
 ) {
-    debug_assert!((j1 - j0).is_multiple_of(PANEL));
+    // the micro-kernels read whole panels of B: checked in every build
+    assert!((j1 - j0).is_multiple_of(PANEL), "whole panels");
     let b_len = if matches!(b, BSource::Plain(_)) { KC * (j1 - j0) } else { 0 };
     // the kernels get the scratch as an argument: a closure would not inherit their target
     // features, and its floating-point work would not be vectorised
