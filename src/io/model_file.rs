@@ -27,9 +27,10 @@ use crate::{Cell, Error, Float, Model, ModelConfig, Nonlinearity, Result, Rnn, R
 /// The metadata key holding the model's configuration as JSON.
 pub const CONFIG_KEY: &str = "rnn.config";
 
-/// Tensor-name prefixes that are not model parameters: a training checkpoint's optimizer state
-/// and best weights. Loading a model skips them, so a checkpoint is also a model file.
-pub const RESERVED_PREFIXES: [&str; 2] = ["optim.", "best_model."];
+/// Tensor-name prefixes that are not model parameters: a training checkpoint's optimizer
+/// state, best weights and (when interrupted within an epoch) the hidden state carried from batch
+/// to batch. Loading a model skips them, so a checkpoint is also a model file.
+pub const RESERVED_PREFIXES: [&str; 3] = ["optim.", "best_model.", "carried."];
 
 fn is_reserved(name: &str) -> bool {
     RESERVED_PREFIXES.iter().any(|p| name.starts_with(p))
