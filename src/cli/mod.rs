@@ -23,6 +23,7 @@ mod forecast;
 mod forward;
 mod init;
 mod inspect;
+mod interrupt;
 pub mod peak;
 mod sequence;
 mod train;
@@ -55,6 +56,8 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // `rnn inspect m.safetensors | head -1`: the reader went away, nothing to report.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        // interrupted training: what was saved and how to resume are printed already
+        Err(err) if err.is::<interrupt::Interrupted>() => ExitCode::from(interrupt::EXIT_STATUS),
         Err(err) => {
             // Nothing sensible is left to do if stderr itself is gone.
             let _ = writeln!(std::io::stderr().lock(), "{}", error_line(&err));

@@ -11,6 +11,7 @@ use super::args::train::{Args, Task};
 pub fn run(args: &Args) -> Result<()> {
     let tensorboard =
         args.output.tensorboard.as_deref().map(TensorBoard::create).transpose().context("--tensorboard")?;
+    super::interrupt::install();
     match args.task {
         Task::Sequence => match args.model.dtype {
             Dtype::F32 => super::sequence::train::<f32>(args, tensorboard),

@@ -179,6 +179,13 @@ impl<F: Float> Trainer<F> {
         self.state.epoch
     }
 
+    /// The epoch left unfinished by a stop ([`Trainer::with_stop`]): (epoch, batches done,
+    /// batches in it).
+    pub fn partial_epoch(&self) -> Option<(usize, usize, usize)> {
+        let p = self.state.partial.as_ref()?;
+        Some((p.epoch, p.batches_done, p.order.len().div_ceil(self.config.batch_size)))
+    }
+
     /// Optimizer steps taken (counting those before a resume).
     pub fn steps_done(&self) -> usize {
         self.state.step
@@ -300,6 +307,8 @@ impl<F: Float> Trainer<F> {
         {
             if self.stop_requested() {
                 interrupted = true;
+                // a run stopped before its first epoch has a checkpoint to resume from too
+                checkpoint::save(&paths.last, &self.checkpoint_view())?;
                 break;
             }
             let epoch = self.state.epoch + 1;
