@@ -38,15 +38,15 @@ pub fn read_inputs<F: Float>(inputs: &Path) -> Result<Array3<F>> {
     if x.ndim() != 3 {
         bail!("{}: expected [N, T, input_size], got shape {:?}", inputs.display(), x.shape());
     }
-    if x.iter().any(|v| !v.is_finite()) {
-        bail!("{}: contains NaN or infinite values", inputs.display());
-    }
     x.into_dimensionality::<Ix3>().with_context(|| inputs.display().to_string())
 }
 
-/// Reads a float32 or float64 `.npy` array as `F`.
+/// Reads a float32 or float64 `.npy` array as `F`, refusing NaN and infinite values (naming the
+/// first one's index).
 pub fn read_float<F: Float>(path: &Path) -> Result<ArrayD<F>> {
-    Ok(npy::read(path)?.into_float::<F>())
+    let a = npy::read(path)?.into_float::<F>();
+    npy::check_finite(path, &a)?;
+    Ok(a)
 }
 
 /// Applies the gate-bias initialisations asked for (`--forget-bias`, `--chrono`) to a fresh

@@ -72,10 +72,8 @@ fn plot_stem(args: &Args) -> Result<Option<PathBuf>> {
         Some(stem) => stem.clone(),
         None => args.model[0].with_extension("diagnose"),
     };
-    let folder = stem.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if !folder.is_dir() {
-        bail!("{}: the plots' folder does not exist", folder.display());
-    }
+    let plots = [".lag", ".time"].map(|s| super::outputs::plot_pair(&stem, s));
+    super::outputs::check(plots.iter().flatten().map(|p| ("--plot", p.as_path())))?;
     Ok(Some(stem))
 }
 

@@ -254,6 +254,7 @@ fn json(ev: &Evaluation) -> String {
 
 /// `rnn forecast`.
 pub fn forecast(args: &ForecastArgs) -> Result<()> {
+    super::outputs::check(args.output.as_deref().map(|p| ("--output", p)))?;
     let loaded = model_file::load::<f64>(&args.model, &LoadOptions::default())?;
     let meta = ForecastMeta::from_metadata(&loaded.metadata, &args.model)?;
     let table = table::read(&args.data, meta.columns())?;

@@ -24,6 +24,7 @@ mod forward;
 mod init;
 mod inspect;
 mod interrupt;
+mod outputs;
 pub mod peak;
 mod sequence;
 mod train;
@@ -75,7 +76,11 @@ fn error_line(err: &anyhow::Error) -> String {
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+    let broken = |e: &std::io::Error| e.kind() == std::io::ErrorKind::BrokenPipe;
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(broken)
+            || matches!(e.downcast_ref::<rnn::Error>(), Some(rnn::Error::Io { err, .. }) if broken(err))
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use super::args::train::{Args, Task};
 /// Runs `rnn train`. The TensorBoard directory and its event file are made first, so a bad
 /// `--tensorboard` fails before any data is read or any model trained.
 pub fn run(args: &Args) -> Result<()> {
+    super::outputs::check_train(args)?;
     let tensorboard =
         args.output.tensorboard.as_deref().map(TensorBoard::create).transpose().context("--tensorboard")?;
     super::interrupt::install();
