@@ -49,6 +49,26 @@ pub fn read_float<F: Float>(path: &Path) -> Result<ArrayD<F>> {
     Ok(a)
 }
 
+/// Says on stderr, for a model file that does not name its activation (a bare PyTorch
+/// state_dict), which one was assumed and how to choose the other: with `--nonlinearity` when
+/// the command has the flag, else with `rnn forward`.
+pub fn warn_assumed<F>(path: &Path, loaded: &rnn::model_file::LoadedModel<F>, has_flag: bool) {
+    let Some(act) = loaded.assumed_nonlinearity else { return };
+    let other = match act {
+        rnn::Nonlinearity::Tanh => "relu",
+        _ => "tanh",
+    };
+    let how = if has_flag {
+        format!("if it is not, give --nonlinearity {other}")
+    } else {
+        format!("this command cannot be told otherwise (rnn forward and rnn inspect take --nonlinearity {other})")
+    };
+    eprintln!(
+        "rnn: warning: {}: the file does not say its activation (no `rnn.config` metadata): assumed {act}; {how}",
+        path.display()
+    );
+}
+
 /// Applies the gate-bias initialisations asked for (`--forget-bias`, `--chrono`) to a fresh
 /// model; `seed` draws chrono's biases.
 ///

@@ -26,6 +26,7 @@ pub fn run(args: &Args) -> Result<()> {
     let mut reports = Vec::new();
     for path in &args.model {
         let loaded = model_file::load::<f64>(path, &LoadOptions::default())?;
+        super::common::warn_assumed(path, &loaded, false);
         let (data, loss) = dataset(args, path, &loaded)?;
         let rows: Vec<usize> = (0..data.len().min(args.batch)).collect();
         let batch = data.batch(&rows);

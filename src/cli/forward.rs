@@ -40,6 +40,7 @@ fn forward<F: Float>(args: &Args, x: ArrayD<F>) -> Result<()> {
 
     let options = LoadOptions { nonlinearity: args.nonlinearity.map(Into::into) };
     let loaded = model_file::load::<F>(&args.model, &options)?;
+    super::common::warn_assumed(&args.model, &loaded, true);
     let model: &Model<F> = &loaded.model;
     let config = model.rnn.config();
     if features != config.input_size {
