@@ -32,19 +32,27 @@ mod train;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 
 use args::{Cli, Command};
 
 /// Parses the arguments, runs the subcommand and turns an error into one line on stderr.
 pub fn main() -> ExitCode {
     rnn::threads::keep_freed_memory();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // the flags typed on the command line (not defaults), to warn of those a task ignores
+    let given = |id: &str| {
+        matches.subcommand_matches("train").is_some_and(|m| {
+            m.try_get_raw(id).is_ok_and(|v| v.is_some()) && m.value_source(id) == Some(ValueSource::CommandLine)
+        })
+    };
     let result = match &cli.command {
         Command::Forward(args) => forward::run(args),
         Command::Init(args) => init::run(args),
         Command::Inspect(args) => inspect::run(args),
-        Command::Train(args) => train::run(args),
+        Command::Train(args) => train::run(args, &given),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Diagnose(args) => diagnose::run(args),
         Command::Experiment(args) => experiment::run(args),
