@@ -61,11 +61,20 @@ fn warn_ignored_flags(task: Task, given: &dyn Fn(&str) -> bool) {
     }
 }
 
+/// The flags a task refuses with an error of its own (no warning is added).
+fn refused(task: Task, id: &str) -> bool {
+    match task {
+        Task::Charlm => ["inputs", "targets", "labels", "mask", "val_inputs"].contains(&id),
+        Task::Classify => ["targets", "mask"].contains(&id),
+        Task::Sequence | Task::Forecast => false,
+    }
+}
+
 fn ignored_flags(task: Task, given: &dyn Fn(&str) -> bool) -> Vec<String> {
     let name = |t: &Task| t.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
     TASK_FLAGS
         .iter()
-        .filter(|(id, _, tasks)| !tasks.contains(&task) && given(id))
+        .filter(|(id, _, tasks)| !tasks.contains(&task) && !refused(task, id) && given(id))
         .map(|(_, flag, tasks)| {
             let to: Vec<String> = tasks.iter().map(|t| format!("--task {}", name(t))).collect();
             format!("{flag} does not apply to --task {} (only to {}): ignored", name(&task), to.join(", "))
@@ -85,5 +94,7 @@ mod tests {
             vec!["--sample does not apply to --task forecast (only to --task charlm): ignored"]
         );
         assert_eq!(ignored_flags(Task::Charlm, &given).len(), 1); // --window
+        // charlm refuses --inputs itself, with an error: no warning on top
+        assert!(ignored_flags(Task::Charlm, &|id: &str| id == "inputs").is_empty());
     }
 }
