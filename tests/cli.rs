@@ -30,6 +30,16 @@ fn ok(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).expect("stdout is UTF-8")
 }
 
+/// As [`ok`] for a model file that does not say its activation: stderr is the one warning
+/// saying tanh was assumed.
+fn ok_assumed(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "rnn failed ({}): {stderr}", out.status);
+    let warned = stderr.starts_with("rnn: warning: ") && stderr.contains(": assumed tanh; ");
+    assert!(warned && stderr.lines().count() == 1, "{stderr}");
+    String::from_utf8(out.stdout.clone()).expect("stdout is UTF-8")
+}
+
 /// Asserts the run failed the `rnn` way: exit status 1, nothing on stdout, exactly one line on
 /// stderr starting `rnn: `, mentioning `file`, and no panic. Returns the line.
 fn failed(out: &Output, file: &Path) -> String {
@@ -214,7 +224,7 @@ fn forward_on_a_bare_state_dict() {
     npy::write(&x, case_tensor(case, "x").view()).unwrap();
     npy::write(&h0, case_tensor(case, "h0").view()).unwrap();
     let (y, hn) = (dir.path().join("y.npy"), dir.path().join("hn.npy"));
-    ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x, &"--h0", &h0, &"--output", &y, &"--hn", &hn]));
+    ok_assumed(&rnn(&[&"forward", &"--model", &model, &"--input", &x, &"--h0", &h0, &"--output", &y, &"--hn", &hn]));
     assert!(max_abs_diff(&read(&y).0, &case_tensor(case, "output").mapv(f64::from)) < 1e-5);
     assert!(max_abs_diff(&read(&hn).0, &case_tensor(case, "h_n").mapv(f64::from)) < 1e-5);
 
@@ -222,7 +232,7 @@ fn forward_on_a_bare_state_dict() {
     let x2 = dir.path().join("x2.npy");
     npy::write(&x2, wavy(6, 3, 3, 0.5).view()).unwrap();
     let (plain, tanh, relu) = (dir.path().join("plain.npy"), dir.path().join("tanh.npy"), dir.path().join("relu.npy"));
-    ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x2, &"--output", &plain]));
+    ok_assumed(&rnn(&[&"forward", &"--model", &model, &"--input", &x2, &"--output", &plain]));
     ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x2, &"--output", &tanh, &"--nonlinearity", &"tanh"]));
     ok(&rnn(&[&"forward", &"--model", &model, &"--input", &x2, &"--output", &relu, &"--nonlinearity", &"relu"]));
     let (plain, tanh, relu) = (read(&plain).0, read(&tanh).0, read(&relu).0);
@@ -401,7 +411,7 @@ fn init_float64_with_every_option() {
 #[test]
 fn inspect_reports_inferred_and_bare_configs() {
     let bare = golden("tanh_2l_bare", "model.safetensors");
-    let text = ok(&rnn(&[&"inspect", &bare]));
+    let text = ok_assumed(&rnn(&[&"inspect", &bare]));
     assert!(text.contains("bare nn.RNN state_dict"), "{text}");
     assert!(text.contains("weight_hh_l1 "), "bare names are shown as stored:\n{text}");
     assert!(!text.contains("rnn.weight"), "{text}");
@@ -414,7 +424,7 @@ fn inspect_reports_inferred_and_bare_configs() {
     assert_eq!(json["tensors"][0]["name"], "weight_ih_l0");
 
     let nometa = golden("tanh_1l_nometa", "model.safetensors");
-    let json: serde_json::Value = serde_json::from_str(&ok(&rnn(&[&"inspect", &"--json", &nometa]))).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&ok_assumed(&rnn(&[&"inspect", &"--json", &nometa]))).unwrap();
     assert_eq!(json["config_source"], "inferred");
     assert_eq!(json["bare"], false);
     assert_eq!(json["tensors"][0]["name"], "rnn.weight_ih_l0");

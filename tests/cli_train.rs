@@ -113,7 +113,10 @@ fn bad_training_input_is_one_clear_line() {
     let mut v = Array3::<f32>::zeros((60, 12, 1));
     v[[3, 4, 0]] = f32::NAN;
     npy::write(&nan, v.view()).unwrap();
-    fails(&["train", "--inputs", p(&nan), "--targets", p(&y), "--out", p(&out)], "nan.npy: contains NaN");
+    fails(
+        &["train", "--inputs", p(&nan), "--targets", p(&y), "--out", p(&out)],
+        "nan.npy: NaN at index [3, 4, 0]: NaN and infinite values are not accepted",
+    );
     fails(&["train", "--inputs", p(&x), "--targets", p(&y), "--momentum", "0.9"], "--momentum applies to sgd");
     fails(&["train", "--inputs", p(&x), "--targets", p(&y), "--lr=-1"], "lr must be positive");
     fails(&["train", "--inputs", p(&x), "--targets", p(&y), "--schedule", "wavy"], "unknown schedule `wavy`");

@@ -84,6 +84,8 @@ fn train_as<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<(
     {
         bail!("{}: labels go up to {max_label} but --class-names names {} classes", labels.display(), names.len());
     }
+    let classes = c.class_names.as_ref().map_or(0, Vec::len).max(max_label + 1);
+    check_classes(labels, &classify::class_counts(labels_all, classes))?;
     let train_labels: Vec<usize> = train_rows.iter().map(|&r| labels_all[r]).collect();
     let settings = ClassifySettings::new(&train_labels, c.class_names.clone())?;
     let num_classes = settings.num_classes;
@@ -159,6 +161,29 @@ fn train_as<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<(
     }
     if !args.output.quiet {
         eprint!("{}", scores.table(&format!("held-out test split ({} sequences)", test_y.len()), &settings));
+    }
+    Ok(())
+}
+
+/// Refuses labels of a single class; warns of each class in `0..C` with no example.
+fn check_classes(path: &Path, counts: &[usize]) -> Result<()> {
+    let present: Vec<usize> = (0..counts.len()).filter(|&c| counts[c] > 0).collect();
+    if let [only] = present[..] {
+        bail!(
+            "{}: all {} labels are class {only}: a classifier needs examples of at least two classes",
+            path.display(),
+            counts[only]
+        );
+    }
+    let absent: Vec<String> = (0..counts.len()).filter(|&c| counts[c] == 0).map(|c| c.to_string()).collect();
+    if !absent.is_empty() {
+        eprintln!(
+            "rnn: warning: {}: no example of class {} (classes run 0..{}): the model gets an output for each, never \
+             trained to fire",
+            path.display(),
+            absent.join(", "),
+            counts.len() - 1
+        );
     }
     Ok(())
 }

@@ -38,15 +38,35 @@ pub fn read_inputs<F: Float>(inputs: &Path) -> Result<Array3<F>> {
     if x.ndim() != 3 {
         bail!("{}: expected [N, T, input_size], got shape {:?}", inputs.display(), x.shape());
     }
-    if x.iter().any(|v| !v.is_finite()) {
-        bail!("{}: contains NaN or infinite values", inputs.display());
-    }
     x.into_dimensionality::<Ix3>().with_context(|| inputs.display().to_string())
 }
 
-/// Reads a float32 or float64 `.npy` array as `F`.
+/// Reads a float32 or float64 `.npy` array as `F`, refusing NaN and infinite values (naming the
+/// first one's index).
 pub fn read_float<F: Float>(path: &Path) -> Result<ArrayD<F>> {
-    Ok(npy::read(path)?.into_float::<F>())
+    let a = npy::read(path)?.into_float::<F>();
+    npy::check_finite(path, &a)?;
+    Ok(a)
+}
+
+/// Says on stderr, for a model file that does not name its activation (a bare PyTorch
+/// state_dict), which one was assumed and how to choose the other: with `--nonlinearity` when
+/// the command has the flag, else with `rnn forward`.
+pub fn warn_assumed<F>(path: &Path, loaded: &rnn::model_file::LoadedModel<F>, has_flag: bool) {
+    let Some(act) = loaded.assumed_nonlinearity else { return };
+    let other = match act {
+        rnn::Nonlinearity::Tanh => "relu",
+        _ => "tanh",
+    };
+    let how = if has_flag {
+        format!("if it is not, give --nonlinearity {other}")
+    } else {
+        format!("this command cannot be told otherwise (rnn forward and rnn inspect take --nonlinearity {other})")
+    };
+    eprintln!(
+        "rnn: warning: {}: the file does not say its activation (no `rnn.config` metadata): assumed {act}; {how}",
+        path.display()
+    );
 }
 
 /// Applies the gate-bias initialisations asked for (`--forget-bias`, `--chrono`) to a fresh

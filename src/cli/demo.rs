@@ -36,6 +36,7 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
     );
     let cli = Cli::try_parse_from(argv.iter().copied().chain(["--quiet"]))?;
     let Command::Train(train) = cli.command else { bail!("rnn demo: internal error: not a train command") };
+    super::outputs::check_train(&train)?;
     let outcome = super::forecast::run(&train, true, None)?;
     let r = &outcome.report;
     eprintln!(

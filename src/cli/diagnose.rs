@@ -26,6 +26,7 @@ pub fn run(args: &Args) -> Result<()> {
     let mut reports = Vec::new();
     for path in &args.model {
         let loaded = model_file::load::<f64>(path, &LoadOptions::default())?;
+        super::common::warn_assumed(path, &loaded, false);
         let (data, loss) = dataset(args, path, &loaded)?;
         let rows: Vec<usize> = (0..data.len().min(args.batch)).collect();
         let batch = data.batch(&rows);
@@ -72,10 +73,8 @@ fn plot_stem(args: &Args) -> Result<Option<PathBuf>> {
         Some(stem) => stem.clone(),
         None => args.model[0].with_extension("diagnose"),
     };
-    let folder = stem.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if !folder.is_dir() {
-        bail!("{}: the plots' folder does not exist", folder.display());
-    }
+    let plots = [".lag", ".time"].map(|s| super::outputs::plot_pair(&stem, s));
+    super::outputs::check(plots.iter().flatten().map(|p| ("--plot", p.as_path())))?;
     Ok(Some(stem))
 }
 

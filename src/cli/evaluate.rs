@@ -9,6 +9,7 @@ use super::args::evaluate::Args;
 /// Runs `rnn evaluate`.
 pub fn run(args: &Args) -> Result<()> {
     let loaded = model_file::load::<f64>(&args.model, &LoadOptions::default())?;
+    super::common::warn_assumed(&args.model, &loaded, false);
     match rnn::tasks::kind(&loaded.metadata).as_deref() {
         Some("forecast") => super::forecast::evaluate(args, &loaded),
         Some("charlm") => super::charlm::evaluate(args, &loaded),

@@ -108,10 +108,8 @@ fn plot_stem(args: &Args) -> Result<Option<PathBuf>> {
         Name::Depth => "depth",
     };
     let stem = args.plot.clone().unwrap_or_else(|| PathBuf::from(format!("experiment-{name}")));
-    let folder = stem.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if !folder.is_dir() {
-        bail!("{}: the plots' folder does not exist", folder.display());
-    }
+    let plots = [".curves", ".lag"].map(|s| super::outputs::plot_pair(&stem, s));
+    super::outputs::check(plots.iter().flatten().map(|p| ("--plot", p.as_path())))?;
     Ok(Some(stem))
 }
 

@@ -31,7 +31,23 @@ pub fn trainer<F: Float>(
 ) -> Result<Trainer<F>> {
     let trainer = match &args.output.resume {
         Some(ckpt) => {
+            let epochs = config.epochs;
             let t = Trainer::<F>::resume(ckpt, config)?;
+            let done = t.epochs_done();
+            if epochs < done || (epochs == done && t.partial_epoch().is_some()) {
+                bail!(
+                    "{}: the checkpoint already did {done} epochs and --epochs is {epochs}: nothing to train; \
+                     give --epochs above {done} to train further",
+                    ckpt.display()
+                );
+            }
+            if epochs == done {
+                eprintln!(
+                    "rnn: note: {}: the checkpoint already did all {done} epochs: writing its model without training \
+                     (give --epochs above {done} to train further)",
+                    ckpt.display()
+                );
+            }
             let mc = t.model().config();
             if mc.rnn.input_size != input_size || mc.output_size != Some(output_size) {
                 bail!(
@@ -53,7 +69,7 @@ pub fn trainer<F: Float>(
             Trainer::new(model, config)?
         }
     };
-    Ok(trainer.with_metadata(metadata))
+    Ok(trainer.with_metadata(metadata).with_stop(super::interrupt::flag()))
 }
 
 /// Runs `trainer.fit` with the progress display (and, given one, the TensorBoard log), then
@@ -79,6 +95,10 @@ pub fn fit<F: Float>(
     };
     progress.finish();
     let report = report?;
+    if report.interrupted {
+        report_interruption(trainer, &report);
+        return Err(super::interrupt::Interrupted.into());
+    }
     if !args.output.quiet {
         let mut lines = vec![format!(
             "done: {} epochs in {:.1} s{}",
@@ -107,6 +127,26 @@ pub fn fit<F: Float>(
         eprintln!("{}", lines.join("\n"));
     }
     Ok(report)
+}
+
+/// Says on stderr (even with `--quiet`) what an interrupted run saved and how to resume it.
+fn report_interruption<F: Float>(trainer: &Trainer<F>, report: &TrainReport) {
+    let paths = &report.paths;
+    let done = match &trainer.partial_epoch() {
+        Some((epoch, batches, of)) => format!("{batches} of {of} batches of epoch {epoch} done"),
+        None => format!("{} epochs done", trainer.epochs_done()),
+    };
+    let model = match report.best_val_loss {
+        Some(v) => format!("weights of epoch {}, the best so far: validation loss {v:.6}", report.final_epoch),
+        None if trainer.partial_epoch().is_some() => "the weights now".to_string(),
+        None => format!("epoch {}", report.final_epoch),
+    };
+    eprintln!(
+        "rnn: training interrupted ({done})\nmodel:           {} ({model})\nlast checkpoint: {}\nresume with:     {}",
+        paths.model.display(),
+        paths.last.display(),
+        super::interrupt::resume_command(&paths.last)
+    );
 }
 
 /// Progress on stderr: a bar per epoch on a terminal, one plain line per epoch otherwise,

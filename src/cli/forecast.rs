@@ -146,14 +146,27 @@ fn choose<F: Float>(
     ));
     let scratch = Scratch::new()?;
     let mut n = 0;
-    let (meta, _) = forecast::select::<F>(plan, table, |meta, train, val| {
+    let selected = forecast::select::<F>(plan, table, |meta, train, val| {
         n += 1;
         let mut trainer = trainer::<F>(args, config.clone(), meta.input_size(), meta.horizon, meta.to_metadata())
             .map_err(|e| rnn::Error::Training(format!("{e:#}")))?;
         let paths = RunPaths::from_model_path(&scratch.0.join(format!("candidate{n}.safetensors")));
-        trainer.fit(train, Some(val), &paths, &mut Silent)?;
+        if trainer.fit(train, Some(val), &paths, &mut Silent)?.interrupted {
+            return Err(rnn::Error::Training("interrupted".into()));
+        }
         Ok(model_file::load::<F>(&paths.model, &LoadOptions::default())?.model)
-    })?;
+    });
+    let (meta, _) = match selected {
+        Err(_) if super::interrupt::requested() => {
+            eprintln!(
+                "rnn: training interrupted while choosing the transformation (candidate {n} of {}): the candidates \
+                 are not kept, nothing to resume; run again, or name one with --transform",
+                plan.candidates.len()
+            );
+            return Err(super::interrupt::Interrupted.into());
+        }
+        other => other?,
+    };
     for c in &meta.selection {
         say(format!(
             "  {:<14} validation RMSE {:>10}  MASE {:.3}  (persistence: RMSE {}, MASE {:.3}){}",
@@ -241,6 +254,7 @@ fn json(ev: &Evaluation) -> String {
 
 /// `rnn forecast`.
 pub fn forecast(args: &ForecastArgs) -> Result<()> {
+    super::outputs::check(args.output.as_deref().map(|p| ("--output", p)))?;
     let loaded = model_file::load::<f64>(&args.model, &LoadOptions::default())?;
     let meta = ForecastMeta::from_metadata(&loaded.metadata, &args.model)?;
     let table = table::read(&args.data, meta.columns())?;

@@ -22,30 +22,12 @@ pub fn run(args: &Args) -> Result<()> {
 /// leaves one output written and the other not.
 fn check_destinations(args: &Args) -> Result<()> {
     let outputs = [("--output", Some(&args.output)), ("--hn", args.hn.as_ref()), ("--cn", args.cn.as_ref())];
-    for (i, (a, p)) in outputs.iter().enumerate() {
-        for (b, q) in &outputs[i + 1..] {
-            if let (Some(p), Some(q)) = (p, q)
-                && p == q
-            {
-                bail!("{}: given as both {a} and {b}", p.display());
-            }
-        }
-    }
-    for path in std::iter::once(&args.output).chain(&args.hn).chain(&args.cn) {
-        if path.is_dir() {
-            bail!("{}: is a directory, expected a .npy file path to write", path.display());
-        }
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-            && !parent.is_dir()
-        {
-            bail!("{}: cannot write: folder {} does not exist", path.display(), parent.display());
-        }
-    }
-    Ok(())
+    super::outputs::check(outputs.iter().filter_map(|(flag, p)| p.map(|p| (*flag, p.as_path()))))
 }
 
 fn forward<F: Float>(args: &Args, x: ArrayD<F>) -> Result<()> {
     let input = args.input.display();
+    npy::check_finite(&args.input, &x)?;
     if x.ndim() != 3 {
         bail!("{input}: expected [seq_len, batch, input_size], got shape {}", shape_str(x.shape()));
     }
@@ -58,6 +40,7 @@ fn forward<F: Float>(args: &Args, x: ArrayD<F>) -> Result<()> {
 
     let options = LoadOptions { nonlinearity: args.nonlinearity.map(Into::into) };
     let loaded = model_file::load::<F>(&args.model, &options)?;
+    super::common::warn_assumed(&args.model, &loaded, true);
     let model: &Model<F> = &loaded.model;
     let config = model.rnn.config();
     if features != config.input_size {
@@ -105,10 +88,10 @@ fn read_state<F: Float>(path: Option<&std::path::PathBuf>, name: &str, want: [us
             shape_str(state.shape())
         );
     }
-    let state: Array3<F> = state
-        .into_float::<F>()
-        .into_dimensionality::<Ix3>()
-        .with_context(|| format!("{}: not a 3-D array", path.display()))?;
+    let state = state.into_float::<F>();
+    npy::check_finite(path, &state)?;
+    let state: Array3<F> =
+        state.into_dimensionality::<Ix3>().with_context(|| format!("{}: not a 3-D array", path.display()))?;
     Ok(Some(state))
 }
 

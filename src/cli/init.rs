@@ -9,6 +9,7 @@ use super::common::{plural, print_stdout, thousands};
 
 /// Runs `rnn init`.
 pub fn run(args: &Args) -> Result<()> {
+    super::outputs::check([("--out", args.out.as_path())])?;
     let rnn = RnnConfig {
         input_size: args.input_size,
         hidden_size: args.hidden_size,

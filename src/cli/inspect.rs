@@ -60,6 +60,7 @@ pub fn run(args: &Args) -> Result<()> {
     let options = LoadOptions { nonlinearity: args.nonlinearity.map(Into::into) };
     // f64 holds both stored dtypes exactly.
     let loaded = model_file::load::<f64>(&args.model, &options)?;
+    super::common::warn_assumed(&args.model, &loaded, true);
     let config = loaded.model.config();
     let c = &config.rnn;
     let tensors: Vec<Tensor> = loaded

@@ -23,6 +23,8 @@ mod forecast;
 mod forward;
 mod init;
 mod inspect;
+mod interrupt;
+mod outputs;
 pub mod peak;
 mod sequence;
 mod train;
@@ -30,14 +32,22 @@ mod train;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 
 use args::{Cli, Command};
 
 /// Parses the arguments, runs the subcommand and turns an error into one line on stderr.
 pub fn main() -> ExitCode {
     rnn::threads::keep_freed_memory();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // the flags typed on the command line (not defaults), to warn of those a task ignores
+    let given = |id: &str| {
+        matches.subcommand_matches("train").is_some_and(|m| {
+            m.try_get_raw(id).is_ok_and(|v| v.is_some()) && m.value_source(id) == Some(ValueSource::CommandLine)
+        })
+    };
     if let Err(err) = rnn::threads::init(cli.threads) {
         let flag = if cli.threads.is_some() { "--threads: " } else { "" };
         let _ = writeln!(std::io::stderr().lock(), "rnn: {flag}{err}");
@@ -47,7 +57,7 @@ pub fn main() -> ExitCode {
         Command::Forward(args) => forward::run(args),
         Command::Init(args) => init::run(args),
         Command::Inspect(args) => inspect::run(args),
-        Command::Train(args) => train::run(args),
+        Command::Train(args) => train::run(args, &given),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Diagnose(args) => diagnose::run(args),
         Command::Experiment(args) => experiment::run(args),
@@ -60,6 +70,8 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // `rnn inspect m.safetensors | head -1`: the reader went away, nothing to report.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        // interrupted training: what was saved and how to resume are printed already
+        Err(err) if err.is::<interrupt::Interrupted>() => ExitCode::from(interrupt::EXIT_STATUS),
         Err(err) => {
             // Nothing sensible is left to do if stderr itself is gone.
             let _ = writeln!(std::io::stderr().lock(), "{}", error_line(&err));
@@ -77,7 +89,11 @@ fn error_line(err: &anyhow::Error) -> String {
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+    let broken = |e: &std::io::Error| e.kind() == std::io::ErrorKind::BrokenPipe;
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(broken)
+            || matches!(e.downcast_ref::<rnn::Error>(), Some(rnn::Error::Io { err, .. }) if broken(err))
+    })
 }
 
 #[cfg(test)]

@@ -66,9 +66,6 @@ pub(super) fn read_dataset<F: Float>(inputs: &Path, targets: &Path, mask: Option
             x.shape()[1]
         );
     }
-    if y.iter().any(|v| !v.is_finite()) {
-        bail!("{}: contains NaN or infinite values", targets.display());
-    }
     let mask = match mask {
         None => None,
         Some(path) => {

@@ -7,4 +7,4 @@ pub mod model_file;
 pub mod npy;
 pub mod tensorboard;
 
-pub use atomic::{write_atomic, write_atomic_with};
+pub use atomic::{check_writable, write_atomic, write_atomic_with};

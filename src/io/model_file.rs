@@ -27,9 +27,10 @@ use crate::{Cell, Error, Float, Model, ModelConfig, Nonlinearity, Result, Rnn, R
 /// The metadata key holding the model's configuration as JSON.
 pub const CONFIG_KEY: &str = "rnn.config";
 
-/// Tensor-name prefixes that are not model parameters: a training checkpoint's optimizer state
-/// and best weights. Loading a model skips them, so a checkpoint is also a model file.
-pub const RESERVED_PREFIXES: [&str; 2] = ["optim.", "best_model."];
+/// Tensor-name prefixes that are not model parameters: a training checkpoint's optimizer
+/// state, best weights and (when interrupted within an epoch) the hidden state carried from batch
+/// to batch. Loading a model skips them, so a checkpoint is also a model file.
+pub const RESERVED_PREFIXES: [&str; 3] = ["optim.", "best_model.", "carried."];
 
 fn is_reserved(name: &str) -> bool {
     RESERVED_PREFIXES.iter().any(|p| name.starts_with(p))
@@ -65,6 +66,10 @@ pub struct LoadedModel<F = f32> {
     pub config_source: ConfigSource,
     /// Whether the names had no `rnn.` prefix (a bare `nn.RNN` state_dict).
     pub bare: bool,
+    /// The nonlinearity assumed for a file that does not say it (no `rnn.config` metadata, an
+    /// RNN or IndRNN cell, none given in [`LoadOptions`]): a ReLU `nn.RNN` state_dict cannot be
+    /// told from a tanh one by its tensors, so a caller should say what was assumed.
+    pub assumed_nonlinearity: Option<Nonlinearity>,
 }
 
 /// Reads a model file.
@@ -258,6 +263,10 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
         metadata,
         config_source,
         bare,
+        assumed_nonlinearity: (config_source == ConfigSource::Inferred
+            && config.rnn.cell.has_nonlinearity()
+            && options.nonlinearity.is_none())
+        .then_some(config.rnn.nonlinearity),
     })
 }
 
@@ -462,10 +471,12 @@ mod tests {
             (Cell::IndRnn, Nonlinearity::Relu, 5, 2, true)
         );
         assert_eq!(loaded.model.rnn, model.rnn);
-        // the activation is not in the file: relu unless asked for
+        // the activation is not in the file: relu unless asked for, and said to be assumed
+        assert_eq!(loaded.assumed_nonlinearity, Some(Nonlinearity::Relu));
         let tanh = LoadOptions { nonlinearity: Some(Nonlinearity::Tanh) };
         let loaded = from_bytes::<f64>(&bytes, Path::new("b.safetensors"), &tanh).unwrap();
         assert_eq!(loaded.model.rnn.config().nonlinearity, Nonlinearity::Tanh);
+        assert_eq!(loaded.assumed_nonlinearity, None);
     }
 
     #[test]

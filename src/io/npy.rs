@@ -90,6 +90,32 @@ fn describe(e: ViewNpyError) -> String {
     }
 }
 
+/// Refuses an array holding a NaN or infinite value, naming the first one's index.
+///
+/// # Example
+/// ```
+/// use ndarray::arr2;
+/// let a = arr2(&[[0.0, 1.0], [f64::NAN, 2.0]]).into_dyn();
+/// let err = rnn::io::npy::check_finite(std::path::Path::new("x.npy"), &a).unwrap_err();
+/// assert_eq!(err.to_string(), "x.npy: NaN at index [1, 0]: NaN and infinite values are not accepted");
+/// ```
+///
+/// # Errors
+/// [`Error::Npy`] naming `path` and the index.
+pub fn check_finite<F: Float>(path: &Path, array: &ArrayD<F>) -> Result<()> {
+    match array.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        None => Ok(()),
+        Some((index, v)) => Err(Error::Npy {
+            path: path.to_path_buf(),
+            msg: format!(
+                "{} at index {:?}: NaN and infinite values are not accepted",
+                v.to_f64_lossless(),
+                index.slice()
+            ),
+        }),
+    }
+}
+
 /// Writes an array as `.npy` atomically.
 ///
 /// # Errors
@@ -97,7 +123,11 @@ fn describe(e: ViewNpyError) -> String {
 pub fn write<F: Float, D: Dimension>(path: &Path, array: ArrayView<'_, F, D>) -> Result<()> {
     write_atomic_with(path, |f| {
         let mut w = BufWriter::new(f);
-        array.write_npy(&mut w).map_err(std::io::Error::other)?;
+        array.write_npy(&mut w).map_err(|e| match e {
+            // the device's own error (`/dev/full`: no space left), not wrapped
+            ndarray_npy::WriteNpyError::Io(e) => e,
+            other => std::io::Error::other(other),
+        })?;
         std::io::Write::flush(&mut w)
     })
 }

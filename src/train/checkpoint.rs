@@ -15,7 +15,7 @@ pub use super::state::{Best, TrainState};
 use super::TrainConfig;
 use super::optim::{Optimizer, OptimizerState};
 use crate::io::model_file::{self, LoadOptions};
-use crate::{Error, Float, Model, Result};
+use crate::{Error, Float, Model, Result, State};
 
 /// The metadata key of the training state.
 pub const STATE_KEY: &str = "rnn.train_state";
@@ -23,6 +23,8 @@ pub const STATE_KEY: &str = "rnn.train_state";
 pub const OPTIM_PREFIX: &str = "optim.";
 /// Tensor-name prefix of the best epoch's weights.
 pub const BEST_PREFIX: &str = "best_model.";
+/// Tensor-name prefix of the hidden state carried into the rest of an interrupted epoch.
+pub const CARRIED_PREFIX: &str = "carried.";
 
 /// The exact position of a ChaCha8 generator.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,6 +85,8 @@ pub struct CheckpointRef<'a, F: Float> {
     pub metadata: &'a HashMap<String, String>,
     /// The best epoch's weights, when they differ from `model`.
     pub best_model: Option<&'a Model<F>>,
+    /// The hidden state carried into the rest of an interrupted epoch (stateful training).
+    pub carried: Option<&'a State<F>>,
 }
 
 /// A checkpoint read back.
@@ -99,6 +103,8 @@ pub struct Checkpoint<F: Float> {
     pub best_model: Option<Model<F>>,
     /// The model's extra metadata (everything but the configuration and training state).
     pub metadata: HashMap<String, String>,
+    /// The hidden state carried into the rest of an interrupted epoch, if stored.
+    pub carried: Option<State<F>>,
 }
 
 /// Writes a checkpoint atomically.
@@ -119,6 +125,12 @@ pub fn save<F: Float>(path: &Path, c: &CheckpointRef<'_, F>) -> Result<()> {
         c.optimizer.state_tensors().into_iter().map(|(n, t)| (format!("{OPTIM_PREFIX}{n}"), t)).collect();
     if let Some(best) = c.best_model {
         extra.extend(best.named_tensors().into_iter().map(|(n, t)| (format!("{BEST_PREFIX}{n}"), t.to_owned())));
+    }
+    if let Some(state) = c.carried {
+        extra.push((format!("{CARRIED_PREFIX}h"), state.h.clone().into_dyn()));
+        if let Some(cell) = &state.c {
+            extra.push((format!("{CARRIED_PREFIX}c"), cell.clone().into_dyn()));
+        }
     }
     let bytes = model_file::to_bytes_with(c.model, &meta, &extra)?;
     crate::io::write_atomic(path, &bytes)
@@ -164,8 +176,20 @@ pub fn load<F: Float>(path: &Path, config: &TrainConfig) -> Result<Checkpoint<F>
         }
         best_model = Some(m);
     }
+    let carried_of = |name: &str| -> Result<Option<ndarray::Array3<F>>> {
+        extra
+            .get(&format!("{CARRIED_PREFIX}{name}"))
+            .map(|t| t.clone().into_dimensionality::<ndarray::Ix3>())
+            .transpose()
+            .map_err(|_| bad(format!("tensor `{CARRIED_PREFIX}{name}` is not 3-D")))
+    };
+    let carried = carried_of("h")?.map(|h| State { h, c: None });
+    let carried = match (carried, carried_of("c")?) {
+        (Some(s), c) => Some(State { c, ..s }),
+        (None, _) => None,
+    };
     let mut metadata = loaded.metadata;
     metadata.remove(STATE_KEY);
     metadata.remove(model_file::CONFIG_KEY);
-    Ok(Checkpoint { model: loaded.model, optimizer, state: stored.state, rng, best_model, metadata })
+    Ok(Checkpoint { model: loaded.model, optimizer, state: stored.state, rng, best_model, metadata, carried })
 }

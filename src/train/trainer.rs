@@ -3,22 +3,22 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use ndarray::{ArrayD, ArrayViewD, Axis, s};
+use ndarray::{ArrayD, Axis};
 use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::checkpoint::{self, Checkpoint};
 use super::history::{plot_flow, plot_history, write_history};
 use super::loss::Loss;
-use super::optim::{self, Optimizer};
+use super::optim::Optimizer;
 use super::schedule::ScheduleKind;
-use super::state::{Best, TrainState};
-use super::{BatchProgress, EpochRecord, Observer, ParamView, Plan, RunPaths, StateReset, TrainConfig};
+use super::state::TrainState;
+use super::{EpochRecord, Observer, ParamView, Plan, RunPaths, StateReset, TrainConfig};
 use crate::State;
-use crate::data::{Batch, Dataset};
+use crate::data::Dataset;
 use crate::{Error, Float, Model, Readout, Result};
 
 /// How a run ended.
@@ -32,6 +32,9 @@ pub struct TrainReport {
     pub best_val_loss: Option<f64>,
     /// Stopped by patience before `epochs`.
     pub stopped_early: bool,
+    /// Stopped because a stop was asked for ([`Trainer::with_stop`]): the model written is the
+    /// best so far and training can be resumed from `paths.last`.
+    pub interrupted: bool,
     /// The files written.
     pub paths: RunPaths,
 }
@@ -52,6 +55,10 @@ pub struct Trainer<F: Float = f32> {
     last_grads: Vec<ArrayD<F>>,
     /// The epoch `last_grads` belong to (0: none).
     grads_epoch: usize,
+    /// Raised (by a signal handler, another thread, ...) to stop training after the current batch.
+    stop: Option<Arc<AtomicBool>>,
+    /// The hidden state carried into the rest of an interrupted epoch (stateful training).
+    carried: Option<State<F>>,
 }
 
 impl<F: Float> Trainer<F> {
@@ -73,6 +80,8 @@ impl<F: Float> Trainer<F> {
             best_model: None,
             last_grads: Vec::new(),
             grads_epoch: 0,
+            stop: None,
+            carried: None,
         })
     }
 
@@ -85,7 +94,13 @@ impl<F: Float> Trainer<F> {
     /// the optimizer differs from the checkpoint's.
     pub fn resume(path: &Path, config: TrainConfig) -> Result<Self> {
         config.validate()?;
-        let Checkpoint { model, optimizer, state, rng, best_model, metadata } = checkpoint::load::<F>(path, &config)?;
+        let Checkpoint { model, optimizer, state, rng, best_model, metadata, carried } =
+            checkpoint::load::<F>(path, &config)?;
+        // a checkpoint written at the best epoch's end stores its weights once: they are the model's
+        let best_model = match (&best_model, &state.best) {
+            (None, Some(b)) if b.epoch == state.epoch && state.partial.is_none() => Some(model.clone()),
+            _ => best_model,
+        };
         Ok(Trainer {
             model,
             metadata,
@@ -96,7 +111,36 @@ impl<F: Float> Trainer<F> {
             best_model,
             last_grads: Vec::new(),
             grads_epoch: 0,
+            stop: None,
+            carried,
         })
+    }
+
+    /// Stops [`Trainer::fit`] once `stop` is raised: the batch under way is finished, then the
+    /// `last` checkpoint (holding the partial epoch, so a resume finishes it), the history and
+    /// the best model so far are written and `fit` returns with
+    /// [`TrainReport::interrupted`] set. The library installs no signal handler: a program sets
+    /// the flag from its own (e.g. on Ctrl-C).
+    ///
+    /// # Example
+    /// ```
+    /// use std::sync::{Arc, atomic::AtomicBool};
+    /// use rnn::train::{TrainConfig, Trainer};
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let stop = Arc::new(AtomicBool::new(false));
+    /// let trainer = Trainer::new(model, TrainConfig::default())?.with_stop(stop.clone());
+    /// // another thread or a signal handler: stop.store(true, Ordering::SeqCst)
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
+    pub fn with_stop(mut self, stop: Arc<AtomicBool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// Whether the stop flag given to [`Trainer::with_stop`] is raised.
+    pub fn stop_requested(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
     }
 
     /// Adds metadata entries written into the final model and every checkpoint.
@@ -133,6 +177,13 @@ impl<F: Float> Trainer<F> {
     /// Epochs completed.
     pub fn epochs_done(&self) -> usize {
         self.state.epoch
+    }
+
+    /// The epoch left unfinished by a stop ([`Trainer::with_stop`]): (epoch, batches done,
+    /// batches in it).
+    pub fn partial_epoch(&self) -> Option<(usize, usize, usize)> {
+        let p = self.state.partial.as_ref()?;
+        Some((p.epoch, p.batches_done, p.order.len().div_ceil(self.config.batch_size)))
     }
 
     /// Optimizer steps taken (counting those before a resume).
@@ -190,7 +241,9 @@ impl<F: Float> Trainer<F> {
         }
         self.config.schedule.validate()?;
         let epoch = self.state.epoch + 1;
-        let record = self.run_epoch(epoch, train, val, observer)?;
+        let record = self.run_epoch(epoch, train, val, observer, false)?.ok_or_else(|| {
+            Error::Training(format!("epoch {epoch} stopped before its end (unreachable: not stoppable)"))
+        })?;
         if record.best {
             self.best_model = Some(self.model.clone());
         }
@@ -246,13 +299,25 @@ impl<F: Float> Trainer<F> {
         let started = std::time::Instant::now();
         let out_of_time =
             |started: &std::time::Instant| c.time_limit.is_some_and(|t| started.elapsed().as_secs_f64() >= t);
+        let mut interrupted = false;
         while self.state.epoch < c.epochs
             && !patience_spent(&self.state)
             && !out_of_time(&started)
             && !self.out_of_steps()
         {
+            if self.stop_requested() {
+                interrupted = true;
+                // a run stopped before its first epoch has a checkpoint to resume from too
+                checkpoint::save(&paths.last, &self.checkpoint_view())?;
+                break;
+            }
             let epoch = self.state.epoch + 1;
-            let record = self.run_epoch(epoch, train, val, observer)?;
+            let Some(record) = self.run_epoch(epoch, train, val, observer, true)? else {
+                // stopped within the epoch: the checkpoint holds the partial epoch
+                interrupted = true;
+                checkpoint::save(&paths.last, &self.checkpoint_view())?;
+                break;
+            };
             self.state.history.push(record.clone());
             self.state.epoch = epoch;
             if record.best {
@@ -281,6 +346,7 @@ impl<F: Float> Trainer<F> {
             final_epoch,
             best_val_loss: self.state.best.as_ref().map(|b| b.val_loss),
             stopped_early,
+            interrupted,
             paths: paths.clone(),
         })
     }
@@ -293,10 +359,12 @@ impl<F: Float> Trainer<F> {
             rng: &self.rng,
             config: &self.config,
             metadata: &self.metadata,
+            // stored unless the weights are the best epoch's (its end, not within a later epoch)
             best_model: match &self.state.best {
-                Some(b) if b.epoch != self.state.epoch => self.best_model.as_ref(),
+                Some(b) if b.epoch != self.state.epoch || self.state.partial.is_some() => self.best_model.as_ref(),
                 _ => None,
             },
+            carried: self.state.partial.as_ref().and(self.carried.as_ref()),
         }
     }
 
@@ -316,180 +384,6 @@ impl<F: Float> Trainer<F> {
             })
             .collect();
         observer.tensors(record, &params)
-    }
-
-    fn run_epoch(
-        &mut self,
-        epoch: usize,
-        train: &Dataset<F>,
-        val: Option<&Dataset<F>>,
-        observer: &mut dyn Observer,
-    ) -> Result<EpochRecord> {
-        let c = self.config.clone();
-        let started = Instant::now();
-        let mut order: Vec<usize> = (0..train.len()).collect();
-        if c.shuffle && c.state_reset == StateReset::Sequence {
-            order.shuffle(&mut self.rng);
-        }
-        let readout = train.readout();
-        let chunk = c.tbptt.unwrap_or(train.seq_len()).min(train.seq_len());
-        let batches = order.len().div_ceil(c.batch_size);
-        let (mut loss_sum, mut count_sum, mut norm_sum, mut norm_n) = (0.0, 0.0, 0.0, 0usize);
-        let mut clipped = 0usize;
-        let mut lr = c.schedule.lr(c.lr, self.state.step);
-        let mut carried: Option<State<F>> = None;
-        let wants_tensors = observer.wants_tensors();
-        let mut trained = 0;
-        for (bi, rows) in order.chunks(c.batch_size).enumerate() {
-            if self.out_of_steps() {
-                break;
-            }
-            // the gradients of the epoch's last step are kept for an observer that wants them
-            let keep_grads = wants_tensors && bi + 1 == batches;
-            let batch = train.batch(rows);
-            if c.state_reset == StateReset::Sequence {
-                carried = None;
-            }
-            let mut h = carried.take().map(|h| h.first(rows.len()));
-            let seq_len = batch.x.shape()[0];
-            let mut t0 = 0;
-            while t0 < seq_len && !self.out_of_steps() {
-                let t1 = if readout == Readout::LastStep { seq_len } else { (t0 + chunk).min(seq_len) };
-                lr = c.schedule.lr(c.lr, self.state.step);
-                let (loss, count, norm, h_n) =
-                    self.train_chunk(&batch, t0..t1, h.as_ref(), readout, lr, epoch, keep_grads)?;
-                loss_sum += loss * count;
-                count_sum += count;
-                if let Some(n) = norm {
-                    norm_sum += n;
-                    norm_n += 1;
-                    clipped += usize::from(c.clip_norm.is_some_and(|max| n > max));
-                }
-                h = Some(h_n);
-                t0 = t1;
-            }
-            carried = h;
-            trained += rows.len();
-            let secs = started.elapsed().as_secs_f64().max(1e-9);
-            observer.batch(&BatchProgress {
-                epoch,
-                batch: bi + 1,
-                batches,
-                loss: loss_sum / count_sum.max(f64::MIN_POSITIVE),
-                lr,
-                sequences_per_sec: trained as f64 / secs,
-            });
-        }
-        let train_secs = started.elapsed().as_secs_f64().max(1e-9);
-        let (val_loss, val_accuracy) = match val {
-            Some(v) => {
-                let (l, a) = evaluate(&self.model, v, c.loss, c.batch_size, c.state_reset)?;
-                (Some(l), a)
-            }
-            None => (None, None),
-        };
-        let mut best = false;
-        if let Some(vl) = val_loss {
-            let improved = match &self.state.best {
-                None => true,
-                Some(b) => vl < b.val_loss - c.min_delta,
-            };
-            if improved {
-                self.state.best = Some(Best { epoch, val_loss: vl });
-                best = true;
-            }
-        }
-        let grad_flow = if c.diagnose { Some(super::history::measure_flow(&self.model, train, c.loss)?) } else { None };
-        Ok(EpochRecord {
-            epoch,
-            train_loss: loss_sum / count_sum.max(f64::MIN_POSITIVE),
-            val_loss,
-            val_accuracy,
-            lr,
-            grad_norm: if norm_n > 0 { norm_sum / norm_n as f64 } else { 0.0 },
-            step: self.state.step,
-            seconds: started.elapsed().as_secs_f64(),
-            sequences_per_sec: trained as f64 / train_secs,
-            best,
-            grad_flow,
-            clipped: c.clip_norm.map(|_| clipped),
-        })
-    }
-
-    /// Forward, loss, backward, clip and one optimizer step on steps `range` of a batch; with
-    /// `keep_grads`, a copy of the gradients applied goes to `last_grads`.
-    /// Returns (loss, counted steps, gradient norm before clipping, final state).
-    fn train_chunk(
-        &mut self,
-        batch: &Batch<F>,
-        range: std::ops::Range<usize>,
-        h0: Option<&State<F>>,
-        readout: Readout,
-        lr: f64,
-        epoch: usize,
-        keep_grads: bool,
-    ) -> Result<(f64, f64, Option<f64>, State<F>)> {
-        let c = &self.config;
-        let x = batch.x.slice(s![range.clone(), .., ..]);
-        let trace = self.model.forward_train_from(x, h0, readout, &mut self.rng)?;
-        let target_range = if readout == Readout::LastStep { 0..1 } else { range.clone() };
-        let value =
-            c.loss.compute(trace.y(), batch.target_view(target_range.clone()), batch.mask_view(target_range))?;
-        let step = self.state.step + 1;
-        if !value.loss.is_finite() {
-            return Err(self.diverged(epoch, step, "loss", value.loss));
-        }
-        let h_n = trace.state();
-        if value.count == 0.0 {
-            return Ok((0.0, 0.0, None, h_n));
-        }
-        let mut grads = self.model.backward_owned(trace, value.grad.view(), None, false)?;
-        let mut views = grads.tensors_mut();
-        let norm = match c.clip_norm {
-            Some(max) => optim::clip_grad_norm(&mut views, max),
-            None => optim::global_norm(&views.iter().map(|v| v.view()).collect::<Vec<ArrayViewD<'_, F>>>()),
-        };
-        if !norm.is_finite() {
-            return Err(self.diverged(epoch, step, "gradient norm", norm));
-        }
-        if let Some(v) = c.clip_value {
-            optim::clip_grad_value(&mut views, v);
-        }
-        let grad_views: Vec<ArrayViewD<'_, F>> = views.iter().map(|v| v.view()).collect();
-        if keep_grads {
-            keep_copy(&mut self.last_grads, &grad_views);
-            self.grads_epoch = epoch;
-        }
-        let mut params: Vec<_> = self.model.named_tensors_mut().into_iter().map(|(_, t)| t).collect();
-        self.optimizer.step(lr, &mut params, &grad_views)?;
-        // an IndRNN's |u| <= recurrent_max, as the paper constrains it (nothing for other cells)
-        self.model.rnn.clamp_recurrent();
-        self.state.step = step;
-        Ok((value.loss, value.count, Some(norm), h_n))
-    }
-
-    fn diverged(&self, epoch: usize, step: usize, what: &str, value: f64) -> Error {
-        let last = if self.state.epoch > 0 {
-            format!("the last checkpoint (epoch {}) is intact", self.state.epoch)
-        } else {
-            "no checkpoint was written yet".to_string()
-        };
-        Error::Training(format!(
-            "training diverged at epoch {epoch}, step {step}: {what} is {value}; {last} (try a lower --lr or --clip-norm)"
-        ))
-    }
-}
-
-/// Copies `grads` into `kept`, reusing its arrays when the shapes match (they do from the second
-/// copy on: no allocation).
-fn keep_copy<F: Float>(kept: &mut Vec<ArrayD<F>>, grads: &[ArrayViewD<'_, F>]) {
-    kept.truncate(grads.len());
-    for (i, g) in grads.iter().enumerate() {
-        match kept.get_mut(i) {
-            Some(k) if k.shape() == g.shape() => k.assign(g),
-            Some(k) => *k = g.to_owned(),
-            None => kept.push(g.to_owned()),
-        }
     }
 }
 
@@ -527,6 +421,9 @@ pub fn evaluate<F: Float>(
     let count = count.max(f64::MIN_POSITIVE);
     Ok((sum / count, any_correct.then(|| correct as f64 / count)))
 }
+
+#[path = "epoch.rs"]
+mod epoch;
 
 #[cfg(test)]
 #[path = "trainer_tests.rs"]

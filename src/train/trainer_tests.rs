@@ -59,3 +59,57 @@ fn max_steps_stops_fit_mid_epoch() {
     let zero = TrainConfig { max_steps: Some(0), ..TrainConfig::default() };
     assert!(zero.validate().is_err());
 }
+
+/// Raises the stop flag after `after` batches.
+struct StopAfter(usize, Arc<AtomicBool>);
+impl Observer for StopAfter {
+    fn batch(&mut self, _: &crate::train::BatchProgress) {
+        self.0 = self.0.saturating_sub(1);
+        if self.0 == 0 {
+            self.1.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Trains 3 epochs of 3 batches uninterrupted, and again stopped after `after` batches then
+/// resumed from the `last` checkpoint: the same weights, history and best epoch.
+fn stop_and_resume_matches(reset: StateReset, after: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let (t, data) = trainer();
+    let config = TrainConfig { epochs: 3, state_reset: reset, ..t.config().clone() };
+    let val = data.subset(&[0, 1, 2]);
+    let whole = RunPaths::from_model_path(&dir.path().join("whole.safetensors"));
+    let mut straight = Trainer::new(t.model().clone(), config.clone()).unwrap();
+    let expected = straight.fit(&data, Some(&val), &whole, &mut crate::train::Silent).unwrap();
+    assert!(!expected.interrupted);
+
+    let paths = RunPaths::from_model_path(&dir.path().join("m.safetensors"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut first = Trainer::new(t.into_model(), config.clone()).unwrap().with_stop(stop.clone());
+    let report = first.fit(&data, Some(&val), &paths, &mut StopAfter(after, stop)).unwrap();
+    assert!(report.interrupted, "stopped after {after} batches");
+    assert!(paths.model.exists() && paths.last.exists());
+    let mut resumed = Trainer::<f32>::resume(&paths.last, config).unwrap();
+    let report = resumed.fit(&data, Some(&val), &paths, &mut crate::train::Silent).unwrap();
+    assert!(!report.interrupted);
+    assert_eq!(resumed.model(), straight.model(), "stopped after {after} batches");
+    let losses = |h: &[EpochRecord]| h.iter().map(|r| (r.train_loss, r.val_loss)).collect::<Vec<_>>();
+    assert_eq!(losses(&report.history), losses(&expected.history));
+    assert_eq!((report.final_epoch, report.best_val_loss), (expected.final_epoch, expected.best_val_loss));
+    let final_model = crate::model_file::load::<f32>(&paths.model, &Default::default()).unwrap().model;
+    let expected_model = crate::model_file::load::<f32>(&whole.model, &Default::default()).unwrap().model;
+    assert_eq!(final_model, expected_model);
+}
+
+#[test]
+fn a_stop_within_an_epoch_resumes_bit_identically() {
+    // 1: within epoch 1; 5: within epoch 2; 3: at an epoch's end (stops before epoch 2)
+    for after in [1, 5, 3] {
+        stop_and_resume_matches(StateReset::Sequence, after);
+    }
+}
+
+#[test]
+fn a_stop_within_a_stateful_epoch_keeps_the_carried_state() {
+    stop_and_resume_matches(StateReset::Epoch, 4);
+}
