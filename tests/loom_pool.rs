@@ -10,7 +10,6 @@ mod sync {
     pub(super) use loom::hint::spin_loop;
     pub(super) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     pub(super) use loom::sync::{Condvar, Mutex, MutexGuard};
-    pub(super) use loom::thread::yield_now;
 }
 
 #[path = "../src/compute/pool/engine.rs"]

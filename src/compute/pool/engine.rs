@@ -15,7 +15,7 @@ use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::PoisonError;
 
-use super::sync::{AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering, spin_loop, yield_now};
+use super::sync::{AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering, spin_loop};
 
 /// Bits of the claim word that count a job's parts; the job's number takes the others.
 const PART_BITS: u32 = 8;
@@ -92,15 +92,16 @@ impl Pool {
         self.slot.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Checks `ready` up to `budget` times, pausing between checks (and yielding the core
-    /// every 64, in case the thread that would make it ready waits for this one's); returns
-    /// whether it became ready.
+    /// Checks `ready` up to `budget` times, pausing between checks; returns whether it became
+    /// ready. (No `sched_yield` in between: with another process on the core, a yield hands
+    /// it a whole time slice, milliseconds, while the next job comes in microseconds. A thread
+    /// that must leave its core to another sleeps instead, after its budget.)
     fn spin(budget: u32, ready: impl Fn() -> bool) -> bool {
-        for i in 0..budget {
+        for _ in 0..budget {
             if ready() {
                 return true;
             }
-            if i % 64 == 63 { yield_now() } else { spin_loop() }
+            spin_loop();
         }
         ready()
     }

@@ -5,4 +5,3 @@
 pub(super) use std::hint::spin_loop;
 pub(super) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 pub(super) use std::sync::{Condvar, Mutex, MutexGuard};
-pub(super) use std::thread::yield_now;
