@@ -24,6 +24,7 @@ use super::args::evaluate::Args as EvalArgs;
 use super::args::train::Args;
 use super::common::{plural, print_stdout, thousands};
 use super::fit::{fit, trainer};
+use super::limits;
 
 /// The sampling temperature of the sample printed after training.
 const SAMPLE_TEMPERATURE: f64 = 0.8;
@@ -82,11 +83,16 @@ fn train_as<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<(
     let config = args.training.config(Some(rnn::loss::Loss::CrossEntropy))?;
     let chunk = config.tbptt.unwrap_or(head.len());
     let layout = StreamLayout::new(head.len(), config.batch_size, chunk)?;
-    let train = layout.dataset::<F>(head, v)?;
-    let val = match tail.len() {
+    let val_layout = match tail.len() {
         0 | 1 => None,
-        m => Some(StreamLayout::new(m, config.batch_size, chunk)?.dataset::<F>(tail, v)?),
+        m => Some(StreamLayout::new(m, config.batch_size, chunk)?),
     };
+    let val_bytes = val_layout.as_ref().map_or(Ok(0), |l| l.dataset_bytes(v, F::BYTES))?;
+    let data_bytes = layout.dataset_bytes(v, F::BYTES)?.saturating_add(val_bytes);
+    let model = args.model.config(v, v);
+    limits::check_training::<F>(&args.limits, &model, &config, layout.chunk_len, layout.rows(), data_bytes)?;
+    let train = layout.dataset::<F>(head, v)?;
+    let val = val_layout.map(|l| l.dataset::<F>(tail, v)).transpose()?;
     if !quiet {
         eprintln!(
             "text: {}, {} characters, a vocabulary of {v}; training on the first {} as {} of {} of {} \

@@ -23,6 +23,7 @@ mod forecast;
 mod forward;
 mod init;
 mod inspect;
+mod limits;
 pub mod peak;
 mod sequence;
 mod train;

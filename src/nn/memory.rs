@@ -13,6 +13,9 @@ use crate::{Cell, Error, ModelConfig, Result};
 /// any trainable depth, low enough that a typo cannot keep the program busy for hours.
 pub const MAX_LAYERS: usize = 1024;
 
+/// Bytes a command uses whatever the sizes: matrix-product buffers, the loss plot's bitmap.
+const FIXED: u64 = 8 << 20;
+
 /// What a command will do with a model, in the sizes that decide its memory.
 ///
 /// | Name | Meaning |
@@ -50,6 +53,8 @@ pub struct MemoryEstimate {
     pub activations: u64,
     /// The dataset.
     pub data: u64,
+    /// What does not grow with the sizes: the kernels' buffers, the plots drawn while training.
+    pub fixed: u64,
 }
 
 impl MemoryEstimate {
@@ -58,7 +63,7 @@ impl MemoryEstimate {
     /// # Errors
     /// [`Error::Config`] when the sum overflows `u64`.
     pub fn total(&self) -> Result<u64> {
-        sum(&[self.parameters, self.gradients, self.optimizer, self.activations, self.data])
+        sum(&[self.parameters, self.gradients, self.optimizer, self.activations, self.data, self.fixed])
     }
 
     /// `parameters 1.2 GB, gradients 400 MB, ...`: the parts that are not zero.
@@ -69,6 +74,7 @@ impl MemoryEstimate {
             ("optimizer state", self.optimizer),
             ("activations", self.activations),
             ("data", self.data),
+            ("fixed", self.fixed),
         ];
         let parts: Vec<String> =
             parts.iter().filter(|(_, b)| *b > 0).map(|(n, b)| format!("{n} {}", format_bytes(*b))).collect();
@@ -174,11 +180,12 @@ pub fn estimate(config: &ModelConfig, work: &Workload, float_bytes: usize) -> Re
     let layers = product(&[c.num_layers as u64, per_layer])?;
     let head = config.output_size.unwrap_or(0) as u64;
     let widest = (c.input_size as u64).max(out_width).max(head);
-    // the backward pass: one layer's gradients of its gates and states, of its input and output
-    let backward = if work.training { sum(&[per_layer, product(&[4, widest])?])? } else { product(&[2, widest])? };
+    // the backward pass works in the trace's memory, plus the gradients of a layer's input and
+    // output (the forward pass without a trace: a layer's input and output)
+    let backward = product(&[2, widest])?;
     let per_step = sum(&[layers, backward, product(&[2, head])?, c.input_size as u64])?;
     let activations = product(&[per_step, work.seq_len as u64, work.batch_size as u64, f])?;
-    Ok(MemoryEstimate { parameters, gradients, optimizer, activations, data: work.data_bytes })
+    Ok(MemoryEstimate { parameters, gradients, optimizer, activations, data: work.data_bytes, fixed: FIXED })
 }
 
 /// The memory this process may use: the machine's `MemTotal` (from `/proc/meminfo`), or the
@@ -283,7 +290,8 @@ mod tests {
 
     #[test]
     fn overflowing_sizes_are_errors() {
-        let work = Workload { batch_size: usize::MAX, seq_len: usize::MAX, optimizer_slots: 2, training: true, data_bytes: 0 };
+        let work =
+            Workload { batch_size: usize::MAX, seq_len: usize::MAX, optimizer_slots: 2, training: true, data_bytes: 0 };
         let config = ModelConfig { rnn: RnnConfig::new(3, 4), output_size: Some(1) };
         assert!(estimate(&config, &work, 4).is_err());
         let config = ModelConfig { rnn: RnnConfig::new(3, 1 << 40).with_num_layers(1 << 20), output_size: None };
