@@ -259,8 +259,8 @@ pub fn forecast(args: &ForecastArgs) -> Result<()> {
     let meta = ForecastMeta::from_metadata(&loaded.metadata, &args.model)?;
     let table = table::read(&args.data, meta.columns())?;
     let steps = args.steps.unwrap_or(meta.horizon);
-    if steps == 0 {
-        bail!("--steps must be at least 1");
+    if steps == 0 || steps > forecast::MAX_FORECAST_STEPS {
+        bail!("--steps must be between 1 and {}, got {steps}", forecast::MAX_FORECAST_STEPS);
     }
     let csv = forecast_csv(&meta, &loaded.model, &table, steps).with_context(|| args.model.display().to_string())?;
     match &args.output {

@@ -43,7 +43,7 @@ use std::collections::HashMap;
 use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 
-pub use evaluate::{Evaluation, SeriesForecasts, StepScores};
+pub use evaluate::{Evaluation, MAX_FORECAST_STEPS, SeriesForecasts, StepScores};
 pub use metrics::Scores;
 pub use plan::{Part, Plan, Settings, Split};
 pub use select::{Candidate, select};
