@@ -168,7 +168,7 @@ fn model_file_headers_with_huge_or_overflowing_shapes_are_refused() {
     let w = |shape: &str| format!(r#"{{"rnn.weight_ih_l0":{{"dtype":"F32","shape":{shape},"data_offsets":[0,16]}}}}"#);
     let config = r#"{"__metadata__":{"rnn.config":"{\"input_size\":2,\"hidden_size\":18446744073709551615}"},"rnn.weight_ih_l0":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#;
     let cases = [
-        (w("[100000000,100000000]"), "invalid offset"),
+        (w("[100000000,100000000]"), "invalid shape, data type, or offset"),
         (w("[18446744073709551615,2]"), "overflow"),
         (config.to_string(), "expected [18446744073709551615, 2]"),
     ];
