@@ -219,4 +219,6 @@ fn a_character_model_too_large_is_refused_before_its_data_is_built() {
     let err =
         refused(&rnn(&[&"train", &"--task", &"charlm", &"--data", &text, &"--hidden", &"3000000", &"--out", &out]), 1);
     assert!(err.contains("refused: this needs about") && err.contains("data "), "{err}");
+    let err = refused(&rnn(&[&"train", &"--task", &"charlm", &"--data", &text, &"--sample", &MAX, &"--out", &out]), 1);
+    assert!(err.contains("--sample must be at most 1000000"), "{err}");
 }

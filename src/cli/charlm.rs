@@ -26,6 +26,9 @@ use super::common::{plural, print_stdout, thousands};
 use super::fit::{fit, trainer};
 use super::limits;
 
+/// The longest sample printed after training.
+const MAX_SAMPLE: usize = 1_000_000;
+
 /// The sampling temperature of the sample printed after training.
 const SAMPLE_TEMPERATURE: f64 = 0.8;
 
@@ -40,6 +43,13 @@ pub fn train(args: &Args, tensorboard: Option<TensorBoard>) -> Result<()> {
 /// Refuses the shared flags that make no sense for a character model.
 fn check_flags(args: &Args) -> Result<()> {
     let d = &args.data;
+    // printed at the end as one string: refused now rather than after training
+    if args.charlm.sample > MAX_SAMPLE {
+        bail!(
+            "--sample must be at most {MAX_SAMPLE} characters (rnn generate streams longer texts), got {}",
+            args.charlm.sample
+        );
+    }
     for (flag, given) in [
         ("--inputs", d.inputs.is_some()),
         ("--targets", d.targets.is_some()),
