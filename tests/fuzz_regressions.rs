@@ -69,3 +69,16 @@ fn an_npy_header_length_past_the_file_is_refused_before_allocating() {
     short.truncate(9);
     assert!(rnn::io::npy::parse(&short).unwrap_err().contains("inside its header's length"));
 }
+
+/// Found by libFuzzer (`npy` target, as slow units): a 132-byte header of nested `(0,({ {`
+/// took 33 s in the header parser, which backtracks; headers nesting more than 3 deep are
+/// refused before parsing.
+#[test]
+fn an_npy_header_of_nested_brackets_is_refused_at_once() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions/npy_nested_header_slow.npy");
+    let bytes = std::fs::read(&path).unwrap();
+    let started = Instant::now();
+    let err = rnn::io::npy::parse(&bytes).unwrap_err();
+    assert!(err.contains("nests brackets more than 3 deep"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+}

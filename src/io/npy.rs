@@ -78,6 +78,23 @@ fn check_header_length(bytes: &[u8]) -> std::result::Result<(), String> {
         // the parser says what else is wrong
         _ => return Ok(()),
     };
+    // `py_literal` backtracks on nested brackets (132 bytes of `(0,({ {` took 33 s); a header
+    // is a dict holding a shape tuple: two levels
+    if let Some(n) = len
+        && let Some(header) = bytes.get(start..start + n)
+    {
+        let mut depth = 0usize;
+        for &b in header {
+            match b {
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            if depth > 3 {
+                return Err("not a valid .npy file (its header nests brackets more than 3 deep)".to_string());
+            }
+        }
+    }
     match len {
         Some(n) if start + n <= bytes.len() => Ok(()),
         Some(n) => Err(format!(
