@@ -31,6 +31,8 @@ mod compute;
 pub mod data;
 pub mod diagnose;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod io;
 pub mod nn;
 pub mod plot;

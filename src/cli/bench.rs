@@ -6,12 +6,27 @@ use std::time::Duration;
 
 use anyhow::Result;
 use rnn::bench::{self, BenchShape, SHAPES, TrainBench};
+use rnn::nn::memory::{self, Workload};
 
 use super::args::bench::Args;
 use super::common::print_stdout;
 
 /// Runs `rnn bench`.
 pub fn run(args: &Args) -> Result<()> {
+    for shape in SHAPES {
+        let rnn = rnn::RnnConfig::new(shape.input_size, shape.hidden_size)
+            .with_cell(args.cell)
+            .with_num_layers(shape.num_layers);
+        let model = rnn::ModelConfig { rnn, output_size: Some(1) };
+        let work = Workload {
+            batch_size: shape.batch,
+            seq_len: shape.seq_len,
+            optimizer_slots: 2,
+            training: true,
+            data_bytes: 0,
+        };
+        super::limits::check(&args.limits, memory::estimate(&model, &work, 4), "")?;
+    }
     let threads = rnn::pool::threads();
     let min_time = Duration::from_secs_f64(args.min_time.max(0.01));
     let gemm = bench::gemm_gflops();

@@ -24,6 +24,10 @@ use super::args::evaluate::Args as EvalArgs;
 use super::args::train::Args;
 use super::common::{plural, print_stdout, thousands};
 use super::fit::{fit, trainer};
+use super::limits;
+
+/// The longest sample printed after training.
+const MAX_SAMPLE: usize = 1_000_000;
 
 /// The sampling temperature of the sample printed after training.
 const SAMPLE_TEMPERATURE: f64 = 0.8;
@@ -39,6 +43,13 @@ pub fn train(args: &Args, tensorboard: Option<TensorBoard>) -> Result<()> {
 /// Refuses the shared flags that make no sense for a character model.
 fn check_flags(args: &Args) -> Result<()> {
     let d = &args.data;
+    // printed at the end as one string: refused now rather than after training
+    if args.charlm.sample > MAX_SAMPLE {
+        bail!(
+            "--sample must be at most {MAX_SAMPLE} characters (rnn generate streams longer texts), got {}",
+            args.charlm.sample
+        );
+    }
     for (flag, given) in [
         ("--inputs", d.inputs.is_some()),
         ("--targets", d.targets.is_some()),
@@ -82,11 +93,16 @@ fn train_as<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<(
     let config = args.training.config(Some(rnn::loss::Loss::CrossEntropy))?;
     let chunk = config.tbptt.unwrap_or(head.len());
     let layout = StreamLayout::new(head.len(), config.batch_size, chunk)?;
-    let train = layout.dataset::<F>(head, v)?;
-    let val = match tail.len() {
+    let val_layout = match tail.len() {
         0 | 1 => None,
-        m => Some(StreamLayout::new(m, config.batch_size, chunk)?.dataset::<F>(tail, v)?),
+        m => Some(StreamLayout::new(m, config.batch_size, chunk)?),
     };
+    let val_bytes = val_layout.as_ref().map_or(Ok(0), |l| l.dataset_bytes(v, size_of::<F>()))?;
+    let data_bytes = layout.dataset_bytes(v, size_of::<F>())?.saturating_add(val_bytes);
+    let model = args.model.config(v, v);
+    limits::check_training::<F>(&args.limits, &model, &config, layout.chunk_len, layout.rows(), data_bytes)?;
+    let train = layout.dataset::<F>(head, v)?;
+    let val = val_layout.map(|l| l.dataset::<F>(tail, v)).transpose()?;
     if !quiet {
         eprintln!(
             "text: {}, {} characters, a vocabulary of {v}; training on the first {} as {} of {} of {} \

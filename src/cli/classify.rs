@@ -18,6 +18,7 @@ use super::args::evaluate::Args as EvalArgs;
 use super::args::train::Args;
 use super::common::{print_stdout, read_inputs};
 use super::fit::{fit, trainer};
+use super::limits;
 
 /// The inputs and labels of one `.npy` pair, checked against each other.
 pub(super) struct Labelled<F> {
@@ -138,6 +139,9 @@ fn train_as<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<(
         }
     }
 
+    let data_bytes = limits::dataset_bytes(&train) + val.as_ref().map_or(0, limits::dataset_bytes);
+    let model = args.model.config(train.input_size(), num_classes);
+    limits::check_training::<F>(&args.limits, &model, &config, train.seq_len(), train.len(), data_bytes)?;
     let mut trainer = trainer::<F>(args, config, train.input_size(), num_classes, settings.to_metadata())?;
     let report = fit(&mut trainer, &train, val.as_ref(), args, tensorboard)?;
 

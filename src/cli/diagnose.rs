@@ -27,6 +27,14 @@ pub fn run(args: &Args) -> Result<()> {
     for path in &args.model {
         let loaded = model_file::load::<f64>(path, &LoadOptions::default())?;
         super::common::warn_assumed(path, &loaded, false);
+        let work = rnn::nn::memory::Workload {
+            batch_size: args.batch,
+            seq_len: args.seq_len,
+            training: true,
+            ..Default::default()
+        };
+        let estimate = rnn::nn::memory::estimate(&loaded.model.config(), &work, 8);
+        super::limits::check(&args.limits, estimate, "--batch or --seq-len")?;
         let (data, loss) = dataset(args, path, &loaded)?;
         let rows: Vec<usize> = (0..data.len().min(args.batch)).collect();
         let batch = data.batch(&rows);

@@ -18,6 +18,7 @@ use super::common::{print_stdout, thousands};
 /// Runs `rnn experiment`.
 pub fn run(args: &Args) -> Result<()> {
     let options = options(args)?;
+    check_memory(args, &options)?;
     let stem = plot_stem(args)?;
     let steps = options.steps();
     let mut progress = Progress::new(args.json);
@@ -34,6 +35,23 @@ pub fn run(args: &Args) -> Result<()> {
         eprintln!("plots: {}", names.join(", "));
     }
     Ok(())
+}
+
+/// Refuses sizes whose largest model (an LSTM of --layers layers, 10 outputs) would not fit
+/// `--max-memory` when trained on a batch of the task's sequences.
+fn check_memory(args: &Args, options: &Options) -> Result<()> {
+    let length = options.length.or(options.experiment.task().default_length()).unwrap_or(64);
+    let rnn = rnn::RnnConfig::new(2, args.hidden).with_cell(rnn::Cell::Lstm).with_num_layers(args.layers.unwrap_or(1));
+    let model = rnn::ModelConfig { rnn, output_size: Some(10) };
+    let work = rnn::nn::memory::Workload {
+        batch_size: args.batch_size,
+        seq_len: length,
+        optimizer_slots: 2,
+        training: true,
+        data_bytes: 0,
+    };
+    let estimate = rnn::nn::memory::estimate(&model, &work, 4);
+    super::limits::check(&args.limits, estimate, "--hidden, --layers, --length or --batch-size")
 }
 
 /// The library's options from the flags, every misuse named by its flag.

@@ -17,6 +17,7 @@ use super::args::forecast::ForecastArgs;
 use super::args::train::Args as Train;
 use super::common::print_stdout;
 use super::fit::{fit, trainer};
+use super::limits;
 
 /// `rnn train --task forecast`.
 pub fn train(args: &Train, tensorboard: Option<TensorBoard>) -> Result<()> {
@@ -80,11 +81,15 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
                 split: f.split.parse::<Split>().context("--split")?,
             };
             let plan = Plan::new(&table, &settings)?;
+            if let Some(&first) = plan.candidates.first() {
+                check_memory::<F>(args, &config, &table, &plan.meta(&table, first)?)?;
+            }
             say(describe_plan(&table, &plan));
             let meta = choose::<F>(args, &config, &table, &plan, &say)?;
             (table, meta)
         }
     };
+    check_memory::<F>(args, &config, &table, &meta)?;
     let train_set = meta.dataset::<F>(&table, Part::Train)?;
     let val_set = meta.dataset::<F>(&table, Part::Validation)?;
     let mut trainer = trainer::<F>(args, config, meta.input_size(), meta.horizon, meta.to_metadata())?;
@@ -98,6 +103,15 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
         say(format!("forecast plot:   {}, {}", png.display(), svg.display()));
     }
     Ok(Outcome { meta, table, report })
+}
+
+/// Refuses a model and windows that would not fit `--max-memory` (before any window is made).
+fn check_memory<F: Float>(args: &Train, config: &TrainConfig, table: &Table, meta: &ForecastMeta) -> Result<()> {
+    // the training and validation windows, at most a window per row each
+    let data_bytes = meta.dataset_bytes(table, size_of::<F>())?.saturating_mul(2);
+    let rows = table.series.iter().map(|s| s.len()).sum();
+    let model = args.model.config(meta.input_size(), meta.horizon);
+    limits::check_training::<F>(&args.limits, &model, config, meta.window, rows, data_bytes)
 }
 
 /// The table, season, window and the transformations to try, in a few lines.
@@ -259,8 +273,8 @@ pub fn forecast(args: &ForecastArgs) -> Result<()> {
     let meta = ForecastMeta::from_metadata(&loaded.metadata, &args.model)?;
     let table = table::read(&args.data, meta.columns())?;
     let steps = args.steps.unwrap_or(meta.horizon);
-    if steps == 0 {
-        bail!("--steps must be at least 1");
+    if steps == 0 || steps > forecast::MAX_FORECAST_STEPS {
+        bail!("--steps must be between 1 and {}, got {steps}", forecast::MAX_FORECAST_STEPS);
     }
     let csv = forecast_csv(&meta, &loaded.model, &table, steps).with_context(|| args.model.display().to_string())?;
     match &args.output {

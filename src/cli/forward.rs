@@ -5,9 +5,11 @@ use anyhow::{Context, Result, bail};
 use ndarray::{Array3, ArrayD, Ix3};
 use rnn::io::npy::{self, NpyArray};
 use rnn::model_file::{self, LoadOptions};
+use rnn::nn::memory::{self, Workload};
 use rnn::{Cell, Float, Model};
 
 use super::args::forward::Args;
+use super::limits;
 
 /// Runs `rnn forward`: every check happens before anything is computed or written.
 pub fn run(args: &Args) -> Result<()> {
@@ -60,6 +62,14 @@ fn forward<F: Float>(args: &Args, x: ArrayD<F>) -> Result<()> {
             args.model.display()
         );
     }
+    // the input and the output, besides the model's working memory
+    let data_bytes = (x.len() * size_of::<F>()) as u64;
+    let work = Workload { batch_size: batch, seq_len, data_bytes: data_bytes.saturating_mul(2), ..Default::default() };
+    limits::check(
+        &args.limits,
+        memory::estimate(&model.config(), &work, size_of::<F>()),
+        "the input's seq_len or batch",
+    )?;
     let h0 = read_state::<F>(args.h0.as_ref(), "h0", [dirs, batch, config.state_size()])?;
     let c0 = read_state::<F>(args.c0.as_ref(), "c0", [dirs, batch, config.hidden_size])?;
     let (y, h_n, c_n) = model

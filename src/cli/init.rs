@@ -1,11 +1,13 @@
 //! `rnn init`: write a freshly initialised model file.
 
 use anyhow::{Context, Result};
+use rnn::nn::memory::{self, Workload};
 use rnn::{Float, Init, Model, ModelConfig, RnnConfig, model_file};
 
 use super::args::Dtype;
 use super::args::init::Args;
 use super::common::{plural, print_stdout, thousands};
+use super::limits;
 
 /// Runs `rnn init`.
 pub fn run(args: &Args) -> Result<()> {
@@ -24,6 +26,12 @@ pub fn run(args: &Args) -> Result<()> {
         residual: args.residual,
     };
     let config = ModelConfig { rnn, output_size: args.output_size };
+    let float_bytes = match args.dtype {
+        Dtype::F32 => 4,
+        Dtype::F64 => 8,
+    };
+    let estimate = memory::estimate(&config, &Workload::default(), float_bytes);
+    limits::check(&args.limits, estimate, "--hidden-size, --num-layers, --input-size or --output-size")?;
     let num_params = match args.dtype {
         Dtype::F32 => create::<f32>(args, config.clone())?,
         Dtype::F64 => create::<f64>(args, config.clone())?,

@@ -1,6 +1,7 @@
 //! The `rnn` command line: dispatch and the one-line error report.
 //!
-//! The files: `args` (every command's arguments), `common` (output and `.npy` helpers), `fit`
+//! The files: `args` (every command's arguments), `common` (output and `.npy` helpers), `limits`
+//! (the `--max-memory` check made before allocating), `fit`
 //! (building and running a trainer with a progress display), one file per task (`sequence`,
 //! `forecast`, `charlm`, `classify`) and one per command; `train` and `evaluate` dispatch to the
 //! tasks.
@@ -24,6 +25,7 @@ mod forward;
 mod init;
 mod inspect;
 mod interrupt;
+mod limits;
 mod outputs;
 pub mod peak;
 mod sequence;

@@ -16,6 +16,7 @@ use super::args::evaluate::Args as EvalArgs;
 use super::args::train::Args;
 use super::common::{print_stdout, read_float, read_inputs};
 use super::fit::{fit, trainer};
+use super::limits;
 
 /// The sequence-regression task: `--inputs` and `--targets`.
 pub fn train<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<()> {
@@ -35,6 +36,9 @@ pub fn train<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<
     };
     let mut meta = HashMap::new();
     meta.insert(rnn::tasks::TASK_KEY.to_string(), serde_json::json!({"kind": "sequence"}).to_string());
+    let data_bytes = limits::dataset_bytes(&train) + val.as_ref().map_or(0, limits::dataset_bytes);
+    let model = args.model.config(train.input_size(), output_size);
+    limits::check_training::<F>(&args.limits, &model, &config, train.seq_len(), train.len(), data_bytes)?;
     let mut trainer = trainer::<F>(args, config, train.input_size(), output_size, meta)?;
     fit(&mut trainer, &train, val.as_ref(), args, tensorboard)?;
     Ok(())

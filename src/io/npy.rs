@@ -52,6 +52,7 @@ pub fn read(path: &Path) -> Result<NpyArray> {
 /// # Errors
 /// A one-line description of what is wrong.
 pub fn parse(bytes: &[u8]) -> std::result::Result<NpyArray, String> {
+    check_header_length(bytes)?;
     match view::<f32>(bytes) {
         Ok(a) => return Ok(NpyArray::F32(a)),
         Err(ViewNpyError::WrongDescriptor(_)) => {}
@@ -63,6 +64,44 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<NpyArray, String> {
             Err(format!("dtype {d} is not supported (expected float32 or float64)"))
         }
         Err(e) => Err(describe(e)),
+    }
+}
+
+/// Checks the header's length field against the bytes, before `ndarray-npy` allocates a
+/// buffer of that length (up to 4 GB for a format 2 or 3 file, whatever the file's size).
+fn check_header_length(bytes: &[u8]) -> std::result::Result<(), String> {
+    let (start, len) = match (bytes.get(..6), bytes.get(6)) {
+        (Some(b"\x93NUMPY"), Some(1)) => (10, bytes.get(8..10).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)),
+        (Some(b"\x93NUMPY"), Some(2 | 3)) => {
+            (12, bytes.get(8..12).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize))
+        }
+        // the parser says what else is wrong
+        _ => return Ok(()),
+    };
+    // `py_literal` backtracks on nested brackets (132 bytes of `(0,({ {` took 33 s); a header
+    // is a dict holding a shape tuple: two levels
+    if let Some(n) = len
+        && let Some(header) = bytes.get(start..start + n)
+    {
+        let mut depth = 0usize;
+        for &b in header {
+            match b {
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            if depth > 3 {
+                return Err("not a valid .npy file (its header nests brackets more than 3 deep)".to_string());
+            }
+        }
+    }
+    match len {
+        Some(n) if start + n <= bytes.len() => Ok(()),
+        Some(n) => Err(format!(
+            "the file is truncated: its header claims {n} bytes but only {} follow",
+            bytes.len().saturating_sub(start)
+        )),
+        None => Err("the file is truncated inside its header's length".to_string()),
     }
 }
 

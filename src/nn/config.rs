@@ -275,6 +275,13 @@ impl RnnConfig {
                 return Err(Error::Config(format!("{name} must be at least 1")));
             }
         }
+        if self.num_layers > crate::nn::memory::MAX_LAYERS {
+            return Err(Error::Config(format!(
+                "num_layers must be at most {}, got {}",
+                crate::nn::memory::MAX_LAYERS,
+                self.num_layers
+            )));
+        }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(Error::Config(format!("dropout must be in [0, 1), got {}", self.dropout)));
         }

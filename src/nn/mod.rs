@@ -15,6 +15,7 @@
 //! | `head.rs`, `model.rs` | `y = V h + c`; the model a file holds |
 //! | `flow.rs` | [`GradFlow`](flow::GradFlow): the gradient's norm at every step, as BPTT records it |
 //! | `init.rs`, `gate_init.rs`, `activation.rs` | initialisations; tanh, relu, sigmoid |
+//! | `memory.rs` | the memory a model will need, estimated before allocating; the machine's |
 //! | `predictor.rs`, `stepper.rs` | batched inference with packed weights; one step at a time |
 //! | `reference/` | the oracle |
 
@@ -31,6 +32,7 @@ pub(crate) mod indrnn;
 pub mod init;
 pub mod layer;
 pub(crate) mod lstm;
+pub mod memory;
 pub mod model;
 pub mod predictor;
 pub mod reference;

@@ -12,4 +12,6 @@ pub struct Args {
     /// Recurrent cell to time: rnn (Elman, tanh), lstm, gru or indrnn (relu)
     #[arg(long, value_parser = super::values::parse_cell, default_value = "rnn")]
     pub cell: rnn::Cell,
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
 }

@@ -78,4 +78,6 @@ pub struct Args {
     /// Write no plots
     #[arg(long, conflicts_with = "plot")]
     pub no_plot: bool,
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
 }

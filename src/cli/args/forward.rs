@@ -31,4 +31,6 @@ pub struct Args {
     /// Nonlinearity for model files without `rnn.config` metadata (if omitted: tanh, relu for an IndRNN)
     #[arg(long, value_enum)]
     pub nonlinearity: Option<Act>,
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
 }

@@ -47,4 +47,6 @@ pub struct Args {
     /// Model file (.safetensors) to write
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
 }

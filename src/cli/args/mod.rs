@@ -12,6 +12,7 @@ pub mod forecast;
 pub mod forward;
 pub mod init;
 pub mod inspect;
+pub mod limits;
 pub mod train;
 mod values;
 

@@ -37,6 +37,8 @@ pub struct Args {
     pub training: TrainingArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
 }
 
 /// The jobs `rnn train` knows.

@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 pub use generate::{Generator, Sampling};
 pub use score::{Score, bits_per_char, unigram_bits_per_char};
 pub use streams::StreamLayout;
-pub use text::{end_position, read_text, split_tail};
+pub use text::{decode_text, end_position, read_text, split_tail};
 pub use vocab::{UnknownChar, Vocab, describe_unknown};
 
 use crate::{Error, Result};

@@ -77,6 +77,22 @@ impl StreamLayout {
         b * self.part_len + k * self.chunk_len
     }
 
+    /// The bytes [`StreamLayout::dataset`] allocates for a vocabulary of `vocab_size` in
+    /// floats of `float_bytes`: one-hot inputs and class targets, so a size can be refused
+    /// before it is allocated.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the count overflows `u64`.
+    pub fn dataset_bytes(&self, vocab_size: usize, float_bytes: usize) -> Result<u64> {
+        let per_step = (vocab_size as u64)
+            .checked_mul(float_bytes as u64)
+            .and_then(|b| b.checked_add(std::mem::size_of::<usize>() as u64));
+        per_step
+            .and_then(|b| b.checked_mul(self.rows() as u64))
+            .and_then(|b| b.checked_mul(self.chunk_len as u64))
+            .ok_or_else(|| Error::Config(format!("a one-hot dataset of {vocab_size} characters overflows 64 bits")))
+    }
+
     /// The dataset of `ids` (classes of a vocabulary of `vocab_size`): one-hot inputs
     /// `[rows, chunk_len, vocab_size]` and next-character class targets `[rows, chunk_len]`.
     ///
@@ -98,6 +114,7 @@ impl StreamLayout {
     /// # Ok::<(), rnn::Error>(())
     /// ```
     pub fn dataset<F: Float>(&self, ids: &[usize], vocab_size: usize) -> Result<Dataset<F>> {
+        self.dataset_bytes(vocab_size, size_of::<F>())?;
         if ids.len() < self.streams * self.part_len + 1 {
             return Err(Error::Config(format!("the layout needs {} characters, got {}", self.used() + 1, ids.len())));
         }

@@ -22,6 +22,14 @@ use crate::{Error, Result};
 /// ```
 pub fn read_text(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|err| Error::Io { path: path.to_path_buf(), err })?;
+    decode_text(bytes, path)
+}
+
+/// Decodes a text file's `bytes` as UTF-8; `path` names the file in errors.
+///
+/// # Errors
+/// As [`read_text`]: [`Error::Data`] locating the first byte that is not UTF-8.
+pub fn decode_text(bytes: Vec<u8>, path: &Path) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| {
         let bytes = e.as_bytes();
         let utf8 = e.utf8_error();

@@ -7,6 +7,10 @@ use serde::Serialize;
 use super::{ForecastMeta, Part, Scores, SeriesStats, Table, metrics};
 use crate::{Error, Float, Model, Readout, Result};
 
+/// The most steps [`ForecastMeta::forecast`] makes: far past any horizon worth forecasting
+/// recursively, few enough to finish in minutes.
+pub const MAX_FORECAST_STEPS: usize = 100_000;
+
 /// One series' rolling-origin forecasts over a part.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeriesForecasts {
@@ -179,8 +183,11 @@ impl ForecastMeta {
     ///
     /// # Errors
     /// [`Error::Config`] when `steps` exceeds H for a model with features (their future is
-    /// unknown); as [`ForecastMeta::predict`].
+    /// unknown) or [`MAX_FORECAST_STEPS`]; as [`ForecastMeta::predict`].
     pub fn forecast<F: Float>(&self, model: &Model<F>, table: &Table, steps: usize) -> Result<Vec<Vec<f64>>> {
+        if steps > MAX_FORECAST_STEPS {
+            return Err(Error::Config(format!("steps must be at most {MAX_FORECAST_STEPS}, got {steps}")));
+        }
         if steps > self.horizon && !self.columns.features.is_empty() {
             return Err(Error::Config(format!(
                 "this model reads the features {} whose future is unknown: it forecasts at most {} steps (its horizon)",

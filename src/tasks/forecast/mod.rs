@@ -43,7 +43,7 @@ use std::collections::HashMap;
 use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 
-pub use evaluate::{Evaluation, SeriesForecasts, StepScores};
+pub use evaluate::{Evaluation, MAX_FORECAST_STEPS, SeriesForecasts, StepScores};
 pub use metrics::Scores;
 pub use plan::{Part, Plan, Settings, Split};
 pub use select::{Candidate, select};
@@ -169,6 +169,22 @@ impl ForecastMeta {
         first..end
     }
 
+    /// An upper bound on the bytes [`ForecastMeta::dataset`] allocates for any part of `table`
+    /// in floats of `float_bytes` (a window and its targets for every row), so that a window too
+    /// large for memory is refused before it is built.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the count overflows `u64`.
+    pub fn dataset_bytes(&self, table: &Table, float_bytes: usize) -> Result<u64> {
+        let rows: u64 = table.series.iter().map(|s| s.len() as u64).sum();
+        (self.window as u64)
+            .checked_mul(self.input_size() as u64)
+            .and_then(|x| x.checked_add(self.horizon as u64))
+            .and_then(|per_row| per_row.checked_mul(rows))
+            .and_then(|n| n.checked_mul(float_bytes as u64))
+            .ok_or_else(|| Error::Config(format!("windows of {} steps over {rows} rows overflow 64 bits", self.window)))
+    }
+
     /// The windows of `part` of every series, as a dataset: inputs `[N, W, input_size]`,
     /// targets `[N, 1, H]` (the last step's output predicts all H).
     ///
@@ -176,6 +192,7 @@ impl ForecastMeta {
     /// [`Error::Data`] for an unknown series or a value the transformation cannot take;
     /// [`Error::Config`] when the part has no window.
     pub fn dataset<F: Float>(&self, table: &Table, part: Part) -> Result<Dataset<F>> {
+        self.dataset_bytes(table, size_of::<F>())?;
         let (w, h, width) = (self.window, self.horizon, self.input_size());
         let (mut xs, mut ys) = (Vec::new(), Vec::new());
         for k in 0..table.series.len() {

@@ -144,6 +144,13 @@ impl Plan {
         if h == 0 || settings.window == Some(0) || settings.season == Some(0) {
             return Err(Error::Config("window, horizon and season must be at least 1".into()));
         }
+        let longest = table.series.iter().map(|s| s.len()).max().unwrap_or(0);
+        for (name, value) in [("window", settings.window), ("horizon", Some(h)), ("season", settings.season)] {
+            if let Some(v) = value.filter(|&v| v >= longest) {
+                let msg = format!("{name} {v} is not shorter than the longest series ({longest} rows)");
+                return Err(Error::data(&table.path, None, Some(table.target_column()), msg));
+            }
+        }
         let split = settings.split;
         let sizes: Vec<[usize; 3]> = table.series.iter().map(|s| split.sizes(s.len())).collect();
         let shortest_train = sizes.iter().map(|s| s[0]).min().unwrap_or(0);
@@ -160,7 +167,8 @@ impl Plan {
         });
         for (s, z) in table.series.iter().zip(&sizes) {
             if z[0] < window + h || z[1] < h || z[2] < h {
-                let need = (1..).find(|&n| {
+                // window + h < 2 * longest: any split with parts of at least 1% fits well before this
+                let need = (1..=window.saturating_add(h).saturating_mul(200).saturating_add(100)).find(|&n| {
                     let z = split.sizes(n);
                     z[0] >= window + h && z[1] >= h && z[2] >= h
                 });

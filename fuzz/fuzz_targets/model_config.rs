@@ -1,0 +1,4 @@
+//! Fuzz target: see `rnn::fuzz::model_config`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rnn::fuzz::model_config(data));
