@@ -3,9 +3,6 @@
 //! trace, checkpoints) never peaks above the estimate, and the estimate is at most twice
 //! the peak, for each cell and a few sizes.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use ndarray::Array3;
 use rnn::data::{Dataset, Targets};
 use rnn::nn::memory::{self, Workload};
@@ -13,48 +10,12 @@ use rnn::optim::OptimizerConfig;
 use rnn::train::{RunPaths, Silent, TrainConfig, Trainer};
 use rnn::{Cell, Init, Model, ModelConfig, RnnConfig};
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-struct Counting;
-
-fn grew(size: usize) {
-    let live = LIVE.fetch_add(size, Ordering::Relaxed) + size;
-    PEAK.fetch_max(live, Ordering::Relaxed);
-}
-
-// SAFETY: forwards to the system allocator, counting bytes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-            grew(new_size);
-        }
-        p
-    }
-}
+/// The binary's counting allocator (`rnn bench` reports its peaks), the same file.
+#[path = "../src/cli/peak.rs"]
+mod peak;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: peak::Counting = peak::Counting;
 
 /// (estimate, measured peak) of one epoch of Adam training with validation data.
 fn measure(rnn: RnnConfig, n: usize, seq_len: usize, batch: usize, tbptt: Option<usize>) -> (u64, u64) {
@@ -79,8 +40,8 @@ fn measure(rnn: RnnConfig, n: usize, seq_len: usize, batch: usize, tbptt: Option
     };
     let estimate = memory::estimate(&config, &work, 4).unwrap().total().unwrap();
 
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
+    let before = peak::live();
+    peak::reset_peak();
     {
         let x = Array3::<f32>::from_shape_fn((n, seq_len, input), |(i, t, k)| ((i + 2 * t + k) as f32 * 0.1).sin());
         let y = Array3::<f32>::from_shape_fn((n, seq_len, 2), |(i, t, k)| ((i + t + k) as f32 * 0.2).cos());
@@ -96,7 +57,7 @@ fn measure(rnn: RnnConfig, n: usize, seq_len: usize, batch: usize, tbptt: Option
         let mut trainer = Trainer::new(model, train_config).unwrap();
         trainer.fit(&train, Some(&val), &paths, &mut Silent).unwrap();
     }
-    let peak = (PEAK.load(Ordering::Relaxed) - before) as u64;
+    let peak = (peak::peak() - before) as u64;
     (estimate, peak)
 }
 
