@@ -16,7 +16,7 @@ use rnn::{Float, Model};
 use super::args::Dtype;
 use super::args::evaluate::Args as EvalArgs;
 use super::args::train::Args;
-use super::common::{print_result, print_stdout, read_inputs};
+use super::common::{note_layout, print_result, print_stdout, read_inputs};
 use super::fit::{fit, trainer};
 use super::limits;
 
@@ -119,6 +119,7 @@ fn train_as<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<(
             train.input_size()
         );
     }
+    note_layout(inputs, data.x.dim());
     if !args.output.quiet {
         let absent: Vec<String> =
             settings.train_counts.iter().enumerate().filter(|(_, k)| **k == 0).map(|(c, _)| settings.name(c)).collect();
@@ -347,6 +348,7 @@ pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
         );
     }
     check_labels(&data.y, settings.num_classes, labels)?;
+    note_layout(inputs, data.x.dim());
     let scores = Scores::compute(model, &data.x, data.y.as_slice().context("labels")?, &settings)?;
     if args.json {
         print_stdout(&format!("{}\n", serde_json::to_string(&scores.json(&settings))?))

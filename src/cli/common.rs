@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use ndarray::{Array3, ArrayD, Ix3};
@@ -44,13 +45,39 @@ pub fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
-/// Reads `[N, T, I]` finite inputs in `F`.
+/// Whether notes on stderr are silenced (`--quiet`); one switch for the process, as ripgrep's
+/// `messages` module keeps its own.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Silences (or not) [`note`] for the rest of the process.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Prints a note on stderr, unless `--quiet` silenced notes.
+pub fn note(text: &str) {
+    if !QUIET.load(Ordering::Relaxed) {
+        eprintln!("{text}");
+    }
+}
+
+/// Reads `[N, T, I]` finite inputs in `F` (batch-first, as every task reads them).
 pub fn read_inputs<F: Float>(inputs: &Path) -> Result<Array3<F>> {
     let x = read_float::<F>(inputs)?;
     if x.ndim() != 3 {
         bail!("{}: expected [N, T, input_size], got shape {:?}", inputs.display(), x.shape());
     }
     x.into_dimensionality::<Ix3>().with_context(|| inputs.display().to_string())
+}
+
+/// Says on stderr how a task read its inputs `[N, T, I]` (once the data is known to be good, so
+/// a failure stays one line).
+pub fn note_layout(inputs: &Path, (n, t, i): (usize, usize, usize)) {
+    note(&format!(
+        "{}: read as [N {n}, T {t}, input_size {i}] (batch-first: one sequence per row; `rnn forward` \
+         reads [seq_len, batch, input_size] unless given --batch-first)",
+        inputs.display()
+    ));
 }
 
 /// Reads a float32 or float64 `.npy` array as `F`, refusing NaN and infinite values (naming the

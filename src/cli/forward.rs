@@ -30,10 +30,13 @@ fn check_destinations(args: &Args) -> Result<()> {
 fn forward<F: Float>(args: &Args, x: ArrayD<F>) -> Result<()> {
     let input = args.input.display();
     npy::check_finite(&args.input, &x)?;
+    let layout = if args.batch_first { "[batch, seq_len, input_size]" } else { "[seq_len, batch, input_size]" };
     if x.ndim() != 3 {
-        bail!("{input}: expected [seq_len, batch, input_size], got shape {}", shape_str(x.shape()));
+        bail!("{input}: expected {layout}, got shape {}", shape_str(x.shape()));
     }
     let x = x.into_dimensionality::<Ix3>().with_context(|| format!("{input}: not a 3-D array"))?;
+    // the computation runs time-major: a batch-first input is transposed once
+    let x = if args.batch_first { x.permuted_axes([1, 0, 2]).as_standard_layout().into_owned() } else { x };
     let (seq_len, batch, features) = x.dim();
     if seq_len == 0 || batch == 0 {
         let what = if seq_len == 0 { "seq_len" } else { "batch" };
@@ -72,10 +75,16 @@ fn forward<F: Float>(args: &Args, x: ArrayD<F>) -> Result<()> {
     )?;
     let h0 = read_state::<F>(args.h0.as_ref(), "h0", [dirs, batch, config.state_size()])?;
     let c0 = read_state::<F>(args.c0.as_ref(), "c0", [dirs, batch, config.hidden_size])?;
+    // every check passed: a failure stays one line
+    say_layout(args, &loaded.metadata, (seq_len, batch, features));
     let (y, h_n, c_n) = model
         .forward_states(x.view(), h0.as_ref().map(Array3::view), c0.as_ref().map(Array3::view))
         .with_context(|| format!("{input}"))?;
-    npy::write(&args.output, y.view())?;
+    if args.batch_first {
+        npy::write(&args.output, y.view().permuted_axes([1, 0, 2]))?;
+    } else {
+        npy::write(&args.output, y.view())?;
+    }
     if let Some(hn) = &args.hn {
         npy::write(hn, h_n.view())?;
     }
@@ -83,6 +92,27 @@ fn forward<F: Float>(args: &Args, x: ArrayD<F>) -> Result<()> {
         npy::write(cn, c_n.view())?;
     }
     Ok(())
+}
+
+/// Says on stderr how the input was read, and when the model was trained by a task command
+/// (which reads `[N, T, features]`) on a time-major read, how to read it the other way.
+fn say_layout(args: &Args, metadata: &std::collections::HashMap<String, String>, (t, b, i): (usize, usize, usize)) {
+    let input = args.input.display();
+    if args.batch_first {
+        eprintln!("{input}: read as [batch {b}, seq_len {t}, input_size {i}] (--batch-first)");
+        return;
+    }
+    eprintln!(
+        "{input}: read as [seq_len {t}, batch {b}, input_size {i}] (time-major, PyTorch's default; \
+         --batch-first for [batch, seq_len, input_size])"
+    );
+    if let Some(task) = rnn::tasks::kind(metadata).filter(|k| k == "sequence" || k == "classify") {
+        eprintln!(
+            "note: {} was trained by `rnn train --task {task}`, whose inputs are [N, T, features]: \
+             pass --batch-first for a file in that layout",
+            args.model.display()
+        );
+    }
 }
 
 /// Reads an initial state `.npy` of shape `want`, saying which file is wrong if it is not.

@@ -28,6 +28,7 @@ mod interrupt;
 mod limits;
 mod outputs;
 pub mod peak;
+mod predict;
 mod sequence;
 mod train;
 
@@ -61,6 +62,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Train(args) => train::run(args, &given),
         Command::Evaluate(args) => evaluate::run(args),
+        Command::Predict(args) => predict::run(args),
         Command::Diagnose(args) => diagnose::run(args),
         Command::Experiment(args) => experiment::run(args),
         Command::Forecast(args) => forecast::forecast(args),

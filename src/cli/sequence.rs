@@ -26,16 +26,21 @@ pub fn train<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<
     };
     let config = args.training.config(None)?;
     let data = read_dataset::<F>(inputs, targets, d.mask.as_deref())?;
+    let dims = data.inputs().dim();
     let (train, val) = match (&d.val_inputs, &d.val_targets) {
         (Some(vi), Some(vt)) => (data, Some(read_dataset::<F>(vi, vt, None)?)),
         _ => split(data, d.val_split)?,
     };
+    super::common::note_layout(inputs, dims);
     let output_size = match train.targets() {
         Targets::Values(v) => v.shape()[2],
         Targets::Classes(_) => 1,
     };
     let mut meta = HashMap::new();
-    meta.insert(rnn::tasks::TASK_KEY.to_string(), serde_json::json!({"kind": "sequence"}).to_string());
+    // what `rnn predict` reads back: one output per sequence (targets [N, O]) or per step
+    let readout = if train.readout() == rnn::Readout::LastStep { "last" } else { "every" };
+    let task = serde_json::json!({"kind": "sequence", super::predict::READOUT_FIELD: readout});
+    meta.insert(rnn::tasks::TASK_KEY.to_string(), task.to_string());
     let data_bytes = limits::dataset_bytes(&train) + val.as_ref().map_or(0, limits::dataset_bytes);
     let model = args.model.config(train.input_size(), output_size);
     limits::check_training::<F>(&args.limits, &model, &config, train.seq_len(), train.len(), data_bytes)?;
@@ -138,6 +143,7 @@ pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
             trace.y().shape()
         );
     }
+    super::common::note_layout(inputs, x.dim());
     let mse = Loss::Mse.compute(trace.y(), TargetView::Values(yt), None)?.loss;
     let mae = Loss::Mae.compute(trace.y(), TargetView::Values(yt), None)?.loss;
     let mean = yt.mean_axis(Axis(0)).and_then(|m| m.mean_axis(Axis(0))).unwrap_or_default();

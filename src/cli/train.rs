@@ -11,6 +11,7 @@ use super::args::train::{Args, Task};
 /// `--tensorboard` fails before any data is read or any model trained.
 /// `given(id)` says whether the flag of that argument id was typed (not a default).
 pub fn run(args: &Args, given: &dyn Fn(&str) -> bool) -> Result<()> {
+    super::common::set_quiet(args.output.quiet);
     warn_ignored_flags(args.task, given);
     super::outputs::check_train(args)?;
     let tensorboard =

@@ -155,6 +155,26 @@ pub fn check_finite<F: Float>(path: &Path, array: &ArrayD<F>) -> Result<()> {
     }
 }
 
+/// Writes indices (class labels, ...) as an int64 `.npy` vector, atomically.
+///
+/// # Errors
+/// [`Error::Io`] naming the file; [`Error::Config`] for an index beyond `i64`.
+pub fn write_indices(path: &Path, indices: &[usize]) -> Result<()> {
+    let values: Vec<i64> = indices
+        .iter()
+        .map(|&i| i64::try_from(i).map_err(|_| Error::Config(format!("index {i} does not fit in int64"))))
+        .collect::<Result<_>>()?;
+    let array = ndarray::Array1::from(values);
+    write_atomic_with(path, |f| {
+        let mut w = BufWriter::new(f);
+        array.write_npy(&mut w).map_err(|e| match e {
+            ndarray_npy::WriteNpyError::Io(e) => e,
+            other => std::io::Error::other(other),
+        })?;
+        std::io::Write::flush(&mut w)
+    })
+}
+
 /// Writes an array as `.npy` atomically.
 ///
 /// # Errors

@@ -15,6 +15,11 @@ pub const TASK_KEY: &str = "rnn.task";
 
 /// The `"kind"` of a model's task, read from its metadata (`None` for a plain model).
 pub fn kind(metadata: &std::collections::HashMap<String, String>) -> Option<String> {
-    let json: serde_json::Value = serde_json::from_str(metadata.get(TASK_KEY)?).ok()?;
-    json.get("kind")?.as_str().map(str::to_owned)
+    task_json(metadata)?.get("kind")?.as_str().map(str::to_owned)
+}
+
+/// A model's task settings: the JSON object under [`TASK_KEY`] (`None` for a plain model or
+/// unreadable JSON).
+pub fn task_json(metadata: &std::collections::HashMap<String, String>) -> Option<serde_json::Value> {
+    serde_json::from_str(metadata.get(TASK_KEY)?).ok()
 }

@@ -13,6 +13,7 @@ pub mod forward;
 pub mod init;
 pub mod inspect;
 pub mod limits;
+pub mod predict;
 pub mod train;
 mod values;
 
@@ -44,6 +45,9 @@ pub enum Command {
     Train(Box<train::Args>),
     /// Score a trained model on data against baselines
     Evaluate(Box<evaluate::Args>),
+    /// A trained model's predictions for new sequences [N, T, features] (.npy or .csv): outputs,
+    /// or a classifier's class probabilities and classes
+    Predict(predict::Args),
     /// Train several models on a long-memory task (adding, copy, pixel-digits, depth) under the
     /// same budget and compare them: a table, learning curves and gradient-vs-lag plots
     Experiment(Box<experiment::Args>),

@@ -33,6 +33,50 @@ pub fn predict<F: Float>(model: &Model<F>, x: ArrayView3<'_, F>) -> Result<Vec<u
     Ok(out)
 }
 
+/// The class probabilities of each sequence: the softmax of the head's logits at the last
+/// step, `[N, C]` (each row sums to 1; its arg-max is [`predict`]'s class, ties aside).
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::tasks::classify::probabilities;
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 8), output_size: Some(3) }, Init::PyTorch, 0)?;
+/// let x = Array3::<f64>::zeros((5, 10, 2)); // 5 sequences of 10 steps, batch-first
+/// let p = probabilities(&model, x.view())?;
+/// assert_eq!(p.shape(), &[5, 3]);
+/// assert!(p.rows().into_iter().all(|r| (r.sum() - 1.0).abs() < 1e-12));
+/// # Ok::<(), rnn::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`predict`].
+pub fn probabilities<F: Float>(model: &Model<F>, x: ArrayView3<'_, F>) -> Result<Array2<F>> {
+    let Some(head) = &model.head else {
+        return Err(Error::Config("a classifier needs a model with a head (output_size = classes)".into()));
+    };
+    let n = x.shape()[0];
+    let mut out = Array2::zeros((n, head.out_features()));
+    for start in (0..n).step_by(PREDICT_BATCH) {
+        let end = (start + PREDICT_BATCH).min(n);
+        let chunk = x.slice(s![start..end, .., ..]);
+        let trace = model.forward_eval(chunk.permuted_axes([1, 0, 2]), None, Readout::LastStep)?;
+        for (mut row, logits) in out
+            .slice_mut(s![start..end, ..])
+            .rows_mut()
+            .into_iter()
+            .zip(trace.y().index_axis(ndarray::Axis(0), 0).rows())
+        {
+            // softmax, shifted by the largest logit so that exp cannot overflow
+            let max = logits.iter().fold(F::neg_infinity(), |m, &v| if v > m { v } else { m });
+            row.iter_mut().zip(logits).for_each(|(p, &z)| *p = (z - max).exp());
+            let sum = row.sum();
+            row.mapv_inplace(|p| p / sum);
+        }
+    }
+    Ok(out)
+}
+
 /// Accuracy of predicting `class` for every sequence (the majority baseline).
 pub fn constant_accuracy(labels: &[usize], class: usize) -> f64 {
     labels.iter().filter(|&&c| c == class).count() as f64 / labels.len().max(1) as f64
