@@ -90,7 +90,11 @@ impl LinePlot {
             .x_label_area_size(px(62.0))
             .y_label_area_size(y_area);
         if !self.title.is_empty() {
-            builder.caption(&self.title, font(30.0, &TEXT));
+            // centred over the plot and the legend's margin: smaller type when it would not fit
+            let room = f64::from(SIZE.0) * k - f64::from(px(14.0) + right);
+            let wide = text_width(root, &self.title, &font(30.0, &TEXT), k);
+            let size = if wide > room * 0.96 { (30.0 * room * 0.96 / wide).max(16.0) } else { 30.0 };
+            builder.caption(&self.title, font(size, &TEXT));
         }
         let (x_range, y_range) = (x_axis.range(), y_axis.range());
         let mut chart = builder.build_cartesian_2d(x_axis, y_axis).map_err(err)?;
