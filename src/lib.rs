@@ -35,6 +35,7 @@ pub mod error;
 pub mod fuzz;
 pub mod io;
 pub mod nn;
+#[cfg(feature = "plot")]
 pub mod plot;
 pub mod scalar;
 pub mod tasks;

@@ -143,19 +143,19 @@ fn train_as<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<(
     let model = args.model.config(train.input_size(), num_classes);
     limits::check_training::<F>(&args.limits, &model, &config, train.seq_len(), train.len(), data_bytes)?;
     let mut trainer = trainer::<F>(args, config, train.input_size(), num_classes, settings.to_metadata())?;
-    let report = fit(&mut trainer, &train, val.as_ref(), args, tensorboard)?;
+    fit(&mut trainer, &train, val.as_ref(), args, tensorboard)?;
 
     if test_rows.is_empty() {
         if !args.output.quiet {
             eprintln!(
                 "no test split (--test-split 0): score the model with `rnn evaluate --model {} --inputs X.npy --labels y.npy`",
-                report.paths.model.display()
+                args.output.out.display()
             );
         }
         return Ok(());
     }
     // score the written model (the best epoch's weights) on the held-out test split
-    let model = model_file::load::<F>(&report.paths.model, &LoadOptions::default())?.model;
+    let model = model_file::load::<F>(&args.output.out, &LoadOptions::default())?.model;
     let test_x = data.x.select(Axis(0), &test_rows);
     let test_y: Vec<usize> = test_rows.iter().map(|&r| labels_all[r]).collect();
     let scores = Scores::compute(&model, &test_x, &test_y, &settings)?;

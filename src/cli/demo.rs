@@ -44,7 +44,7 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
         model.display(),
         r.history.len(),
         r.final_epoch,
-        r.paths.plot_stem.display()
+        rnn::train::RunPaths::from_model_path(&model).plot_stem.display()
     );
     let loaded = rnn::model_file::load::<f64>(&model, &Default::default())?;
     let next = outcome.meta.forecast(&loaded.model, &outcome.table, 11)?.remove(0);

@@ -96,7 +96,7 @@ pub fn fit<F: Float>(
     progress.finish();
     let report = report?;
     if report.interrupted {
-        report_interruption(trainer, &report);
+        report_interruption(trainer, &report, &paths);
         return Err(super::interrupt::Interrupted.into());
     }
     if !args.output.quiet {
@@ -130,8 +130,7 @@ pub fn fit<F: Float>(
 }
 
 /// Says on stderr (even with `--quiet`) what an interrupted run saved and how to resume it.
-fn report_interruption<F: Float>(trainer: &Trainer<F>, report: &TrainReport) {
-    let paths = &report.paths;
+fn report_interruption<F: Float>(trainer: &Trainer<F>, report: &TrainReport, paths: &RunPaths) {
     let done = match &trainer.partial_epoch() {
         Some((epoch, batches, of)) => format!("{batches} of {of} batches of epoch {epoch} done"),
         None => format!("{} epochs done", trainer.epochs_done()),

@@ -110,6 +110,7 @@ pub(super) fn write_history(paths: &RunPaths, history: &[EpochRecord]) -> Result
     crate::io::write_atomic(&paths.history_jsonl, jsonl.as_bytes())
 }
 
+#[cfg(feature = "plot")]
 pub(super) fn plot_history(paths: &RunPaths, history: &[EpochRecord]) -> Result<()> {
     use crate::plot::{LinePlot, Series};
     let mut series = vec![Series::solid("train", history.iter().map(|r| (r.epoch as f64, r.train_loss)).collect())];
@@ -124,8 +125,21 @@ pub(super) fn plot_history(paths: &RunPaths, history: &[EpochRecord]) -> Result<
     plot.save(&paths.plot_stem).map(|_| ())
 }
 
+/// Without the `plot` feature no plot is drawn.
+#[cfg(not(feature = "plot"))]
+pub(super) fn plot_history(_paths: &RunPaths, _history: &[EpochRecord]) -> Result<()> {
+    Ok(())
+}
+
+/// Without the `plot` feature no plot is drawn.
+#[cfg(not(feature = "plot"))]
+pub(super) fn plot_flow(_paths: &RunPaths, _history: &[EpochRecord]) -> Result<()> {
+    Ok(())
+}
+
 /// The gradient's norm against the lag for the bottom layer at a few epochs (the first, the
 /// last and up to four between), on a log axis: how vanishing changes as training goes.
+#[cfg(feature = "plot")]
 pub(super) fn plot_flow(paths: &RunPaths, history: &[EpochRecord]) -> Result<()> {
     use crate::plot::{LinePlot, Series};
     let measured: Vec<(usize, &EpochFlow)> =

@@ -35,8 +35,8 @@ pub struct TrainReport {
     /// Stopped because a stop was asked for ([`Trainer::with_stop`]): the model written is the
     /// best so far and training can be resumed from `paths.last`.
     pub interrupted: bool,
-    /// The files written.
-    pub paths: RunPaths,
+    /// The files written (`None` for [`Trainer::fit_in_memory`]).
+    pub paths: Option<RunPaths>,
 }
 
 /// A model being trained, with its optimizer and the loop's state.
@@ -253,7 +253,8 @@ impl<F: Float> Trainer<F> {
     }
 
     /// Trains up to `config.epochs`, validating on `val` every epoch, writing checkpoints and
-    /// history to `paths` and the final model to `paths.model`.
+    /// history to `paths` and the final model (the best epoch's, with validation data) to
+    /// `paths.model`: [`Trainer::fit_in_memory`] plus the files.
     ///
     /// # Errors
     /// [`Error::Training`] when a loss or gradient is NaN or infinite (naming the epoch and
@@ -264,6 +265,73 @@ impl<F: Float> Trainer<F> {
         train: &Dataset<F>,
         val: Option<&Dataset<F>>,
         paths: &RunPaths,
+        observer: &mut dyn Observer,
+    ) -> Result<TrainReport> {
+        self.run(train, val, Some(paths), observer)
+    }
+
+    /// Trains as [`Trainer::fit`] does (epochs, validation, early stopping, the best epoch
+    /// kept), writing no file at all: the trained model is [`Trainer::final_model`] (or
+    /// [`Trainer::into_final_model`]). A stop ([`Trainer::with_stop`]) leaves the partial epoch
+    /// in the trainer, and the next call finishes it.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// use rnn::train::{Silent, TrainConfig, Trainer};
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// // learn to output the previous step's input: x [N, T, 1], y_t = x_{t-1}
+    /// let x = Array3::from_shape_fn((32, 12, 1), |(n, t, _)| ((n * 7 + t * 3) % 5) as f32 / 4.0 - 0.5);
+    /// let y = Array3::from_shape_fn((32, 12, 1), |(n, t, _)| if t == 0 { 0.0 } else { x[[n, t - 1, 0]] });
+    /// let train = Dataset::new(x.clone(), Targets::Values(y.clone()), None)?;
+    /// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(1, 16), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let config = TrainConfig { epochs: 30, batch_size: 8, ..TrainConfig::default() };
+    /// let mut trainer = Trainer::new(model, config)?;
+    /// let report = trainer.fit_in_memory(&train, Some(&train), &mut Silent)?;
+    /// assert!(report.paths.is_none()); // nothing was written
+    /// let first = report.history[0].train_loss;
+    /// assert!(report.best_val_loss.unwrap() < first / 2.0);
+    /// let model = trainer.into_final_model();
+    /// let (y_hat, _h_n) = model.forward(x.permuted_axes([1, 0, 2]).view(), None)?; // [T, N, 1]
+    /// assert_eq!(y_hat.shape(), &[12, 32, 1]);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Trainer::fit`], without the file errors.
+    pub fn fit_in_memory(
+        &mut self,
+        train: &Dataset<F>,
+        val: Option<&Dataset<F>>,
+        observer: &mut dyn Observer,
+    ) -> Result<TrainReport> {
+        self.run(train, val, None, observer)
+    }
+
+    /// The model a run ends with: the best epoch's weights when validation picked one, else
+    /// the latest (what [`Trainer::fit`] writes to its model file).
+    pub fn final_model(&self) -> &Model<F> {
+        match (&self.best_model, &self.state.best) {
+            (Some(m), Some(_)) => m,
+            _ => &self.model,
+        }
+    }
+
+    /// Consumes the trainer, returning [`Trainer::final_model`].
+    pub fn into_final_model(self) -> Model<F> {
+        match (self.best_model, &self.state.best) {
+            (Some(m), Some(_)) => m,
+            _ => self.model,
+        }
+    }
+
+    /// [`Trainer::fit`] with files (`paths`) or without.
+    fn run(
+        &mut self,
+        train: &Dataset<F>,
+        val: Option<&Dataset<F>>,
+        paths: Option<&RunPaths>,
         observer: &mut dyn Observer,
     ) -> Result<TrainReport> {
         let c = self.config.clone();
@@ -308,24 +376,32 @@ impl<F: Float> Trainer<F> {
             if self.stop_requested() {
                 interrupted = true;
                 // a run stopped before its first epoch has a checkpoint to resume from too
-                checkpoint::save(&paths.last, &self.checkpoint_view())?;
+                if let Some(paths) = paths {
+                    checkpoint::save(&paths.last, &self.checkpoint_view())?;
+                }
                 break;
             }
             let epoch = self.state.epoch + 1;
             let Some(record) = self.run_epoch(epoch, train, val, observer, true)? else {
                 // stopped within the epoch: the checkpoint holds the partial epoch
                 interrupted = true;
-                checkpoint::save(&paths.last, &self.checkpoint_view())?;
+                if let Some(paths) = paths {
+                    checkpoint::save(&paths.last, &self.checkpoint_view())?;
+                }
                 break;
             };
             self.state.history.push(record.clone());
             self.state.epoch = epoch;
             if record.best {
                 self.best_model = Some(self.model.clone());
-                checkpoint::save(&paths.best, &self.checkpoint_view())?;
             }
-            checkpoint::save(&paths.last, &self.checkpoint_view())?;
-            write_history(paths, &self.state.history)?;
+            if let Some(paths) = paths {
+                if record.best {
+                    checkpoint::save(&paths.best, &self.checkpoint_view())?;
+                }
+                checkpoint::save(&paths.last, &self.checkpoint_view())?;
+                write_history(paths, &self.state.history)?;
+            }
             if observer.wants_tensors() {
                 self.report_tensors(&record, observer)?;
             }
@@ -334,20 +410,22 @@ impl<F: Float> Trainer<F> {
             }
         }
         let stopped_early = self.state.epoch < c.epochs && patience_spent(&self.state);
-        let (final_model, final_epoch) = match (&self.best_model, &self.state.best) {
-            (Some(m), Some(b)) => (m, b.epoch),
-            _ => (&self.model, self.state.epoch),
+        let final_epoch = match (&self.best_model, &self.state.best) {
+            (Some(_), Some(b)) => b.epoch,
+            _ => self.state.epoch,
         };
-        crate::io::model_file::save_with_metadata(final_model, &paths.model, &self.metadata)?;
-        plot_history(paths, &self.state.history)?;
-        plot_flow(paths, &self.state.history)?;
+        if let Some(paths) = paths {
+            crate::io::model_file::save_with_metadata(self.final_model(), &paths.model, &self.metadata)?;
+            plot_history(paths, &self.state.history)?;
+            plot_flow(paths, &self.state.history)?;
+        }
         Ok(TrainReport {
             history: self.state.history.clone(),
             final_epoch,
             best_val_loss: self.state.best.as_ref().map(|b| b.val_loss),
             stopped_early,
             interrupted,
-            paths: paths.clone(),
+            paths: paths.cloned(),
         })
     }
 

@@ -113,3 +113,30 @@ fn a_stop_within_an_epoch_resumes_bit_identically() {
 fn a_stop_within_a_stateful_epoch_keeps_the_carried_state() {
     stop_and_resume_matches(StateReset::Epoch, 4);
 }
+
+#[test]
+fn fit_in_memory_trains_as_fit_does_and_writes_nothing() {
+    let x = Array3::from_shape_fn((12, 5, 1), |(n, t, _)| ((n + 2 * t) as f32 * 0.9).cos());
+    let data = Dataset::new(x.clone(), Targets::Values(x), None).unwrap();
+    let make = || {
+        let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 3);
+        let config = TrainConfig { epochs: 4, batch_size: 4, ..TrainConfig::default() };
+        Trainer::new(model.unwrap(), config).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let paths = RunPaths::from_model_path(&dir.path().join("m.safetensors"));
+    let mut on_disk = make();
+    let written = on_disk.fit(&data, Some(&data), &paths, &mut crate::train::Silent).unwrap();
+
+    let mut in_memory = make();
+    let report = in_memory.fit_in_memory(&data, Some(&data), &mut crate::train::Silent).unwrap();
+    assert!(report.paths.is_none() && written.paths.is_some());
+    // the same run, epoch for epoch (timings aside), and the same final weights as the file's
+    let losses = |r: &TrainReport| r.history.iter().map(|e| (e.train_loss, e.val_loss, e.best)).collect::<Vec<_>>();
+    assert_eq!(losses(&report), losses(&written));
+    assert_eq!(report.final_epoch, written.final_epoch);
+    let loaded = crate::io::model_file::load::<f32>(&paths.model, &Default::default()).unwrap().model;
+    assert_eq!(in_memory.final_model().named_tensors(), loaded.named_tensors());
+    let final_model = in_memory.into_final_model();
+    assert_eq!(final_model.named_tensors(), loaded.named_tensors());
+}

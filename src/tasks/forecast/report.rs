@@ -1,10 +1,14 @@
 //! Showing an evaluation: the metrics table and the actual-versus-forecast chart.
 
-use std::path::{Path, PathBuf};
-
-use super::{Evaluation, ForecastMeta, Part, Scores, SeriesForecasts, Table};
-use crate::Result;
-use crate::plot::{LinePlot, Series as Line};
+use super::{Evaluation, ForecastMeta, Part, Scores};
+// the chart (only with the `plot` feature)
+#[cfg(feature = "plot")]
+use {
+    super::{SeriesForecasts, Table},
+    crate::Result,
+    crate::plot::{LinePlot, Series as Line},
+    std::path::{Path, PathBuf},
+};
 
 impl Evaluation {
     /// The metrics table, one row per forecaster, then a per-step breakdown when H > 1.
@@ -74,6 +78,7 @@ impl ForecastMeta {
     ///
     /// # Errors
     /// [`crate::Error::Plot`] when a file cannot be written.
+    #[cfg(feature = "plot")]
     pub fn plot(&self, table: &Table, fc: &SeriesForecasts, step: usize, stem: &Path) -> Result<(PathBuf, PathBuf)> {
         let s = &table.series[fc.series];
         let sizes = self.split.sizes(s.len());
