@@ -12,6 +12,9 @@
 //! too: sizes, layers, directions and the cell are inferred from names and shapes, the
 //! nonlinearity comes from [`LoadOptions::nonlinearity`] (tanh by default, relu for an
 //! IndRNN).
+//!
+//! A state_dict whose modules are named otherwise (`encoder.weight_ih_l0`, `fc.weight`) loads
+//! with [`LoadOptions::modules`]; [`state_dict_bytes`] writes one.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
