@@ -5,6 +5,7 @@ use std::path::PathBuf;
 /// Everything that can go wrong in the library. Each variant renders as one line that names the
 /// tensor, file or setting at fault.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A configuration value is out of range (zero sizes, dropout outside `[0, 1)`, ...).
     #[error("invalid configuration: {0}")]

@@ -25,6 +25,8 @@
 //! # Ok::<(), rnn::Error>(())
 //! ```
 
+#![warn(missing_docs, clippy::missing_errors_doc)]
+
 #[doc(hidden)]
 pub mod bench;
 mod compute;

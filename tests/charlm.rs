@@ -29,10 +29,10 @@ fn error_line(o: &Output) -> String {
     stderr.trim_end().to_string()
 }
 
-/// A model trained for 3 epochs on Hamlet with the task's defaults (once per test run), and
-/// what training printed.
-fn trained() -> &'static (PathBuf, String) {
-    static MODEL: OnceLock<(PathBuf, String)> = OnceLock::new();
+/// A model trained for 3 epochs on Hamlet with the task's defaults (once per test run), what
+/// training printed on stderr (progress) and on stdout (the results).
+fn trained() -> &'static (PathBuf, String, String) {
+    static MODEL: OnceLock<(PathBuf, String, String)> = OnceLock::new();
     MODEL.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("charlm");
         std::fs::create_dir_all(&dir).unwrap();
@@ -40,7 +40,7 @@ fn trained() -> &'static (PathBuf, String) {
         let o = rnn(&["train", "--task", "charlm", "--data", p(&hamlet()), "--epochs", "3", "--out", p(&out)]);
         let stderr = String::from_utf8(o.stderr).unwrap();
         assert!(o.status.success(), "{stderr}");
-        (out, stderr)
+        (out, stderr, String::from_utf8(o.stdout).unwrap())
     })
 }
 
@@ -53,16 +53,18 @@ fn number_after(text: &str, label: &str) -> f64 {
 
 #[test]
 fn a_short_run_is_well_below_the_unigram_baseline() {
-    let (model, stderr) = trained();
+    let (model, stderr, stdout) = trained();
     let first = stderr.lines().next().unwrap();
     assert!(first.contains("173,943 characters, a vocabulary of 65"), "{first}");
     assert!(first.contains("32 streams of 97 chunks of 50 characters"), "{first}");
-    let bpc = number_after(stderr, "held-out text:");
-    let unigram = number_after(stderr, "(unigram baseline");
+    // the results on stdout, none of them in the progress on stderr
+    let bpc = number_after(stdout, "held-out text:");
+    let unigram = number_after(stdout, "(unigram baseline");
+    assert!(!stderr.contains("held-out text:") && !stderr.contains("sample (rnn generate"), "{stderr}");
     // measured: 3.04 bits/char against 4.66 after 3 epochs (about 2 s of training)
     assert!((4.6..4.7).contains(&unigram), "{unigram}");
-    assert!(bpc < 0.75 * unigram, "held-out {bpc} bits/char vs unigram {unigram}\n{stderr}");
-    assert!(stderr.contains("sample (rnn generate --model"), "{stderr}");
+    assert!(bpc < 0.75 * unigram, "held-out {bpc} bits/char vs unigram {unigram}\n{stdout}");
+    assert!(stdout.contains("sample (rnn generate --model"), "{stdout}");
 
     // `rnn evaluate` scores the same tail of the same file to the same numbers
     let o = rnn(&["evaluate", "--model", p(model), "--data", p(&hamlet()), "--json"]);
@@ -78,7 +80,7 @@ fn a_short_run_is_well_below_the_unigram_baseline() {
 
 #[test]
 fn the_vocabulary_travels_in_the_model_file() {
-    let (model, _) = trained();
+    let (model, _, _) = trained();
     let loaded = rnn::model_file::load::<f32>(model, &Default::default()).unwrap();
     let task = CharLmTask::from_metadata(&loaded.metadata).unwrap();
     let text = std::fs::read_to_string(hamlet()).unwrap();
@@ -123,7 +125,7 @@ fn characters_not_bytes_and_a_unicode_vocabulary_round_trip() {
 
 #[test]
 fn generation_is_seeded_and_top_k_1_is_greedy() {
-    let (model, _) = trained();
+    let (model, _, _) = trained();
     let sample = |extra: &[&str]| {
         let mut args = vec!["generate", "--model", p(model), "--prime", "HAMLET.\n", "--length", "200"];
         args.extend_from_slice(extra);
@@ -147,7 +149,7 @@ fn generation_is_seeded_and_top_k_1_is_greedy() {
 
 #[test]
 fn generate_streams_characters_as_they_are_made() {
-    let (model, _) = trained();
+    let (model, _, _) = trained();
     // five million characters take a minute or more; the first ones must arrive long before
     let mut child = Command::new(env!("CARGO_BIN_EXE_rnn"))
         .args(["generate", "--model", p(model), "--length", "5000000", "--seed", "3"])
@@ -171,7 +173,7 @@ fn generate_streams_characters_as_they_are_made() {
 
 #[test]
 fn a_prime_outside_the_vocabulary_is_refused_naming_its_characters() {
-    let (model, _) = trained();
+    let (model, _, _) = trained();
     let o = rnn(&["generate", "--model", p(model), "--prime", "To be # or € not", "--length", "10"]);
     let line = error_line(&o);
     assert_eq!(
@@ -196,13 +198,13 @@ fn non_utf8_text_is_refused_naming_file_line_and_column() {
     let want = format!("rnn: {}: line 2, column 5: not valid UTF-8: byte 0xE9 (byte offset 18)", p(&bad));
     assert_eq!(error_line(&o), want);
     assert!(!out.exists());
-    let (model, _) = trained();
+    let (model, _, _) = trained();
     assert_eq!(error_line(&rnn(&["evaluate", "--model", p(model), "--data", p(&bad)])), want);
 }
 
 #[test]
 fn text_outside_the_models_vocabulary_is_refused_by_evaluate() {
-    let (model, _) = trained();
+    let (model, _, _) = trained();
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("other.txt");
     std::fs::write(&other, "Some text\nwith 3 digits and 42 more\n".repeat(10)).unwrap();

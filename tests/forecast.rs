@@ -163,8 +163,10 @@ fn demo_runs_with_no_files() {
     let dir = tempfile::tempdir().unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_rnn")).arg("demo").current_dir(dir.path()).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("persistence") && stderr.contains("next 11 years"), "{stderr}");
+    let (stderr, stdout) = (String::from_utf8_lossy(&o.stderr), String::from_utf8_lossy(&o.stdout));
+    // the results on stdout (`rnn demo > log` keeps them), the progress on stderr
+    assert!(stderr.contains("persistence"), "{stderr}");
+    assert!(stdout.contains("next 11 years") && !stderr.contains("next 11 years"), "{stdout}");
     for f in ["sunspots_yearly.csv", "model.safetensors", "model.forecast.png", "model.forecast.svg"] {
         assert!(dir.path().join("rnn-demo").join(f).exists(), "{f}");
     }

@@ -22,13 +22,11 @@ fn measure(rnn: RnnConfig, n: usize, seq_len: usize, batch: usize, tbptt: Option
     let dir = tempfile::tempdir().unwrap();
     let paths = RunPaths::from_model_path(&dir.path().join("m.safetensors"));
     let config = ModelConfig { output_size: Some(2), rnn };
-    let train_config = TrainConfig {
-        epochs: 1,
-        batch_size: batch,
-        optimizer: OptimizerConfig::adam(),
-        tbptt,
-        ..TrainConfig::default()
-    };
+    let train_config = TrainConfig::default()
+        .with_epochs(1)
+        .with_batch_size(batch)
+        .with_optimizer(OptimizerConfig::adam())
+        .with_tbptt(tbptt);
     let input = config.rnn.input_size;
     let floats = (n * seq_len * (input + 2) * 4) as u64;
     let work = Workload {

@@ -38,7 +38,7 @@ fn learns_a_delayed_echo_with_one_and_three_layers() {
     let val = delayed_echo(64, 16, 3, 2);
     for layers in [1, 3] {
         let dir = tempfile::tempdir().unwrap();
-        let config = TrainConfig { epochs: 40, batch_size: 32, lr: 0.01, seed: 3, ..TrainConfig::default() };
+        let config = TrainConfig::default().with_epochs(40).with_batch_size(32).with_lr(0.01).with_seed(3);
         let mut trainer = Trainer::new(model(layers, 24, 4), config).unwrap();
         let report = trainer.fit(&train, Some(&val), &paths(dir.path()), &mut Silent).unwrap();
         let first = report.history[0].val_loss.unwrap();
@@ -57,7 +57,8 @@ fn tbptt_at_least_seq_len_is_full_bptt_exactly() {
     let data = delayed_echo(40, 12, 2, 5);
     let run = |tbptt: Option<usize>| {
         let dir = tempfile::tempdir().unwrap();
-        let config = TrainConfig { epochs: 3, batch_size: 8, lr: 0.01, tbptt, seed: 1, ..TrainConfig::default() };
+        let config =
+            TrainConfig::default().with_epochs(3).with_batch_size(8).with_lr(0.01).with_tbptt(tbptt).with_seed(1);
         let mut t = Trainer::new(model(2, 8, 6), config).unwrap();
         t.fit(&data, None, &paths(dir.path()), &mut Silent).unwrap();
         weights(t.model())
@@ -77,7 +78,7 @@ fn tbptt_carries_the_state_between_chunks() {
     let start = model(2, 5, 8);
     let dir = tempfile::tempdir().unwrap();
     let config =
-        TrainConfig { epochs: 1, batch_size: 6, lr: 0.05, tbptt: Some(4), shuffle: false, ..TrainConfig::default() };
+        TrainConfig::default().with_epochs(1).with_batch_size(6).with_lr(0.05).with_tbptt(Some(4)).with_shuffle(false);
     let mut trainer = Trainer::new(start.clone(), config.clone()).unwrap();
     trainer.fit(&data, None, &paths(dir.path()), &mut Silent).unwrap();
 
@@ -108,7 +109,7 @@ fn epoch_state_reset_carries_across_batches() {
     let data = delayed_echo(16, 6, 1, 9);
     let run = |reset: StateReset| {
         let dir = tempfile::tempdir().unwrap();
-        let config = TrainConfig { epochs: 2, batch_size: 4, lr: 0.01, state_reset: reset, ..TrainConfig::default() };
+        let config = TrainConfig::default().with_epochs(2).with_batch_size(4).with_lr(0.01).with_state_reset(reset);
         let mut t = Trainer::new(model(1, 6, 10), config).unwrap();
         t.fit(&data, Some(&data), &paths(dir.path()), &mut Silent).unwrap();
         weights(t.model())
@@ -122,15 +123,15 @@ fn resume_is_bit_identical() {
     let val = delayed_echo(20, 10, 2, 12);
     let mut m = model(2, 8, 13);
     m.rnn.set_dropout(0.2).unwrap(); // dropout and shuffling both draw from the RNG
-    let config = |epochs| TrainConfig {
-        epochs,
-        batch_size: 8,
-        lr: 0.01,
-        optimizer: OptimizerConfig::adamw(),
-        schedule: "cosine".parse().unwrap(),
-        clip_norm: Some(1.0),
-        seed: 14,
-        ..TrainConfig::default()
+    let config = |epochs| {
+        TrainConfig::default()
+            .with_epochs(epochs)
+            .with_batch_size(8)
+            .with_lr(0.01)
+            .with_optimizer(OptimizerConfig::adamw())
+            .with_schedule("cosine".parse().unwrap())
+            .with_clip_norm(Some(1.0))
+            .with_seed(14)
     };
     let straight = tempfile::tempdir().unwrap();
     let mut t = Trainer::new(m.clone(), config(4)).unwrap();
@@ -166,13 +167,13 @@ fn divergence_stops_with_epoch_and_step_and_keeps_the_last_checkpoint() {
     let data = delayed_echo(32, 8, 1, 15);
     let dir = tempfile::tempdir().unwrap();
     let p = paths(dir.path());
-    let config = TrainConfig { epochs: 2, batch_size: 8, lr: 0.01, ..TrainConfig::default() };
+    let config = TrainConfig::default().with_epochs(2).with_batch_size(8).with_lr(0.01);
     let mut t = Trainer::new(model(1, 8, 16), config.clone()).unwrap();
     t.fit(&data, None, &p, &mut Silent).unwrap();
     let before = std::fs::read(&p.last).unwrap();
 
     // resume, then poison a weight: the first loss of epoch 3 is NaN
-    let mut resumed = Trainer::<f64>::resume(&p.last, TrainConfig { epochs: 4, ..config }).unwrap();
+    let mut resumed = Trainer::<f64>::resume(&p.last, config.clone().with_epochs(4)).unwrap();
     resumed.model_mut().head.as_mut().unwrap().weight[[0, 0]] = f64::NAN;
     let err = resumed.fit(&data, None, &p, &mut Silent).unwrap_err().to_string();
     assert!(err.contains("epoch 3, step 9: loss is NaN"), "{err}");
@@ -187,7 +188,7 @@ fn early_stopping_ends_on_the_best_epoch() {
     let val = delayed_echo(32, 8, 4, 18);
     let dir = tempfile::tempdir().unwrap();
     let p = paths(dir.path());
-    let config = TrainConfig { epochs: 60, batch_size: 16, lr: 0.02, patience: Some(3), ..TrainConfig::default() };
+    let config = TrainConfig::default().with_epochs(60).with_batch_size(16).with_lr(0.02).with_patience(Some(3));
     let mut t = Trainer::new(model(1, 8, 19), config).unwrap();
     let report = t.fit(&train, Some(&val), &p, &mut Silent).unwrap();
     assert!(report.stopped_early, "ran all {} epochs", report.history.len());
@@ -216,7 +217,7 @@ fn clipping_is_counted_per_epoch() {
     let data = delayed_echo(24, 8, 2, 9);
     let run = |clip_norm: Option<f64>| {
         let dir = tempfile::tempdir().unwrap();
-        let config = TrainConfig { epochs: 2, batch_size: 8, clip_norm, ..TrainConfig::default() };
+        let config = TrainConfig::default().with_epochs(2).with_batch_size(8).with_clip_norm(clip_norm);
         let mut trainer = Trainer::new(model(1, 6, 2), config).unwrap();
         let report = trainer.fit(&data, None, &paths(dir.path()), &mut Silent).unwrap();
         let csv = std::fs::read_to_string(dir.path().join("m.history.csv")).unwrap();

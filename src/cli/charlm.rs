@@ -22,7 +22,7 @@ use super::args::Dtype;
 use super::args::charlm::GenerateArgs;
 use super::args::evaluate::Args as EvalArgs;
 use super::args::train::Args;
-use super::common::{plural, print_stdout, thousands};
+use super::common::{plural, print_result, print_stdout, thousands};
 use super::fit::{fit, trainer};
 use super::limits;
 
@@ -123,13 +123,12 @@ fn train_as<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<(
     if quiet {
         return Ok(());
     }
+    let json = args.output.json;
     let run: Vec<_> = report.history.iter().filter(|r| r.seconds > 0.0).collect();
     if !run.is_empty() {
         let per_sec = run.iter().map(|r| r.sequences_per_sec).sum::<f64>() / run.len() as f64;
-        eprintln!(
-            "speed:           {} characters/s (training)",
-            thousands((per_sec * layout.chunk_len as f64) as usize)
-        );
+        let speed = thousands((per_sec * layout.chunk_len as f64) as usize);
+        print_result(&format!("speed:           {speed} characters/s (training)\n"), json)?;
     }
     // the written model (the best epoch's weights), scored as `rnn evaluate` does
     let out = &args.output.out;
@@ -137,20 +136,26 @@ fn train_as<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<(
     if tail.len() >= 2 {
         let score = bits_per_char(&loaded.model, tail)?;
         let unigram = unigram_bits_per_char(head, &tail[1..], v);
-        eprintln!(
-            "held-out text:   {:.4} bits/char (unigram baseline {unigram:.4}) on the last {} characters, one stream",
-            score.bpc,
-            thousands(tail.len())
-        );
+        print_result(
+            &format!(
+                "held-out text:   {:.4} bits/char (unigram baseline {unigram:.4}) on the last {} characters, one stream\n",
+                score.bpc,
+                thousands(tail.len())
+            ),
+            json,
+        )?;
     }
     if args.charlm.sample > 0 {
         let seed = args.training.seed;
         let sample = sample(&loaded.model, &vocab, args.charlm.sample, seed)?;
-        eprintln!(
-            "sample (rnn generate --model {} --length {} --temperature {SAMPLE_TEMPERATURE} --seed {seed}):\n{sample}",
-            out.display(),
-            args.charlm.sample
-        );
+        print_result(
+            &format!(
+                "sample (rnn generate --model {} --length {} --temperature {SAMPLE_TEMPERATURE} --seed {seed}):\n{sample}\n",
+                out.display(),
+                args.charlm.sample
+            ),
+            json,
+        )?;
     }
     Ok(())
 }

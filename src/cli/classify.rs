@@ -16,7 +16,7 @@ use rnn::{Float, Model};
 use super::args::Dtype;
 use super::args::evaluate::Args as EvalArgs;
 use super::args::train::Args;
-use super::common::{print_stdout, read_inputs};
+use super::common::{print_result, print_stdout, read_inputs};
 use super::fit::{fit, trainer};
 use super::limits;
 
@@ -164,7 +164,8 @@ fn train_as<F: Float>(args: &Args, tensorboard: Option<TensorBoard>) -> Result<(
         print_stdout(&format!("{line}\n"))?;
     }
     if !args.output.quiet {
-        eprint!("{}", scores.table(&format!("held-out test split ({} sequences)", test_y.len()), &settings));
+        let table = scores.table(&format!("held-out test split ({} sequences)", test_y.len()), &settings);
+        print_result(&table, args.output.json)?;
     }
     Ok(())
 }

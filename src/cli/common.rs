@@ -14,6 +14,18 @@ pub fn print_stdout(text: &str) -> Result<()> {
     out.write_all(text.as_bytes()).and_then(|()| out.flush()).context("<stdout>")
 }
 
+/// Prints a run's results (`text`, ending in a newline): on stdout, so that `rnn train ... >
+/// results.txt` keeps them while progress stays on the terminal; on stderr when stdout carries
+/// JSON lines (`json`), which it must not interleave with.
+pub fn print_result(text: &str, json: bool) -> Result<()> {
+    if json {
+        eprint!("{text}");
+        Ok(())
+    } else {
+        print_stdout(text)
+    }
+}
+
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: usize) -> String {
     let digits = n.to_string();

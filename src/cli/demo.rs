@@ -39,8 +39,8 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
     super::outputs::check_train(&train)?;
     let outcome = super::forecast::run(&train, true, None)?;
     let r = &outcome.report;
-    eprintln!(
-        "\nmodel: {} ({} epochs, weights of epoch {}); loss plot: {}.png",
+    let mut results = format!(
+        "\nmodel: {} ({} epochs, weights of epoch {}); loss plot: {}.png\n",
         model.display(),
         r.history.len(),
         r.final_epoch,
@@ -50,7 +50,8 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
     let next = outcome.meta.forecast(&loaded.model, &outcome.table, 11)?.remove(0);
     let years = outcome.table.series[0].dates.as_deref().and_then(|d| dates::continue_dates(d, 11)).unwrap_or_default();
     let shown: Vec<String> = years.iter().zip(&next).map(|(d, v)| format!("{d} {v:.0}")).collect();
-    eprintln!("next 11 years (recursive): {}", shown.join(", "));
+    results.push_str(&format!("next 11 years (recursive): {}\n", shown.join(", ")));
+    super::common::print_stdout(&results)?;
     eprintln!(
         "\ndone in {:.1} s. Next:\n  rnn evaluate --model {model_s} --data {data_s}\n  \
          rnn forecast --model {model_s} --data {data_s} --steps 11",

@@ -124,7 +124,7 @@ pub fn fit<F: Float>(
             let dir = file.parent().unwrap_or(&file);
             lines.push(format!("tensorboard:     {} (tensorboard --logdir {})", file.display(), dir.display()));
         }
-        eprintln!("{}", lines.join("\n"));
+        super::common::print_result(&format!("{}\n", lines.join("\n")), args.output.json)?;
     }
     Ok(report)
 }

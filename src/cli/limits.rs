@@ -54,14 +54,7 @@ pub fn check(args: &LimitArgs, estimate: rnn::Result<MemoryEstimate>, flags: &st
 
 /// The optimizer's state tensors per parameter.
 pub fn optimizer_slots(config: &OptimizerConfig) -> usize {
-    match config {
-        OptimizerConfig::Sgd { momentum, .. } => usize::from(*momentum != 0.0),
-        OptimizerConfig::Adam { amsgrad, .. } | OptimizerConfig::AdamW { amsgrad, .. } => 2 + usize::from(*amsgrad),
-        OptimizerConfig::Adagrad { .. } => 1,
-        OptimizerConfig::RmsProp { momentum, centered, .. } => {
-            1 + usize::from(*momentum != 0.0) + usize::from(*centered)
-        }
-    }
+    config.state_slots()
 }
 
 /// The bytes a dataset holds.

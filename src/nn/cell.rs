@@ -23,6 +23,7 @@ use crate::{Error, Float, Nonlinearity};
 /// previous state), stored as `weight_hh` like the reference PyTorch IndRNN modules store it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Cell {
     /// The Elman cell (`torch.nn.RNN`), its activation given by [`Nonlinearity`].
     #[default]

@@ -30,6 +30,7 @@ use crate::{Error, Float};
 /// [`crate::Rnn::layers_mut`] for that.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Init {
     /// PyTorch's `nn.RNN` default.
     #[default]

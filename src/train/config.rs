@@ -42,7 +42,16 @@ pub enum StateReset {
 /// | `seed` | 0 | shuffling and dropout |
 /// | `time_limit` | none | start no epoch after this many seconds of training |
 /// | `max_steps` | none | stop after this many optimizer steps (mid-epoch if need be) |
+///
+/// Outside this crate a configuration is built from [`TrainConfig::default`] and the `with_*`
+/// setters (the type may gain fields):
+/// ```
+/// use rnn::train::TrainConfig;
+/// let config = TrainConfig::default().with_epochs(50).with_batch_size(16).with_clip_norm(Some(1.0));
+/// assert_eq!((config.epochs, config.batch_size, config.lr), (50, 16, 1e-3));
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TrainConfig {
     /// Passes over the training data.
     pub epochs: usize,
@@ -112,7 +121,41 @@ impl Default for TrainConfig {
     }
 }
 
+/// `with_<field>(value)`: the configuration with that field set (see the fields' docs).
+macro_rules! setters {
+    ($($with:ident => $field:ident: $ty:ty,)*) => {
+        $(
+            #[doc = concat!("Sets [`TrainConfig::", stringify!($field), "`].")]
+            #[must_use]
+            pub fn $with(mut self, value: $ty) -> Self {
+                self.$field = value;
+                self
+            }
+        )*
+    };
+}
+
 impl TrainConfig {
+    setters! {
+        with_epochs => epochs: usize,
+        with_batch_size => batch_size: usize,
+        with_lr => lr: f64,
+        with_optimizer => optimizer: OptimizerConfig,
+        with_schedule => schedule: Schedule,
+        with_clip_norm => clip_norm: Option<f64>,
+        with_clip_value => clip_value: Option<f64>,
+        with_tbptt => tbptt: Option<usize>,
+        with_state_reset => state_reset: StateReset,
+        with_loss => loss: Loss,
+        with_patience => patience: Option<usize>,
+        with_min_delta => min_delta: f64,
+        with_shuffle => shuffle: bool,
+        with_seed => seed: u64,
+        with_time_limit => time_limit: Option<f64>,
+        with_diagnose => diagnose: bool,
+        with_max_steps => max_steps: Option<usize>,
+    }
+
     /// Checks every value is in range.
     ///
     /// # Errors

@@ -16,6 +16,7 @@ use crate::{Error, Float, Result};
 /// A training loss.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Loss {
     /// `mean((y - t)²)`, PyTorch's `MSELoss`.
     #[default]

@@ -21,6 +21,7 @@ use crate::{Error, Result};
 /// In JSON the kind is the field `name` (`constant`, `step`, `cosine`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum ScheduleKind {
     /// The base learning rate throughout.
     Constant,

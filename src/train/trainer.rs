@@ -209,7 +209,7 @@ impl<F: Float> Trainer<F> {
     /// use rnn::train::{Silent, TrainConfig, Trainer};
     /// use rnn::{Init, Model, ModelConfig, RnnConfig};
     /// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
-    /// let config = TrainConfig { batch_size: 2, max_steps: Some(5), ..TrainConfig::default() };
+    /// let config = TrainConfig::default().with_batch_size(2).with_max_steps(Some(5));
     /// let mut trainer = Trainer::new(model, config)?;
     /// while !trainer.out_of_steps() {
     ///     // fresh data every epoch: 3 batches of 2 sequences
@@ -286,7 +286,7 @@ impl<F: Float> Trainer<F> {
     /// let y = Array3::from_shape_fn((32, 12, 1), |(n, t, _)| if t == 0 { 0.0 } else { x[[n, t - 1, 0]] });
     /// let train = Dataset::new(x.clone(), Targets::Values(y.clone()), None)?;
     /// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(1, 16), output_size: Some(1) }, Init::PyTorch, 0)?;
-    /// let config = TrainConfig { epochs: 30, batch_size: 8, ..TrainConfig::default() };
+    /// let config = TrainConfig::default().with_epochs(30).with_batch_size(8);
     /// let mut trainer = Trainer::new(model, config)?;
     /// let report = trainer.fit_in_memory(&train, Some(&train), &mut Silent)?;
     /// assert!(report.paths.is_none()); // nothing was written

@@ -273,31 +273,30 @@ impl TrainingArgs {
             _ => {}
         }
         let schedule: Schedule = self.schedule.parse::<Schedule>()?.with_warmup(self.warmup);
-        let config = TrainConfig {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            lr: self.lr,
-            optimizer,
-            schedule,
-            clip_norm: self.clip_norm,
-            clip_value: self.clip_value,
-            tbptt: self.tbptt,
-            state_reset: match self.state_reset {
+        let config = TrainConfig::default()
+            .with_epochs(self.epochs)
+            .with_batch_size(self.batch_size)
+            .with_lr(self.lr)
+            .with_optimizer(optimizer)
+            .with_schedule(schedule)
+            .with_clip_norm(self.clip_norm)
+            .with_clip_value(self.clip_value)
+            .with_tbptt(self.tbptt)
+            .with_state_reset(match self.state_reset {
                 Reset::Sequence => StateReset::Sequence,
                 Reset::Epoch => StateReset::Epoch,
-            },
-            loss: loss.unwrap_or(match self.loss {
+            })
+            .with_loss(loss.unwrap_or(match self.loss {
                 LossArg::Mse => Loss::Mse,
                 LossArg::Mae => Loss::Mae,
-            }),
-            patience: self.patience,
-            min_delta: self.min_delta,
-            shuffle: !self.no_shuffle,
-            seed: self.seed,
-            time_limit: self.time_limit,
-            diagnose: self.diagnose,
-            max_steps: None,
-        };
+            }))
+            .with_patience(self.patience)
+            .with_min_delta(self.min_delta)
+            .with_shuffle(!self.no_shuffle)
+            .with_seed(self.seed)
+            .with_time_limit(self.time_limit)
+            .with_diagnose(self.diagnose)
+            .with_max_steps(None);
         config.validate()?;
         Ok(config)
     }

@@ -31,6 +31,7 @@ use crate::{Error, Result};
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum OptimizerConfig {
     /// Stochastic gradient descent, optionally with (Nesterov) momentum.
     Sgd {
@@ -139,6 +140,19 @@ fn alpha() -> f64 {
 }
 
 impl OptimizerConfig {
+    /// The state tensors this optimizer keeps per parameter (Adam's two moments, ...): what
+    /// its memory costs, in parameter-sized tensors.
+    pub fn state_slots(&self) -> usize {
+        match self {
+            OptimizerConfig::Sgd { momentum, .. } => usize::from(*momentum != 0.0),
+            OptimizerConfig::Adam { amsgrad, .. } | OptimizerConfig::AdamW { amsgrad, .. } => 2 + usize::from(*amsgrad),
+            OptimizerConfig::Adagrad { .. } => 1,
+            OptimizerConfig::RmsProp { momentum, centered, .. } => {
+                1 + usize::from(*momentum != 0.0) + usize::from(*centered)
+            }
+        }
+    }
+
     /// `torch.optim.SGD`'s defaults: plain gradient descent.
     ///
     /// # Example
