@@ -66,12 +66,7 @@ fn to_onnx(args: &ExportArgs, loaded: &LoadedModel<f64>) -> Result<String> {
     if options.final_state {
         outputs.extend(if lstm { &["h_n", "c_n"][..] } else { &["h_n"][..] });
     }
-    let op = match c.cell {
-        Cell::Rnn => "RNN",
-        Cell::Lstm => "LSTM",
-        Cell::Gru => "GRU",
-        Cell::IndRnn => "Scan (IndRNN)",
-    };
+    let op = onnx::operator(c.cell);
     Ok(format!(
         "ONNX opset {}, {} {op} layer(s){}{}, float32; inputs {}, outputs {}",
         onnx::OPSET,

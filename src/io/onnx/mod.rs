@@ -49,6 +49,17 @@ pub struct OnnxOptions {
     pub final_state: bool,
 }
 
+/// The ONNX operator a layer of this cell becomes: `RNN`, `LSTM`, `GRU`, or `Scan` for the
+/// IndRNN.
+pub fn operator(cell: Cell) -> &'static str {
+    match cell {
+        Cell::Rnn => "RNN",
+        Cell::Lstm => "LSTM",
+        Cell::Gru => "GRU",
+        Cell::IndRnn => "Scan",
+    }
+}
+
 /// Checks that a model of this configuration can be exported.
 ///
 /// # Errors
