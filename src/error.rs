@@ -75,6 +75,11 @@ pub enum Error {
         /// What is wrong, naming the tensor or metadata key.
         msg: String,
     },
+
+    /// A model cannot be written in the asked format (an export target that lacks an operation
+    /// the model needs); says what and why.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// The library's result type.

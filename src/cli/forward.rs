@@ -43,7 +43,7 @@ fn forward<F: Float>(args: &Args, x: ArrayD<F>) -> Result<()> {
         bail!("{input}: {what} must be at least 1, got shape {}", shape_str(x.shape()));
     }
 
-    let options = LoadOptions { nonlinearity: args.nonlinearity.map(Into::into) };
+    let options = LoadOptions { nonlinearity: args.nonlinearity.map(Into::into), modules: args.modules.names() };
     let loaded = model_file::load::<F>(&args.model, &options)?;
     super::common::warn_assumed(&args.model, &loaded, true);
     let model: &Model<F> = &loaded.model;

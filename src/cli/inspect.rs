@@ -57,7 +57,7 @@ struct Tensor {
 
 /// Runs `rnn inspect`.
 pub fn run(args: &Args) -> Result<()> {
-    let options = LoadOptions { nonlinearity: args.nonlinearity.map(Into::into) };
+    let options = LoadOptions { nonlinearity: args.nonlinearity.map(Into::into), modules: args.modules.names() };
     // f64 holds both stored dtypes exactly.
     let loaded = model_file::load::<f64>(&args.model, &options)?;
     super::common::warn_assumed(&args.model, &loaded, true);

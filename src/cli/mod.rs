@@ -19,9 +19,11 @@ mod demo;
 mod diagnose;
 mod evaluate;
 mod experiment;
+mod export;
 mod fit;
 mod forecast;
 mod forward;
+mod import;
 mod init;
 mod inspect;
 mod interrupt;
@@ -69,6 +71,8 @@ pub fn main() -> ExitCode {
         Command::Generate(args) => charlm::generate(args),
         Command::Demo(args) => demo::demo(args),
         Command::Bench(args) => bench::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Import(args) => import::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@
 mod atomic;
 pub mod model_file;
 pub mod npy;
+pub mod onnx;
 pub mod tensorboard;
 
 pub use atomic::{check_writable, write_atomic, write_atomic_with};

@@ -12,6 +12,9 @@
 //! too: sizes, layers, directions and the cell are inferred from names and shapes, the
 //! nonlinearity comes from [`LoadOptions::nonlinearity`] (tanh by default, relu for an
 //! IndRNN).
+//!
+//! A state_dict whose modules are named otherwise (`encoder.weight_ih_l0`, `fc.weight`) loads
+//! with [`LoadOptions::modules`]; [`state_dict_bytes`] writes one.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -42,6 +45,45 @@ pub struct LoadOptions {
     /// The nonlinearity for files without `rnn.config` metadata (when `None`: tanh, relu for
     /// an IndRNN). With metadata, a value that disagrees with the file is an error.
     pub nonlinearity: Option<Nonlinearity>,
+    /// The names of the RNN and head modules in the file (a state_dict of a module whose
+    /// recurrent part is `encoder` and head `fc`, say). `None`: `rnn` and `head`, or a bare
+    /// state_dict.
+    pub modules: Option<ModuleNames>,
+}
+
+/// The names of the two modules a state_dict holds: the recurrent stack (`rnn` in a model
+/// file; empty for a bare `nn.RNN` state_dict, whose names have no prefix) and the linear head
+/// (`head`). A name may be a dotted path (`model.encoder`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleNames {
+    /// The recurrent module.
+    pub rnn: String,
+    /// The head.
+    pub head: String,
+}
+
+impl Default for ModuleNames {
+    fn default() -> Self {
+        ModuleNames { rnn: "rnn".into(), head: "head".into() }
+    }
+}
+
+impl ModuleNames {
+    /// A tensor's name in the file from its name in a model file (`rnn.weight_ih_l0` ->
+    /// `encoder.weight_ih_l0`); other names unchanged.
+    pub fn rename(&self, name: &str) -> String {
+        let with =
+            |module: &str, rest: &str| if module.is_empty() { rest.to_string() } else { format!("{module}.{rest}") };
+        match (name.strip_prefix("rnn."), name.strip_prefix("head.")) {
+            (Some(rest), _) => with(&self.rnn, rest),
+            (_, Some(rest)) => with(&self.head, rest),
+            _ => name.to_string(),
+        }
+    }
+
+    fn prefix(module: &str) -> String {
+        if module.is_empty() { String::new() } else { format!("{module}.") }
+    }
 }
 
 /// Where a loaded model's configuration came from.
@@ -106,12 +148,26 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
     let metadata = header.metadata().clone().unwrap_or_default();
     let names: BTreeSet<String> = st.names().into_iter().filter(|n| !is_reserved(n)).map(str::to_owned).collect();
 
-    let bare = !names.contains("rnn.weight_ih_l0");
-    let prefix = if bare { "" } else { "rnn." };
+    let (prefix, head_prefix, bare) = match &options.modules {
+        Some(m) => (ModuleNames::prefix(&m.rnn), ModuleNames::prefix(&m.head), m.rnn.is_empty()),
+        None => {
+            let bare = !names.contains("rnn.weight_ih_l0");
+            (if bare { "" } else { "rnn." }.to_string(), "head.".to_string(), bare)
+        }
+    };
+    let prefix = prefix.as_str();
     if !names.contains(&format!("{prefix}weight_ih_l0")) {
-        return Err(bad(
-            "no tensor `rnn.weight_ih_l0` (nor `weight_ih_l0` of a bare nn.RNN state_dict): not an RNN model".into(),
-        ));
+        let found = names.iter().find_map(|n| n.strip_suffix(".weight_ih_l0"));
+        let hint = match found {
+            Some(module) => format!("; the file has `{module}.weight_ih_l0`: its RNN module is named `{module}`"),
+            None => String::new(),
+        };
+        return Err(bad(match &options.modules {
+            Some(_) => format!("no tensor `{prefix}weight_ih_l0`: not an RNN module by that name{hint}"),
+            None => format!(
+                "no tensor `rnn.weight_ih_l0` (nor `weight_ih_l0` of a bare nn.RNN state_dict): not an RNN model{hint}"
+            ),
+        }));
     }
     let shape_of = |name: &str| st.tensor(name).map(|t| t.shape().to_vec()).ok();
 
@@ -141,7 +197,7 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
                 )));
             }
             let num_layers = (0..).take_while(|k| names.contains(&format!("{prefix}weight_ih_l{k}"))).count();
-            let head = if bare { None } else { shape_of("head.weight") };
+            let head = if bare && options.modules.is_none() { None } else { shape_of(&format!("{head_prefix}weight")) };
             // the cell from the shapes: W_hh is [G*H, S], G = 1 (Elman), 4 (LSTM), 3 (GRU); a
             // projection W_hr [S, H] makes it an LSTM with proj_size S; a vector u [H], an IndRNN
             let w_hr = shape_of(&format!("{prefix}weight_hr_l0"));
@@ -242,8 +298,9 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
     let head = match config.output_size {
         None => None,
         Some(o) => {
-            let weight = as2(take("head.weight".into(), &[o, c.output_width()])?);
-            let bias = if names.contains("head.bias") { Some(as1(take("head.bias".into(), &[o])?)) } else { None };
+            let (w, b) = (format!("{head_prefix}weight"), format!("{head_prefix}bias"));
+            let weight = as2(take(w, &[o, c.output_width()])?);
+            let bias = if names.contains(&b) { Some(as1(take(b, &[o])?)) } else { None };
             Some(Linear { weight, bias })
         }
     };
@@ -340,12 +397,46 @@ pub fn to_bytes_with<F: Float>(
     extra: &HashMap<String, String>,
     extra_tensors: &[(String, ArrayD<F>)],
 ) -> Result<Vec<u8>> {
+    serialize(model, &ModuleNames::default(), extra, extra_tensors)
+}
+
+/// A model as a PyTorch state_dict whose modules are named `modules` (`encoder`, `fc`, ...),
+/// in the model's dtype, with the `rnn.config` metadata (PyTorch's loaders ignore metadata)
+/// and `format: pt`, as `safetensors.torch.save_file` writes.
+///
+/// # Example
+/// ```
+/// use rnn::model_file::{self, LoadOptions, ModuleNames};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 1)?;
+/// let names = ModuleNames { rnn: "encoder".into(), head: "fc".into() };
+/// let bytes = model_file::state_dict_bytes(&model, &names)?;
+/// let options = LoadOptions { modules: Some(names), ..Default::default() };
+/// let loaded = model_file::from_bytes::<f32>(&bytes, "sd.safetensors".as_ref(), &options)?;
+/// assert_eq!(loaded.model, model);
+/// # Ok::<(), rnn::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::ModelFile`] when serialisation fails (it does not for a valid model).
+pub fn state_dict_bytes<F: Float>(model: &Model<F>, modules: &ModuleNames) -> Result<Vec<u8>> {
+    let format = HashMap::from([("format".to_string(), "pt".to_string())]);
+    serialize(model, modules, &format, &[])
+}
+
+fn serialize<F: Float>(
+    model: &Model<F>,
+    modules: &ModuleNames,
+    extra: &HashMap<String, String>,
+    extra_tensors: &[(String, ArrayD<F>)],
+) -> Result<Vec<u8>> {
     let raw = |t: ndarray::ArrayViewD<'_, F>| {
         let mut data = Vec::with_capacity(t.len() * size_of::<F>());
         t.iter().for_each(|v| v.push_le_bytes(&mut data));
         Raw { shape: t.shape().to_vec(), dtype: F::DTYPE, data }
     };
-    let mut tensors: Vec<(String, Raw)> = model.named_tensors().into_iter().map(|(name, t)| (name, raw(t))).collect();
+    let mut tensors: Vec<(String, Raw)> =
+        model.named_tensors().into_iter().map(|(name, t)| (modules.rename(&name), raw(t))).collect();
     for (name, t) in extra_tensors {
         if !is_reserved(name) {
             return Err(Error::model_file("<memory>", format!("extra tensor `{name}` must have a reserved prefix")));
@@ -439,7 +530,7 @@ mod tests {
         assert_eq!(u.1.shape(), &[5]);
         assert!(u.1.iter().all(|v| (0.0..=0.8).contains(v)), "U(0, 1) clamped to 0.8");
         // asking for another activation than the file's is refused, naming both
-        let tanh = LoadOptions { nonlinearity: Some(Nonlinearity::Relu) };
+        let tanh = LoadOptions { nonlinearity: Some(Nonlinearity::Relu), ..Default::default() };
         let err = from_bytes::<f64>(&bytes, Path::new("m.safetensors"), &tanh).unwrap_err().to_string();
         assert!(err.contains("tanh (INDRNN)") && err.contains("relu was asked for"), "{err}");
     }
@@ -473,7 +564,7 @@ mod tests {
         assert_eq!(loaded.model.rnn, model.rnn);
         // the activation is not in the file: relu unless asked for, and said to be assumed
         assert_eq!(loaded.assumed_nonlinearity, Some(Nonlinearity::Relu));
-        let tanh = LoadOptions { nonlinearity: Some(Nonlinearity::Tanh) };
+        let tanh = LoadOptions { nonlinearity: Some(Nonlinearity::Tanh), ..Default::default() };
         let loaded = from_bytes::<f64>(&bytes, Path::new("b.safetensors"), &tanh).unwrap();
         assert_eq!(loaded.model.rnn.config().nonlinearity, Nonlinearity::Tanh);
         assert_eq!(loaded.assumed_nonlinearity, None);
@@ -490,5 +581,38 @@ mod tests {
             .to_string();
         assert!(err.contains("[7, 5], which fits no cell") && err.contains("[H] (IndRNN)"), "{err}");
         assert_eq!(err.lines().count(), 1);
+    }
+
+    #[test]
+    fn modules_named_otherwise_load_with_their_names_and_are_pointed_at_without() {
+        let rnn = RnnConfig::new(3, 4).with_cell(Cell::Gru).with_num_layers(2);
+        let model = Model::<f64>::new(ModelConfig { rnn, output_size: Some(2) }, Init::PyTorch, 1).unwrap();
+        let names = ModuleNames { rnn: "model.encoder".into(), head: "fc".into() };
+        let bytes = state_dict_bytes(&model, &names).unwrap();
+        let options = LoadOptions { modules: Some(names.clone()), ..Default::default() };
+        let loaded = from_bytes::<f64>(&bytes, Path::new("sd.safetensors"), &options).unwrap();
+        assert_eq!(loaded.model, model);
+        assert_eq!(loaded.metadata.get("format").map(String::as_str), Some("pt"));
+        // without metadata: the head is found under its name too
+        let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+        assert!(header.tensors().keys().any(|k| k == "fc.weight"));
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        let plain: Vec<(String, Raw)> = st
+            .iter()
+            .map(|(n, t)| (n.to_string(), Raw { shape: t.shape().to_vec(), dtype: t.dtype(), data: t.data().to_vec() }))
+            .collect();
+        let plain = safetensors::serialize(plain.iter().map(|(n, r)| (n.as_str(), r)), None).unwrap();
+        let loaded = from_bytes::<f64>(&plain, Path::new("sd.safetensors"), &options).unwrap();
+        assert_eq!((loaded.config_source, loaded.model.config().output_size), (ConfigSource::Inferred, Some(2)));
+        assert_eq!(loaded.model, model);
+        // without the names: one line saying what the module is called
+        let err = from_bytes::<f64>(&bytes, Path::new("sd.safetensors"), &LoadOptions::default()).unwrap_err();
+        let err = err.to_string();
+        assert!(err.contains("its RNN module is named `model.encoder`"), "{err}");
+        assert_eq!(err.lines().count(), 1);
+        // a wrong head name: the head's tensors are not the model's
+        let wrong = LoadOptions { modules: Some(ModuleNames { head: "head".into(), ..names }), ..Default::default() };
+        let err = from_bytes::<f64>(&bytes, Path::new("sd.safetensors"), &wrong).unwrap_err().to_string();
+        assert!(err.contains("`head.weight` is missing"), "{err}");
     }
 }

@@ -37,6 +37,9 @@ pub struct Args {
     /// Nonlinearity for model files without `rnn.config` metadata (if omitted: tanh, relu for an IndRNN)
     #[arg(long, value_enum)]
     pub nonlinearity: Option<Act>,
+    /// The module names, for a state_dict whose modules are not named rnn and head
+    #[command(flatten)]
+    pub modules: super::interop::ModuleArgs,
     #[command(flatten)]
     pub limits: super::limits::LimitArgs,
 }

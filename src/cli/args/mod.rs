@@ -12,6 +12,7 @@ pub mod forecast;
 pub mod forward;
 pub mod init;
 pub mod inspect;
+pub mod interop;
 pub mod limits;
 pub mod predict;
 pub mod train;
@@ -61,6 +62,11 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Measure training, forward and streaming speed at standard sizes
     Bench(bench::Args),
+    /// Write a model as ONNX (for ONNX Runtime, Triton, ...) or as a PyTorch state_dict with
+    /// its modules named as you choose
+    Export(interop::ExportArgs),
+    /// Make a model file from a PyTorch state_dict whose modules are named otherwise
+    Import(interop::ImportArgs),
 }
 
 #[cfg(test)]

@@ -1,0 +1,79 @@
+//! `rnn export`: a model as ONNX (standard RNN/LSTM/GRU operators) or as a PyTorch state_dict
+//! whose modules are named as asked.
+
+use anyhow::{Context, Result, bail};
+use rnn::io::onnx::{self, OnnxOptions};
+use rnn::model_file::{self, LoadOptions, LoadedModel, ModuleNames};
+use rnn::{Cell, Float, Model};
+use safetensors::Dtype;
+
+use super::args::interop::{ExportArgs, Format};
+use super::common::print_stdout;
+
+/// Runs `rnn export`: the flags, the output path and the model are checked before anything is
+/// written.
+pub fn run(args: &ExportArgs) -> Result<()> {
+    match args.format {
+        Format::Onnx if args.modules.names().is_some() => {
+            bail!("--prefix and --head-prefix name a state_dict's modules; they go with --format pytorch")
+        }
+        Format::Pytorch if args.initial_state || args.final_state => {
+            bail!("--initial-state and --final-state are ONNX graph inputs and outputs; they go with --format onnx")
+        }
+        _ => {}
+    }
+    super::outputs::check([("--output", args.output.as_path())])?;
+    let bytes = std::fs::read(&args.model).map_err(|err| rnn::Error::Io { path: args.model.clone(), err })?;
+    let options = LoadOptions { nonlinearity: args.nonlinearity.map(Into::into), modules: None };
+    let loaded = model_file::from_bytes::<f64>(&bytes, &args.model, &options)?;
+    super::common::warn_assumed(&args.model, &loaded, true);
+    let what = match args.format {
+        Format::Onnx => to_onnx(args, &loaded)?,
+        Format::Pytorch => {
+            let names = args.modules.names().unwrap_or_default();
+            // in the file's own dtype
+            let out = match loaded.dtype {
+                Dtype::F32 => state_dict(&model_file::from_bytes::<f32>(&bytes, &args.model, &options)?.model, &names),
+                _ => state_dict(&loaded.model, &names),
+            }?;
+            rnn::io::write_atomic(&args.output, &out)?;
+            let module = |m: &str| if m.is_empty() { "(none)".to_string() } else { format!("`{m}`") };
+            let head =
+                if loaded.model.head.is_some() { format!(", head {}", module(&names.head)) } else { String::new() };
+            format!("PyTorch state_dict, RNN module {}{head}", module(&names.rnn))
+        }
+    };
+    print_stdout(&format!("wrote {}: {what}\n", args.output.display()))
+}
+
+fn state_dict<F: Float>(model: &Model<F>, names: &ModuleNames) -> Result<Vec<u8>> {
+    Ok(model_file::state_dict_bytes(model, names)?)
+}
+
+/// Writes the ONNX file; returns what it holds, for the report.
+fn to_onnx(args: &ExportArgs, loaded: &LoadedModel<f64>) -> Result<String> {
+    let config = loaded.model.config();
+    onnx::check_exportable(&config).with_context(|| args.model.display().to_string())?;
+    let options = OnnxOptions { initial_state: args.initial_state, final_state: args.final_state };
+    onnx::save(&loaded.model, &args.output, &options)?;
+    let c = &config.rnn;
+    let lstm = c.cell == Cell::Lstm;
+    let mut inputs = vec!["input"];
+    if options.initial_state {
+        inputs.extend(if lstm { &["h0", "c0"][..] } else { &["h0"][..] });
+    }
+    let mut outputs = vec!["output"];
+    if options.final_state {
+        outputs.extend(if lstm { &["h_n", "c_n"][..] } else { &["h_n"][..] });
+    }
+    let op = onnx::operator(c.cell);
+    Ok(format!(
+        "ONNX opset {}, {} {op} layer(s){}{}, float32; inputs {}, outputs {}",
+        onnx::OPSET,
+        c.num_layers,
+        if c.bidirectional { " bidirectional" } else { "" },
+        if config.output_size.is_some() { " + MatMul/Add head" } else { "" },
+        inputs.join(", "),
+        outputs.join(", ")
+    ))
+}
