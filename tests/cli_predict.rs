@@ -9,8 +9,7 @@ use ndarray::{Array1, Array2, Array3, ArrayD, Axis};
 use rnn::data::npy;
 
 fn rnn(args: &[&str]) -> Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_rnn")).args(args).output().unwrap();
-    o
+    Command::new(env!("CARGO_BIN_EXE_rnn")).args(args).output().unwrap()
 }
 
 fn ok(args: &[&str]) -> Output {

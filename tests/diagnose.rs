@@ -31,6 +31,7 @@ fn one_step(model: &Model<f64>, i: usize, x: &[f64], h_prev: &[f64], c_prev: &[f
         }
         Cell::Gru => reference::gru::forward(p, &xs, h_prev).remove(0).h,
         Cell::IndRnn => reference::indrnn::forward(p, c.nonlinearity, &xs, h_prev).remove(0).h,
+        other => panic!("no reference step for {other}"),
     }
 }
 

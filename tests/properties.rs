@@ -177,6 +177,7 @@ fn init_schemes_are_seeded_and_shaped() {
                 assert!(eye.indexed_iter().all(|((i, j), v)| (v - if i == j { 1.0 } else { 0.0 }).abs() < 1e-5));
             }
             Init::Identity => assert_eq!(w, ndarray::Array2::<f64>::eye(6)),
+            other => panic!("no structure checked for {other}"),
         }
         if init != Init::PyTorch {
             assert!(a.layers()[0].bias_ih.as_ref().unwrap().iter().all(|v| *v == 0.0));

@@ -121,6 +121,7 @@ fn bytes(out: &mut Vec<u8>, field: u32, b: &[u8]) {
 
 /// A minimal reader of the wire format, for the tests' round trips.
 #[cfg(test)]
+#[allow(missing_docs)]
 pub mod read {
     /// A field's value as the wire format carries it.
     #[derive(Clone, Debug, PartialEq)]
