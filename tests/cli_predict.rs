@@ -121,6 +121,13 @@ fn a_classifier_predicts_probabilities_and_classes_that_evaluate_agrees_with() {
     let accuracy = j["accuracy"].as_f64().or_else(|| j["model"]["accuracy"].as_f64()).unwrap_or_else(|| panic!("{j}"));
     assert!((accuracy - correct as f64 / 40.0).abs() < 1e-9, "{j} vs {correct}/40");
 
+    // `rnn inspect` shows the task's settings readably, not as a JSON blob
+    let o = ok(&["inspect", p(&model)]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("task: classify (rnn train --task classify)"), "{text}");
+    assert!(text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["num_classes:", "2"]), "{text}");
+    assert!(!text.contains("{\"kind\""), "{text}");
+
     // CSV: the predicted class first, then a probability per class
     ok(&[&base[..], &["--output", p(&d.join("prob.csv"))]].concat());
     let text = std::fs::read_to_string(d.join("prob.csv")).unwrap();

@@ -185,11 +185,57 @@ fn render(r: &Report, nonlinearity_given: bool) -> String {
     }
     let _ = writeln!(out, "{:<name_w$}  {:<shape_w$}  {total:>count_w$}", "total", "");
 
-    if !r.metadata.is_empty() {
+    // the task's settings readably; anything else as it is stored
+    let task = r.metadata.get(rnn::tasks::TASK_KEY).and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok());
+    if let Some(serde_json::Value::Object(task)) = &task {
+        let kind = task.get("kind").and_then(|k| k.as_str()).unwrap_or("unknown");
+        let _ = writeln!(out, "\ntask: {kind} (rnn train --task {kind})");
+        let width = task.keys().map(String::len).max().unwrap_or(0) + 1;
+        for (key, value) in task.iter().filter(|(k, _)| *k != "kind") {
+            let _ = writeln!(out, "  {:<width$} {}", format!("{key}:"), readable(key, value));
+        }
+    }
+    let others: Vec<_> = r.metadata.iter().filter(|(k, _)| task.is_none() || *k != rnn::tasks::TASK_KEY).collect();
+    if !others.is_empty() {
         let _ = writeln!(out, "\nother metadata:");
-        for (key, value) in &r.metadata {
+        for (key, value) in others {
             let _ = writeln!(out, "  {key}: {value}");
         }
     }
     out
+}
+
+/// A task setting on one line: numbers short, a vocabulary as its size and characters (escaped),
+/// objects as `key value` pairs, lists of objects (one per series) each in parentheses.
+fn readable(key: &str, value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if key == "vocab" => {
+            format!("{} characters: {}", s.chars().count(), s.escape_debug())
+        }
+        Value::String(s) => s.clone(),
+        Value::Number(n) => match n.as_f64() {
+            Some(v) if n.is_f64() => format!("{v:.6}").trim_end_matches('0').trim_end_matches('.').to_string(),
+            _ => n.to_string(),
+        },
+        Value::Null => "none".into(),
+        Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
+        Value::Array(items) if items.is_empty() => "none".into(),
+        Value::Array(items) if items.iter().all(Value::is_object) => {
+            let parts: Vec<String> = items.iter().map(|v| format!("({})", readable(key, v))).collect();
+            parts.join(" ")
+        }
+        Value::Array(items) => items.iter().map(|v| readable(key, v)).collect::<Vec<_>>().join(", "),
+        Value::Object(map) => {
+            let parts: Vec<String> = map
+                .iter()
+                .filter(|(_, v)| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
+                .map(|(k, v)| match v {
+                    Value::Array(_) => format!("{k} [{}]", readable(k, v)),
+                    _ => format!("{k} {}", readable(k, v)),
+                })
+                .collect();
+            parts.join(", ")
+        }
+    }
 }
