@@ -184,7 +184,7 @@ fn bad_input_gets_one_line_naming_file_line_and_column() {
             "nan.csv",
             good.replacen("\n1904,", "\n1904,NaN\n1904.5,", 1),
             vec![],
-            "line 6, column 2 (value): \"NaN\" is NaN",
+            "line 6, column 2 (value): \"NaN\": a missing value",
         ),
         ("hole.csv", "date,value\n2000,1\n2001,\n2002,3\n".into(), vec![], "line 3, column 2 (value): empty cell"),
         ("ragged.csv", "date,value\n2000,1\n2001,2,3\n".into(), vec![], "line 3: 3 cells but the header has 2"),

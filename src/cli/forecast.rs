@@ -7,17 +7,47 @@ use anyhow::{Context, Result, bail};
 use rnn::Float;
 use rnn::model_file::{self, LoadOptions, LoadedModel};
 use rnn::tasks::forecast::{
-    self, Evaluation, ForecastMeta, Part, Plan, Settings, Split, Table, Transformation, dates, table,
+    self, Evaluation, ForecastMeta, Part, Plan, ReadOptions, Settings, Split, Table, Transformation, dates, table,
 };
 use rnn::train::{RunPaths, Silent, TensorBoard, TrainConfig, TrainReport};
 
 use super::args::Dtype;
 use super::args::evaluate::Args as EvalArgs;
-use super::args::forecast::ForecastArgs;
+use super::args::forecast::{CsvArgs, ForecastArgs};
 use super::args::train::Args as Train;
 use super::common::print_stdout;
 use super::fit::{fit, trainer};
 use super::limits;
+
+/// The reading options of `--delimiter`, `--date-format` and `--fill`, else those `stored` in
+/// the model; `season` is the seasonal fill's.
+pub fn read_options(csv: &CsvArgs, stored: Option<&ReadOptions>, season: Option<usize>) -> Result<ReadOptions> {
+    let mut options = stored.cloned().unwrap_or_default();
+    if let Some(d) = &csv.delimiter {
+        options.delimiter = Some(match d.as_str() {
+            "tab" | "\\t" | "\t" => b'\t',
+            d if d.len() == 1 && d.is_ascii() && !d.starts_with(['"', '\n', '\r']) => d.as_bytes()[0],
+            _ => bail!("--delimiter: expected one character such as , ; | or the word tab, got `{d}`"),
+        });
+    }
+    if let Some(f) = &csv.date_format {
+        options.date_format = Some(f.clone());
+    }
+    if let Some(fill) = &csv.fill {
+        options.fill = fill.parse::<forecast::Fill>().context("--fill")?;
+    }
+    options.season = season.filter(|&m| m > 1);
+    Ok(options)
+}
+
+/// Reads the series and prints what the reader warns of.
+fn read_table(path: &Path, columns: &forecast::Columns, options: &ReadOptions) -> Result<Table> {
+    let table = table::read_with(path, columns, options)?;
+    for w in &table.warnings {
+        eprintln!("rnn: warning: {w}");
+    }
+    Ok(table)
+}
 
 /// `rnn train --task forecast`.
 pub fn train(args: &Train, tensorboard: Option<TensorBoard>) -> Result<()> {
@@ -59,7 +89,8 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
         Some(ckpt) => {
             let loaded = model_file::load::<f64>(ckpt, &LoadOptions::default())?;
             let meta = ForecastMeta::from_metadata(&loaded.metadata, ckpt)?;
-            (table::read(data, meta.columns())?, meta)
+            let options = read_options(&f.csv, Some(&meta.read), Some(meta.season))?;
+            (read_table(data, meta.columns(), &options)?, meta)
         }
         None => {
             let columns = forecast::Columns {
@@ -68,7 +99,8 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
                 date: f.date_column.clone(),
                 id: f.id_column.clone(),
             };
-            let table = table::read(data, &columns)?;
+            let options = read_options(&f.csv, None, f.season)?;
+            let table = read_table(data, &columns, &options)?;
             let transform = match f.transform.as_str() {
                 "auto" => None,
                 t => Some(t.parse::<Transformation>().context("--transform")?),
@@ -85,7 +117,8 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
                 check_memory::<F>(args, &config, &table, &plan.meta(&table, first)?)?;
             }
             say(describe_plan(&table, &plan));
-            let meta = choose::<F>(args, &config, &table, &plan, &say)?;
+            let mut meta = choose::<F>(args, &config, &table, &plan, &say)?;
+            meta.read = ReadOptions { delimiter: None, season: None, ..options };
             (table, meta)
         }
     };
@@ -252,7 +285,8 @@ pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
     let Some(data) = &args.files.data else {
         bail!("{}: a forecasting model is evaluated with --data FILE.csv", args.model.display());
     };
-    let table = table::read(data, meta.columns())?;
+    let table =
+        read_table(data, meta.columns(), &read_options(&args.forecast.csv, Some(&meta.read), Some(meta.season))?)?;
     let (ev, _) = meta.evaluate(&loaded.model, &table, Part::Test, args.forecast.season)?;
     if args.json {
         print_stdout(&format!("{}\n", json(&ev)))
@@ -271,7 +305,7 @@ pub fn forecast(args: &ForecastArgs) -> Result<()> {
     super::outputs::check(args.output.as_deref().map(|p| ("--output", p)))?;
     let loaded = model_file::load::<f64>(&args.model, &LoadOptions::default())?;
     let meta = ForecastMeta::from_metadata(&loaded.metadata, &args.model)?;
-    let table = table::read(&args.data, meta.columns())?;
+    let table = read_table(&args.data, meta.columns(), &read_options(&args.csv, Some(&meta.read), Some(meta.season))?)?;
     let steps = args.steps.unwrap_or(meta.horizon);
     if steps == 0 || steps > forecast::MAX_FORECAST_STEPS {
         bail!("--steps must be between 1 and {}, got {steps}", forecast::MAX_FORECAST_STEPS);
@@ -287,8 +321,11 @@ pub fn forecast(args: &ForecastArgs) -> Result<()> {
 /// `[id,]step,column` when the dates' step cannot be inferred.
 pub fn forecast_csv(meta: &ForecastMeta, model: &rnn::Model<f64>, table: &Table, steps: usize) -> Result<String> {
     let values = meta.forecast(model, table, steps)?;
-    let continued: Vec<Option<Vec<String>>> =
-        table.series.iter().map(|s| s.dates.as_ref().and_then(|d| dates::continue_dates(d, steps))).collect();
+    let continued: Vec<Option<Vec<String>>> = table
+        .series
+        .iter()
+        .map(|s| s.dates.as_ref().and_then(|d| dates::continue_dates(d, steps, table.date_format.as_deref())))
+        .collect();
     let with_dates = continued.iter().all(Option::is_some);
     let mut out = String::new();
     if let Some(id) = &table.id {

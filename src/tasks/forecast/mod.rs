@@ -29,10 +29,12 @@
 //! # Ok::<(), rnn::Error>(())
 //! ```
 
+mod clean;
 pub mod dates;
 mod evaluate;
 pub mod metrics;
 mod plan;
+pub mod read;
 mod report;
 mod select;
 pub mod table;
@@ -46,6 +48,7 @@ use serde::{Deserialize, Serialize};
 pub use evaluate::{Evaluation, MAX_FORECAST_STEPS, SeriesForecasts, StepScores};
 pub use metrics::Scores;
 pub use plan::{Part, Plan, Settings, Split};
+pub use read::{Fill, ReadOptions};
 pub use select::{Candidate, select};
 pub use table::{Columns, Series, Table};
 pub use transform::{Kind, SeriesStats, Transformation};
@@ -80,6 +83,9 @@ pub struct ForecastMeta {
     /// The transformations tried and their validation scores (empty when one was asked for).
     #[serde(default)]
     pub selection: Vec<Candidate>,
+    /// How the training file was read (its date format and fill), the default for later reads.
+    #[serde(default)]
+    pub read: ReadOptions,
 }
 
 impl ForecastMeta {

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ForecastMeta, KIND, Kind, SeriesStats, Table, Transformation, metrics};
+use super::{ForecastMeta, KIND, Kind, ReadOptions, SeriesStats, Table, Transformation, metrics};
 use crate::{Error, Result};
 
 /// How each series is split by time: fractions for training, validation and test.
@@ -252,6 +252,7 @@ impl Plan {
             split: self.split,
             series,
             selection: Vec::new(),
+            read: ReadOptions::default(),
         })
     }
 }
