@@ -128,7 +128,8 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
     let mut trainer = trainer::<F>(args, config, meta.input_size(), meta.horizon, meta.to_metadata())?;
     let report = fit(&mut trainer, &train_set, Some(&val_set), args, tensorboard)?;
     let loaded = model_file::load::<f64>(&args.output.out, &LoadOptions::default())?;
-    let (test, forecasts) = meta.evaluate(&loaded.model, &table, Part::Test, None)?;
+    let (mut test, mut forecasts) = meta.evaluate(&loaded.model, &table, Part::Test, None)?;
+    meta.add_statistical(&table, &mut test, &mut forecasts);
     let stem = args.output.out.with_extension("");
     let plots = plots(&meta, &table, &forecasts, &stem)?;
     say(format!("\n{}\n{}", test.legend(Part::Test, meta.horizon), test.table()));
@@ -287,7 +288,8 @@ pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
     };
     let table =
         read_table(data, meta.columns(), &read_options(&args.forecast.csv, Some(&meta.read), Some(meta.season))?)?;
-    let (ev, _) = meta.evaluate(&loaded.model, &table, Part::Test, args.forecast.season)?;
+    let (mut ev, mut forecasts) = meta.evaluate(&loaded.model, &table, Part::Test, args.forecast.season)?;
+    meta.add_statistical(&table, &mut ev, &mut forecasts);
     if args.json {
         print_stdout(&format!("{}\n", json(&ev)))
     } else {

@@ -24,6 +24,8 @@ pub struct SeriesForecasts {
     pub persistence: Vec<Vec<f64>>,
     /// Seasonal naive's.
     pub seasonal_naive: Vec<Vec<f64>>,
+    /// The statistical baseline's ([`super::statistical`]), once added.
+    pub statistical: Option<Vec<Vec<f64>>>,
 }
 
 /// The scores of step k of a multi-step forecast.
@@ -37,6 +39,9 @@ pub struct StepScores {
     pub persistence: Scores,
     /// Seasonal naive.
     pub seasonal_naive: Scores,
+    /// The statistical baseline, once added.
+    #[serde(rename = "auto_ets", skip_serializing_if = "Option::is_none")]
+    pub statistical: Option<Scores>,
 }
 
 /// A rolling-origin evaluation: from every origin of a part where the whole horizon lies in
@@ -49,6 +54,12 @@ pub struct Evaluation {
     pub persistence: Scores,
     /// Seasonal naive (value one season back).
     pub seasonal_naive: Scores,
+    /// The statistical baseline ([`super::statistical`]), when added and every fit succeeded.
+    #[serde(rename = "auto_ets", skip_serializing_if = "Option::is_none")]
+    pub statistical: Option<Scores>,
+    /// Its name, e.g. `MSTL(12)+AutoETS`.
+    #[serde(rename = "auto_ets_model", skip_serializing_if = "Option::is_none")]
+    pub statistical_name: Option<String>,
     /// The season of the seasonal naive baseline and of MASE's scale.
     pub season: usize,
     /// Forecast origins scored (over all series).
@@ -143,6 +154,7 @@ impl ForecastMeta {
                 model: model_fc,
                 persistence: pers,
                 seasonal_naive: snaive,
+                statistical: None,
             });
         }
         if total[0].is_empty() {
@@ -162,6 +174,7 @@ impl ForecastMeta {
                     model: a[0].scores(),
                     persistence: a[1].scores(),
                     seasonal_naive: a[2].scores(),
+                    statistical: None,
                 })
                 .collect()
         } else {
@@ -171,11 +184,44 @@ impl ForecastMeta {
             model: total[0].scores(),
             persistence: total[1].scores(),
             seasonal_naive: total[2].scores(),
+            statistical: None,
+            statistical_name: None,
             season: m,
             origins: all.iter().map(|f| f.origins.len()).sum(),
             per_step,
         };
         Ok((evaluation, all))
+    }
+
+    /// Adds the statistical baseline ([`super::statistical`], season `ev.season`) to an
+    /// evaluation of `table` made by [`ForecastMeta::evaluate`], scored on the same origins and
+    /// steps; left out (`None`) when a fit fails on some series.
+    pub fn add_statistical(&self, table: &Table, ev: &mut Evaluation, forecasts: &mut [SeriesForecasts]) {
+        let (h, m) = (self.horizon, ev.season);
+        let mut total = metrics::Accumulator::default();
+        let mut steps = vec![metrics::Accumulator::default(); h];
+        let mut all = Vec::with_capacity(forecasts.len());
+        for fc in forecasts.iter() {
+            let s = &table.series[fc.series];
+            let sizes = self.split.sizes(s.len());
+            let scale = metrics::mase_scale(&s.values[..sizes[0]], m);
+            let Some(f) = super::statistical::auto_ets(&s.values, &fc.origins, h, m) else { return };
+            for (o, &t) in fc.origins.iter().enumerate() {
+                for step in 0..h {
+                    total.add(s.values[t + 1 + step], f[o][step], scale);
+                    steps[step].add(s.values[t + 1 + step], f[o][step], scale);
+                }
+            }
+            all.push(f);
+        }
+        for (fc, f) in forecasts.iter_mut().zip(all) {
+            fc.statistical = Some(f);
+        }
+        ev.statistical = Some(total.scores());
+        ev.statistical_name = Some(super::statistical::name(m));
+        for (s, a) in ev.per_step.iter_mut().zip(&steps) {
+            s.statistical = Some(a.scores());
+        }
     }
 
     /// Forecasts `steps` values past the end of every series of `table` (original scale):

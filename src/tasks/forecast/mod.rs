@@ -37,6 +37,7 @@ mod plan;
 pub mod read;
 mod report;
 mod select;
+pub mod statistical;
 pub mod table;
 pub mod transform;
 
