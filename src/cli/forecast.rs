@@ -130,6 +130,7 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
     let loaded = model_file::load::<f64>(&args.output.out, &LoadOptions::default())?;
     let (mut test, mut forecasts) = meta.evaluate(&loaded.model, &table, Part::Test, None)?;
     meta.add_statistical(&table, &mut test, &mut forecasts);
+    meta.add_intervals(&loaded.model, &table, &mut test, &mut forecasts)?;
     let stem = args.output.out.with_extension("");
     let plots = plots(&meta, &table, &forecasts, &stem)?;
     say(format!("\n{}\n{}", test.legend(Part::Test, meta.horizon), test.table()));
@@ -290,6 +291,7 @@ pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
         read_table(data, meta.columns(), &read_options(&args.forecast.csv, Some(&meta.read), Some(meta.season))?)?;
     let (mut ev, mut forecasts) = meta.evaluate(&loaded.model, &table, Part::Test, args.forecast.season)?;
     meta.add_statistical(&table, &mut ev, &mut forecasts);
+    meta.add_intervals(&loaded.model, &table, &mut ev, &mut forecasts)?;
     if args.json {
         print_stdout(&format!("{}\n", json(&ev)))
     } else {
@@ -323,6 +325,7 @@ pub fn forecast(args: &ForecastArgs) -> Result<()> {
 /// `[id,]step,column` when the dates' step cannot be inferred.
 pub fn forecast_csv(meta: &ForecastMeta, model: &rnn::Model<f64>, table: &Table, steps: usize) -> Result<String> {
     let values = meta.forecast(model, table, steps)?;
+    let conformal = meta.conformal(model, table)?;
     let continued: Vec<Option<Vec<String>>> = table
         .series
         .iter()
@@ -334,7 +337,7 @@ pub fn forecast_csv(meta: &ForecastMeta, model: &rnn::Model<f64>, table: &Table,
         out += &format!("{id},");
     }
     let first = if with_dates { table.date.clone().unwrap_or_else(|| "date".into()) } else { "step".into() };
-    out += &format!("{first},{}\n", table.target);
+    out += &format!("{first},{0},{0}_lo80,{0}_hi80,{0}_lo95,{0}_hi95\n", table.target);
     for (k, (s, v)) in table.series.iter().zip(&values).enumerate() {
         for (i, y) in v.iter().enumerate() {
             if let Some(id) = &s.id {
@@ -344,7 +347,9 @@ pub fn forecast_csv(meta: &ForecastMeta, model: &rnn::Model<f64>, table: &Table,
                 Some(d) if with_dates => d[i].clone(),
                 _ => (i + 1).to_string(),
             };
-            out += &format!("{when},{y}\n");
+            let sc = forecast::intervals::scale(&s.values[..meta.split.sizes(s.len())[0]]);
+            let (w80, w95) = (conformal.half_width(i + 1, 0, sc), conformal.half_width(i + 1, 1, sc));
+            out += &format!("{when},{y},{},{},{},{}\n", y - w80, y + w80, y - w95, y + w95);
         }
     }
     Ok(out)

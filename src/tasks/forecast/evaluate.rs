@@ -26,6 +26,8 @@ pub struct SeriesForecasts {
     pub seasonal_naive: Vec<Vec<f64>>,
     /// The statistical baseline's ([`super::statistical`]), once added.
     pub statistical: Option<Vec<Vec<f64>>>,
+    /// The prediction intervals' half-widths `[step][80%, 95%]`, original units, once added.
+    pub half_widths: Option<Vec<[f64; 2]>>,
 }
 
 /// The scores of step k of a multi-step forecast.
@@ -60,6 +62,9 @@ pub struct Evaluation {
     /// Its name, e.g. `MSTL(12)+AutoETS`.
     #[serde(rename = "auto_ets_model", skip_serializing_if = "Option::is_none")]
     pub statistical_name: Option<String>,
+    /// The prediction intervals' coverage ([`super::intervals`]), once added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<super::intervals::Coverage>,
     /// The season of the seasonal naive baseline and of MASE's scale.
     pub season: usize,
     /// Forecast origins scored (over all series).
@@ -155,6 +160,7 @@ impl ForecastMeta {
                 persistence: pers,
                 seasonal_naive: snaive,
                 statistical: None,
+                half_widths: None,
             });
         }
         if total[0].is_empty() {
@@ -186,6 +192,7 @@ impl ForecastMeta {
             seasonal_naive: total[2].scores(),
             statistical: None,
             statistical_name: None,
+            coverage: None,
             season: m,
             origins: all.iter().map(|f| f.origins.len()).sum(),
             per_step,

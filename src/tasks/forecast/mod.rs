@@ -32,6 +32,7 @@
 mod clean;
 pub mod dates;
 mod evaluate;
+pub mod intervals;
 pub mod metrics;
 mod plan;
 pub mod read;

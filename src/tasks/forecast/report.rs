@@ -32,7 +32,11 @@ impl Evaluation {
             out += &format!("\n{:<6} {:>21} {:>21} {:>21}", "step", "model", "persistence", "seasonal naive");
             out += &ets.map_or(String::new(), |n| format!(" {n:>21}"));
             let head = format!("{:>12} {:>8}", "RMSE", "MASE");
-            out += &format!("\n{:<6} {head} {head} {head}{}\n", "", if ets.is_some() { format!(" {head}") } else { String::new() });
+            out += &format!(
+                "\n{:<6} {head} {head} {head}{}\n",
+                "",
+                if ets.is_some() { format!(" {head}") } else { String::new() }
+            );
             for s in &self.per_step {
                 let cell = |x: &Scores| format!("{:>12} {:>8.3}", num(x.rmse), x.mase);
                 out +=
@@ -51,7 +55,7 @@ impl Evaluation {
         format!(
             "{part} split, rolling origin: {} forecasts of {horizon} step{} on the original scale\n\
              sMAPE = 200/n Σ|y-ŷ|/(|y|+|ŷ|) (0/0 = 0); MASE = MAE / in-sample MAE of seasonal naive \
-             on the training split (m = {}){none}{}",
+             on the training split (m = {}){none}{}{}",
             self.origins,
             if horizon == 1 { "" } else { "s" },
             self.season,
@@ -61,6 +65,14 @@ impl Evaluation {
                     if self.season > 1 { " (MSTL takes the season out; AutoETS forecasts the rest)" } else { "" }
                 ),
                 _ => String::new(),
+            },
+            match &self.coverage {
+                Some(c) => format!(
+                    "\nprediction intervals (conformal, from {} validation forecasts per step): test coverage \
+                     {:.1}% at 80%, {:.1}% at 95% ({} values)",
+                    c.calibration, c.empirical[0], c.empirical[1], c.values
+                ),
+                None => String::new(),
             }
         )
     }
@@ -121,6 +133,16 @@ impl ForecastMeta {
             Line::dashed("persistence", line(&fc.persistence)),
             Line::dotted(season, line(&fc.seasonal_naive)),
         ])
+        .with_series(fc.half_widths.as_ref().into_iter().flat_map(|w| {
+            let band = |sign: f64| -> Vec<(f64, f64)> {
+                fc.origins
+                    .iter()
+                    .zip(&fc.model)
+                    .map(|(&t, v)| (x(t + step), v[step - 1] + sign * w[step - 1][1]))
+                    .collect()
+            };
+            [Line::dotted("model, 95% interval", band(1.0)).with_color(1), Line::dotted("", band(-1.0)).with_color(1)]
+        }))
         .with_series(fc.statistical.as_ref().map(|f| Line::dashed(super::statistical::name(self.season), line(f))))
         .with_marker(x(first_target), "test split");
         if let Some(dates) = &s.dates {
