@@ -289,6 +289,9 @@ pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
     };
     let table =
         read_table(data, meta.columns(), &read_options(&args.forecast.csv, Some(&meta.read), Some(meta.season))?)?;
+    for w in meta.data_warnings(&table, true) {
+        eprintln!("rnn: warning: {w}");
+    }
     let (mut ev, mut forecasts) = meta.evaluate(&loaded.model, &table, Part::Test, args.forecast.season)?;
     meta.add_statistical(&table, &mut ev, &mut forecasts);
     meta.add_intervals(&loaded.model, &table, &mut ev, &mut forecasts)?;
@@ -310,6 +313,9 @@ pub fn forecast(args: &ForecastArgs) -> Result<()> {
     let loaded = model_file::load::<f64>(&args.model, &LoadOptions::default())?;
     let meta = ForecastMeta::from_metadata(&loaded.metadata, &args.model)?;
     let table = read_table(&args.data, meta.columns(), &read_options(&args.csv, Some(&meta.read), Some(meta.season))?)?;
+    for w in meta.data_warnings(&table, false) {
+        eprintln!("rnn: warning: {w}");
+    }
     let steps = args.steps.unwrap_or(meta.horizon);
     if steps == 0 || steps > forecast::MAX_FORECAST_STEPS {
         bail!("--steps must be between 1 and {}, got {steps}", forecast::MAX_FORECAST_STEPS);

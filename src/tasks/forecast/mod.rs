@@ -32,6 +32,7 @@
 mod clean;
 pub mod dates;
 mod evaluate;
+pub mod fingerprint;
 pub mod intervals;
 pub mod metrics;
 mod plan;

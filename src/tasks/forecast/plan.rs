@@ -238,7 +238,8 @@ impl Plan {
             .map(|s| {
                 let sizes = self.split.sizes(s.len());
                 let feats: Vec<&[f64]> = s.features.iter().map(|f| &f[..sizes[0]]).collect();
-                SeriesStats::fit(s.id.clone(), sizes, &s.values[..sizes[0]], &feats, t)
+                let stats = SeriesStats::fit(s.id.clone(), sizes, &s.values[..sizes[0]], &feats, t);
+                SeriesStats { checksum: Some(super::fingerprint::checksum(&s.values)), ..stats }
             })
             .collect();
         Ok(ForecastMeta {
