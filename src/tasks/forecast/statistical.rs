@@ -23,7 +23,7 @@ pub fn name(m: usize) -> String {
 pub fn auto_ets_at(y: &[f64], t: usize, h: usize, m: usize) -> Option<Vec<f64>> {
     let history = y.get(..=t)?;
     let ets = AutoETS::non_seasonal();
-    let point = if m >= 2 && history.len() >= 2 * m + 1 {
+    let point = if m >= 2 && history.len() > 2 * m {
         let model = MSTLModel::new(vec![m], AutoETSTrendModel::from(ets));
         model.fit(history).ok()?.predict(h, None).ok()?.point
     } else {
