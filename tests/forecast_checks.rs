@@ -92,4 +92,11 @@ fn baseline_intervals_and_other_series() {
     assert!(err.contains("but other values") && err.contains("on another scale"), "{err}");
     let (_, err) = ok(&rnn(&["forecast", "--model", p(&model), "--data", p(&big)]));
     assert!(err.contains("on another scale") && !err.contains("other values"), "{err}");
+    // the last 25 rows only: a forecast, but no validation split to calibrate intervals on
+    let tail = dir.path().join("tail.csv");
+    let rows: Vec<&str> = text.lines().collect();
+    std::fs::write(&tail, format!("{}\n{}\n", rows[0], rows[rows.len() - 25..].join("\n"))).unwrap();
+    let (out, err) = ok(&rnn(&["forecast", "--model", p(&model), "--data", p(&tail), "--steps", "2"]));
+    assert!(err.contains("warning: no prediction intervals"), "{err}");
+    assert!(out.lines().nth(1).is_some_and(|l| l.starts_with("1961-01,") && l.ends_with(",,,,")), "{out}");
 }

@@ -127,10 +127,16 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
     let val_set = meta.dataset::<F>(&table, Part::Validation)?;
     let mut trainer = trainer::<F>(args, config, meta.input_size(), meta.horizon, meta.to_metadata())?;
     let report = fit(&mut trainer, &train_set, Some(&val_set), args, tensorboard)?;
+    let mut meta = meta;
+    if !f.no_combine {
+        combine::<F>(&args.output.out, &mut meta, &table, &say)?;
+    }
     let loaded = model_file::load::<f64>(&args.output.out, &LoadOptions::default())?;
     let (mut test, mut forecasts) = meta.evaluate(&loaded.model, &table, Part::Test, None)?;
     meta.add_statistical(&table, &mut test, &mut forecasts);
-    meta.add_intervals(&loaded.model, &table, &mut test, &mut forecasts)?;
+    if let Err(e) = meta.add_intervals(&loaded.model, &table, &mut test, &mut forecasts) {
+        say(format!("no prediction intervals: {e}"));
+    }
     let stem = args.output.out.with_extension("");
     let plots = plots(&meta, &table, &forecasts, &stem)?;
     say(format!("\n{}\n{}", test.legend(Part::Test, meta.horizon), test.table()));
@@ -138,6 +144,31 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
         say(format!("forecast plot:   {}, {}", png.display(), svg.display()));
     }
     Ok(Outcome { meta, table, report })
+}
+
+/// Chooses the combination with the statistical baseline on the validation split and, when it
+/// is not the network alone, stores its weight in `meta` and in the model file's metadata.
+fn combine<F: Float>(path: &Path, meta: &mut ForecastMeta, table: &Table, say: &dyn Fn(String)) -> Result<()> {
+    let loaded = model_file::load::<F>(path, &LoadOptions::default())?;
+    let Some(c) = meta.choose_combination(&loaded.model, table)? else {
+        say("no combination: the statistical baseline could not be fitted on the validation origins".into());
+        return Ok(());
+    };
+    say(format!(
+        "combination with {}: network weight {:.1} (validation MASE: network {:.3}, baseline {:.3}, combined {:.3})",
+        forecast::statistical::name(meta.season),
+        c.weight,
+        c.network,
+        c.baseline,
+        c.combined
+    ));
+    if c.weight < 1.0 {
+        meta.combine = Some(c.weight);
+        let mut metadata = loaded.metadata.clone();
+        metadata.extend(meta.to_metadata());
+        model_file::save_with_metadata(&loaded.model, path, &metadata)?;
+    }
+    Ok(())
 }
 
 /// Refuses a model and windows that would not fit `--max-memory` (before any window is made).
@@ -294,7 +325,9 @@ pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
     }
     let (mut ev, mut forecasts) = meta.evaluate(&loaded.model, &table, Part::Test, args.forecast.season)?;
     meta.add_statistical(&table, &mut ev, &mut forecasts);
-    meta.add_intervals(&loaded.model, &table, &mut ev, &mut forecasts)?;
+    if let Err(e) = meta.add_intervals(&loaded.model, &table, &mut ev, &mut forecasts) {
+        eprintln!("rnn: warning: no prediction intervals ({e})");
+    }
     if args.json {
         print_stdout(&format!("{}\n", json(&ev)))
     } else {
@@ -331,7 +364,14 @@ pub fn forecast(args: &ForecastArgs) -> Result<()> {
 /// `[id,]step,column` when the dates' step cannot be inferred.
 pub fn forecast_csv(meta: &ForecastMeta, model: &rnn::Model<f64>, table: &Table, steps: usize) -> Result<String> {
     let values = meta.forecast(model, table, steps)?;
-    let conformal = meta.conformal(model, table)?;
+    // intervals need the file's validation split; without one (a short file) the columns stay empty
+    let conformal = match meta.conformal(model, table) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("rnn: warning: no prediction intervals ({e})");
+            None
+        }
+    };
     let continued: Vec<Option<Vec<String>>> = table
         .series
         .iter()
@@ -353,9 +393,15 @@ pub fn forecast_csv(meta: &ForecastMeta, model: &rnn::Model<f64>, table: &Table,
                 Some(d) if with_dates => d[i].clone(),
                 _ => (i + 1).to_string(),
             };
-            let sc = forecast::intervals::scale(&s.values[..meta.split.sizes(s.len())[0]]);
-            let (w80, w95) = (conformal.half_width(i + 1, 0, sc), conformal.half_width(i + 1, 1, sc));
-            out += &format!("{when},{y},{},{},{},{}\n", y - w80, y + w80, y - w95, y + w95);
+            let bounds = match &conformal {
+                Some(c) => {
+                    let sc = forecast::intervals::scale(&s.values[..meta.split.sizes(s.len())[0]]);
+                    let (w80, w95) = (c.half_width(i + 1, 0, sc), c.half_width(i + 1, 1, sc));
+                    format!("{},{},{},{}", y - w80, y + w80, y - w95, y + w95)
+                }
+                None => ",,,".to_string(),
+            };
+            out += &format!("{when},{y},{bounds}\n");
         }
     }
     Ok(out)

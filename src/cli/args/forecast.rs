@@ -40,6 +40,11 @@ pub struct TrainArgs {
     /// back), or log-zscore, log-residual, log-seasonal on ln y
     #[arg(long, value_name = "T", default_value = "auto")]
     pub transform: String,
+    /// Keep the network alone: by default its forecasts are combined with the statistical
+    /// baseline (MSTL+AutoETS), w x network + (1 - w) x baseline, w in 0, 0.1, .., 1 chosen on
+    /// the validation split (w = 1 when the network alone is best)
+    #[arg(long)]
+    pub no_combine: bool,
     #[command(flatten)]
     pub csv: CsvArgs,
 }

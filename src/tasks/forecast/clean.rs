@@ -73,6 +73,21 @@ pub(super) fn finish(
                 let gaps = dates::gaps(&parsed, unit, k);
                 if !gaps.is_empty() {
                     warn_gaps(table, &series, &gaps, (unit, k), col, options.fill);
+                    let total: usize = gaps.iter().map(|g| g.missing).sum();
+                    if options.fill != Fill::None && total > series.lines.len() {
+                        let g = gaps.iter().max_by_key(|g| g.missing).copied().unwrap_or(gaps[0]);
+                        return Err(fail(
+                            series.lines[g.after + 1],
+                            Some(col),
+                            format!(
+                                "{total} dates missing from dates that step by {} ({} before this row), more than the \
+                                 {} rows present: not filled",
+                                dates::describe_step(unit, k),
+                                g.missing,
+                                series.lines.len()
+                            ),
+                        ));
+                    }
                     if options.fill != Fill::None {
                         insert_gaps(&mut series, &mut columns, &parsed, &gaps, (unit, k), p);
                         for g in gaps.iter().rev() {

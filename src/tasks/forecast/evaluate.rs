@@ -141,7 +141,11 @@ impl ForecastMeta {
             let scale = metrics::mase_scale(&s.values[..sizes[0]], m);
             let origins: Vec<usize> = self.origins(sizes, part).collect();
             let feats: Vec<&[f64]> = s.features.iter().map(Vec::as_slice).collect();
-            let model_fc = self.predict(model, &z, &feats, &origins, stats)?;
+            let mut model_fc = self.predict(model, &z, &feats, &origins, stats)?;
+            if let Some(w) = self.combine {
+                let ets = super::statistical::auto_ets(&s.values, &origins, h, self.season);
+                super::combine::mix(&mut model_fc, ets.as_deref(), w);
+            }
             let pers: Vec<Vec<f64>> = origins.iter().map(|&t| metrics::persistence(&s.values, t, h)).collect();
             let snaive: Vec<Vec<f64>> = origins.iter().map(|&t| metrics::seasonal_naive(&s.values, t, h, m)).collect();
             for (o, &t) in origins.iter().enumerate() {
@@ -270,6 +274,13 @@ impl ForecastMeta {
                     z.push(self.transform.forward(y));
                     values.push(y);
                 }
+            }
+            if let Some(w) = self.combine {
+                let y = &table.series[k].values;
+                let ets = super::statistical::auto_ets_at(y, y.len() - 1, steps, self.season).map(|f| vec![f]);
+                let mut one = vec![values];
+                super::combine::mix(&mut one, ets.as_deref(), w);
+                values = one.remove(0);
             }
             out.push(values);
         }

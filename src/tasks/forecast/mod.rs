@@ -30,6 +30,7 @@
 //! ```
 
 mod clean;
+mod combine;
 pub mod dates;
 mod evaluate;
 pub mod fingerprint;
@@ -48,6 +49,7 @@ use std::collections::HashMap;
 use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 
+pub use combine::Combination;
 pub use evaluate::{Evaluation, MAX_FORECAST_STEPS, SeriesForecasts, StepScores};
 pub use metrics::Scores;
 pub use plan::{Part, Plan, Settings, Split};
@@ -89,6 +91,11 @@ pub struct ForecastMeta {
     /// How the training file was read (its date format and fill), the default for later reads.
     #[serde(default)]
     pub read: ReadOptions,
+    /// The network's weight w in the forecast w·network + (1 − w)·statistical baseline
+    /// ([`statistical`], season [`ForecastMeta::season`]), chosen on the validation split
+    /// ([`ForecastMeta::choose_combination`]); `None`: the network alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combine: Option<f64>,
 }
 
 impl ForecastMeta {

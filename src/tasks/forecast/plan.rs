@@ -254,6 +254,7 @@ impl Plan {
             series,
             selection: Vec::new(),
             read: ReadOptions::default(),
+            combine: None,
         })
     }
 }
