@@ -47,6 +47,10 @@ fn beats_persistence(ev: &serde_json::Value) {
             assert!(ev[key][m].as_f64().is_some_and(f64::is_finite), "{key}.{m} in {ev}");
         }
     }
+    // the statistical baseline and the intervals' test coverage are reported
+    assert!(ev["auto_ets"]["rmse"].as_f64().is_some_and(f64::is_finite), "{ev}");
+    let coverage = &ev["coverage"]["empirical"];
+    assert!(coverage[0].as_f64() <= coverage[1].as_f64() && coverage[1].as_f64().is_some_and(|c| c > 50.0), "{ev}");
     let (m, base) = (&ev["model"], &ev["persistence"]);
     for metric in ["rmse", "mase"] {
         let (a, b) = (m[metric].as_f64().unwrap(), base[metric].as_f64().unwrap());
@@ -66,7 +70,7 @@ fn beats_persistence_on_yearly_sunspots() {
     let out = ok(&rnn(&["forecast", "--model", p(&model), "--data", p(&csv), "--steps", "15"]));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 16);
-    assert_eq!(lines[0], "date,value");
+    assert_eq!(lines[0], "date,value,value_lo80,value_hi80,value_lo95,value_hi95");
     assert!(lines[1].starts_with("2009,") && lines[15].starts_with("2023,"), "{out}");
     assert!(lines[1..].iter().all(|l| l.split(',').nth(1).unwrap().parse::<f64>().unwrap().is_finite()));
 }
@@ -93,7 +97,7 @@ fn multi_step_reports_every_step_and_plots_the_last() {
     assert!(table.contains("m = 6") && table.contains("step"), "{table}");
     let out = ok(&rnn(&["forecast", "--model", p(&model), "--data", p(&csv)]));
     assert_eq!(out.lines().count(), 4, "{out}"); // the header and the horizon
-    assert!(out.starts_with("date,value\n"), "{out}");
+    assert!(out.starts_with("date,value,value_lo80,value_hi80,value_lo95,value_hi95\n"), "{out}");
     assert!(out.lines().nth(1).unwrap().starts_with("1940-01,"), "{out}");
 }
 
@@ -140,7 +144,7 @@ fn long_format_trains_one_global_model_over_two_series() {
     let out = ok(&rnn(&["forecast", "--model", p(&model), "--data", p(&path), "--steps", "2"]));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 5, "{out}");
-    assert_eq!(lines[0], "unique_id,ds,y");
+    assert_eq!(lines[0], "unique_id,ds,y,y_lo80,y_hi80,y_lo95,y_hi95");
     assert!(lines[1].starts_with("sun,2009,") && lines[4].starts_with("lynx,1936,"), "{out}");
 }
 
@@ -186,7 +190,7 @@ fn bad_input_gets_one_line_naming_file_line_and_column() {
             "nan.csv",
             good.replacen("\n1904,", "\n1904,NaN\n1904.5,", 1),
             vec![],
-            "line 6, column 2 (value): \"NaN\" is NaN",
+            "line 6, column 2 (value): \"NaN\": a missing value",
         ),
         ("hole.csv", "date,value\n2000,1\n2001,\n2002,3\n".into(), vec![], "line 3, column 2 (value): empty cell"),
         ("ragged.csv", "date,value\n2000,1\n2001,2,3\n".into(), vec![], "line 3: 3 cells but the header has 2"),

@@ -48,7 +48,8 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
     );
     let loaded = rnn::model_file::load::<f64>(&model, &Default::default())?;
     let next = outcome.meta.forecast(&loaded.model, &outcome.table, 11)?.remove(0);
-    let years = outcome.table.series[0].dates.as_deref().and_then(|d| dates::continue_dates(d, 11)).unwrap_or_default();
+    let years =
+        outcome.table.series[0].dates.as_deref().and_then(|d| dates::continue_dates(d, 11, None)).unwrap_or_default();
     let shown: Vec<String> = years.iter().zip(&next).map(|(d, v)| format!("{d} {v:.0}")).collect();
     results.push_str(&format!("next 11 years (recursive): {}\n", shown.join(", ")));
     super::common::print_stdout(&results)?;

@@ -7,17 +7,47 @@ use anyhow::{Context, Result, bail};
 use rnn::Float;
 use rnn::model_file::{self, LoadOptions, LoadedModel};
 use rnn::tasks::forecast::{
-    self, Evaluation, ForecastMeta, Part, Plan, Settings, Split, Table, Transformation, dates, table,
+    self, Evaluation, ForecastMeta, Part, Plan, ReadOptions, Settings, Split, Table, Transformation, dates, table,
 };
 use rnn::train::{RunPaths, Silent, TensorBoard, TrainConfig, TrainReport};
 
 use super::args::Dtype;
 use super::args::evaluate::Args as EvalArgs;
-use super::args::forecast::ForecastArgs;
+use super::args::forecast::{CsvArgs, ForecastArgs};
 use super::args::train::Args as Train;
 use super::common::print_stdout;
 use super::fit::{fit, trainer};
 use super::limits;
+
+/// The reading options of `--delimiter`, `--date-format` and `--fill`, else those `stored` in
+/// the model; `season` is the seasonal fill's.
+pub fn read_options(csv: &CsvArgs, stored: Option<&ReadOptions>, season: Option<usize>) -> Result<ReadOptions> {
+    let mut options = stored.cloned().unwrap_or_default();
+    if let Some(d) = &csv.delimiter {
+        options.delimiter = Some(match d.as_str() {
+            "tab" | "\\t" | "\t" => b'\t',
+            d if d.len() == 1 && d.is_ascii() && !d.starts_with(['"', '\n', '\r']) => d.as_bytes()[0],
+            _ => bail!("--delimiter: expected one character such as , ; | or the word tab, got `{d}`"),
+        });
+    }
+    if let Some(f) = &csv.date_format {
+        options.date_format = Some(f.clone());
+    }
+    if let Some(fill) = &csv.fill {
+        options.fill = fill.parse::<forecast::Fill>().context("--fill")?;
+    }
+    options.season = season.filter(|&m| m > 1);
+    Ok(options)
+}
+
+/// Reads the series and prints what the reader warns of.
+fn read_table(path: &Path, columns: &forecast::Columns, options: &ReadOptions) -> Result<Table> {
+    let table = table::read_with(path, columns, options)?;
+    for w in &table.warnings {
+        eprintln!("rnn: warning: {w}");
+    }
+    Ok(table)
+}
 
 /// `rnn train --task forecast`.
 pub fn train(args: &Train, tensorboard: Option<TensorBoard>) -> Result<()> {
@@ -59,7 +89,8 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
         Some(ckpt) => {
             let loaded = model_file::load::<f64>(ckpt, &LoadOptions::default())?;
             let meta = ForecastMeta::from_metadata(&loaded.metadata, ckpt)?;
-            (table::read(data, meta.columns())?, meta)
+            let options = read_options(&f.csv, Some(&meta.read), Some(meta.season))?;
+            (read_table(data, meta.columns(), &options)?, meta)
         }
         None => {
             let columns = forecast::Columns {
@@ -68,7 +99,8 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
                 date: f.date_column.clone(),
                 id: f.id_column.clone(),
             };
-            let table = table::read(data, &columns)?;
+            let options = read_options(&f.csv, None, f.season)?;
+            let table = read_table(data, &columns, &options)?;
             let transform = match f.transform.as_str() {
                 "auto" => None,
                 t => Some(t.parse::<Transformation>().context("--transform")?),
@@ -85,7 +117,8 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
                 check_memory::<F>(args, &config, &table, &plan.meta(&table, first)?)?;
             }
             say(describe_plan(&table, &plan));
-            let meta = choose::<F>(args, &config, &table, &plan, &say)?;
+            let mut meta = choose::<F>(args, &config, &table, &plan, &say)?;
+            meta.read = ReadOptions { delimiter: None, season: None, ..options };
             (table, meta)
         }
     };
@@ -94,8 +127,16 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
     let val_set = meta.dataset::<F>(&table, Part::Validation)?;
     let mut trainer = trainer::<F>(args, config, meta.input_size(), meta.horizon, meta.to_metadata())?;
     let report = fit(&mut trainer, &train_set, Some(&val_set), args, tensorboard)?;
+    let mut meta = meta;
+    if !f.no_combine {
+        combine::<F>(&args.output.out, &mut meta, &table, &say)?;
+    }
     let loaded = model_file::load::<f64>(&args.output.out, &LoadOptions::default())?;
-    let (test, forecasts) = meta.evaluate(&loaded.model, &table, Part::Test, None)?;
+    let (mut test, mut forecasts) = meta.evaluate(&loaded.model, &table, Part::Test, None)?;
+    meta.add_statistical(&table, &mut test, &mut forecasts);
+    if let Err(e) = meta.add_intervals(&loaded.model, &table, &mut test, &mut forecasts) {
+        say(format!("no prediction intervals: {e}"));
+    }
     let stem = args.output.out.with_extension("");
     let plots = plots(&meta, &table, &forecasts, &stem)?;
     say(format!("\n{}\n{}", test.legend(Part::Test, meta.horizon), test.table()));
@@ -103,6 +144,31 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
         say(format!("forecast plot:   {}, {}", png.display(), svg.display()));
     }
     Ok(Outcome { meta, table, report })
+}
+
+/// Chooses the combination with the statistical baseline on the validation split and, when it
+/// is not the network alone, stores its weight in `meta` and in the model file's metadata.
+fn combine<F: Float>(path: &Path, meta: &mut ForecastMeta, table: &Table, say: &dyn Fn(String)) -> Result<()> {
+    let loaded = model_file::load::<F>(path, &LoadOptions::default())?;
+    let Some(c) = meta.choose_combination(&loaded.model, table)? else {
+        say("no combination: the statistical baseline could not be fitted on the validation origins".into());
+        return Ok(());
+    };
+    say(format!(
+        "combination with {}: network weight {:.1} (validation MASE: network {:.3}, baseline {:.3}, combined {:.3})",
+        forecast::statistical::name(meta.season),
+        c.weight,
+        c.network,
+        c.baseline,
+        c.combined
+    ));
+    if c.weight < 1.0 {
+        meta.combine = Some(c.weight);
+        let mut metadata = loaded.metadata.clone();
+        metadata.extend(meta.to_metadata());
+        model_file::save_with_metadata(&loaded.model, path, &metadata)?;
+    }
+    Ok(())
 }
 
 /// Refuses a model and windows that would not fit `--max-memory` (before any window is made).
@@ -252,8 +318,16 @@ pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
     let Some(data) = &args.files.data else {
         bail!("{}: a forecasting model is evaluated with --data FILE.csv", args.model.display());
     };
-    let table = table::read(data, meta.columns())?;
-    let (ev, _) = meta.evaluate(&loaded.model, &table, Part::Test, args.forecast.season)?;
+    let table =
+        read_table(data, meta.columns(), &read_options(&args.forecast.csv, Some(&meta.read), Some(meta.season))?)?;
+    for w in meta.data_warnings(&table, true) {
+        eprintln!("rnn: warning: {w}");
+    }
+    let (mut ev, mut forecasts) = meta.evaluate(&loaded.model, &table, Part::Test, args.forecast.season)?;
+    meta.add_statistical(&table, &mut ev, &mut forecasts);
+    if let Err(e) = meta.add_intervals(&loaded.model, &table, &mut ev, &mut forecasts) {
+        eprintln!("rnn: warning: no prediction intervals ({e})");
+    }
     if args.json {
         print_stdout(&format!("{}\n", json(&ev)))
     } else {
@@ -271,7 +345,10 @@ pub fn forecast(args: &ForecastArgs) -> Result<()> {
     super::outputs::check(args.output.as_deref().map(|p| ("--output", p)))?;
     let loaded = model_file::load::<f64>(&args.model, &LoadOptions::default())?;
     let meta = ForecastMeta::from_metadata(&loaded.metadata, &args.model)?;
-    let table = table::read(&args.data, meta.columns())?;
+    let table = read_table(&args.data, meta.columns(), &read_options(&args.csv, Some(&meta.read), Some(meta.season))?)?;
+    for w in meta.data_warnings(&table, false) {
+        eprintln!("rnn: warning: {w}");
+    }
     let steps = args.steps.unwrap_or(meta.horizon);
     if steps == 0 || steps > forecast::MAX_FORECAST_STEPS {
         bail!("--steps must be between 1 and {}, got {steps}", forecast::MAX_FORECAST_STEPS);
@@ -287,15 +364,26 @@ pub fn forecast(args: &ForecastArgs) -> Result<()> {
 /// `[id,]step,column` when the dates' step cannot be inferred.
 pub fn forecast_csv(meta: &ForecastMeta, model: &rnn::Model<f64>, table: &Table, steps: usize) -> Result<String> {
     let values = meta.forecast(model, table, steps)?;
-    let continued: Vec<Option<Vec<String>>> =
-        table.series.iter().map(|s| s.dates.as_ref().and_then(|d| dates::continue_dates(d, steps))).collect();
+    // intervals need the file's validation split; without one (a short file) the columns stay empty
+    let conformal = match meta.conformal(model, table) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("rnn: warning: no prediction intervals ({e})");
+            None
+        }
+    };
+    let continued: Vec<Option<Vec<String>>> = table
+        .series
+        .iter()
+        .map(|s| s.dates.as_ref().and_then(|d| dates::continue_dates(d, steps, table.date_format.as_deref())))
+        .collect();
     let with_dates = continued.iter().all(Option::is_some);
     let mut out = String::new();
     if let Some(id) = &table.id {
         out += &format!("{id},");
     }
     let first = if with_dates { table.date.clone().unwrap_or_else(|| "date".into()) } else { "step".into() };
-    out += &format!("{first},{}\n", table.target);
+    out += &format!("{first},{0},{0}_lo80,{0}_hi80,{0}_lo95,{0}_hi95\n", table.target);
     for (k, (s, v)) in table.series.iter().zip(&values).enumerate() {
         for (i, y) in v.iter().enumerate() {
             if let Some(id) = &s.id {
@@ -305,7 +393,15 @@ pub fn forecast_csv(meta: &ForecastMeta, model: &rnn::Model<f64>, table: &Table,
                 Some(d) if with_dates => d[i].clone(),
                 _ => (i + 1).to_string(),
             };
-            out += &format!("{when},{y}\n");
+            let bounds = match &conformal {
+                Some(c) => {
+                    let sc = forecast::intervals::scale(&s.values[..meta.split.sizes(s.len())[0]]);
+                    let (w80, w95) = (c.half_width(i + 1, 0, sc), c.half_width(i + 1, 1, sc));
+                    format!("{},{},{},{}", y - w80, y + w80, y - w95, y + w95)
+                }
+                None => ",,,".to_string(),
+            };
+            out += &format!("{when},{y},{bounds}\n");
         }
     }
     Ok(out)

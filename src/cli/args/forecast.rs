@@ -40,6 +40,30 @@ pub struct TrainArgs {
     /// back), or log-zscore, log-residual, log-seasonal on ln y
     #[arg(long, value_name = "T", default_value = "auto")]
     pub transform: String,
+    /// Keep the network alone: by default its forecasts are combined with the statistical
+    /// baseline (MSTL+AutoETS), w x network + (1 - w) x baseline, w in 0, 0.1, .., 1 chosen on
+    /// the validation split (w = 1 when the network alone is best)
+    #[arg(long)]
+    pub no_combine: bool,
+    #[command(flatten)]
+    pub csv: CsvArgs,
+}
+
+/// How the CSV file is read (train, evaluate and forecast).
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct CsvArgs {
+    /// Cell delimiter: , ; or tab (default: sniffed from the header row)
+    #[arg(long, value_name = "C")]
+    pub delimiter: Option<String>,
+    /// strftime pattern of the date column, e.g. %m/%d/%Y or %d.%m.%Y %H:%M (default: detected;
+    /// dates that read both day-first and month-first are refused until it is given)
+    #[arg(long, value_name = "FMT")]
+    pub date_format: Option<String>,
+    /// Missing values (empty, NA, NaN, null) and dates missing from a regular date column:
+    /// none (refuse, naming the line), previous, linear or seasonal (one season back)
+    /// [default: none when training; the model's fill later]
+    #[arg(long, value_name = "HOW")]
+    pub fill: Option<String>,
 }
 
 /// Flags of `rnn evaluate` for a forecast model.
@@ -49,6 +73,8 @@ pub struct EvalArgs {
     /// Season of the seasonal-naive baseline and of MASE's scale (default: the model's)
     #[arg(long, value_name = "S")]
     pub season: Option<usize>,
+    #[command(flatten)]
+    pub csv: CsvArgs,
 }
 
 /// Flags of `rnn forecast`.
@@ -66,4 +92,6 @@ pub struct ForecastArgs {
     /// Write the CSV here instead of stdout
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub csv: CsvArgs,
 }

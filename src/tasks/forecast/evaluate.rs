@@ -24,6 +24,10 @@ pub struct SeriesForecasts {
     pub persistence: Vec<Vec<f64>>,
     /// Seasonal naive's.
     pub seasonal_naive: Vec<Vec<f64>>,
+    /// The statistical baseline's ([`super::statistical`]), once added.
+    pub statistical: Option<Vec<Vec<f64>>>,
+    /// The prediction intervals' half-widths `[step][80%, 95%]`, original units, once added.
+    pub half_widths: Option<Vec<[f64; 2]>>,
 }
 
 /// The scores of step k of a multi-step forecast.
@@ -37,6 +41,9 @@ pub struct StepScores {
     pub persistence: Scores,
     /// Seasonal naive.
     pub seasonal_naive: Scores,
+    /// The statistical baseline, once added.
+    #[serde(rename = "auto_ets", skip_serializing_if = "Option::is_none")]
+    pub statistical: Option<Scores>,
 }
 
 /// A rolling-origin evaluation: from every origin of a part where the whole horizon lies in
@@ -49,6 +56,15 @@ pub struct Evaluation {
     pub persistence: Scores,
     /// Seasonal naive (value one season back).
     pub seasonal_naive: Scores,
+    /// The statistical baseline ([`super::statistical`]), when added and every fit succeeded.
+    #[serde(rename = "auto_ets", skip_serializing_if = "Option::is_none")]
+    pub statistical: Option<Scores>,
+    /// Its name, e.g. `MSTL(12)+AutoETS`.
+    #[serde(rename = "auto_ets_model", skip_serializing_if = "Option::is_none")]
+    pub statistical_name: Option<String>,
+    /// The prediction intervals' coverage ([`super::intervals`]), once added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<super::intervals::Coverage>,
     /// The season of the seasonal naive baseline and of MASE's scale.
     pub season: usize,
     /// Forecast origins scored (over all series).
@@ -125,7 +141,11 @@ impl ForecastMeta {
             let scale = metrics::mase_scale(&s.values[..sizes[0]], m);
             let origins: Vec<usize> = self.origins(sizes, part).collect();
             let feats: Vec<&[f64]> = s.features.iter().map(Vec::as_slice).collect();
-            let model_fc = self.predict(model, &z, &feats, &origins, stats)?;
+            let mut model_fc = self.predict(model, &z, &feats, &origins, stats)?;
+            if let Some(w) = self.combine {
+                let ets = super::statistical::auto_ets(&s.values, &origins, h, self.season);
+                super::combine::mix(&mut model_fc, ets.as_deref(), w);
+            }
             let pers: Vec<Vec<f64>> = origins.iter().map(|&t| metrics::persistence(&s.values, t, h)).collect();
             let snaive: Vec<Vec<f64>> = origins.iter().map(|&t| metrics::seasonal_naive(&s.values, t, h, m)).collect();
             for (o, &t) in origins.iter().enumerate() {
@@ -143,6 +163,8 @@ impl ForecastMeta {
                 model: model_fc,
                 persistence: pers,
                 seasonal_naive: snaive,
+                statistical: None,
+                half_widths: None,
             });
         }
         if total[0].is_empty() {
@@ -162,6 +184,7 @@ impl ForecastMeta {
                     model: a[0].scores(),
                     persistence: a[1].scores(),
                     seasonal_naive: a[2].scores(),
+                    statistical: None,
                 })
                 .collect()
         } else {
@@ -171,11 +194,45 @@ impl ForecastMeta {
             model: total[0].scores(),
             persistence: total[1].scores(),
             seasonal_naive: total[2].scores(),
+            statistical: None,
+            statistical_name: None,
+            coverage: None,
             season: m,
             origins: all.iter().map(|f| f.origins.len()).sum(),
             per_step,
         };
         Ok((evaluation, all))
+    }
+
+    /// Adds the statistical baseline ([`super::statistical`], season `ev.season`) to an
+    /// evaluation of `table` made by [`ForecastMeta::evaluate`], scored on the same origins and
+    /// steps; left out (`None`) when a fit fails on some series.
+    pub fn add_statistical(&self, table: &Table, ev: &mut Evaluation, forecasts: &mut [SeriesForecasts]) {
+        let (h, m) = (self.horizon, ev.season);
+        let mut total = metrics::Accumulator::default();
+        let mut steps = vec![metrics::Accumulator::default(); h];
+        let mut all = Vec::with_capacity(forecasts.len());
+        for fc in forecasts.iter() {
+            let s = &table.series[fc.series];
+            let sizes = self.split.sizes(s.len());
+            let scale = metrics::mase_scale(&s.values[..sizes[0]], m);
+            let Some(f) = super::statistical::auto_ets(&s.values, &fc.origins, h, m) else { return };
+            for (o, &t) in fc.origins.iter().enumerate() {
+                for step in 0..h {
+                    total.add(s.values[t + 1 + step], f[o][step], scale);
+                    steps[step].add(s.values[t + 1 + step], f[o][step], scale);
+                }
+            }
+            all.push(f);
+        }
+        for (fc, f) in forecasts.iter_mut().zip(all) {
+            fc.statistical = Some(f);
+        }
+        ev.statistical = Some(total.scores());
+        ev.statistical_name = Some(super::statistical::name(m));
+        for (s, a) in ev.per_step.iter_mut().zip(&steps) {
+            s.statistical = Some(a.scores());
+        }
     }
 
     /// Forecasts `steps` values past the end of every series of `table` (original scale):
@@ -217,6 +274,13 @@ impl ForecastMeta {
                     z.push(self.transform.forward(y));
                     values.push(y);
                 }
+            }
+            if let Some(w) = self.combine {
+                let y = &table.series[k].values;
+                let ets = super::statistical::auto_ets_at(y, y.len() - 1, steps, self.season).map(|f| vec![f]);
+                let mut one = vec![values];
+                super::combine::mix(&mut one, ets.as_deref(), w);
+                values = one.remove(0);
             }
             out.push(values);
         }

@@ -29,12 +29,18 @@
 //! # Ok::<(), rnn::Error>(())
 //! ```
 
+mod clean;
+mod combine;
 pub mod dates;
 mod evaluate;
+pub mod fingerprint;
+pub mod intervals;
 pub mod metrics;
 mod plan;
+pub mod read;
 mod report;
 mod select;
+pub mod statistical;
 pub mod table;
 pub mod transform;
 
@@ -43,9 +49,11 @@ use std::collections::HashMap;
 use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 
+pub use combine::Combination;
 pub use evaluate::{Evaluation, MAX_FORECAST_STEPS, SeriesForecasts, StepScores};
 pub use metrics::Scores;
 pub use plan::{Part, Plan, Settings, Split};
+pub use read::{Fill, ReadOptions};
 pub use select::{Candidate, select};
 pub use table::{Columns, Series, Table};
 pub use transform::{Kind, SeriesStats, Transformation};
@@ -80,6 +88,14 @@ pub struct ForecastMeta {
     /// The transformations tried and their validation scores (empty when one was asked for).
     #[serde(default)]
     pub selection: Vec<Candidate>,
+    /// How the training file was read (its date format and fill), the default for later reads.
+    #[serde(default)]
+    pub read: ReadOptions,
+    /// The network's weight w in the forecast w·network + (1 − w)·statistical baseline
+    /// ([`statistical`], season [`ForecastMeta::season`]), chosen on the validation split
+    /// ([`ForecastMeta::choose_combination`]); `None`: the network alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combine: Option<f64>,
 }
 
 impl ForecastMeta {

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ForecastMeta, KIND, Kind, SeriesStats, Table, Transformation, metrics};
+use super::{ForecastMeta, KIND, Kind, ReadOptions, SeriesStats, Table, Transformation, metrics};
 use crate::{Error, Result};
 
 /// How each series is split by time: fractions for training, validation and test.
@@ -238,7 +238,8 @@ impl Plan {
             .map(|s| {
                 let sizes = self.split.sizes(s.len());
                 let feats: Vec<&[f64]> = s.features.iter().map(|f| &f[..sizes[0]]).collect();
-                SeriesStats::fit(s.id.clone(), sizes, &s.values[..sizes[0]], &feats, t)
+                let stats = SeriesStats::fit(s.id.clone(), sizes, &s.values[..sizes[0]], &feats, t);
+                SeriesStats { checksum: Some(super::fingerprint::checksum(&s.values)), ..stats }
             })
             .collect();
         Ok(ForecastMeta {
@@ -252,6 +253,8 @@ impl Plan {
             split: self.split,
             series,
             selection: Vec::new(),
+            read: ReadOptions::default(),
+            combine: None,
         })
     }
 }

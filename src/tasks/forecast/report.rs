@@ -18,6 +18,7 @@ impl Evaluation {
     /// model              19.331     14.920     31.28    0.406
     /// persistence        26.902     21.186     38.73    0.577
     /// seasonal naive     44.123     33.380     57.47    0.909
+    /// MSTL(12)+AutoETS   19.780     15.102     30.10    0.410
     /// ```
     pub fn table(&self) -> String {
         let row = |name: &str, s: &Scores| {
@@ -27,14 +28,25 @@ impl Evaluation {
         out += &row("model", &self.model);
         out += &row("persistence", &self.persistence);
         out += &row(&format!("seasonal naive{}", if self.season > 1 { "" } else { "*" }), &self.seasonal_naive);
+        if let (Some(s), Some(name)) = (&self.statistical, &self.statistical_name) {
+            out += &row(name, s);
+        }
         if !self.per_step.is_empty() {
-            out += &format!("\n{:<6} {:>21} {:>21} {:>21}\n", "step", "model", "persistence", "seasonal naive");
+            let ets = self.statistical_name.as_deref().filter(|_| self.statistical.is_some());
+            out += &format!("\n{:<6} {:>21} {:>21} {:>21}", "step", "model", "persistence", "seasonal naive");
+            out += &ets.map_or(String::new(), |n| format!(" {n:>21}"));
             let head = format!("{:>12} {:>8}", "RMSE", "MASE");
-            out += &format!("{:<6} {head} {head} {head}\n", "");
+            out += &format!(
+                "\n{:<6} {head} {head} {head}{}\n",
+                "",
+                if ets.is_some() { format!(" {head}") } else { String::new() }
+            );
             for s in &self.per_step {
                 let cell = |x: &Scores| format!("{:>12} {:>8.3}", num(x.rmse), x.mase);
                 out +=
-                    &format!("{:<6} {} {} {}\n", s.step, cell(&s.model), cell(&s.persistence), cell(&s.seasonal_naive));
+                    &format!("{:<6} {} {} {}", s.step, cell(&s.model), cell(&s.persistence), cell(&s.seasonal_naive));
+                out += &s.statistical.as_ref().map_or(String::new(), |x| format!(" {}", cell(x)));
+                out += "\n";
             }
         }
         out
@@ -47,10 +59,25 @@ impl Evaluation {
         format!(
             "{part} split, rolling origin: {} forecasts of {horizon} step{} on the original scale\n\
              sMAPE = 200/n Σ|y-ŷ|/(|y|+|ŷ|) (0/0 = 0); MASE = MAE / in-sample MAE of seasonal naive \
-             on the training split (m = {}){none}",
+             on the training split (m = {}){none}{}{}",
             self.origins,
             if horizon == 1 { "" } else { "s" },
-            self.season
+            self.season,
+            match (&self.statistical_name, self.statistical.is_some()) {
+                (Some(n), true) => format!(
+                    "\n{n}: augurs, refitted at every origin on the series up to it{}",
+                    if self.season > 1 { " (MSTL takes the season out; AutoETS forecasts the rest)" } else { "" }
+                ),
+                _ => String::new(),
+            },
+            match &self.coverage {
+                Some(c) => format!(
+                    "\nprediction intervals (conformal, from {} validation forecasts per step): test coverage \
+                     {:.1}% at 80%, {:.1}% at 95% ({} values)",
+                    c.calibration, c.empirical[0], c.empirical[1], c.values
+                ),
+                None => String::new(),
+            }
         )
     }
 }
@@ -111,6 +138,17 @@ impl ForecastMeta {
             Line::dashed("persistence", line(&fc.persistence)),
             Line::dotted(season, line(&fc.seasonal_naive)),
         ])
+        .with_series(fc.half_widths.as_ref().into_iter().flat_map(|w| {
+            let band = |sign: f64| -> Vec<(f64, f64)> {
+                fc.origins
+                    .iter()
+                    .zip(&fc.model)
+                    .map(|(&t, v)| (x(t + step), v[step - 1] + sign * w[step - 1][1]))
+                    .collect()
+            };
+            [Line::dotted("model, 95% interval", band(1.0)).with_color(1), Line::dotted("", band(-1.0)).with_color(1)]
+        }))
+        .with_series(fc.statistical.as_ref().map(|f| Line::dashed(super::statistical::name(self.season), line(f))))
         .with_marker(x(first_target), "test split");
         if let Some(dates) = &s.dates {
             plot = plot.with_dates(dates[start..].to_vec());

@@ -2,15 +2,20 @@
 //! optional feature columns, and optionally an id column that splits the rows into many series
 //! (the long format, e.g. Nixtla's `unique_id,ds,y`).
 //!
+//! The delimiter is sniffed (`,`, `;` or tab) unless given; numbers may have decimal commas;
+//! dates are read as [`super::dates`] says; missing values are refused or filled
+//! ([`ReadOptions`]).
+//!
 //! Every problem is an [`Error::Data`] naming the file, the line (1-based, the header is line 1)
-//! and the column: an empty file, a missing column, an empty, non-numeric, NaN or infinite cell,
-//! a row with the wrong number of cells, dates out of order.
+//! and the column: an empty file, a missing column, a missing (unless filled), non-numeric or
+//! infinite cell, a row with the wrong number of cells, dates out of order or unreadable.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::dates;
+use super::clean;
+use super::read::{self, ReadOptions};
 use crate::{Error, Result};
 
 /// Which columns to read.
@@ -76,6 +81,11 @@ pub struct Table {
     pub id: Option<String>,
     /// One series, or one per id in order of first appearance.
     pub series: Vec<Series>,
+    /// The strftime pattern the dates were read with (`None`: no date column, or labels).
+    pub date_format: Option<String>,
+    /// What the reader changed or doubts (gaps in the dates, values filled, dates kept as
+    /// labels), one line each, naming the file.
+    pub warnings: Vec<String>,
 }
 
 impl Table {
@@ -104,17 +114,36 @@ const DATE_NAMES: [&str; 10] =
 /// [`Error::Io`] when the file cannot be read, [`Error::Data`] naming the line and column of
 /// the first problem.
 pub fn read(path: &Path, columns: &Columns) -> Result<Table> {
-    let text = std::fs::read(path).map_err(|err| Error::Io { path: path.to_path_buf(), err })?;
-    parse(&text, path, columns)
+    read_with(path, columns, &ReadOptions::default())
 }
 
-/// Reads CSV `bytes`; `path` names them in errors.
+/// Reads `path` as `options` say.
+///
+/// # Errors
+/// As [`read`].
+pub fn read_with(path: &Path, columns: &Columns, options: &ReadOptions) -> Result<Table> {
+    let text = std::fs::read(path).map_err(|err| Error::Io { path: path.to_path_buf(), err })?;
+    parse_with(&text, path, columns, options)
+}
+
+/// Reads CSV `bytes` with the default [`ReadOptions`] (sniffed delimiter, detected dates, no
+/// fill); `path` names them in errors.
 ///
 /// # Errors
 /// As [`read`].
 pub fn parse(bytes: &[u8], path: &Path, columns: &Columns) -> Result<Table> {
+    parse_with(bytes, path, columns, &ReadOptions::default())
+}
+
+/// Reads CSV `bytes` as `options` say; `path` names them in errors.
+///
+/// # Errors
+/// As [`read`].
+pub fn parse_with(bytes: &[u8], path: &Path, columns: &Columns, options: &ReadOptions) -> Result<Table> {
     let fail = |line: Option<usize>, column: Option<String>, msg: String| Error::data(path, line, column, msg);
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(bytes);
+    let delimiter = options.delimiter.unwrap_or_else(|| read::sniff_delimiter(bytes));
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(true).delimiter(delimiter).trim(csv::Trim::All).from_reader(bytes);
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| fail(Some(1), None, format!("cannot read the header row ({e})")))?
@@ -168,8 +197,9 @@ pub fn parse(bytes: &[u8], path: &Path, columns: &Columns) -> Result<Table> {
         return Err(fail(Some(1), None, format!("\"{}\" is both the target and a feature", headers[target])));
     }
     let col = |i: usize| format!("{} ({})", i + 1, headers[i]);
+    let numeric: Vec<usize> = std::iter::once(target).chain(features.iter().copied()).collect();
 
-    let mut series: Vec<Series> = Vec::new();
+    let mut raw: Vec<Raw> = Vec::new();
     let mut record = csv::StringRecord::new();
     let mut last_line = 1;
     loop {
@@ -179,9 +209,10 @@ pub fn parse(bytes: &[u8], path: &Path, columns: &Columns) -> Result<Table> {
             Err(e) => {
                 let line = e.position().map_or(last_line + 1, |p| p.line() as usize);
                 let msg = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                        format!("{len} cells but the header has {expected_len}")
-                    }
+                    csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!(
+                        "{len} cells but the header has {expected_len} (cells separated by {})",
+                        read::delimiter_name(delimiter)
+                    ),
                     csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 text".to_string(),
                     _ => e.to_string(),
                 };
@@ -193,77 +224,55 @@ pub fn parse(bytes: &[u8], path: &Path, columns: &Columns) -> Result<Table> {
         if record.iter().all(str::is_empty) {
             continue; // a blank line
         }
-        let number = |i: usize| -> Result<f64> {
-            let cell = record.get(i).unwrap_or("");
-            let bad = |what: String| Err(fail(Some(line), Some(col(i)), what));
-            if cell.is_empty() {
-                return bad("empty cell: missing values are not supported (fill or drop the row)".into());
-            }
-            match cell.parse::<f64>() {
-                Ok(v) if v.is_finite() => Ok(v),
-                Ok(v) => bad(format!("\"{cell}\" is {v}: missing values are not supported (fill or drop the row)")),
-                Err(_) => bad(format!("\"{cell}\" is not a number")),
-            }
-        };
         let key = id.map(|i| record.get(i).unwrap_or("").to_string());
         if let (Some(i), Some("")) = (id, key.as_deref()) {
             return Err(fail(Some(line), Some(col(i)), "empty series id".into()));
         }
-        let k = match series.iter().position(|s| s.id == key) {
+        let k = match raw.iter().position(|s| s.id == key) {
             Some(k) => k,
             None => {
-                series.push(Series {
-                    id: key,
-                    dates: date.map(|_| Vec::new()),
-                    values: Vec::new(),
-                    features: vec![Vec::new(); features.len()],
-                    lines: Vec::new(),
-                });
-                series.len() - 1
+                raw.push(Raw { id: key, dates: date.map(|_| Vec::new()), cells: Vec::new(), lines: Vec::new() });
+                raw.len() - 1
             }
         };
-        let value = number(target)?;
-        let feats: Vec<f64> = features.iter().map(|&i| number(i)).collect::<Result<_>>()?;
-        let s = &mut series[k];
+        let s = &mut raw[k];
         if let (Some(d), Some(ds)) = (date, s.dates.as_mut()) {
             let cell = record.get(d).unwrap_or("");
             if cell.is_empty() {
                 return Err(fail(Some(line), Some(col(d)), "empty date".into()));
             }
-            if let (Some(prev), Some(now)) = (ds.last().and_then(|p: &String| dates::parse(p)), dates::parse(cell))
-                && prev.format == now.format
-                && now.ordinal <= prev.ordinal
-            {
-                return Err(fail(
-                    Some(line),
-                    Some(col(d)),
-                    format!(
-                        "date {cell} does not come after {} (line {}): rows must be in time order",
-                        ds.last().map_or("", |p| p.as_str()),
-                        s.lines.last().copied().unwrap_or(0)
-                    ),
-                ));
-            }
             ds.push(cell.to_string());
         }
-        s.values.push(value);
-        for (f, v) in s.features.iter_mut().zip(feats) {
-            f.push(v);
-        }
+        s.cells.push(numeric.iter().map(|&i| record.get(i).unwrap_or("").to_string()).collect());
         s.lines.push(line);
     }
-    if series.is_empty() {
+    if raw.is_empty() {
         return Err(fail(Some(last_line), None, "no data rows after the header".into()));
     }
-    Ok(Table {
+    let mut table = Table {
         path: path.to_path_buf(),
         target: headers[target].clone(),
         target_index: target + 1,
         features: features.iter().map(|&i| headers[i].clone()).collect(),
         date: date.map(|i| headers[i].clone()),
         id: id.map(|i| headers[i].clone()),
-        series,
-    })
+        series: Vec::new(),
+        date_format: None,
+        warnings: Vec::new(),
+    };
+    let names: Vec<String> = numeric.iter().map(|&i| col(i)).collect();
+    let date_col = date.map(col);
+    clean::finish(&mut table, raw, &names, date_col, options)?;
+    Ok(table)
+}
+
+/// The cells of one series as read, before numbers, dates and fills.
+pub(super) struct Raw {
+    pub(super) id: Option<String>,
+    pub(super) dates: Option<Vec<String>>,
+    /// Per row: the target's cell, then each feature's.
+    pub(super) cells: Vec<Vec<String>>,
+    pub(super) lines: Vec<usize>,
 }
 
 #[cfg(test)]
@@ -295,7 +304,10 @@ mod tests {
         assert_eq!(err("date,value\n", &c), "d.csv: line 1: no data rows after the header");
         assert_eq!(err("date,value\n2000,1\n2001,x\n", &c), "d.csv: line 3, column 2 (value): \"x\" is not a number");
         assert!(err("date,value\n2000,1\n2001,\n", &c).starts_with("d.csv: line 3, column 2 (value): empty cell"));
-        assert!(err("date,value\n2000,NaN\n", &c).starts_with("d.csv: line 2, column 2 (value): \"NaN\" is NaN"));
+        assert!(
+            err("date,value\n2000,NaN\n", &c).starts_with("d.csv: line 2, column 2 (value): \"NaN\": a missing value")
+        );
+        assert!(err("date,value\n2000,inf\n", &c).starts_with("d.csv: line 2, column 2 (value): \"inf\" is inf"));
         assert!(err("date,value\n2000,1,3\n", &c).starts_with("d.csv: line 2: 3 cells but the header has 2"));
         let missing = Columns { target: Some("sales".into()), ..Columns::default() };
         assert!(err("date,value\n2000,1\n", &missing).starts_with("d.csv: line 1: no target column \"sales\""));

@@ -103,6 +103,9 @@ pub struct SeriesStats {
     pub feature_mean: Vec<f64>,
     /// Standard deviation of each feature over the training split.
     pub feature_std: Vec<f64>,
+    /// [`super::fingerprint::checksum`] of the whole series trained on (absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<u64>,
 }
 
 /// Mean and standard deviation (1 when the values are constant).
@@ -124,7 +127,7 @@ impl SeriesStats {
             if diffs.is_empty() { 1.0 } else { (diffs.iter().map(|d| d * d).sum::<f64>() / diffs.len() as f64).sqrt() };
         let scale = if scale > 0.0 && scale.is_finite() { scale } else { std };
         let (feature_mean, feature_std) = features.iter().map(|f| mean_std(f)).unzip();
-        SeriesStats { id, split, mean, std, scale, feature_mean, feature_std }
+        SeriesStats { id, split, mean, std, scale, feature_mean, feature_std, checksum: None }
     }
 }
 

@@ -1,0 +1,223 @@
+//! How a CSV file is read: its delimiter (given or sniffed), its numbers (decimal points or
+//! decimal commas), its missing values and how they are filled.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// How missing values (empty cells, `NA`, `NaN`, `null`, ... and dates absent from a regular
+/// date column) are handled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fill {
+    /// Refused: the first missing value is an error naming its line.
+    #[default]
+    None,
+    /// The last value before (the first value after, for leading ones).
+    Previous,
+    /// Linear interpolation between the values around (the nearest one at either end).
+    Linear,
+    /// The value one season back (linear where there is none).
+    Seasonal,
+}
+
+impl fmt::Display for Fill {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Fill::None => "none",
+            Fill::Previous => "previous",
+            Fill::Linear => "linear",
+            Fill::Seasonal => "seasonal",
+        })
+    }
+}
+
+impl FromStr for Fill {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "none" => Ok(Fill::None),
+            "previous" => Ok(Fill::Previous),
+            "linear" => Ok(Fill::Linear),
+            "seasonal" => Ok(Fill::Seasonal),
+            _ => Err(Error::Config(format!("unknown fill `{s}` (expected none, previous, linear or seasonal)"))),
+        }
+    }
+}
+
+/// How to read a file besides which columns: all `None`/default means "find out".
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReadOptions {
+    /// The cell delimiter; `None` sniffs `,`, `;` or tab from the header row.
+    #[serde(default)]
+    pub delimiter: Option<u8>,
+    /// The strftime pattern of the date column (e.g. `%m/%d/%Y`); `None` detects it.
+    #[serde(default)]
+    pub date_format: Option<String>,
+    /// How missing values are filled.
+    #[serde(default)]
+    pub fill: Fill,
+    /// The season of [`Fill::Seasonal`]; `None` takes it from the dates' step (12 for months,
+    /// 4 for quarters, 7 for days, 24 for hours, 52 for weeks).
+    #[serde(skip)]
+    pub season: Option<usize>,
+}
+
+/// The delimiter of a file: the most frequent of `,`, `;` and tab in its first line outside
+/// quotes (`,` when none occurs).
+pub fn sniff_delimiter(bytes: &[u8]) -> u8 {
+    let first = bytes.split(|&b| b == b'\n').find(|l| !l.iter().all(u8::is_ascii_whitespace)).unwrap_or(&[]);
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for &b in first {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let best = (0..3).max_by_key(|&i| (counts[i], std::cmp::Reverse(i))).unwrap_or(0);
+    if counts[best] == 0 { b',' } else { [b',', b';', b'\t'][best] }
+}
+
+/// `,` `;` `\t` written for messages.
+pub fn delimiter_name(d: u8) -> String {
+    match d {
+        b'\t' => "tab".to_string(),
+        d => format!("\"{}\"", d as char),
+    }
+}
+
+/// What a numeric cell holds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Cell {
+    /// A finite number.
+    Value(f64),
+    /// A missing value.
+    Missing,
+}
+
+/// Spellings of a missing value (compared without case).
+pub const MISSING: [&str; 9] = ["", "na", "n/a", "nan", "null", "none", "#n/a", "?", "-"];
+
+/// Reads a numeric cell; `decimal_comma` reads `1.234,5` as 1234.5 (and refuses `1.5`, which
+/// would be ambiguous). The error is the message, without file or line.
+pub fn number(cell: &str, decimal_comma: bool) -> std::result::Result<Cell, String> {
+    if MISSING.iter().any(|m| cell.eq_ignore_ascii_case(m)) {
+        return Ok(Cell::Missing);
+    }
+    let text = if decimal_comma {
+        if cell.contains(',') {
+            cell.replace('.', "").replace(',', ".")
+        } else if cell.contains('.') {
+            return Err(format!(
+                "\"{cell}\" has a decimal point but the file's numbers have decimal commas: write it with a comma"
+            ));
+        } else {
+            cell.to_string()
+        }
+    } else {
+        cell.to_string()
+    };
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(Cell::Value(v)),
+        Ok(v) => Err(format!("\"{cell}\" is {v}: only finite numbers can be forecast")),
+        Err(_) if cell.contains(',') && !decimal_comma => {
+            Err(format!("\"{cell}\" is not a number (a decimal comma in a file whose other numbers use points?)"))
+        }
+        Err(_) => Err(format!("\"{cell}\" is not a number")),
+    }
+}
+
+/// Whether a cell would be read with decimal commas: digits around one comma, like `2,5`
+/// or `1.234,5`.
+pub fn has_decimal_comma(cell: &str) -> bool {
+    let Some((int, frac)) = cell.rsplit_once(',') else { return false };
+    let int = int.trim_start_matches(['-', '+']);
+    !int.is_empty()
+        && !frac.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Fills the NaNs of `values` with `fill` (`season` for [`Fill::Seasonal`]). Nothing to do for
+/// [`Fill::None`].
+///
+/// # Errors
+/// A message when every value is missing.
+pub fn fill_missing(values: &mut [f64], fill: Fill, season: usize) -> std::result::Result<(), String> {
+    if fill == Fill::None || values.iter().all(|v| !v.is_nan()) {
+        return Ok(());
+    }
+    let known: Vec<usize> = (0..values.len()).filter(|&i| !values[i].is_nan()).collect();
+    let (Some(&first), Some(&last)) = (known.first(), known.last()) else {
+        return Err("every value is missing: nothing to fill from".into());
+    };
+    let original = values.to_vec();
+    let linear = |i: usize| -> f64 {
+        if i < first {
+            return original[first];
+        }
+        if i > last {
+            return original[last];
+        }
+        let before = (0..i).rev().find(|&j| !original[j].is_nan()).unwrap_or(first);
+        let after = (i + 1..original.len()).find(|&j| !original[j].is_nan()).unwrap_or(last);
+        if after == before {
+            return original[before];
+        }
+        let w = (i - before) as f64 / (after - before) as f64;
+        original[before] + w * (original[after] - original[before])
+    };
+    for i in 0..values.len() {
+        if !values[i].is_nan() {
+            continue;
+        }
+        values[i] = match fill {
+            Fill::None => continue,
+            Fill::Previous if i < first => original[first],
+            Fill::Previous => values[i - 1],
+            Fill::Linear => linear(i),
+            Fill::Seasonal if season >= 2 && i >= season && !values[i - season].is_nan() => values[i - season],
+            Fill::Seasonal => linear(i),
+        };
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_and_reads_numbers() {
+        assert_eq!(sniff_delimiter(b"date;value\n2020;1,5\n"), b';');
+        assert_eq!(sniff_delimiter(b"date\tvalue\n"), b'\t');
+        assert_eq!(sniff_delimiter(b"\"a;b\",c\n"), b',');
+        assert_eq!(sniff_delimiter(b"value\n1\n"), b',');
+        assert_eq!(number("1.234,5", true), Ok(Cell::Value(1234.5)));
+        assert_eq!(number("NA", false), Ok(Cell::Missing));
+        assert!(number("1.5", true).is_err());
+        assert!(number("1,5", false).unwrap_err().contains("decimal comma"));
+        assert!(has_decimal_comma("-2,5") && !has_decimal_comma("a,b") && !has_decimal_comma("2"));
+    }
+
+    #[test]
+    fn fills() {
+        let n = f64::NAN;
+        let run = |v: &[f64], f, m| {
+            let mut v = v.to_vec();
+            fill_missing(&mut v, f, m).unwrap();
+            v
+        };
+        assert_eq!(run(&[n, 1.0, n, 3.0, n], Fill::Previous, 1), [1.0, 1.0, 1.0, 3.0, 3.0]);
+        assert_eq!(run(&[n, 1.0, n, n, 4.0, n], Fill::Linear, 1), [1.0, 1.0, 2.0, 3.0, 4.0, 4.0]);
+        assert_eq!(run(&[1.0, 2.0, 3.0, 1.5, n, 3.5], Fill::Seasonal, 3), [1.0, 2.0, 3.0, 1.5, 2.0, 3.5]);
+        assert!(fill_missing(&mut [n, n], Fill::Linear, 1).is_err());
+    }
+}

@@ -1,0 +1,56 @@
+//! The statistical forecaster a forecaster would reach for, scored beside the model on the same
+//! origins: automatic exponential smoothing from Grafana's `augurs` crates.
+//!
+//! `augurs-ets` searches the non-seasonal ETS models (additive or multiplicative error; no,
+//! additive or damped trend) by AICc, as R's `forecast::ets` and statsforecast's `AutoETS` do;
+//! it has no seasonal ETS. With a season m ≥ 2 the series is first decomposed by MSTL
+//! (`augurs-mstl`, the STL of R's `stl`) and AutoETS forecasts the seasonally adjusted part, the
+//! season being repeated: statsforecast's `MSTL(season_length=m, trend_forecaster=AutoETS(model="ZZN"))`.
+//! The model is refitted at every origin on the series up to it (an expanding window).
+
+use augurs_core::{Fit, Predict};
+use augurs_ets::AutoETS;
+use augurs_ets::trend::AutoETSTrendModel;
+use augurs_mstl::MSTLModel;
+
+/// The name of the statistical baseline for season `m`: `AutoETS` or `MSTL(12)+AutoETS`.
+pub fn name(m: usize) -> String {
+    if m >= 2 { format!("MSTL({m})+AutoETS") } else { "AutoETS".to_string() }
+}
+
+/// The `h`-step forecasts of AutoETS (MSTL + AutoETS for `m` ≥ 2) fitted on `y[..=t]`;
+/// `None` when the fit fails (too few values, no admissible model).
+pub fn auto_ets_at(y: &[f64], t: usize, h: usize, m: usize) -> Option<Vec<f64>> {
+    let history = y.get(..=t)?;
+    let ets = AutoETS::non_seasonal();
+    let point = if m >= 2 && history.len() > 2 * m {
+        let model = MSTLModel::new(vec![m], AutoETSTrendModel::from(ets));
+        model.fit(history).ok()?.predict(h, None).ok()?.point
+    } else {
+        ets.fit(history).ok()?.predict(h, None).ok()?.point
+    };
+    (point.len() == h && point.iter().all(|v| v.is_finite())).then_some(point)
+}
+
+/// [`auto_ets_at`] from every origin of `origins`; `None` when any fit fails.
+pub fn auto_ets(y: &[f64], origins: &[usize], h: usize, m: usize) -> Option<Vec<Vec<f64>>> {
+    origins.iter().map(|&t| auto_ets_at(y, t, h, m)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn follows_a_trend_and_a_season() {
+        let y: Vec<f64> = (0..60).map(|t| 10.0 + 0.5 * t as f64 + [0.0, 3.0, -1.0, -2.0][t % 4]).collect();
+        let f = auto_ets_at(&y, 55, 4, 4).unwrap();
+        for (k, v) in f.iter().enumerate() {
+            assert!((v - y[56 + k]).abs() < 1.5, "step {k}: {v} vs {}", y[56 + k]);
+        }
+        let trend = auto_ets_at(&y, 55, 2, 1).unwrap();
+        assert!(trend[1] > trend[0]);
+        assert!(auto_ets(&y, &[1], 1, 1).is_none());
+        assert_eq!(name(12), "MSTL(12)+AutoETS");
+    }
+}

@@ -1,0 +1,180 @@
+//! Real-world CSV files through the binary: delimiters (given or sniffed), decimal commas,
+//! day-first and month-first dates, gaps in a date column, missing values filled or refused;
+//! every failure is one line naming the file and line, exits 1 and writes nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn rnn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rnn")).args(args).output().unwrap()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// A small, fast training run on `csv` (plus `extra`); returns stderr.
+fn train(csv: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "train",
+        "--task",
+        "forecast",
+        "--data",
+        p(csv),
+        "--out",
+        p(out),
+        "--epochs",
+        "2",
+        "--hidden",
+        "4",
+        "--transform",
+        "residual",
+        "--window",
+        "4",
+        "--season",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    rnn(&args)
+}
+
+fn ok(o: &Output) -> (String, String) {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    (String::from_utf8_lossy(&o.stdout).into_owned(), err)
+}
+
+/// Exit 1, one line `rnn: FILE: ...` containing `expected`, no model written.
+fn refused(o: &Output, file: &Path, out: &Path, expected: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with(&format!("rnn: {}: ", file.display())), "{err}");
+    assert!(err.contains(expected), "expected {expected:?} in {err}");
+    assert!(!out.exists(), "a model was written: {err}");
+}
+
+/// `date<sep>value` rows: dates from `date(t)`, values from `value(t)`.
+fn write(
+    dir: &Path,
+    name: &str,
+    sep: &str,
+    date: impl Fn(usize) -> String,
+    value: impl Fn(usize) -> String,
+) -> PathBuf {
+    let mut text = format!("date{sep}value\n");
+    for t in 0..60 {
+        text += &format!("{}{sep}{}\n", date(t), value(t));
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn day(t: usize) -> jiff::civil::Date {
+    jiff::civil::date(2020, 1, 1).checked_add(jiff::Span::new().days(t as i64)).unwrap()
+}
+
+fn wave(t: usize) -> f64 {
+    10.0 + (t as f64 * 0.7).sin() * 3.0 + t as f64 * 0.1
+}
+
+#[test]
+fn semicolons_tabs_and_decimal_commas() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let semi = write(d, "semi.csv", ";", |t| day(t).to_string(), |t| format!("{:.2}", wave(t)).replace('.', ","));
+    let tab = write(d, "tab.csv", "\t", |t| day(t).to_string(), |t| format!("{:.2}", wave(t)));
+    for (file, extra) in
+        [(&semi, vec![]), (&semi, vec!["--delimiter", ";"]), (&tab, vec![]), (&tab, vec!["--delimiter", "tab"])]
+    {
+        let out = d.join("m.safetensors");
+        ok(&train(file, &out, &extra));
+        let (csv, _) = ok(&rnn(&["forecast", "--model", p(&out), "--data", p(file), "--steps", "2"]));
+        assert!(csv.starts_with("date,value") && csv.contains("\n2020-03-01,"), "{csv}");
+        std::fs::remove_file(&out).unwrap();
+    }
+    // the wrong delimiter, a bad one, and a decimal point among decimal commas
+    let out = d.join("m.safetensors");
+    refused(&train(&semi, &out, &["--delimiter", ","]), &semi, &out, "cells but the header has 1");
+    let o = train(&semi, &out, &["--delimiter", "ab"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--delimiter: expected one character"));
+    let mixed =
+        write(d, "mixed.csv", ";", |t| day(t).to_string(), |t| if t == 7 { "2.5".into() } else { "1,5".into() });
+    refused(&train(&mixed, &out, &[]), &mixed, &out, "line 9, column 2 (value): \"2.5\" has a decimal point");
+}
+
+#[test]
+fn us_and_european_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("m.safetensors");
+    // month-first, unambiguous (days past 12): read, and the forecast continues in that spelling
+    let us = write(d, "us.csv", ",", |t| day(t + 15).strftime("%m/%d/%Y").to_string(), |t| wave(t).to_string());
+    ok(&train(&us, &out, &[]));
+    let (csv, _) = ok(&rnn(&["forecast", "--model", p(&out), "--data", p(&us), "--steps", "2"]));
+    assert!(csv.contains("\n03/16/2020,") && csv.contains("\n03/17/2020,"), "{csv}");
+    std::fs::remove_file(&out).unwrap();
+    // ambiguous: refused until the format is given
+    let amb = write(d, "amb.csv", ",", |t| format!("{:02}/01/{}", t % 12 + 1, 1950 + t / 12), |t| wave(t).to_string());
+    refused(
+        &train(&amb, &out, &[]),
+        &amb,
+        &out,
+        "line 2, column 1 (date): dates such as \"01/01/1950\" read as %m/%d/%Y and as %d/%m/%Y",
+    );
+    ok(&train(&amb, &out, &["--date-format", "%m/%d/%Y"]));
+    let (csv, _) = ok(&rnn(&["forecast", "--model", p(&out), "--data", p(&amb), "--steps", "1"]));
+    assert!(csv.contains("\n01/01/1955,"), "monthly step expected: {csv}");
+    std::fs::remove_file(&out).unwrap();
+    // a format that does not fit, and a date no known spelling reads
+    refused(
+        &train(&us, &out, &["--date-format", "%d.%m.%Y"]),
+        &us,
+        &out,
+        "line 2, column 1 (date): \"01/16/2020\" does not match the date format %d.%m.%Y",
+    );
+    let bad = write(
+        d,
+        "bad.csv",
+        ",",
+        |t| if t == 5 { "2020-13-45".into() } else { day(t).to_string() },
+        |t| wave(t).to_string(),
+    );
+    refused(&train(&bad, &out, &[]), &bad, &out, "line 7, column 1 (date): \"2020-13-45\" is not a date");
+}
+
+#[test]
+fn gaps_are_named_and_missing_values_filled_or_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("m.safetensors");
+    // days 10 and 11 absent
+    let gap = write(d, "gap.csv", ",", |t| day(if t >= 10 { t + 2 } else { t }).to_string(), |t| wave(t).to_string());
+    let (_, err) = ok(&train(&gap, &out, &[]));
+    assert!(
+        err.contains("warning")
+            && err.contains("2 dates missing from dates that step by 1 day (2 missing after 2020-01-10 (line 11))"),
+        "{err}"
+    );
+    std::fs::remove_file(&out).unwrap();
+    // a missing value: refused by default, naming its line; filled by each method
+    let na =
+        write(d, "na.csv", ",", |t| day(t).to_string(), |t| if t == 20 { "NA".into() } else { wave(t).to_string() });
+    refused(&train(&na, &out, &[]), &na, &out, "line 22, column 2 (value): \"NA\": a missing value");
+    for fill in ["previous", "linear", "seasonal"] {
+        let (_, err) = ok(&train(&na, &out, &["--fill", fill]));
+        assert!(err.contains(&format!("filled 1 missing value ({fill}")), "{fill}: {err}");
+        // the model remembers its fill: evaluate and forecast read the file the same way
+        ok(&rnn(&["evaluate", "--model", p(&out), "--data", p(&na)]));
+        ok(&rnn(&["forecast", "--model", p(&out), "--data", p(&na)]));
+        std::fs::remove_file(&out).unwrap();
+    }
+    // the gap filled too: the inserted dates are named
+    let (_, err) = ok(&train(&gap, &out, &["--fill", "linear"]));
+    assert!(err.contains("filled 2 missing values (linear): 2020-01-11 (inserted), 2020-01-12 (inserted)"), "{err}");
+    let o = train(&na, &out, &["--fill", "sometimes"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown fill `sometimes`"));
+}

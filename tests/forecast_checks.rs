@@ -1,0 +1,102 @@
+//! What a forecaster expects besides point forecasts, through the binary: the statistical
+//! baseline and the prediction intervals' coverage in `rnn evaluate --json`, interval columns in
+//! `rnn forecast`'s CSV, and warnings when a model is evaluated on another, shorter or rescaled
+//! series.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn rnn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rnn")).args(args).output().unwrap()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn ok(o: &Output) -> (String, String) {
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    (String::from_utf8_lossy(&o.stdout).into_owned(), err)
+}
+
+fn airline() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/airline_passengers.csv")
+}
+
+#[test]
+fn baseline_intervals_and_other_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, model) = (airline(), dir.path().join("m.safetensors"));
+    let (_, report) = ok(&rnn(&[
+        "train",
+        "--task",
+        "forecast",
+        "--data",
+        p(&csv),
+        "--out",
+        p(&model),
+        "--epochs",
+        "30",
+        "--hidden",
+        "8",
+        "--transform",
+        "log-residual",
+        "--seed",
+        "3",
+    ]));
+    assert!(report.contains("MSTL(12)+AutoETS") && report.contains("test coverage"), "{report}");
+    let (json, err) = ok(&rnn(&["evaluate", "--model", p(&model), "--data", p(&csv), "--json"]));
+    assert!(!err.contains("warning"), "{err}");
+    let ev: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(ev["auto_ets_model"], "MSTL(12)+AutoETS");
+    // the reference figure of tests/forecast/baselines.json (statsforecast 23.586)
+    assert!((ev["auto_ets"]["rmse"].as_f64().unwrap() - 23.586).abs() < 0.5, "{ev}");
+    let cov = &ev["coverage"];
+    assert_eq!((cov["values"].as_u64(), cov["calibration"].as_u64()), (Some(22), Some(22)), "{ev}");
+    let [c80, c95] = [0, 1].map(|i| cov["empirical"][i].as_f64().unwrap());
+    assert!((0.0..=100.0).contains(&c80) && c80 <= c95, "{cov}");
+    eprintln!("airline, log-residual, 30 epochs: coverage {c80:.1}% at 80%, {c95:.1}% at 95%");
+
+    // intervals in the forecast's CSV, nested around the forecast
+    let (out, _) = ok(&rnn(&["forecast", "--model", p(&model), "--data", p(&csv), "--steps", "3"]));
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("date,value,value_lo80,value_hi80,value_lo95,value_hi95"));
+    for line in lines {
+        let v: Vec<f64> = line.split(',').skip(1).map(|x| x.parse().unwrap()).collect();
+        assert!(v[3] < v[1] && v[1] < v[0] && v[0] < v[2] && v[2] < v[4], "{line}");
+    }
+
+    // a shorter file: its test split is training data; a rescaled one: another scale
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let short = dir.path().join("short.csv");
+    std::fs::write(&short, text.lines().take(100).collect::<Vec<_>>().join("\n")).unwrap();
+    let (_, err) = ok(&rnn(&["evaluate", "--model", p(&model), "--data", p(&short)]));
+    assert!(
+        err.contains(
+            "has 99 rows but the model was trained on a series of 144: its test split (rows 85-99) includes rows"
+        ),
+        "{err}"
+    );
+    let big = dir.path().join("big.csv");
+    let scaled: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| match l.split_once(',') {
+            Some((d, v)) if i > 0 => format!("{d},{}", v.parse::<f64>().unwrap() * 100.0),
+            _ => l.to_string(),
+        })
+        .collect();
+    std::fs::write(&big, scaled.join("\n")).unwrap();
+    let (_, err) = ok(&rnn(&["evaluate", "--model", p(&model), "--data", p(&big)]));
+    assert!(err.contains("but other values") && err.contains("on another scale"), "{err}");
+    let (_, err) = ok(&rnn(&["forecast", "--model", p(&model), "--data", p(&big)]));
+    assert!(err.contains("on another scale") && !err.contains("other values"), "{err}");
+    // the last 25 rows only: a forecast, but no validation split to calibrate intervals on
+    let tail = dir.path().join("tail.csv");
+    let rows: Vec<&str> = text.lines().collect();
+    std::fs::write(&tail, format!("{}\n{}\n", rows[0], rows[rows.len() - 25..].join("\n"))).unwrap();
+    let (out, err) = ok(&rnn(&["forecast", "--model", p(&model), "--data", p(&tail), "--steps", "2"]));
+    assert!(err.contains("warning: no prediction intervals"), "{err}");
+    assert!(out.lines().nth(1).is_some_and(|l| l.starts_with("1961-01,") && l.ends_with(",,,,")), "{out}");
+}
