@@ -32,9 +32,10 @@ fn train_and_evaluate(csv: &Path, dir: &Path, extra: &[&str]) -> serde_json::Val
     args.extend_from_slice(extra);
     let o = rnn(&args);
     ok(&o);
-    let stderr = String::from_utf8_lossy(&o.stderr);
+    // the choices are progress (stderr), the test-split table a result (stdout)
+    let (stderr, stdout) = (String::from_utf8_lossy(&o.stderr), String::from_utf8_lossy(&o.stdout));
     assert!(stderr.contains("<- chosen") || stderr.contains("(asked for)"), "{stderr}");
-    assert!(stderr.contains("seasonal naive"), "{stderr}");
+    assert!(stdout.contains("seasonal naive") && !stderr.contains("sMAPE %"), "{stdout}");
     assert!(dir.join("m.forecast.png").exists() && dir.join("m.forecast.svg").exists());
     let out = ok(&rnn(&["evaluate", "--model", p(&model), "--data", p(csv), "--json"]));
     assert_eq!(out.lines().count(), 1, "{out}");
@@ -169,8 +170,9 @@ fn demo_runs_with_no_files() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (stderr, stdout) = (String::from_utf8_lossy(&o.stderr), String::from_utf8_lossy(&o.stdout));
     // the results on stdout (`rnn demo > log` keeps them), the progress on stderr
-    assert!(stderr.contains("persistence"), "{stderr}");
-    assert!(stdout.contains("next 11 years") && !stderr.contains("next 11 years"), "{stdout}");
+    assert!(stderr.contains("choosing the transformation"), "{stderr}");
+    assert!(stdout.contains("persistence") && stdout.contains("next 11 years"), "{stdout}");
+    assert!(!stderr.contains("sMAPE %") && !stderr.contains("next 11 years"), "{stderr}");
     for f in ["sunspots_yearly.csv", "model.safetensors", "model.forecast.png", "model.forecast.svg"] {
         assert!(dir.path().join("rnn-demo").join(f).exists(), "{f}");
     }

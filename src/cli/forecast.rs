@@ -139,9 +139,13 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
     }
     let stem = args.output.out.with_extension("");
     let plots = plots(&meta, &table, &forecasts, &stem)?;
-    say(format!("\n{}\n{}", test.legend(Part::Test, meta.horizon), test.table()));
-    for (png, svg) in &plots {
-        say(format!("forecast plot:   {}, {}", png.display(), svg.display()));
+    if verbose {
+        // the results on stdout (the choices above were progress, on stderr)
+        let mut text = format!("\n{}\n{}\n", test.legend(Part::Test, meta.horizon), test.table());
+        for (png, svg) in &plots {
+            text.push_str(&format!("forecast plot:   {}, {}\n", png.display(), svg.display()));
+        }
+        super::common::print_result(&text, args.output.json)?;
     }
     Ok(Outcome { meta, table, report })
 }

@@ -106,7 +106,11 @@ pub enum Cell {
 pub const MISSING: [&str; 9] = ["", "na", "n/a", "nan", "null", "none", "#n/a", "?", "-"];
 
 /// Reads a numeric cell; `decimal_comma` reads `1.234,5` as 1234.5 (and refuses `1.5`, which
-/// would be ambiguous). The error is the message, without file or line.
+/// would be ambiguous).
+///
+/// # Errors
+/// The message (without file or line) for a cell that is neither a number nor a spelling of a
+/// missing value.
 pub fn number(cell: &str, decimal_comma: bool) -> std::result::Result<Cell, String> {
     if MISSING.iter().any(|m| cell.eq_ignore_ascii_case(m)) {
         return Ok(Cell::Missing);
