@@ -9,7 +9,7 @@ use rnn::model_file::{self, LoadOptions, LoadedModel};
 use rnn::tasks::forecast::{
     self, Evaluation, ForecastMeta, Part, Plan, ReadOptions, Settings, Split, Table, Transformation, dates, table,
 };
-use rnn::train::{RunPaths, Silent, TensorBoard, TrainConfig, TrainReport};
+use rnn::train::{Silent, TensorBoard, TrainConfig, TrainReport};
 
 use super::args::Dtype;
 use super::args::evaluate::Args as EvalArgs;
@@ -228,17 +228,16 @@ fn choose<F: Float>(
         "choosing the transformation on the validation split (a model per candidate, {} epochs at most):",
         config.epochs
     ));
-    let scratch = Scratch::new()?;
+    // each candidate trained in memory: nothing to write or clean up
     let mut n = 0;
     let selected = forecast::select::<F>(plan, table, |meta, train, val| {
         n += 1;
         let mut trainer = trainer::<F>(args, config.clone(), meta.input_size(), meta.horizon, meta.to_metadata())
             .map_err(|e| rnn::Error::Training(format!("{e:#}")))?;
-        let paths = RunPaths::from_model_path(&scratch.0.join(format!("candidate{n}.safetensors")));
-        if trainer.fit(train, Some(val), &paths, &mut Silent)?.interrupted {
+        if trainer.fit_in_memory(train, Some(val), &mut Silent)?.interrupted {
             return Err(rnn::Error::Training("interrupted".into()));
         }
-        Ok(model_file::load::<F>(&paths.model, &LoadOptions::default())?.model)
+        Ok(trainer.into_final_model())
     });
     let (meta, _) = match selected {
         Err(_) if super::interrupt::requested() => {
@@ -264,26 +263,6 @@ fn choose<F: Float>(
     }
     say(format!("transformation: {} = {}", meta.transform, meta.transform.describe(meta.season)));
     Ok(meta)
-}
-
-/// A temporary folder for the candidates' files, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Result<Self> {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("rnn-forecast-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
-        Ok(Scratch(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// `STEM.forecast.png/.svg` (1 step ahead) and, when H > 1, `STEM.forecast.stepH.png/.svg`;
