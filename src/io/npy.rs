@@ -164,15 +164,7 @@ pub fn write_indices(path: &Path, indices: &[usize]) -> Result<()> {
         .iter()
         .map(|&i| i64::try_from(i).map_err(|_| Error::Config(format!("index {i} does not fit in int64"))))
         .collect::<Result<_>>()?;
-    let array = ndarray::Array1::from(values);
-    write_atomic_with(path, |f| {
-        let mut w = BufWriter::new(f);
-        array.write_npy(&mut w).map_err(|e| match e {
-            ndarray_npy::WriteNpyError::Io(e) => e,
-            other => std::io::Error::other(other),
-        })?;
-        std::io::Write::flush(&mut w)
-    })
+    write_npy_atomic(path, &ndarray::Array1::from(values))
 }
 
 /// Writes an array as `.npy` atomically.
@@ -180,6 +172,11 @@ pub fn write_indices(path: &Path, indices: &[usize]) -> Result<()> {
 /// # Errors
 /// [`Error::Io`] naming the file.
 pub fn write<F: Float, D: Dimension>(path: &Path, array: ArrayView<'_, F, D>) -> Result<()> {
+    write_npy_atomic(path, &array)
+}
+
+/// Any array `ndarray-npy` writes, through a temporary file (or in place for a device).
+fn write_npy_atomic(path: &Path, array: &impl WriteNpyExt) -> Result<()> {
     write_atomic_with(path, |f| {
         let mut w = BufWriter::new(f);
         array.write_npy(&mut w).map_err(|e| match e {
