@@ -70,7 +70,9 @@ fn digits_reach_over_90_percent_test_accuracy_and_evaluate_agrees() {
     let o = train(&x, &y, &out, "--hidden 64 --epochs 30 --lr 0.003 --seed 0 --json");
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.starts_with("10 classes; 1293 train, 145 validation, 359 test sequences"), "{err}");
+    // how the inputs were read, then the split
+    assert!(err.starts_with(&format!("{}: read as [N 1797, T 8, input_size 8] (batch-first", x.display())), "{err}");
+    assert!(err.lines().nth(1).unwrap().starts_with("10 classes; 1293 train, 145 validation, 359 test sequences"), "{err}");
     assert!(err.contains("confusion (rows: true class, columns: predicted)"), "{err}");
     let stdout = String::from_utf8(o.stdout).unwrap();
     let last = stdout.lines().last().unwrap();
