@@ -72,7 +72,10 @@ fn digits_reach_over_90_percent_test_accuracy_and_evaluate_agrees() {
     let err = stderr(&o);
     // how the inputs were read, then the split
     assert!(err.starts_with(&format!("{}: read as [N 1797, T 8, input_size 8] (batch-first", x.display())), "{err}");
-    assert!(err.lines().nth(1).unwrap().starts_with("10 classes; 1293 train, 145 validation, 359 test sequences"), "{err}");
+    assert!(
+        err.lines().nth(1).unwrap().starts_with("10 classes; 1293 train, 145 validation, 359 test sequences"),
+        "{err}"
+    );
     assert!(err.contains("confusion (rows: true class, columns: predicted)"), "{err}");
     let stdout = String::from_utf8(o.stdout).unwrap();
     let last = stdout.lines().last().unwrap();

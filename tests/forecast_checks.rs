@@ -28,7 +28,8 @@ fn airline() -> PathBuf {
 fn baseline_intervals_and_other_series() {
     let dir = tempfile::tempdir().unwrap();
     let (csv, model) = (airline(), dir.path().join("m.safetensors"));
-    let (_, report) = ok(&rnn(&[
+    // the training report's results are on stdout
+    let (report, _) = ok(&rnn(&[
         "train",
         "--task",
         "forecast",
