@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use ndarray::{Array2, Array3, ArrayD, Axis, Ix3};
+use ndarray::{Array3, ArrayD, Axis};
 use rnn::io::npy::{self, NpyArray};
 use rnn::model_file::{self, LoadOptions, LoadedModel};
 use rnn::nn::memory::{self, Workload};
@@ -84,11 +84,7 @@ fn predict<F: Float>(args: &Args) -> Result<()> {
 fn classes<F: Float>(args: &Args, loaded: &LoadedModel<F>, x: &Array3<F>) -> Result<()> {
     let settings = ClassifySettings::from_metadata(&loaded.metadata, &args.model)?;
     let p = classify::probabilities(&loaded.model, x.view())?;
-    let predicted: Vec<usize> = p
-        .rows()
-        .into_iter()
-        .map(|r| r.iter().enumerate().fold(0, |best, (i, v)| if *v > r[best] { i } else { best }))
-        .collect();
+    let predicted: Vec<usize> = p.rows().into_iter().map(classify::argmax).collect();
     if is_csv(&args.output) {
         let names: Vec<String> = (0..p.ncols()).map(|c| settings.name(c)).collect();
         let mut csv = csv::Writer::from_writer(Vec::new());
@@ -136,27 +132,21 @@ fn regression<F: Float>(args: &Args, loaded: &LoadedModel<F>, x: &Array3<F>) -> 
     Ok(())
 }
 
-/// `sequence,output_0,...` (last step) or `sequence,step,output_0,...` (every step).
+/// `sequence,output_0,...` (last step, `y` `[N, O]`) or `sequence,step,output_0,...` (every
+/// step, `y` `[N, T, O]`): one line per row of outputs, in order.
 fn regression_csv<F: Float>(y: &ArrayD<F>) -> Result<String> {
-    let mut out = String::new();
-    match y.ndim() {
-        2 => {
-            let y: Array2<F> = y.clone().into_dimensionality()?;
-            let header: Vec<String> = (0..y.ncols()).map(|o| format!("output_{o}")).collect();
-            writeln!(out, "sequence,{}", header.join(","))?;
-            for (n, row) in y.rows().into_iter().enumerate() {
-                let v: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
-                writeln!(out, "{n},{}", v.join(","))?;
-            }
-        }
-        _ => {
-            let y: Array3<F> = y.clone().into_dimensionality::<Ix3>()?;
-            let header: Vec<String> = (0..y.shape()[2]).map(|o| format!("output_{o}")).collect();
-            writeln!(out, "sequence,step,{}", header.join(","))?;
-            for ((n, t, _), _) in y.indexed_iter().filter(|((_, _, o), _)| *o == 0) {
-                let v: Vec<String> = y.slice(ndarray::s![n, t, ..]).iter().map(|v| format!("{v}")).collect();
-                writeln!(out, "{n},{t},{}", v.join(","))?;
-            }
+    let every_step = y.ndim() == 3;
+    let last = Axis(y.ndim() - 1);
+    let steps = if every_step { y.shape()[1] } else { 1 };
+    let header: Vec<String> = (0..y.len_of(last)).map(|o| format!("output_{o}")).collect();
+    let mut out = format!("sequence,{}{}\n", if every_step { "step," } else { "" }, header.join(","));
+    for (i, row) in y.lanes(last).into_iter().enumerate() {
+        let values: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
+        let values = values.join(",");
+        if every_step {
+            writeln!(out, "{},{},{values}", i / steps, i % steps)?;
+        } else {
+            writeln!(out, "{i},{values}")?;
         }
     }
     Ok(out)

@@ -38,7 +38,7 @@ mod settings;
 
 pub use digits::{parse_digits_csv, read_digits};
 pub use labels::{class_counts, parse_labels, read_labels, stratified_split};
-pub use scores::{Metrics, constant_accuracy, predict, probabilities};
+pub use scores::{Metrics, argmax, constant_accuracy, predict, probabilities};
 pub use settings::ClassifySettings;
 
 /// The `"kind"` of a classification model's task settings.

@@ -1,6 +1,6 @@
 //! Predictions and their scores: accuracy, confusion matrix, per-class precision and recall.
 
-use ndarray::{Array2, ArrayView3, s};
+use ndarray::{Array2, ArrayView1, ArrayView3, s};
 
 use crate::{Error, Float, Model, Readout, Result};
 
@@ -27,7 +27,7 @@ pub fn predict<F: Float>(model: &Model<F>, x: ArrayView3<'_, F>) -> Result<Vec<u
         let y = trace.y(); // [1, B, C]
         for b in 0..y.shape()[1] {
             let logits = y.slice(s![0, b, ..]);
-            out.push(logits.iter().enumerate().fold(0, |best, (i, v)| if *v > logits[best] { i } else { best }));
+            out.push(argmax(logits));
         }
     }
     Ok(out)
@@ -75,6 +75,12 @@ pub fn probabilities<F: Float>(model: &Model<F>, x: ArrayView3<'_, F>) -> Result
         }
     }
     Ok(out)
+}
+
+/// The index of the largest value of `scores` (the first, on a tie): a class from logits or
+/// probabilities.
+pub fn argmax<F: PartialOrd>(scores: ArrayView1<'_, F>) -> usize {
+    scores.iter().enumerate().fold(0, |best, (i, v)| if *v > scores[best] { i } else { best })
 }
 
 /// Accuracy of predicting `class` for every sequence (the majority baseline).
