@@ -45,6 +45,10 @@ pub struct TrainArgs {
     /// the validation split (w = 1 when the network alone is best)
     #[arg(long)]
     pub no_combine: bool,
+    /// Networks per transformation, each with its own seed (--seed, --seed + 1, ..); the forecast
+    /// is the mean of the networks of the transformations kept (the k best on validation)
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub ensemble: u64,
     #[command(flatten)]
     pub csv: CsvArgs,
 }

@@ -38,9 +38,9 @@ impl ForecastMeta {
     ///
     /// # Errors
     /// As [`ForecastMeta::evaluate`].
-    pub fn choose_combination<F: Float>(&self, model: &Model<F>, table: &Table) -> Result<Option<Combination>> {
+    pub fn choose_combination<F: Float>(&self, models: &[Model<F>], table: &Table) -> Result<Option<Combination>> {
         let alone = ForecastMeta { combine: None, ..self.clone() };
-        let (_, val) = alone.evaluate(model, table, Part::Validation, None)?;
+        let (_, val) = alone.evaluate(models, table, Part::Validation, None)?;
         let mut acc = vec![metrics::Accumulator::default(); STEPS + 1];
         for fc in &val {
             let s = &table.series[fc.series];

@@ -31,6 +31,7 @@
 
 mod clean;
 mod combine;
+pub mod ensemble;
 pub mod dates;
 mod evaluate;
 pub mod fingerprint;
@@ -54,7 +55,8 @@ pub use evaluate::{Evaluation, MAX_FORECAST_STEPS, SeriesForecasts, StepScores};
 pub use metrics::Scores;
 pub use plan::{Part, Plan, Settings, Split};
 pub use read::{Fill, ReadOptions};
-pub use select::{Candidate, select};
+pub use ensemble::{Member, select};
+pub use select::Candidate;
 pub use table::{Columns, Series, Table};
 pub use transform::{Kind, SeriesStats, Transformation};
 
@@ -96,6 +98,10 @@ pub struct ForecastMeta {
     /// ([`ForecastMeta::choose_combination`]); `None`: the network alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub combine: Option<f64>,
+    /// The further networks of the ensemble ([`ensemble`]): the forecast is the mean of every
+    /// network's (before the combination); empty: the model's network alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ensemble: Vec<Member>,
 }
 
 impl ForecastMeta {
