@@ -206,16 +206,24 @@ fn combine<F: Float>(
         say("no combination: the statistical baseline could not be fitted on the validation origins".into());
         return Ok(());
     };
+    let log = match c.log_baseline {
+        Some(l) => format!(", baseline on ln y {l:.3}"),
+        None => String::new(),
+    };
     say(format!(
-        "combination with {}: network weight {:.1} (validation MASE: network {:.3}, baseline {:.3}, combined {:.3})",
+        "combination with {0}: network weight {1:.1}, {0} on ln y {2:.1}, on y {3:.1} (validation MASE: network \
+         {4:.3}, baseline {5:.3}{log}, combined {6:.3})",
         forecast::statistical::name(meta.season),
         c.weight,
+        c.log_weight,
+        1.0 - c.weight - c.log_weight,
         c.network,
         c.baseline,
         c.combined
     ));
     if c.weight < 1.0 {
         meta.combine = Some(c.weight);
+        meta.combine_log = (c.log_weight > 0.0).then_some(c.log_weight);
         let loaded = model_file::load::<F>(path, &LoadOptions::default())?;
         save(path, models, meta, &loaded.metadata)?;
     }

@@ -147,10 +147,7 @@ impl ForecastMeta {
                 .map(|(meta, model)| meta.predict(model, &meta.z(table, k)?, &feats, &origins, meta.stats_for(table, k)?))
                 .collect::<Result<Vec<_>>>()?;
             let mut model_fc = super::ensemble::mean(&each);
-            if let Some(w) = self.combine {
-                let ets = super::statistical::auto_ets(&s.values, &origins, h, self.season);
-                super::combine::mix(&mut model_fc, ets.as_deref(), w);
-            }
+            self.combined(&s.values, &origins, h, &mut model_fc);
             let pers: Vec<Vec<f64>> = origins.iter().map(|&t| metrics::persistence(&s.values, t, h)).collect();
             let snaive: Vec<Vec<f64>> = origins.iter().map(|&t| metrics::seasonal_naive(&s.values, t, h, m)).collect();
             for (o, &t) in origins.iter().enumerate() {
@@ -293,13 +290,9 @@ impl ForecastMeta {
                     values.push(y);
                 }
             }
-            if let Some(w) = self.combine {
-                let y = &table.series[k].values;
-                let ets = super::statistical::auto_ets_at(y, y.len() - 1, steps, self.season).map(|f| vec![f]);
-                let mut one = vec![values];
-                super::combine::mix(&mut one, ets.as_deref(), w);
-                values = one.remove(0);
-            }
+            let mut one = vec![values];
+            self.combined(&s.values, &[s.len() - 1], steps, &mut one);
+            values = one.remove(0);
             out.push(values);
         }
         Ok(out)

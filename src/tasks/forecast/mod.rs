@@ -98,6 +98,11 @@ pub struct ForecastMeta {
     /// ([`ForecastMeta::choose_combination`]); `None`: the network alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub combine: Option<f64>,
+    /// The weight v of the statistical baseline fitted on ln y in the combination
+    /// w·network + v·baseline(ln y) + (1 − w − v)·baseline(y) ([`ForecastMeta::weights`]);
+    /// `None`: 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combine_log: Option<f64>,
     /// The further networks of the ensemble ([`ensemble`]): the forecast is the mean of every
     /// network's (before the combination); empty: the model's network alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
