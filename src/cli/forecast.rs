@@ -85,7 +85,9 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
         }
     };
     let config = args.training.config(None)?;
+    let mut backtest = Vec::new();
     let (table, meta, mut models) = match &args.output.resume {
+        Some(_) if f.folds > 1 => bail!("--folds backtests a new run; it cannot resume a checkpoint"),
         Some(ckpt) => {
             let loaded = model_file::load::<f64>(ckpt, &LoadOptions::default())?;
             let meta = ForecastMeta { ensemble: Vec::new(), ..ForecastMeta::from_metadata(&loaded.metadata, ckpt)? };
@@ -117,6 +119,9 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
                 check_memory::<F>(args, &config, &table, &plan.meta(&table, first)?)?;
             }
             say(describe_plan(&table, &plan));
+            if f.folds > 1 {
+                backtest = super::backtest::earlier_folds::<F>(args, &config, &table, &settings, f.folds as usize)?;
+            }
             let (mut meta, models) = choose::<F>(args, &config, &table, &plan, &say)?;
             meta.read = ReadOptions { delimiter: None, season: None, ..options };
             (table, meta, models)
@@ -161,6 +166,10 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
         let mut text = format!("\n{}\n{}\n", test.legend(Part::Test, meta.horizon), test.table());
         for (png, svg) in &plots {
             text.push_str(&format!("forecast plot:   {}, {}\n", png.display(), svg.display()));
+        }
+        if !backtest.is_empty() {
+            backtest.push(test.clone());
+            text.push_str(&format!("\n{}", super::backtest::table(&backtest)?));
         }
         super::common::print_result(&text, args.output.json)?;
     }
@@ -268,7 +277,7 @@ fn describe_plan(table: &Table, plan: &Plan) -> String {
 /// The metadata and networks of the forecaster: `--ensemble` seeds of every candidate
 /// transformation trained quietly in memory, the k best transformations' networks kept (k and
 /// the ranking by validation MASE).
-fn choose<F: Float>(
+pub fn choose<F: Float>(
     args: &Train,
     config: &TrainConfig,
     table: &Table,

@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-RNN = ROOT / "target" / "release" / "rnn"
+RNN = pathlib.Path(__import__("os").environ.get("RNN", ROOT / "target" / "release" / "rnn"))
 SERIES = {"sunspots_yearly.csv": 11, "airline_passengers.csv": 12, "nottem.csv": 12, "lynx.csv": 10}
 
 
