@@ -73,7 +73,9 @@ pub fn table(folds: &[Evaluation]) -> Result<String> {
         Some(s) => format!("{:>10.4} {:>6.3}", s.rmse, s.mase),
         None => format!("{:>10} {:>6}", "-", "-"),
     };
-    let stat_name = folds.iter().find_map(|f| f.statistical_name.clone()).unwrap_or_else(|| "AutoETS".into());
+    // the season is detected on each fold's own training split: name the class, not m
+    let seasonal = folds.iter().any(|f| f.statistical_name.as_deref().is_some_and(|n| n.starts_with("MSTL")));
+    let stat_name = if seasonal { "MSTL+AutoETS" } else { "AutoETS" };
     let mut out = format!(
         "backtest: {} rolling folds, each trained anew and scored on its own test split (RMSE, MASE)\n\
          {:<6} {:>7} {:>17} {:>17} {:>17} {:>17}\n",

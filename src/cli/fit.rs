@@ -79,11 +79,7 @@ pub fn trainer_seeded<F: Float>(
             t
         }
         None => {
-            let mut model = Model::<F>::new(
-                args.model.config(input_size, output_size),
-                args.model.init.into(),
-                seed,
-            )?;
+            let mut model = Model::<F>::new(args.model.config(input_size, output_size), args.model.init.into(), seed)?;
             super::common::gate_init(&mut model, &args.model.recurrence, seed)?;
             Trainer::new(model, config)?
         }

@@ -103,8 +103,7 @@ impl ForecastMeta {
                 }
             }
         }
-        let mase: Vec<f64> =
-            acc.iter().map(|a| if a.is_empty() { f64::INFINITY } else { a.scores().mase }).collect();
+        let mase: Vec<f64> = acc.iter().map(|a| if a.is_empty() { f64::INFINITY } else { a.scores().mase }).collect();
         let at = |i: usize, j: usize| grid.iter().position(|&g| g == (i, j)).map_or(f64::INFINITY, |p| mase[p]);
         if !at(STEPS, 0).is_finite() || !at(0, 0).is_finite() {
             return Ok(None);

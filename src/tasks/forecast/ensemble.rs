@@ -152,9 +152,7 @@ fn score(plan: &Plan, table: &Table, origins: &[Vec<usize>], forecasts: &[Vec<Ve
 /// The mean over `members` of their validation forecasts `[series][origin][step]`.
 fn mean_of<F: Float>(members: &[&Trained<F>]) -> Vec<Vec<Vec<f64>>> {
     let series = members.first().map_or(0, |m| m.validation.len());
-    (0..series)
-        .map(|k| mean(&members.iter().map(|m| m.validation[k].clone()).collect::<Vec<_>>()))
-        .collect()
+    (0..series).map(|k| mean(&members.iter().map(|m| m.validation[k].clone()).collect::<Vec<_>>())).collect()
 }
 
 /// Trains a network for every seed of `seeds` and every candidate of `plan` with `train`
@@ -229,6 +227,47 @@ pub fn select<F: Float>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::tasks::forecast::{Settings, table};
+    use crate::{Init, ModelConfig, RnnConfig};
+
+    #[test]
+    fn an_ensemble_forecasts_the_mean_of_its_networks_and_survives_its_file() {
+        let csv: String = std::iter::once("date,value".to_string())
+            .chain((0..80).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.7).sin() + 0.05 * t as f64)))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let table = table::parse(csv.as_bytes(), "s.csv".as_ref(), &Default::default()).unwrap();
+        let plan = Plan::new(&table, &Settings { horizon: 2, ..Settings::default() }).unwrap();
+        // untrained networks, one per seed: enough to check the bookkeeping
+        let (meta, models) = select::<f64>(&plan, &table, &[1, 2], |meta, seed, _, _| {
+            let config = ModelConfig { rnn: RnnConfig::new(meta.input_size(), 3), output_size: Some(meta.horizon) };
+            Model::new(config, Init::PyTorch, seed)
+        })
+        .unwrap();
+        assert_eq!(models.len(), meta.networks());
+        assert!(models.len() >= 2 && models.len() % 2 == 0, "{}", models.len());
+        assert_eq!(meta.selection.len(), plan.candidates.len());
+        let (_, all) = meta.evaluate(&models, &table, Part::Test, None).unwrap();
+        let each: Vec<Vec<Vec<f64>>> = (0..models.len())
+            .map(|k| meta.member(k).evaluate(&models[k..=k], &table, Part::Test, None).unwrap().1[0].model.clone())
+            .collect();
+        let want = mean(&each);
+        for (a, b) in all[0].model.iter().flatten().zip(want.iter().flatten()) {
+            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        }
+        assert!(meta.evaluate(&models[..1], &table, Part::Test, None).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.safetensors");
+        let bytes =
+            model_file::to_bytes_with(&models[0], &meta.to_metadata(), &ForecastMeta::ensemble_tensors(&models))
+                .unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        let loaded = model_file::load::<f64>(&path, &Default::default()).unwrap();
+        let back = ForecastMeta::from_metadata(&loaded.metadata, &path).unwrap();
+        assert_eq!(back, meta);
+        assert_eq!(back.load_networks(&path, &loaded.model).unwrap(), models);
+    }
 
     #[test]
     fn means_over_networks() {

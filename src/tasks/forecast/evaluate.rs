@@ -144,7 +144,9 @@ impl ForecastMeta {
             let each = metas
                 .iter()
                 .zip(models)
-                .map(|(meta, model)| meta.predict(model, &meta.z(table, k)?, &feats, &origins, meta.stats_for(table, k)?))
+                .map(|(meta, model)| {
+                    meta.predict(model, &meta.z(table, k)?, &feats, &origins, meta.stats_for(table, k)?)
+                })
                 .collect::<Result<Vec<_>>>()?;
             let mut model_fc = super::ensemble::mean(&each);
             self.combined(&s.values, &origins, h, &mut model_fc);

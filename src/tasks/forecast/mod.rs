@@ -31,8 +31,8 @@
 
 mod clean;
 mod combine;
-pub mod ensemble;
 pub mod dates;
+pub mod ensemble;
 mod evaluate;
 pub mod fingerprint;
 pub mod intervals;
@@ -51,11 +51,11 @@ use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 
 pub use combine::Combination;
+pub use ensemble::{Member, select};
 pub use evaluate::{Evaluation, MAX_FORECAST_STEPS, SeriesForecasts, StepScores};
 pub use metrics::Scores;
 pub use plan::{Part, Plan, Settings, Split};
 pub use read::{Fill, ReadOptions};
-pub use ensemble::{Member, select};
 pub use select::Candidate;
 pub use table::{Columns, Series, Table};
 pub use transform::{Kind, SeriesStats, Transformation};
