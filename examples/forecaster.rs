@@ -17,21 +17,27 @@ fn main() -> Result<(), rnn::Error> {
     let tried: Vec<String> = plan.candidates.iter().map(ToString::to_string).collect();
     println!("window {}, season {}, transformations tried: {}", plan.window, plan.season, tried.join(", "));
 
-    // one model per candidate transformation, the best on the validation split kept
-    let train = |meta: &rnn::tasks::forecast::ForecastMeta, train: &Dataset<f32>, val: &Dataset<f32>| {
+    // three networks (seeds) per candidate transformation; the best transformations on the
+    // validation split kept, the forecast the mean of their networks'
+    let train = |meta: &rnn::tasks::forecast::ForecastMeta, seed: u64, train: &Dataset<f32>, val: &Dataset<f32>| {
         let rnn = RnnConfig::new(meta.input_size(), 32).with_num_layers(2);
-        let model = Model::new(ModelConfig { rnn, output_size: Some(meta.horizon) }, Init::PyTorch, 7)?;
-        let config = TrainConfig::default().with_epochs(150).with_batch_size(16).with_lr(3e-3).with_patience(Some(20));
+        let model = Model::new(ModelConfig { rnn, output_size: Some(meta.horizon) }, Init::PyTorch, seed)?;
+        let config = TrainConfig::default()
+            .with_epochs(150)
+            .with_batch_size(16)
+            .with_lr(3e-3)
+            .with_patience(Some(20))
+            .with_seed(seed);
         let mut trainer = Trainer::new(model, config)?;
         trainer.fit_in_memory(train, Some(val), &mut Silent)?;
         Ok(trainer.into_final_model())
     };
-    let (meta, model) = select::<f32>(&plan, &table, train)?;
+    let (meta, models) = select::<f32>(&plan, &table, &[7, 8, 9], train)?;
 
     // rolling one-step forecasts over the test split, with the baselines on the same origins
-    let (test, _) = meta.evaluate(&model, &table, Part::Test, None)?;
+    let (test, _) = meta.evaluate(&models, &table, Part::Test, None)?;
     println!("{}\n{}", test.legend(Part::Test, meta.horizon), test.table());
-    let next = meta.forecast(&model, &table, 5)?.remove(0);
+    let next = meta.forecast(&models, &table, 5)?.remove(0);
     println!("the next 5 values: {next:.1?}");
     Ok(())
 }

@@ -34,7 +34,7 @@ fn train_and_evaluate(csv: &Path, dir: &Path, extra: &[&str]) -> serde_json::Val
     ok(&o);
     // the choices are progress (stderr), the test-split table a result (stdout)
     let (stderr, stdout) = (String::from_utf8_lossy(&o.stderr), String::from_utf8_lossy(&o.stdout));
-    assert!(stderr.contains("<- chosen") || stderr.contains("(asked for)"), "{stderr}");
+    assert!(stderr.contains("<- kept") || stderr.contains("(asked for)"), "{stderr}");
     assert!(stdout.contains("seasonal naive") && !stderr.contains("sMAPE %"), "{stdout}");
     assert!(dir.join("m.forecast.png").exists() && dir.join("m.forecast.svg").exists());
     let out = ok(&rnn(&["evaluate", "--model", p(&model), "--data", p(csv), "--json"]));

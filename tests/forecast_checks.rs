@@ -101,3 +101,48 @@ fn baseline_intervals_and_other_series() {
     assert!(err.contains("warning: no prediction intervals"), "{err}");
     assert!(out.lines().nth(1).is_some_and(|l| l.starts_with("1961-01,") && l.ends_with(",,,,")), "{out}");
 }
+
+/// `--folds K` retrains on the series cut earlier and reports every fold and the mean; the
+/// ensemble's networks are stored in the model file and used by `evaluate` and `forecast`.
+#[test]
+fn backtest_folds_and_an_ensemble_in_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, model) = (airline(), dir.path().join("m.safetensors"));
+    let base = ["train", "--task", "forecast", "--data", p(&csv), "--out", p(&model), "--epochs", "15"];
+    let args: Vec<&str> = base.iter().copied().chain(["--transform", "log-residual", "--ensemble", "3"]).collect();
+    let (report, log) = ok(&rnn(&[&args[..], &["--folds", "2", "--hidden", "8"]].concat()));
+    assert!(log.contains("ensemble: the mean of 3 networks (log-residual ×3)"), "{log}");
+    assert!(report.contains("backtest: 2 rolling folds"), "{report}");
+    let rows: Vec<&str> = report.lines().skip_while(|l| !l.starts_with("backtest:")).skip(2).collect();
+    assert_eq!(rows.len(), 3, "{report}");
+    assert!(rows[0].starts_with("1 ") && rows[1].starts_with("2 ") && rows[2].starts_with("mean"), "{report}");
+    // fold 2 is the full run: its origins are the test split's (22 rows of 144)
+    assert!(rows[1].split_whitespace().nth(1) == Some("22"), "{report}");
+    let (json, _) = ok(&rnn(&["evaluate", "--model", p(&model), "--data", p(&csv), "--json"]));
+    let ev: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(ev["model"]["rmse"].as_f64().is_some_and(f64::is_finite), "{json}");
+    // the file is still a single network to other tools; its extra tensors are the ensemble's
+    let bytes = std::fs::read(&model).unwrap();
+    let names = rnn::model_file::read_tensors::<f32>(&bytes, &model).unwrap();
+    assert!(names.keys().any(|n| n.starts_with("ensemble.2.rnn.")), "{:?}", names.keys());
+    assert!(!names.keys().any(|n| n.starts_with("ensemble.3.")), "{:?}", names.keys());
+    // resuming is refused with --folds; a missing network is named
+    let o = rnn(&[&args[..], &["--folds", "2", "--resume", p(&dir.path().join("m.last.safetensors"))]].concat());
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--folds"));
+}
+
+/// `rnn diagnose` reads a forecasting model's CSV as the model was trained (its fill), or as told.
+#[test]
+fn diagnose_reads_the_csv_as_trained() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(airline()).unwrap().replace(",112\n", ",NA\n").replace(',', ";");
+    let (csv, model) = (dir.path().join("semi.csv"), dir.path().join("m.safetensors"));
+    std::fs::write(&csv, text).unwrap();
+    let train = ["train", "--task", "forecast", "--data", p(&csv), "--out", p(&model), "--epochs", "2"];
+    ok(&rnn(&[&train[..], &["--fill", "linear", "--ensemble", "1", "--transform", "residual"]].concat()));
+    let diag = ["diagnose", "--model", p(&model), "--data", p(&csv), "--no-plot", "--jacobian-batch", "0"];
+    ok(&rnn(&diag));
+    ok(&rnn(&[&diag[..], &["--fill", "previous", "--delimiter", ";"]].concat()));
+    let o = rnn(&[&diag[..], &["--fill", "none"]].concat());
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("NA"), "{o:?}");
+}

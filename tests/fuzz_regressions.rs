@@ -41,7 +41,7 @@ fn forecast_steps_past_the_maximum_are_an_error() {
     let meta = plan.meta(&table, plan.candidates[0]).unwrap();
     let config = rnn::ModelConfig { rnn: rnn::RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) };
     let model = rnn::Model::<f64>::new(config, rnn::Init::PyTorch, 0).unwrap();
-    let err = meta.forecast(&model, &table, usize::MAX).unwrap_err().to_string();
+    let err = meta.forecast(std::slice::from_ref(&model), &table, usize::MAX).unwrap_err().to_string();
     assert!(err.contains(&format!("at most {MAX_FORECAST_STEPS}")), "{err}");
 }
 

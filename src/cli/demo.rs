@@ -47,7 +47,8 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
         rnn::train::RunPaths::from_model_path(&model).plot_stem.display()
     );
     let loaded = rnn::model_file::load::<f64>(&model, &Default::default())?;
-    let next = outcome.meta.forecast(&loaded.model, &outcome.table, 11)?.remove(0);
+    let models = outcome.meta.load_networks(&model, &loaded.model)?;
+    let next = outcome.meta.forecast(&models, &outcome.table, 11)?.remove(0);
     let years =
         outcome.table.series[0].dates.as_deref().and_then(|d| dates::continue_dates(d, 11, None)).unwrap_or_default();
     let shown: Vec<String> = years.iter().zip(&next).map(|(d, v)| format!("{d} {v:.0}")).collect();

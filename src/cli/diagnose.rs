@@ -99,7 +99,11 @@ fn dataset(args: &Args, path: &Path, loaded: &LoadedModel<f64>) -> Result<(Datas
             need("--data FILE.csv", args.files.data.is_some(), "forecasting")?;
             let data = args.files.data.as_deref().unwrap_or(Path::new(""));
             let meta = ForecastMeta::from_metadata(&loaded.metadata, path)?;
-            let table = table::read(data, meta.columns())?;
+            let options = super::forecast::read_options(&args.csv, Some(&meta.read), Some(meta.season))?;
+            let table = table::read_with(data, meta.columns(), &options)?;
+            for w in &table.warnings {
+                eprintln!("rnn: warning: {w}");
+            }
             Ok((meta.dataset::<f64>(&table, Part::Train).with_context(|| data.display().to_string())?, Loss::Mse))
         }
         Some("charlm") => {

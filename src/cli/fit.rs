@@ -29,6 +29,25 @@ pub fn trainer<F: Float>(
     output_size: usize,
     metadata: HashMap<String, String>,
 ) -> Result<Trainer<F>> {
+    trainer_seeded(args, config, input_size, output_size, metadata, args.training.seed)
+}
+
+/// As [`trainer`], a new model initialised (and its batches shuffled) with `seed` instead of
+/// `--seed`.
+///
+/// # Errors
+/// As [`trainer`].
+pub fn trainer_seeded<F: Float>(
+    args: &Args,
+    mut config: TrainConfig,
+    input_size: usize,
+    output_size: usize,
+    metadata: HashMap<String, String>,
+    seed: u64,
+) -> Result<Trainer<F>> {
+    if args.output.resume.is_none() {
+        config.seed = seed;
+    }
     let trainer = match &args.output.resume {
         Some(ckpt) => {
             let epochs = config.epochs;
@@ -60,12 +79,8 @@ pub fn trainer<F: Float>(
             t
         }
         None => {
-            let mut model = Model::<F>::new(
-                args.model.config(input_size, output_size),
-                args.model.init.into(),
-                args.training.seed,
-            )?;
-            super::common::gate_init(&mut model, &args.model.recurrence, args.training.seed)?;
+            let mut model = Model::<F>::new(args.model.config(input_size, output_size), args.model.init.into(), seed)?;
+            super::common::gate_init(&mut model, &args.model.recurrence, seed)?;
             Trainer::new(model, config)?
         }
     };

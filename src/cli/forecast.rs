@@ -16,7 +16,7 @@ use super::args::evaluate::Args as EvalArgs;
 use super::args::forecast::{CsvArgs, ForecastArgs};
 use super::args::train::Args as Train;
 use super::common::print_stdout;
-use super::fit::{fit, trainer};
+use super::fit::{fit, trainer, trainer_seeded};
 use super::limits;
 
 /// The reading options of `--delimiter`, `--date-format` and `--fill`, else those `stored` in
@@ -85,12 +85,14 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
         }
     };
     let config = args.training.config(None)?;
-    let (table, meta) = match &args.output.resume {
+    let mut backtest = Vec::new();
+    let (table, meta, mut models) = match &args.output.resume {
+        Some(_) if f.folds > 1 => bail!("--folds backtests a new run; it cannot resume a checkpoint"),
         Some(ckpt) => {
             let loaded = model_file::load::<f64>(ckpt, &LoadOptions::default())?;
-            let meta = ForecastMeta::from_metadata(&loaded.metadata, ckpt)?;
+            let meta = ForecastMeta { ensemble: Vec::new(), ..ForecastMeta::from_metadata(&loaded.metadata, ckpt)? };
             let options = read_options(&f.csv, Some(&meta.read), Some(meta.season))?;
-            (read_table(data, meta.columns(), &options)?, meta)
+            (read_table(data, meta.columns(), &options)?, meta, Vec::new())
         }
         None => {
             let columns = forecast::Columns {
@@ -117,24 +119,44 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
                 check_memory::<F>(args, &config, &table, &plan.meta(&table, first)?)?;
             }
             say(describe_plan(&table, &plan));
-            let mut meta = choose::<F>(args, &config, &table, &plan, &say)?;
+            if f.folds > 1 {
+                backtest = super::backtest::earlier_folds::<F>(args, &config, &table, &settings, f.folds as usize)?;
+            }
+            let (mut meta, models) = choose::<F>(args, &config, &table, &plan, &say)?;
             meta.read = ReadOptions { delimiter: None, season: None, ..options };
-            (table, meta)
+            (table, meta, models)
         }
     };
     check_memory::<F>(args, &config, &table, &meta)?;
     let train_set = meta.dataset::<F>(&table, Part::Train)?;
     let val_set = meta.dataset::<F>(&table, Part::Validation)?;
-    let mut trainer = trainer::<F>(args, config, meta.input_size(), meta.horizon, meta.to_metadata())?;
+    // the files written while training (checkpoints) hold the first network alone
+    let single = ForecastMeta { ensemble: Vec::new(), ..meta.clone() };
+    let mut trainer = trainer::<F>(args, config, meta.input_size(), meta.horizon, single.to_metadata())?;
     let report = fit(&mut trainer, &train_set, Some(&val_set), args, tensorboard)?;
     let mut meta = meta;
+    let loaded = model_file::load::<F>(&args.output.out, &LoadOptions::default())?;
+    match models.first_mut() {
+        Some(first) => *first = loaded.model,
+        None => models.push(loaded.model),
+    }
+    if models.len() > 1 {
+        save(&args.output.out, &models, &meta, &loaded.metadata)?;
+        say(format!(
+            "ensemble: the mean of {} networks ({}), in {}",
+            models.len(),
+            ensemble_summary(&meta),
+            args.output.out.display()
+        ));
+    }
     if !f.no_combine {
-        combine::<F>(&args.output.out, &mut meta, &table, &say)?;
+        combine::<F>(&args.output.out, &models, &mut meta, &table, &say)?;
     }
     let loaded = model_file::load::<f64>(&args.output.out, &LoadOptions::default())?;
-    let (mut test, mut forecasts) = meta.evaluate(&loaded.model, &table, Part::Test, None)?;
+    let models = meta.load_networks(&args.output.out, &loaded.model)?;
+    let (mut test, mut forecasts) = meta.evaluate(&models, &table, Part::Test, None)?;
     meta.add_statistical(&table, &mut test, &mut forecasts);
-    if let Err(e) = meta.add_intervals(&loaded.model, &table, &mut test, &mut forecasts) {
+    if let Err(e) = meta.add_intervals(&models, &table, &mut test, &mut forecasts) {
         say(format!("no prediction intervals: {e}"));
     }
     let stem = args.output.out.with_extension("");
@@ -145,32 +167,74 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
         for (png, svg) in &plots {
             text.push_str(&format!("forecast plot:   {}, {}\n", png.display(), svg.display()));
         }
+        if !backtest.is_empty() {
+            backtest.push(test.clone());
+            text.push_str(&format!("\n{}", super::backtest::table(&backtest)?));
+        }
         super::common::print_result(&text, args.output.json)?;
     }
     Ok(Outcome { meta, table, report })
 }
 
+/// Writes the forecaster: network 0 as the model, the others under [`forecast::ensemble::PREFIX`],
+/// with `metadata` (the file's) and `meta`.
+fn save<F: Float>(
+    path: &Path,
+    models: &[rnn::Model<F>],
+    meta: &ForecastMeta,
+    metadata: &std::collections::HashMap<String, String>,
+) -> Result<()> {
+    let mut metadata = metadata.clone();
+    metadata.extend(meta.to_metadata());
+    let bytes = model_file::to_bytes_with(&models[0], &metadata, &ForecastMeta::ensemble_tensors(models))?;
+    Ok(rnn::io::write_atomic(path, &bytes)?)
+}
+
+/// The transformations of an ensemble and their networks, e.g. `residual ×5, zscore ×5`.
+fn ensemble_summary(meta: &ForecastMeta) -> String {
+    let mut groups: Vec<(Transformation, usize)> = Vec::new();
+    for t in std::iter::once(meta.transform).chain(meta.ensemble.iter().map(|m| m.transform)) {
+        match groups.iter_mut().find(|g| g.0 == t) {
+            Some(g) => g.1 += 1,
+            None => groups.push((t, 1)),
+        }
+    }
+    groups.iter().map(|(t, n)| format!("{t} ×{n}")).collect::<Vec<_>>().join(", ")
+}
+
 /// Chooses the combination with the statistical baseline on the validation split and, when it
-/// is not the network alone, stores its weight in `meta` and in the model file's metadata.
-fn combine<F: Float>(path: &Path, meta: &mut ForecastMeta, table: &Table, say: &dyn Fn(String)) -> Result<()> {
-    let loaded = model_file::load::<F>(path, &LoadOptions::default())?;
-    let Some(c) = meta.choose_combination(&loaded.model, table)? else {
+/// is not the networks alone, stores its weight in `meta` and in the model file's metadata.
+fn combine<F: Float>(
+    path: &Path,
+    models: &[rnn::Model<F>],
+    meta: &mut ForecastMeta,
+    table: &Table,
+    say: &dyn Fn(String),
+) -> Result<()> {
+    let Some(c) = meta.choose_combination(models, table)? else {
         say("no combination: the statistical baseline could not be fitted on the validation origins".into());
         return Ok(());
     };
+    let log = match c.log_baseline {
+        Some(l) => format!(", baseline on ln y {l:.3}"),
+        None => String::new(),
+    };
     say(format!(
-        "combination with {}: network weight {:.1} (validation MASE: network {:.3}, baseline {:.3}, combined {:.3})",
+        "combination with {0}: network weight {1:.1}, {0} on ln y {2:.1}, on y {3:.1} (validation MASE: network \
+         {4:.3}, baseline {5:.3}{log}, combined {6:.3})",
         forecast::statistical::name(meta.season),
         c.weight,
+        c.log_weight,
+        1.0 - c.weight - c.log_weight,
         c.network,
         c.baseline,
         c.combined
     ));
     if c.weight < 1.0 {
         meta.combine = Some(c.weight);
-        let mut metadata = loaded.metadata.clone();
-        metadata.extend(meta.to_metadata());
-        model_file::save_with_metadata(&loaded.model, path, &metadata)?;
+        meta.combine_log = (c.log_weight > 0.0).then_some(c.log_weight);
+        let loaded = model_file::load::<F>(path, &LoadOptions::default())?;
+        save(path, models, meta, &loaded.metadata)?;
     }
     Ok(())
 }
@@ -210,46 +274,53 @@ fn describe_plan(table: &Table, plan: &Plan) -> String {
     )
 }
 
-/// The metadata of the transformation to use: the only candidate, or the one whose quietly
-/// trained model has the lowest validation MASE.
-fn choose<F: Float>(
+/// The metadata and networks of the forecaster: `--ensemble` seeds of every candidate
+/// transformation trained quietly in memory, the k best transformations' networks kept (k and
+/// the ranking by validation MASE).
+pub fn choose<F: Float>(
     args: &Train,
     config: &TrainConfig,
     table: &Table,
     plan: &Plan,
     say: &dyn Fn(String),
-) -> Result<ForecastMeta> {
+) -> Result<(ForecastMeta, Vec<rnn::Model<F>>)> {
+    let n = args.forecast.ensemble;
+    let seeds: Vec<u64> = (0..n).map(|i| args.training.seed.wrapping_add(i)).collect();
+    let networks = if n == 1 { String::new() } else { format!(", {n} seeds each") };
     if plan.candidates.len() == 1 {
         let t = plan.candidates[0];
-        say(format!("transformation: {t} = {} (asked for)", t.describe(plan.season)));
-        return Ok(plan.meta(table, t)?);
+        say(format!("transformation: {t} = {} (asked for){networks}", t.describe(plan.season)));
+    } else {
+        say(format!(
+            "choosing the transformations on the validation split (networks per candidate{networks}, {} epochs at most):",
+            config.epochs
+        ));
     }
-    say(format!(
-        "choosing the transformation on the validation split (a model per candidate, {} epochs at most):",
-        config.epochs
-    ));
-    // each candidate trained in memory: nothing to write or clean up
-    let mut n = 0;
-    let selected = forecast::select::<F>(plan, table, |meta, train, val| {
-        n += 1;
-        let mut trainer = trainer::<F>(args, config.clone(), meta.input_size(), meta.horizon, meta.to_metadata())
+    // each network trained in memory: nothing to write or clean up
+    let mut done = 0;
+    let selected = forecast::select::<F>(plan, table, &seeds, |meta, seed, train, val| {
+        done += 1;
+        let metadata = meta.to_metadata();
+        let mut trainer = trainer_seeded::<F>(args, config.clone(), meta.input_size(), meta.horizon, metadata, seed)
             .map_err(|e| rnn::Error::Training(format!("{e:#}")))?;
         if trainer.fit_in_memory(train, Some(val), &mut Silent)?.interrupted {
             return Err(rnn::Error::Training("interrupted".into()));
         }
         Ok(trainer.into_final_model())
     });
-    let (meta, _) = match selected {
+    let (meta, models) = match selected {
         Err(_) if super::interrupt::requested() => {
             eprintln!(
-                "rnn: training interrupted while choosing the transformation (candidate {n} of {}): the candidates \
-                 are not kept, nothing to resume; run again, or name one with --transform",
-                plan.candidates.len()
+                "rnn: training interrupted while choosing the transformation (network {done} of {}): the networks \
+                 are not kept, nothing to resume; run again, or name one with --transform and --ensemble 1",
+                plan.candidates.len() * seeds.len()
             );
             return Err(super::interrupt::Interrupted.into());
         }
         other => other?,
     };
+    let kept: Vec<Transformation> =
+        std::iter::once(meta.transform).chain(meta.ensemble.iter().map(|m| m.transform)).collect();
     for c in &meta.selection {
         say(format!(
             "  {:<14} validation RMSE {:>10}  MASE {:.3}  (persistence: RMSE {}, MASE {:.3}){}",
@@ -258,11 +329,11 @@ fn choose<F: Float>(
             c.validation.mase,
             format_args!("{:.4}", c.persistence.rmse),
             c.persistence.mase,
-            if c.transform == meta.transform { "  <- chosen" } else { "" }
+            if kept.contains(&c.transform) { "  <- kept" } else { "" }
         ));
     }
     say(format!("transformation: {} = {}", meta.transform, meta.transform.describe(meta.season)));
-    Ok(meta)
+    Ok((meta, models))
 }
 
 /// `STEM.forecast.png/.svg` (1 step ahead) and, when H > 1, `STEM.forecast.stepH.png/.svg`;
@@ -306,9 +377,10 @@ pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
     for w in meta.data_warnings(&table, true) {
         eprintln!("rnn: warning: {w}");
     }
-    let (mut ev, mut forecasts) = meta.evaluate(&loaded.model, &table, Part::Test, args.forecast.season)?;
+    let models = meta.load_networks(&args.model, &loaded.model)?;
+    let (mut ev, mut forecasts) = meta.evaluate(&models, &table, Part::Test, args.forecast.season)?;
     meta.add_statistical(&table, &mut ev, &mut forecasts);
-    if let Err(e) = meta.add_intervals(&loaded.model, &table, &mut ev, &mut forecasts) {
+    if let Err(e) = meta.add_intervals(&models, &table, &mut ev, &mut forecasts) {
         eprintln!("rnn: warning: no prediction intervals ({e})");
     }
     if args.json {
@@ -336,7 +408,8 @@ pub fn forecast(args: &ForecastArgs) -> Result<()> {
     if steps == 0 || steps > forecast::MAX_FORECAST_STEPS {
         bail!("--steps must be between 1 and {}, got {steps}", forecast::MAX_FORECAST_STEPS);
     }
-    let csv = forecast_csv(&meta, &loaded.model, &table, steps).with_context(|| args.model.display().to_string())?;
+    let models = meta.load_networks(&args.model, &loaded.model)?;
+    let csv = forecast_csv(&meta, &models, &table, steps).with_context(|| args.model.display().to_string())?;
     match &args.output {
         Some(path) => Ok(rnn::io::write_atomic(path, csv.as_bytes())?),
         None => print_stdout(&csv),
@@ -345,10 +418,10 @@ pub fn forecast(args: &ForecastArgs) -> Result<()> {
 
 /// The forecast as CSV: `[id,]date,column` with the dates continued at the series' step, or
 /// `[id,]step,column` when the dates' step cannot be inferred.
-pub fn forecast_csv(meta: &ForecastMeta, model: &rnn::Model<f64>, table: &Table, steps: usize) -> Result<String> {
-    let values = meta.forecast(model, table, steps)?;
+pub fn forecast_csv(meta: &ForecastMeta, models: &[rnn::Model<f64>], table: &Table, steps: usize) -> Result<String> {
+    let values = meta.forecast(models, table, steps)?;
     // intervals need the file's validation split; without one (a short file) the columns stay empty
-    let conformal = match meta.conformal(model, table) {
+    let conformal = match meta.conformal(models, table) {
         Ok(c) => Some(c),
         Err(e) => {
             eprintln!("rnn: warning: no prediction intervals ({e})");

@@ -11,6 +11,7 @@
 //! themselves). Usage errors are clap's own (exit status 2).
 
 mod args;
+mod backtest;
 mod bench;
 mod charlm;
 mod classify;

@@ -32,8 +32,9 @@ pub const CONFIG_KEY: &str = "rnn.config";
 
 /// Tensor-name prefixes that are not model parameters: a training checkpoint's optimizer
 /// state, best weights and (when interrupted within an epoch) the hidden state carried from batch
-/// to batch. Loading a model skips them, so a checkpoint is also a model file.
-pub const RESERVED_PREFIXES: [&str; 3] = ["optim.", "best_model.", "carried."];
+/// to batch, and the further networks of an ensemble (a forecaster's). Loading a model skips
+/// them, so a checkpoint is also a model file.
+pub const RESERVED_PREFIXES: [&str; 4] = ["optim.", "best_model.", "carried.", "ensemble."];
 
 fn is_reserved(name: &str) -> bool {
     RESERVED_PREFIXES.iter().any(|p| name.starts_with(p))

@@ -33,6 +33,9 @@ pub struct Args {
     /// Write no plots
     #[arg(long, conflicts_with = "plot")]
     pub no_plot: bool,
+    /// How a forecasting model's CSV is read (default: as the model was trained)
+    #[command(flatten, next_help_heading = "Forecast models")]
+    pub csv: super::forecast::CsvArgs,
     #[command(flatten)]
     pub limits: super::limits::LimitArgs,
 }

@@ -45,6 +45,15 @@ pub struct TrainArgs {
     /// the validation split (w = 1 when the network alone is best)
     #[arg(long)]
     pub no_combine: bool,
+    /// Networks per transformation, each with its own seed (--seed, --seed + 1, ..); the forecast
+    /// is the mean of the networks of the transformations kept (the k best on validation)
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub ensemble: u64,
+    /// Backtest over K rolling folds: the whole training run repeated on the series cut 1..K-1
+    /// test splits earlier, each scored on its own test split; a table of every fold's and the
+    /// mean RMSE and MASE of the model and the baselines (K times the training time)
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=20))]
+    pub folds: u64,
     #[command(flatten)]
     pub csv: CsvArgs,
 }

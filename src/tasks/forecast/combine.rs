@@ -1,18 +1,20 @@
-//! Combining the network with the statistical baseline, the lesson of the M4 competition:
-//! w·network + (1 − w)·[`super::statistical`], w chosen on the validation split.
+//! Combining the networks with the statistical baselines, the lesson of the M4 competition:
+//! w·network + v·[`super::statistical`] on ln y + (1 − w − v)·[`super::statistical`] on y,
+//! the weights chosen on the validation split. The baseline on ln y (positive series only)
+//! turns MSTL's additive season into a multiplicative one (airline passengers).
 
 use super::{ForecastMeta, Part, Table, metrics, statistical};
 use crate::{Float, Model, Result};
 
-/// The weights tried: 0, 0.1, ..., 1.
+/// The weights tried are multiples of 1 / STEPS.
 const STEPS: usize = 10;
 
-/// Replaces `network[o][k]` by w·network + (1 − w)·baseline; nothing without a baseline.
-pub(super) fn mix(network: &mut [Vec<f64>], baseline: Option<&[Vec<f64>]>, w: f64) {
-    let Some(b) = baseline else { return };
-    for (n, b) in network.iter_mut().zip(b) {
-        for (x, y) in n.iter_mut().zip(b) {
-            *x = w * *x + (1.0 - w) * y;
+/// Replaces `network[o][k]` by w·network + Σ weight·baseline over `parts` (each weighted
+/// baseline's forecasts `[origin][step]`).
+pub(super) fn mix(network: &mut [Vec<f64>], parts: &[(&[Vec<f64>], f64)], w: f64) {
+    for (o, n) in network.iter_mut().enumerate() {
+        for (k, x) in n.iter_mut().enumerate() {
+            *x = w * *x + parts.iter().map(|(b, v)| v * b[o][k]).sum::<f64>();
         }
     }
 }
@@ -20,53 +22,101 @@ pub(super) fn mix(network: &mut [Vec<f64>], baseline: Option<&[Vec<f64>]>, w: f6
 /// What [`ForecastMeta::choose_combination`] found on the validation split.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Combination {
-    /// The network's weight.
+    /// The networks' weight w.
     pub weight: f64,
-    /// The validation MASE of the network alone.
+    /// The weight v of the baseline on ln y (0 when the series is not positive).
+    pub log_weight: f64,
+    /// The validation MASE of the networks alone.
     pub network: f64,
     /// The validation MASE of the baseline alone.
     pub baseline: f64,
+    /// The validation MASE of the baseline on ln y alone (`None`: not fitted).
+    pub log_baseline: Option<f64>,
     /// The validation MASE of the combination chosen.
     pub combined: f64,
 }
 
 impl ForecastMeta {
-    /// Chooses the network's weight w in w·network + (1 − w)·baseline, from 0, 0.1, ..., 1, by
-    /// the lowest MASE over every validation origin and step of every series (ties: the larger
-    /// w). The test split is not looked at. `None` when the baseline cannot be fitted on some
-    /// series.
+    /// The weights (w, v) of the networks and of the baseline on ln y; (1, 0) without a
+    /// combination.
+    pub fn weights(&self) -> (f64, f64) {
+        (self.combine.unwrap_or(1.0), self.combine_log.unwrap_or(0.0))
+    }
+
+    /// Mixes the networks' forecasts `net` from `origins` of the series `y` (h steps each) with
+    /// the baselines refitted at each origin, by [`ForecastMeta::weights`]; unchanged when a
+    /// baseline it needs cannot be fitted.
+    pub(super) fn combined(&self, y: &[f64], origins: &[usize], h: usize, net: &mut [Vec<f64>]) {
+        let (w, v) = self.weights();
+        let raw_weight = 1.0 - w - v;
+        let raw = (raw_weight > 1e-9).then(|| statistical::auto_ets(y, origins, h, self.season));
+        let log = (v > 1e-9).then(|| statistical::auto_ets_log(y, origins, h, self.season));
+        let mut parts: Vec<(&[Vec<f64>], f64)> = Vec::new();
+        for (f, weight) in [(&raw, raw_weight), (&log, v)] {
+            match f {
+                Some(Some(f)) => parts.push((f, weight)),
+                Some(None) => return,
+                None => {}
+            }
+        }
+        if w < 1.0 {
+            mix(net, &parts, w);
+        }
+    }
+
+    /// Chooses the networks' weight w and the weight v of the baseline on ln y, multiples of
+    /// 0.1 with w + v ≤ 1 (the baseline on y gets the rest), by the lowest MASE over every
+    /// validation origin and step of every series (ties: the larger w, then the smaller v).
+    /// The test split is not looked at. `None` when the baseline on y cannot be fitted on some
+    /// series; v is 0 when the one on ln y cannot.
     ///
     /// # Errors
     /// As [`ForecastMeta::evaluate`].
-    pub fn choose_combination<F: Float>(&self, model: &Model<F>, table: &Table) -> Result<Option<Combination>> {
-        let alone = ForecastMeta { combine: None, ..self.clone() };
-        let (_, val) = alone.evaluate(model, table, Part::Validation, None)?;
-        let mut acc = vec![metrics::Accumulator::default(); STEPS + 1];
+    pub fn choose_combination<F: Float>(&self, models: &[Model<F>], table: &Table) -> Result<Option<Combination>> {
+        let alone = ForecastMeta { combine: None, combine_log: None, ..self.clone() };
+        let (_, val) = alone.evaluate(models, table, Part::Validation, None)?;
+        let grid: Vec<(usize, usize)> = (0..=STEPS).rev().flat_map(|i| (0..=STEPS - i).map(move |j| (i, j))).collect();
+        let mut acc = vec![metrics::Accumulator::default(); grid.len()];
+        let mut logs = Vec::with_capacity(val.len());
         for fc in &val {
             let s = &table.series[fc.series];
-            let scale = metrics::mase_scale(&s.values[..self.split.sizes(s.len())[0]], self.season.max(1));
             let Some(ets) = statistical::auto_ets(&s.values, &fc.origins, self.horizon, self.season) else {
                 return Ok(None);
             };
-            for ((&t, net), base) in fc.origins.iter().zip(&fc.model).zip(&ets) {
+            logs.push((ets, statistical::auto_ets_log(&s.values, &fc.origins, self.horizon, self.season)));
+        }
+        let with_log = logs.iter().all(|l| l.1.is_some());
+        for (fc, (ets, log)) in val.iter().zip(&logs) {
+            let s = &table.series[fc.series];
+            let scale = metrics::mase_scale(&s.values[..self.split.sizes(s.len())[0]], self.season.max(1));
+            for (o, (&t, net)) in fc.origins.iter().zip(&fc.model).enumerate() {
                 for k in 0..self.horizon {
                     let y = s.values[t + 1 + k];
-                    for (i, a) in acc.iter_mut().enumerate() {
-                        let w = i as f64 / STEPS as f64;
-                        a.add(y, w * net[k] + (1.0 - w) * base[k], scale);
+                    let l = log.as_ref().map_or(0.0, |l| l[o][k]);
+                    for (a, &(i, j)) in acc.iter_mut().zip(&grid) {
+                        if j > 0 && !with_log {
+                            continue;
+                        }
+                        let (w, v) = (i as f64 / STEPS as f64, j as f64 / STEPS as f64);
+                        a.add(y, w * net[k] + v * l + (1.0 - w - v) * ets[o][k], scale);
                     }
                 }
             }
         }
-        let mase: Vec<f64> = acc.iter().map(|a| a.scores().mase).collect();
-        if mase.iter().any(|m| !m.is_finite()) {
+        let mase: Vec<f64> = acc.iter().map(|a| if a.is_empty() { f64::INFINITY } else { a.scores().mase }).collect();
+        let at = |i: usize, j: usize| grid.iter().position(|&g| g == (i, j)).map_or(f64::INFINITY, |p| mase[p]);
+        if !at(STEPS, 0).is_finite() || !at(0, 0).is_finite() {
             return Ok(None);
         }
-        let best = (0..=STEPS).rev().min_by(|&a, &b| mase[a].total_cmp(&mase[b])).unwrap_or(STEPS);
+        // the first lowest in grid order: larger w first, then smaller v
+        let best = (0..grid.len()).fold(0, |b, p| if mase[p] < mase[b] { p } else { b });
+        let (i, j) = grid[best];
         Ok(Some(Combination {
-            weight: best as f64 / STEPS as f64,
-            network: mase[STEPS],
-            baseline: mase[0],
+            weight: i as f64 / STEPS as f64,
+            log_weight: j as f64 / STEPS as f64,
+            network: at(STEPS, 0),
+            baseline: at(0, 0),
+            log_baseline: with_log.then(|| at(0, STEPS)),
             combined: mase[best],
         }))
     }
@@ -79,9 +129,9 @@ mod tests {
     #[test]
     fn mixes() {
         let mut n = vec![vec![1.0, 2.0]];
-        mix(&mut n, Some(&[vec![3.0, 4.0]]), 0.5);
+        mix(&mut n, &[(&[vec![3.0, 4.0]], 0.5)], 0.5);
         assert_eq!(n, [vec![2.0, 3.0]]);
-        mix(&mut n, None, 0.0);
-        assert_eq!(n, [vec![2.0, 3.0]]);
+        mix(&mut n, &[(&[vec![0.0, 0.0]], 0.25), (&[vec![4.0, 4.0]], 0.25)], 0.5);
+        assert_eq!(n, [vec![2.0, 2.5]]);
     }
 }

@@ -123,29 +123,33 @@ impl ForecastMeta {
     /// part has no origin.
     pub fn evaluate<F: Float>(
         &self,
-        model: &Model<F>,
+        models: &[Model<F>],
         table: &Table,
         part: Part,
         season: Option<usize>,
     ) -> Result<(Evaluation, Vec<SeriesForecasts>)> {
+        self.check_networks(models)?;
+        let metas: Vec<ForecastMeta> = (0..models.len()).map(|i| self.member(i)).collect();
         let m = season.unwrap_or(self.season).max(1);
         let h = self.horizon;
         let mut total = [metrics::Accumulator::default(); 3];
         let mut steps = vec![[metrics::Accumulator::default(); 3]; h];
         let mut all = Vec::new();
         for k in 0..table.series.len() {
-            let stats = self.stats_for(table, k)?;
-            let z = self.z(table, k)?;
             let s = &table.series[k];
             let sizes = self.split.sizes(s.len());
             let scale = metrics::mase_scale(&s.values[..sizes[0]], m);
             let origins: Vec<usize> = self.origins(sizes, part).collect();
             let feats: Vec<&[f64]> = s.features.iter().map(Vec::as_slice).collect();
-            let mut model_fc = self.predict(model, &z, &feats, &origins, stats)?;
-            if let Some(w) = self.combine {
-                let ets = super::statistical::auto_ets(&s.values, &origins, h, self.season);
-                super::combine::mix(&mut model_fc, ets.as_deref(), w);
-            }
+            let each = metas
+                .iter()
+                .zip(models)
+                .map(|(meta, model)| {
+                    meta.predict(model, &meta.z(table, k)?, &feats, &origins, meta.stats_for(table, k)?)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let mut model_fc = super::ensemble::mean(&each);
+            self.combined(&s.values, &origins, h, &mut model_fc);
             let pers: Vec<Vec<f64>> = origins.iter().map(|&t| metrics::persistence(&s.values, t, h)).collect();
             let snaive: Vec<Vec<f64>> = origins.iter().map(|&t| metrics::seasonal_naive(&s.values, t, h, m)).collect();
             for (o, &t) in origins.iter().enumerate() {
@@ -241,7 +245,8 @@ impl ForecastMeta {
     /// # Errors
     /// [`Error::Config`] when `steps` exceeds H for a model with features (their future is
     /// unknown) or [`MAX_FORECAST_STEPS`]; as [`ForecastMeta::predict`].
-    pub fn forecast<F: Float>(&self, model: &Model<F>, table: &Table, steps: usize) -> Result<Vec<Vec<f64>>> {
+    pub fn forecast<F: Float>(&self, models: &[Model<F>], table: &Table, steps: usize) -> Result<Vec<Vec<f64>>> {
+        self.check_networks(models)?;
         if steps > MAX_FORECAST_STEPS {
             return Err(Error::Config(format!("steps must be at most {MAX_FORECAST_STEPS}, got {steps}")));
         }
@@ -252,12 +257,11 @@ impl ForecastMeta {
                 self.horizon
             )));
         }
+        let metas: Vec<ForecastMeta> = (0..models.len()).map(|i| self.member(i)).collect();
         let mut out = Vec::with_capacity(table.series.len());
         for k in 0..table.series.len() {
-            let stats = self.stats_for(table, k)?;
-            let mut z = self.z(table, k)?;
-            if z.len() < self.window {
-                let s = &table.series[k];
+            let s = &table.series[k];
+            if s.len() < self.window {
                 return Err(Error::data(
                     &table.path,
                     s.lines.last().copied(),
@@ -265,23 +269,32 @@ impl ForecastMeta {
                     format!("{} has {} rows but the model reads windows of {}", s.name(), s.len(), self.window),
                 ));
             }
-            let feats: Vec<&[f64]> = table.series[k].features.iter().map(Vec::as_slice).collect();
+            let mut zs = metas.iter().map(|meta| meta.z(table, k)).collect::<Result<Vec<_>>>()?;
+            let stats = metas.iter().map(|meta| meta.stats_for(table, k)).collect::<Result<Vec<_>>>()?;
+            // a forecast fed back to a log network must stay positive: at least the series' smallest value
+            let floor = s.values.iter().copied().filter(|&v| v > 0.0).fold(f64::INFINITY, f64::min);
+            let feats: Vec<&[f64]> = s.features.iter().map(Vec::as_slice).collect();
             let mut values = Vec::with_capacity(steps);
             while values.len() < steps {
-                let t = z.len() - 1;
-                let next = self.predict(model, &z, &feats, &[t], stats)?.remove(0);
+                let t = zs[0].len() - 1;
+                let each = metas
+                    .iter()
+                    .zip(models)
+                    .zip(zs.iter().zip(&stats))
+                    .map(|((meta, model), (z, st))| meta.predict(model, z, &feats, &[t], st))
+                    .collect::<Result<Vec<_>>>()?;
+                let next = super::ensemble::mean(&each).remove(0);
                 for y in next.into_iter().take(steps - values.len()) {
-                    z.push(self.transform.forward(y));
+                    for (z, meta) in zs.iter_mut().zip(&metas) {
+                        let v = if meta.transform.log && y <= 0.0 { floor } else { y };
+                        z.push(meta.transform.forward(v));
+                    }
                     values.push(y);
                 }
             }
-            if let Some(w) = self.combine {
-                let y = &table.series[k].values;
-                let ets = super::statistical::auto_ets_at(y, y.len() - 1, steps, self.season).map(|f| vec![f]);
-                let mut one = vec![values];
-                super::combine::mix(&mut one, ets.as_deref(), w);
-                values = one.remove(0);
-            }
+            let mut one = vec![values];
+            self.combined(&s.values, &[s.len() - 1], steps, &mut one);
+            values = one.remove(0);
             out.push(values);
         }
         Ok(out)

@@ -56,12 +56,12 @@ impl Conformal {
 }
 
 impl ForecastMeta {
-    /// Calibrates the intervals of `model` on the validation split of `table`.
+    /// Calibrates the intervals of the networks `models` on the validation split of `table`.
     ///
     /// # Errors
     /// As [`ForecastMeta::evaluate`] (e.g. a validation split with no origin).
-    pub fn conformal<F: Float>(&self, model: &Model<F>, table: &Table) -> Result<Conformal> {
-        let (_, val) = self.evaluate(model, table, Part::Validation, None)?;
+    pub fn conformal<F: Float>(&self, models: &[Model<F>], table: &Table) -> Result<Conformal> {
+        let (_, val) = self.evaluate(models, table, Part::Validation, None)?;
         let mut errors: Vec<Vec<f64>> = vec![Vec::new(); self.horizon];
         for fc in &val {
             let s = &table.series[fc.series];
@@ -93,12 +93,12 @@ impl ForecastMeta {
     /// As [`ForecastMeta::conformal`].
     pub fn add_intervals<F: Float>(
         &self,
-        model: &Model<F>,
+        models: &[Model<F>],
         table: &Table,
         ev: &mut Evaluation,
         forecasts: &mut [SeriesForecasts],
     ) -> Result<Conformal> {
-        let c = self.conformal(model, table)?;
+        let c = self.conformal(models, table)?;
         let (mut inside, mut n) = ([0usize; 2], 0usize);
         for fc in forecasts.iter_mut() {
             let s = &table.series[fc.series];

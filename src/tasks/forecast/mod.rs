@@ -32,6 +32,7 @@
 mod clean;
 mod combine;
 pub mod dates;
+pub mod ensemble;
 mod evaluate;
 pub mod fingerprint;
 pub mod intervals;
@@ -50,11 +51,12 @@ use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 
 pub use combine::Combination;
+pub use ensemble::{Member, select};
 pub use evaluate::{Evaluation, MAX_FORECAST_STEPS, SeriesForecasts, StepScores};
 pub use metrics::Scores;
 pub use plan::{Part, Plan, Settings, Split};
 pub use read::{Fill, ReadOptions};
-pub use select::{Candidate, select};
+pub use select::Candidate;
 pub use table::{Columns, Series, Table};
 pub use transform::{Kind, SeriesStats, Transformation};
 
@@ -96,6 +98,15 @@ pub struct ForecastMeta {
     /// ([`ForecastMeta::choose_combination`]); `None`: the network alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub combine: Option<f64>,
+    /// The weight v of the statistical baseline fitted on ln y in the combination
+    /// w·network + v·baseline(ln y) + (1 − w − v)·baseline(y) ([`ForecastMeta::weights`]);
+    /// `None`: 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combine_log: Option<f64>,
+    /// The further networks of the ensemble ([`ensemble`]): the forecast is the mean of every
+    /// network's (before the combination); empty: the model's network alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ensemble: Vec<Member>,
 }
 
 impl ForecastMeta {

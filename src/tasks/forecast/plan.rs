@@ -255,6 +255,8 @@ impl Plan {
             selection: Vec::new(),
             read: ReadOptions::default(),
             combine: None,
+            combine_log: None,
+            ensemble: Vec::new(),
         })
     }
 }

@@ -1,53 +1,18 @@
-//! Choosing the transformation: train one model per candidate, keep the best on validation.
+//! What the choice of the transformation records: every candidate's validation scores
+//! ([`super::ensemble::select`] trains and chooses).
 
 use serde::{Deserialize, Serialize};
 
-use super::{ForecastMeta, Part, Plan, Scores, Table, Transformation};
-use crate::data::Dataset;
-use crate::{Float, Model, Result};
+use super::{Scores, Transformation};
 
-/// A transformation tried and how its model scored on the validation split.
+/// A transformation tried and how its networks (the mean of their forecasts) scored on the
+/// validation split.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     /// The transformation.
     pub transform: Transformation,
-    /// Its model's rolling-origin scores on the validation split.
+    /// Its networks' rolling-origin scores on the validation split.
     pub validation: Scores,
     /// Persistence's on the same origins.
     pub persistence: Scores,
-}
-
-/// Trains a model for every candidate of `plan` with `train` (given the metadata, the training
-/// and the validation windows) and returns the metadata of the one with the lowest validation
-/// MASE (scale-free, so every series counts alike), with every candidate's scores recorded in
-/// [`ForecastMeta::selection`]. The test split is not looked at.
-///
-/// # Errors
-/// What `train` returns, and as [`ForecastMeta::dataset`] and [`ForecastMeta::evaluate`].
-pub fn select<F: Float>(
-    plan: &Plan,
-    table: &Table,
-    mut train: impl FnMut(&ForecastMeta, &Dataset<F>, &Dataset<F>) -> Result<Model<F>>,
-) -> Result<(ForecastMeta, Model<F>)> {
-    let mut tried: Vec<(ForecastMeta, Model<F>, Candidate)> = Vec::new();
-    for &t in &plan.candidates {
-        let meta = plan.meta(table, t)?;
-        let train_set = meta.dataset::<F>(table, Part::Train)?;
-        let val_set = meta.dataset::<F>(table, Part::Validation)?;
-        let model = train(&meta, &train_set, &val_set)?;
-        let (ev, _) = meta.evaluate(&model, table, Part::Validation, None)?;
-        let candidate = Candidate { transform: t, validation: ev.model, persistence: ev.persistence };
-        tried.push((meta, model, candidate));
-    }
-    if tried.is_empty() {
-        return Err(crate::Error::Config("no transformation to try".into()));
-    }
-    let selection: Vec<Candidate> = tried.iter().map(|c| c.2.clone()).collect();
-    let key = |c: &Candidate| if c.validation.mase.is_finite() { c.validation.mase } else { f64::INFINITY };
-    let best = (0..tried.len()).min_by(|&a, &b| key(&tried[a].2).total_cmp(&key(&tried[b].2))).unwrap_or(0);
-    let (mut meta, model, _) = tried.swap_remove(best);
-    if selection.len() > 1 {
-        meta.selection = selection;
-    }
-    Ok((meta, model))
 }

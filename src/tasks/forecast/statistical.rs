@@ -32,6 +32,23 @@ pub fn auto_ets_at(y: &[f64], t: usize, h: usize, m: usize) -> Option<Vec<f64>> 
     (point.len() == h && point.iter().all(|v| v.is_finite())).then_some(point)
 }
 
+/// [`auto_ets_at`] fitted on ln y and forecasts exp'ed back: a multiplicative season and trend;
+/// `None` when a value up to `t` is not positive or the fit fails.
+pub fn auto_ets_log_at(y: &[f64], t: usize, h: usize, m: usize) -> Option<Vec<f64>> {
+    let history = y.get(..=t)?;
+    if !history.iter().all(|&v| v > 0.0) {
+        return None;
+    }
+    let logs: Vec<f64> = history.iter().map(|v| v.ln()).collect();
+    let point: Vec<f64> = auto_ets_at(&logs, t, h, m)?.into_iter().map(f64::exp).collect();
+    point.iter().all(|v| v.is_finite()).then_some(point)
+}
+
+/// [`auto_ets_log_at`] from every origin of `origins`; `None` when any fit fails.
+pub fn auto_ets_log(y: &[f64], origins: &[usize], h: usize, m: usize) -> Option<Vec<Vec<f64>>> {
+    origins.iter().map(|&t| auto_ets_log_at(y, t, h, m)).collect()
+}
+
 /// [`auto_ets_at`] from every origin of `origins`; `None` when any fit fails.
 pub fn auto_ets(y: &[f64], origins: &[usize], h: usize, m: usize) -> Option<Vec<Vec<f64>>> {
     origins.iter().map(|&t| auto_ets_at(y, t, h, m)).collect()
