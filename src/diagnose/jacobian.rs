@@ -53,6 +53,8 @@ use crate::{Error, Model, Readout, Result};
 /// # Errors
 /// [`Error::Shape`] when `x` is not `[T ≥ 1, B ≥ 1, input_size]`; [`Error::Config`] when
 /// `max_batch` is 0.
+// Not API: its closure takes the test oracle's forward pass (`nn::reference`, hidden).
+#[doc(hidden)]
 pub fn with_eval_run<T>(
     model: &Model<f64>,
     x: ArrayView3<'_, f64>,

@@ -76,6 +76,17 @@ impl Cell {
     /// PyTorch's `mode` string (`RNN_TANH`, `RNN_RELU`, `LSTM`, `GRU`; `RNN_SIGMOID` for the
     /// sigmoid Elman cell, which PyTorch lacks, and `INDRNN` for the IndRNN, whose activation
     /// the model file's `nonlinearity` key holds).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Nonlinearity};
+    /// assert_eq!(Cell::Rnn.mode(Nonlinearity::Relu), "RNN_RELU");
+    /// assert_eq!(Cell::Lstm.mode(Nonlinearity::Tanh), "LSTM");
+    /// assert_eq!(Cell::from_mode("RNN_RELU")?, (Cell::Rnn, Some(Nonlinearity::Relu)));
+    /// assert_eq!((Cell::Gru.gates(), Cell::Gru.name(), Cell::Gru.has_nonlinearity()), (3, "gru", false));
+    /// assert_eq!(Cell::IndRnn.default_nonlinearity(), Nonlinearity::Relu);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn mode(self, nonlinearity: Nonlinearity) -> &'static str {
         match (self, nonlinearity) {
             (Cell::Rnn, Nonlinearity::Tanh) => "RNN_TANH",
@@ -91,6 +102,14 @@ impl Cell {
     ///
     /// # Errors
     /// [`Error::Config`] for an unknown mode.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Cell;
+    /// assert_eq!(Cell::from_mode("GRU")?, (Cell::Gru, None));
+    /// assert!(Cell::from_mode("TRANSFORMER").is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn from_mode(mode: &str) -> crate::Result<(Cell, Option<Nonlinearity>)> {
         Ok(match mode {
             "RNN_TANH" => (Cell::Rnn, Some(Nonlinearity::Tanh)),

@@ -68,6 +68,15 @@ pub struct State<F = f32> {
 
 impl<F: Float> State<F> {
     /// The states of the first `n` sequences of the batch (a last, smaller batch).
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::State;
+    /// let state = State { h: Array3::<f32>::zeros((2, 5, 4)), c: None };
+    /// assert_eq!(state.first(3).h.dim(), (2, 3, 4));
+    /// assert_eq!(state.first(9).h.dim(), (2, 5, 4)); // never more than the batch
+    /// ```
     pub fn first(&self, n: usize) -> Self {
         let cut = |a: &Array3<F>| a.slice(s![.., ..n.min(a.shape()[1]), ..]).to_owned();
         State { h: cut(&self.h), c: self.c.as_ref().map(cut) }
@@ -87,6 +96,22 @@ impl<'a, F: Float> ModelTrace<'a, F> {
     /// The model's output: the head's output `[steps, batch, output_size]`, or without a head
     /// the RNN's output `[steps, batch, D * hidden_size]`; `steps` is `seq_len` or 1
     /// ([`Readout::LastStep`]).
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Cell, Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let config = ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(Cell::Lstm).with_num_layers(2), output_size: Some(3) };
+    /// let model = Model::<f64>::new(config, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((6, 5, 2));
+    /// let trace = model.forward_eval(x.view(), None, Readout::LastStep)?;
+    /// assert_eq!(trace.y().dim(), (1, 5, 3)); // the last step only
+    /// assert_eq!(trace.h_n().dim(), (2, 5, 4));
+    /// assert_eq!(trace.c_n().map(|c| c.dim()), Some((2, 5, 4)));
+    /// assert_eq!(trace.state().h, trace.h_n());
+    /// assert_eq!(trace.rnn().output().dim(), (6, 5, 4));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn y(&self) -> ArrayView3<'_, F> {
         self.y.view()
     }
@@ -125,6 +150,25 @@ pub struct ModelGrads<F = f32> {
 impl<F: Float> ModelGrads<F> {
     /// Mutable parameter gradients in the order of [`Model::named_tensors`] (for clipping and
     /// optimizers).
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((3, 2, 2));
+    /// let trace = model.forward_train(x.view(), None, rnn::Readout::EveryStep, &mut rand::rng())?;
+    /// let mut grads = model.backward(&trace, Array3::ones((3, 2, 1)).view(), None)?;
+    /// let names: Vec<String> = grads.named_tensors(model.rnn.config()).into_iter().map(|(n, _)| n).collect();
+    /// assert_eq!(names, ["rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "head.weight", "head.bias"]);
+    /// assert_eq!(grads.h0().dim(), (1, 2, 4));
+    /// assert!(grads.c0().is_none()); // not an LSTM
+    /// for mut g in grads.tensors_mut() {
+    ///     g.fill(0.0); // e.g. what an optimizer's zero_grad does
+    /// }
+    /// assert!(grads.named_tensors(model.rnn.config()).iter().all(|(_, g)| g.iter().all(|v| *v == 0.0)));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn tensors_mut(&mut self) -> Vec<ArrayViewMutD<'_, F>> {
         let mut out: Vec<_> =
             self.rnn.layers.iter_mut().flat_map(|p| p.tensors_mut().into_iter().map(|(_, t)| t)).collect();
@@ -163,6 +207,20 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Config`] when a size is out of range.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let config = ModelConfig { rnn: RnnConfig::new(3, 8), output_size: Some(2) };
+    /// let a = Model::<f32>::new(config.clone(), Init::PyTorch, 7)?;
+    /// assert_eq!(a, Model::new(config.clone(), Init::PyTorch, 7)?); // the seed decides every weight
+    /// assert_eq!(a.config(), config);
+    /// // 8*3 + 8*8 + 8 + 8 in the RNN, 2*8 + 2 in the head
+    /// assert_eq!(a.num_params(), 104 + 18);
+    /// assert_eq!(a.named_tensors().last().map(|(n, _)| n.as_str()), Some("head.bias"));
+    /// assert!(Model::<f32>::new(ModelConfig { output_size: Some(0), ..config }, Init::PyTorch, 7).is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn new(config: ModelConfig, init: Init, seed: u64) -> Result<Self> {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let rnn = Rnn::with_rng(config.rnn.clone(), init, &mut rng)?;
@@ -189,6 +247,20 @@ impl<F: Float> Model<F> {
     }
 
     /// Mutable parameters by model-file name.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let mut model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// for (name, mut t) in model.named_tensors_mut() {
+    ///     if name.starts_with("head.") {
+    ///         t.fill(0.0);
+    ///     }
+    /// }
+    /// let head = model.head.as_ref().expect("a head");
+    /// assert!(head.weight.iter().all(|w| *w == 0.0));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn named_tensors_mut(&mut self) -> Vec<(String, ArrayViewMutD<'_, F>)> {
         let mut out: Vec<_> = self.rnn.named_tensors_mut().into_iter().map(|(n, t)| (format!("rnn.{n}"), t)).collect();
         if let Some(h) = &mut self.head {
@@ -207,6 +279,22 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` or `h0` has the wrong shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(3, 8), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((5, 2, 3)); // [seq_len, batch, input_size]
+    /// let (y, h_n) = model.forward(x.view(), None)?;
+    /// assert_eq!((y.dim(), h_n.dim()), ((5, 2, 1), (1, 2, 8)));
+    /// // two chunks, the second from the first's final state, give the same outputs as one pass
+    /// let (y1, h1) = model.forward(x.slice(ndarray::s![..2, .., ..]), None)?;
+    /// let (y2, _) = model.forward(x.slice(ndarray::s![2.., .., ..]), Some(h1.view()))?;
+    /// assert!((y2[[2, 1, 0]] - y[[4, 1, 0]]).abs() < 1e-12 && (y1[[1, 0, 0]] - y[[1, 0, 0]]).abs() < 1e-12);
+    /// assert!(model.forward(Array3::<f64>::ones((5, 2, 4)).view(), None).is_err()); // 4 features, not 3
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>) -> Result<(Array3<F>, Array3<F>)> {
         Ok(self.trace(self.rnn.forward_trace(x, h0)?, Readout::EveryStep)?.into_outputs())
     }
@@ -215,6 +303,20 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` or `h0` has the wrong shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(3, 8), output_size: Some(2) }, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((5, 4, 3));
+    /// let every = model.forward_eval(x.view(), None, Readout::EveryStep)?;
+    /// let last = model.forward_eval(x.view(), None, Readout::LastStep)?;
+    /// assert_eq!(last.y().dim(), (1, 4, 2));
+    /// let diff = &last.y().index_axis(ndarray::Axis(0), 0) - &every.y().index_axis(ndarray::Axis(0), 4);
+    /// assert!(diff.iter().all(|d| d.abs() < 1e-12));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward_eval<'a>(
         &self,
         x: ArrayView3<'a, F>,
@@ -229,6 +331,22 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x`, `h0` or `c0` has the wrong shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Cell, Init, Model, ModelConfig, RnnConfig};
+    /// let config = ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(Cell::Lstm), output_size: Some(1) };
+    /// let model = Model::<f64>::new(config, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((6, 3, 2));
+    /// let (y, _, _) = model.forward_states(x.view(), None, None)?;
+    /// // the same sequences in two chunks, carrying (h, c) across
+    /// let (_, h, c) = model.forward_states(x.slice(ndarray::s![..3, .., ..]), None, None)?;
+    /// let c = c.expect("an LSTM has cell states");
+    /// let (y2, _, _) = model.forward_states(x.slice(ndarray::s![3.., .., ..]), Some(h.view()), Some(c.view()))?;
+    /// assert!((y2[[2, 0, 0]] - y[[5, 0, 0]]).abs() < 1e-12);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward_states(
         &self,
         x: ArrayView3<'_, F>,
@@ -246,6 +364,22 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x`, `h0` or `c0` has the wrong shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Cell, Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let config = ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(Cell::Lstm), output_size: Some(1) };
+    /// let model = Model::<f64>::new(config, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((3, 2, 2));
+    /// let (h0, c0) = (Array3::<f64>::zeros((1, 2, 4)), Array3::<f64>::from_elem((1, 2, 4), 0.5));
+    /// let trace = model.forward_train_states(x.view(), Some(h0.view()), Some(c0.view()), Readout::EveryStep, &mut rand::rng())?;
+    /// let from_zero = model.forward_train(x.view(), None, Readout::EveryStep, &mut rand::rng())?;
+    /// assert_ne!(trace.y(), from_zero.y()); // the cell state carried in changes the outputs
+    /// let grads = model.backward_states(&trace, Array3::ones((3, 2, 1)).view(), None, None)?;
+    /// assert_eq!(grads.c0().map(|d| d.dim()), Some((1, 2, 4)));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward_train_states<'a, R: Rng + ?Sized>(
         &self,
         x: ArrayView3<'a, F>,
@@ -261,6 +395,20 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` or the state has the wrong shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{Array3, s};
+    /// use rnn::{Cell, Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let config = ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(Cell::Gru), output_size: Some(1) };
+    /// let model = Model::<f64>::new(config, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::from_shape_fn((8, 2, 2), |(t, b, i)| (t + b + i) as f64 * 0.1);
+    /// let whole = model.forward_eval_from(x.view(), None, Readout::EveryStep)?;
+    /// let first = model.forward_eval_from(x.slice(s![..4, .., ..]), None, Readout::EveryStep)?;
+    /// let second = model.forward_eval_from(x.slice(s![4.., .., ..]), Some(&first.state()), Readout::EveryStep)?;
+    /// assert!((second.y()[[3, 1, 0]] - whole.y()[[7, 1, 0]]).abs() < 1e-12);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward_eval_from<'a>(
         &self,
         x: ArrayView3<'a, F>,
@@ -275,6 +423,22 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` or the state has the wrong shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{Array3, s};
+    /// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((8, 2, 2));
+    /// let mut rng = rand::rng();
+    /// // truncated BPTT: each chunk starts from the state the previous one left
+    /// let first = model.forward_train_from(x.slice(s![..4, .., ..]), None, Readout::EveryStep, &mut rng)?;
+    /// let state = first.state();
+    /// let second = model.forward_train_from(x.slice(s![4.., .., ..]), Some(&state), Readout::EveryStep, &mut rng)?;
+    /// let whole = model.forward(x.view(), None)?.0;
+    /// assert!((second.y()[[3, 0, 0]] - whole[[7, 0, 0]]).abs() < 1e-12); // no dropout configured
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward_train_from<'a, R: Rng + ?Sized>(
         &self,
         x: ArrayView3<'a, F>,
@@ -290,6 +454,20 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` or `h0` has the wrong shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let config = ModelConfig { rnn: RnnConfig::new(2, 8).with_num_layers(2).with_dropout(0.5), output_size: Some(1) };
+    /// let model = Model::<f64>::new(config, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((4, 3, 2));
+    /// let trace = model.forward_train(x.view(), None, Readout::EveryStep, &mut rand::rng())?;
+    /// let (y, _) = model.forward(x.view(), None)?; // inference: no dropout
+    /// assert_eq!(trace.y().dim(), y.dim());
+    /// assert_ne!(trace.y(), y); // dropout between the two layers changed the outputs
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward_train<'a, R: Rng + ?Sized>(
         &self,
         x: ArrayView3<'a, F>,
@@ -331,6 +509,26 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when a gradient's shape does not match the trace.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::from_elem((3, 1, 2), 0.5);
+    /// let trace = model.forward_eval(x.view(), None, Readout::LastStep)?;
+    /// let grads = model.backward(&trace, Array3::ones((1, 1, 1)).view(), None)?; // L = y at the last step
+    /// // check dL/db of the head against a finite difference
+    /// let eps = 1e-6;
+    /// let mut moved = model.clone();
+    /// if let Some(b) = moved.head.as_mut().and_then(|h| h.bias.as_mut()) {
+    ///     b[0] += eps;
+    /// }
+    /// let (y0, y1) = (model.forward(x.view(), None)?.0[[2, 0, 0]], moved.forward(x.view(), None)?.0[[2, 0, 0]]);
+    /// let db = grads.head.as_ref().and_then(|h| h.bias.as_ref()).map(|b| b[0]);
+    /// assert!((db.unwrap_or(0.0) - (y1 - y0) / eps).abs() < 1e-6);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn backward(
         &self,
         trace: &ModelTrace<'_, F>,
@@ -349,6 +547,21 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when a gradient's shape does not match the trace.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Cell, Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let config = ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(Cell::Lstm), output_size: None };
+    /// let model = Model::<f64>::new(config, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((3, 2, 2));
+    /// let trace = model.forward_eval(x.view(), None, Readout::EveryStep)?;
+    /// // L = Σ c_n: only the final cell states carry a gradient
+    /// let d_cn = Array3::<f64>::ones((1, 2, 4));
+    /// let grads = model.backward_states(&trace, Array3::zeros((3, 2, 4)).view(), None, Some(d_cn.view()))?;
+    /// assert!(grads.c0().is_some_and(|d| d.iter().any(|v| *v != 0.0)));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn backward_states(
         &self,
         trace: &ModelTrace<'_, F>,
@@ -405,6 +618,22 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// As [`Model::backward_owned`]; [`Error::Shape`] when `flow` is not sized for the trace.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::nn::flow::GradFlow;
+    /// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((5, 2, 2));
+    /// let trace = model.forward_train(x.view(), None, Readout::EveryStep, &mut rand::rng())?;
+    /// let mut flow = GradFlow::new(model.rnn.config(), 5);
+    /// let dy = Array3::<f64>::ones((5, 2, 1));
+    /// model.backward_owned_flow(trace, dy.view(), None, false, Some(&mut flow))?;
+    /// assert_eq!(flow.h.dim(), (1, 5)); // one row per layer and direction, one column per step
+    /// assert!(flow.h.iter().all(|n| *n > 0.0));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn backward_owned_flow(
         &self,
         trace: ModelTrace<'_, F>,

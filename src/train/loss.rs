@@ -14,6 +14,15 @@ pub use crate::data::TargetView;
 use crate::{Error, Float, Result};
 
 /// A training loss.
+///
+/// # Example
+/// ```
+/// use rnn::loss::Loss;
+/// let loss: Loss = "cross_entropy".parse()?;
+/// assert_eq!((loss, loss.name()), (Loss::CrossEntropy, "cross_entropy"));
+/// assert!("hinge".parse::<Loss>().is_err());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]

@@ -75,6 +75,13 @@ impl Histogram {
 }
 
 /// TensorFlow's default bucket limits (1,551 of them), computed once.
+///
+/// # Example
+/// ```
+/// let limits = rnn::io::tensorboard::default_limits();
+/// assert_eq!(limits.len(), 1551);
+/// assert!(limits.windows(2).all(|w| w[0] < w[1]));
+/// ```
 pub fn default_limits() -> &'static [f64] {
     static LIMITS: OnceLock<Vec<f64>> = OnceLock::new();
     LIMITS.get_or_init(|| {

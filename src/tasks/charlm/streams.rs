@@ -83,6 +83,7 @@ impl StreamLayout {
     ///
     /// # Errors
     /// [`Error::Config`] when the count overflows `u64`.
+    #[doc(hidden)] // for the `rnn` binary
     pub fn dataset_bytes(&self, vocab_size: usize, float_bytes: usize) -> Result<u64> {
         let per_step = (vocab_size as u64)
             .checked_mul(float_bytes as u64)

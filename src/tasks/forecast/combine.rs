@@ -38,6 +38,7 @@ impl ForecastMeta {
     ///
     /// # Errors
     /// As [`ForecastMeta::evaluate`].
+    #[doc(hidden)] // for the `rnn` binary
     pub fn choose_combination<F: Float>(&self, model: &Model<F>, table: &Table) -> Result<Option<Combination>> {
         let alone = ForecastMeta { combine: None, ..self.clone() };
         let (_, val) = alone.evaluate(model, table, Part::Validation, None)?;

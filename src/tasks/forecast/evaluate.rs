@@ -207,6 +207,7 @@ impl ForecastMeta {
     /// Adds the statistical baseline ([`super::statistical`], season `ev.season`) to an
     /// evaluation of `table` made by [`ForecastMeta::evaluate`], scored on the same origins and
     /// steps; left out (`None`) when a fit fails on some series.
+    #[doc(hidden)] // for the `rnn` binary
     pub fn add_statistical(&self, table: &Table, ev: &mut Evaluation, forecasts: &mut [SeriesForecasts]) {
         let (h, m) = (self.horizon, ev.season);
         let mut total = metrics::Accumulator::default();

@@ -31,15 +31,22 @@
 
 mod clean;
 mod combine;
+// Not API: helpers of `rnn train --task forecast`'s reading and report (dates, delimiters,
+// fingerprints, the ETS baseline, conformal intervals), public for the binary and the tests.
+#[doc(hidden)]
 pub mod dates;
 mod evaluate;
+#[doc(hidden)]
 pub mod fingerprint;
+#[doc(hidden)]
 pub mod intervals;
 pub mod metrics;
 mod plan;
+#[doc(hidden)]
 pub mod read;
 mod report;
 mod select;
+#[doc(hidden)]
 pub mod statistical;
 pub mod table;
 pub mod transform;
@@ -49,6 +56,7 @@ use std::collections::HashMap;
 use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 
+#[doc(hidden)] // for the `rnn` binary
 pub use combine::Combination;
 pub use evaluate::{Evaluation, MAX_FORECAST_STEPS, SeriesForecasts, StepScores};
 pub use metrics::Scores;
@@ -136,6 +144,7 @@ impl ForecastMeta {
     ///
     /// # Errors
     /// [`Error::Data`] naming the series' first line when its id was not trained on.
+    #[doc(hidden)] // for the `rnn` binary
     pub fn stats_for(&self, table: &Table, k: usize) -> Result<&SeriesStats> {
         let s = &table.series[k];
         match &s.id {
@@ -178,6 +187,7 @@ impl ForecastMeta {
 
     /// The origins of `part` in a series of split sizes `sizes`: every t with a full window
     /// before it and its whole horizon inside the part.
+    #[doc(hidden)] // for the `rnn` binary
     pub fn origins(&self, sizes: [usize; 3], part: Part) -> std::ops::Range<usize> {
         let range = part.range(sizes);
         let first = range.start.saturating_sub(1).max(self.window - 1);
@@ -191,6 +201,7 @@ impl ForecastMeta {
     ///
     /// # Errors
     /// [`Error::Config`] when the count overflows `u64`.
+    #[doc(hidden)] // for the `rnn` binary
     pub fn dataset_bytes(&self, table: &Table, float_bytes: usize) -> Result<u64> {
         let rows: u64 = table.series.iter().map(|s| s.len() as u64).sum();
         (self.window as u64)

@@ -106,6 +106,7 @@ impl ForecastMeta {
     /// # Errors
     /// [`crate::Error::Plot`] when a file cannot be written.
     #[cfg(feature = "plot")]
+    #[doc(hidden)] // for the `rnn` binary
     pub fn plot(&self, table: &Table, fc: &SeriesForecasts, step: usize, stem: &Path) -> Result<(PathBuf, PathBuf)> {
         let s = &table.series[fc.series];
         let sizes = self.split.sizes(s.len());
