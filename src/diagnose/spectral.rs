@@ -47,6 +47,14 @@ pub struct WeightSpectrum {
 }
 
 /// The gate labels of a cell, in the order its `W_hh` stacks the blocks.
+///
+/// # Example
+/// ```
+/// use rnn::Cell;
+/// use rnn::diagnose::spectral::gate_labels;
+/// assert_eq!(gate_labels(Cell::Gru), ["r", "z", "n"]);
+/// assert_eq!(gate_labels(Cell::Rnn), [""]);
+/// ```
 pub fn gate_labels(cell: Cell) -> &'static [&'static str] {
     match cell {
         Cell::Rnn | Cell::IndRnn => &[""],

@@ -48,6 +48,14 @@ pub struct CurvePoint {
 }
 
 /// A model's final score on the test set.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::Score;
+/// let s = Score::CrossEntropy { test_loss: 0.5, test_accuracy: 0.9 };
+/// assert_eq!((s.loss(), s.accuracy()), (0.5, Some(0.9)));
+/// assert_eq!(Score::Mse { test_mse: 0.1 }.accuracy(), None);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Score {

@@ -52,6 +52,17 @@ const VARIANTS: &str = "rnn:orthogonal, rnn:irnn (or irnn), lstm:forget-bias, ls
 
 impl ModelSpec {
     /// The cell with its defaults.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Cell;
+    /// use rnn::tasks::experiment::{ModelSpec, Variant};
+    /// assert_eq!(ModelSpec::plain(Cell::Gru).variant, Variant::Plain);
+    /// assert_eq!(ModelSpec::default_list().len(), 7);
+    /// assert_eq!(ModelSpec::parse_list("rnn, lstm:chrono")?.len(), 2);
+    /// assert!(ModelSpec::parse_list("").is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn plain(cell: Cell) -> Self {
         ModelSpec { cell, variant: Variant::Plain }
     }
@@ -87,6 +98,16 @@ impl ModelSpec {
     /// The hyper-parameters this model is trained with on sequences of `seq_len` steps, given the
     /// experiment's hidden size, batch size, layers (`None`: the model's default, 2 for an
     /// IndRNN as in Li et al. 2018, else 1) and learning rate (`None`: the model's default).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Cell;
+    /// use rnn::tasks::experiment::ModelSpec;
+    /// let h = "indrnn".parse::<ModelSpec>()?.hyper(100, 32, 16, None, None);
+    /// assert_eq!((h.cell, h.num_layers, h.hidden_size), (Cell::IndRnn, 2, 32)); // 2 layers, as Li et al.
+    /// assert!(h.recurrent_max.is_some_and(|m| (m - 2f64.powf(0.01)).abs() < 1e-12));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn hyper(
         &self,
         seq_len: usize,

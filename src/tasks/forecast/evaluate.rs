@@ -80,6 +80,7 @@ impl ForecastMeta {
     ///
     /// # Errors
     /// Shape errors when the model does not fit the metadata.
+    #[doc(hidden)] // the building block of `evaluate` and `forecast`
     pub fn predict<F: Float>(
         &self,
         model: &Model<F>,
@@ -121,6 +122,25 @@ impl ForecastMeta {
     /// # Errors
     /// As [`ForecastMeta::dataset`] and [`ForecastMeta::predict`]; [`Error::Config`] when the
     /// part has no origin.
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+    /// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # let meta = plan.meta(&table, plan.candidates[0])?;
+    /// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+    /// let (evaluation, forecasts) = meta.evaluate(&model, &table, Part::Test, None)?;
+    /// assert_eq!(forecasts.len(), 1); // one series
+    /// assert_eq!(forecasts[0].model.len(), evaluation.origins);
+    /// assert!(evaluation.model.rmse.is_finite() && evaluation.persistence.mase.is_finite());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn evaluate<F: Float>(
         &self,
         model: &Model<F>,
@@ -242,6 +262,24 @@ impl ForecastMeta {
     /// # Errors
     /// [`Error::Config`] when `steps` exceeds H for a model with features (their future is
     /// unknown) or [`MAX_FORECAST_STEPS`]; as [`ForecastMeta::predict`].
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+    /// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # let meta = plan.meta(&table, plan.candidates[0])?;
+    /// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+    /// let next = meta.forecast(&model, &table, 5)?; // 2 steps directly, then recursively
+    /// assert_eq!((next.len(), next[0].len()), (1, 5));
+    /// assert!(meta.forecast(&model, &table, rnn::tasks::forecast::MAX_FORECAST_STEPS + 1).is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forecast<F: Float>(&self, model: &Model<F>, table: &Table, steps: usize) -> Result<Vec<Vec<f64>>> {
         if steps > MAX_FORECAST_STEPS {
             return Err(Error::Config(format!("steps must be at most {MAX_FORECAST_STEPS}, got {steps}")));

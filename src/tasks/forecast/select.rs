@@ -24,6 +24,30 @@ pub struct Candidate {
 ///
 /// # Errors
 /// What `train` returns, and as [`ForecastMeta::dataset`] and [`ForecastMeta::evaluate`].
+///
+/// # Example
+/// ```
+/// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+/// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// # let csv: String = std::iter::once("year,value".to_string())
+/// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+/// #     .collect::<Vec<_>>()
+/// #     .join("\n");
+/// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+/// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+/// # let meta = plan.meta(&table, plan.candidates[0])?;
+/// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+/// use rnn::train::{Silent, TrainConfig, Trainer};
+/// let (best, model) = rnn::tasks::forecast::select::<f32>(&plan, &table, |meta, train, val| {
+///     let config = ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) };
+///     let mut trainer = Trainer::new(Model::new(config, Init::PyTorch, 0)?, TrainConfig::default().with_epochs(2))?;
+///     trainer.fit_in_memory(train, Some(val), &mut Silent)?;
+///     Ok(trainer.into_final_model())
+/// })?;
+/// assert_eq!(best.selection.len(), plan.candidates.len()); // every candidate's validation scores
+/// assert_eq!(model.config().output_size, Some(2));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn select<F: Float>(
     plan: &Plan,
     table: &Table,
