@@ -86,7 +86,11 @@ pub fn read(path: &Path) -> Result<NpyArray> {
 /// ```
 /// use rnn::io::npy;
 /// // a float32 vector [1.5, -2]: magic, version 1.0, header length, header, data
-/// let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
+/// let mut header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }".to_string();
+/// while (10 + header.len() + 1) % 64 != 0 {
+///     header.push(' '); // padded so that the data starts at a multiple of 64
+/// }
+/// header.push('\n');
 /// let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
 /// bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
 /// bytes.extend_from_slice(header.as_bytes());

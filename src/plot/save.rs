@@ -37,6 +37,20 @@ impl LinePlot {
     ///
     /// # Errors
     /// [`Error::Plot`] naming `path` when drawing or writing fails (e.g. a missing folder).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::{LinePlot, SIZE, Series};
+    /// let path = std::env::temp_dir().join(format!("rnn-doc-save-png-{}.png", std::process::id()));
+    /// LinePlot::new("", "x", "y").with_series([Series::from_values("a", &[1.0, 2.0])]).save_png(&path)?;
+    /// let png = std::fs::read(&path)?;
+    /// assert_eq!(&png[1..4], b"PNG");
+    /// assert_eq!(u32::from_be_bytes([png[16], png[17], png[18], png[19]]), SIZE.0); // the width
+    /// std::fs::remove_file(&path)?;
+    /// let missing = std::path::Path::new("/nonexistent-dir/a.png");
+    /// assert!(LinePlot::new("", "x", "y").save_png(missing).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn save_png(&self, path: &Path) -> Result<()> {
         write_png(self, path)
     }
@@ -45,6 +59,17 @@ impl LinePlot {
     ///
     /// # Errors
     /// [`Error::Plot`] naming `path` when drawing or writing fails.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::{LinePlot, Series};
+    /// let path = std::env::temp_dir().join(format!("rnn-doc-save-svg-{}.svg", std::process::id()));
+    /// // NaN breaks the line; nothing panics whatever the data
+    /// LinePlot::new("Loss", "epoch", "MSE").with_series([Series::from_values("train", &[1.0, f64::NAN, 0.5])]).save_svg(&path)?;
+    /// assert!(std::fs::read_to_string(&path)?.starts_with("<svg"));
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn save_svg(&self, path: &Path) -> Result<()> {
         write_svg(self, path)
     }

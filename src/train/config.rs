@@ -103,7 +103,7 @@ pub struct TrainConfig {
     pub time_limit: Option<f64>,
     /// Measure the gradient's norm against the time lag at the end of every epoch
     /// ([`EpochRecord::grad_flow`](super::EpochRecord::grad_flow)), on the first
-    /// [`DIAGNOSE_SEQUENCES`](super::history::DIAGNOSE_SEQUENCES) training sequences.
+    /// 16 training sequences.
     #[serde(default)]
     pub diagnose: bool,
     /// A budget of optimizer steps: training stops once this many steps have been taken in

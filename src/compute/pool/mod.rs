@@ -1,5 +1,5 @@
 //! A persistent worker pool for splitting one large matrix product across cores, step after
-//! step, without spawning threads or allocating. The synchronisation is in [`engine`] (model-
+//! step, without spawning threads or allocating. The synchronisation is in `engine` (model-
 //! checked with loom); this file holds the process-wide pool and the rules that keep it from
 //! ever being much slower than one thread:
 //!

@@ -34,7 +34,7 @@ pub struct Vocab {
 /// # Example
 /// ```
 /// use rnn::tasks::charlm::{Vocab, describe_unknown};
-/// let vocab = Vocab::from_text("abc")?;
+/// let vocab = Vocab::from_text("abc\n")?;
 /// let unknown = vocab.unknown("ab\ncZbZ");
 /// assert_eq!((unknown[0].ch, unknown[0].line, unknown[0].column, unknown[0].count), ('Z', 2, 2, 2));
 /// assert_eq!(describe_unknown(&unknown), "'Z' (U+005A) at line 2, column 2, 2 times");

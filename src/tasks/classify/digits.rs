@@ -42,7 +42,7 @@ pub fn read_digits(path: &Path) -> Result<(Array3<f32>, Array1<usize>)> {
 /// use rnn::tasks::classify::parse_digits_csv;
 /// let line = format!("{},7", vec!["16"; 64].join(","));
 /// let (x, labels) = parse_digits_csv(&line)?;
-/// assert_eq!((x.dim(), x[[7, 7, 0]], labels[0]), ((1, 8, 8), 1.0, 7));
+/// assert_eq!((x.dim(), x[[0, 7, 7]], labels[0]), ((1, 8, 8), 1.0, 7));
 /// assert!(parse_digits_csv("1,2,3").unwrap_err().starts_with("line 1:"));
 /// # Ok::<(), String>(())
 /// ```

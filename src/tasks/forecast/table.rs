@@ -50,9 +50,10 @@ pub struct Columns {
 ///
 /// # Example
 /// ```
-/// use rnn::tasks::forecast::table;
+/// use rnn::tasks::forecast::{Columns, table};
 /// let csv = "id,date,y\nA,2024-01,1\nA,2024-02,2\nB,2024-01,5\n";
-/// let t = table::parse(csv.as_bytes(), "long.csv".as_ref(), &Default::default())?;
+/// let columns = Columns { id: Some("id".into()), ..Columns::default() };
+/// let t = table::parse(csv.as_bytes(), "long.csv".as_ref(), &columns)?;
 /// assert_eq!(t.series.len(), 2); // the long format: one series per id
 /// assert_eq!((t.series[0].len(), t.series[0].name(), t.series[1].values.clone()), (2, "series \"A\"".to_string(), vec![5.0]));
 /// assert!(!t.series[1].is_empty());
@@ -153,7 +154,7 @@ pub fn read(path: &Path, columns: &Columns) -> Result<Table> {
 /// Reads `path` as `options` say.
 ///
 /// # Errors
-/// As [`read`].
+/// As [`read()`].
 ///
 /// # Example
 /// ```
@@ -175,7 +176,7 @@ pub fn read_with(path: &Path, columns: &Columns, options: &ReadOptions) -> Resul
 /// fill); `path` names them in errors.
 ///
 /// # Errors
-/// As [`read`].
+/// As [`read()`].
 ///
 /// # Example
 /// ```
@@ -193,7 +194,7 @@ pub fn parse(bytes: &[u8], path: &Path, columns: &Columns) -> Result<Table> {
 /// Reads CSV `bytes` as `options` say; `path` names them in errors.
 ///
 /// # Errors
-/// As [`read`].
+/// As [`read()`].
 ///
 /// # Example
 /// ```
