@@ -130,6 +130,16 @@ impl Float for f64 {
 
 /// An array view of either float type, for code that is not generic over it (an
 /// [`Observer`](crate::train::Observer) receiving a model's tensors).
+///
+/// # Example
+/// ```
+/// use ndarray::{ArrayD, IxDyn};
+/// use rnn::{Float, FloatView};
+/// let a = ArrayD::<f64>::from_elem(IxDyn(&[2]), 0.5);
+/// let view = f64::float_view(a.view());
+/// assert!(matches!(view, FloatView::F64(_)));
+/// assert_eq!(view.iter_f64().sum::<f64>(), 1.0);
+/// ```
 #[derive(Clone, Debug)]
 pub enum FloatView<'a> {
     /// `f32` numbers.

@@ -206,11 +206,36 @@ impl<F: Float> Dataset<F> {
         &self.targets
     }
     /// Which steps the model's head must read for these targets.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{Array2, Array3};
+    /// use rnn::Readout;
+    /// use rnn::data::{Dataset, Targets};
+    /// let x = Array3::<f32>::zeros((4, 7, 1));
+    /// let per_sequence = Dataset::new(x.clone(), Targets::Classes(Array2::zeros((4, 1))), None)?;
+    /// assert_eq!(per_sequence.readout(), Readout::LastStep);
+    /// let per_step = Dataset::new(x, Targets::Classes(Array2::zeros((4, 7))), None)?;
+    /// assert_eq!(per_step.readout(), Readout::EveryStep);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn readout(&self) -> Readout {
         if self.targets.steps() == 1 && self.seq_len() > 1 { Readout::LastStep } else { Readout::EveryStep }
     }
 
     /// The sequences at `rows`, in that order.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// let x = Array3::<f32>::from_shape_fn((10, 2, 1), |(n, _, _)| n as f32);
+    /// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+    /// let (train, val) = (data.subset(&[0, 1, 2, 3, 4, 5, 6, 7]), data.subset(&[8, 9]));
+    /// assert_eq!((train.len(), val.len()), (8, 2));
+    /// assert_eq!(val.inputs()[[1, 0, 0]], 9.0);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn subset(&self, rows: &[usize]) -> Self {
         Dataset {
             inputs: self.inputs.select(Axis(0), rows),

@@ -79,6 +79,26 @@ pub struct LayerReport {
 }
 
 /// The diagnostics of a model on a batch.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::TargetView;
+/// use rnn::diagnose::report::{Diagnostics, Options};
+/// use rnn::train::loss::Loss;
+/// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let x = Array3::<f64>::ones((8, 2, 1));
+/// let y = Array3::<f64>::zeros((8, 2, 1));
+/// let options = Options { end_points: 2, jacobian_batch: 0 };
+/// let d = Diagnostics::compute(&model, x.view(), TargetView::Values(y.view()), Loss::Mse, Readout::EveryStep, options)?;
+/// assert_eq!((d.num_layers, d.hidden_size, d.seq_len, d.end_points.clone()), (1, 4, 8, vec![7, 6]));
+/// let names: Vec<&str> = d.head_grad_norms.iter().map(|(n, _)| n.as_str()).collect();
+/// assert_eq!(names, ["head.weight", "head.bias"]);
+/// let json = serde_json::to_value(&d).map_err(|e| rnn::Error::Config(e.to_string()))?; // what `rnn diagnose --json` prints
+/// assert_eq!(json["layers"][0]["direction"], "forward");
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Diagnostics {
     /// The cell (`rnn`, `lstm`, `gru`) and, for the Elman cell, its activation.

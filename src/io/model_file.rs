@@ -109,6 +109,25 @@ impl ModuleNames {
 }
 
 /// Where a loaded model's configuration came from.
+///
+/// # Example
+/// ```
+/// use rnn::model_file::{self, ConfigSource, LoadOptions};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let own = model_file::from_bytes::<f32>(&model_file::to_bytes(&model, &Default::default())?, "m".as_ref(), &LoadOptions::default())?;
+/// assert_eq!(own.config_source, ConfigSource::Metadata);
+/// // a bare nn.RNN(1, 1, bias=False) state_dict without metadata, written by hand: the sizes
+/// // come from the tensors' names and shapes
+/// let header = r#"{"weight_hh_l0":{"dtype":"F32","shape":[1,1],"data_offsets":[0,4]},"weight_ih_l0":{"dtype":"F32","shape":[1,1],"data_offsets":[4,8]}}"#;
+/// let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+/// bytes.extend_from_slice(header.as_bytes());
+/// bytes.extend_from_slice(&[0.5f32.to_le_bytes(), 2.0f32.to_le_bytes()].concat());
+/// let inferred = model_file::from_bytes::<f32>(&bytes, "sd".as_ref(), &LoadOptions::default())?;
+/// assert_eq!((inferred.config_source, inferred.bare), (ConfigSource::Inferred, true));
+/// assert_eq!((inferred.model.rnn.layers()[0].weight_ih[[0, 0]], inferred.model.config().rnn.bias), (2.0, false));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConfigSource {
     /// The `rnn.config` metadata.

@@ -11,6 +11,14 @@ use crate::{Error, Float};
 /// The activation `act` in `h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`.
 ///
 /// Names follow PyTorch's `nonlinearity` argument (`"tanh"`, `"relu"`), plus `"sigmoid"`.
+///
+/// # Example
+/// ```
+/// use rnn::Nonlinearity;
+/// assert_eq!("relu".parse::<Nonlinearity>()?, Nonlinearity::Relu);
+/// assert_eq!((Nonlinearity::default(), Nonlinearity::Tanh.name()), (Nonlinearity::Tanh, "tanh"));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Nonlinearity {

@@ -21,6 +21,15 @@ use crate::{Error, Float, Nonlinearity};
 /// `[G * hidden_size, proj_size]`), the gates stacked in the order above, as in PyTorch. The
 /// IndRNN's recurrent weight is the vector `u` `[hidden_size]` (each unit sees only its own
 /// previous state), stored as `weight_hh` like the reference PyTorch IndRNN modules store it.
+///
+/// # Example
+/// ```
+/// use rnn::{Cell, Init, Rnn, RnnConfig};
+/// let gru = Rnn::<f32>::new(RnnConfig::new(3, 4).with_cell("gru".parse::<Cell>()?), Init::PyTorch, 0)?;
+/// assert_eq!(gru.layers()[0].weight_hh.dim(), (3 * 4, 4)); // 3 gate blocks
+/// assert_eq!(Cell::Lstm.to_string(), "lstm");
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]

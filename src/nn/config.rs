@@ -39,6 +39,15 @@ use crate::{Error, Nonlinearity, Result};
 /// assert_eq!((c.num_directions(), c.state_size(), c.output_width()), (2, 4, 8));
 /// assert_eq!((c.layer_input_size(0), c.layer_input_size(1)), (3, 8));
 /// assert!(!c.has_residual());
+/// let elman = RnnConfig::new(3, 8)
+///     .with_nonlinearity(rnn::Nonlinearity::Relu)
+///     .with_bias(false)
+///     .with_num_layers(2)
+///     .with_dropout(0.1)
+///     .with_residual(true);
+/// assert_eq!((elman.residual_at(0), elman.residual_at(1), elman.has_residual()), (false, true, true));
+/// let indrnn = RnnConfig::new(3, 8).with_cell(Cell::IndRnn).with_recurrent_max(Some(2f64.powf(0.01)));
+/// indrnn.validate()?;
 /// // the JSON of a model file's `rnn.config` (the head's `output_size` beside it)
 /// let json = serde_json::to_value(&c).map_err(|e| rnn::Error::Config(e.to_string()))?;
 /// assert_eq!((json["mode"].as_str(), json["proj_size"].as_u64()), (Some("LSTM"), Some(4)));

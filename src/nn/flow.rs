@@ -71,6 +71,20 @@ impl GradFlow {
 }
 
 /// The gradient's norm against the time lag (see [`flow_by_lag`]).
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::nn::flow::flow_by_lag;
+/// use rnn::{Cell, Init, Model, ModelConfig, Readout, RnnConfig};
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(1, 4).with_cell(Cell::Lstm), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let x = Array3::<f64>::ones((6, 2, 1));
+/// let trace = model.forward_eval(x.view(), None, Readout::EveryStep)?;
+/// let lag = flow_by_lag(&model, &trace, Array3::ones((6, 2, 1)).view(), Readout::EveryStep, 2)?;
+/// assert_eq!(lag.end_points, [5, 4]);
+/// assert!(lag.c.is_some()); // an LSTM's cell state too
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct LagFlow {
     /// The steps `t_e` whose loss was back-propagated alone.

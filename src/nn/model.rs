@@ -11,6 +11,18 @@ use crate::{Error, Float, Init, Result, Rnn, RnnConfig};
 
 /// A model's sizes: the RNN's configuration plus the head's width, if any. This is the JSON
 /// stored under `rnn.config` in a model file.
+///
+/// # Example
+/// ```
+/// use rnn::{Cell, ModelConfig, RnnConfig};
+/// let config = ModelConfig { rnn: RnnConfig::new(3, 8).with_cell(Cell::Gru), output_size: Some(2) };
+/// // the JSON of a model file's `rnn.config`: the RNN's keys and the head's width, flat
+/// let json = serde_json::to_string(&config).map_err(|e| rnn::Error::Config(e.to_string()))?;
+/// assert!(json.contains("\"mode\":\"GRU\"") && json.contains("\"output_size\":2"));
+/// let back: ModelConfig = serde_json::from_str(&json).map_err(|e| rnn::Error::Config(e.to_string()))?;
+/// assert_eq!(back, config);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
     /// The RNN.
@@ -22,6 +34,19 @@ pub struct ModelConfig {
 }
 
 /// Which steps the head reads.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+/// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(3) }, Init::PyTorch, 0)?;
+/// let x = Array3::<f32>::ones((10, 5, 2));
+/// let many = model.forward_eval(x.view(), None, Readout::EveryStep)?; // many-to-many
+/// let one = model.forward_eval(x.view(), None, Readout::LastStep)?; // many-to-one
+/// assert_eq!((many.y().dim(), one.y().dim()), ((10, 5, 3), (1, 5, 3)));
+/// assert_eq!(Readout::default(), Readout::EveryStep);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Readout {
     /// Many-to-many: an output for every step.
@@ -58,6 +83,19 @@ pub struct Model<F = f32> {
 /// The recurrent state a sequence leaves and the next chunk of it starts from: the hidden
 /// states `h` `[num_layers * D, batch, state_size]` and an LSTM's cell states `c`
 /// `[num_layers * D, batch, hidden_size]` (PyTorch's `(h_n, c_n)`).
+///
+/// # Example
+/// ```
+/// use ndarray::{Array3, s};
+/// use rnn::{Cell, Init, Model, ModelConfig, Readout, RnnConfig};
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(1, 4).with_cell(Cell::Lstm), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let x = Array3::<f64>::ones((6, 2, 1));
+/// let state = model.forward_eval(x.slice(s![..3, .., ..]), None, Readout::EveryStep)?.state();
+/// assert_eq!((state.h.dim(), state.c.as_ref().map(|c| c.dim())), ((1, 2, 4), Some((1, 2, 4))));
+/// let rest = model.forward_eval_from(x.slice(s![3.., .., ..]), Some(&state), Readout::EveryStep)?;
+/// assert_eq!(rest.y().dim(), (3, 2, 1));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct State<F = f32> {
     /// Hidden states.
@@ -85,6 +123,18 @@ impl<F: Float> State<F> {
 
 /// What [`Model::forward_train`] kept for [`Model::backward`].
 /// It borrows the input (`'a`).
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let x = Array3::<f64>::ones((4, 3, 2));
+/// let trace = model.forward_train(x.view(), None, Readout::LastStep, &mut rand::rng())?;
+/// let grads = model.backward_owned(trace, Array3::ones((1, 3, 1)).view(), None, true)?; // consumes it
+/// assert_eq!(grads.input().map(|d| d.dim()), Some((4, 3, 2)));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct ModelTrace<'a, F = f32> {
     rnn: RnnTrace<'a, F>,
@@ -139,6 +189,22 @@ impl<'a, F: Float> ModelTrace<'a, F> {
 }
 
 /// Gradients of a [`Model`].
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let x = Array3::<f64>::ones((4, 3, 2));
+/// let trace = model.forward_eval(x.view(), None, Readout::EveryStep)?;
+/// let grads = model.backward(&trace, Array3::ones((4, 3, 1)).view(), None)?;
+/// // one gradient per parameter, in the order and under the names of Model::named_tensors
+/// let names: Vec<String> = grads.named_tensors(model.rnn.config()).into_iter().map(|(n, _)| n).collect();
+/// let params: Vec<String> = model.named_tensors().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, params);
+/// assert_eq!(grads.head.as_ref().map(|h| h.weight.dim()), Some((1, 4)));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelGrads<F = f32> {
     /// The RNN's parameter, input and `h0` gradients.
@@ -654,6 +720,22 @@ impl<F: Float> Model<F> {
     /// # Errors
     /// [`Error::Shape`] when a gradient's shape does not match the trace or `flow` is not
     /// sized for it.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::nn::flow::GradFlow;
+    /// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4).with_num_layers(2), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((8, 2, 2));
+    /// let trace = model.forward_eval(x.view(), None, Readout::LastStep)?;
+    /// let mut flow = GradFlow::new(model.rnn.config(), 8);
+    /// model.backward_flow(&trace, Array3::ones((1, 2, 1)).view(), &mut flow)?;
+    /// // a loss on the last step: the gradient reaches back from step 7 and shrinks on the way
+    /// assert!(flow.h[[1, 7]] > flow.h[[1, 0]] && flow.h[[1, 0]] > 0.0);
+    /// assert!(model.backward_flow(&trace, Array3::ones((1, 2, 1)).view(), &mut GradFlow::new(model.rnn.config(), 5)).is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn backward_flow(
         &self,
         trace: &ModelTrace<'_, F>,

@@ -92,6 +92,28 @@ pub struct CheckpointRef<'a, F: Float> {
 }
 
 /// A checkpoint read back.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::train::{RunPaths, Silent, TrainConfig, Trainer, checkpoint};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let dir = std::env::temp_dir().join(format!("rnn-doc-checkpoint-struct-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let x = Array3::from_shape_fn((4, 3, 1), |(n, t, _)| (n + t) as f32 * 0.1);
+/// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let paths = RunPaths::from_model_path(&dir.join("m.safetensors"));
+/// let config = TrainConfig::default().with_epochs(2);
+/// Trainer::new(model, config.clone())?.fit(&data, Some(&data), &paths, &mut Silent)?;
+/// let c = checkpoint::load::<f32>(&paths.last, &config)?;
+/// let best = c.state.best.as_ref().ok_or("a best epoch")?;
+/// assert!(best.epoch >= 1 && best.val_loss.is_finite());
+/// assert!(c.state.partial.is_none() && c.carried.is_none());
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Checkpoint<F: Float> {
     /// The weights.
     pub model: Model<F>,

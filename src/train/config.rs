@@ -66,6 +66,32 @@ pub enum StateReset {
 /// let config = TrainConfig::default().with_epochs(50).with_batch_size(16).with_clip_norm(Some(1.0));
 /// assert_eq!((config.epochs, config.batch_size, config.lr), (50, 16, 1e-3));
 /// ```
+///
+/// Every setter, as `rnn train`'s flags set them:
+/// ```
+/// use rnn::loss::Loss;
+/// use rnn::optim::OptimizerConfig;
+/// use rnn::schedule::Schedule;
+/// use rnn::train::{StateReset, TrainConfig};
+/// let config = TrainConfig::default()
+///     .with_lr(3e-3)
+///     .with_optimizer(OptimizerConfig::adamw())
+///     .with_schedule("cosine".parse::<Schedule>()?.with_warmup(100))
+///     .with_clip_value(Some(0.5))
+///     .with_tbptt(Some(50))
+///     .with_state_reset(StateReset::Epoch)
+///     .with_loss(Loss::Mae)
+///     .with_patience(Some(10))
+///     .with_min_delta(1e-4)
+///     .with_shuffle(false)
+///     .with_seed(7)
+///     .with_time_limit(Some(600.0))
+///     .with_diagnose(true)
+///     .with_max_steps(Some(10_000));
+/// config.validate()?;
+/// assert_eq!((config.tbptt, config.loss, config.seed, config.max_steps), (Some(50), Loss::Mae, 7, Some(10_000)));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TrainConfig {

@@ -10,6 +10,39 @@ use super::EpochRecord;
 use crate::{FloatView, Result};
 
 /// What training will do, said before it starts.
+///
+/// # Example
+/// ```
+/// use std::ops::ControlFlow;
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::train::{BatchProgress, EpochRecord, Observer, Plan, TrainConfig, Trainer};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// /// Prints nothing; keeps the plan and the progress reports.
+/// #[derive(Default)]
+/// struct Keep { plan: Option<Plan>, batches: Vec<BatchProgress> }
+/// impl Observer for Keep {
+///     fn start(&mut self, plan: &Plan) {
+///         self.plan = Some(plan.clone());
+///     }
+///     fn batch(&mut self, progress: &BatchProgress) {
+///         self.batches.push(progress.clone());
+///     }
+///     fn epoch(&mut self, _: &EpochRecord) -> ControlFlow<()> {
+///         ControlFlow::Continue(())
+///     }
+/// }
+/// let x = Array3::from_shape_fn((6, 5, 1), |(n, t, _)| ((n + t) as f32).sin());
+/// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let mut keep = Keep::default();
+/// Trainer::new(model, TrainConfig::default().with_epochs(2).with_batch_size(4))?.fit_in_memory(&data, None, &mut keep)?;
+/// let plan = keep.plan.ok_or(rnn::Error::Training("no plan".into()))?;
+/// assert_eq!((plan.sequences, plan.seq_len, plan.batches_per_epoch, plan.parameters), (6, 5, 2, 33));
+/// assert_eq!(keep.batches.len(), 4); // 2 batches, 2 epochs
+/// assert_eq!((keep.batches[3].epoch, keep.batches[3].batch, keep.batches[3].batches), (2, 2, 2));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Plan {
     /// Training sequences.

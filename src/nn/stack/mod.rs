@@ -54,6 +54,18 @@ pub struct Rnn<F = f32> {
 
 /// Everything the forward pass of a deep RNN kept for its backward pass. It borrows the input
 /// (`'a`) rather than copying it.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::{Init, Rnn, RnnConfig};
+/// let rnn = Rnn::<f64>::new(RnnConfig::new(2, 4), Init::PyTorch, 0)?;
+/// let x = Array3::<f64>::ones((3, 2, 2));
+/// let trace = rnn.forward_trace(x.view(), None)?; // borrows x until the backward pass
+/// let grads = rnn.backward(&trace, Array3::ones(trace.output().raw_dim()).view(), None)?;
+/// assert_eq!(grads.layers[0].weight_ih.dim(), (4, 2));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct RnnTrace<'a, F = f32> {
     x: CowArray<'a, F, Ix3>,
@@ -122,6 +134,20 @@ impl<F: Float> RnnTrace<'_, F> {
 }
 
 /// Gradients of a deep RNN's parameters, input and initial state.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::{Init, Rnn, RnnConfig};
+/// let rnn = Rnn::<f64>::new(RnnConfig::new(2, 4).with_bidirectional(true), Init::PyTorch, 0)?;
+/// let x = Array3::<f64>::ones((3, 2, 2));
+/// let trace = rnn.forward_trace(x.view(), None)?;
+/// let grads = rnn.backward(&trace, Array3::ones((3, 2, 8)).view(), None)?;
+/// assert_eq!(grads.layers.len(), 2); // forward and reverse, as LayerParams
+/// assert_eq!((grads.h0.dim(), grads.input.map(|d| d.dim())), ((2, 2, 4), Some((3, 2, 2))));
+/// assert!(grads.c0.is_none());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct RnnGrads<F = f32> {
     /// Parameter gradients, same layout as the parameters.
@@ -172,6 +198,17 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// [`Error::Config`] when the configuration is out of range.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let a = Rnn::<f32>::new(RnnConfig::new(3, 8), Init::PyTorch, 1)?;
+    /// assert_eq!(a, Rnn::new(RnnConfig::new(3, 8), Init::PyTorch, 1)?); // reproducible
+    /// assert_ne!(a, Rnn::new(RnnConfig::new(3, 8), Init::PyTorch, 2)?);
+    /// assert!(a.layers()[0].weight_hh.iter().all(|w| w.abs() as f64 <= 1.0 / 8f64.sqrt() + 1e-7)); // U(±1/√H)
+    /// assert!(Rnn::<f32>::new(RnnConfig::new(3, 8).with_num_layers(0), Init::PyTorch, 1).is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn new(config: RnnConfig, init: Init, seed: u64) -> Result<Self> {
         use rand::SeedableRng;
         Self::with_rng(config, init, &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed))
@@ -365,6 +402,19 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` or `h0` has the wrong shape, or `seq_len` or `batch` is 0.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{Array3, s};
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f64>::new(RnnConfig::new(2, 4).with_num_layers(2), Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::from_shape_fn((5, 3, 2), |(t, b, i)| (t + b + i) as f64 * 0.1);
+    /// let (output, h_n) = rnn.forward(x.view(), None)?;
+    /// // the top layer's last output is its final state
+    /// assert_eq!(output.slice(s![4, .., ..]), h_n.slice(s![1, .., ..]));
+    /// assert!(rnn.forward(x.slice(s![..0, .., ..]), None).is_err()); // seq_len 0
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>) -> Result<(Array3<F>, Array3<F>)> {
         let trace = self.run(x, h0, None, None::<&mut rand_chacha::ChaCha8Rng>, &[])?;
         Ok((trace.output().to_owned(), trace.h_n))

@@ -15,6 +15,16 @@ use crate::{Error, Float, Model, Result, Stepper};
 /// | `temperature` | 1.0 | divides the logits: below 1 sharper, above 1 flatter; 0 takes the most likely |
 /// | `top_k` | none | draw only among the `k` most likely characters (1 is greedy) |
 /// | `seed` | 0 | the ChaCha8 stream of draws: the same seed gives the same text |
+///
+/// # Example
+/// ```
+/// use rnn::tasks::charlm::Sampling;
+/// let s = Sampling::default();
+/// assert_eq!((s.temperature, s.top_k, s.seed), (1.0, None, 0));
+/// let greedy = Sampling { top_k: Some(1), ..s };
+/// greedy.validate()?;
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sampling {
     /// Logits are divided by this; 0 means greedy.

@@ -47,6 +47,16 @@ pub const KIND: &str = "charlm";
 
 /// What a character model carries besides its weights, stored as JSON under
 /// [`TASK_KEY`](super::TASK_KEY): `{"kind":"charlm","vocab":"\n !...z","held_out":0.1}`.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::charlm::{CharLmTask, Vocab};
+/// let task = CharLmTask { vocab: Vocab::from_text("abc")?, held_out: 0.1 };
+/// let meta = task.to_metadata();
+/// assert_eq!(rnn::tasks::kind(&meta).as_deref(), Some("charlm"));
+/// assert_eq!(CharLmTask::from_metadata(&meta)?, task);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CharLmTask {
     /// The characters, in class order.

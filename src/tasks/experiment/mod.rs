@@ -116,6 +116,16 @@ impl fmt::Display for Task {
 }
 
 /// What to run.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::{Experiment, Options, Task};
+/// let depth: Experiment = "depth".parse()?; // the depth study, on the adding problem
+/// assert_eq!(depth, Experiment::Depth(Task::Adding));
+/// assert_eq!(depth.name(), "depth");
+/// let options = Options { experiment: Experiment::Task(Task::PixelDigits), ..Options::default() };
+/// assert_eq!(options.steps(), Task::PixelDigits.default_steps());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Experiment {
     /// Every listed model on one task.
@@ -171,6 +181,15 @@ impl FromStr for Experiment {
 /// | `curve_points` | 25 | test evaluations during training (plus one before) |
 /// | `test_size` | 1000 | held-out sequences of the synthetic tasks (the digits: a fixed 20% split) |
 /// | `lag_batch` | 32 | test sequences the gradient's norm against the lag is measured on |
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::{Experiment, ModelSpec, Options, Task};
+/// let options = Options { experiment: Experiment::Depth(Task::Copy), layers: Some(4), ..Options::default() };
+/// options.validate()?;
+/// assert_eq!(options.model_list(), [ModelSpec::plain(rnn::Cell::IndRnn)]); // the depth study's default
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
     /// What to run.
@@ -287,6 +306,29 @@ impl Options {
 }
 
 /// An experiment's results.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::{self, Experiment, ModelSpec, Options, Quiet, Task};
+/// let options = Options {
+///     experiment: Experiment::Task(Task::Adding),
+///     length: Some(6),
+///     models: ModelSpec::parse_list("indrnn")?,
+///     steps: Some(3),
+///     hidden: 4,
+///     batch_size: 4,
+///     test_size: 8,
+///     curve_points: 1,
+///     lag_batch: 2,
+///     ..Options::default()
+/// };
+/// let result = experiment::run(&options, &mut Quiet)?;
+/// assert_eq!((result.task.as_str(), result.seq_len), ("adding", 6));
+/// let m = &result.models[0];
+/// assert_eq!((m.hyper.num_layers, m.steps, m.curve.len()), (2, 3, 2)); // a point before training and one after
+/// assert!(m.parameters > 0 && m.diverged.is_none());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, Serialize)]
 pub struct ExperimentResult {
     /// `adding`, `copy`, `pixel-digits` or `depth`.

@@ -17,6 +17,24 @@ use crate::train::{BatchProgress, Observer, StateReset, TrainConfig, Trainer, ev
 use crate::{Error, Model, ModelConfig, Result, RnnConfig};
 
 /// Receives an experiment's progress (the command line draws bars with it).
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::{self, ModelSpec, Options, Reporter};
+/// /// Logs which model is training.
+/// #[derive(Default)]
+/// struct Log(Vec<String>);
+/// impl Reporter for Log {
+///     fn model_start(&mut self, index: usize, count: usize, label: &str, steps: usize) {
+///         self.0.push(format!("{}/{count} {label} ({steps} steps)", index + 1));
+///     }
+/// }
+/// let options = Options { length: Some(5), models: ModelSpec::parse_list("rnn")?, steps: Some(2), hidden: 4, batch_size: 2, test_size: 4, curve_points: 1, lag_batch: 2, ..Options::default() };
+/// let mut log = Log::default();
+/// experiment::run(&options, &mut log)?;
+/// assert_eq!(log.0, ["1/1 rnn (2 steps)"]);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub trait Reporter {
     /// Before model `index` of `count` (0-based) starts training for `steps` optimizer steps.
     fn model_start(&mut self, _index: usize, _count: usize, _label: &str, _steps: usize) {}

@@ -9,6 +9,14 @@ use serde::Serialize;
 use crate::{Cell, Error, Init, Nonlinearity, Result};
 
 /// How a cell is initialised and trained, beyond its defaults.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::{ModelSpec, Variant};
+/// let variants: Vec<Variant> = ModelSpec::parse_list("rnn:orthogonal, irnn, gru:chrono")?.iter().map(|m| m.variant).collect();
+/// assert_eq!(variants, [Variant::Orthogonal, Variant::Irnn, Variant::Chrono]);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Variant {
     /// The cell's defaults: PyTorch's initialisation (an IndRNN: `u` from U(0, 1), bounded by
@@ -186,6 +194,14 @@ impl fmt::Display for ModelSpec {
 }
 
 /// The hyper-parameters a model was trained with, as the results report them.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::ModelSpec;
+/// let h = "lstm:forget-bias".parse::<ModelSpec>()?.hyper(50, 16, 8, Some(2), Some(1e-3));
+/// assert_eq!((h.num_layers, h.hidden_size, h.batch_size, h.lr, h.forget_bias), (2, 16, 8, 1e-3, Some(1.0)));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Hyper {
     /// The cell (`rnn`, `lstm`, `gru` or `indrnn` in JSON).

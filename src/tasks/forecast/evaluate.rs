@@ -12,6 +12,27 @@ use crate::{Error, Float, Model, Readout, Result};
 pub const MAX_FORECAST_STEPS: usize = 100_000;
 
 /// One series' rolling-origin forecasts over a part.
+///
+/// # Example
+/// ```
+/// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+/// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// # let csv: String = std::iter::once("year,value".to_string())
+/// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+/// #     .collect::<Vec<_>>()
+/// #     .join("\n");
+/// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+/// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+/// # let meta = plan.meta(&table, plan.candidates[0])?;
+/// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+/// let (_, forecasts) = meta.evaluate(&model, &table, Part::Test, None)?;
+/// let f = &forecasts[0];
+/// assert_eq!((f.series, f.model.len(), f.model[0].len()), (0, f.origins.len(), 2));
+/// // persistence repeats the value at the origin
+/// let y = &table.series[0].values;
+/// assert_eq!(f.persistence[0], [y[f.origins[0]]; 2]);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeriesForecasts {
     /// Index of the series in the table.
@@ -48,6 +69,25 @@ pub struct StepScores {
 
 /// A rolling-origin evaluation: from every origin of a part where the whole horizon lies in
 /// the part, over every step.
+///
+/// # Example
+/// ```
+/// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+/// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// # let csv: String = std::iter::once("year,value".to_string())
+/// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+/// #     .collect::<Vec<_>>()
+/// #     .join("\n");
+/// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+/// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+/// # let meta = plan.meta(&table, plan.candidates[0])?;
+/// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+/// let (ev, _) = meta.evaluate(&model, &table, Part::Validation, None)?;
+/// assert_eq!((ev.season, ev.per_step.len()), (1, 2)); // per step ahead: H = 2
+/// assert_eq!(ev.per_step[1].step, 2);
+/// assert!(ev.statistical.is_none()); // the CLI adds the ETS baseline
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Evaluation {
     /// The model.

@@ -13,6 +13,13 @@
 use serde::{Deserialize, Serialize};
 
 /// The four accuracy figures of one forecaster.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::metrics::scores;
+/// let s = scores(&[10.0, 20.0], &[12.0, 18.0], 4.0);
+/// assert_eq!((s.rmse, s.mae, s.mase), (2.0, 2.0, 0.5));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
     /// Root mean squared error, original units.

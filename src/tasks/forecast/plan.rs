@@ -74,6 +74,14 @@ impl FromStr for Split {
 }
 
 /// A part of each series.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::{Part, Split};
+/// let sizes = Split::default().sizes(100);
+/// assert_eq!((Part::Train.range(sizes), Part::Test.range(sizes)), (0..70, 85..100));
+/// assert_eq!(Part::Train.name(), "training");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
     /// The earliest rows.
@@ -135,6 +143,25 @@ impl Default for Settings {
 }
 
 /// The data-driven choices made before training: window, season and the transformations to try.
+///
+/// # Example
+/// ```
+/// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+/// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// # let csv: String = std::iter::once("year,value".to_string())
+/// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+/// #     .collect::<Vec<_>>()
+/// #     .join("\n");
+/// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+/// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+/// # let meta = plan.meta(&table, plan.candidates[0])?;
+/// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+/// assert_eq!((plan.window, plan.horizon, plan.season, plan.season_detected), (6, 2, 1, false));
+/// assert_eq!(plan.split.sizes(60), [42, 9, 9]);
+/// let detected = Plan::new(&table, &Settings::default())?; // window, season, transformations chosen
+/// assert!(detected.window >= 2 && !detected.candidates.is_empty());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
     /// Input steps.

@@ -89,6 +89,15 @@ impl Series {
 }
 
 /// The series of a file and the columns they came from.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::table;
+/// let t = table::parse(b"date;value\n2024-01-01;1,5\n2024-01-02;2,5\n", "d.csv".as_ref(), &Default::default())?;
+/// assert_eq!((t.date_format.as_deref(), t.target_index), (Some("%Y-%m-%d"), 2));
+/// assert_eq!(t.series[0].dates.as_deref(), Some(&["2024-01-01".to_string(), "2024-01-02".to_string()][..]));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Table {
     /// The file (named in errors).

@@ -23,6 +23,13 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, Result};
 
 /// The three ways of forming targets.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::{Kind, Transformation};
+/// let kinds: Vec<Kind> = Transformation::ALL.iter().filter(|t| !t.log).map(|t| t.kind).collect();
+/// assert_eq!(kinds, [Kind::Zscore, Kind::Residual, Kind::Seasonal]);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
@@ -104,6 +111,24 @@ impl FromStr for Transformation {
 }
 
 /// What a series' training split says about it: the statistics the transformation uses.
+///
+/// # Example
+/// ```
+/// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+/// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// # let csv: String = std::iter::once("year,value".to_string())
+/// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+/// #     .collect::<Vec<_>>()
+/// #     .join("\n");
+/// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+/// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+/// # let meta = plan.meta(&table, plan.candidates[0])?;
+/// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+/// let stats = &meta.series[0];
+/// assert_eq!(stats.split, [42, 9, 9]);
+/// assert!(stats.std > 0.0 && stats.id.is_none() && stats.feature_mean.is_empty());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SeriesStats {
     /// The series' id (long format).
