@@ -30,7 +30,7 @@ use crate::io::tensorboard::SummaryWriter;
 /// use rnn::data::{Dataset, Targets};
 /// use rnn::train::{TensorBoard, TrainConfig, Trainer};
 /// use rnn::{Init, Model, ModelConfig, RnnConfig};
-/// let dir = std::env::temp_dir().join(format!("rnn-doc-tensorboard-{}", std::process::id()));
+/// let dir = std::env::temp_dir().join(format!("rnn-doc-tb-observer-{}", std::process::id()));
 /// let mut tensorboard = TensorBoard::create(dir.join("runs"))?;
 /// assert!(tensorboard.path().starts_with(dir.join("runs")));
 /// let x = Array3::from_shape_fn((4, 5, 1), |(n, t, _)| (n + t) as f32 * 0.1);

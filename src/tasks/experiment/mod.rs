@@ -125,6 +125,7 @@ impl fmt::Display for Task {
 /// assert_eq!(depth.name(), "depth");
 /// let options = Options { experiment: Experiment::Task(Task::PixelDigits), ..Options::default() };
 /// assert_eq!(options.steps(), Task::PixelDigits.default_steps());
+/// # Ok::<(), rnn::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Experiment {
@@ -323,7 +324,7 @@ impl Options {
 ///     ..Options::default()
 /// };
 /// let result = experiment::run(&options, &mut Quiet)?;
-/// assert_eq!((result.task.as_str(), result.seq_len), ("adding", 6));
+/// assert_eq!((result.task.as_str(), result.seq_len), ("adding problem, T = 6", 6));
 /// let m = &result.models[0];
 /// assert_eq!((m.hyper.num_layers, m.steps, m.curve.len()), (2, 3, 2)); // a point before training and one after
 /// assert!(m.parameters > 0 && m.diverged.is_none());
