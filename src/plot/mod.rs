@@ -99,6 +99,15 @@ const FAINT: RGBColor = RGBColor(120, 120, 120);
 const LIMIT: f64 = 1e300;
 
 /// How a series' line is drawn.
+///
+/// # Example
+/// ```
+/// use rnn::plot::{LineStyle, Series};
+/// let styles = [LineStyle::Solid, LineStyle::Dashed, LineStyle::Dotted, LineStyle::DashDot];
+/// let lines: Vec<Series> = styles.iter().map(|s| Series::from_values("model", &[1.0, 2.0]).with_style(*s)).collect();
+/// assert_eq!(lines[3].style, LineStyle::DashDot);
+/// assert_eq!(LineStyle::default(), LineStyle::Solid);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LineStyle {
     /// A continuous line.
@@ -113,6 +122,18 @@ pub enum LineStyle {
 }
 
 /// What a log y axis does when some values are ≤ 0, which have no logarithm.
+///
+/// # Example
+/// ```
+/// use rnn::plot::{LinePlot, NonPositive, Series};
+/// let path = std::env::temp_dir().join(format!("rnn-doc-nonpositive-{}.svg", std::process::id()));
+/// let norms = [1.0, 0.1, 0.0, 0.001]; // one norm underflowed to 0
+/// let plot = LinePlot::new("", "lag", "norm").with_series([Series::from_values("h", &norms)]).with_log_y(true);
+/// plot.clone().with_nonpositive(NonPositive::Skip).save_svg(&path)?;
+/// assert!(std::fs::read_to_string(&path)?.contains("1 value"), "the axis title says how many were left out");
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NonPositive {
     /// The y axis turns linear, and its title says so.

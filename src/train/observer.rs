@@ -64,6 +64,22 @@ pub struct Plan {
 }
 
 /// Progress within an epoch.
+///
+/// # Example
+/// ```
+/// use rnn::train::{BatchProgress, Observer};
+/// /// Prints one line per 10 batches, as a progress bar would redraw.
+/// struct Lines;
+/// impl Observer for Lines {
+///     fn batch(&mut self, p: &BatchProgress) {
+///         if p.batch % 10 == 0 || p.batch == p.batches {
+///             eprintln!("epoch {} {}/{} loss {:.4} lr {:.2e} {:.0} seq/s", p.epoch, p.batch, p.batches, p.loss, p.lr, p.sequences_per_sec);
+///         }
+///     }
+/// }
+/// let mut lines = Lines;
+/// lines.batch(&BatchProgress { epoch: 1, batch: 10, batches: 20, loss: 0.5, lr: 1e-3, sequences_per_sec: 900.0 });
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchProgress {
     /// 1-based epoch.
@@ -183,6 +199,20 @@ pub struct ParamView<'a> {
 }
 
 /// An observer that ignores everything.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::train::{Silent, TrainConfig, Trainer};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let x = Array3::from_shape_fn((2, 3, 1), |(n, t, _)| (n + t) as f32);
+/// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let report = Trainer::new(model, TrainConfig::default().with_epochs(1))?.fit_in_memory(&data, None, &mut Silent)?;
+/// assert_eq!(report.history.len(), 1);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub struct Silent;
 impl Observer for Silent {}
 

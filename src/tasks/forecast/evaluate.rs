@@ -52,6 +52,23 @@ pub struct SeriesForecasts {
 }
 
 /// The scores of step k of a multi-step forecast.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::{Part, Plan, Settings, table};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let csv: String = std::iter::once("t,y".to_string()).chain((0..50).map(|t| format!("{t},{}", (t as f64 * 0.4).sin()))).collect::<Vec<_>>().join("\n");
+/// let table = table::parse(csv.as_bytes(), "s.csv".as_ref(), &Default::default())?;
+/// let plan = Plan::new(&table, &Settings { horizon: 3, window: Some(6), season: Some(1), ..Settings::default() })?;
+/// let meta = plan.meta(&table, plan.candidates[0])?;
+/// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(3) }, Init::PyTorch, 0)?;
+/// let (ev, _) = meta.evaluate(&model, &table, Part::Test, None)?;
+/// let steps: Vec<usize> = ev.per_step.iter().map(|s| s.step).collect();
+/// assert_eq!(steps, [1, 2, 3]);
+/// // persistence gets worse the further ahead on a sine
+/// assert!(ev.per_step[2].persistence.mae > ev.per_step[0].persistence.mae);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct StepScores {
     /// Steps ahead (1-based).
