@@ -13,7 +13,7 @@ use crate::{Error, Result};
 /// product of the process; later calls return the count in force.
 ///
 /// # Errors
-/// [`Error::Config`] for 0 threads, more than [`pool::MAX_THREADS`], or an `RNN_NUM_THREADS`
+/// [`Error::Config`] for 0 threads, more than `pool::MAX_THREADS`, or an `RNN_NUM_THREADS`
 /// that is neither.
 ///
 /// # Example

@@ -4,7 +4,7 @@
 //!
 //! Measured per layer and direction over the first `min(B, max_batch)` sequences and every
 //! step, on the plain reference's forward pass from zero initial states without dropout
-//! ([`super::jacobian::with_eval_run`]). A "unit-step" is one unit at one step of one sequence.
+//! (`jacobian::with_eval_run`). A "unit-step" is one unit at one step of one sequence.
 //!
 //! | cell | name | fraction of |
 //! |---|---|---|

@@ -45,7 +45,7 @@ pub struct SeriesForecasts {
     pub persistence: Vec<Vec<f64>>,
     /// Seasonal naive's.
     pub seasonal_naive: Vec<Vec<f64>>,
-    /// The statistical baseline's ([`super::statistical`]), once added.
+    /// The statistical baseline's (`statistical`), once added.
     pub statistical: Option<Vec<Vec<f64>>>,
     /// The prediction intervals' half-widths `[step][80%, 95%]`, original units, once added.
     pub half_widths: Option<Vec<[f64; 2]>>,
@@ -113,13 +113,13 @@ pub struct Evaluation {
     pub persistence: Scores,
     /// Seasonal naive (value one season back).
     pub seasonal_naive: Scores,
-    /// The statistical baseline ([`super::statistical`]), when added and every fit succeeded.
+    /// The statistical baseline (`statistical`), when added and every fit succeeded.
     #[serde(rename = "auto_ets", skip_serializing_if = "Option::is_none")]
     pub statistical: Option<Scores>,
     /// Its name, e.g. `MSTL(12)+AutoETS`.
     #[serde(rename = "auto_ets_model", skip_serializing_if = "Option::is_none")]
     pub statistical_name: Option<String>,
-    /// The prediction intervals' coverage ([`super::intervals`]), once added.
+    /// The prediction intervals' coverage (`intervals`), once added.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coverage: Option<super::intervals::Coverage>,
     /// The season of the seasonal naive baseline and of MASE's scale.
@@ -177,7 +177,7 @@ impl ForecastMeta {
     /// baselines; `season` is the seasonal naive's and MASE's m (the model's own by default).
     ///
     /// # Errors
-    /// As [`ForecastMeta::dataset`] and [`ForecastMeta::predict`]; [`Error::Config`] when the
+    /// As [`ForecastMeta::dataset`]; shape errors when the model does not fit the metadata; [`Error::Config`] when the
     /// part has no origin.
     ///
     /// # Example
@@ -318,7 +318,7 @@ impl ForecastMeta {
     ///
     /// # Errors
     /// [`Error::Config`] when `steps` exceeds H for a model with features (their future is
-    /// unknown) or [`MAX_FORECAST_STEPS`]; as [`ForecastMeta::predict`].
+    /// unknown) or [`MAX_FORECAST_STEPS`]; shape errors when the model does not fit the metadata.
     ///
     /// # Example
     /// ```

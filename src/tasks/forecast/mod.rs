@@ -121,8 +121,8 @@ pub struct ForecastMeta {
     #[serde(default)]
     pub read: ReadOptions,
     /// The network's weight w in the forecast w·network + (1 − w)·statistical baseline
-    /// ([`statistical`], season [`ForecastMeta::season`]), chosen on the validation split
-    /// ([`ForecastMeta::choose_combination`]); `None`: the network alone.
+    /// (`statistical`, season [`ForecastMeta::season`]), chosen on the validation split
+    /// (`ForecastMeta::choose_combination`); `None`: the network alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub combine: Option<f64>,
 }

@@ -3,7 +3,7 @@
 //! (the long format, e.g. Nixtla's `unique_id,ds,y`).
 //!
 //! The delimiter is sniffed (`,`, `;` or tab) unless given; numbers may have decimal commas;
-//! dates are read as [`super::dates`] says; missing values are refused or filled
+//! dates are read as `dates` says; missing values are refused or filled
 //! ([`ReadOptions`]).
 //!
 //! Every problem is an [`Error::Data`] naming the file, the line (1-based, the header is line 1)

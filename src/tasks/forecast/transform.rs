@@ -145,7 +145,7 @@ pub struct SeriesStats {
     pub feature_mean: Vec<f64>,
     /// Standard deviation of each feature over the training split.
     pub feature_std: Vec<f64>,
-    /// [`super::fingerprint::checksum`] of the whole series trained on (absent in older files).
+    /// `fingerprint::checksum` of the whole series trained on (absent in older files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<u64>,
 }
