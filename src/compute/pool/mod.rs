@@ -7,10 +7,15 @@
 //!   deadlock; so does a `run` while another thread's job holds the pool;
 //! - the caller claims parts like a worker, so a worker the operating system does not schedule
 //!   only loses its share of the speed-up;
-//! - when a job still made the caller wait longer than a part takes (a worker claimed a part
-//!   and was then descheduled, as happens when another process is busy on its core), the pool
-//!   backs off: the following jobs run on the calling thread alone for 1 ms, doubling on each
-//!   such job up to 100 ms, and a job that goes well resets it.
+//! - the pool keeps the books: over every window of [`WINDOW`] of jobs it compares their wall
+//!   time with what the calling thread alone would have taken (its own parts' time, per part,
+//!   times the parts). A worker that claims a part and is then descheduled (another process
+//!   busy on its core) makes the caller wait for milliseconds; when such waits cost the window
+//!   more than the other threads gave it (the window ran slower than [`SLOWER`] times the
+//!   one-thread estimate), the following jobs run on the calling thread alone for
+//!   [`BACKOFF_MIN`], doubling on each losing window up to [`BACKOFF_MAX`] and halving on each
+//!   winning one; the pool is tried again after each back-off. So over time the pool is never
+//!   much slower than one thread, whatever else the machine runs.
 //!
 //! `rayon` would do the splitting, but its global queue allocates a block every few dozen
 //! injected jobs, and the per-step loops of this crate promise (and test) no allocation at all.
@@ -33,11 +38,15 @@ const WORKER_SPIN: u32 = 1 << 15;
 /// Checks the caller makes for the workers' last part before it sleeps (tens of
 /// microseconds): asleep, it leaves its core to a worker that waits for one.
 const CALLER_SPIN: u32 = 1 << 10;
+/// The wall time of jobs over which the pool's speed is judged: long enough to hold several
+/// of the scheduler's time slices (a few milliseconds each), so a window shows the waits they
+/// cause in their true proportion.
+const WINDOW: Duration = Duration::from_millis(30);
+/// A window whose jobs took longer than this times the one-thread estimate loses.
+const SLOWER: f64 = 0.97;
 /// The first back-off, and the longest.
-const BACKOFF_MIN: Duration = Duration::from_millis(1);
-const BACKOFF_MAX: Duration = Duration::from_millis(100);
-/// A wait for the workers below this never counts against them (timer and wake-up noise).
-const WAIT_SLACK: Duration = Duration::from_micros(50);
+const BACKOFF_MIN: Duration = Duration::from_millis(30);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// The most threads a job is split across.
 pub const MAX_THREADS: usize = if engine::MAX_PARTS < crate::compute::kernels::MAX_PARTS {
@@ -53,6 +62,10 @@ struct Shared {
     /// Nanoseconds after `start` until which jobs run inline, and the current back-off.
     resume_at: AtomicU64,
     backoff: AtomicU64,
+    /// The current window: the jobs' wall time and the calling thread's estimate of them alone,
+    /// in nanoseconds (written only by the thread holding `turn`).
+    window_wall: AtomicU64,
+    window_alone: AtomicU64,
     start: Instant,
 }
 
@@ -96,6 +109,8 @@ fn shared() -> &'static Shared {
             turn: Mutex::new(()),
             resume_at: AtomicU64::new(0),
             backoff: AtomicU64::new(0),
+            window_wall: AtomicU64::new(0),
+            window_alone: AtomicU64::new(0),
             start: Instant::now(),
         }));
         for w in 1..threads() {
@@ -135,19 +150,31 @@ impl Shared {
         self.nanos(now) < self.resume_at.load(Ordering::Relaxed)
     }
 
-    /// Judges a job by the caller's time on its own `mine` parts and its wait for the rest.
-    fn judge(&self, mine: usize, own: Duration, wait: Duration, end: Instant) {
+    /// Books a job of `parts` parts, of which the caller ran `mine` in `own`, that took `wall`
+    /// and ended at `end`; at the end of a window, judges it (see the module docs).
+    fn judge(&self, parts: usize, mine: usize, own: Duration, wall: Duration, end: Instant) {
         if mine == 0 {
+            // the workers took every part: no estimate of the caller alone, and no wait
             return;
         }
-        let per_part = own / u32::try_from(mine).unwrap_or(u32::MAX);
-        if wait > per_part.max(WAIT_SLACK) {
-            let min = BACKOFF_MIN.as_nanos() as u64;
-            let next = (self.backoff.load(Ordering::Relaxed) * 2).clamp(min, BACKOFF_MAX.as_nanos() as u64);
+        let alone = own.as_nanos() as f64 / mine as f64 * parts as f64;
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let wall = self.window_wall.load(Ordering::Relaxed).saturating_add(nanos(wall));
+        let alone = self.window_alone.load(Ordering::Relaxed).saturating_add(alone as u64);
+        if wall < nanos(WINDOW) {
+            self.window_wall.store(wall, Ordering::Relaxed);
+            self.window_alone.store(alone, Ordering::Relaxed);
+            return;
+        }
+        self.window_wall.store(0, Ordering::Relaxed);
+        self.window_alone.store(0, Ordering::Relaxed);
+        let backoff = self.backoff.load(Ordering::Relaxed);
+        if (alone as f64) < SLOWER * wall as f64 {
+            let next = (backoff * 2).clamp(nanos(BACKOFF_MIN), nanos(BACKOFF_MAX));
             self.backoff.store(next, Ordering::Relaxed);
             self.resume_at.store(self.nanos(end).saturating_add(next), Ordering::Relaxed);
-        } else if wait < per_part / 2 {
-            self.backoff.store(0, Ordering::Relaxed);
+        } else {
+            self.backoff.store(if backoff > nanos(BACKOFF_MIN) { backoff / 2 } else { 0 }, Ordering::Relaxed);
         }
     }
 }
@@ -180,7 +207,7 @@ pub fn run<G: Fn(usize) + Sync>(f: &G) {
         helped = Instant::now();
     });
     let end = Instant::now();
-    shared.judge(mine, helped - start, end - helped, end);
+    shared.judge(n, mine, helped - start, end - start, end);
 }
 
 /// [`run`] on the calling thread: every part in order; a panic is resumed after the last.
@@ -247,6 +274,56 @@ mod tests {
             assert_eq!(finished.load(Ordering::Relaxed), n - 1);
         }
         every_part_runs_once_per_job();
+    }
+
+    #[test]
+    fn a_window_slower_than_one_thread_backs_off_and_winning_ones_undo_it() {
+        use super::{BACKOFF_MAX, BACKOFF_MIN, Pool, Shared, WINDOW};
+        use std::sync::Mutex;
+        use std::sync::atomic::AtomicU64;
+        use std::time::{Duration, Instant};
+        let start = Instant::now();
+        let shared = Shared {
+            pool: Pool::new(1, 1),
+            turn: Mutex::new(()),
+            resume_at: AtomicU64::new(0),
+            backoff: AtomicU64::new(0),
+            window_wall: AtomicU64::new(0),
+            window_alone: AtomicU64::new(0),
+            start,
+        };
+        let us = Duration::from_micros;
+        // a window of jobs of 2 parts that take 100 us each: the caller's part took 50 us, so
+        // alone it would take 100 us: a draw (not slower), so no back-off
+        let mut end = start;
+        let mut window = |shared: &Shared, own: Duration, wall: Duration| {
+            let jobs = WINDOW.as_micros() as u64 / wall.as_micros() as u64 + 1;
+            for _ in 0..jobs {
+                end += wall;
+                shared.judge(2, 1, own, wall, end);
+            }
+            end
+        };
+        let e = window(&shared, us(50), us(100));
+        assert!(!shared.backing_off(e));
+        // the worker descheduled mid-part: jobs take 300 us against 100 alone: back off
+        let e = window(&shared, us(50), us(300));
+        assert!(shared.backing_off(e));
+        assert!(!shared.backing_off(e + BACKOFF_MIN + us(1)));
+        // every losing window doubles it, up to the longest
+        for _ in 0..20 {
+            window(&shared, us(50), us(300));
+        }
+        assert_eq!(shared.backoff.load(Ordering::Relaxed), BACKOFF_MAX.as_nanos() as u64);
+        // jobs that take half of the one-thread time halve it back, down to nothing
+        for _ in 0..20 {
+            window(&shared, us(50), us(50));
+        }
+        assert_eq!(shared.backoff.load(Ordering::Relaxed), 0);
+        // the workers took every part: nothing is booked
+        let booked = shared.window_wall.load(Ordering::Relaxed);
+        shared.judge(2, 0, us(0), us(10_000), end);
+        assert_eq!(shared.window_wall.load(Ordering::Relaxed), booked);
     }
 
     #[test]

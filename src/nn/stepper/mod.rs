@@ -1,41 +1,22 @@
 //! Streaming inference: advance a (unidirectional) model one time step per call, for one or
 //! many streams, holding the hidden state between calls and allocating nothing per step.
 
-use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, concatenate};
+mod part;
 
-use crate::kernels::{Aligned, Mat, Packed, gemm, gemm_packed, transposed_aligned};
-use crate::nn::cell::{gru_gates, lstm_gates};
+use std::sync::Mutex;
+
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
+
+use self::part::{PartWeights, Scratch, StepInput, run_part, split_units};
+use crate::compute::pool;
+use crate::kernels::{Aligned, Mat, gemm, transposed_aligned};
 
 use crate::{Cell, Error, Float, Model, Result};
 
-/// One layer's weights as a step uses them.
-struct StepLayer<F: Float> {
-    /// `[W_ihᵀ; W_hhᵀ]` stacked `[input + state, gates · H]` and packed, so that a step's whole
-    /// product is one pass over `[x, h]`; a GRU's `W_ihᵀ` alone (its `W_hh h` stays apart, as
-    /// the reset gate multiplies it).
-    w: Packed<F>,
-    /// A GRU's `W_hhᵀ`, packed.
-    w_hh: Option<Packed<F>>,
-    /// `b_ih + b_hh` (a GRU's `b_ih` alone).
-    bias: Option<Array1<F>>,
-    /// A GRU's `b_hh`.
-    b_hh: Option<Array1<F>>,
-    /// An LSTM's `W_hrᵀ`, with proj_size.
-    w_hr_t: Option<Aligned<F>>,
-    /// An IndRNN's element-wise recurrent weight `u`.
-    u: Option<Array1<F>>,
-}
-
-/// What a gated cell's step needs beyond [`StepLayer`].
-struct Gated<F: Float> {
-    /// LSTM cell states `[num_layers, batch, hidden]`.
-    c: Array3<F>,
-    /// Scratch: a GRU's recurrent side `[batch, 3H]`; the new `c` or `h` and `o ⊙ tanh c`
-    /// `[batch, H]` each.
-    ah: Vec<F>,
-    new: Vec<F>,
-    m: Vec<F>,
-}
+/// Multiply-adds of one layer's step below which it runs as one part on the calling thread:
+/// sharing it costs about a quarter of a microsecond (one job on the pool), which a step of
+/// `[1, 160] x [160, 128]` (an Elman layer at H = 128, input 32) repays.
+const SPLIT_MIN_MACS: usize = 1 << 14;
 
 /// Steps a model through time one input at a time (text generation, real-time forecasting).
 ///
@@ -52,20 +33,26 @@ struct Gated<F: Float> {
 /// ```
 pub struct Stepper<'m, F: Float = f32> {
     model: &'m Model<F>,
-    /// Per layer, the weights packed for the step's products.
-    layers: Vec<StepLayer<F>>,
+    /// Per layer, per part, the part's weights (see [`part`]).
+    layers: Vec<Vec<PartWeights<F>>>,
+    /// Each part's working memory (the parts of every layer share it, layer after layer).
+    scratch: Vec<Mutex<Scratch<F>>>,
+    /// Whether the parts run on the pool (one part per thread) or in order on this thread.
+    on_pool: bool,
+    /// An LSTM's `W_hrᵀ` per layer, with proj_size.
+    w_hr_t: Vec<Option<Aligned<F>>>,
     /// The head's `Vᵀ`.
     head_t: Option<Aligned<F>>,
     /// `[num_layers, batch, state]`.
     h: Array3<F>,
+    /// An LSTM's cell states `[num_layers, batch, hidden]` (empty for the other cells).
+    c: Array3<F>,
     /// The product's left-hand side `[batch, input + state]`: each stream's `[x, h]`.
     xh: Vec<F>,
-    /// Pre-activation scratch `[batch, gates · hidden]`.
-    a: Array2<F>,
+    /// With proj_size, an LSTM's `o ⊙ tanh c` gathered from the parts `[batch, hidden]`.
+    m: Vec<F>,
     /// Head output `[batch, output_size]` (empty without a head).
     y: Array2<F>,
-    /// The gated cells' extras (`None` for the Elman cell).
-    gated: Option<Gated<F>>,
     /// A residual stack's layer outputs `[num_layers, batch, state]` (`h_t`, plus the layer's
     /// input where it is residual); `None` when every layer's output is its state.
     outputs: Option<Array3<F>>,
@@ -73,6 +60,9 @@ pub struct Stepper<'m, F: Float = f32> {
 
 impl<'m, F: Float> Stepper<'m, F> {
     /// A stepper for `batch` streams starting from zero states.
+    ///
+    /// A layer large enough to repay it is split by hidden units across the thread pool (see
+    /// [`crate::threads`]): each thread computes its units' gates and states.
     ///
     /// # Errors
     /// [`Error::Config`] for a bidirectional model (it needs the whole sequence) or `batch` 0.
@@ -88,6 +78,16 @@ impl<'m, F: Float> Stepper<'m, F> {
     /// ```
     pub fn new(model: &'m Model<F>, batch: usize) -> Result<Self> {
         let c = model.rnn.config();
+        let macs = batch * (c.input_size.max(c.state_size()) + c.state_size()) * c.cell.gates() * c.hidden_size;
+        let threads = pool::threads();
+        let parts = if threads > 1 && macs >= SPLIT_MIN_MACS { threads } else { 1 };
+        Self::with_parts(model, batch, parts)
+    }
+
+    /// [`Stepper::new`] with each layer split into (at most) `parts` parts, run on the pool when
+    /// that is one per thread, else in order on the calling thread.
+    fn with_parts(model: &'m Model<F>, batch: usize, parts: usize) -> Result<Self> {
+        let c = model.rnn.config();
         if c.bidirectional {
             return Err(Error::Config(
                 "a bidirectional model cannot be stepped: it reads the sequence backwards too".into(),
@@ -97,51 +97,33 @@ impl<'m, F: Float> Stepper<'m, F> {
             return Err(Error::Config("batch must be at least 1".into()));
         }
         let out = model.head.as_ref().map_or(0, |h| h.out_features());
-        let gru = c.cell == Cell::Gru;
+        let (hidden, gates, state) = (c.hidden_size, c.cell.gates(), c.state_size());
+        let units = split_units(hidden, parts);
         let layers = model
             .rnn
             .layers()
             .iter()
-            .map(|p| {
-                let bias = match (&p.bias_ih, &p.bias_hh) {
-                    (Some(a), _) if gru => Some(a.clone()),
-                    (Some(a), Some(b)) => Some(a + b),
-                    _ => None,
-                };
-                // a GRU's and an IndRNN's recurrent products stay apart (r multiplies one, the
-                // other is element-wise: a += u ⊙ h)
-                let w = if gru || c.cell == Cell::IndRnn {
-                    Packed::pack(p.weight_ih.t())
-                } else {
-                    let stacked = concatenate(Axis(0), &[p.weight_ih.t(), p.weight_hh.t()]);
-                    Packed::pack(stacked.expect("W_ih and W_hh have one row per gate unit").view())
-                };
-                StepLayer {
-                    w,
-                    w_hh: gru.then(|| Packed::pack(p.weight_hh.t())),
-                    bias,
-                    b_hh: p.bias_hh.clone().filter(|_| gru),
-                    w_hr_t: p.weight_hr.as_ref().map(|w| transposed_aligned(w.view())),
-                    u: p.weight_hh_diag.clone(),
-                }
-            })
+            .map(|p| units.iter().map(|u| PartWeights::new(p, c.cell, u.clone())).collect())
             .collect();
-        let (hidden, gates, state) = (c.hidden_size, c.cell.gates() * c.hidden_size, c.state_size());
-        let gated = matches!(c.cell, Cell::Lstm | Cell::Gru).then(|| Gated {
-            c: Array3::zeros(if c.cell == Cell::Lstm { (c.num_layers, batch, hidden) } else { (0, 0, 0) }),
-            ah: vec![F::zero(); if gru { batch * gates } else { 0 }],
-            new: vec![F::zero(); batch * hidden],
-            m: vec![F::zero(); batch * hidden],
-        });
+        let widest = units.iter().map(|u| u.len()).max().unwrap_or(0);
+        let lstm = c.cell == Cell::Lstm;
         Ok(Stepper {
             model,
             layers,
+            scratch: units.iter().map(|_| Mutex::new(Scratch::new(batch, widest, gates))).collect(),
+            on_pool: units.len() > 1 && units.len() == pool::threads(),
+            w_hr_t: model
+                .rnn
+                .layers()
+                .iter()
+                .map(|p| p.weight_hr.as_ref().map(|w| transposed_aligned(w.view())))
+                .collect(),
             head_t: model.head.as_ref().map(|h| transposed_aligned(h.weight.view())),
             h: Array3::zeros((c.num_layers, batch, state)),
+            c: Array3::zeros(if lstm { (c.num_layers, batch, hidden) } else { (0, 0, 0) }),
             xh: vec![F::zero(); batch * (c.input_size.max(state) + state)],
-            a: Array2::zeros((batch, gates)),
+            m: vec![F::zero(); if c.proj_size > 0 { batch * hidden } else { 0 }],
             y: Array2::zeros((batch, out)),
-            gated,
             outputs: c.has_residual().then(|| Array3::zeros((c.num_layers, batch, state))),
         })
     }
@@ -162,9 +144,7 @@ impl<'m, F: Float> Stepper<'m, F> {
     /// ```
     pub fn reset(&mut self) {
         self.h.fill(F::zero());
-        if let Some(g) = &mut self.gated {
-            g.c.fill(F::zero());
-        }
+        self.c.fill(F::zero());
     }
 
     /// The states `[num_layers, batch, state_size]` (PyTorch's `h_n` layout).
@@ -175,7 +155,7 @@ impl<'m, F: Float> Stepper<'m, F> {
     /// An LSTM's cell states `[num_layers, batch, hidden_size]` (PyTorch's `c_n` layout);
     /// `None` for the other cells.
     pub fn cell_state(&self) -> Option<ArrayView3<'_, F>> {
-        self.gated.as_ref().filter(|_| self.model.rnn.config().cell == Cell::Lstm).map(|g| g.c.view())
+        (self.model.rnn.config().cell == Cell::Lstm).then(|| self.c.view())
     }
 
     /// Replaces an LSTM's cell states.
@@ -203,16 +183,14 @@ impl<'m, F: Float> Stepper<'m, F> {
     /// # Ok::<(), rnn::Error>(())
     /// ```
     pub fn set_cell_state(&mut self, c: ArrayView3<'_, F>) -> Result<()> {
-        match &mut self.gated {
-            Some(g) if self.model.rnn.config().cell == Cell::Lstm && g.c.shape() == c.shape() => {
-                g.c.assign(&c);
-                Ok(())
-            }
-            Some(g) if self.model.rnn.config().cell == Cell::Lstm => {
-                Err(Error::shape("cell state", format!("{:?}", g.c.shape()), c.shape()))
-            }
-            _ => Err(Error::shape("cell state", "nothing: only an LSTM has one", c.shape())),
+        if self.model.rnn.config().cell != Cell::Lstm {
+            return Err(Error::shape("cell state", "nothing: only an LSTM has one", c.shape()));
         }
+        if self.c.shape() != c.shape() {
+            return Err(Error::shape("cell state", format!("{:?}", self.c.shape()), c.shape()));
+        }
+        self.c.assign(&c);
+        Ok(())
     }
 
     /// Replaces the states.
@@ -271,9 +249,8 @@ impl<'m, F: Float> Stepper<'m, F> {
         let x_std = x.as_standard_layout();
         let x_slice = x_std.as_slice().expect("standard layout");
         let (state, hidden) = (c.state_size(), c.hidden_size);
-        let width = c.cell.gates() * hidden;
-        let bs = batch * state;
-        for (l, layer) in self.layers.iter().enumerate() {
+        let (bs, bh) = (batch * state, batch * hidden);
+        for l in 0..c.num_layers {
             let h = self.h.as_slice_mut().expect("contiguous state");
             let (below, rest) = h.split_at_mut(l * bs);
             let h_l = &mut rest[..bs];
@@ -291,68 +268,61 @@ impl<'m, F: Float> Stepper<'m, F> {
                 Some(o) => (&o[(l - 1) * bs..l * bs], state),
                 None => (&below[(l - 1) * bs..], state),
             };
-            // xh = [x, h_l] per stream (a GRU's product reads x alone)
-            let k = layer.w.view().rows();
+            // xh = [x, h_l] per stream
+            let k = in_size + state;
             let xh = &mut self.xh[..batch * k];
             for (b, row) in xh.chunks_exact_mut(k).enumerate() {
                 row[..in_size].copy_from_slice(&input[b * in_size..(b + 1) * in_size]);
-                if k > in_size {
-                    row[in_size..].copy_from_slice(&h_l[b * state..(b + 1) * state]);
-                }
+                row[in_size..].copy_from_slice(&h_l[b * state..(b + 1) * state]);
             }
-            // a = bias + [x, h] [W_ihᵀ; W_hhᵀ]   (a GRU: bias + x W_ihᵀ)
-            let a = self.a.as_slice_mut().expect("contiguous scratch");
-            match &layer.bias {
-                Some(b) => a.chunks_exact_mut(width).for_each(|r| r.copy_from_slice(b.as_slice().expect("contiguous"))),
-                None => a.fill(F::zero()),
-            }
-            gemm_packed(Mat::new(xh, batch, k), layer.w.view(), a, width, true, None);
-            let Some(g) = self.gated.as_mut() else {
-                // an IndRNN: a += u ⊙ h_l; then h_l = act(a)
-                if let Some(u) = layer.u.as_ref().and_then(|u| u.as_slice()) {
-                    for (a, h) in a.chunks_exact_mut(width).zip(h_l.chunks_exact(state)) {
-                        a.iter_mut().zip(u).zip(h).for_each(|((a, &u), &h)| *a += u * h);
-                    }
-                }
-                h_l.copy_from_slice(a);
-                c.nonlinearity.apply_slice(h_l);
-                residual_output(out_l, h_l, c.residual_at(l).then_some(input));
-                continue;
+            let c_l = self.c.as_slice_mut().expect("contiguous cell state");
+            let c_l = if c_l.is_empty() { c_l } else { &mut c_l[l * bh..(l + 1) * bh] };
+            // every part's units: gates and new states, into its scratch
+            let parts = &self.layers[l];
+            let step = StepInput {
+                cell: c.cell,
+                act: c.nonlinearity,
+                batch,
+                xh,
+                in_size,
+                state,
+                hidden,
+                h_prev: h_l,
+                c_prev: c_l,
             };
-            match c.cell {
-                Cell::Gru => {
-                    // A_h = b_hh + h W_hhᵀ, then r, z, n and h = n + z ⊙ (h_prev - n)
-                    match &layer.b_hh {
-                        Some(b) => {
-                            g.ah.chunks_exact_mut(width)
-                                .for_each(|r| r.copy_from_slice(b.as_slice().expect("contiguous")))
-                        }
-                        None => g.ah.fill(F::zero()),
-                    }
-                    let w_hh = layer.w_hh.as_ref().expect("a GRU layer").view();
-                    gemm_packed(Mat::new(h_l, batch, state), w_hh, &mut g.ah, width, true, None);
-                    gru_gates(a, &g.ah, &mut g.m, h_l, &mut g.new, hidden);
-                    h_l.copy_from_slice(&g.new);
+            let scratch = &self.scratch;
+            let run = |p: usize| {
+                if let (Some(w), Some(s)) = (parts.get(p), scratch.get(p)) {
+                    run_part(w, &step, s);
                 }
-                _ => {
-                    // the gates, c = f ⊙ c + i ⊙ g, h = o ⊙ tanh c (then W_hr h with proj_size)
-                    let bh = batch * hidden;
-                    let c_l = &mut g.c.as_slice_mut().expect("contiguous state")[l * bh..(l + 1) * bh];
-                    match &layer.w_hr_t {
-                        None => lstm_gates(a, c_l, &mut g.new, h_l, hidden),
-                        Some(w_hr_t) => {
-                            lstm_gates(a, c_l, &mut g.new, &mut g.m, hidden);
-                            gemm(
-                                Mat::new(&g.m, batch, hidden),
-                                Mat::new(w_hr_t.as_slice(), hidden, state),
-                                h_l,
-                                state,
-                                false,
-                            );
-                        }
+            };
+            if self.on_pool {
+                pool::run(&run);
+            } else {
+                (0..parts.len()).for_each(run);
+            }
+            // gather the parts' units into the layer's states
+            let lstm = c.cell == Cell::Lstm;
+            let w_hr_t = self.w_hr_t[l].as_ref();
+            let (h_dst, h_ld) = match w_hr_t {
+                Some(_) => (&mut self.m[..], hidden),
+                None => (&mut h_l[..], state),
+            };
+            for (w, s) in parts.iter().zip(scratch) {
+                let s = s.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let (u, n) = (w.units.clone(), w.units.len());
+                for b in 0..batch {
+                    h_dst[b * h_ld + u.start..b * h_ld + u.end]
+                        .copy_from_slice(&s.h(c.cell, batch * n)[b * n..(b + 1) * n]);
+                    if lstm {
+                        c_l[b * hidden + u.start..b * hidden + u.end]
+                            .copy_from_slice(&s.c(batch * n)[b * n..(b + 1) * n]);
                     }
-                    c_l.copy_from_slice(&g.new);
                 }
+            }
+            // with proj_size: h = m W_hrᵀ
+            if let Some(w_hr_t) = w_hr_t {
+                gemm(Mat::new(&self.m, batch, hidden), Mat::new(w_hr_t.as_slice(), hidden, state), h_l, state, false);
             }
             residual_output(out_l, h_l, c.residual_at(l).then_some(input));
         }
@@ -399,28 +369,46 @@ mod tests {
     use crate::{Cell, Init, ModelConfig, Nonlinearity, RnnConfig};
     use ndarray::s;
 
-    /// Steps `rnn` (with a head of `head` outputs) through 6 steps of 2 streams and checks every
+    /// Steps `rnn` (with a head of `head` outputs) through 6 steps of 1 and 2 streams, as one
+    /// part and split into 2 and 3 parts (and as `Stepper::new` splits it), and checks every
     /// output, the final states and an LSTM's cell states against the whole-sequence forward
     /// pass to 1e-12, then that `reset` zeroes the states.
     fn steps_match_the_sequence(rnn: RnnConfig, head: Option<usize>) {
         let what = format!("{rnn:?}");
         let input = rnn.input_size;
         let model = Model::<f64>::new(ModelConfig { rnn, output_size: head }, Init::PyTorch, 4).unwrap();
-        let x = Array3::from_shape_fn((6, 2, input), |(t, b, i)| ((t * 5 + b * 3 + i) as f64 * 0.7).sin());
-        let (y, h_n, c_n) = model.forward_states(x.view(), None, None).unwrap();
-        let mut st = Stepper::new(&model, 2).unwrap();
-        for t in 0..6 {
-            let y_t = st.step(x.index_axis(Axis(0), t)).unwrap().to_owned();
-            let diff = (&y_t - &y.slice(s![t, .., ..])).mapv(f64::abs).fold(0.0, |a: f64, &b| a.max(b));
-            assert!(diff < 1e-12, "{what} step {t}: {diff}");
+        for batch in [1, 2] {
+            let x = Array3::from_shape_fn((6, batch, input), |(t, b, i)| ((t * 5 + b * 3 + i) as f64 * 0.7).sin());
+            let (y, h_n, c_n) = model.forward_states(x.view(), None, None).unwrap();
+            for parts in [0, 1, 2, 3] {
+                let mut st = match parts {
+                    0 => Stepper::new(&model, batch).unwrap(),
+                    p => Stepper::with_parts(&model, batch, p).unwrap(),
+                };
+                let what = format!("{what}, batch {batch}, {parts} parts");
+                for t in 0..6 {
+                    let y_t = st.step(x.index_axis(Axis(0), t)).unwrap().to_owned();
+                    let diff = (&y_t - &y.slice(s![t, .., ..])).mapv(f64::abs).fold(0.0, |a: f64, &b| a.max(b));
+                    assert!(diff < 1e-12, "{what} step {t}: {diff}");
+                }
+                assert!((&st.state() - &h_n).iter().all(|d| d.abs() < 1e-12), "{what}");
+                assert_eq!(st.cell_state().is_some(), c_n.is_some());
+                if let (Some(a), Some(b)) = (st.cell_state(), &c_n) {
+                    assert!((&a - b).iter().all(|d| d.abs() < 1e-12), "{what}");
+                }
+                st.reset();
+                assert!(st.state().iter().all(|&v| v == 0.0));
+            }
         }
-        assert!((&st.state() - &h_n).iter().all(|d| d.abs() < 1e-12), "{what}");
-        assert_eq!(st.cell_state().is_some(), c_n.is_some());
-        if let (Some(a), Some(b)) = (st.cell_state(), c_n) {
-            assert!((&a - &b).iter().all(|d| d.abs() < 1e-12), "{what}");
+    }
+
+    #[test]
+    fn wide_layers_split_into_whole_vectors() {
+        // 20 units in 3 parts: 8 + 8 + 4; an IndRNN and an LSTM with proj_size
+        for (cell, proj) in [(Cell::Rnn, 0), (Cell::Lstm, 0), (Cell::Lstm, 6), (Cell::Gru, 0), (Cell::IndRnn, 0)] {
+            let rnn = RnnConfig::new(7, 20).with_num_layers(2).with_cell(cell).with_proj_size(proj);
+            steps_match_the_sequence(rnn, Some(3));
         }
-        st.reset();
-        assert!(st.state().iter().all(|&v| v == 0.0));
     }
 
     #[test]
