@@ -63,7 +63,7 @@ pub struct TrainReport {
 /// ```
 /// use ndarray::Array3;
 /// use rnn::data::{Dataset, Targets};
-/// use rnn::train::{RunPaths, Silent, TrainConfig, Trainer};
+/// use rnn::train::{Silent, TrainConfig, Trainer};
 /// use rnn::{Init, Model, ModelConfig, RnnConfig};
 /// let x = Array3::from_shape_fn((8, 6, 1), |(n, t, _)| ((n + 2 * t) as f32 * 0.3).sin());
 /// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
