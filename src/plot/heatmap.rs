@@ -177,6 +177,20 @@ impl Heatmap {
     ///
     /// # Errors
     /// As [`Heatmap::save_png`].
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array2;
+    /// use rnn::plot::Heatmap;
+    /// let path = std::env::temp_dir().join(format!("rnn-doc-heatmap-svg-{}.svg", std::process::id()));
+    /// // 0 and NaN cells are grey and counted under the colour bar; nothing panics
+    /// let values = Array2::from_shape_vec((1, 3), vec![1.0, 0.0, f64::NAN])?;
+    /// Heatmap::new("Norms", values).save_svg(&path)?;
+    /// assert!(std::fs::read_to_string(&path)?.contains("Norms"));
+    /// std::fs::remove_file(&path)?;
+    /// assert!(Heatmap::new("", Array2::zeros((1, 1))).save_svg("/nonexistent-dir/h.svg".as_ref()).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn save_svg(&self, path: &Path) -> Result<()> {
         self.check()?;
         write_svg(self, path)

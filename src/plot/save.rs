@@ -78,6 +78,18 @@ impl LinePlot {
     ///
     /// # Errors
     /// As [`LinePlot::save_png`] and [`LinePlot::save_svg`].
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::{LinePlot, Series};
+    /// let stem = std::env::temp_dir().join(format!("rnn-doc-lineplot-save-{}", std::process::id()));
+    /// let (png, svg) = LinePlot::new("Forecast", "t", "y").with_series([Series::from_values("y", &[1.0, 3.0, 2.0])]).save(&stem)?;
+    /// assert_eq!((png.extension(), svg.extension()), (Some("png".as_ref()), Some("svg".as_ref())));
+    /// assert!(png.exists() && svg.exists());
+    /// std::fs::remove_file(&png)?;
+    /// std::fs::remove_file(&svg)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn save(&self, stem: &Path) -> Result<(PathBuf, PathBuf)> {
         write_both(self, stem)
     }

@@ -442,6 +442,23 @@ impl<F: Float> Trainer<F> {
     }
 
     /// Consumes the trainer, returning [`Trainer::final_model`].
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// use rnn::train::{Silent, TrainConfig, Trainer};
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let x = Array3::from_shape_fn((4, 5, 1), |(n, t, _)| ((n + t) as f32).sin());
+    /// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+    /// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let mut trainer = Trainer::new(model, TrainConfig::default().with_epochs(3))?;
+    /// trainer.fit_in_memory(&data, None, &mut Silent)?;
+    /// // without validation there is no best epoch: the final model is the latest
+    /// let latest = trainer.model().clone();
+    /// assert_eq!(trainer.into_final_model(), latest);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn into_final_model(self) -> Model<F> {
         match (self.best_model, &self.state.best) {
             (Some(m), Some(_)) => m,

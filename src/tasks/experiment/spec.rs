@@ -94,6 +94,18 @@ impl ModelSpec {
     ///
     /// # Errors
     /// [`Error::Config`] naming the first unknown model, or for an empty list.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Cell;
+    /// use rnn::tasks::experiment::ModelSpec;
+    /// let specs = ModelSpec::parse_list("rnn, lstm:forget-bias,gru")?;
+    /// let cells: Vec<Cell> = specs.iter().map(|s| s.cell).collect();
+    /// assert_eq!(cells, [Cell::Rnn, Cell::Lstm, Cell::Gru]);
+    /// let err = ModelSpec::parse_list("rnn,transformer").unwrap_err();
+    /// assert!(err.to_string().contains("transformer"));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn parse_list(list: &str) -> Result<Vec<ModelSpec>> {
         let specs =
             list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::parse).collect::<Result<Vec<_>>>()?;
