@@ -4,6 +4,14 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong in the library. Each variant renders as one line that names the
 /// tensor, file or setting at fault.
+///
+/// # Example
+/// ```
+/// use rnn::{Error, Init, Model, ModelConfig, RnnConfig};
+/// let err = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(0, 4), output_size: None }, Init::PyTorch, 0).unwrap_err();
+/// assert!(matches!(err, Error::Config(_)));
+/// assert_eq!(err.to_string(), "invalid configuration: input_size must be at least 1");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -91,6 +99,12 @@ impl Error {
     }
 
     /// A [`Error::Data`] error.
+    ///
+    /// # Example
+    /// ```
+    /// let err = rnn::Error::data("prices.csv", Some(3), Some("2 (value)".into()), "not a number");
+    /// assert_eq!(err.to_string(), "prices.csv: line 3, column 2 (value): not a number");
+    /// ```
     pub fn data(path: impl Into<PathBuf>, line: Option<usize>, column: Option<String>, msg: impl Into<String>) -> Self {
         Error::Data { path: path.into(), line, column, msg: msg.into() }
     }

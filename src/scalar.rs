@@ -13,6 +13,26 @@ use rand_distr::uniform::SampleUniform;
 /// The trait is sealed: the kernels size scratch memory by `size_of::<F>()` and reinterpret
 /// it as `F`, and take vector paths written for exactly these two types, so an outside
 /// implementation could not be trusted.
+///
+/// # Example
+/// ```
+/// use ndarray::{ArrayD, IxDyn};
+/// use rnn::Float;
+/// /// Works in either precision, as every type of the crate does.
+/// fn mean<F: Float>(values: &[F]) -> f64 {
+///     values.iter().map(|v| v.to_f64_lossless()).sum::<f64>() / values.len() as f64
+/// }
+/// assert_eq!(mean(&[1.0f32, 2.0]), 1.5);
+/// assert_eq!((f32::of(0.1), f64::of(0.1)), (0.1f32, 0.1f64));
+/// assert_eq!((f32::DTYPE, f64::DTYPE), (safetensors::Dtype::F32, safetensors::Dtype::F64));
+/// let mut bytes = Vec::new();
+/// 1.0f32.push_le_bytes(&mut bytes);
+/// assert_eq!(bytes, 1.0f32.to_le_bytes());
+/// assert!((0.5f64.tanh_fast() - 0.5f64.tanh()).abs() < 1e-15 && 0.0f32.sigmoid_fast() == 0.5);
+/// let zeros = ArrayD::<f32>::zeros(IxDyn(&[2, 3]));
+/// let view = f32::float_view(zeros.view());
+/// assert_eq!((view.shape(), view.len(), view.is_empty()), (&[2, 3][..], 6, false));
+/// ```
 pub trait Float:
     sealed::Sealed
     + LinalgScalar
@@ -110,6 +130,16 @@ impl Float for f64 {
 
 /// An array view of either float type, for code that is not generic over it (an
 /// [`Observer`](crate::train::Observer) receiving a model's tensors).
+///
+/// # Example
+/// ```
+/// use ndarray::{ArrayD, IxDyn};
+/// use rnn::{Float, FloatView};
+/// let a = ArrayD::<f64>::from_elem(IxDyn(&[2]), 0.5);
+/// let view = f64::float_view(a.view());
+/// assert!(matches!(view, FloatView::F64(_)));
+/// assert_eq!(view.iter_f64().sum::<f64>(), 1.0);
+/// ```
 #[derive(Clone, Debug)]
 pub enum FloatView<'a> {
     /// `f32` numbers.
@@ -195,6 +225,14 @@ fn exp_f64(y: f64) -> f64 {
 /// bits the `f32` result does not have); `x` itself below `2^-13` (where `tanh x` rounds to
 /// `x`) and `±1` from `|x| = 9.5` on. Branch-free: loops over slices vectorise (4 `f64` lanes
 /// per 8 `f32` with AVX2).
+///
+/// # Example
+/// ```
+/// use rnn::scalar::tanh_f32;
+/// for x in [-20.0f32, -0.7, 1e-9, 0.3, 9.6] {
+///     assert!((tanh_f32(x) as f64 - (x as f64).tanh()).abs() <= f32::EPSILON as f64 * (x as f64).tanh().abs().max(1e-30));
+/// }
+/// ```
 #[inline(always)]
 pub fn tanh_f32(x: f32) -> f32 {
     let a = (x.abs() as f64).clamp(0.0, 9.5);
@@ -205,6 +243,15 @@ pub fn tanh_f32(x: f32) -> f32 {
 
 /// The logistic sigmoid `1 / (1 + e^-x)` of an `f32`, computed in `f64` and rounded once (max
 /// error 0.5 ulp, relative, down to the smallest normal results); branch-free.
+///
+/// # Example
+/// ```
+/// use rnn::scalar::sigmoid_f32;
+/// for x in [-30.0f32, -1.0, 0.0, 2.5] {
+///     let exact = 1.0 / (1.0 + (-(x as f64)).exp());
+///     assert!((sigmoid_f32(x) as f64 - exact).abs() <= f32::EPSILON as f64 * exact);
+/// }
+/// ```
 #[inline(always)]
 pub fn sigmoid_f32(x: f32) -> f32 {
     let a = (x as f64).clamp(-110.0, 110.0);

@@ -74,6 +74,21 @@ fn pytorch_export_with_module_names_loads_with_the_same_names_and_imports_back()
 
     // refused without the names, in one line that says what the module is called
     failed(&rnn(&[&"inspect", &sd]), "its RNN module is named `encoder`");
+    // inspect read with them shows the names as in the file, in text and in JSON
+    let mut args: Vec<&dyn AsRef<OsStr>> = vec![&"inspect", &sd];
+    args.extend(names);
+    let text = ok(&rnn(&args));
+    let rows: Vec<&str> = text.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    for name in ["encoder.weight_ih_l0", "encoder.weight_hh_l0_reverse", "fc.weight", "fc.bias"] {
+        assert!(rows.contains(&name), "no row {name} in:\n{text}");
+    }
+    assert!(!rows.iter().any(|r| r.starts_with("rnn.") || r.starts_with("head.")), "{text}");
+    args.push(&"--json");
+    let json: serde_json::Value = serde_json::from_str(&ok(&rnn(&args))).unwrap();
+    let json_names: Vec<&str> = json["tensors"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
+    let text_names: Vec<&str> =
+        rows.iter().copied().filter(|r| r.starts_with("encoder.") || r.starts_with("fc.")).collect();
+    assert_eq!(json_names, text_names);
     // read with them: forward gives the model's own output
     let x = dir.path().join("x.npy");
     ndarray_npy::write_npy(&x, &ndarray::Array3::<f32>::from_shape_fn((4, 2, 3), |(t, b, i)| (t + b * i) as f32 * 0.1))

@@ -68,9 +68,11 @@ pub fn run(args: &Args) -> Result<()> {
         .named_tensors()
         .into_iter()
         .map(|(name, t)| {
-            // A bare state_dict's names are the RNN's own, without the module prefix.
-            let name = match name.strip_prefix("rnn.") {
-                Some(bare) if loaded.bare => bare.to_string(),
+            // The names as in the file: under the modules it was read with (`encoder.`, `fc.`),
+            // or a bare state_dict's, the RNN's own without the module prefix.
+            let name = match (&options.modules, name.strip_prefix("rnn.")) {
+                (Some(modules), _) => modules.rename(&name),
+                (None, Some(bare)) if loaded.bare => bare.to_string(),
                 _ => name,
             };
             Tensor { name, shape: t.shape().to_vec(), numel: t.len() }

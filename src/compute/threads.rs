@@ -13,8 +13,17 @@ use crate::{Error, Result};
 /// product of the process; later calls return the count in force.
 ///
 /// # Errors
-/// [`Error::Config`] for 0 threads, more than [`pool::MAX_THREADS`], or an `RNN_NUM_THREADS`
+/// [`Error::Config`] for 0 threads, more than `pool::MAX_THREADS`, or an `RNN_NUM_THREADS`
 /// that is neither.
+///
+/// # Example
+/// ```
+/// // the count in force (the first call of a process sets it)
+/// let n = rnn::threads::init(None)?;
+/// assert!(n >= 1);
+/// assert!(rnn::threads::init(Some(0)).is_err());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn init(threads: Option<usize>) -> Result<usize> {
     let n = match threads {
         Some(n) if (1..=pool::MAX_THREADS).contains(&n) => n,
@@ -40,6 +49,13 @@ pub fn init(threads: Option<usize>) -> Result<usize> {
 /// pass at H = 512, and 19% more training steps per second with this setting. Resident memory
 /// then stays at its high-water mark; the bytes in use do not change. A no-op on other C
 /// libraries. The `rnn` binary calls it at start-up; a program using the library may too.
+///
+/// # Example
+/// ```
+/// rnn::threads::keep_freed_memory(); // once, at the start of a program that trains
+/// let x = vec![0f32; 1 << 20];
+/// assert_eq!(x.len(), 1 << 20);
+/// ```
 pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {

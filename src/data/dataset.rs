@@ -6,6 +6,17 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 use crate::{Error, Float, Readout, Result};
 
 /// What the model's output is compared with.
+///
+/// # Example
+/// ```
+/// use ndarray::{Array2, Array3};
+/// use rnn::loss::{Loss, TargetView};
+/// let y = Array3::<f64>::zeros((1, 2, 3)); // logits of 3 classes, 1 step, 2 sequences
+/// let classes = Array2::<usize>::from_shape_vec((1, 2), vec![0, 2]).map_err(|e| rnn::Error::Config(e.to_string()))?;
+/// let v = Loss::CrossEntropy.compute(y.view(), TargetView::Classes(classes.view()), None)?;
+/// assert!((v.loss - 3f64.ln()).abs() < 1e-12); // uniform over 3 classes
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub enum TargetView<'a, F> {
     /// Real values `[steps, batch, output_size]` (MSE, MAE).
@@ -15,6 +26,20 @@ pub enum TargetView<'a, F> {
 }
 
 /// Targets of a dataset: one row per sequence.
+///
+/// # Example
+/// ```
+/// use ndarray::{Array2, Array3};
+/// use rnn::Readout;
+/// use rnn::data::{Dataset, Targets};
+/// let x = Array3::<f32>::zeros((10, 6, 2)); // 10 sequences of 6 steps
+/// // a value at every step, or one class per sequence (read at the last step)
+/// let every = Dataset::new(x.clone(), Targets::Values(Array3::zeros((10, 6, 1))), None)?;
+/// let last = Dataset::new(x.clone(), Targets::Classes(Array2::zeros((10, 1))), None)?;
+/// assert_eq!((every.readout(), last.readout()), (Readout::EveryStep, Readout::LastStep));
+/// assert!(Dataset::new(x, Targets::Values(Array3::zeros((10, 3, 1))), None).is_err()); // neither 6 nor 1
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Targets<F = f32> {
     /// Real values `[N, S, O]`: `S = T` for a target at every step, `S = 1` for the last step.
@@ -39,6 +64,23 @@ impl<F: Float> Targets<F> {
 }
 
 /// A batch of sequences, time-major as the model takes them.
+///
+/// # Example
+/// ```
+/// use ndarray::{Array2, Array3};
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::loss::TargetView;
+/// let x = Array3::<f32>::from_shape_fn((4, 3, 1), |(n, t, _)| (10 * n + t) as f32);
+/// let mask = Array2::<f32>::from_shape_fn((4, 3), |(_, t)| if t == 0 { 0.0 } else { 1.0 });
+/// let data = Dataset::new(x.clone(), Targets::Values(x), Some(mask))?;
+/// let batch = data.batch(&[3, 1]);
+/// assert_eq!((batch.len(), batch.target_steps(), batch.is_empty()), (2, 3, false));
+/// assert_eq!(batch.x[[2, 0, 0]], 32.0); // time-major: step 2 of sequence 3
+/// let TargetView::Values(t) = batch.target_view(1..3) else { unreachable!() };
+/// assert_eq!(t.dim(), (2, 2, 1));
+/// assert_eq!(batch.mask_view(0..1).map(|m| m.sum()), Some(0.0));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Batch<F = f32> {
     /// `[T, B, I]`.
@@ -78,6 +120,19 @@ impl<F: Float> Batch<F> {
 
 /// Sequences `[N, T, I]` (batch-first, as users store them) with their targets and an optional
 /// mask of the target steps.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// let x = Array3::<f64>::from_shape_fn((5, 4, 2), |(n, t, i)| (100 * n + 10 * t + i) as f64);
+/// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// assert_eq!((data.len(), data.seq_len(), data.input_size(), data.is_empty()), (5, 4, 2, false));
+/// let val = data.subset(&[4, 0]);
+/// assert_eq!(val.inputs()[[0, 1, 1]], 411.0);
+/// assert!(matches!(val.targets(), Targets::Values(v) if v.dim() == (2, 4, 2)));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset<F = f32> {
     inputs: Array3<F>,
@@ -91,6 +146,17 @@ impl<F: Float> Dataset<F> {
     /// # Errors
     /// [`Error::Shape`] when the row counts differ, the target steps are neither `T` nor 1, or
     /// the mask is not `[N, S]`; [`Error::Config`] for an empty dataset.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{Array2, Array3};
+    /// use rnn::data::{Dataset, Targets};
+    /// let x = Array3::<f32>::zeros((3, 5, 2));
+    /// assert!(Dataset::new(x.clone(), Targets::Classes(Array2::zeros((3, 5))), None).is_ok());
+    /// assert!(Dataset::new(x.clone(), Targets::Classes(Array2::zeros((2, 5))), None).is_err()); // 2 rows for 3 sequences
+    /// assert!(Dataset::new(x, Targets::Classes(Array2::zeros((3, 5))), Some(Array2::ones((3, 4)))).is_err());
+    /// assert!(Dataset::new(Array3::<f32>::zeros((0, 5, 2)), Targets::Classes(Array2::zeros((0, 5))), None).is_err());
+    /// ```
     pub fn new(inputs: Array3<F>, targets: Targets<F>, mask: Option<Array2<F>>) -> Result<Self> {
         let (n, t, _) = inputs.dim();
         if n == 0 || t == 0 {
@@ -140,11 +206,36 @@ impl<F: Float> Dataset<F> {
         &self.targets
     }
     /// Which steps the model's head must read for these targets.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{Array2, Array3};
+    /// use rnn::Readout;
+    /// use rnn::data::{Dataset, Targets};
+    /// let x = Array3::<f32>::zeros((4, 7, 1));
+    /// let per_sequence = Dataset::new(x.clone(), Targets::Classes(Array2::zeros((4, 1))), None)?;
+    /// assert_eq!(per_sequence.readout(), Readout::LastStep);
+    /// let per_step = Dataset::new(x, Targets::Classes(Array2::zeros((4, 7))), None)?;
+    /// assert_eq!(per_step.readout(), Readout::EveryStep);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn readout(&self) -> Readout {
         if self.targets.steps() == 1 && self.seq_len() > 1 { Readout::LastStep } else { Readout::EveryStep }
     }
 
     /// The sequences at `rows`, in that order.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// let x = Array3::<f32>::from_shape_fn((10, 2, 1), |(n, _, _)| n as f32);
+    /// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+    /// let (train, val) = (data.subset(&[0, 1, 2, 3, 4, 5, 6, 7]), data.subset(&[8, 9]));
+    /// assert_eq!((train.len(), val.len()), (8, 2));
+    /// assert_eq!(val.inputs()[[1, 0, 0]], 9.0);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn subset(&self, rows: &[usize]) -> Self {
         Dataset {
             inputs: self.inputs.select(Axis(0), rows),
@@ -157,6 +248,20 @@ impl<F: Float> Dataset<F> {
     }
 
     /// A time-major batch of the sequences at `rows`.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{Array2, Array3};
+    /// use rnn::data::{Dataset, Targets};
+    /// let x = Array3::<f32>::from_shape_fn((3, 2, 1), |(n, t, _)| (10 * n + t) as f32);
+    /// let classes = Array2::from_shape_fn((3, 2), |(n, t)| n + t);
+    /// let data = Dataset::new(x, Targets::Classes(classes), None)?;
+    /// let batch = data.batch(&[2, 0]);
+    /// assert_eq!(batch.x.dim(), (2, 2, 1)); // [T, B, I]
+    /// assert_eq!(batch.x[[1, 0, 0]], 21.0);
+    /// assert_eq!(batch.targets, Targets::Classes(ndarray::arr2(&[[2, 0], [3, 1]])));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn batch(&self, rows: &[usize]) -> Batch<F> {
         let (t, i) = (self.seq_len(), self.input_size());
         let mut x = Array3::zeros((t, rows.len(), i));

@@ -53,6 +53,8 @@ use crate::{Error, Model, Readout, Result};
 /// # Errors
 /// [`Error::Shape`] when `x` is not `[T ≥ 1, B ≥ 1, input_size]`; [`Error::Config`] when
 /// `max_batch` is 0.
+// Not API: its closure takes the test oracle's forward pass (`nn::reference`, hidden).
+#[doc(hidden)]
 pub fn with_eval_run<T>(
     model: &Model<f64>,
     x: ArrayView3<'_, f64>,
@@ -111,6 +113,7 @@ pub fn step_jacobian_norms(model: &Model<f64>, x: ArrayView3<'_, f64>, max_batch
 /// The batch means of `‖∂s_t/∂s_{t-1}‖₂` `[L * D, T]` over every sequence of a reference
 /// forward pass (as [`step_jacobian_norms`], for a pass already run, e.g. in
 /// [`with_eval_run`]).
+#[doc(hidden)] // not API: takes the test oracle's forward pass (`nn::reference`, hidden)
 pub fn jacobian_norms(run: &Forward<'_>) -> Array2<f64> {
     let (n, batch, _) = run.h0().dim();
     let seq_len = run.layer_input(0).shape()[0];
@@ -132,6 +135,7 @@ pub fn jacobian_norms(run: &Forward<'_>) -> Array2<f64> {
 ///
 /// # Errors
 /// [`Error::Config`] when `i`, `b` or `t` is out of range.
+#[doc(hidden)] // not API: takes the test oracle's forward pass (`nn::reference`, hidden)
 pub fn step_jacobian(run: &Forward<'_>, i: usize, b: usize, t: usize) -> Result<Array2<f64>> {
     let (n, batch, _) = run.h0().dim();
     let seq_len = run.layer_input(0).shape()[0];

@@ -11,6 +11,23 @@ use crate::train::loss::Loss;
 use crate::{Error, Float, Model, ModelGrads, Readout, Result};
 
 /// The gradient's norm against the time lag, for one batch.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::TargetView;
+/// use rnn::diagnose::lag::grad_norm_by_lag;
+/// use rnn::train::loss::Loss;
+/// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let x = Array3::<f64>::from_shape_fn((10, 3, 1), |(t, b, _)| ((t * 3 + b) as f64).cos());
+/// let y = Array3::<f64>::zeros((10, 3, 1));
+/// let p = grad_norm_by_lag(&model, x.view(), TargetView::Values(y.view()), Loss::Mse, Readout::EveryStep, 2)?;
+/// assert_eq!(p.end_points, [9, 8]);
+/// assert_eq!((p.h.len(), p.by_time[0].len()), (1, 10));
+/// assert!(p.c.is_none() && p.loss > 0.0);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LagProfile {
     /// The steps `t_e` whose loss was back-propagated alone (one backward pass each).

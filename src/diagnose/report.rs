@@ -12,6 +12,14 @@ use crate::train::loss::Loss;
 use crate::{Model, Readout, Result};
 
 /// What [`Diagnostics::compute`] measures with.
+///
+/// # Example
+/// ```
+/// use rnn::diagnose::report::Options;
+/// let fast = Options { jacobian_batch: 0, ..Options::default() }; // no step Jacobians
+/// assert_eq!(fast.jacobian_batch, 0);
+/// assert!(Options::default().end_points > 0);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
     /// End points of the gradient-by-lag measurement (one backward pass each).
@@ -28,6 +36,23 @@ impl Default for Options {
 }
 
 /// One layer and direction's diagnostics.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::TargetView;
+/// use rnn::diagnose::report::{Diagnostics, Options};
+/// use rnn::train::loss::Loss;
+/// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(1, 4).with_bidirectional(true), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let x = Array3::<f64>::from_shape_fn((12, 2, 1), |(t, b, _)| ((t + b) as f64).sin());
+/// let y = Array3::<f64>::zeros((12, 2, 1));
+/// let d = Diagnostics::compute(&model, x.view(), TargetView::Values(y.view()), Loss::Mse, Readout::EveryStep, Options::default())?;
+/// let directions: Vec<&str> = d.layers.iter().map(|l| l.direction).collect();
+/// assert_eq!(directions, ["forward", "reverse"]);
+/// assert_eq!(d.layers[0].grad_norm_by_time.len(), 12);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LayerReport {
     /// The layer (0 at the bottom).
@@ -54,6 +79,26 @@ pub struct LayerReport {
 }
 
 /// The diagnostics of a model on a batch.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::TargetView;
+/// use rnn::diagnose::report::{Diagnostics, Options};
+/// use rnn::train::loss::Loss;
+/// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let x = Array3::<f64>::ones((8, 2, 1));
+/// let y = Array3::<f64>::zeros((8, 2, 1));
+/// let options = Options { end_points: 2, jacobian_batch: 0 };
+/// let d = Diagnostics::compute(&model, x.view(), TargetView::Values(y.view()), Loss::Mse, Readout::EveryStep, options)?;
+/// assert_eq!((d.num_layers, d.hidden_size, d.seq_len, d.end_points.clone()), (1, 4, 8, vec![7, 6]));
+/// let names: Vec<&str> = d.head_grad_norms.iter().map(|(n, _)| n.as_str()).collect();
+/// assert_eq!(names, ["head.weight", "head.bias"]);
+/// let json = serde_json::to_value(&d).map_err(|e| rnn::Error::Config(e.to_string()))?; // what `rnn diagnose --json` prints
+/// assert_eq!(json["layers"][0]["direction"], "forward");
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Diagnostics {
     /// The cell (`rnn`, `lstm`, `gru`) and, for the Elman cell, its activation.
@@ -193,6 +238,22 @@ impl Diagnostics {
 
     /// A table a person reads: the gradient's norm at chosen lags per layer and direction,
     /// with its decay from lag 0 to the longest, and the parameter gradients' norms.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::TargetView;
+    /// use rnn::diagnose::report::{Diagnostics, Options};
+    /// use rnn::train::loss::Loss;
+    /// use rnn::{Cell, Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(1, 4).with_cell(Cell::Gru), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((10, 2, 1));
+    /// let y = Array3::<f64>::zeros((1, 2, 1));
+    /// let d = Diagnostics::compute(&model, x.view(), TargetView::Values(y.view()), Loss::Mse, Readout::LastStep, Options::default())?;
+    /// let table = d.to_table();
+    /// assert!(table.contains("H = 4") && table.contains("lag"), "{table}");
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn to_table(&self) -> String {
         let mut out = String::new();
         let dirs = if self.num_directions == 2 { ", bidirectional" } else { "" };

@@ -4,7 +4,7 @@
 //!
 //! Measured per layer and direction over the first `min(B, max_batch)` sequences and every
 //! step, on the plain reference's forward pass from zero initial states without dropout
-//! ([`super::jacobian::with_eval_run`]). A "unit-step" is one unit at one step of one sequence.
+//! (`jacobian::with_eval_run`). A "unit-step" is one unit at one step of one sequence.
 //!
 //! | cell | name | fraction of |
 //! |---|---|---|
@@ -30,6 +30,20 @@ use crate::{Cell, Model, Nonlinearity, Result};
 pub const SATURATED: f64 = 0.99;
 
 /// The saturation of one layer-direction: named fractions in `[0, 1]`.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::diagnose::saturation::{SATURATED, saturation};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: None }, Init::PyTorch, 0)?;
+/// // inputs far outside the tanh's linear range saturate it
+/// let x = Array3::<f64>::from_elem((5, 2, 1), 1e3);
+/// let s = saturation(&model, x.view(), 2)?;
+/// assert_eq!(s.len(), 1);
+/// assert!(SATURATED < 1.0);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Saturation {
     /// The layer, from 0 at the bottom.
@@ -99,6 +113,7 @@ pub fn saturation(model: &Model<f64>, x: ArrayView3<'_, f64>, max_batch: usize) 
 
 /// The saturation of every layer-direction over every sequence of a reference forward pass (as
 /// [`saturation`], for a pass already run, e.g. in [`with_eval_run`]).
+#[doc(hidden)] // not API: takes the test oracle's forward pass (`nn::reference`, hidden)
 pub fn saturation_of(run: &Forward<'_>) -> Vec<Saturation> {
     let c = run.model().rnn.config();
     let (n, batch, _) = run.h0().dim();

@@ -21,6 +21,20 @@ use crate::{Cell, Model};
 const MAX_ITER_PER_ROW: usize = 1000;
 
 /// The spectrum of one gate block `W_h·` of a recurrent weight.
+///
+/// # Example
+/// ```
+/// use rnn::diagnose::spectral::weight_spectra;
+/// use rnn::{Cell, Init, Model, ModelConfig, RnnConfig};
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(Cell::Lstm), output_size: None }, Init::Orthogonal, 0)?;
+/// let spectra = weight_spectra(&model);
+/// let gates: Vec<&str> = spectra[0].gates.iter().map(|g| g.gate.as_str()).collect();
+/// assert_eq!(gates, ["i", "f", "g", "o"]);
+/// // an orthogonal block: every singular value and |eigenvalue| is 1
+/// assert!(spectra[0].gates.iter().all(|g| (g.sigma_max - 1.0).abs() < 1e-9));
+/// assert!(spectra[0].gates.iter().all(|g| g.spectral_radius.is_some_and(|r| (r - 1.0).abs() < 1e-6)));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GateSpectrum {
     /// The gate: `""` for the Elman cell's whole `W_hh`, `"i"`, `"f"`, `"g"`, `"o"` for an
@@ -34,6 +48,18 @@ pub struct GateSpectrum {
 }
 
 /// The spectra of one layer-direction's `W_hh`.
+///
+/// # Example
+/// ```
+/// use rnn::diagnose::spectral::weight_spectra;
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4).with_num_layers(2).with_bidirectional(true), output_size: None }, Init::PyTorch, 0)?;
+/// let spectra = weight_spectra(&model);
+/// let which: Vec<(usize, usize)> = spectra.iter().map(|s| (s.layer, s.direction)).collect();
+/// assert_eq!(which, [(0, 0), (0, 1), (1, 0), (1, 1)]);
+/// assert!(spectra.iter().all(|s| s.sigma_max > 0.0));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WeightSpectrum {
     /// The layer, from 0 at the bottom.
@@ -47,6 +73,14 @@ pub struct WeightSpectrum {
 }
 
 /// The gate labels of a cell, in the order its `W_hh` stacks the blocks.
+///
+/// # Example
+/// ```
+/// use rnn::Cell;
+/// use rnn::diagnose::spectral::gate_labels;
+/// assert_eq!(gate_labels(Cell::Gru), ["r", "z", "n"]);
+/// assert_eq!(gate_labels(Cell::Rnn), [""]);
+/// ```
 pub fn gate_labels(cell: Cell) -> &'static [&'static str] {
     match cell {
         Cell::Rnn | Cell::IndRnn => &[""],

@@ -8,4 +8,6 @@ pub mod npy;
 pub mod onnx;
 pub mod tensorboard;
 
+// Not API: the `rnn` binary's output files (the library's own writes go through them).
+#[doc(hidden)]
 pub use atomic::{check_writable, write_atomic, write_atomic_with};

@@ -41,6 +41,18 @@ fn is_reserved(name: &str) -> bool {
 }
 
 /// Options for reading a model file.
+///
+/// # Example
+/// ```
+/// use rnn::model_file::{self, LoadOptions};
+/// use rnn::{Init, Model, ModelConfig, Nonlinearity, RnnConfig};
+/// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: None }, Init::PyTorch, 0)?;
+/// let bytes = model_file::to_bytes(&model, &Default::default())?;
+/// // the file says tanh: asking for relu is refused rather than silently ignored
+/// let relu = LoadOptions { nonlinearity: Some(Nonlinearity::Relu), ..LoadOptions::default() };
+/// assert!(model_file::from_bytes::<f32>(&bytes, "m.safetensors".as_ref(), &relu).is_err());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
     /// The nonlinearity for files without `rnn.config` metadata (when `None`: tanh, relu for
@@ -55,6 +67,16 @@ pub struct LoadOptions {
 /// The names of the two modules a state_dict holds: the recurrent stack (`rnn` in a model
 /// file; empty for a bare `nn.RNN` state_dict, whose names have no prefix) and the linear head
 /// (`head`). A name may be a dotted path (`model.encoder`).
+///
+/// # Example
+/// ```
+/// use rnn::model_file::ModuleNames;
+/// let names = ModuleNames { rnn: "model.encoder".into(), head: "fc".into() };
+/// assert_eq!(names.rename("rnn.weight_ih_l0"), "model.encoder.weight_ih_l0");
+/// assert_eq!(names.rename("head.bias"), "fc.bias");
+/// let bare = ModuleNames { rnn: String::new(), ..ModuleNames::default() };
+/// assert_eq!(bare.rename("rnn.bias_hh_l1_reverse"), "bias_hh_l1_reverse");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModuleNames {
     /// The recurrent module.
@@ -88,6 +110,25 @@ impl ModuleNames {
 }
 
 /// Where a loaded model's configuration came from.
+///
+/// # Example
+/// ```
+/// use rnn::model_file::{self, ConfigSource, LoadOptions};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let own = model_file::from_bytes::<f32>(&model_file::to_bytes(&model, &Default::default())?, "m".as_ref(), &LoadOptions::default())?;
+/// assert_eq!(own.config_source, ConfigSource::Metadata);
+/// // a bare nn.RNN(1, 1, bias=False) state_dict without metadata, written by hand: the sizes
+/// // come from the tensors' names and shapes
+/// let header = r#"{"weight_hh_l0":{"dtype":"F32","shape":[1,1],"data_offsets":[0,4]},"weight_ih_l0":{"dtype":"F32","shape":[1,1],"data_offsets":[4,8]}}"#;
+/// let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+/// bytes.extend_from_slice(header.as_bytes());
+/// bytes.extend_from_slice(&[0.5f32.to_le_bytes(), 2.0f32.to_le_bytes()].concat());
+/// let inferred = model_file::from_bytes::<f32>(&bytes, "sd".as_ref(), &LoadOptions::default())?;
+/// assert_eq!((inferred.config_source, inferred.bare), (ConfigSource::Inferred, true));
+/// assert_eq!((inferred.model.rnn.layers()[0].weight_ih[[0, 0]], inferred.model.config().rnn.bias), (2.0, false));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConfigSource {
     /// The `rnn.config` metadata.
@@ -97,6 +138,24 @@ pub enum ConfigSource {
 }
 
 /// A model read from a file, with what else the file said.
+///
+/// # Example
+/// ```
+/// use std::collections::HashMap;
+/// use rnn::model_file::{self, ConfigSource, LoadOptions, ModuleNames};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: None }, Init::PyTorch, 0)?;
+/// let extra = HashMap::from([("note".to_string(), "hello".to_string())]);
+/// let loaded = model_file::from_bytes::<f32>(&model_file::to_bytes(&model, &extra)?, "m".as_ref(), &LoadOptions::default())?;
+/// assert_eq!((loaded.dtype, loaded.config_source, loaded.bare), (safetensors::Dtype::F64, ConfigSource::Metadata, false));
+/// assert_eq!(loaded.metadata["note"], "hello");
+/// // a bare nn.RNN state_dict: names without a module prefix, no metadata
+/// let bare = ModuleNames { rnn: String::new(), head: "head".into() };
+/// let sd = model_file::state_dict_bytes(&model, &bare)?;
+/// let loaded = model_file::from_bytes::<f64>(&sd, "sd".as_ref(), &LoadOptions { modules: Some(bare), ..Default::default() })?;
+/// assert_eq!(loaded.model, model);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct LoadedModel<F = f32> {
     /// The model, converted to `F`.
@@ -141,6 +200,19 @@ pub fn load<F: Float>(path: &Path, options: &LoadOptions) -> Result<LoadedModel<
 ///
 /// # Errors
 /// As [`load`].
+///
+/// # Example
+/// ```
+/// use rnn::model_file::{self, LoadOptions};
+/// use rnn::{Cell, Init, Model, ModelConfig, RnnConfig};
+/// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(3, 4).with_cell(Cell::Gru), output_size: Some(2) }, Init::PyTorch, 0)?;
+/// let bytes = model_file::to_bytes(&model, &Default::default())?;
+/// let loaded = model_file::from_bytes::<f64>(&bytes, "in-memory".as_ref(), &LoadOptions::default())?;
+/// assert_eq!(loaded.model.config(), model.config()); // converted to f64
+/// let err = model_file::from_bytes::<f32>(b"garbage", "in-memory".as_ref(), &LoadOptions::default()).unwrap_err();
+/// assert!(err.to_string().starts_with("in-memory: not a valid safetensors file"));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) -> Result<LoadedModel<F>> {
     let bad = |msg: String| Error::model_file(path, msg);
     let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
@@ -332,6 +404,7 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
 ///
 /// # Errors
 /// [`Error::ModelFile`] naming the file for a damaged file or an unsupported dtype.
+#[doc(hidden)] // not API: a checkpoint's extra tensors, read by `train::checkpoint`
 pub fn read_tensors<F: Float>(bytes: &[u8], path: &Path) -> Result<HashMap<String, ArrayD<F>>> {
     let bad = |msg: String| Error::model_file(path, msg);
     let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
@@ -384,6 +457,21 @@ impl View for &Raw {
 ///
 /// # Errors
 /// [`Error::ModelFile`] when serialisation fails (it does not for a valid model).
+///
+/// # Example
+/// ```
+/// use std::collections::HashMap;
+/// use rnn::model_file::{self, CONFIG_KEY};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(3, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let bytes = model_file::to_bytes(&model, &HashMap::new())?;
+/// assert_eq!(bytes, model_file::to_bytes(&model, &HashMap::new())?); // deterministic
+/// let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| rnn::Error::Config(e.to_string()))?;
+/// assert!(st.names().contains(&"rnn.weight_ih_l0"));
+/// let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| rnn::Error::Config(e.to_string()))?;
+/// assert!(header.metadata().as_ref().is_some_and(|m| m[CONFIG_KEY].contains("\"hidden_size\":4")));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn to_bytes<F: Float>(model: &Model<F>, extra: &HashMap<String, String>) -> Result<Vec<u8>> {
     to_bytes_with(model, extra, &[])
 }
@@ -393,6 +481,7 @@ pub fn to_bytes<F: Float>(model: &Model<F>, extra: &HashMap<String, String>) -> 
 ///
 /// # Errors
 /// [`Error::ModelFile`] when an extra tensor's name is not reserved.
+#[doc(hidden)] // not API: a checkpoint's extra tensors, written by `train::checkpoint`
 pub fn to_bytes_with<F: Float>(
     model: &Model<F>,
     extra: &HashMap<String, String>,
@@ -475,6 +564,20 @@ fn sort_header(bytes: &mut [u8]) {
 ///
 /// # Errors
 /// [`Error::Io`] naming the file.
+///
+/// # Example
+/// ```
+/// use rnn::model_file::{self, LoadOptions};
+/// use rnn::{Cell, Init, Model, ModelConfig, RnnConfig};
+/// let path = std::env::temp_dir().join(format!("rnn-doc-save-{}.safetensors", std::process::id()));
+/// let config = ModelConfig { rnn: RnnConfig::new(3, 4).with_cell(Cell::Lstm).with_num_layers(2), output_size: Some(1) };
+/// let model = Model::<f64>::new(config, Init::PyTorch, 0)?;
+/// model_file::save(&model, &path)?;
+/// assert_eq!(model_file::load::<f64>(&path, &LoadOptions::default())?.model, model);
+/// std::fs::remove_file(&path)?;
+/// assert!(model_file::save(&model, "/nonexistent-dir/m.safetensors".as_ref()).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn save<F: Float>(model: &Model<F>, path: &Path) -> Result<()> {
     save_with_metadata(model, path, &HashMap::new())
 }
@@ -483,6 +586,20 @@ pub fn save<F: Float>(model: &Model<F>, path: &Path) -> Result<()> {
 ///
 /// # Errors
 /// [`Error::Io`] naming the file.
+///
+/// # Example
+/// ```
+/// use std::collections::HashMap;
+/// use rnn::model_file::{self, LoadOptions};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let path = std::env::temp_dir().join(format!("rnn-doc-save-meta-{}.safetensors", std::process::id()));
+/// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let extra = HashMap::from([("mean".to_string(), "12.5".to_string())]);
+/// model_file::save_with_metadata(&model, &path, &extra)?;
+/// assert_eq!(model_file::load::<f32>(&path, &LoadOptions::default())?.metadata["mean"], "12.5");
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn save_with_metadata<F: Float>(model: &Model<F>, path: &Path, extra: &HashMap<String, String>) -> Result<()> {
     io::write_atomic(path, &to_bytes(model, extra)?)
 }

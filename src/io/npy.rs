@@ -10,6 +10,21 @@ use super::write_atomic_with;
 use crate::{Error, Float, Result};
 
 /// An array read from a `.npy` file, in the dtype the file holds.
+///
+/// # Example
+/// ```
+/// use ndarray::Array2;
+/// use rnn::io::npy::{self, NpyArray};
+/// let path = std::env::temp_dir().join(format!("rnn-doc-npyarray-{}.npy", std::process::id()));
+/// npy::write(&path, Array2::<f32>::eye(3).view())?;
+/// let a = npy::read(&path)?;
+/// assert!(matches!(a, NpyArray::F32(_)));
+/// assert_eq!(a.shape(), &[3, 3]);
+/// let x = a.into_float::<f64>(); // whatever the file holds
+/// assert_eq!(x.sum(), 3.0);
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum NpyArray {
     /// `<f4`
@@ -42,6 +57,21 @@ impl NpyArray {
 ///
 /// # Errors
 /// [`Error::Npy`] naming the file: missing, not `.npy`, another dtype, truncated.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::io::npy;
+/// let dir = std::env::temp_dir().join(format!("rnn-doc-npy-read-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let x = Array3::<f64>::from_shape_fn((2, 3, 4), |(a, b, c)| (a + b + c) as f64);
+/// npy::write(&dir.join("x.npy"), x.view())?;
+/// assert_eq!(npy::read(&dir.join("x.npy"))?.into_float::<f64>(), x.into_dyn());
+/// let err = npy::read(&dir.join("missing.npy")).unwrap_err();
+/// assert!(err.to_string().contains("missing.npy"));
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn read(path: &Path) -> Result<NpyArray> {
     let bytes = std::fs::read(path).map_err(|e| Error::Npy { path: path.to_path_buf(), msg: e.to_string() })?;
     parse(&bytes).map_err(|msg| Error::Npy { path: path.to_path_buf(), msg })
@@ -51,6 +81,27 @@ pub fn read(path: &Path) -> Result<NpyArray> {
 ///
 /// # Errors
 /// A one-line description of what is wrong.
+///
+/// # Example
+/// ```
+/// use rnn::io::npy;
+/// // a float32 vector [1.5, -2]: magic, version 1.0, header length, header, data
+/// let mut header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }".to_string();
+/// while (10 + header.len() + 1) % 64 != 0 {
+///     header.push(' '); // padded so that the data starts at a multiple of 64
+/// }
+/// header.push('\n');
+/// let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+/// bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+/// bytes.extend_from_slice(header.as_bytes());
+/// for v in [1.5f32, -2.0] {
+///     bytes.extend_from_slice(&v.to_le_bytes());
+/// }
+/// assert_eq!(npy::parse(&bytes)?.into_float::<f32>().into_raw_vec_and_offset().0, [1.5, -2.0]);
+/// assert!(npy::parse(&bytes[..bytes.len() - 1]).is_err()); // truncated
+/// assert!(npy::parse(b"not npy").is_err());
+/// # Ok::<(), String>(())
+/// ```
 pub fn parse(bytes: &[u8]) -> std::result::Result<NpyArray, String> {
     check_header_length(bytes)?;
     match view::<f32>(bytes) {
@@ -159,6 +210,18 @@ pub fn check_finite<F: Float>(path: &Path, array: &ArrayD<F>) -> Result<()> {
 ///
 /// # Errors
 /// [`Error::Io`] naming the file; [`Error::Config`] for an index beyond `i64`.
+///
+/// # Example
+/// ```
+/// use rnn::io::npy;
+/// let path = std::env::temp_dir().join(format!("rnn-doc-indices-{}.npy", std::process::id()));
+/// npy::write_indices(&path, &[2, 0, 1])?;
+/// let bytes = std::fs::read(&path)?;
+/// assert!(String::from_utf8_lossy(&bytes).contains("'descr': '<i8'"));
+/// assert!(npy::read(&path).is_err()); // int64, not a float array
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn write_indices(path: &Path, indices: &[usize]) -> Result<()> {
     let values: Vec<i64> = indices
         .iter()
@@ -171,6 +234,18 @@ pub fn write_indices(path: &Path, indices: &[usize]) -> Result<()> {
 ///
 /// # Errors
 /// [`Error::Io`] naming the file.
+///
+/// # Example
+/// ```
+/// use ndarray::arr1;
+/// use rnn::io::npy;
+/// let path = std::env::temp_dir().join(format!("rnn-doc-npy-write-{}.npy", std::process::id()));
+/// npy::write(&path, arr1(&[1.0f64, 2.0]).view())?;
+/// assert_eq!(npy::read(&path)?, npy::NpyArray::F64(arr1(&[1.0, 2.0]).into_dyn()));
+/// std::fs::remove_file(&path)?;
+/// assert!(npy::write(std::path::Path::new("/nonexistent-dir/x.npy"), arr1(&[1.0f64]).view()).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn write<F: Float, D: Dimension>(path: &Path, array: ArrayView<'_, F, D>) -> Result<()> {
     write_npy_atomic(path, &array)
 }

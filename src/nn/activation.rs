@@ -11,6 +11,14 @@ use crate::{Error, Float};
 /// The activation `act` in `h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`.
 ///
 /// Names follow PyTorch's `nonlinearity` argument (`"tanh"`, `"relu"`), plus `"sigmoid"`.
+///
+/// # Example
+/// ```
+/// use rnn::Nonlinearity;
+/// assert_eq!("relu".parse::<Nonlinearity>()?, Nonlinearity::Relu);
+/// assert_eq!((Nonlinearity::default(), Nonlinearity::Tanh.name()), (Nonlinearity::Tanh, "tanh"));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Nonlinearity {
@@ -34,6 +42,16 @@ impl Nonlinearity {
     }
 
     /// `act(a)`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Nonlinearity;
+    /// assert_eq!(Nonlinearity::Relu.apply(-2.0f64), 0.0);
+    /// let h = Nonlinearity::Tanh.apply(0.5f64);
+    /// assert!((h - 0.5f64.tanh()).abs() < 1e-15);
+    /// assert_eq!("sigmoid".parse::<Nonlinearity>()?.name(), "sigmoid");
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     #[inline]
     pub fn apply<F: Float>(self, a: F) -> F {
         match self {
@@ -45,6 +63,15 @@ impl Nonlinearity {
 
     /// `act'(a)` computed from the output `h = act(a)`: tanh `1 - h²`, sigmoid `h (1 - h)`,
     /// relu `1` if `h > 0` else `0`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Nonlinearity;
+    /// let a = 0.3f64;
+    /// let h = Nonlinearity::Sigmoid.apply(a);
+    /// let numeric = (Nonlinearity::Sigmoid.apply(a + 1e-6) - h) / 1e-6;
+    /// assert!((Nonlinearity::Sigmoid.derivative_from_output(h) - numeric).abs() < 1e-6);
+    /// ```
     #[inline]
     pub fn derivative_from_output<F: Float>(self, h: F) -> F {
         match self {
@@ -61,6 +88,15 @@ impl Nonlinearity {
     }
 
     /// Applies `act` to every element in place (a tight loop over the slice when contiguous).
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::arr2;
+    /// use rnn::Nonlinearity;
+    /// let mut a = arr2(&[[-1.0f32, 2.0], [0.5, -0.5]]);
+    /// Nonlinearity::Relu.apply_in_place(a.view_mut());
+    /// assert_eq!(a, arr2(&[[0.0, 2.0], [0.5, 0.0]]));
+    /// ```
     pub fn apply_in_place<F: Float>(self, mut a: ndarray::ArrayViewMut2<'_, F>) {
         match a.as_slice_mut() {
             Some(s) => self.apply_slice(s),
@@ -69,6 +105,14 @@ impl Nonlinearity {
     }
 
     /// Applies `act` to every element of a slice in place.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Nonlinearity;
+    /// let mut a = [0.0f32, 100.0];
+    /// Nonlinearity::Sigmoid.apply_slice(&mut a);
+    /// assert_eq!(a, [0.5, 1.0]);
+    /// ```
     pub fn apply_slice<F: Float>(self, a: &mut [F]) {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx512f") {

@@ -21,6 +21,15 @@ use crate::{Error, Float, Nonlinearity};
 /// `[G * hidden_size, proj_size]`), the gates stacked in the order above, as in PyTorch. The
 /// IndRNN's recurrent weight is the vector `u` `[hidden_size]` (each unit sees only its own
 /// previous state), stored as `weight_hh` like the reference PyTorch IndRNN modules store it.
+///
+/// # Example
+/// ```
+/// use rnn::{Cell, Init, Rnn, RnnConfig};
+/// let gru = Rnn::<f32>::new(RnnConfig::new(3, 4).with_cell("gru".parse::<Cell>()?), Init::PyTorch, 0)?;
+/// assert_eq!(gru.layers()[0].weight_hh.dim(), (3 * 4, 4)); // 3 gate blocks
+/// assert_eq!(Cell::Lstm.to_string(), "lstm");
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
@@ -76,6 +85,17 @@ impl Cell {
     /// PyTorch's `mode` string (`RNN_TANH`, `RNN_RELU`, `LSTM`, `GRU`; `RNN_SIGMOID` for the
     /// sigmoid Elman cell, which PyTorch lacks, and `INDRNN` for the IndRNN, whose activation
     /// the model file's `nonlinearity` key holds).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Nonlinearity};
+    /// assert_eq!(Cell::Rnn.mode(Nonlinearity::Relu), "RNN_RELU");
+    /// assert_eq!(Cell::Lstm.mode(Nonlinearity::Tanh), "LSTM");
+    /// assert_eq!(Cell::from_mode("RNN_RELU")?, (Cell::Rnn, Some(Nonlinearity::Relu)));
+    /// assert_eq!((Cell::Gru.gates(), Cell::Gru.name(), Cell::Gru.has_nonlinearity()), (3, "gru", false));
+    /// assert_eq!(Cell::IndRnn.default_nonlinearity(), Nonlinearity::Relu);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn mode(self, nonlinearity: Nonlinearity) -> &'static str {
         match (self, nonlinearity) {
             (Cell::Rnn, Nonlinearity::Tanh) => "RNN_TANH",
@@ -91,6 +111,14 @@ impl Cell {
     ///
     /// # Errors
     /// [`Error::Config`] for an unknown mode.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Cell;
+    /// assert_eq!(Cell::from_mode("GRU")?, (Cell::Gru, None));
+    /// assert!(Cell::from_mode("TRANSFORMER").is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn from_mode(mode: &str) -> crate::Result<(Cell, Option<Nonlinearity>)> {
         Ok(match mode {
             "RNN_TANH" => (Cell::Rnn, Some(Nonlinearity::Tanh)),

@@ -31,6 +31,29 @@ use crate::{Error, Nonlinearity, Result};
 /// through `T` steps is scaled by `u^T` (times the activation's derivatives, 1 for an active
 /// relu), so `|u| <= 2^(1/T)` keeps it from growing more than twofold over `T` steps
 /// (`2^(1/100) ≈ 1.0069`).
+///
+/// # Example
+/// ```
+/// use rnn::{Cell, RnnConfig};
+/// let c = RnnConfig::new(3, 8).with_cell(Cell::Lstm).with_num_layers(2).with_bidirectional(true).with_proj_size(4);
+/// assert_eq!((c.num_directions(), c.state_size(), c.output_width()), (2, 4, 8));
+/// assert_eq!((c.layer_input_size(0), c.layer_input_size(1)), (3, 8));
+/// assert!(!c.has_residual());
+/// let elman = RnnConfig::new(3, 8)
+///     .with_nonlinearity(rnn::Nonlinearity::Relu)
+///     .with_bias(false)
+///     .with_num_layers(2)
+///     .with_dropout(0.1)
+///     .with_residual(true);
+/// assert_eq!((elman.residual_at(0), elman.residual_at(1), elman.has_residual()), (false, true, true));
+/// let indrnn = RnnConfig::new(3, 8).with_cell(Cell::IndRnn).with_recurrent_max(Some(2f64.powf(0.01)));
+/// indrnn.validate()?;
+/// // the JSON of a model file's `rnn.config` (the head's `output_size` beside it)
+/// let json = serde_json::to_value(&c).map_err(|e| rnn::Error::Config(e.to_string()))?;
+/// assert_eq!((json["mode"].as_str(), json["proj_size"].as_u64()), (Some("LSTM"), Some(4)));
+/// c.validate()?;
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "ConfigRepr", into = "ConfigRepr")]
 pub struct RnnConfig {
@@ -267,6 +290,16 @@ impl RnnConfig {
     ///
     /// # Errors
     /// [`Error::Config`] naming the bad value.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::RnnConfig;
+    /// RnnConfig::new(3, 8).with_dropout(0.2).validate()?;
+    /// let err = RnnConfig::new(3, 0).validate().unwrap_err();
+    /// assert!(err.to_string().contains("hidden_size"));
+    /// assert!(RnnConfig::new(3, 8).with_dropout(1.5).validate().is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn validate(&self) -> Result<()> {
         for (name, v) in
             [("input_size", self.input_size), ("hidden_size", self.hidden_size), ("num_layers", self.num_layers)]

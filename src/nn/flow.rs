@@ -42,6 +42,15 @@ pub struct GradFlow {
 
 impl GradFlow {
     /// Zeros for a stack of `config` run over `seq_len` steps.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, RnnConfig};
+    /// use rnn::nn::flow::GradFlow;
+    /// let flow = GradFlow::new(&RnnConfig::new(2, 4).with_cell(Cell::Lstm).with_num_layers(3), 10);
+    /// assert_eq!((flow.h.dim(), flow.seq_len()), ((3, 10), 10));
+    /// assert!(flow.c.is_some()); // an LSTM's cell state too
+    /// ```
     pub fn new(config: &RnnConfig, seq_len: usize) -> Self {
         let n = config.num_layers * config.num_directions();
         let c = (config.cell == crate::Cell::Lstm).then(|| Array2::zeros((n, seq_len)));
@@ -62,6 +71,20 @@ impl GradFlow {
 }
 
 /// The gradient's norm against the time lag (see [`flow_by_lag`]).
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::nn::flow::flow_by_lag;
+/// use rnn::{Cell, Init, Model, ModelConfig, Readout, RnnConfig};
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(1, 4).with_cell(Cell::Lstm), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let x = Array3::<f64>::ones((6, 2, 1));
+/// let trace = model.forward_eval(x.view(), None, Readout::EveryStep)?;
+/// let lag = flow_by_lag(&model, &trace, Array3::ones((6, 2, 1)).view(), Readout::EveryStep, 2)?;
+/// assert_eq!(lag.end_points, [5, 4]);
+/// assert!(lag.c.is_some()); // an LSTM's cell state too
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct LagFlow {
     /// The steps `t_e` whose loss was back-propagated alone.
@@ -81,6 +104,15 @@ pub struct LagFlow {
 /// reverse direction reaches back from early steps). A many-to-one readout has one: the last.
 /// Clustered at the ends so that every lag a direction reports is averaged over all of its end
 /// points (a lag reached by fewer would make the mean jump where one drops out).
+///
+/// # Example
+/// ```
+/// use rnn::Readout;
+/// use rnn::nn::flow::end_points;
+/// assert_eq!(end_points(10, 3, false, Readout::EveryStep), [9, 8, 7]);
+/// assert_eq!(end_points(10, 4, true, Readout::EveryStep), [9, 8, 1, 0]);
+/// assert_eq!(end_points(10, 4, false, Readout::LastStep), [9]);
+/// ```
 pub fn end_points(seq_len: usize, count: usize, bidirectional: bool, readout: Readout) -> Vec<usize> {
     if seq_len == 0 || count == 0 {
         return Vec::new();
@@ -116,6 +148,23 @@ fn own_points(points: &[usize], seq_len: usize, reverse: bool, bidirectional: bo
 ///
 /// # Errors
 /// [`crate::Error::Shape`] when `d_y` does not have the shape of the trace's output.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::nn::flow::flow_by_lag;
+/// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 8), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let x = Array3::<f64>::from_shape_fn((12, 4, 2), |(t, b, i)| ((t + b * 2 + i) as f64).sin());
+/// let trace = model.forward_eval(x.view(), None, Readout::EveryStep)?;
+/// let d_y = Array3::<f64>::from_elem((12, 4, 1), 1.0 / 48.0); // L = mean of y
+/// let lag = flow_by_lag(&model, &trace, d_y.view(), Readout::EveryStep, 3)?;
+/// assert_eq!(lag.end_points, [11, 10, 9]);
+/// let h = &lag.h[0];
+/// assert_eq!(h.len(), 10); // lags 0..=9 reached from every end point
+/// assert!(h[9] < h[0]); // a tanh RNN at PyTorch's init: the gradient vanishes with the lag
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn flow_by_lag<F: Float>(
     model: &Model<F>,
     trace: &ModelTrace<'_, F>,

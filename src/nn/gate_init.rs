@@ -40,6 +40,20 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// [`Error::Config`] for an Elman or IndRNN model, a model without biases, or `t_max < 2`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Init, Rnn, RnnConfig};
+    /// let mut gru = Rnn::<f64>::new(RnnConfig::new(3, 4).with_cell(Cell::Gru), Init::PyTorch, 0)?;
+    /// gru.chrono_init(100.0, &mut rand::rng())?;
+    /// let p = &gru.layers()[0];
+    /// let (bi, bh) = (p.bias_ih.as_ref().unwrap(), p.bias_hh.as_ref().unwrap());
+    /// // the update gate z (rows 4..8 of r, z, n): log(U(1, 99)) in [0, log 99]
+    /// assert!((4..8).all(|j| (0.0..=99f64.ln() + 1e-12).contains(&(bi[j] + bh[j]))));
+    /// let mut elman = Rnn::<f64>::new(RnnConfig::new(3, 4), Init::PyTorch, 0)?;
+    /// assert!(elman.chrono_init(100.0, &mut rand::rng()).is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn chrono_init<R: Rng + ?Sized>(&mut self, t_max: f64, rng: &mut R) -> Result<()> {
         let cell = self.config().cell;
         if !matches!(cell, Cell::Lstm | Cell::Gru) {

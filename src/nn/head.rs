@@ -10,6 +10,21 @@ use crate::{Error, Float, Result};
 /// A linear layer `z = x Wᵀ + b` with PyTorch's names (`weight [out, in]`, `bias [out]`).
 ///
 /// The same type holds its gradients.
+///
+/// # Example
+/// ```
+/// use rnn::{Init, Linear};
+/// let mut head = Linear::<f32>::init(8, 2, Init::PyTorch, &mut rand::rng());
+/// assert_eq!((head.in_features(), head.out_features()), (8, 2));
+/// let names: Vec<&str> = head.tensors().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["weight", "bias"]);
+/// for (_, mut t) in head.tensors_mut() {
+///     t.fill(1.0);
+/// }
+/// let grads = head.zeros_like(); // a gradient buffer of the same shapes
+/// assert_eq!(grads.weight.dim(), (2, 8));
+/// assert!(grads.weight.iter().all(|g| *g == 0.0) && head.weight.iter().all(|w| *w == 1.0));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Linear<F = f32> {
     /// `V`, shape `[out_features, in_features]`.
@@ -77,6 +92,17 @@ impl<F: Float> Linear<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` has the wrong width.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{arr1, arr2};
+    /// use rnn::Linear;
+    /// let head = Linear { weight: arr2(&[[1.0, 2.0], [0.0, -1.0]]), bias: Some(arr1(&[0.5, 0.0])) };
+    /// let z = head.forward(arr2(&[[1.0, 1.0], [2.0, 0.0]]).view())?;
+    /// assert_eq!(z, arr2(&[[3.5, -1.0], [2.5, 0.0]]));
+    /// assert!(head.forward(arr2(&[[1.0, 2.0, 3.0]]).view()).is_err()); // 3 features, not 2
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
         if x.ncols() != self.in_features() {
             return Err(Error::shape("head input", format!("[n, {}]", self.in_features()), x.shape()));
@@ -96,6 +122,20 @@ impl<F: Float> Linear<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `dz` does not match.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{arr1, arr2};
+    /// use rnn::Linear;
+    /// let head = Linear { weight: arr2(&[[1.0, 2.0]]), bias: Some(arr1(&[0.0])) };
+    /// let x = arr2(&[[3.0, 4.0], [1.0, 0.0]]);
+    /// let dz = arr2(&[[1.0], [2.0]]);
+    /// let (grads, dx) = head.backward(x.view(), dz.view())?;
+    /// assert_eq!(grads.weight, arr2(&[[5.0, 4.0]])); // dzᵀ x
+    /// assert_eq!(grads.bias, Some(arr1(&[3.0]))); // column sums of dz
+    /// assert_eq!(dx, arr2(&[[1.0, 2.0], [2.0, 4.0]])); // dz W
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn backward(&self, x: ArrayView2<'_, F>, dz: ArrayView2<'_, F>) -> Result<(Linear<F>, Array2<F>)> {
         let grads = self.param_grads(x, dz)?;
         // dx = dz W
@@ -109,6 +149,17 @@ impl<F: Float> Linear<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `dz` does not match.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{arr1, arr2};
+    /// use rnn::Linear;
+    /// let head = Linear { weight: arr2(&[[1.0, 2.0]]), bias: None };
+    /// let grads = head.param_grads(arr2(&[[3.0, 4.0]]).view(), arr2(&[[2.0]]).view())?;
+    /// assert_eq!((grads.weight, grads.bias), (arr2(&[[6.0, 8.0]]), None));
+    /// assert!(head.param_grads(arr2(&[[3.0, 4.0]]).view(), arr2(&[[2.0, 1.0]]).view()).is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn param_grads(&self, x: ArrayView2<'_, F>, dz: ArrayView2<'_, F>) -> Result<Linear<F>> {
         if dz.shape() != [x.nrows(), self.out_features()] || x.ncols() != self.in_features() {
             return Err(Error::shape(

@@ -28,6 +28,15 @@ use crate::{Error, Float};
 /// biases follow the table. This is a simple default: for deep networks the paper starts the
 /// last layer's `u` in (2^(-10/T), 2^(1/T)) so it keeps long memories; set `u` yourself through
 /// [`crate::Rnn::layers_mut`] for that.
+///
+/// # Example
+/// ```
+/// use rnn::Init;
+/// let init: Init = "orthogonal".parse()?;
+/// assert_eq!((init, init.name(), Init::default()), (Init::Orthogonal, "orthogonal", Init::PyTorch));
+/// assert!("xavier".parse::<Init>().is_err());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
@@ -77,12 +86,25 @@ impl FromStr for Init {
 }
 
 /// A `[rows, cols]` matrix with entries drawn from U(-bound, bound).
+///
+/// # Example
+/// ```
+/// let w = rnn::init::uniform2::<f64, _>(3, 5, 0.1, &mut rand::rng());
+/// assert_eq!(w.dim(), (3, 5));
+/// assert!(w.iter().all(|v| v.abs() <= 0.1));
+/// ```
 pub fn uniform2<F: Float, R: Rng + ?Sized>(rows: usize, cols: usize, bound: f64, rng: &mut R) -> Array2<F> {
     let dist = uniform(bound);
     Array2::from_shape_simple_fn((rows, cols), || F::of(dist.sample(rng)))
 }
 
 /// A vector with entries drawn from U(-bound, bound).
+///
+/// # Example
+/// ```
+/// let b = rnn::init::uniform1::<f32, _>(6, 0.5, &mut rand::rng());
+/// assert!(b.len() == 6 && b.iter().all(|v| v.abs() <= 0.5));
+/// ```
 pub fn uniform1<F: Float, R: Rng + ?Sized>(len: usize, bound: f64, rng: &mut R) -> Array1<F> {
     let dist = uniform(bound);
     Array1::from_shape_simple_fn(len, || F::of(dist.sample(rng)))
@@ -94,6 +116,11 @@ fn uniform(bound: f64) -> Uniform<f64> {
 }
 
 /// The Glorot-uniform bound `√(6 / (fan_in + fan_out))`.
+///
+/// # Example
+/// ```
+/// assert_eq!(rnn::init::glorot_bound(4, 2), 1.0); // √(6 / 6)
+/// ```
 pub fn glorot_bound(fan_in: usize, fan_out: usize) -> f64 {
     (6.0 / (fan_in + fan_out) as f64).sqrt()
 }
@@ -101,6 +128,13 @@ pub fn glorot_bound(fan_in: usize, fan_out: usize) -> f64 {
 /// A random `[n, n]` orthogonal matrix: the Q of the QR decomposition of a standard normal
 /// matrix, with the signs fixed so R has a positive diagonal (the Haar measure, as in Keras and
 /// `torch.nn.init.orthogonal_`). Computed in f64 by modified Gram–Schmidt.
+///
+/// # Example
+/// ```
+/// let q = rnn::init::orthogonal::<f64, _>(5, &mut rand::rng());
+/// let identity = q.t().dot(&q);
+/// assert!((&identity - &ndarray::Array2::<f64>::eye(5)).iter().all(|d| d.abs() < 1e-12));
+/// ```
 pub fn orthogonal<F: Float, R: Rng + ?Sized>(n: usize, rng: &mut R) -> Array2<F> {
     loop {
         let mut q = Array2::<f64>::from_shape_simple_fn((n, n), || StandardNormal.sample(rng));
@@ -127,6 +161,13 @@ pub fn orthogonal<F: Float, R: Rng + ?Sized>(n: usize, rng: &mut R) -> Array2<F>
 /// A random `[rows, cols]` matrix with orthonormal rows (`rows <= cols`) or columns
 /// (`rows >= cols`), as `torch.nn.init.orthogonal_` makes for a rectangular tensor: a slice of a
 /// random square orthogonal matrix.
+///
+/// # Example
+/// ```
+/// let w = rnn::init::orthogonal_rect::<f64, _>(2, 5, &mut rand::rng());
+/// let gram = w.dot(&w.t()); // orthonormal rows
+/// assert!((&gram - &ndarray::Array2::<f64>::eye(2)).iter().all(|d| d.abs() < 1e-12));
+/// ```
 pub fn orthogonal_rect<F: Float, R: Rng + ?Sized>(rows: usize, cols: usize, rng: &mut R) -> Array2<F> {
     let q = orthogonal::<F, R>(rows.max(cols), rng);
     q.slice(ndarray::s![..rows, ..cols]).to_owned()

@@ -23,6 +23,18 @@ use crate::{Error, Float, Nonlinearity, Result};
 /// recurrent weight is the vector `u` `[H]` in [`LayerParams::weight_hh_diag`] (the diagonal
 /// of an Elman `W_hh`), its `weight_hh` empty (`[0, H]`). The same type holds their gradients
 /// (see [`LayerParams::zeros_like`]).
+///
+/// # Example
+/// ```
+/// use rnn::{Cell, Init, LayerParams};
+/// let p = LayerParams::<f32>::init(Cell::Gru, 3, 4, None, true, Init::PyTorch, &mut rand::rng());
+/// assert_eq!((p.input_size(), p.hidden_size(), p.state_size()), (3, 4, 4));
+/// assert_eq!(p.weight_ih.dim(), (12, 3)); // 3 gate blocks r, z, n
+/// let shapes: Vec<(&str, Vec<usize>)> = p.tensors().into_iter().map(|(n, t)| (n, t.shape().to_vec())).collect();
+/// assert_eq!(shapes[1], ("weight_hh", vec![12, 4]));
+/// let mut g = p.zeros_like();
+/// assert!(g.tensors_mut().iter().all(|(_, t)| t.iter().all(|v| *v == 0.0)));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerParams<F = f32> {
     /// `W_ih`, shape `[hidden_size, input_size]` (PyTorch `weight_ih_l{k}`).
@@ -187,6 +199,16 @@ impl<F: Float> LayerParams<F> {
     /// An IndRNN's `u` is drawn from `U(0, 1)` under every scheme but [`Init::Identity`], which
     /// sets it to ones (the IRNN's identity, diagonal); [`crate::Rnn::new`] then clamps it to
     /// `±recurrent_max`. Its `W_ih` and biases follow the scheme as an Elman layer's do.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Init, LayerParams};
+    /// let lstm = LayerParams::<f64>::init(Cell::Lstm, 3, 8, Some(4), false, Init::Orthogonal, &mut rand::rng());
+    /// assert_eq!((lstm.state_size(), lstm.weight_hh.dim()), (4, (32, 4)));
+    /// assert!(lstm.bias_ih.is_none() && lstm.weight_hr.is_some());
+    /// let irnn = LayerParams::<f64>::init(Cell::Rnn, 2, 3, None, true, Init::Identity, &mut rand::rng());
+    /// assert_eq!(irnn.weight_hh, ndarray::Array2::<f64>::eye(3));
+    /// ```
     pub fn init<R: Rng + ?Sized>(
         cell: Cell,
         input_size: usize,

@@ -32,9 +32,15 @@ pub(crate) mod indrnn;
 pub mod init;
 pub mod layer;
 pub(crate) mod lstm;
+// Not API: the size limits of the `rnn` binary (it refuses sizes no machine can hold before
+// allocating); public for it and for tests/memory.rs.
+#[doc(hidden)]
 pub mod memory;
 pub mod model;
 pub mod predictor;
+// Not API: the oracle the tests check the fast paths against (tests/reference.rs,
+// tests/gradcheck.rs), public for them.
+#[doc(hidden)]
 pub mod reference;
 pub mod stack;
 pub mod stepper;

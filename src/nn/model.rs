@@ -6,11 +6,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::nn::flow::GradFlow;
 use crate::nn::head::Linear;
-use crate::nn::stack::{Backward, OutputGrad, RnnGrads, RnnTrace};
+use crate::nn::stack::{Backward, OutputGrad, RnnTrace};
 use crate::{Error, Float, Init, Result, Rnn, RnnConfig};
+
+mod trace;
+pub use trace::{ModelGrads, ModelTrace, State};
 
 /// A model's sizes: the RNN's configuration plus the head's width, if any. This is the JSON
 /// stored under `rnn.config` in a model file.
+///
+/// # Example
+/// ```
+/// use rnn::{Cell, ModelConfig, RnnConfig};
+/// let config = ModelConfig { rnn: RnnConfig::new(3, 8).with_cell(Cell::Gru), output_size: Some(2) };
+/// // the JSON of a model file's `rnn.config`: the RNN's keys and the head's width, flat
+/// let json = serde_json::to_string(&config).map_err(|e| rnn::Error::Config(e.to_string()))?;
+/// assert!(json.contains("\"mode\":\"GRU\"") && json.contains("\"output_size\":2"));
+/// let back: ModelConfig = serde_json::from_str(&json).map_err(|e| rnn::Error::Config(e.to_string()))?;
+/// assert_eq!(back, config);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
     /// The RNN.
@@ -22,6 +37,19 @@ pub struct ModelConfig {
 }
 
 /// Which steps the head reads.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+/// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(3) }, Init::PyTorch, 0)?;
+/// let x = Array3::<f32>::ones((10, 5, 2));
+/// let many = model.forward_eval(x.view(), None, Readout::EveryStep)?; // many-to-many
+/// let one = model.forward_eval(x.view(), None, Readout::LastStep)?; // many-to-one
+/// assert_eq!((many.y().dim(), one.y().dim()), ((10, 5, 3), (1, 5, 3)));
+/// assert_eq!(Readout::default(), Readout::EveryStep);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Readout {
     /// Many-to-many: an output for every step.
@@ -55,114 +83,25 @@ pub struct Model<F = f32> {
     pub head: Option<Linear<F>>,
 }
 
-/// The recurrent state a sequence leaves and the next chunk of it starts from: the hidden
-/// states `h` `[num_layers * D, batch, state_size]` and an LSTM's cell states `c`
-/// `[num_layers * D, batch, hidden_size]` (PyTorch's `(h_n, c_n)`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct State<F = f32> {
-    /// Hidden states.
-    pub h: Array3<F>,
-    /// An LSTM's cell states (`None` for the other cells).
-    pub c: Option<Array3<F>>,
-}
-
-impl<F: Float> State<F> {
-    /// The states of the first `n` sequences of the batch (a last, smaller batch).
-    pub fn first(&self, n: usize) -> Self {
-        let cut = |a: &Array3<F>| a.slice(s![.., ..n.min(a.shape()[1]), ..]).to_owned();
-        State { h: cut(&self.h), c: self.c.as_ref().map(cut) }
-    }
-}
-
-/// What [`Model::forward_train`] kept for [`Model::backward`].
-/// It borrows the input (`'a`).
-#[derive(Clone, Debug)]
-pub struct ModelTrace<'a, F = f32> {
-    rnn: RnnTrace<'a, F>,
-    readout: Readout,
-    y: Array3<F>,
-}
-
-impl<'a, F: Float> ModelTrace<'a, F> {
-    /// The model's output: the head's output `[steps, batch, output_size]`, or without a head
-    /// the RNN's output `[steps, batch, D * hidden_size]`; `steps` is `seq_len` or 1
-    /// ([`Readout::LastStep`]).
-    pub fn y(&self) -> ArrayView3<'_, F> {
-        self.y.view()
-    }
-    /// The final states `[num_layers * D, batch, hidden_size]`.
-    pub fn h_n(&self) -> ArrayView3<'_, F> {
-        self.rnn.h_n()
-    }
-    /// An LSTM's final cell states `[num_layers * D, batch, hidden_size]`.
-    pub fn c_n(&self) -> Option<ArrayView3<'_, F>> {
-        self.rnn.c_n()
-    }
-    /// The final state, `(h_n, c_n)`, to start the next chunk of the sequences from.
-    pub fn state(&self) -> State<F> {
-        State { h: self.h_n().to_owned(), c: self.c_n().map(|c| c.to_owned()) }
-    }
-    /// The RNN's trace.
-    pub fn rnn(&self) -> &RnnTrace<'a, F> {
-        &self.rnn
-    }
-    /// `(y, h_n)`, as [`Model::forward`] returns them.
-    pub(crate) fn into_outputs(self) -> (Array3<F>, Array3<F>) {
-        let h_n = self.rnn.h_n().to_owned();
-        (self.y, h_n)
-    }
-}
-
-/// Gradients of a [`Model`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct ModelGrads<F = f32> {
-    /// The RNN's parameter, input and `h0` gradients.
-    pub rnn: RnnGrads<F>,
-    /// The head's gradients.
-    pub head: Option<Linear<F>>,
-}
-
-impl<F: Float> ModelGrads<F> {
-    /// Mutable parameter gradients in the order of [`Model::named_tensors`] (for clipping and
-    /// optimizers).
-    pub fn tensors_mut(&mut self) -> Vec<ArrayViewMutD<'_, F>> {
-        let mut out: Vec<_> =
-            self.rnn.layers.iter_mut().flat_map(|p| p.tensors_mut().into_iter().map(|(_, t)| t)).collect();
-        if let Some(h) = &mut self.head {
-            out.extend(h.tensors_mut().into_iter().map(|(_, t)| t));
-        }
-        out
-    }
-
-    /// dL/dx `[seq_len, batch, input_size]`, unless [`Model::backward_owned`] was told not to
-    /// compute it.
-    pub fn input(&self) -> Option<ArrayView3<'_, F>> {
-        self.rnn.input.as_ref().map(|a| a.view())
-    }
-    /// dL/dh0 `[num_layers * D, batch, state_size]`.
-    pub fn h0(&self) -> ArrayView3<'_, F> {
-        self.rnn.h0.view()
-    }
-    /// dL/dc0 of an LSTM `[num_layers * D, batch, hidden_size]`.
-    pub fn c0(&self) -> Option<ArrayView3<'_, F>> {
-        self.rnn.c0.as_ref().map(|c| c.view())
-    }
-    /// Parameter gradients by model-file name (`rnn.weight_ih_l0`, `head.weight`, ...).
-    pub fn named_tensors(&self, config: &RnnConfig) -> Vec<(String, ArrayViewD<'_, F>)> {
-        let mut out: Vec<_> =
-            self.rnn.named_tensors(config).into_iter().map(|(n, t)| (format!("rnn.{n}"), t)).collect();
-        if let Some(h) = &self.head {
-            out.extend(h.tensors().into_iter().map(|(n, t)| (format!("head.{n}"), t)));
-        }
-        out
-    }
-}
-
 impl<F: Float> Model<F> {
     /// A freshly initialised model (the RNN's parameters are drawn first, then the head's).
     ///
     /// # Errors
     /// [`Error::Config`] when a size is out of range.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let config = ModelConfig { rnn: RnnConfig::new(3, 8), output_size: Some(2) };
+    /// let a = Model::<f32>::new(config.clone(), Init::PyTorch, 7)?;
+    /// assert_eq!(a, Model::new(config.clone(), Init::PyTorch, 7)?); // the seed decides every weight
+    /// assert_eq!(a.config(), config);
+    /// // 8*3 + 8*8 + 8 + 8 in the RNN, 2*8 + 2 in the head
+    /// assert_eq!(a.num_params(), 104 + 18);
+    /// assert_eq!(a.named_tensors().last().map(|(n, _)| n.as_str()), Some("head.bias"));
+    /// assert!(Model::<f32>::new(ModelConfig { output_size: Some(0), ..config }, Init::PyTorch, 7).is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn new(config: ModelConfig, init: Init, seed: u64) -> Result<Self> {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let rnn = Rnn::with_rng(config.rnn.clone(), init, &mut rng)?;
@@ -189,6 +128,20 @@ impl<F: Float> Model<F> {
     }
 
     /// Mutable parameters by model-file name.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let mut model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// for (name, mut t) in model.named_tensors_mut() {
+    ///     if name.starts_with("head.") {
+    ///         t.fill(0.0);
+    ///     }
+    /// }
+    /// let head = model.head.as_ref().expect("a head");
+    /// assert!(head.weight.iter().all(|w| *w == 0.0));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn named_tensors_mut(&mut self) -> Vec<(String, ArrayViewMutD<'_, F>)> {
         let mut out: Vec<_> = self.rnn.named_tensors_mut().into_iter().map(|(n, t)| (format!("rnn.{n}"), t)).collect();
         if let Some(h) = &mut self.head {
@@ -207,6 +160,22 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` or `h0` has the wrong shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(3, 8), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((5, 2, 3)); // [seq_len, batch, input_size]
+    /// let (y, h_n) = model.forward(x.view(), None)?;
+    /// assert_eq!((y.dim(), h_n.dim()), ((5, 2, 1), (1, 2, 8)));
+    /// // two chunks, the second from the first's final state, give the same outputs as one pass
+    /// let (y1, h1) = model.forward(x.slice(ndarray::s![..2, .., ..]), None)?;
+    /// let (y2, _) = model.forward(x.slice(ndarray::s![2.., .., ..]), Some(h1.view()))?;
+    /// assert!((y2[[2, 1, 0]] - y[[4, 1, 0]]).abs() < 1e-12 && (y1[[1, 0, 0]] - y[[1, 0, 0]]).abs() < 1e-12);
+    /// assert!(model.forward(Array3::<f64>::ones((5, 2, 4)).view(), None).is_err()); // 4 features, not 3
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>) -> Result<(Array3<F>, Array3<F>)> {
         Ok(self.trace(self.rnn.forward_trace(x, h0)?, Readout::EveryStep)?.into_outputs())
     }
@@ -215,6 +184,20 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` or `h0` has the wrong shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(3, 8), output_size: Some(2) }, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((5, 4, 3));
+    /// let every = model.forward_eval(x.view(), None, Readout::EveryStep)?;
+    /// let last = model.forward_eval(x.view(), None, Readout::LastStep)?;
+    /// assert_eq!(last.y().dim(), (1, 4, 2));
+    /// let diff = &last.y().index_axis(ndarray::Axis(0), 0) - &every.y().index_axis(ndarray::Axis(0), 4);
+    /// assert!(diff.iter().all(|d| d.abs() < 1e-12));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward_eval<'a>(
         &self,
         x: ArrayView3<'a, F>,
@@ -229,6 +212,22 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x`, `h0` or `c0` has the wrong shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Cell, Init, Model, ModelConfig, RnnConfig};
+    /// let config = ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(Cell::Lstm), output_size: Some(1) };
+    /// let model = Model::<f64>::new(config, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((6, 3, 2));
+    /// let (y, _, _) = model.forward_states(x.view(), None, None)?;
+    /// // the same sequences in two chunks, carrying (h, c) across
+    /// let (_, h, c) = model.forward_states(x.slice(ndarray::s![..3, .., ..]), None, None)?;
+    /// let c = c.expect("an LSTM has cell states");
+    /// let (y2, _, _) = model.forward_states(x.slice(ndarray::s![3.., .., ..]), Some(h.view()), Some(c.view()))?;
+    /// assert!((y2[[2, 0, 0]] - y[[5, 0, 0]]).abs() < 1e-12);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward_states(
         &self,
         x: ArrayView3<'_, F>,
@@ -246,6 +245,22 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x`, `h0` or `c0` has the wrong shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Cell, Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let config = ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(Cell::Lstm), output_size: Some(1) };
+    /// let model = Model::<f64>::new(config, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((3, 2, 2));
+    /// let (h0, c0) = (Array3::<f64>::zeros((1, 2, 4)), Array3::<f64>::from_elem((1, 2, 4), 0.5));
+    /// let trace = model.forward_train_states(x.view(), Some(h0.view()), Some(c0.view()), Readout::EveryStep, &mut rand::rng())?;
+    /// let from_zero = model.forward_train(x.view(), None, Readout::EveryStep, &mut rand::rng())?;
+    /// assert_ne!(trace.y(), from_zero.y()); // the cell state carried in changes the outputs
+    /// let grads = model.backward_states(&trace, Array3::ones((3, 2, 1)).view(), None, None)?;
+    /// assert_eq!(grads.c0().map(|d| d.dim()), Some((1, 2, 4)));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward_train_states<'a, R: Rng + ?Sized>(
         &self,
         x: ArrayView3<'a, F>,
@@ -261,6 +276,20 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` or the state has the wrong shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{Array3, s};
+    /// use rnn::{Cell, Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let config = ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(Cell::Gru), output_size: Some(1) };
+    /// let model = Model::<f64>::new(config, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::from_shape_fn((8, 2, 2), |(t, b, i)| (t + b + i) as f64 * 0.1);
+    /// let whole = model.forward_eval_from(x.view(), None, Readout::EveryStep)?;
+    /// let first = model.forward_eval_from(x.slice(s![..4, .., ..]), None, Readout::EveryStep)?;
+    /// let second = model.forward_eval_from(x.slice(s![4.., .., ..]), Some(&first.state()), Readout::EveryStep)?;
+    /// assert!((second.y()[[3, 1, 0]] - whole.y()[[7, 1, 0]]).abs() < 1e-12);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward_eval_from<'a>(
         &self,
         x: ArrayView3<'a, F>,
@@ -275,6 +304,22 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` or the state has the wrong shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{Array3, s};
+    /// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((8, 2, 2));
+    /// let mut rng = rand::rng();
+    /// // truncated BPTT: each chunk starts from the state the previous one left
+    /// let first = model.forward_train_from(x.slice(s![..4, .., ..]), None, Readout::EveryStep, &mut rng)?;
+    /// let state = first.state();
+    /// let second = model.forward_train_from(x.slice(s![4.., .., ..]), Some(&state), Readout::EveryStep, &mut rng)?;
+    /// let whole = model.forward(x.view(), None)?.0;
+    /// assert!((second.y()[[3, 0, 0]] - whole[[7, 0, 0]]).abs() < 1e-12); // no dropout configured
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward_train_from<'a, R: Rng + ?Sized>(
         &self,
         x: ArrayView3<'a, F>,
@@ -290,6 +335,20 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` or `h0` has the wrong shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let config = ModelConfig { rnn: RnnConfig::new(2, 8).with_num_layers(2).with_dropout(0.5), output_size: Some(1) };
+    /// let model = Model::<f64>::new(config, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((4, 3, 2));
+    /// let trace = model.forward_train(x.view(), None, Readout::EveryStep, &mut rand::rng())?;
+    /// let (y, _) = model.forward(x.view(), None)?; // inference: no dropout
+    /// assert_eq!(trace.y().dim(), y.dim());
+    /// assert_ne!(trace.y(), y); // dropout between the two layers changed the outputs
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward_train<'a, R: Rng + ?Sized>(
         &self,
         x: ArrayView3<'a, F>,
@@ -331,6 +390,26 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when a gradient's shape does not match the trace.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::from_elem((3, 1, 2), 0.5);
+    /// let trace = model.forward_eval(x.view(), None, Readout::LastStep)?;
+    /// let grads = model.backward(&trace, Array3::ones((1, 1, 1)).view(), None)?; // L = y at the last step
+    /// // check dL/db of the head against a finite difference
+    /// let eps = 1e-6;
+    /// let mut moved = model.clone();
+    /// if let Some(b) = moved.head.as_mut().and_then(|h| h.bias.as_mut()) {
+    ///     b[0] += eps;
+    /// }
+    /// let (y0, y1) = (model.forward(x.view(), None)?.0[[2, 0, 0]], moved.forward(x.view(), None)?.0[[2, 0, 0]]);
+    /// let db = grads.head.as_ref().and_then(|h| h.bias.as_ref()).map(|b| b[0]);
+    /// assert!((db.unwrap_or(0.0) - (y1 - y0) / eps).abs() < 1e-6);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn backward(
         &self,
         trace: &ModelTrace<'_, F>,
@@ -349,6 +428,21 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when a gradient's shape does not match the trace.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Cell, Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let config = ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(Cell::Lstm), output_size: None };
+    /// let model = Model::<f64>::new(config, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((3, 2, 2));
+    /// let trace = model.forward_eval(x.view(), None, Readout::EveryStep)?;
+    /// // L = Σ c_n: only the final cell states carry a gradient
+    /// let d_cn = Array3::<f64>::ones((1, 2, 4));
+    /// let grads = model.backward_states(&trace, Array3::zeros((3, 2, 4)).view(), None, Some(d_cn.view()))?;
+    /// assert!(grads.c0().is_some_and(|d| d.iter().any(|v| *v != 0.0)));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn backward_states(
         &self,
         trace: &ModelTrace<'_, F>,
@@ -405,6 +499,22 @@ impl<F: Float> Model<F> {
     ///
     /// # Errors
     /// As [`Model::backward_owned`]; [`Error::Shape`] when `flow` is not sized for the trace.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::nn::flow::GradFlow;
+    /// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((5, 2, 2));
+    /// let trace = model.forward_train(x.view(), None, Readout::EveryStep, &mut rand::rng())?;
+    /// let mut flow = GradFlow::new(model.rnn.config(), 5);
+    /// let dy = Array3::<f64>::ones((5, 2, 1));
+    /// model.backward_owned_flow(trace, dy.view(), None, false, Some(&mut flow))?;
+    /// assert_eq!(flow.h.dim(), (1, 5)); // one row per layer and direction, one column per step
+    /// assert!(flow.h.iter().all(|n| *n > 0.0));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn backward_owned_flow(
         &self,
         trace: ModelTrace<'_, F>,
@@ -425,6 +535,22 @@ impl<F: Float> Model<F> {
     /// # Errors
     /// [`Error::Shape`] when a gradient's shape does not match the trace or `flow` is not
     /// sized for it.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::nn::flow::GradFlow;
+    /// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4).with_num_layers(2), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((8, 2, 2));
+    /// let trace = model.forward_eval(x.view(), None, Readout::LastStep)?;
+    /// let mut flow = GradFlow::new(model.rnn.config(), 8);
+    /// model.backward_flow(&trace, Array3::ones((1, 2, 1)).view(), &mut flow)?;
+    /// // a loss on the last step: the gradient reaches back from step 7 and shrinks on the way
+    /// assert!(flow.h[[1, 7]] > flow.h[[1, 0]] && flow.h[[1, 0]] > 0.0);
+    /// assert!(model.backward_flow(&trace, Array3::ones((1, 2, 1)).view(), &mut GradFlow::new(model.rnn.config(), 5)).is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn backward_flow(
         &self,
         trace: &ModelTrace<'_, F>,

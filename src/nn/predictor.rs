@@ -50,6 +50,21 @@ impl<'m, F: Float> Predictor<'m, F> {
     ///
     /// # Errors
     /// [`crate::Error::Shape`] when `x` or `h0` has the wrong shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Cell, Init, Model, ModelConfig, Predictor, RnnConfig};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(Cell::Lstm), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let predictor = Predictor::new(&model);
+    /// let h0 = Array3::<f64>::from_elem((1, 3, 4), 0.2);
+    /// for seq_len in [1, 7] {
+    ///     let x = Array3::<f64>::ones((seq_len, 3, 2));
+    ///     assert_eq!(predictor.forward(x.view(), Some(h0.view()))?, model.forward(x.view(), Some(h0.view()))?);
+    /// }
+    /// assert!(predictor.forward(Array3::<f64>::ones((2, 3, 5)).view(), None).is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>) -> Result<(Array3<F>, Array3<F>)> {
         let packed: Vec<PackedRef<'_, F>> = self.recurrent.iter().map(Packed::view).collect();
         let trace = self.model.rnn.forward_packed(x, h0, None, &packed)?;

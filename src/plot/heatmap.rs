@@ -18,6 +18,24 @@ use super::save::{write_both, write_png, write_svg};
 use super::*;
 
 /// How a [`Heatmap`] maps values to colours.
+///
+/// # Example
+/// ```
+/// use ndarray::Array2;
+/// use rnn::plot::{ColorScale, Heatmap};
+/// let path = std::env::temp_dir().join(format!("rnn-doc-heatmap-{}.svg", std::process::id()));
+/// let values = Array2::from_shape_fn((3, 20), |(r, t)| (r * 20 + t) as f64 - 10.0); // negatives too
+/// let map = Heatmap::new("Activations", values)
+///     .with_scale(ColorScale::Linear)
+///     .with_range(-10.0, 50.0)
+///     .with_axis_labels("step", "unit")
+///     .with_value_label("a");
+/// assert_eq!(map.size().0, 1000);
+/// map.save_svg(&path)?;
+/// assert!(std::fs::read_to_string(&path)?.contains("Activations"));
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ColorScale {
     /// log10 of the value: equal ratios, equal colour steps; values ≤ 0 are grey (the default).
@@ -138,6 +156,18 @@ impl Heatmap {
     /// # Errors
     /// [`Error::Shape`] when the row labels do not match the rows, [`Error::Config`] for a bad
     /// range, [`Error::Plot`] naming `path` when drawing or writing fails.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array2;
+    /// use rnn::plot::Heatmap;
+    /// let path = std::env::temp_dir().join(format!("rnn-doc-heatmap-png-{}.png", std::process::id()));
+    /// let map = Heatmap::new("", Array2::from_elem((2, 5), 1.0)).with_row_labels(["a", "b"]);
+    /// map.save_png(&path)?;
+    /// assert_eq!(&std::fs::read(&path)?[1..4], b"PNG");
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn save_png(&self, path: &Path) -> Result<()> {
         self.check()?;
         write_png(self, path)
@@ -147,6 +177,20 @@ impl Heatmap {
     ///
     /// # Errors
     /// As [`Heatmap::save_png`].
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array2;
+    /// use rnn::plot::Heatmap;
+    /// let path = std::env::temp_dir().join(format!("rnn-doc-heatmap-svg-{}.svg", std::process::id()));
+    /// // 0 and NaN cells are grey and counted under the colour bar; nothing panics
+    /// let values = Array2::from_shape_vec((1, 3), vec![1.0, 0.0, f64::NAN])?;
+    /// Heatmap::new("Norms", values).save_svg(&path)?;
+    /// assert!(std::fs::read_to_string(&path)?.contains("Norms"));
+    /// std::fs::remove_file(&path)?;
+    /// assert!(Heatmap::new("", Array2::zeros((1, 1))).save_svg("/nonexistent-dir/h.svg".as_ref()).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn save_svg(&self, path: &Path) -> Result<()> {
         self.check()?;
         write_svg(self, path)
@@ -211,6 +255,12 @@ impl Heatmap {
 
 /// The labels of the rows of a [`GradFlow`](crate::nn::flow::GradFlow) (row `l * D + d`):
 /// `layer 0`, then `layer 0 reverse` when `num_directions` is 2, `layer 1`, ...
+///
+/// # Example
+/// ```
+/// assert_eq!(rnn::plot::layer_labels(2, 2), ["layer 0", "layer 0 reverse", "layer 1", "layer 1 reverse"]);
+/// assert_eq!(rnn::plot::layer_labels(1, 1), ["layer 0"]);
+/// ```
 pub fn layer_labels(num_layers: usize, num_directions: usize) -> Vec<String> {
     (0..num_layers)
         .flat_map(|l| {

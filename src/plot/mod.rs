@@ -99,6 +99,15 @@ const FAINT: RGBColor = RGBColor(120, 120, 120);
 const LIMIT: f64 = 1e300;
 
 /// How a series' line is drawn.
+///
+/// # Example
+/// ```
+/// use rnn::plot::{LineStyle, Series};
+/// let styles = [LineStyle::Solid, LineStyle::Dashed, LineStyle::Dotted, LineStyle::DashDot];
+/// let lines: Vec<Series> = styles.iter().map(|s| Series::from_values("model", &[1.0, 2.0]).with_style(*s)).collect();
+/// assert_eq!(lines[3].style, LineStyle::DashDot);
+/// assert_eq!(LineStyle::default(), LineStyle::Solid);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LineStyle {
     /// A continuous line.
@@ -113,6 +122,18 @@ pub enum LineStyle {
 }
 
 /// What a log y axis does when some values are ≤ 0, which have no logarithm.
+///
+/// # Example
+/// ```
+/// use rnn::plot::{LinePlot, NonPositive, Series};
+/// let path = std::env::temp_dir().join(format!("rnn-doc-nonpositive-{}.svg", std::process::id()));
+/// let norms = [1.0, 0.1, 0.0, 0.001]; // one norm underflowed to 0
+/// let plot = LinePlot::new("", "lag", "norm").with_series([Series::from_values("h", &norms)]).with_log_y(true);
+/// plot.clone().with_nonpositive(NonPositive::Skip).save_svg(&path)?;
+/// assert!(std::fs::read_to_string(&path)?.contains("1 value"), "the axis title says how many were left out");
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NonPositive {
     /// The y axis turns linear, and its title says so.
@@ -123,6 +144,18 @@ pub enum NonPositive {
 }
 
 /// One named line: its points `(x, y)` in drawing order; a non-finite point breaks the line.
+///
+/// # Example
+/// ```
+/// use rnn::plot::{LineStyle, Series};
+/// let s = Series::from_values("loss", &[3.0, 2.0, 1.5]);
+/// assert_eq!(s.points, [(0.0, 3.0), (1.0, 2.0), (2.0, 1.5)]);
+/// assert_eq!((s.style, s.color), (LineStyle::Solid, None));
+/// let d = Series::dashed("val", vec![(1.0, 2.0)]).with_color(3);
+/// assert_eq!((d.style, d.color), (LineStyle::Dashed, Some(3)));
+/// assert_eq!(Series::dotted("x", vec![]).with_style(LineStyle::DashDot).style, LineStyle::DashDot);
+/// assert_eq!(Series::solid("y", vec![(0.0, 1.0)]).name, "y");
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Series {
     /// The legend entry (none when empty).
@@ -171,6 +204,26 @@ impl Series {
 }
 
 /// A line chart: titled axes, a light grid, a legend in the emptiest corner.
+///
+/// # Example
+/// ```
+/// use rnn::plot::{LinePlot, NonPositive, Series};
+/// let dir = std::env::temp_dir().join(format!("rnn-doc-lineplot-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let dates: Vec<String> = (1..=12).map(|m| format!("2024-{m:02}")).collect();
+/// let norms: Vec<f64> = (0..12).map(|t| if t == 3 { 0.0 } else { 10f64.powi(-t) }).collect();
+/// let plot = LinePlot::new("Gradient norm", "month", "norm")
+///     .with_series([Series::from_values("layer 0", &norms)])
+///     .with_dates(dates)
+///     .with_marker(8.0, "test split")
+///     .with_log_y(true)
+///     .with_nonpositive(NonPositive::Skip); // the 0 is left out, the axis stays logarithmic
+/// plot.save_svg(&dir.join("norms.svg"))?;
+/// let svg = std::fs::read_to_string(dir.join("norms.svg"))?;
+/// assert!(svg.contains("Gradient norm") && svg.contains("test split"));
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LinePlot {
     /// Drawn above the chart (nothing when empty).

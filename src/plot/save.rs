@@ -37,6 +37,20 @@ impl LinePlot {
     ///
     /// # Errors
     /// [`Error::Plot`] naming `path` when drawing or writing fails (e.g. a missing folder).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::{LinePlot, SIZE, Series};
+    /// let path = std::env::temp_dir().join(format!("rnn-doc-save-png-{}.png", std::process::id()));
+    /// LinePlot::new("", "x", "y").with_series([Series::from_values("a", &[1.0, 2.0])]).save_png(&path)?;
+    /// let png = std::fs::read(&path)?;
+    /// assert_eq!(&png[1..4], b"PNG");
+    /// assert_eq!(u32::from_be_bytes([png[16], png[17], png[18], png[19]]), SIZE.0); // the width
+    /// std::fs::remove_file(&path)?;
+    /// let missing = std::path::Path::new("/nonexistent-dir/a.png");
+    /// assert!(LinePlot::new("", "x", "y").save_png(missing).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn save_png(&self, path: &Path) -> Result<()> {
         write_png(self, path)
     }
@@ -45,6 +59,17 @@ impl LinePlot {
     ///
     /// # Errors
     /// [`Error::Plot`] naming `path` when drawing or writing fails.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::{LinePlot, Series};
+    /// let path = std::env::temp_dir().join(format!("rnn-doc-save-svg-{}.svg", std::process::id()));
+    /// // NaN breaks the line; nothing panics whatever the data
+    /// LinePlot::new("Loss", "epoch", "MSE").with_series([Series::from_values("train", &[1.0, f64::NAN, 0.5])]).save_svg(&path)?;
+    /// assert!(std::fs::read_to_string(&path)?.starts_with("<svg"));
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn save_svg(&self, path: &Path) -> Result<()> {
         write_svg(self, path)
     }
@@ -53,6 +78,18 @@ impl LinePlot {
     ///
     /// # Errors
     /// As [`LinePlot::save_png`] and [`LinePlot::save_svg`].
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::{LinePlot, Series};
+    /// let stem = std::env::temp_dir().join(format!("rnn-doc-lineplot-save-{}", std::process::id()));
+    /// let (png, svg) = LinePlot::new("Forecast", "t", "y").with_series([Series::from_values("y", &[1.0, 3.0, 2.0])]).save(&stem)?;
+    /// assert_eq!((png.extension(), svg.extension()), (Some("png".as_ref()), Some("svg".as_ref())));
+    /// assert!(png.exists() && svg.exists());
+    /// std::fs::remove_file(&png)?;
+    /// std::fs::remove_file(&svg)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn save(&self, stem: &Path) -> Result<(PathBuf, PathBuf)> {
         write_both(self, stem)
     }

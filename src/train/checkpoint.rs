@@ -69,7 +69,9 @@ struct Stored {
     config: TrainConfig,
 }
 
-/// A checkpoint to write: borrowed from the trainer.
+/// A checkpoint to write: borrowed from the trainer (not API: [`crate::train::Trainer::fit`]
+/// writes checkpoints, [`load`] and [`crate::train::Trainer::resume`] read them).
+#[doc(hidden)]
 pub struct CheckpointRef<'a, F: Float> {
     /// The weights now.
     pub model: &'a Model<F>,
@@ -90,6 +92,28 @@ pub struct CheckpointRef<'a, F: Float> {
 }
 
 /// A checkpoint read back.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::train::{RunPaths, Silent, TrainConfig, Trainer, checkpoint};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let dir = std::env::temp_dir().join(format!("rnn-doc-checkpoint-struct-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let x = Array3::from_shape_fn((4, 3, 1), |(n, t, _)| (n + t) as f32 * 0.1);
+/// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let paths = RunPaths::from_model_path(&dir.join("m.safetensors"));
+/// let config = TrainConfig::default().with_epochs(2);
+/// Trainer::new(model, config.clone())?.fit(&data, Some(&data), &paths, &mut Silent)?;
+/// let c = checkpoint::load::<f32>(&paths.last, &config)?;
+/// let best = c.state.best.as_ref().ok_or("a best epoch")?;
+/// assert!(best.epoch >= 1 && best.val_loss.is_finite());
+/// assert!(c.state.partial.is_none() && c.carried.is_none());
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Checkpoint<F: Float> {
     /// The weights.
     pub model: Model<F>,
@@ -107,7 +131,8 @@ pub struct Checkpoint<F: Float> {
     pub carried: Option<State<F>>,
 }
 
-/// Writes a checkpoint atomically.
+/// Writes a checkpoint atomically (not API: what [`crate::train::Trainer::fit`] does).
+#[doc(hidden)]
 ///
 /// # Errors
 /// [`Error::Io`] naming the file.
@@ -141,6 +166,32 @@ pub fn save<F: Float>(path: &Path, c: &CheckpointRef<'_, F>) -> Result<()> {
 /// # Errors
 /// [`Error::ModelFile`] naming the file when it is not a checkpoint or is damaged;
 /// [`Error::Config`] when `config.optimizer` differs from the checkpoint's.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::optim::OptimizerConfig;
+/// use rnn::train::{RunPaths, Silent, TrainConfig, Trainer, checkpoint};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let dir = std::env::temp_dir().join(format!("rnn-doc-checkpoint-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let x = Array3::from_shape_fn((2, 3, 1), |(n, t, _)| (n + t) as f32 * 0.1);
+/// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let paths = RunPaths::from_model_path(&dir.join("m.safetensors"));
+/// let config = TrainConfig::default().with_epochs(1);
+/// let report = Trainer::new(model, config.clone())?.fit(&data, None, &paths, &mut Silent)?;
+/// let c = checkpoint::load::<f32>(&paths.last, &config)?;
+/// assert_eq!((c.state.epoch, c.optimizer.steps_taken()), (1, 1));
+/// assert_eq!(c.state.history, report.history);
+/// // another optimizer cannot continue this one's state
+/// assert!(checkpoint::load::<f32>(&paths.last, &config.with_optimizer(OptimizerConfig::sgd())).is_err());
+/// // a model file is not a checkpoint
+/// assert!(checkpoint::load::<f32>(&paths.model, &TrainConfig::default()).is_err());
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load<F: Float>(path: &Path, config: &TrainConfig) -> Result<Checkpoint<F>> {
     let bad = |m: String| Error::model_file(path, m);
     let bytes = std::fs::read(path).map_err(|err| Error::Io { path: path.to_path_buf(), err })?;

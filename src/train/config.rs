@@ -10,6 +10,22 @@ use super::schedule::Schedule;
 use crate::{Error, Result};
 
 /// When the hidden state starts again from zeros.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::train::{Silent, StateReset, TrainConfig, Trainer};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// // one long series cut into consecutive chunks: row b of each batch continues row b of the last
+/// let x = Array3::from_shape_fn((8, 5, 1), |(n, t, _)| ((n % 4 * 5 + t) as f32 * 0.3).sin());
+/// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let config = TrainConfig::default().with_epochs(2).with_batch_size(4).with_state_reset(StateReset::Epoch);
+/// let report = Trainer::new(model, config)?.fit_in_memory(&data, None, &mut Silent)?;
+/// assert_eq!(report.history.len(), 2);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StateReset {
@@ -50,6 +66,32 @@ pub enum StateReset {
 /// let config = TrainConfig::default().with_epochs(50).with_batch_size(16).with_clip_norm(Some(1.0));
 /// assert_eq!((config.epochs, config.batch_size, config.lr), (50, 16, 1e-3));
 /// ```
+///
+/// Every setter, as `rnn train`'s flags set them:
+/// ```
+/// use rnn::loss::Loss;
+/// use rnn::optim::OptimizerConfig;
+/// use rnn::schedule::Schedule;
+/// use rnn::train::{StateReset, TrainConfig};
+/// let config = TrainConfig::default()
+///     .with_lr(3e-3)
+///     .with_optimizer(OptimizerConfig::adamw())
+///     .with_schedule("cosine".parse::<Schedule>()?.with_warmup(100))
+///     .with_clip_value(Some(0.5))
+///     .with_tbptt(Some(50))
+///     .with_state_reset(StateReset::Epoch)
+///     .with_loss(Loss::Mae)
+///     .with_patience(Some(10))
+///     .with_min_delta(1e-4)
+///     .with_shuffle(false)
+///     .with_seed(7)
+///     .with_time_limit(Some(600.0))
+///     .with_diagnose(true)
+///     .with_max_steps(Some(10_000));
+/// config.validate()?;
+/// assert_eq!((config.tbptt, config.loss, config.seed, config.max_steps), (Some(50), Loss::Mae, 7, Some(10_000)));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TrainConfig {
@@ -87,7 +129,7 @@ pub struct TrainConfig {
     pub time_limit: Option<f64>,
     /// Measure the gradient's norm against the time lag at the end of every epoch
     /// ([`EpochRecord::grad_flow`](super::EpochRecord::grad_flow)), on the first
-    /// [`DIAGNOSE_SEQUENCES`](super::history::DIAGNOSE_SEQUENCES) training sequences.
+    /// 16 training sequences.
     #[serde(default)]
     pub diagnose: bool,
     /// A budget of optimizer steps: training stops once this many steps have been taken in
@@ -160,6 +202,16 @@ impl TrainConfig {
     ///
     /// # Errors
     /// [`Error::Config`] naming the value.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::train::TrainConfig;
+    /// TrainConfig::default().validate()?;
+    /// let err = TrainConfig::default().with_lr(-1.0).validate().unwrap_err();
+    /// assert!(err.to_string().contains("lr must be positive"));
+    /// assert!(TrainConfig::default().with_tbptt(Some(0)).validate().is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
         if self.epochs == 0 {
@@ -191,6 +243,16 @@ impl TrainConfig {
 }
 
 /// The files a run writes, all derived from the model path `--out`.
+///
+/// # Example
+/// ```
+/// use std::path::Path;
+/// use rnn::train::RunPaths;
+/// let paths = RunPaths::from_model_path(Path::new("out/m.safetensors"));
+/// assert_eq!(paths.last, Path::new("out/m.last.safetensors"));
+/// assert_eq!(paths.history_csv, Path::new("out/m.history.csv"));
+/// assert_eq!(paths.plot_stem, Path::new("out/m.loss"));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunPaths {
     /// The final model (the best epoch's weights when there is validation data).

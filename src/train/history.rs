@@ -7,6 +7,25 @@ use super::RunPaths;
 use crate::{Error, Result};
 
 /// One epoch's figures.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::train::{Silent, TrainConfig, Trainer};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let x = Array3::from_shape_fn((4, 5, 1), |(n, t, _)| ((n + t) as f32).sin());
+/// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let config = TrainConfig::default().with_epochs(2).with_batch_size(2).with_clip_norm(Some(1e-3)).with_diagnose(true);
+/// let report = Trainer::new(model, config)?.fit_in_memory(&data, Some(&data), &mut Silent)?;
+/// let r = &report.history[1];
+/// assert_eq!((r.epoch, r.step), (2, 4));
+/// assert!(r.val_loss.is_some() && r.val_accuracy.is_none()); // MSE: no accuracy
+/// assert_eq!(r.clipped, Some(2)); // both steps' gradients were above 1e-3
+/// assert!(r.grad_flow.is_some()); // with_diagnose(true)
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
     /// 1-based epoch.

@@ -14,6 +14,15 @@ pub use crate::data::TargetView;
 use crate::{Error, Float, Result};
 
 /// A training loss.
+///
+/// # Example
+/// ```
+/// use rnn::loss::Loss;
+/// let loss: Loss = "cross_entropy".parse()?;
+/// assert_eq!((loss, loss.name()), (Loss::CrossEntropy, "cross_entropy"));
+/// assert!("hinge".parse::<Loss>().is_err());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -57,6 +66,19 @@ impl FromStr for Loss {
 }
 
 /// A loss value and its gradient with respect to the model's output.
+///
+/// # Example
+/// ```
+/// use ndarray::{array, Array2};
+/// use rnn::loss::{Loss, TargetView};
+/// let y = array![[[2.0f64, 0.0]], [[0.0, 2.0]]]; // 2 steps, 1 sequence, 2 classes
+/// let classes = Array2::from_shape_vec((2, 1), vec![0usize, 0]).map_err(|e| rnn::Error::Config(e.to_string()))?;
+/// let mask = array![[1.0], [0.0]]; // the second step does not count
+/// let v = Loss::CrossEntropy.compute(y.view(), TargetView::Classes(classes.view()), Some(mask.view()))?;
+/// assert_eq!((v.count, v.correct), (1.0, Some(1)));
+/// assert!(v.grad.slice(ndarray::s![1, .., ..]).iter().all(|g| *g == 0.0));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct LossValue<F> {
     /// The mean loss over what counts (0 when nothing counts).

@@ -10,6 +10,39 @@ use super::EpochRecord;
 use crate::{FloatView, Result};
 
 /// What training will do, said before it starts.
+///
+/// # Example
+/// ```
+/// use std::ops::ControlFlow;
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::train::{BatchProgress, EpochRecord, Observer, Plan, TrainConfig, Trainer};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// /// Prints nothing; keeps the plan and the progress reports.
+/// #[derive(Default)]
+/// struct Keep { plan: Option<Plan>, batches: Vec<BatchProgress> }
+/// impl Observer for Keep {
+///     fn start(&mut self, plan: &Plan) {
+///         self.plan = Some(plan.clone());
+///     }
+///     fn batch(&mut self, progress: &BatchProgress) {
+///         self.batches.push(progress.clone());
+///     }
+///     fn epoch(&mut self, _: &EpochRecord) -> ControlFlow<()> {
+///         ControlFlow::Continue(())
+///     }
+/// }
+/// let x = Array3::from_shape_fn((6, 5, 1), |(n, t, _)| ((n + t) as f32).sin());
+/// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let mut keep = Keep::default();
+/// Trainer::new(model, TrainConfig::default().with_epochs(2).with_batch_size(4))?.fit_in_memory(&data, None, &mut keep)?;
+/// let plan = keep.plan.ok_or(rnn::Error::Training("no plan".into()))?;
+/// assert_eq!((plan.sequences, plan.seq_len, plan.batches_per_epoch, plan.parameters), (6, 5, 2, 33));
+/// assert_eq!(keep.batches.len(), 4); // 2 batches, 2 epochs
+/// assert_eq!((keep.batches[3].epoch, keep.batches[3].batch, keep.batches[3].batches), (2, 2, 2));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Plan {
     /// Training sequences.
@@ -31,6 +64,22 @@ pub struct Plan {
 }
 
 /// Progress within an epoch.
+///
+/// # Example
+/// ```
+/// use rnn::train::{BatchProgress, Observer};
+/// /// Prints one line per 10 batches, as a progress bar would redraw.
+/// struct Lines;
+/// impl Observer for Lines {
+///     fn batch(&mut self, p: &BatchProgress) {
+///         if p.batch % 10 == 0 || p.batch == p.batches {
+///             eprintln!("epoch {} {}/{} loss {:.4} lr {:.2e} {:.0} seq/s", p.epoch, p.batch, p.batches, p.loss, p.lr, p.sequences_per_sec);
+///         }
+///     }
+/// }
+/// let mut lines = Lines;
+/// lines.batch(&BatchProgress { epoch: 1, batch: 10, batches: 20, loss: 0.5, lr: 1e-3, sequences_per_sec: 900.0 });
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchProgress {
     /// 1-based epoch.
@@ -48,6 +97,32 @@ pub struct BatchProgress {
 }
 
 /// Receives progress; the CLI draws bars or prints lines with it.
+///
+/// # Example
+/// ```
+/// use std::ops::ControlFlow;
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::train::{EpochRecord, Observer, Plan, TrainConfig, Trainer};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// /// Stops once the training loss is below a target, and remembers the plan.
+/// struct Until { target: f64, steps_per_epoch: usize }
+/// impl Observer for Until {
+///     fn start(&mut self, plan: &Plan) {
+///         self.steps_per_epoch = plan.steps_per_epoch;
+///     }
+///     fn epoch(&mut self, record: &EpochRecord) -> ControlFlow<()> {
+///         if record.train_loss < self.target { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+///     }
+/// }
+/// let x = Array3::from_shape_fn((4, 5, 1), |(n, t, _)| ((n + t) as f32 * 0.3).sin());
+/// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let mut until = Until { target: f64::INFINITY, steps_per_epoch: 0 }; // any loss: stop after epoch 1
+/// let report = Trainer::new(model, TrainConfig::default().with_batch_size(2))?.fit_in_memory(&data, None, &mut until)?;
+/// assert_eq!((report.history.len(), until.steps_per_epoch), (1, 2));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub trait Observer {
     /// Before the first epoch.
     fn start(&mut self, _plan: &Plan) {}
@@ -77,6 +152,39 @@ pub trait Observer {
 }
 
 /// One parameter tensor at the end of an epoch, as [`Observer::tensors`] receives it.
+///
+/// # Example
+/// ```
+/// use std::ops::ControlFlow;
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::train::{EpochRecord, Observer, ParamView, TrainConfig, Trainer};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// /// Records each tensor's gradient norm at the end of every epoch.
+/// #[derive(Default)]
+/// struct Norms(Vec<(String, f64)>);
+/// impl Observer for Norms {
+///     fn wants_tensors(&self) -> bool {
+///         true
+///     }
+///     fn tensors(&mut self, _record: &EpochRecord, params: &[ParamView<'_>]) -> rnn::Result<()> {
+///         for p in params {
+///             let norm = p.grad.as_ref().map_or(0.0, |g| g.iter_f64().map(|v| v * v).sum::<f64>().sqrt());
+///             self.0.push((p.name.to_string(), norm));
+///         }
+///         Ok(())
+///     }
+/// }
+/// let x = Array3::from_shape_fn((4, 5, 1), |(n, t, _)| ((n + t) as f32 * 0.3).sin());
+/// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let mut norms = Norms::default();
+/// Trainer::new(model, TrainConfig::default().with_epochs(2))?.fit_in_memory(&data, None, &mut norms)?;
+/// assert_eq!(norms.0.len(), 2 * 6); // 6 tensors, 2 epochs
+/// assert_eq!(norms.0[4].0, "head.weight");
+/// assert!(norms.0.iter().all(|(_, n)| *n > 0.0));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct ParamView<'a> {
     /// Its name in the model file, PyTorch's (`rnn.weight_ih_l0`, `rnn.bias_hh_l1_reverse`,
@@ -91,6 +199,20 @@ pub struct ParamView<'a> {
 }
 
 /// An observer that ignores everything.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::train::{Silent, TrainConfig, Trainer};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let x = Array3::from_shape_fn((2, 3, 1), |(n, t, _)| (n + t) as f32);
+/// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let report = Trainer::new(model, TrainConfig::default().with_epochs(1))?.fit_in_memory(&data, None, &mut Silent)?;
+/// assert_eq!(report.history.len(), 1);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub struct Silent;
 impl Observer for Silent {}
 

@@ -19,6 +19,15 @@ use crate::{Error, Result};
 /// | `Cosine` | `eta_min + (base_lr - eta_min) * (1 + cos(pi * min(s, total_steps) / total_steps)) / 2` (`CosineAnnealingLR`) | `cosine` or `cosine:ETA_MIN` |
 ///
 /// In JSON the kind is the field `name` (`constant`, `step`, `cosine`).
+///
+/// # Example
+/// ```
+/// use rnn::schedule::{Schedule, ScheduleKind};
+/// let step = Schedule::new(ScheduleKind::Step { step_size: 10, gamma: 0.5 });
+/// assert_eq!((step.lr(1.0, 9), step.lr(1.0, 10), step.lr(1.0, 25)), (1.0, 0.5, 0.25));
+/// assert_eq!("step:10:0.5".parse::<Schedule>()?, step);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "lowercase")]
 #[non_exhaustive]
@@ -80,6 +89,14 @@ impl Default for Schedule {
 
 impl Schedule {
     /// A schedule of the given kind without warm-up.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::schedule::{Schedule, ScheduleKind};
+    /// let warm = Schedule::new(ScheduleKind::Constant).with_warmup(4);
+    /// assert_eq!((warm.lr(1.0, 0), warm.lr(1.0, 3), warm.lr(1.0, 100)), (0.25, 1.0, 1.0));
+    /// assert_eq!(Schedule::default(), Schedule::new(ScheduleKind::Constant));
+    /// ```
     pub fn new(kind: ScheduleKind) -> Self {
         Schedule { kind, warmup_steps: 0 }
     }

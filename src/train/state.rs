@@ -5,6 +5,26 @@ use serde::{Deserialize, Serialize};
 use super::EpochRecord;
 
 /// The best validation result so far.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::train::{RunPaths, Silent, TrainConfig, Trainer, checkpoint};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let dir = std::env::temp_dir().join(format!("rnn-doc-best-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let x = Array3::from_shape_fn((4, 3, 1), |(n, t, _)| (n + t) as f32 * 0.1);
+/// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let paths = RunPaths::from_model_path(&dir.join("m.safetensors"));
+/// let config = TrainConfig::default().with_epochs(3);
+/// let report = Trainer::new(model, config.clone())?.fit(&data, Some(&data), &paths, &mut Silent)?;
+/// let best = checkpoint::load::<f32>(&paths.last, &config)?.state.best.ok_or("a best epoch")?;
+/// assert_eq!((best.epoch, Some(best.val_loss)), (report.final_epoch, report.best_val_loss));
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Best {
     /// 1-based epoch.
@@ -14,6 +34,27 @@ pub struct Best {
 }
 
 /// The training loop's own state.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::train::{RunPaths, Silent, TrainConfig, Trainer, checkpoint};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let dir = std::env::temp_dir().join(format!("rnn-doc-train-state-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let x = Array3::from_shape_fn((4, 3, 1), |(n, t, _)| (n + t) as f32 * 0.1);
+/// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let paths = RunPaths::from_model_path(&dir.join("m.safetensors"));
+/// let config = TrainConfig::default().with_epochs(2).with_batch_size(2);
+/// Trainer::new(model, config.clone())?.fit(&data, None, &paths, &mut Silent)?;
+/// let state = checkpoint::load::<f32>(&paths.last, &config)?.state;
+/// assert_eq!((state.epoch, state.step, state.history.len()), (2, 4, 2));
+/// assert!(state.partial.is_none()); // not interrupted
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrainState {
     /// Epochs completed.

@@ -25,14 +25,22 @@ use crate::io::tensorboard::SummaryWriter;
 /// flushed after every epoch, so an interrupted run loses at most the epoch under way.
 ///
 /// # Example
-/// ```no_run
-/// use rnn::train::{RunPaths, TensorBoard, TrainConfig, Trainer};
-/// # fn run(model: rnn::Model, train: rnn::data::Dataset<f32>) -> rnn::Result<()> {
-/// let mut tensorboard = TensorBoard::create("runs/echo")?;
-/// let paths = RunPaths::from_model_path("m.safetensors".as_ref());
-/// Trainer::new(model, TrainConfig::default())?.fit(&train, None, &paths, &mut tensorboard)?;
-/// # Ok(())
-/// # }
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::train::{TensorBoard, TrainConfig, Trainer};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let dir = std::env::temp_dir().join(format!("rnn-doc-tb-observer-{}", std::process::id()));
+/// let mut tensorboard = TensorBoard::create(dir.join("runs"))?;
+/// assert!(tensorboard.path().starts_with(dir.join("runs")));
+/// let x = Array3::from_shape_fn((4, 5, 1), |(n, t, _)| (n + t) as f32 * 0.1);
+/// let train = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let mut trainer = Trainer::new(model, TrainConfig::default().with_epochs(2).with_batch_size(2))?;
+/// trainer.fit_in_memory(&train, None, &mut tensorboard)?; // or fit(.., &paths, &mut tensorboard)
+/// assert!(std::fs::metadata(tensorboard.path())?.len() > 0);
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct TensorBoard {
     writer: SummaryWriter,

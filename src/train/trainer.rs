@@ -22,6 +22,24 @@ use crate::data::Dataset;
 use crate::{Error, Float, Model, Readout, Result};
 
 /// How a run ended.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::train::{Silent, TrainConfig, Trainer};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let x = Array3::from_shape_fn((8, 5, 1), |(n, t, _)| ((n + t) as f32 * 0.4).sin());
+/// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// // lr 0 cannot improve: patience 2 stops after epoch 3
+/// let config = TrainConfig::default().with_epochs(20).with_batch_size(4).with_lr(1e-12).with_patience(Some(2)).with_min_delta(1e-3);
+/// let report = Trainer::new(model, config)?.fit_in_memory(&data, Some(&data), &mut Silent)?;
+/// assert!(report.stopped_early && !report.interrupted);
+/// assert_eq!((report.history.len(), report.final_epoch), (3, 1));
+/// assert_eq!(report.best_val_loss, report.history[0].val_loss);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainReport {
     /// Every epoch's record, including those before a resume.
@@ -40,6 +58,29 @@ pub struct TrainReport {
 }
 
 /// A model being trained, with its optimizer and the loop's state.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::train::{Silent, TrainConfig, Trainer};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let x = Array3::from_shape_fn((8, 6, 1), |(n, t, _)| ((n + 2 * t) as f32 * 0.3).sin());
+/// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+/// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// let config = TrainConfig::default().with_epochs(2).with_batch_size(4);
+/// let mut trainer = Trainer::new(model, config.clone())?;
+/// assert_eq!((trainer.epochs_done(), trainer.steps_done(), trainer.config().epochs), (0, 0, 2));
+/// trainer.fit_in_memory(&data, Some(&data), &mut Silent)?;
+/// assert_eq!((trainer.epochs_done(), trainer.steps_done()), (2, 4)); // 2 batches an epoch
+/// assert!(trainer.partial_epoch().is_none() && !trainer.stop_requested() && !trainer.out_of_steps());
+/// trainer.model_mut().rnn.set_dropout(0.0)?; // the model can be adjusted between runs
+/// let latest: &Model = trainer.model();
+/// let best: &Model = trainer.final_model(); // the best epoch's weights (validation given)
+/// assert_eq!(latest.config(), best.config());
+/// assert_eq!(trainer.into_model().num_params(), 33);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub struct Trainer<F: Float = f32> {
     model: Model<F>,
     /// Extra metadata written into the final model and every checkpoint (task settings such as
@@ -66,6 +107,17 @@ impl<F: Float> Trainer<F> {
     ///
     /// # Errors
     /// [`Error::Config`] for an invalid configuration.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::train::{TrainConfig, Trainer};
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// assert!(Trainer::new(model.clone(), TrainConfig::default().with_batch_size(0)).is_err());
+    /// let trainer = Trainer::new(model, TrainConfig::default())?;
+    /// assert_eq!(trainer.epochs_done(), 0);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn new(model: Model<F>, config: TrainConfig) -> Result<Self> {
         config.validate()?;
         let optimizer = Optimizer::new(config.optimizer.clone())?;
@@ -92,6 +144,29 @@ impl<F: Float> Trainer<F> {
     /// # Errors
     /// [`Error::Io`] / [`Error::ModelFile`] for an unreadable checkpoint, [`Error::Config`] when
     /// the optimizer differs from the checkpoint's.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// use rnn::train::{RunPaths, Silent, TrainConfig, Trainer};
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let dir = std::env::temp_dir().join(format!("rnn-doc-resume-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let x = Array3::from_shape_fn((4, 5, 1), |(n, t, _)| ((n + t) as f32 * 0.3).sin());
+    /// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+    /// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let paths = RunPaths::from_model_path(&dir.join("m.safetensors"));
+    /// let config = TrainConfig::default().with_epochs(2).with_batch_size(2);
+    /// Trainer::new(model, config.clone())?.fit(&data, None, &paths, &mut Silent)?;
+    /// // two more epochs from the last checkpoint
+    /// let mut trainer = Trainer::<f32>::resume(&paths.last, config.with_epochs(4))?;
+    /// assert_eq!(trainer.epochs_done(), 2);
+    /// let report = trainer.fit(&data, None, &paths, &mut Silent)?;
+    /// assert_eq!(report.history.len(), 4);
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn resume(path: &Path, config: TrainConfig) -> Result<Self> {
         config.validate()?;
         let Checkpoint { model, optimizer, state, rng, best_model, metadata, carried } =
@@ -144,6 +219,30 @@ impl<F: Float> Trainer<F> {
     }
 
     /// Adds metadata entries written into the final model and every checkpoint.
+    ///
+    /// # Example
+    /// ```
+    /// use std::collections::HashMap;
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// use rnn::model_file::{self, LoadOptions};
+    /// use rnn::train::{RunPaths, Silent, TrainConfig, Trainer};
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let dir = std::env::temp_dir().join(format!("rnn-doc-metadata-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let x = Array3::from_shape_fn((2, 3, 1), |(n, t, _)| (n + t) as f32);
+    /// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+    /// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let metadata = HashMap::from([("my.scale".to_string(), "2.5".to_string())]);
+    /// let mut trainer = Trainer::new(model, TrainConfig::default().with_epochs(1))?.with_metadata(metadata);
+    /// assert_eq!(trainer.metadata()["my.scale"], "2.5");
+    /// let paths = RunPaths::from_model_path(&dir.join("m.safetensors"));
+    /// trainer.fit(&data, None, &paths, &mut Silent)?;
+    /// let loaded = model_file::load::<f32>(&paths.model, &LoadOptions::default())?;
+    /// assert_eq!(loaded.metadata["my.scale"], "2.5");
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_metadata(mut self, metadata: HashMap<String, String>) -> Self {
         self.metadata.extend(metadata);
         self
@@ -260,6 +359,30 @@ impl<F: Float> Trainer<F> {
     /// [`Error::Training`] when a loss or gradient is NaN or infinite (naming the epoch and
     /// step; the last checkpoint written stays intact), shape errors when the data does not fit
     /// the model, [`Error::Io`] when a file cannot be written.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// use rnn::train::{RunPaths, Silent, TrainConfig, Trainer, checkpoint};
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let dir = std::env::temp_dir().join(format!("rnn-doc-fit-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let x = Array3::from_shape_fn((6, 5, 1), |(n, t, _)| ((n + t) as f32 * 0.3).sin());
+    /// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+    /// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let paths = RunPaths::from_model_path(&dir.join("m.safetensors"));
+    /// let config = TrainConfig::default().with_epochs(3).with_batch_size(3);
+    /// let report = Trainer::new(model, config.clone())?.fit(&data, Some(&data), &paths, &mut Silent)?;
+    /// assert_eq!(report.paths.as_ref(), Some(&paths));
+    /// assert!(paths.model.exists() && paths.best.exists());
+    /// let history = std::fs::read_to_string(&paths.history_csv)?;
+    /// assert_eq!(history.lines().count(), 1 + 3); // a header and one row per epoch
+    /// let last = checkpoint::load::<f32>(&paths.last, &config)?;
+    /// assert_eq!((last.state.epoch, last.state.history.len()), (3, 3));
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn fit(
         &mut self,
         train: &Dataset<F>,
@@ -319,6 +442,23 @@ impl<F: Float> Trainer<F> {
     }
 
     /// Consumes the trainer, returning [`Trainer::final_model`].
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// use rnn::train::{Silent, TrainConfig, Trainer};
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let x = Array3::from_shape_fn((4, 5, 1), |(n, t, _)| ((n + t) as f32).sin());
+    /// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+    /// let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let mut trainer = Trainer::new(model, TrainConfig::default().with_epochs(3))?;
+    /// trainer.fit_in_memory(&data, None, &mut Silent)?;
+    /// // without validation there is no best epoch: the final model is the latest
+    /// let latest = trainer.model().clone();
+    /// assert_eq!(trainer.into_final_model(), latest);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn into_final_model(self) -> Model<F> {
         match (self.best_model, &self.state.best) {
             (Some(m), Some(_)) => m,
@@ -469,6 +609,24 @@ impl<F: Float> Trainer<F> {
 ///
 /// # Errors
 /// Shape errors when the data does not fit the model.
+///
+/// # Example
+/// ```
+/// use ndarray::{Array2, Array3};
+/// use rnn::data::{Dataset, Targets};
+/// use rnn::loss::Loss;
+/// use rnn::train::{StateReset, evaluate};
+/// use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+/// // a classifier: 3 classes read at the last step of each sequence
+/// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(3) }, Init::PyTorch, 0)?;
+/// let x = Array3::from_shape_fn((5, 4, 2), |(n, t, i)| (n + t + i) as f32 * 0.1);
+/// let classes = Array2::from_shape_fn((5, 1), |(n, _)| n % 3);
+/// let data = Dataset::new(x, Targets::Classes(classes), None)?;
+/// assert_eq!(data.readout(), Readout::LastStep);
+/// let (loss, accuracy) = evaluate(&model, &data, Loss::CrossEntropy, 2, StateReset::Sequence)?;
+/// assert!(loss > 0.0 && accuracy.is_some_and(|a| (0.0..=1.0).contains(&a)));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn evaluate<F: Float>(
     model: &Model<F>,
     data: &Dataset<F>,

@@ -1,5 +1,5 @@
 //! A persistent worker pool for splitting one large matrix product across cores, step after
-//! step, without spawning threads or allocating. The synchronisation is in [`engine`] (model-
+//! step, without spawning threads or allocating. The synchronisation is in `engine` (model-
 //! checked with loom); this file holds the process-wide pool and the rules that keep it from
 //! ever being much slower than one thread:
 //!
@@ -7,13 +7,13 @@
 //!   deadlock; so does a `run` while another thread's job holds the pool;
 //! - the caller claims parts like a worker, so a worker the operating system does not schedule
 //!   only loses its share of the speed-up;
-//! - the pool keeps the books: over every window of [`WINDOW`] of jobs it compares their wall
+//! - the pool keeps the books: over every window of `WINDOW` of jobs it compares their wall
 //!   time with what the calling thread alone would have taken (its own parts' time, per part,
 //!   times the parts). A worker that claims a part and is then descheduled (another process
 //!   busy on its core) makes the caller wait for milliseconds; when such waits cost the window
-//!   more than the other threads gave it (the window ran slower than [`SLOWER`] times the
+//!   more than the other threads gave it (the window ran slower than `SLOWER` times the
 //!   one-thread estimate), the following jobs run on the calling thread alone for
-//!   [`BACKOFF_MIN`], doubling on each losing window up to [`BACKOFF_MAX`] and halving on each
+//!   `BACKOFF_MIN`, doubling on each losing window up to `BACKOFF_MAX` and halving on each
 //!   winning one; the pool is tried again after each back-off. So over time the pool is never
 //!   much slower than one thread, whatever else the machine runs.
 //!

@@ -8,7 +8,7 @@
 //!   `[num_layers * D, batch, hidden_size]`), sliced per layer;
 //! - per layer one `RNN` (its activation as `activations`), `LSTM` or `GRU`
 //!   (`linear_before_reset = 1`, PyTorch's GRU) node with `W`, `R` and `B` as the operator
-//!   defines them (gate blocks reordered, see [`weights`]), `layout = 0`; its `Y`
+//!   defines them (gate blocks reordered: LSTM i,f,g,o to i,o,f,c, GRU r,z,n to z,r,n), `layout = 0`; its `Y`
 //!   `[seq_len, D, batch, H]` squeezed (one direction) or transposed and reshaped
 //!   (bidirectional) to `[seq_len, batch, D*H]`, and, for a residual layer
 //!   ([`crate::RnnConfig::residual_at`]), added to the layer's input;
@@ -23,7 +23,11 @@
 
 mod graph;
 mod layers;
+// Not API: the encoding ([`to_bytes`] and [`save`] are); public for tests/cli_export.rs, which
+// decodes the graph, and tests/onnx.
+#[doc(hidden)]
 pub mod proto;
+#[doc(hidden)]
 pub mod weights;
 
 use std::path::Path;
@@ -40,6 +44,18 @@ pub const OPSET: i64 = 14;
 pub const IR_VERSION: i64 = 7;
 
 /// What an exported graph takes and gives besides `input` and `output`.
+///
+/// # Example
+/// ```
+/// use rnn::io::onnx::{self, OnnxOptions};
+/// use rnn::{Cell, Init, Model, ModelConfig, RnnConfig};
+/// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(3, 4).with_cell(Cell::Lstm), output_size: None }, Init::PyTorch, 0)?;
+/// let plain = onnx::to_bytes(&model, &OnnxOptions::default())?;
+/// let stateful = onnx::to_bytes(&model, &OnnxOptions { initial_state: true, final_state: true })?;
+/// let text = String::from_utf8_lossy(&stateful);
+/// assert!(text.contains("c0") && text.contains("c_n") && !String::from_utf8_lossy(&plain).contains("c_n"));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OnnxOptions {
     /// Graph inputs `h0` (and an LSTM's `c0`), as `rnn forward` takes them; without it every
@@ -51,6 +67,13 @@ pub struct OnnxOptions {
 
 /// The ONNX operator a layer of this cell becomes: `RNN`, `LSTM`, `GRU`, or `Scan` for the
 /// IndRNN.
+///
+/// # Example
+/// ```
+/// use rnn::Cell;
+/// use rnn::io::onnx::operator;
+/// assert_eq!((operator(Cell::Lstm), operator(Cell::IndRnn)), ("LSTM", "Scan"));
+/// ```
 pub fn operator(cell: Cell) -> &'static str {
     match cell {
         Cell::Rnn => "RNN",
@@ -64,6 +87,17 @@ pub fn operator(cell: Cell) -> &'static str {
 ///
 /// # Errors
 /// [`Error::Unsupported`] for an LSTM with `proj_size` (ONNX's `LSTM` has no projection).
+///
+/// # Example
+/// ```
+/// use rnn::io::onnx::check_exportable;
+/// use rnn::{Cell, ModelConfig, RnnConfig};
+/// let lstm = RnnConfig::new(3, 8).with_cell(Cell::Lstm);
+/// check_exportable(&ModelConfig { rnn: lstm.clone(), output_size: Some(1) })?;
+/// let err = check_exportable(&ModelConfig { rnn: lstm.with_proj_size(4), output_size: None }).unwrap_err();
+/// assert!(matches!(err, rnn::Error::Unsupported(_)));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn check_exportable(config: &ModelConfig) -> Result<()> {
     let c = &config.rnn;
     if c.cell == Cell::Lstm && c.proj_size > 0 {
@@ -98,11 +132,24 @@ pub fn to_bytes<F: Float>(model: &Model<F>, options: &OnnxOptions) -> Result<Vec
 ///
 /// # Errors
 /// As [`to_bytes`]; [`Error::Io`] naming `path` when it cannot be written.
+///
+/// # Example
+/// ```
+/// use rnn::io::onnx::{self, OnnxOptions};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let path = std::env::temp_dir().join(format!("rnn-doc-onnx-{}.onnx", std::process::id()));
+/// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(3, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+/// onnx::save(&model, &path, &OnnxOptions::default())?;
+/// assert_eq!(std::fs::read(&path)?, onnx::to_bytes(&model, &OnnxOptions::default())?);
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn save<F: Float>(model: &Model<F>, path: &Path, options: &OnnxOptions) -> Result<()> {
     io::write_atomic(path, &to_bytes(model, options)?)
 }
 
-/// The model as an ONNX `ModelProto`.
+/// The model as an ONNX `ModelProto` (not API: the message types are the encoding's).
+#[doc(hidden)]
 ///
 /// # Errors
 /// As [`check_exportable`].

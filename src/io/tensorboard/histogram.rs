@@ -7,6 +7,16 @@
 use std::sync::OnceLock;
 
 /// A histogram of values: TensorFlow's `HistogramProto`.
+///
+/// # Example
+/// ```
+/// use rnn::io::tensorboard::{Histogram, default_limits};
+/// let h = Histogram::new((1..=100).map(f64::from)).ok_or("no values")?;
+/// assert_eq!(h.bucket_limit.len(), h.bucket.len());
+/// assert!(h.bucket_limit.windows(2).all(|w| w[0] < w[1]) && default_limits().len() > h.bucket_limit.len());
+/// assert_eq!(h.bucket.iter().sum::<f64>(), 100.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Histogram {
     /// The smallest value.
@@ -75,6 +85,13 @@ impl Histogram {
 }
 
 /// TensorFlow's default bucket limits (1,551 of them), computed once.
+///
+/// # Example
+/// ```
+/// let limits = rnn::io::tensorboard::default_limits();
+/// assert_eq!(limits.len(), 1551);
+/// assert!(limits.windows(2).all(|w| w[0] < w[1]));
+/// ```
 pub fn default_limits() -> &'static [f64] {
     static LIMITS: OnceLock<Vec<f64>> = OnceLock::new();
     LIMITS.get_or_init(|| {

@@ -2,12 +2,15 @@
 //! TensorFlow's and tensorboardX's writers do, for `tensorboard --logdir DIR` to plot.
 //!
 //! A file `events.out.tfevents.<seconds>.<hostname>` is a sequence of TFRecord records
-//! ([`record`]: length, masked CRC32C, data, masked CRC32C), each holding one `Event` protocol
-//! buffer ([`proto`]); the first says `file_version: "brain.Event:2"`. Histograms use
+//! (length, masked CRC32C, data, masked CRC32C), each holding one `Event` protocol
+//! buffer; the first says `file_version: "brain.Event:2"`. Histograms use
 //! TensorFlow's default exponential buckets ([`Histogram`]).
 
 mod histogram;
+// Not API: the encoding ([`SummaryWriter`] is); public for the tests that decode event files.
+#[doc(hidden)]
 pub mod proto;
+#[doc(hidden)]
 pub mod record;
 
 use std::fs::{File, OpenOptions};
@@ -103,6 +106,22 @@ impl SummaryWriter {
     ///
     /// # Errors
     /// [`Error::Io`] naming the file when writing fails.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::io::tensorboard::SummaryWriter;
+    /// let dir = std::env::temp_dir().join(format!("rnn-doc-add-histogram-{}", std::process::id()));
+    /// let mut writer = SummaryWriter::create(&dir)?;
+    /// writer.flush()?;
+    /// let before = std::fs::metadata(writer.path())?.len();
+    /// writer.add_histogram("weights/w", [f64::NAN], 1)?; // nothing to summarise: nothing written
+    /// writer.add_histogram("weights/w", (0..100).map(|i| i as f64 / 10.0), 1)?;
+    /// writer.flush()?;
+    /// assert!(std::fs::metadata(writer.path())?.len() > before);
+    /// drop(writer);
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_histogram(&mut self, tag: &str, values: impl IntoIterator<Item = f64>, step: i64) -> Result<()> {
         match Histogram::new(values) {
             Some(h) => self.add_histogram_of(tag, &h, step),
@@ -114,6 +133,21 @@ impl SummaryWriter {
     ///
     /// # Errors
     /// [`Error::Io`] naming the file when writing fails.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::io::tensorboard::{Histogram, SummaryWriter};
+    /// let dir = std::env::temp_dir().join(format!("rnn-doc-add-histogram-of-{}", std::process::id()));
+    /// let mut writer = SummaryWriter::create(&dir)?;
+    /// let h = Histogram::new([1.0, 2.0, 2.5]).ok_or("no values")?;
+    /// assert_eq!(h.num, 3.0);
+    /// writer.add_histogram_of("grads/w", &h, 7)?;
+    /// writer.flush()?;
+    /// assert!(std::fs::metadata(writer.path())?.len() > 0);
+    /// drop(writer);
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_histogram_of(&mut self, tag: &str, histogram: &Histogram, step: i64) -> Result<()> {
         self.write_event(step, &What::Summary(SummaryValue::Histogram(tag, histogram)))
     }

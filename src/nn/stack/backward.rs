@@ -22,6 +22,25 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when a gradient's shape does not match the trace.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f64>::new(RnnConfig::new(1, 4), Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::from_elem((3, 1, 1), 0.5);
+    /// let trace = rnn.forward_trace(x.view(), None)?;
+    /// let grads = rnn.backward(&trace, Array3::ones((3, 1, 4)).view(), None)?; // L = Σ output
+    /// // dL/dx at step 0 against a finite difference
+    /// let eps = 1e-6;
+    /// let mut x1 = x.clone();
+    /// x1[[0, 0, 0]] += eps;
+    /// let sum = |x: &Array3<f64>| rnn.forward(x.view(), None).map(|(o, _)| o.sum());
+    /// let numeric = (sum(&x1)? - sum(&x)?) / eps;
+    /// let analytic = grads.input.as_ref().map_or(0.0, |d| d[[0, 0, 0]]);
+    /// assert!((analytic - numeric).abs() < 1e-5, "{analytic} vs {numeric}");
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn backward(
         &self,
         trace: &RnnTrace<'_, F>,
@@ -37,6 +56,19 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when a gradient's shape does not match the trace.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Cell, Init, Rnn, RnnConfig};
+    /// let lstm = Rnn::<f64>::new(RnnConfig::new(2, 4).with_cell(Cell::Lstm), Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((3, 2, 2));
+    /// let trace = lstm.forward_trace(x.view(), None)?;
+    /// let d_cn = Array3::<f64>::ones((1, 2, 4)); // L = Σ c_n
+    /// let grads = lstm.backward_states(&trace, Array3::zeros((3, 2, 4)).view(), None, Some(d_cn.view()))?;
+    /// assert!(grads.c0.is_some_and(|d| d.iter().all(|v| *v > 0.0))); // c flows on through the forget gate
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn backward_states(
         &self,
         trace: &RnnTrace<'_, F>,
@@ -67,6 +99,21 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// As [`Rnn::backward`].
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, OutputGrad, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f64>::new(RnnConfig::new(2, 4), Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((3, 2, 2));
+    /// let d = Array3::<f64>::ones((3, 2, 4));
+    /// let kept = rnn.backward(&rnn.forward_trace(x.view(), None)?, d.view(), None)?;
+    /// let owned = rnn.backward_owned(rnn.forward_trace(x.view(), None)?, OutputGrad::Dense(d), None, false)?;
+    /// assert!(owned.input.is_none());
+    /// let diff = (&owned.layers[0].weight_hh - &kept.layers[0].weight_hh).mapv(f64::abs).sum();
+    /// assert!(diff < 1e-12);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn backward_owned(
         &self,
         trace: RnnTrace<'_, F>,
@@ -82,6 +129,23 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// As [`Rnn::backward_owned`]; [`Error::Shape`] when `flow` is not sized for the trace.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::nn::flow::GradFlow;
+    /// use rnn::{Init, OutputGrad, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f64>::new(RnnConfig::new(2, 4).with_num_layers(2), Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((6, 2, 2));
+    /// let trace = rnn.forward_trace(x.view(), None)?;
+    /// let mut flow = GradFlow::new(rnn.config(), 6);
+    /// let mut d = Array3::<f64>::zeros((6, 2, 4));
+    /// d.slice_mut(ndarray::s![5, .., ..]).fill(1.0); // a loss on the last step only
+    /// rnn.backward_owned_flow(trace, OutputGrad::Dense(d), None, false, Some(&mut flow))?;
+    /// assert_eq!(flow.h.dim(), (2, 6));
+    /// assert!(flow.h[[1, 5]] > 0.0); // where the loss is read
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn backward_owned_flow(
         &self,
         mut trace: RnnTrace<'_, F>,
@@ -330,6 +394,25 @@ pub(crate) struct Backward<'a, F> {
 }
 
 /// dL/d(output) of a deep RNN, as [`Rnn::backward_owned`] takes it.
+///
+/// # Example
+/// ```
+/// use ndarray::{Array2, Array3};
+/// use rnn::{Init, Linear, OutputGrad, Rnn, RnnConfig};
+/// let rnn = Rnn::<f64>::new(RnnConfig::new(2, 4), Init::PyTorch, 0)?;
+/// let head = Linear::<f64>::init(4, 1, Init::PyTorch, &mut rand::rng());
+/// let x = Array3::<f64>::ones((3, 2, 2));
+/// // a loss on the head's output at the last step: dz [1 * batch, out]
+/// let dz = Array2::<f64>::ones((2, 1));
+/// let through_head = OutputGrad::Head { dz: dz.view(), weight: head.weight.view(), first: 2 };
+/// let a = rnn.backward_owned(rnn.forward_trace(x.view(), None)?, through_head, None, true)?;
+/// // the same gradient written out densely: dz V on the last step, zero elsewhere
+/// let mut dense = Array3::<f64>::zeros((3, 2, 4));
+/// dense.slice_mut(ndarray::s![2, .., ..]).assign(&dz.dot(&head.weight));
+/// let b = rnn.backward_owned(rnn.forward_trace(x.view(), None)?, OutputGrad::Dense(dense), None, true)?;
+/// assert!((&a.layers[0].weight_ih - &b.layers[0].weight_ih).mapv(f64::abs).sum() < 1e-12);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Debug)]
 pub enum OutputGrad<'a, F> {
     /// The gradient itself, `[seq_len, batch, D * hidden_size]`, given to the backward pass

@@ -21,6 +21,12 @@ use crate::nn::lstm::{self, LstmOut};
 use crate::{Error, Float, Init, Result, RnnConfig};
 
 /// The PyTorch name of a layer parameter, e.g. `weight_hh_l1_reverse`.
+///
+/// # Example
+/// ```
+/// assert_eq!(rnn::stack::param_name("weight_hh", 1, true), "weight_hh_l1_reverse");
+/// assert_eq!(rnn::stack::param_name("bias_ih", 0, false), "bias_ih_l0");
+/// ```
 pub fn param_name(stem: &str, layer: usize, reverse: bool) -> String {
     format!("{stem}_l{layer}{}", if reverse { "_reverse" } else { "" })
 }
@@ -48,6 +54,18 @@ pub struct Rnn<F = f32> {
 
 /// Everything the forward pass of a deep RNN kept for its backward pass. It borrows the input
 /// (`'a`) rather than copying it.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::{Init, Rnn, RnnConfig};
+/// let rnn = Rnn::<f64>::new(RnnConfig::new(2, 4), Init::PyTorch, 0)?;
+/// let x = Array3::<f64>::ones((3, 2, 2));
+/// let trace = rnn.forward_trace(x.view(), None)?; // borrows x until the backward pass
+/// let grads = rnn.backward(&trace, Array3::ones(trace.output().raw_dim()).view(), None)?;
+/// assert_eq!(grads.layers[0].weight_ih.dim(), (4, 2));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct RnnTrace<'a, F = f32> {
     x: CowArray<'a, F, Ix3>,
@@ -78,6 +96,19 @@ pub(crate) struct GateCache<F> {
 
 impl<F: Float> RnnTrace<'_, F> {
     /// The top layer's hidden states, `[seq_len, batch, num_directions * state_size]`.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Cell, Init, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f64>::new(RnnConfig::new(2, 4).with_cell(Cell::Lstm).with_bidirectional(true), Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((3, 5, 2));
+    /// let trace = rnn.forward_trace(x.view(), None)?;
+    /// assert_eq!(trace.output().dim(), (3, 5, 8)); // both directions side by side
+    /// assert_eq!(trace.h_n().dim(), (2, 5, 4));
+    /// assert_eq!(trace.c_n().map(|c| c.dim()), Some((2, 5, 4)));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn output(&self) -> ArrayView3<'_, F> {
         self.layer_output(self.outputs.len() - 1)
     }
@@ -103,6 +134,20 @@ impl<F: Float> RnnTrace<'_, F> {
 }
 
 /// Gradients of a deep RNN's parameters, input and initial state.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::{Init, Rnn, RnnConfig};
+/// let rnn = Rnn::<f64>::new(RnnConfig::new(2, 4).with_bidirectional(true), Init::PyTorch, 0)?;
+/// let x = Array3::<f64>::ones((3, 2, 2));
+/// let trace = rnn.forward_trace(x.view(), None)?;
+/// let grads = rnn.backward(&trace, Array3::ones((3, 2, 8)).view(), None)?;
+/// assert_eq!(grads.layers.len(), 2); // forward and reverse, as LayerParams
+/// assert_eq!((grads.h0.dim(), grads.input.map(|d| d.dim())), ((2, 2, 4), Some((3, 2, 2))));
+/// assert!(grads.c0.is_none());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct RnnGrads<F = f32> {
     /// Parameter gradients, same layout as the parameters.
@@ -118,6 +163,19 @@ pub struct RnnGrads<F = f32> {
 
 impl<F: Float> RnnGrads<F> {
     /// Parameter gradients by PyTorch name (without a module prefix), in `state_dict` order.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f64>::new(RnnConfig::new(2, 4).with_bias(false), Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((3, 1, 2));
+    /// let trace = rnn.forward_trace(x.view(), None)?;
+    /// let grads = rnn.backward(&trace, Array3::ones((3, 1, 4)).view(), None)?;
+    /// let names: Vec<String> = grads.named_tensors(rnn.config()).into_iter().map(|(n, _)| n).collect();
+    /// assert_eq!(names, ["weight_ih_l0", "weight_hh_l0"]);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn named_tensors(&self, config: &RnnConfig) -> Vec<(String, ArrayViewD<'_, F>)> {
         named(&self.layers, config.num_directions())
     }
@@ -140,6 +198,17 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// [`Error::Config`] when the configuration is out of range.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let a = Rnn::<f32>::new(RnnConfig::new(3, 8), Init::PyTorch, 1)?;
+    /// assert_eq!(a, Rnn::new(RnnConfig::new(3, 8), Init::PyTorch, 1)?); // reproducible
+    /// assert_ne!(a, Rnn::new(RnnConfig::new(3, 8), Init::PyTorch, 2)?);
+    /// assert!(a.layers()[0].weight_hh.iter().all(|w| w.abs() as f64 <= 1.0 / 8f64.sqrt() + 1e-7)); // U(±1/√H)
+    /// assert!(Rnn::<f32>::new(RnnConfig::new(3, 8).with_num_layers(0), Init::PyTorch, 1).is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn new(config: RnnConfig, init: Init, seed: u64) -> Result<Self> {
         use rand::SeedableRng;
         Self::with_rng(config, init, &mut rand_chacha::ChaCha8Rng::seed_from_u64(seed))
@@ -149,6 +218,18 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// [`Error::Config`] when the configuration is out of range.
+    ///
+    /// # Example
+    /// ```
+    /// use rand::SeedableRng;
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    /// let a = Rnn::<f32>::with_rng(RnnConfig::new(2, 4), Init::Orthogonal, &mut rng)?;
+    /// let b = Rnn::<f32>::with_rng(RnnConfig::new(2, 4), Init::Orthogonal, &mut rng)?;
+    /// assert_ne!(a, b); // the second draws on from where the first stopped
+    /// assert_eq!(Rnn::<f32>::new(RnnConfig::new(2, 4), Init::Orthogonal, 3)?, a);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn with_rng<R: Rng + ?Sized>(config: RnnConfig, init: Init, rng: &mut R) -> Result<Self> {
         config.validate()?;
         let mut layers = Vec::new();
@@ -168,6 +249,17 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// [`Error::Config`] when the count, shapes or bias presence disagree with `config`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f64>::new(RnnConfig::new(2, 4).with_num_layers(2), Init::PyTorch, 0)?;
+    /// let rebuilt = Rnn::from_parts(rnn.config().clone(), rnn.layers().to_vec())?;
+    /// assert_eq!(rebuilt, rnn);
+    /// // one layer's parameters for a 2-layer configuration are refused
+    /// assert!(Rnn::from_parts(rnn.config().clone(), rnn.layers()[..1].to_vec()).is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn from_parts(config: RnnConfig, layers: Vec<LayerParams<F>>) -> Result<Self> {
         config.validate()?;
         let dirs = config.num_directions();
@@ -227,6 +319,16 @@ impl<F: Float> Rnn<F> {
     }
 
     /// Mutable parameters (shapes must not change).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let mut rnn = Rnn::<f32>::new(RnnConfig::new(2, 4).with_bidirectional(true), Init::PyTorch, 0)?;
+    /// assert_eq!(rnn.layers().len(), 2); // layer 0 forward, layer 0 reverse
+    /// rnn.layers_mut()[1].weight_hh.fill(0.0);
+    /// assert!(rnn.named_tensors().iter().any(|(n, t)| n == "weight_hh_l0_reverse" && t.iter().all(|w| *w == 0.0)));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn layers_mut(&mut self) -> &mut [LayerParams<F>] {
         &mut self.layers
     }
@@ -235,6 +337,16 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// [`Error::Config`] when `p` is not in `[0, 1)`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let mut rnn = Rnn::<f32>::new(RnnConfig::new(2, 4).with_num_layers(2), Init::PyTorch, 0)?;
+    /// rnn.set_dropout(0.25)?;
+    /// assert_eq!(rnn.config().dropout, 0.25);
+    /// assert!(rnn.set_dropout(1.0).is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn set_dropout(&mut self, p: f64) -> Result<()> {
         let config = self.config.clone().with_dropout(p);
         config.validate()?;
@@ -248,6 +360,22 @@ impl<F: Float> Rnn<F> {
     }
 
     /// Mutable parameters by PyTorch name, in `state_dict` order.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let mut rnn = Rnn::<f32>::new(RnnConfig::new(2, 4), Init::PyTorch, 0)?;
+    /// assert_eq!(rnn.num_params(), 4 * 2 + 4 * 4 + 4 + 4);
+    /// for (name, mut t) in rnn.named_tensors_mut() {
+    ///     if name.starts_with("bias") {
+    ///         t.fill(0.0);
+    ///     }
+    /// }
+    /// let names: Vec<String> = rnn.named_tensors().into_iter().map(|(n, _)| n).collect();
+    /// assert_eq!(names, ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]);
+    /// assert!(rnn.layers()[0].bias_hh.as_ref().is_some_and(|b| b.iter().all(|v| *v == 0.0)));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn named_tensors_mut(&mut self) -> Vec<(String, ArrayViewMutD<'_, F>)> {
         let dirs = self.config.num_directions();
         self.layers
@@ -274,6 +402,19 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` or `h0` has the wrong shape, or `seq_len` or `batch` is 0.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{Array3, s};
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f64>::new(RnnConfig::new(2, 4).with_num_layers(2), Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::from_shape_fn((5, 3, 2), |(t, b, i)| (t + b + i) as f64 * 0.1);
+    /// let (output, h_n) = rnn.forward(x.view(), None)?;
+    /// // the top layer's last output is its final state
+    /// assert_eq!(output.slice(s![4, .., ..]), h_n.slice(s![1, .., ..]));
+    /// assert!(rnn.forward(x.slice(s![..0, .., ..]), None).is_err()); // seq_len 0
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward(&self, x: ArrayView3<'_, F>, h0: Option<ArrayView3<'_, F>>) -> Result<(Array3<F>, Array3<F>)> {
         let trace = self.run(x, h0, None, None::<&mut rand_chacha::ChaCha8Rng>, &[])?;
         Ok((trace.output().to_owned(), trace.h_n))
@@ -313,6 +454,20 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// As [`Rnn::forward`].
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f64>::new(RnnConfig::new(2, 8).with_num_layers(2).with_dropout(0.5), Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((4, 3, 2));
+    /// let trace = rnn.forward_train(x.view(), None, &mut rand::rng())?;
+    /// let (output, _) = rnn.forward(x.view(), None)?;
+    /// assert_ne!(trace.output(), output); // dropout between the layers in training only
+    /// let grads = rnn.backward(&trace, Array3::ones((4, 3, 8)).view(), None)?;
+    /// assert_eq!(grads.layers.len(), 2);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward_train<'a, R: Rng + ?Sized>(
         &self,
         x: ArrayView3<'a, F>,
@@ -326,6 +481,19 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// As [`Rnn::forward_states`].
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Cell, Init, Rnn, RnnConfig};
+    /// let lstm = Rnn::<f64>::new(RnnConfig::new(2, 4).with_cell(Cell::Lstm), Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((3, 2, 2));
+    /// let c0 = Array3::<f64>::from_elem((1, 2, 4), 1.0);
+    /// let trace = lstm.forward_train_states(x.view(), None, Some(c0.view()), &mut rand::rng())?;
+    /// let (output, _, _) = lstm.forward_states(x.view(), None, Some(c0.view()))?;
+    /// assert!((&trace.output() - &output).iter().all(|d| d.abs() < 1e-12)); // no dropout configured
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward_train_states<'a, R: Rng + ?Sized>(
         &self,
         x: ArrayView3<'a, F>,
@@ -340,6 +508,21 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// As [`Rnn::forward`].
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f64>::new(RnnConfig::new(2, 4), Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((3, 2, 2));
+    /// let h0 = Array3::<f64>::from_elem((1, 2, 4), 0.1);
+    /// let trace = rnn.forward_trace(x.view(), Some(h0.view()))?;
+    /// let (output, _) = rnn.forward(x.view(), Some(h0.view()))?;
+    /// assert!((&trace.output() - &output).iter().all(|d| d.abs() < 1e-12));
+    /// let grads = rnn.backward(&trace, Array3::ones((3, 2, 4)).view(), None)?;
+    /// assert_eq!(grads.h0.dim(), (1, 2, 4));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward_trace<'a>(&self, x: ArrayView3<'a, F>, h0: Option<ArrayView3<'_, F>>) -> Result<RnnTrace<'a, F>> {
         self.run(x, h0, None, None::<&mut rand_chacha::ChaCha8Rng>, &[])
     }
@@ -348,6 +531,22 @@ impl<F: Float> Rnn<F> {
     ///
     /// # Errors
     /// As [`Rnn::forward_states`].
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Cell, Init, Rnn, RnnConfig};
+    /// let lstm = Rnn::<f64>::new(RnnConfig::new(2, 4).with_cell(Cell::Lstm), Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((3, 2, 2));
+    /// let c0 = Array3::<f64>::from_elem((1, 2, 4), 1.0);
+    /// let trace = lstm.forward_trace_states(x.view(), None, Some(c0.view()))?;
+    /// let grads = lstm.backward_states(&trace, Array3::ones((3, 2, 4)).view(), None, None)?;
+    /// assert_eq!(grads.c0.map(|d| d.dim()), Some((1, 2, 4)));
+    /// // a GRU has no cell state to start from
+    /// let gru = Rnn::<f64>::new(RnnConfig::new(2, 4).with_cell(Cell::Gru), Init::PyTorch, 0)?;
+    /// assert!(gru.forward_trace_states(x.view(), None, Some(c0.view())).is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forward_trace_states<'a>(
         &self,
         x: ArrayView3<'a, F>,

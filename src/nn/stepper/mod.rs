@@ -66,6 +66,16 @@ impl<'m, F: Float> Stepper<'m, F> {
     ///
     /// # Errors
     /// [`Error::Config`] for a bidirectional model (it needs the whole sequence) or `batch` 0.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig, Stepper};
+    /// let uni = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: None }, Init::PyTorch, 0)?;
+    /// assert!(Stepper::new(&uni, 3).is_ok());
+    /// let bi = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4).with_bidirectional(true), output_size: None }, Init::PyTorch, 0)?;
+    /// assert!(Stepper::new(&bi, 3).is_err()); // the reverse direction needs the whole sequence
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn new(model: &'m Model<F>, batch: usize) -> Result<Self> {
         let c = model.rnn.config();
         let macs = batch * (c.input_size.max(c.state_size()) + c.state_size()) * c.cell.gates() * c.hidden_size;
@@ -119,6 +129,19 @@ impl<'m, F: Float> Stepper<'m, F> {
     }
 
     /// Sets every state back to zeros.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array2;
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig, Stepper};
+    /// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: None }, Init::PyTorch, 0)?;
+    /// let mut stepper = Stepper::new(&model, 1)?;
+    /// stepper.step(Array2::ones((1, 2)).view())?;
+    /// assert!(stepper.state().iter().any(|h| *h != 0.0));
+    /// stepper.reset(); // a new sequence
+    /// assert!(stepper.state().iter().all(|h| *h == 0.0));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn reset(&mut self) {
         self.h.fill(F::zero());
         self.c.fill(F::zero());
@@ -140,6 +163,25 @@ impl<'m, F: Float> Stepper<'m, F> {
     /// # Errors
     /// [`Error::Shape`] when `c` is not `[num_layers, batch, hidden_size]` or the model is not
     /// an LSTM.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{Array2, Array3};
+    /// use rnn::{Cell, Init, Model, ModelConfig, RnnConfig, Stepper};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(Cell::Lstm), output_size: None }, Init::PyTorch, 0)?;
+    /// let mut stepper = Stepper::new(&model, 2)?;
+    /// let c0 = Array3::<f64>::from_elem((1, 2, 4), 0.5);
+    /// stepper.set_cell_state(c0.view())?;
+    /// assert_eq!(stepper.cell_state(), Some(c0.view()));
+    /// let x = Array2::<f64>::ones((2, 2));
+    /// stepper.step(x.view())?;
+    /// // the same step as a one-step sequence from (h0 = 0, c0)
+    /// let (_, h_n, c_n) = model.rnn.forward_states(x.view().insert_axis(ndarray::Axis(0)), None, Some(c0.view()))?;
+    /// assert!((&stepper.state() - &h_n).iter().all(|d| d.abs() < 1e-12));
+    /// assert!(c_n.is_some_and(|c| (&stepper.cell_state().unwrap() - &c).iter().all(|d| d.abs() < 1e-12)));
+    /// assert!(stepper.set_cell_state(Array3::zeros((1, 3, 4)).view()).is_err()); // 3 streams, not 2
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn set_cell_state(&mut self, c: ArrayView3<'_, F>) -> Result<()> {
         if self.model.rnn.config().cell != Cell::Lstm {
             return Err(Error::shape("cell state", "nothing: only an LSTM has one", c.shape()));
@@ -155,6 +197,20 @@ impl<'m, F: Float> Stepper<'m, F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `h` is not `[num_layers, batch, state_size]`.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{Array2, Array3};
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig, Stepper};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4).with_num_layers(2), output_size: None }, Init::PyTorch, 0)?;
+    /// let mut stepper = Stepper::new(&model, 1)?;
+    /// let h0 = Array3::<f64>::from_elem((2, 1, 4), 0.1); // e.g. a forward pass's h_n
+    /// stepper.set_state(h0.view())?;
+    /// assert_eq!(stepper.state(), h0.view());
+    /// assert!(stepper.set_state(Array3::zeros((1, 1, 4)).view()).is_err()); // 2 layers, not 1
+    /// assert!(stepper.cell_state().is_none()); // not an LSTM
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn set_state(&mut self, h: ArrayView3<'_, F>) -> Result<()> {
         if h.shape() != self.h.shape() {
             return Err(Error::shape("state", format!("{:?}", self.h.shape()), h.shape()));
@@ -168,6 +224,22 @@ impl<'m, F: Float> Stepper<'m, F> {
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` has the wrong shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{Array3, s};
+    /// use rnn::{Cell, Init, Model, ModelConfig, RnnConfig, Stepper};
+    /// let config = ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(Cell::Gru).with_num_layers(2), output_size: Some(1) };
+    /// let model = Model::<f64>::new(config, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::from_shape_fn((5, 3, 2), |(t, b, i)| ((t * 3 + b + i) as f64 * 0.37).sin());
+    /// let (y, _) = model.forward(x.view(), None)?;
+    /// let mut stepper = Stepper::new(&model, 3)?;
+    /// for t in 0..5 {
+    ///     let y_t = stepper.step(x.slice(s![t, .., ..]))?; // step by step: what forward computes
+    ///     assert!((&y_t - &y.slice(s![t, .., ..])).iter().all(|d| d.abs() < 1e-12));
+    /// }
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn step(&mut self, x: ArrayView2<'_, F>) -> Result<ArrayView2<'_, F>> {
         let c = self.model.rnn.config();
         let batch = self.h.shape()[1];

@@ -15,6 +15,16 @@ use crate::{Error, Float, Model, Result, Stepper};
 /// | `temperature` | 1.0 | divides the logits: below 1 sharper, above 1 flatter; 0 takes the most likely |
 /// | `top_k` | none | draw only among the `k` most likely characters (1 is greedy) |
 /// | `seed` | 0 | the ChaCha8 stream of draws: the same seed gives the same text |
+///
+/// # Example
+/// ```
+/// use rnn::tasks::charlm::Sampling;
+/// let s = Sampling::default();
+/// assert_eq!((s.temperature, s.top_k, s.seed), (1.0, None, 0));
+/// let greedy = Sampling { top_k: Some(1), ..s };
+/// greedy.validate()?;
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sampling {
     /// Logits are divided by this; 0 means greedy.
@@ -36,6 +46,15 @@ impl Sampling {
     ///
     /// # Errors
     /// [`Error::Config`] for a negative or non-finite temperature or a `top_k` of 0.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::charlm::Sampling;
+    /// Sampling::default().validate()?;
+    /// assert!(Sampling { top_k: Some(0), ..Sampling::default() }.validate().is_err());
+    /// assert!(Sampling { temperature: -1.0, ..Sampling::default() }.validate().is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn validate(&self) -> Result<()> {
         if !(self.temperature.is_finite() && self.temperature >= 0.0) {
             return Err(Error::Config(format!(
@@ -93,6 +112,19 @@ impl<'m, F: Float> Generator<'m, F> {
     /// [`Error::Config`] when the model's sizes differ from the vocabulary's, the model is
     /// bidirectional, the sampling settings are invalid, or `prime` has characters outside the
     /// vocabulary (listed with their columns).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::charlm::{Generator, Sampling, Vocab};
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let vocab = Vocab::from_text("ab")?;
+    /// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(2) }, Init::PyTorch, 0)?;
+    /// assert!(Generator::new(&model, &vocab, "ab", Sampling::default()).is_ok());
+    /// assert!(Generator::new(&model, &vocab, "abc", Sampling::default()).is_err()); // 'c' is not in the vocabulary
+    /// let three = Vocab::from_text("abc")?;
+    /// assert!(Generator::new(&model, &three, "a", Sampling::default()).is_err()); // 3 characters, 2 outputs
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn new(model: &'m Model<F>, vocab: &Vocab, prime: &str, sampling: Sampling) -> Result<Self> {
         sampling.validate()?;
         let v = vocab.len();
@@ -142,6 +174,23 @@ impl<'m, F: Float> Generator<'m, F> {
     ///
     /// # Errors
     /// [`Error::Training`] when the model's scores are not finite (a diverged model).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::charlm::{Generator, Sampling, Vocab};
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let vocab = Vocab::from_text("xyz")?;
+    /// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(3, 4), output_size: Some(3) }, Init::PyTorch, 1)?;
+    /// // greedy: the most likely character every time, whatever the seed
+    /// let greedy = |seed| Sampling { temperature: 0.0, top_k: None, seed };
+    /// let (mut a, mut b) = (Generator::new(&model, &vocab, "x", greedy(1))?, Generator::new(&model, &vocab, "x", greedy(2))?);
+    /// for _ in 0..10 {
+    ///     let c = a.next_char()?;
+    ///     assert!("xyz".contains(c));
+    ///     assert_eq!(c, b.next_char()?);
+    /// }
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn next_char(&mut self) -> Result<char> {
         let class = self.draw()?;
         self.x.fill(F::zero());

@@ -47,6 +47,16 @@ pub const KIND: &str = "charlm";
 
 /// What a character model carries besides its weights, stored as JSON under
 /// [`TASK_KEY`](super::TASK_KEY): `{"kind":"charlm","vocab":"\n !...z","held_out":0.1}`.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::charlm::{CharLmTask, Vocab};
+/// let task = CharLmTask { vocab: Vocab::from_text("abc")?, held_out: 0.1 };
+/// let meta = task.to_metadata();
+/// assert_eq!(rnn::tasks::kind(&meta).as_deref(), Some("charlm"));
+/// assert_eq!(CharLmTask::from_metadata(&meta)?, task);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CharLmTask {
     /// The characters, in class order.
@@ -75,6 +85,19 @@ impl CharLmTask {
     /// # Errors
     /// [`Error::Config`] when there is no task entry, it is not of kind `charlm`, or its
     /// vocabulary or held-out fraction is invalid.
+    ///
+    /// # Example
+    /// ```
+    /// use std::collections::HashMap;
+    /// use rnn::tasks::{TASK_KEY, charlm::CharLmTask};
+    /// let forecast = HashMap::from([(TASK_KEY.to_string(), r#"{"kind":"forecast"}"#.to_string())]);
+    /// assert!(CharLmTask::from_metadata(&forecast).is_err());
+    /// assert!(CharLmTask::from_metadata(&HashMap::new()).is_err());
+    /// let stored = HashMap::from([(TASK_KEY.to_string(), r#"{"kind":"charlm","vocab":"ab","held_out":0.2}"#.to_string())]);
+    /// let task = CharLmTask::from_metadata(&stored)?;
+    /// assert_eq!((task.vocab.as_str(), task.held_out), ("ab", 0.2));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn from_metadata(metadata: &HashMap<String, String>) -> Result<Self> {
         let key = super::TASK_KEY;
         let json = metadata.get(key).ok_or_else(|| {

@@ -10,6 +10,17 @@ use crate::{Error, Float, Model, Readout, Result};
 const SCORE_CHUNK: usize = 512;
 
 /// How well a model predicts a text.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::charlm::bits_per_char;
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(3, 4), output_size: Some(3) }, Init::PyTorch, 0)?;
+/// let s = bits_per_char(&model, &[0, 1, 2, 0, 1, 2])?;
+/// assert_eq!(s.predictions, 5); // every character but the first is predicted
+/// assert!((0.0..=1.0).contains(&s.accuracy) && s.bpc > 0.0);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Score {
     /// Mean cross-entropy in bits per predicted character (nats / ln 2).

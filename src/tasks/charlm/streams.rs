@@ -15,6 +15,17 @@ use crate::data::{Dataset, Targets};
 use crate::{Error, Float, Result};
 
 /// How a text is laid out as streams of chunks.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::charlm::StreamLayout;
+/// // 101 characters: 100 (input, next character) pairs in 4 streams of 25, chunks of 10
+/// let layout = StreamLayout::new(101, 4, 10)?;
+/// assert_eq!((layout.streams, layout.chunks, layout.rows(), layout.used()), (4, 2, 8, 80));
+/// // rows run stream 0 chunk 0, stream 1 chunk 0, ...: row 1 starts stream 1
+/// assert_eq!((layout.row_start(0), layout.row_start(1), layout.row_start(4)), (0, 25, 10));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StreamLayout {
     /// Parallel streams (the batch size).
@@ -83,6 +94,7 @@ impl StreamLayout {
     ///
     /// # Errors
     /// [`Error::Config`] when the count overflows `u64`.
+    #[doc(hidden)] // for the `rnn` binary
     pub fn dataset_bytes(&self, vocab_size: usize, float_bytes: usize) -> Result<u64> {
         let per_step = (vocab_size as u64)
             .checked_mul(float_bytes as u64)

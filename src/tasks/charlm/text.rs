@@ -29,6 +29,15 @@ pub fn read_text(path: &Path) -> Result<String> {
 ///
 /// # Errors
 /// As [`read_text`]: [`Error::Data`] locating the first byte that is not UTF-8.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::charlm::decode_text;
+/// assert_eq!(decode_text("héllo".as_bytes().to_vec(), "t.txt".as_ref())?, "héllo");
+/// let err = decode_text(b"ok\n\xff".to_vec(), "t.txt".as_ref()).unwrap_err().to_string();
+/// assert!(err.contains("line 2, column 1"), "{err}");
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn decode_text(bytes: Vec<u8>, path: &Path) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| {
         let bytes = e.as_bytes();
@@ -49,6 +58,13 @@ pub fn decode_text(bytes: Vec<u8>, path: &Path) -> Result<String> {
 
 /// The 1-based line and column (in characters) just after `prefix`: where the next character of a
 /// text starting with `prefix` is.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::charlm::end_position;
+/// assert_eq!(end_position(""), (1, 1));
+/// assert_eq!(end_position("ab\ncé"), (2, 3));
+/// ```
 pub fn end_position(prefix: &str) -> (usize, usize) {
     let line = 1 + prefix.matches('\n').count();
     let line_start = prefix.rfind('\n').map_or(0, |i| i + 1);

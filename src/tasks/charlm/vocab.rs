@@ -30,6 +30,16 @@ pub struct Vocab {
 }
 
 /// A character of a text that is not in a [`Vocab`]: where it first occurs and how often.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::charlm::{Vocab, describe_unknown};
+/// let vocab = Vocab::from_text("abc\n")?;
+/// let unknown = vocab.unknown("ab\ncZbZ");
+/// assert_eq!((unknown[0].ch, unknown[0].line, unknown[0].column, unknown[0].count), ('Z', 2, 2, 2));
+/// assert_eq!(describe_unknown(&unknown), "'Z' (U+005A) at line 2, column 2, 2 times");
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownChar {
     /// The character.
@@ -57,6 +67,14 @@ impl fmt::Display for UnknownChar {
 const LISTED: usize = 8;
 
 /// `'Z' (U+005A) at line 1, column 3; 'é' (U+00E9) at ...` for at most 8 characters.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::charlm::{Vocab, describe_unknown};
+/// let unknown = Vocab::from_text("a")?.unknown("abc");
+/// assert_eq!(describe_unknown(&unknown), "'b' (U+0062) at line 1, column 2; 'c' (U+0063) at line 1, column 3");
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn describe_unknown(unknown: &[UnknownChar]) -> String {
     let mut parts: Vec<String> = unknown.iter().take(LISTED).map(ToString::to_string).collect();
     if unknown.len() > LISTED {
@@ -81,6 +99,16 @@ impl Vocab {
     ///
     /// # Errors
     /// [`Error::Config`] when `chars` is empty, unsorted or has a repeat.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::charlm::Vocab;
+    /// let vocab = Vocab::from_chars(vec!['\n', ' ', 'a'])?;
+    /// assert_eq!((vocab.len(), vocab.index('a'), vocab.char_at(1)), (3, Some(2), Some(' ')));
+    /// assert_eq!(vocab.chars(), &['\n', ' ', 'a']);
+    /// assert!(Vocab::from_chars(vec!['b', 'a']).is_err()); // not sorted
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn from_chars(chars: Vec<char>) -> Result<Self> {
         if chars.is_empty() {
             return Err(Error::Config("a vocabulary needs at least one character (the text is empty)".into()));
@@ -126,6 +154,17 @@ impl Vocab {
     }
 
     /// The characters of `text` outside the vocabulary, in order of first occurrence.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::charlm::Vocab;
+    /// let vocab = Vocab::from_text("hello")?;
+    /// let unknown = vocab.unknown("help!");
+    /// let chars: Vec<char> = unknown.iter().map(|u| u.ch).collect();
+    /// assert_eq!(chars, ['p', '!']);
+    /// assert!(vocab.unknown("hole").is_empty());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn unknown(&self, text: &str) -> Vec<UnknownChar> {
         let mut out: Vec<UnknownChar> = Vec::new();
         for (at, ch) in text.char_indices() {
@@ -159,6 +198,16 @@ impl Vocab {
     /// # Errors
     /// [`Error::Data`] naming the file and listing the characters outside the vocabulary with the
     /// line and column where each first occurs.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::charlm::Vocab;
+    /// let vocab = Vocab::from_text("ab")?;
+    /// assert_eq!(vocab.encode_file("t.txt".as_ref(), "ba")?, [1, 0]);
+    /// let err = vocab.encode_file("t.txt".as_ref(), "a\nc").unwrap_err().to_string();
+    /// assert!(err.starts_with("t.txt") && err.contains("'c' (U+0063) at line 2, column 1"), "{err}");
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn encode_file(&self, path: &Path, text: &str) -> Result<Vec<usize>> {
         self.try_encode(text).ok_or_else(|| {
             let unknown = self.unknown(text);
@@ -185,6 +234,15 @@ impl Vocab {
     ///
     /// # Errors
     /// [`Error::Config`] for a class outside the vocabulary.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::charlm::Vocab;
+    /// let vocab = Vocab::from_text("ab")?;
+    /// assert_eq!(vocab.decode(&[1, 0, 1])?, "bab");
+    /// assert!(vocab.decode(&[2]).is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn decode(&self, ids: &[usize]) -> Result<String> {
         ids.iter()
             .map(|&i| {

@@ -14,6 +14,16 @@ use crate::{Error, Result};
 /// # Errors
 /// [`Error::Io`] naming the file when it cannot be read or decompressed, or when a line is
 /// malformed (with the line number).
+///
+/// # Example
+/// ```
+/// use rnn::tasks::classify::read_digits;
+/// let (x, labels) = read_digits("data/digits.csv.gz".as_ref())?; // bundled with the crate
+/// assert_eq!((x.dim(), labels.len()), ((1797, 8, 8), 1797));
+/// assert!(x.iter().all(|p| (0.0..=1.0).contains(p)) && labels.iter().all(|l| *l < 10));
+/// assert!(read_digits("data/missing.csv.gz".as_ref()).is_err());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn read_digits(path: &Path) -> Result<(Array3<f32>, Array1<usize>)> {
     let io_err = |err: std::io::Error| Error::Io { path: path.to_path_buf(), err };
     let file = std::fs::File::open(path).map_err(io_err)?;
@@ -26,6 +36,16 @@ pub fn read_digits(path: &Path) -> Result<(Array3<f32>, Array1<usize>)> {
 ///
 /// # Errors
 /// A one-line description naming the line at fault.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::classify::parse_digits_csv;
+/// let line = format!("{},7", vec!["16"; 64].join(","));
+/// let (x, labels) = parse_digits_csv(&line)?;
+/// assert_eq!((x.dim(), x[[0, 7, 7]], labels[0]), ((1, 8, 8), 1.0, 7));
+/// assert!(parse_digits_csv("1,2,3").unwrap_err().starts_with("line 1:"));
+/// # Ok::<(), String>(())
+/// ```
 pub fn parse_digits_csv(text: &str) -> std::result::Result<(Array3<f32>, Array1<usize>), String> {
     let (mut pixels, mut labels) = (Vec::new(), Vec::new());
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {

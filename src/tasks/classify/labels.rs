@@ -20,6 +20,19 @@ use crate::{Error, Result};
 /// # Errors
 /// [`Error::Npy`] naming the file and what is wrong: unreadable, another dtype, another shape,
 /// a negative, fractional, non-finite or too large label (with its index).
+///
+/// # Example
+/// ```
+/// use ndarray::arr1;
+/// use rnn::tasks::classify::read_labels;
+/// let path = std::env::temp_dir().join(format!("rnn-doc-labels-{}.npy", std::process::id()));
+/// rnn::io::npy::write(&path, arr1(&[2.0f32, 0.0, 1.0]).view())?; // whole numbers in floats are accepted
+/// assert_eq!(read_labels(&path)?, arr1(&[2, 0, 1]));
+/// rnn::io::npy::write(&path, arr1(&[0.5f32]).view())?;
+/// assert!(read_labels(&path).unwrap_err().to_string().contains("index 0"));
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn read_labels(path: &Path) -> Result<Array1<usize>> {
     let bytes = std::fs::read(path).map_err(|e| Error::Npy { path: path.to_path_buf(), msg: e.to_string() })?;
     parse_labels(&bytes).map_err(|msg| Error::Npy { path: path.to_path_buf(), msg })
@@ -29,6 +42,17 @@ pub fn read_labels(path: &Path) -> Result<Array1<usize>> {
 ///
 /// # Errors
 /// A one-line description of what is wrong.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::classify::parse_labels;
+/// let path = std::env::temp_dir().join(format!("rnn-doc-parse-labels-{}.npy", std::process::id()));
+/// rnn::io::npy::write_indices(&path, &[3, 1])?; // int64
+/// assert_eq!(parse_labels(&std::fs::read(&path)?)?.to_vec(), [3, 1]);
+/// assert!(parse_labels(b"not npy").is_err());
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn parse_labels(bytes: &[u8]) -> std::result::Result<Array1<usize>, String> {
     macro_rules! try_int {
         ($($t:ty),*) => {$(
@@ -101,6 +125,11 @@ fn to_labels<T: Copy>(
 
 /// Sequences per class: `counts[c]` for `c` in `0..num_classes` (labels ≥ `num_classes` are
 /// not counted).
+///
+/// # Example
+/// ```
+/// assert_eq!(rnn::tasks::classify::class_counts(&[0, 2, 2, 5], 3), [1, 0, 2]);
+/// ```
 pub fn class_counts(labels: &[usize], num_classes: usize) -> Vec<usize> {
     let mut counts = vec![0; num_classes];
     for &c in labels {

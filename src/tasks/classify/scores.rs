@@ -15,6 +15,22 @@ const PREDICT_BATCH: usize = 512;
 /// # Errors
 /// [`Error::Shape`] when `x` does not fit the model; [`Error::Config`] for a model without a
 /// head.
+///
+/// # Example
+/// ```
+/// use ndarray::Array3;
+/// use rnn::tasks::classify;
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(3) }, Init::PyTorch, 0)?;
+/// let x = Array3::<f32>::from_shape_fn((5, 6, 2), |(n, t, i)| (n + t + i) as f32 * 0.1); // [N, T, I]
+/// let classes = classify::predict(&model, x.view())?;
+/// let p = classify::probabilities(&model, x.view())?;
+/// assert_eq!(classes.len(), 5);
+/// assert!(classes.iter().zip(p.rows()).all(|(c, row)| *c == classify::argmax(row)));
+/// let no_head = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: None }, Init::PyTorch, 0)?;
+/// assert!(classify::predict(&no_head, x.view()).is_err());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn predict<F: Float>(model: &Model<F>, x: ArrayView3<'_, F>) -> Result<Vec<usize>> {
     if model.head.is_none() {
         return Err(Error::Config("a classifier needs a model with a head (output_size = classes)".into()));
@@ -79,16 +95,39 @@ pub fn probabilities<F: Float>(model: &Model<F>, x: ArrayView3<'_, F>) -> Result
 
 /// The index of the largest value of `scores` (the first, on a tie): a class from logits or
 /// probabilities.
+///
+/// # Example
+/// ```
+/// use ndarray::arr1;
+/// assert_eq!(rnn::tasks::classify::argmax(arr1(&[0.1, 0.7, 0.2]).view()), 1);
+/// assert_eq!(rnn::tasks::classify::argmax(arr1(&[1.0, 1.0]).view()), 0); // the first on a tie
+/// ```
 pub fn argmax<F: PartialOrd>(scores: ArrayView1<'_, F>) -> usize {
     scores.iter().enumerate().fold(0, |best, (i, v)| if *v > scores[best] { i } else { best })
 }
 
 /// Accuracy of predicting `class` for every sequence (the majority baseline).
+///
+/// # Example
+/// ```
+/// assert_eq!(rnn::tasks::classify::constant_accuracy(&[1, 1, 0, 2], 1), 0.5);
+/// ```
 pub fn constant_accuracy(labels: &[usize], class: usize) -> f64 {
     labels.iter().filter(|&&c| c == class).count() as f64 / labels.len().max(1) as f64
 }
 
 /// Scores of predictions against true labels.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::classify::Metrics;
+/// let m = Metrics::new(&[0, 0, 1, 2], &[0, 1, 1, 1], 3)?;
+/// assert_eq!((m.num_classes(), m.total(), m.correct(), m.accuracy()), (3, 4, 2, 0.5));
+/// assert_eq!((m.support(0), m.precision(1), m.recall(0)), (2, Some(1.0 / 3.0), Some(0.5)));
+/// assert_eq!(m.precision(2), None); // nothing was predicted 2
+/// assert!(Metrics::new(&[0, 3], &[0, 0], 3).is_err()); // class 3 of 3
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Metrics {
     /// `confusion[[t, p]]`: sequences of true class `t` predicted as `p` (`[C, C]`).

@@ -11,6 +11,18 @@ use crate::{Error, Result};
 
 /// What a classification model file carries under [`crate::tasks::TASK_KEY`]:
 /// `{"kind":"classify","num_classes":C,"majority_class":k,"train_counts":[..],...}`.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::classify::ClassifySettings;
+/// let names = vec!["cat".to_string(), "dog".to_string(), "bird".to_string()];
+/// let s = ClassifySettings::new(&[0, 2, 2, 0, 2], Some(names))?;
+/// assert_eq!((s.num_classes, s.majority_class, s.train_counts.clone()), (3, 2, vec![2, 0, 3]));
+/// assert_eq!(s.name(1), "dog");
+/// let back = ClassifySettings::from_metadata(&s.to_metadata(), "m.safetensors".as_ref())?;
+/// assert_eq!(back, s);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassifySettings {
     /// Always [`KIND`].
@@ -33,6 +45,16 @@ impl ClassifySettings {
     ///
     /// # Errors
     /// [`Error::Config`] when there are no labels, or fewer names than `max label + 1`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::classify::ClassifySettings;
+    /// let s = ClassifySettings::new(&[1, 4, 4], None)?;
+    /// assert_eq!((s.num_classes, s.name(4)), (5, "4".to_string())); // max label + 1
+    /// assert!(ClassifySettings::new(&[], None).is_err());
+    /// assert!(ClassifySettings::new(&[0, 3], Some(vec!["a".into(), "b".into()])).is_err()); // 2 names for 4 classes
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn new(train_labels: &[usize], class_names: Option<Vec<String>>) -> Result<Self> {
         let Some(&max) = train_labels.iter().max() else {
             return Err(Error::Config("no training labels".into()));
@@ -70,6 +92,14 @@ impl ClassifySettings {
     ///
     /// # Errors
     /// [`Error::ModelFile`] when the entry is missing, not a classify task, or inconsistent.
+    ///
+    /// # Example
+    /// ```
+    /// use std::collections::HashMap;
+    /// use rnn::tasks::classify::ClassifySettings;
+    /// let err = ClassifySettings::from_metadata(&HashMap::new(), "m.safetensors".as_ref()).unwrap_err();
+    /// assert!(err.to_string().starts_with("m.safetensors"));
+    /// ```
     pub fn from_metadata(metadata: &HashMap<String, String>, path: &Path) -> Result<Self> {
         let bad = |msg: String| Error::ModelFile { path: path.to_path_buf(), msg };
         let json = metadata

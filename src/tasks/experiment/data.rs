@@ -66,6 +66,20 @@ pub fn adding_problem(n: usize, length: usize, seed: u64) -> Result<Dataset<f32>
 ///
 /// # Errors
 /// [`Error::Config`] for `n == 0` or `delay == 0`.
+///
+/// # Example
+/// ```
+/// use rnn::data::Targets;
+/// use rnn::tasks::experiment::{COPY_SYMBOLS, copy_memory};
+/// let data = copy_memory(3, 5, 0)?;
+/// assert_eq!((data.len(), data.seq_len(), data.input_size()), (3, 25, COPY_SYMBOLS));
+/// let Targets::Classes(t) = data.targets() else { unreachable!() };
+/// // the last 10 targets repeat the first 10 inputs' symbols
+/// let first: Vec<usize> = (0..10).map(|s| data.inputs().slice(ndarray::s![0, s, ..]).iter().position(|v| *v == 1.0).unwrap_or(99)).collect();
+/// assert_eq!(t.slice(ndarray::s![0, 15..]).to_vec(), first);
+/// assert!(copy_memory(3, 0, 0).is_err());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn copy_memory(n: usize, delay: usize, seed: u64) -> Result<Dataset<f32>> {
     if delay == 0 {
         return Err(Error::Config("the copy task needs a delay of at least 1 step".into()));
@@ -92,6 +106,12 @@ pub fn copy_memory(n: usize, delay: usize, seed: u64) -> Result<Dataset<f32>> {
 }
 
 /// The copy task's baseline in nats per step: `10 ln 8 / (delay + 20)`.
+///
+/// # Example
+/// ```
+/// let b = rnn::tasks::experiment::copy_baseline(100);
+/// assert!((b - 10.0 * 8f64.ln() / 120.0).abs() < 1e-12);
+/// ```
 pub fn copy_baseline(delay: usize) -> f64 {
     COPY_LENGTH as f64 * (DATA_SYMBOLS as f64).ln() / (delay + 2 * COPY_LENGTH) as f64
 }

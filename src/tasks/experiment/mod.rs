@@ -49,6 +49,17 @@ pub use spec::{Hyper, ModelSpec, Variant};
 use crate::{Cell, Error, Result};
 
 /// A task a model is trained and scored on.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::{Experiment, Task};
+/// let task: Task = "copy".parse()?;
+/// assert_eq!((task.name(), task.default_length(), task.default_steps()), ("copy", Some(100), 3000));
+/// let depth = Experiment::Depth(Task::Adding);
+/// assert_eq!((depth.name(), depth.task()), ("depth", Task::Adding));
+/// assert_eq!("pixel-digits".parse::<Experiment>()?, Experiment::Task(Task::PixelDigits));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Task {
     /// The adding problem: regression of the sum of two marked values (MSE).
@@ -105,6 +116,17 @@ impl fmt::Display for Task {
 }
 
 /// What to run.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::{Experiment, Options, Task};
+/// let depth: Experiment = "depth".parse()?; // the depth study, on the adding problem
+/// assert_eq!(depth, Experiment::Depth(Task::Adding));
+/// assert_eq!(depth.name(), "depth");
+/// let options = Options { experiment: Experiment::Task(Task::PixelDigits), ..Options::default() };
+/// assert_eq!(options.steps(), Task::PixelDigits.default_steps());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Experiment {
     /// Every listed model on one task.
@@ -160,6 +182,15 @@ impl FromStr for Experiment {
 /// | `curve_points` | 25 | test evaluations during training (plus one before) |
 /// | `test_size` | 1000 | held-out sequences of the synthetic tasks (the digits: a fixed 20% split) |
 /// | `lag_batch` | 32 | test sequences the gradient's norm against the lag is measured on |
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::{Experiment, ModelSpec, Options, Task};
+/// let options = Options { experiment: Experiment::Depth(Task::Copy), layers: Some(4), ..Options::default() };
+/// options.validate()?;
+/// assert_eq!(options.model_list(), [ModelSpec::plain(rnn::Cell::IndRnn)]); // the depth study's default
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
     /// What to run.
@@ -215,6 +246,16 @@ impl Options {
     ///
     /// # Errors
     /// [`Error::Config`] naming the value.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::experiment::{Options, Task, Experiment};
+    /// Options::default().validate()?;
+    /// assert!(Options { hidden: 0, ..Options::default() }.validate().is_err());
+    /// let copy = Options { experiment: Experiment::Task(Task::Copy), ..Options::default() };
+    /// assert_eq!((copy.steps(), copy.model_list().len()), (3000, 7)); // the task's default steps and models
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn validate(&self) -> Result<()> {
         let task = self.experiment.task();
         let bad = |m: String| Err(Error::Config(m));
@@ -266,6 +307,29 @@ impl Options {
 }
 
 /// An experiment's results.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::{self, Experiment, ModelSpec, Options, Quiet, Task};
+/// let options = Options {
+///     experiment: Experiment::Task(Task::Adding),
+///     length: Some(6),
+///     models: ModelSpec::parse_list("indrnn")?,
+///     steps: Some(3),
+///     hidden: 4,
+///     batch_size: 4,
+///     test_size: 8,
+///     curve_points: 1,
+///     lag_batch: 2,
+///     ..Options::default()
+/// };
+/// let result = experiment::run(&options, &mut Quiet)?;
+/// assert_eq!((result.task.as_str(), result.seq_len), ("adding problem, T = 6", 6));
+/// let m = &result.models[0];
+/// assert_eq!((m.hyper.num_layers, m.steps, m.curve.len()), (2, 3, 2)); // a point before training and one after
+/// assert!(m.parameters > 0 && m.diverged.is_none());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, Serialize)]
 pub struct ExperimentResult {
     /// `adding`, `copy`, `pixel-digits` or `depth`.
@@ -290,6 +354,39 @@ pub struct ExperimentResult {
 /// [`Error::Config`] for bad options; whatever training fails with other than a divergence (a
 /// NaN or infinite loss or gradient ends that model's training and is reported in
 /// [`ModelResult::diverged`]).
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::{self, CurvePoint, Experiment, ModelResult, ModelSpec, Options, Reporter, Task};
+/// /// Counts what the experiment reports.
+/// #[derive(Default)]
+/// struct Count { models: usize, points: usize }
+/// impl Reporter for Count {
+///     fn point(&mut self, _: &CurvePoint) {
+///         self.points += 1;
+///     }
+///     fn model_done(&mut self, _: &ModelResult) {
+///         self.models += 1;
+///     }
+/// }
+/// let options = Options {
+///     experiment: Experiment::Task(Task::Copy),
+///     length: Some(3),
+///     models: ModelSpec::parse_list("gru")?,
+///     steps: Some(4),
+///     hidden: 8,
+///     batch_size: 4,
+///     test_size: 8,
+///     curve_points: 2,
+///     ..Options::default()
+/// };
+/// let mut count = Count::default();
+/// let result = experiment::run(&options, &mut count)?;
+/// assert_eq!((count.models, result.models.len()), (1, 1));
+/// assert!(count.points >= 2);
+/// assert!(result.models[0].score.accuracy().is_some()); // a classification task
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn run(options: &Options, reporter: &mut dyn Reporter) -> Result<ExperimentResult> {
     options.validate()?;
     let setup = run::Setup::new(options)?;

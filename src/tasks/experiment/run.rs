@@ -17,6 +17,24 @@ use crate::train::{BatchProgress, Observer, StateReset, TrainConfig, Trainer, ev
 use crate::{Error, Model, ModelConfig, Result, RnnConfig};
 
 /// Receives an experiment's progress (the command line draws bars with it).
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::{self, ModelSpec, Options, Reporter};
+/// /// Logs which model is training.
+/// #[derive(Default)]
+/// struct Log(Vec<String>);
+/// impl Reporter for Log {
+///     fn model_start(&mut self, index: usize, count: usize, label: &str, steps: usize) {
+///         self.0.push(format!("{}/{count} {label} ({steps} steps)", index + 1));
+///     }
+/// }
+/// let options = Options { length: Some(5), models: ModelSpec::parse_list("rnn")?, steps: Some(2), hidden: 4, batch_size: 2, test_size: 4, curve_points: 1, lag_batch: 2, ..Options::default() };
+/// let mut log = Log::default();
+/// experiment::run(&options, &mut log)?;
+/// assert_eq!(log.0, ["1/1 rnn (2 steps)"]);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub trait Reporter {
     /// Before model `index` of `count` (0-based) starts training for `steps` optimizer steps.
     fn model_start(&mut self, _index: usize, _count: usize, _label: &str, _steps: usize) {}
@@ -29,10 +47,35 @@ pub trait Reporter {
 }
 
 /// A reporter that ignores everything.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::{self, ModelSpec, Options, Quiet};
+/// let options = Options { length: Some(4), models: ModelSpec::parse_list("gru")?, steps: Some(2), hidden: 4, batch_size: 2, test_size: 4, curve_points: 1, lag_batch: 2, ..Options::default() };
+/// let result = experiment::run(&options, &mut Quiet)?; // no progress, only the result
+/// let m = &result.models[0];
+/// // CurvePoint: the test loss before training and after the last step
+/// assert_eq!((m.curve[0].step, m.curve[0].train_loss, m.curve[1].step), (0, None, 2));
+/// assert!(m.curve.iter().all(|p| p.test_loss.is_finite() && p.test_accuracy.is_none()));
+/// // ModelResult: the score against the task's baseline, and the gradient's norm against the lag
+/// assert!(m.score.loss().is_finite() && m.baseline > 0.0 && !m.grad_norm_by_lag.is_empty());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub struct Quiet;
 impl Reporter for Quiet {}
 
 /// One test evaluation during training.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::{self, ModelSpec, Options, Quiet};
+/// let options = Options { length: Some(4), models: ModelSpec::parse_list("rnn")?, steps: Some(4), hidden: 4, batch_size: 2, test_size: 4, curve_points: 2, lag_batch: 2, ..Options::default() };
+/// let curve = &experiment::run(&options, &mut Quiet)?.models[0].curve;
+/// let steps: Vec<usize> = curve.iter().map(|p| p.step).collect();
+/// assert_eq!(steps, [0, 2, 4]);
+/// assert!(curve[1].train_loss.is_some() && curve[2].seconds >= curve[1].seconds);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CurvePoint {
     /// Optimizer steps taken.
@@ -48,6 +91,14 @@ pub struct CurvePoint {
 }
 
 /// A model's final score on the test set.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::Score;
+/// let s = Score::CrossEntropy { test_loss: 0.5, test_accuracy: 0.9 };
+/// assert_eq!((s.loss(), s.accuracy()), (0.5, Some(0.9)));
+/// assert_eq!(Score::Mse { test_mse: 0.1 }.accuracy(), None);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Score {
@@ -83,6 +134,17 @@ impl Score {
 }
 
 /// One model's results.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::{self, ModelSpec, Options, Quiet};
+/// let options = Options { length: Some(4), models: ModelSpec::parse_list("lstm")?, steps: Some(2), hidden: 4, batch_size: 2, test_size: 4, curve_points: 1, lag_batch: 2, ..Options::default() };
+/// let m = &experiment::run(&options, &mut Quiet)?.models[0];
+/// assert_eq!((m.model.as_str(), m.cell.as_str(), m.steps), ("lstm", "lstm", 2));
+/// assert_eq!(m.parameters, 16 * 2 + 16 * 4 + 2 * 16 + 4 + 1); // the LSTM (2 inputs: value, marker) and its head
+/// assert!(m.diverged.is_none());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, Serialize)]
 pub struct ModelResult {
     /// The model's label: its spec, and in the depth study its layers (`indrnn 4 layers

@@ -9,6 +9,14 @@ use serde::Serialize;
 use crate::{Cell, Error, Init, Nonlinearity, Result};
 
 /// How a cell is initialised and trained, beyond its defaults.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::{ModelSpec, Variant};
+/// let variants: Vec<Variant> = ModelSpec::parse_list("rnn:orthogonal, irnn, gru:chrono")?.iter().map(|m| m.variant).collect();
+/// assert_eq!(variants, [Variant::Orthogonal, Variant::Irnn, Variant::Chrono]);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Variant {
     /// The cell's defaults: PyTorch's initialisation (an IndRNN: `u` from U(0, 1), bounded by
@@ -52,6 +60,17 @@ const VARIANTS: &str = "rnn:orthogonal, rnn:irnn (or irnn), lstm:forget-bias, ls
 
 impl ModelSpec {
     /// The cell with its defaults.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Cell;
+    /// use rnn::tasks::experiment::{ModelSpec, Variant};
+    /// assert_eq!(ModelSpec::plain(Cell::Gru).variant, Variant::Plain);
+    /// assert_eq!(ModelSpec::default_list().len(), 7);
+    /// assert_eq!(ModelSpec::parse_list("rnn, lstm:chrono")?.len(), 2);
+    /// assert!(ModelSpec::parse_list("").is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn plain(cell: Cell) -> Self {
         ModelSpec { cell, variant: Variant::Plain }
     }
@@ -75,6 +94,18 @@ impl ModelSpec {
     ///
     /// # Errors
     /// [`Error::Config`] naming the first unknown model, or for an empty list.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Cell;
+    /// use rnn::tasks::experiment::ModelSpec;
+    /// let specs = ModelSpec::parse_list("rnn, lstm:forget-bias,gru")?;
+    /// let cells: Vec<Cell> = specs.iter().map(|s| s.cell).collect();
+    /// assert_eq!(cells, [Cell::Rnn, Cell::Lstm, Cell::Gru]);
+    /// let err = ModelSpec::parse_list("rnn,transformer").unwrap_err();
+    /// assert!(err.to_string().contains("transformer"));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn parse_list(list: &str) -> Result<Vec<ModelSpec>> {
         let specs =
             list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::parse).collect::<Result<Vec<_>>>()?;
@@ -87,6 +118,16 @@ impl ModelSpec {
     /// The hyper-parameters this model is trained with on sequences of `seq_len` steps, given the
     /// experiment's hidden size, batch size, layers (`None`: the model's default, 2 for an
     /// IndRNN as in Li et al. 2018, else 1) and learning rate (`None`: the model's default).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Cell;
+    /// use rnn::tasks::experiment::ModelSpec;
+    /// let h = "indrnn".parse::<ModelSpec>()?.hyper(100, 32, 16, None, None);
+    /// assert_eq!((h.cell, h.num_layers, h.hidden_size), (Cell::IndRnn, 2, 32)); // 2 layers, as Li et al.
+    /// assert!(h.recurrent_max.is_some_and(|m| (m - 2f64.powf(0.01)).abs() < 1e-12));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn hyper(
         &self,
         seq_len: usize,
@@ -165,6 +206,14 @@ impl fmt::Display for ModelSpec {
 }
 
 /// The hyper-parameters a model was trained with, as the results report them.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::experiment::ModelSpec;
+/// let h = "lstm:forget-bias".parse::<ModelSpec>()?.hyper(50, 16, 8, Some(2), Some(1e-3));
+/// assert_eq!((h.num_layers, h.hidden_size, h.batch_size, h.lr, h.forget_bias), (2, 16, 8, 1e-3, Some(1.0)));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Hyper {
     /// The cell (`rnn`, `lstm`, `gru` or `indrnn` in JSON).

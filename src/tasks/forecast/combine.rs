@@ -72,6 +72,7 @@ impl ForecastMeta {
     ///
     /// # Errors
     /// As [`ForecastMeta::evaluate`].
+    #[doc(hidden)] // for the `rnn` binary
     pub fn choose_combination<F: Float>(&self, models: &[Model<F>], table: &Table) -> Result<Option<Combination>> {
         let alone = ForecastMeta { combine: None, combine_log: None, ..self.clone() };
         let (_, val) = alone.evaluate(models, table, Part::Validation, None)?;

@@ -12,6 +12,27 @@ use crate::{Error, Float, Model, Readout, Result};
 pub const MAX_FORECAST_STEPS: usize = 100_000;
 
 /// One series' rolling-origin forecasts over a part.
+///
+/// # Example
+/// ```
+/// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+/// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// # let csv: String = std::iter::once("year,value".to_string())
+/// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+/// #     .collect::<Vec<_>>()
+/// #     .join("\n");
+/// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+/// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+/// # let meta = plan.meta(&table, plan.candidates[0])?;
+/// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+/// let (_, forecasts) = meta.evaluate(std::slice::from_ref(&model), &table, Part::Test, None)?;
+/// let f = &forecasts[0];
+/// assert_eq!((f.series, f.model.len(), f.model[0].len()), (0, f.origins.len(), 2));
+/// // persistence repeats the value at the origin
+/// let y = &table.series[0].values;
+/// assert_eq!(f.persistence[0], [y[f.origins[0]]; 2]);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeriesForecasts {
     /// Index of the series in the table.
@@ -24,13 +45,30 @@ pub struct SeriesForecasts {
     pub persistence: Vec<Vec<f64>>,
     /// Seasonal naive's.
     pub seasonal_naive: Vec<Vec<f64>>,
-    /// The statistical baseline's ([`super::statistical`]), once added.
+    /// The statistical baseline's (`statistical`), once added.
     pub statistical: Option<Vec<Vec<f64>>>,
     /// The prediction intervals' half-widths `[step][80%, 95%]`, original units, once added.
     pub half_widths: Option<Vec<[f64; 2]>>,
 }
 
 /// The scores of step k of a multi-step forecast.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::{Part, Plan, Settings, table};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let csv: String = std::iter::once("t,y".to_string()).chain((0..50).map(|t| format!("{t},{}", (t as f64 * 0.4).sin()))).collect::<Vec<_>>().join("\n");
+/// let table = table::parse(csv.as_bytes(), "s.csv".as_ref(), &Default::default())?;
+/// let plan = Plan::new(&table, &Settings { horizon: 3, window: Some(6), season: Some(1), ..Settings::default() })?;
+/// let meta = plan.meta(&table, plan.candidates[0])?;
+/// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(3) }, Init::PyTorch, 0)?;
+/// let (ev, _) = meta.evaluate(std::slice::from_ref(&model), &table, Part::Test, None)?;
+/// let steps: Vec<usize> = ev.per_step.iter().map(|s| s.step).collect();
+/// assert_eq!(steps, [1, 2, 3]);
+/// // persistence gets worse the further ahead on a sine
+/// assert!(ev.per_step[2].persistence.mae > ev.per_step[0].persistence.mae);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct StepScores {
     /// Steps ahead (1-based).
@@ -48,6 +86,25 @@ pub struct StepScores {
 
 /// A rolling-origin evaluation: from every origin of a part where the whole horizon lies in
 /// the part, over every step.
+///
+/// # Example
+/// ```
+/// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+/// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// # let csv: String = std::iter::once("year,value".to_string())
+/// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+/// #     .collect::<Vec<_>>()
+/// #     .join("\n");
+/// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+/// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+/// # let meta = plan.meta(&table, plan.candidates[0])?;
+/// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+/// let (ev, _) = meta.evaluate(std::slice::from_ref(&model), &table, Part::Validation, None)?;
+/// assert_eq!((ev.season, ev.per_step.len()), (1, 2)); // per step ahead: H = 2
+/// assert_eq!(ev.per_step[1].step, 2);
+/// assert!(ev.statistical.is_none()); // the CLI adds the ETS baseline
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Evaluation {
     /// The model.
@@ -56,13 +113,13 @@ pub struct Evaluation {
     pub persistence: Scores,
     /// Seasonal naive (value one season back).
     pub seasonal_naive: Scores,
-    /// The statistical baseline ([`super::statistical`]), when added and every fit succeeded.
+    /// The statistical baseline (`statistical`), when added and every fit succeeded.
     #[serde(rename = "auto_ets", skip_serializing_if = "Option::is_none")]
     pub statistical: Option<Scores>,
     /// Its name, e.g. `MSTL(12)+AutoETS`.
     #[serde(rename = "auto_ets_model", skip_serializing_if = "Option::is_none")]
     pub statistical_name: Option<String>,
-    /// The prediction intervals' coverage ([`super::intervals`]), once added.
+    /// The prediction intervals' coverage (`intervals`), once added.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coverage: Option<super::intervals::Coverage>,
     /// The season of the seasonal naive baseline and of MASE's scale.
@@ -80,6 +137,7 @@ impl ForecastMeta {
     ///
     /// # Errors
     /// Shape errors when the model does not fit the metadata.
+    #[doc(hidden)] // the building block of `evaluate` and `forecast`
     pub fn predict<F: Float>(
         &self,
         model: &Model<F>,
@@ -119,8 +177,27 @@ impl ForecastMeta {
     /// baselines; `season` is the seasonal naive's and MASE's m (the model's own by default).
     ///
     /// # Errors
-    /// As [`ForecastMeta::dataset`] and [`ForecastMeta::predict`]; [`Error::Config`] when the
+    /// As [`ForecastMeta::dataset`]; shape errors when the model does not fit the metadata; [`Error::Config`] when the
     /// part has no origin.
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+    /// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # let meta = plan.meta(&table, plan.candidates[0])?;
+    /// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+    /// let (evaluation, forecasts) = meta.evaluate(std::slice::from_ref(&model), &table, Part::Test, None)?;
+    /// assert_eq!(forecasts.len(), 1); // one series
+    /// assert_eq!(forecasts[0].model.len(), evaluation.origins);
+    /// assert!(evaluation.model.rmse.is_finite() && evaluation.persistence.mase.is_finite());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn evaluate<F: Float>(
         &self,
         models: &[Model<F>],
@@ -211,6 +288,7 @@ impl ForecastMeta {
     /// Adds the statistical baseline ([`super::statistical`], season `ev.season`) to an
     /// evaluation of `table` made by [`ForecastMeta::evaluate`], scored on the same origins and
     /// steps; left out (`None`) when a fit fails on some series.
+    #[doc(hidden)] // for the `rnn` binary
     pub fn add_statistical(&self, table: &Table, ev: &mut Evaluation, forecasts: &mut [SeriesForecasts]) {
         let (h, m) = (self.horizon, ev.season);
         let mut total = metrics::Accumulator::default();
@@ -245,6 +323,24 @@ impl ForecastMeta {
     /// # Errors
     /// [`Error::Config`] when `steps` exceeds H for a model with features (their future is
     /// unknown) or [`MAX_FORECAST_STEPS`]; as [`ForecastMeta::predict`].
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+    /// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # let meta = plan.meta(&table, plan.candidates[0])?;
+    /// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+    /// let next = meta.forecast(std::slice::from_ref(&model), &table, 5)?; // 2 steps directly, then recursively
+    /// assert_eq!((next.len(), next[0].len()), (1, 5));
+    /// assert!(meta.forecast(std::slice::from_ref(&model), &table, rnn::tasks::forecast::MAX_FORECAST_STEPS + 1).is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn forecast<F: Float>(&self, models: &[Model<F>], table: &Table, steps: usize) -> Result<Vec<Vec<f64>>> {
         self.check_networks(models)?;
         if steps > MAX_FORECAST_STEPS {

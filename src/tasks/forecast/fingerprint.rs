@@ -21,6 +21,7 @@ impl ForecastMeta {
     /// is meant to be the training one, as for evaluation), or whose values are on another scale
     /// (a mean more than 4 standard deviations from the training split's, or a spread 4 times
     /// larger or smaller), each naming the file.
+    #[doc(hidden)] // for the `rnn` binary
     pub fn data_warnings(&self, table: &Table, split: bool) -> Vec<String> {
         let mut out = Vec::new();
         let file = table.path.display();

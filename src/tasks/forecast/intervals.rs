@@ -60,6 +60,7 @@ impl ForecastMeta {
     ///
     /// # Errors
     /// As [`ForecastMeta::evaluate`] (e.g. a validation split with no origin).
+    #[doc(hidden)] // for the `rnn` binary
     pub fn conformal<F: Float>(&self, models: &[Model<F>], table: &Table) -> Result<Conformal> {
         let (_, val) = self.evaluate(models, table, Part::Validation, None)?;
         let mut errors: Vec<Vec<f64>> = vec![Vec::new(); self.horizon];
@@ -91,6 +92,7 @@ impl ForecastMeta {
     ///
     /// # Errors
     /// As [`ForecastMeta::conformal`].
+    #[doc(hidden)] // for the `rnn` binary
     pub fn add_intervals<F: Float>(
         &self,
         models: &[Model<F>],

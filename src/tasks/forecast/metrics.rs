@@ -13,6 +13,13 @@
 use serde::{Deserialize, Serialize};
 
 /// The four accuracy figures of one forecaster.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::metrics::scores;
+/// let s = scores(&[10.0, 20.0], &[12.0, 18.0], 4.0);
+/// assert_eq!((s.rmse, s.mae, s.mase), (2.0, 2.0, 0.5));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
     /// Root mean squared error, original units.
@@ -26,6 +33,17 @@ pub struct Scores {
 }
 
 /// Sums from which [`Scores`] are computed.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::metrics::{Accumulator, scores};
+/// let mut acc = Accumulator::default();
+/// assert!(acc.is_empty());
+/// acc.add(1.0, 1.0, 2.0);
+/// acc.add(2.0, 4.0, 2.0);
+/// assert_eq!(acc.len(), 2);
+/// assert_eq!(acc.scores(), scores(&[1.0, 2.0], &[1.0, 4.0], 2.0));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Accumulator {
     sq: f64,
@@ -83,6 +101,13 @@ pub fn scores(actual: &[f64], pred: &[f64], scale: f64) -> Scores {
 
 /// The MASE denominator: the mean absolute error of the seasonal naive forecast (lag `m`; lag 1
 /// when the window holds no more than `m` values) over a training window.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::metrics::mase_scale;
+/// assert_eq!(mase_scale(&[1.0, 3.0, 2.0, 5.0], 1), 2.0); // mean |y_t - y_(t-1)| = (2 + 1 + 3) / 3
+/// assert_eq!(mase_scale(&[1.0, 3.0, 2.0, 5.0], 2), 1.5); // (|2 - 1| + |5 - 3|) / 2
+/// ```
 pub fn mase_scale(train: &[f64], m: usize) -> f64 {
     let m = if train.len() > m { m.max(1) } else { 1 };
     let n = train.len().saturating_sub(m);
@@ -93,12 +118,25 @@ pub fn mase_scale(train: &[f64], m: usize) -> f64 {
 }
 
 /// Persistence from origin `t` (index of the last value known) for `h` steps: `y_t` each time.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::metrics::persistence;
+/// assert_eq!(persistence(&[1.0, 2.0, 3.0, 4.0], 1, 3), [2.0, 2.0, 2.0]);
+/// ```
 pub fn persistence(y: &[f64], t: usize, h: usize) -> Vec<f64> {
     vec![y[t]; h]
 }
 
 /// Seasonal naive from origin `t` for `h` steps: `ŷ_{t+k} = y_{t+k−m⌈k/m⌉}` (persistence when
 /// `m` is 1 or reaches before the start).
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::metrics::seasonal_naive;
+/// let y = [1.0, 2.0, 3.0, 10.0, 20.0, 30.0];
+/// assert_eq!(seasonal_naive(&y, 5, 4, 3), [10.0, 20.0, 30.0, 10.0]);
+/// ```
 pub fn seasonal_naive(y: &[f64], t: usize, h: usize, m: usize) -> Vec<f64> {
     (1..=h)
         .map(|k| {
@@ -111,6 +149,15 @@ pub fn seasonal_naive(y: &[f64], t: usize, h: usize, m: usize) -> Vec<f64> {
 /// The season of some series: the first clear peak of the autocorrelation of their first
 /// differences (pooled over the series, lags 2 to a third of the shortest), if it reaches 0.3;
 /// `None` for no season.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::metrics::detect_season;
+/// let monthly: Vec<f64> = (0..120).map(|t| (t as f64 * std::f64::consts::PI / 6.0).sin() + t as f64 * 0.01).collect();
+/// assert_eq!(detect_season(&[&monthly]), Some(12));
+/// let trend: Vec<f64> = (0..120).map(|t| t as f64).collect();
+/// assert_eq!(detect_season(&[&trend]), None);
+/// ```
 pub fn detect_season(series: &[&[f64]]) -> Option<usize> {
     let diffs: Vec<Vec<f64>> = series.iter().map(|s| s.windows(2).map(|w| w[1] - w[0]).collect()).collect();
     let shortest = diffs.iter().map(Vec::len).min()?;

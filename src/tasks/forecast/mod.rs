@@ -31,16 +31,23 @@
 
 mod clean;
 mod combine;
+// Not API: helpers of `rnn train --task forecast`'s reading and report (dates, delimiters,
+// fingerprints, the ETS baseline, conformal intervals), public for the binary and the tests.
+#[doc(hidden)]
 pub mod dates;
 pub mod ensemble;
 mod evaluate;
+#[doc(hidden)]
 pub mod fingerprint;
+#[doc(hidden)]
 pub mod intervals;
 pub mod metrics;
 mod plan;
+#[doc(hidden)]
 pub mod read;
 mod report;
 mod select;
+#[doc(hidden)]
 pub mod statistical;
 pub mod table;
 pub mod transform;
@@ -50,6 +57,7 @@ use std::collections::HashMap;
 use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 
+#[doc(hidden)] // for the `rnn` binary
 pub use combine::Combination;
 pub use ensemble::{Member, select};
 pub use evaluate::{Evaluation, MAX_FORECAST_STEPS, SeriesForecasts, StepScores};
@@ -67,6 +75,27 @@ use crate::{Error, Float, Result};
 pub const KIND: &str = "forecast";
 
 /// Everything a forecasting model needs besides its weights; stored as JSON in the model file.
+///
+/// # Example
+/// ```
+/// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+/// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// # let csv: String = std::iter::once("year,value".to_string())
+/// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+/// #     .collect::<Vec<_>>()
+/// #     .join("\n");
+/// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+/// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+/// # let meta = plan.meta(&table, plan.candidates[0])?;
+/// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+/// // what a forecasting model file carries, and all that is needed to use it on new data
+/// let stored = meta.to_metadata();
+/// let back = rnn::tasks::forecast::ForecastMeta::from_metadata(&stored, "m.safetensors".as_ref())?;
+/// assert_eq!(back, meta);
+/// assert_eq!((meta.window, meta.horizon, meta.input_size()), (6, 2, 1));
+/// assert_eq!(meta.columns().target.as_deref(), Some("value"));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ForecastMeta {
     /// Always [`KIND`].
@@ -94,8 +123,8 @@ pub struct ForecastMeta {
     #[serde(default)]
     pub read: ReadOptions,
     /// The network's weight w in the forecast w·network + (1 − w)·statistical baseline
-    /// ([`statistical`], season [`ForecastMeta::season`]), chosen on the validation split
-    /// ([`ForecastMeta::choose_combination`]); `None`: the network alone.
+    /// (`statistical`, season [`ForecastMeta::season`]), chosen on the validation split
+    /// (`ForecastMeta::choose_combination`); `None`: the network alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub combine: Option<f64>,
     /// The weight v of the statistical baseline fitted on ln y in the combination
@@ -120,6 +149,14 @@ impl ForecastMeta {
     ///
     /// # Errors
     /// [`Error::ModelFile`] when the entry is missing, not a forecasting model's, or malformed.
+    ///
+    /// # Example
+    /// ```
+    /// use std::collections::HashMap;
+    /// use rnn::tasks::forecast::ForecastMeta;
+    /// let err = ForecastMeta::from_metadata(&HashMap::new(), "m.safetensors".as_ref()).unwrap_err();
+    /// assert!(err.to_string().contains("not a forecasting model"));
+    /// ```
     pub fn from_metadata(metadata: &HashMap<String, String>, path: &std::path::Path) -> Result<Self> {
         let key = crate::tasks::TASK_KEY;
         let json = metadata
@@ -147,6 +184,7 @@ impl ForecastMeta {
     ///
     /// # Errors
     /// [`Error::Data`] naming the series' first line when its id was not trained on.
+    #[doc(hidden)] // for the `rnn` binary
     pub fn stats_for(&self, table: &Table, k: usize) -> Result<&SeriesStats> {
         let s = &table.series[k];
         match &s.id {
@@ -189,6 +227,7 @@ impl ForecastMeta {
 
     /// The origins of `part` in a series of split sizes `sizes`: every t with a full window
     /// before it and its whole horizon inside the part.
+    #[doc(hidden)] // for the `rnn` binary
     pub fn origins(&self, sizes: [usize; 3], part: Part) -> std::ops::Range<usize> {
         let range = part.range(sizes);
         let first = range.start.saturating_sub(1).max(self.window - 1);
@@ -202,6 +241,7 @@ impl ForecastMeta {
     ///
     /// # Errors
     /// [`Error::Config`] when the count overflows `u64`.
+    #[doc(hidden)] // for the `rnn` binary
     pub fn dataset_bytes(&self, table: &Table, float_bytes: usize) -> Result<u64> {
         let rows: u64 = table.series.iter().map(|s| s.len() as u64).sum();
         (self.window as u64)
@@ -218,6 +258,27 @@ impl ForecastMeta {
     /// # Errors
     /// [`Error::Data`] for an unknown series or a value the transformation cannot take;
     /// [`Error::Config`] when the part has no window.
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+    /// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # let meta = plan.meta(&table, plan.candidates[0])?;
+    /// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+    /// let train = meta.dataset::<f32>(&table, Part::Train)?;
+    /// let val = meta.dataset::<f32>(&table, Part::Validation)?;
+    /// // one window of 6 inputs per origin, 2 targets (the next values, transformed)
+    /// assert_eq!((train.seq_len(), train.input_size()), (6, 1));
+    /// assert!(matches!(train.targets(), rnn::data::Targets::Values(t) if t.shape()[1..] == [1, 2]));
+    /// assert!(val.len() < train.len());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn dataset<F: Float>(&self, table: &Table, part: Part) -> Result<Dataset<F>> {
         self.dataset_bytes(table, size_of::<F>())?;
         let (w, h, width) = (self.window, self.horizon, self.input_size());

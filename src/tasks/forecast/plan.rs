@@ -10,6 +10,17 @@ use super::{ForecastMeta, KIND, Kind, ReadOptions, SeriesStats, Table, Transform
 use crate::{Error, Result};
 
 /// How each series is split by time: fractions for training, validation and test.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::{Part, Split};
+/// let split: Split = "70/20/10".parse()?;
+/// assert_eq!(split.sizes(100), [70, 20, 10]);
+/// assert_eq!(Split::default().sizes(20), [14, 3, 3]);
+/// assert_eq!(Part::Validation.range(split.sizes(100)), 70..90);
+/// assert_eq!(Part::Test.name(), "test");
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Split {
     /// Fraction of the rows for training (the earliest).
@@ -63,6 +74,14 @@ impl FromStr for Split {
 }
 
 /// A part of each series.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::{Part, Split};
+/// let sizes = Split::default().sizes(100);
+/// assert_eq!((Part::Train.range(sizes), Part::Test.range(sizes)), (0..70, 85..100));
+/// assert_eq!(Part::Train.name(), "training");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
     /// The earliest rows.
@@ -95,6 +114,14 @@ impl Part {
 }
 
 /// What is asked for; `None` means "choose from the data".
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::{Settings, Transformation};
+/// let settings = Settings { horizon: 3, season: Some(12), transform: Some("zscore".parse::<Transformation>()?), ..Settings::default() };
+/// assert_eq!((settings.window, settings.horizon), (None, 3)); // the window chosen from the data
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
     /// Input steps; default max(2 × season, 2 × horizon, 12), capped at half the training rows.
@@ -116,6 +143,25 @@ impl Default for Settings {
 }
 
 /// The data-driven choices made before training: window, season and the transformations to try.
+///
+/// # Example
+/// ```
+/// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+/// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// # let csv: String = std::iter::once("year,value".to_string())
+/// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+/// #     .collect::<Vec<_>>()
+/// #     .join("\n");
+/// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+/// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+/// # let meta = plan.meta(&table, plan.candidates[0])?;
+/// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+/// assert_eq!((plan.window, plan.horizon, plan.season, plan.season_detected), (6, 2, 1, false));
+/// assert_eq!(plan.split.sizes(60), [42, 9, 9]);
+/// let detected = Plan::new(&table, &Settings::default())?; // window, season, transformations chosen
+/// assert!(detected.window >= 2 && !detected.candidates.is_empty());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
     /// Input steps.
@@ -139,6 +185,26 @@ impl Plan {
     /// [`Error::Config`] for a zero window or horizon; [`Error::Data`] naming the file, the
     /// last line and the target column when a series is too short for the window, horizon and
     /// split, or a log transformation is asked for a series with values ≤ 0.
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+    /// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # let meta = plan.meta(&table, plan.candidates[0])?;
+    /// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+    /// assert_eq!((plan.window, plan.horizon, plan.season), (6, 2, 1));
+    /// assert!(!plan.candidates.is_empty());
+    /// // a window longer than the training split is refused, naming the file
+    /// let long = Settings { window: Some(100), ..Settings::default() };
+    /// assert!(Plan::new(&table, &long).unwrap_err().to_string().contains("sine.csv"));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn new(table: &Table, settings: &Settings) -> Result<Plan> {
         let h = settings.horizon;
         if h == 0 || settings.window == Some(0) || settings.season == Some(0) {
@@ -221,6 +287,25 @@ impl Plan {
     ///
     /// # Errors
     /// [`Error::Data`] when `t` takes logs of a value ≤ 0.
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+    /// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # let meta = plan.meta(&table, plan.candidates[0])?;
+    /// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+    /// for &t in &plan.candidates {
+    ///     let meta = plan.meta(&table, t)?;
+    ///     assert_eq!((meta.transform, meta.series.len()), (t, 1));
+    /// }
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn meta(&self, table: &Table, t: Transformation) -> Result<ForecastMeta> {
         if t.log
             && let Some((s, i)) = first_non_positive(table)

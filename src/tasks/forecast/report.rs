@@ -20,6 +20,24 @@ impl Evaluation {
     /// seasonal naive     44.123     33.380     57.47    0.909
     /// MSTL(12)+AutoETS   19.780     15.102     30.10    0.410
     /// ```
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+    /// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # let meta = plan.meta(&table, plan.candidates[0])?;
+    /// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+    /// let (evaluation, _) = meta.evaluate(std::slice::from_ref(&model), &table, Part::Validation, None)?;
+    /// let text = evaluation.table();
+    /// assert!(text.contains("RMSE") && text.contains("persistence") && text.contains("seasonal naive"));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn table(&self) -> String {
         let row = |name: &str, s: &Scores| {
             format!("{name:<16} {:>10} {:>10} {:>9.2} {:>8.3}\n", num(s.rmse), num(s.mae), s.smape, s.mase)
@@ -53,6 +71,23 @@ impl Evaluation {
     }
 
     /// What the table measured, in one paragraph.
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+    /// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # let meta = plan.meta(&table, plan.candidates[0])?;
+    /// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+    /// let (evaluation, _) = meta.evaluate(std::slice::from_ref(&model), &table, Part::Test, None)?;
+    /// assert!(evaluation.legend(Part::Test, meta.horizon).contains("test"));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn legend(&self, part: Part, horizon: usize) -> String {
         let part = part.name();
         let none = if self.season > 1 { "" } else { " (*no season: seasonal naive is persistence)" };
@@ -106,6 +141,7 @@ impl ForecastMeta {
     /// # Errors
     /// [`crate::Error::Plot`] when a file cannot be written.
     #[cfg(feature = "plot")]
+    #[doc(hidden)] // for the `rnn` binary
     pub fn plot(&self, table: &Table, fc: &SeriesForecasts, step: usize, stem: &Path) -> Result<(PathBuf, PathBuf)> {
         let s = &table.series[fc.series];
         let sizes = self.split.sizes(s.len());

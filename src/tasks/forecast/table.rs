@@ -3,7 +3,7 @@
 //! (the long format, e.g. Nixtla's `unique_id,ds,y`).
 //!
 //! The delimiter is sniffed (`,`, `;` or tab) unless given; numbers may have decimal commas;
-//! dates are read as [`super::dates`] says; missing values are refused or filled
+//! dates are read as `dates` says; missing values are refused or filled
 //! ([`ReadOptions`]).
 //!
 //! Every problem is an [`Error::Data`] naming the file, the line (1-based, the header is line 1)
@@ -19,6 +19,18 @@ use super::read::{self, ReadOptions};
 use crate::{Error, Result};
 
 /// Which columns to read.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::{Columns, table};
+/// let csv = "day,sales,price\n1,10,2.5\n2,12,2.4\n3,11,2.6\n";
+/// let columns = Columns { target: Some("sales".into()), features: vec!["price".into()], ..Columns::default() };
+/// let t = table::parse(csv.as_bytes(), "shop.csv".as_ref(), &columns)?;
+/// assert_eq!((t.target.as_str(), t.date.as_deref(), t.target_column()), ("sales", Some("day"), "2 (sales)".to_string()));
+/// assert_eq!(t.series[0].features, [vec![2.5, 2.4, 2.6]]);
+/// assert_eq!(t.columns().features, ["price"]);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Columns {
     /// The column to forecast; `None` picks the only numeric column that is not a date, an id
@@ -35,6 +47,18 @@ pub struct Columns {
 }
 
 /// One series of a file.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::{Columns, table};
+/// let csv = "id,date,y\nA,2024-01,1\nA,2024-02,2\nB,2024-01,5\n";
+/// let columns = Columns { id: Some("id".into()), ..Columns::default() };
+/// let t = table::parse(csv.as_bytes(), "long.csv".as_ref(), &columns)?;
+/// assert_eq!(t.series.len(), 2); // the long format: one series per id
+/// assert_eq!((t.series[0].len(), t.series[0].name(), t.series[1].values.clone()), (2, "series \"A\"".to_string(), vec![5.0]));
+/// assert!(!t.series[1].is_empty());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
     /// Its id in the long format.
@@ -65,6 +89,15 @@ impl Series {
 }
 
 /// The series of a file and the columns they came from.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::table;
+/// let t = table::parse(b"date;value\n2024-01-01;1,5\n2024-01-02;2,5\n", "d.csv".as_ref(), &Default::default())?;
+/// assert_eq!((t.date_format.as_deref(), t.target_index), (Some("%Y-%m-%d"), 2));
+/// assert_eq!(t.series[0].dates.as_deref(), Some(&["2024-01-01".to_string(), "2024-01-02".to_string()][..]));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Table {
     /// The file (named in errors).
@@ -113,6 +146,16 @@ const DATE_NAMES: [&str; 10] =
 /// # Errors
 /// [`Error::Io`] when the file cannot be read, [`Error::Data`] naming the line and column of
 /// the first problem.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::{Columns, table};
+/// let t = table::read("data/sunspots_yearly.csv".as_ref(), &Columns::default())?; // bundled
+/// assert_eq!(t.series.len(), 1);
+/// assert!(t.series[0].len() > 300);
+/// assert!(table::read("data/missing.csv".as_ref(), &Columns::default()).is_err());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn read(path: &Path, columns: &Columns) -> Result<Table> {
     read_with(path, columns, &ReadOptions::default())
 }
@@ -120,7 +163,19 @@ pub fn read(path: &Path, columns: &Columns) -> Result<Table> {
 /// Reads `path` as `options` say.
 ///
 /// # Errors
-/// As [`read`].
+/// As [`read()`].
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::{Fill, ReadOptions, table};
+/// let path = std::env::temp_dir().join(format!("rnn-doc-read-with-{}.csv", std::process::id()));
+/// std::fs::write(&path, "t;y\n1;1,5\n2;\n3;3,5\n")?; // semicolons, decimal commas, a gap
+/// let options = ReadOptions { fill: Fill::Linear, ..ReadOptions::default() };
+/// let t = table::read_with(&path, &Default::default(), &options)?;
+/// assert_eq!(t.series[0].values, [1.5, 2.5, 3.5]);
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn read_with(path: &Path, columns: &Columns, options: &ReadOptions) -> Result<Table> {
     let text = std::fs::read(path).map_err(|err| Error::Io { path: path.to_path_buf(), err })?;
     parse_with(&text, path, columns, options)
@@ -130,7 +185,17 @@ pub fn read_with(path: &Path, columns: &Columns, options: &ReadOptions) -> Resul
 /// fill); `path` names them in errors.
 ///
 /// # Errors
-/// As [`read`].
+/// As [`read()`].
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::table;
+/// let t = table::parse(b"month,value\n2024-01,1\n2024-02,2\n", "m.csv".as_ref(), &Default::default())?;
+/// assert_eq!((t.date.as_deref(), t.series[0].values.clone()), (Some("month"), vec![1.0, 2.0]));
+/// let err = table::parse(b"month,value\n2024-01,x\n", "m.csv".as_ref(), &Default::default()).unwrap_err();
+/// assert!(err.to_string().starts_with("m.csv: line 2"), "{err}");
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn parse(bytes: &[u8], path: &Path, columns: &Columns) -> Result<Table> {
     parse_with(bytes, path, columns, &ReadOptions::default())
 }
@@ -138,7 +203,18 @@ pub fn parse(bytes: &[u8], path: &Path, columns: &Columns) -> Result<Table> {
 /// Reads CSV `bytes` as `options` say; `path` names them in errors.
 ///
 /// # Errors
-/// As [`read`].
+/// As [`read()`].
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::{Fill, ReadOptions, table};
+/// let csv = b"date,y\n2024-01-01,1\n2024-01-02,NA\n2024-01-03,3\n";
+/// assert!(table::parse_with(csv, "d.csv".as_ref(), &Default::default(), &ReadOptions::default()).is_err());
+/// let filled = ReadOptions { fill: Fill::Previous, ..ReadOptions::default() };
+/// let t = table::parse_with(csv, "d.csv".as_ref(), &Default::default(), &filled)?;
+/// assert_eq!(t.series[0].values, [1.0, 1.0, 3.0]);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn parse_with(bytes: &[u8], path: &Path, columns: &Columns, options: &ReadOptions) -> Result<Table> {
     let fail = |line: Option<usize>, column: Option<String>, msg: String| Error::data(path, line, column, msg);
     let delimiter = options.delimiter.unwrap_or_else(|| read::sniff_delimiter(bytes));

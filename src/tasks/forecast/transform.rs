@@ -23,6 +23,13 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, Result};
 
 /// The three ways of forming targets.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::{Kind, Transformation};
+/// let kinds: Vec<Kind> = Transformation::ALL.iter().filter(|t| !t.log).map(|t| t.kind).collect();
+/// assert_eq!(kinds, [Kind::Zscore, Kind::Residual, Kind::Seasonal]);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
@@ -35,6 +42,16 @@ pub enum Kind {
 }
 
 /// A target transformation: a [`Kind`], optionally on log values.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::{Kind, Transformation};
+/// let t: Transformation = "log-seasonal".parse()?;
+/// assert_eq!((t.kind, t.log), (Kind::Seasonal, true));
+/// assert_eq!(t.describe(12), "change over the value one season back (seasonal naive, m = 12) of ln y");
+/// assert_eq!(Transformation::ALL.len(), 6);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transformation {
     /// What the targets are.
@@ -55,6 +72,13 @@ impl Transformation {
     ];
 
     /// In words, e.g. `change over seasonal naive (m = 12) of ln y`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::{Kind, Transformation};
+    /// let t = Transformation { kind: Kind::Residual, log: false };
+    /// assert!(t.describe(1).contains("persistence"));
+    /// ```
     pub fn describe(&self, season: usize) -> String {
         let what = match self.kind {
             Kind::Zscore => "z-scored values".to_string(),
@@ -87,6 +111,24 @@ impl FromStr for Transformation {
 }
 
 /// What a series' training split says about it: the statistics the transformation uses.
+///
+/// # Example
+/// ```
+/// # use rnn::tasks::forecast::{Part, Plan, Settings, table};
+/// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// # let csv: String = std::iter::once("year,value".to_string())
+/// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+/// #     .collect::<Vec<_>>()
+/// #     .join("\n");
+/// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+/// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+/// # let meta = plan.meta(&table, plan.candidates[0])?;
+/// # let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+/// let stats = &meta.series[0];
+/// assert_eq!(stats.split, [42, 9, 9]);
+/// assert!(stats.std > 0.0 && stats.id.is_none() && stats.feature_mean.is_empty());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SeriesStats {
     /// The series' id (long format).
@@ -103,7 +145,7 @@ pub struct SeriesStats {
     pub feature_mean: Vec<f64>,
     /// Standard deviation of each feature over the training split.
     pub feature_std: Vec<f64>,
-    /// [`super::fingerprint::checksum`] of the whole series trained on (absent in older files).
+    /// `fingerprint::checksum` of the whole series trained on (absent in older files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<u64>,
 }
@@ -119,6 +161,7 @@ pub(crate) fn mean_std(v: &[f64]) -> (f64, f64) {
 
 impl SeriesStats {
     /// Statistics of z over `train` (the training split's values) and of the features.
+    #[doc(hidden)] // a building block of `Plan::meta`
     pub fn fit(id: Option<String>, split: [usize; 3], train: &[f64], features: &[&[f64]], t: Transformation) -> Self {
         let z: Vec<f64> = train.iter().map(|&y| t.forward(y)).collect();
         let (mean, std) = mean_std(&z);
@@ -133,6 +176,14 @@ impl SeriesStats {
 
 impl Transformation {
     /// y → z.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::{Kind, Transformation};
+    /// let log = Transformation { kind: Kind::Zscore, log: true };
+    /// assert_eq!(log.forward(1.0), 0.0);
+    /// assert!((log.inverse(log.forward(42.0)) - 42.0).abs() < 1e-12);
+    /// ```
     pub fn forward(&self, y: f64) -> f64 {
         if self.log { y.ln() } else { y }
     }
@@ -145,6 +196,7 @@ impl Transformation {
     /// The input rows `[window][1 + features]` for origin `t` (the window ends at `t`).
     ///
     /// `z` holds the transformed series (at least up to `t`), `features[f]` the raw features.
+    #[doc(hidden)] // a building block of `ForecastMeta::dataset` and `forecast`
     pub fn inputs(&self, z: &[f64], features: &[&[f64]], t: usize, window: usize, stats: &SeriesStats) -> Vec<f64> {
         let width = 1 + features.len();
         let mut out = Vec::with_capacity(window * width);
@@ -173,6 +225,7 @@ impl Transformation {
     }
 
     /// The targets for steps 1..=h from origin `t`.
+    #[doc(hidden)] // a building block of `ForecastMeta::dataset` and `forecast`
     pub fn targets(&self, z: &[f64], t: usize, h: usize, season: usize, stats: &SeriesStats) -> Vec<f64> {
         let anchors = self.anchors(z, t, h, season);
         (1..=h)
@@ -184,6 +237,7 @@ impl Transformation {
     }
 
     /// The network's outputs for origin `t` back on the original scale (y).
+    #[doc(hidden)] // a building block of `ForecastMeta::dataset` and `forecast`
     pub fn decode(&self, z: &[f64], t: usize, outputs: &[f64], season: usize, stats: &SeriesStats) -> Vec<f64> {
         let anchors = self.anchors(z, t, outputs.len(), season);
         outputs
@@ -200,6 +254,13 @@ impl Transformation {
 
     /// The first steps of a series that a window plus the seasonal anchor need: inputs need
     /// `window` steps; a seasonal target needs the value one season back inside them.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::{Kind, Transformation};
+    /// let seasonal = Transformation { kind: Kind::Seasonal, log: false };
+    /// assert!(seasonal.min_window(12) >= 12); // the value one season back must be in the window
+    /// ```
     pub fn min_window(&self, season: usize) -> usize {
         if self.kind == Kind::Seasonal { season.max(1) } else { 1 }
     }

@@ -142,6 +142,14 @@ fn alpha() -> f64 {
 impl OptimizerConfig {
     /// The state tensors this optimizer keeps per parameter (Adam's two moments, ...): what
     /// its memory costs, in parameter-sized tensors.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::optim::OptimizerConfig;
+    /// assert_eq!(OptimizerConfig::adam().state_slots(), 2); // exp_avg, exp_avg_sq
+    /// assert_eq!(OptimizerConfig::sgd().state_slots(), 0); // no momentum
+    /// assert_eq!(OptimizerConfig::adagrad().state_slots(), 1);
+    /// ```
     pub fn state_slots(&self) -> usize {
         match self {
             OptimizerConfig::Sgd { momentum, .. } => usize::from(*momentum != 0.0),
@@ -169,6 +177,16 @@ impl OptimizerConfig {
         OptimizerConfig::Adam { beta1: beta1(), beta2: beta2(), eps: eps_1e8(), weight_decay: 0.0, amsgrad: false }
     }
     /// `torch.optim.AdamW`'s defaults (weight_decay 0.01).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::optim::OptimizerConfig;
+    /// let adamw = OptimizerConfig::adamw();
+    /// assert_eq!(adamw.name(), "adamw");
+    /// assert_eq!(serde_json::to_value(&adamw).map_err(|e| rnn::Error::Config(e.to_string()))?["weight_decay"], 0.01);
+    /// assert_eq!("adamw".parse::<OptimizerConfig>()?, adamw);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn adamw() -> Self {
         OptimizerConfig::AdamW {
             beta1: beta1(),

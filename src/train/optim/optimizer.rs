@@ -13,6 +13,19 @@ use super::state::ParamState;
 use crate::{Error, Float, Result};
 
 /// What a checkpoint needs besides the state tensors: the configuration and the step count.
+///
+/// # Example
+/// ```
+/// use ndarray::{ArrayD, IxDyn};
+/// use rnn::optim::{Optimizer, OptimizerConfig};
+/// let mut opt = Optimizer::<f64>::new(OptimizerConfig::adam())?;
+/// let mut p = ArrayD::<f64>::ones(IxDyn(&[2]));
+/// let g = ArrayD::<f64>::from_elem(IxDyn(&[2]), 0.5);
+/// opt.step(1e-2, &mut [p.view_mut()], &[g.view()])?;
+/// let state = opt.state();
+/// assert_eq!((state.steps, opt.steps_taken(), opt.config().name()), (1, 1, "adam"));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OptimizerState {
     /// The optimizer.
@@ -73,6 +86,21 @@ impl<F: Float> Optimizer<F> {
     }
 
     /// Steps taken so far.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{ArrayD, IxDyn};
+    /// use rnn::optim::{Optimizer, OptimizerConfig};
+    /// let mut opt = Optimizer::<f32>::new(OptimizerConfig::sgd())?;
+    /// let mut p = ArrayD::<f32>::zeros(IxDyn(&[3]));
+    /// let g = ArrayD::<f32>::ones(IxDyn(&[3]));
+    /// for _ in 0..3 {
+    ///     opt.step(0.1, &mut [p.view_mut()], &[g.view()])?;
+    /// }
+    /// assert_eq!(opt.steps_taken(), 3);
+    /// assert!((p[[0]] + 0.3).abs() < 1e-6);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn steps_taken(&self) -> u64 {
         self.steps
     }
