@@ -39,7 +39,7 @@ pub mod memory;
 pub mod model;
 pub mod predictor;
 // Not API: the oracle the tests check the fast paths against (tests/reference.rs,
-// tests/gradcheck.rs), public for them.
+// tests/it/gradcheck.rs), public for them.
 #[doc(hidden)]
 pub mod reference;
 pub mod stack;

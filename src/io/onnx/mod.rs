@@ -23,7 +23,7 @@
 
 mod graph;
 mod layers;
-// Not API: the encoding ([`to_bytes`] and [`save`] are); public for tests/cli_export.rs, which
+// Not API: the encoding ([`to_bytes`] and [`save`] are); public for tests/it/cli_export.rs, which
 // decodes the graph, and tests/onnx.
 #[doc(hidden)]
 pub mod proto;

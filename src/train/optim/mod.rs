@@ -6,7 +6,7 @@
 //! after another, computed in the parameters' dtype the way PyTorch's CPU kernels compute:
 //! hyper-parameters and step sizes are Python floats (`f64`) rounded to the dtype where a kernel
 //! takes them; `add(alpha)`, `addcmul` and `lerp` round once (fused multiply-add); `addcdiv` is
-//! `self + (value * t1) / t2`. `tests/optim_parity.rs` replays PyTorch's gradients through these
+//! `self + (value * t1) / t2`. `tests/it/optim_parity.rs` replays PyTorch's gradients through these
 //! updates and gets PyTorch's parameters back to the last bit or two.
 //!
 //! The learning rate is not part of an [`OptimizerConfig`]: it is passed to every

@@ -1,7 +1,7 @@
 //! Reproduces PyTorch's own numbers: outputs, final states and the gradients of a fixed loss for
 //! every case in `tests/golden/` (made by `tests/golden/make_golden.py` with `torch.nn.RNN`).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -184,7 +184,7 @@ fn bad_input_gets_one_line_naming_the_file() {
     assert_one_line_error(&train(&x2, &y), &x2, "expected [N, T, input_size]");
     let bools = bad("bools.npy", &|f| write_npy(f, &Array1::from_elem(200, true)));
     assert_one_line_error(&train(&x, &bools), &bools, "labels must be integers");
-    let o = crate::train(&x, &y, &out, "--class-names a,b");
+    let o = self::train(&x, &y, &out, "--class-names a,b");
     assert_one_line_error(&o, &y, "labels go up to 2 but --class-names names 2 classes");
     let missing = d.join("missing.npy");
     assert_one_line_error(&train(&x, &missing), &missing, "missing.npy");

@@ -4,7 +4,7 @@
 //! PyTorch's own gradients through our updates gives PyTorch's weights to the last bits; and a run
 //! resumed from a saved optimizer state is bit-identical to an uninterrupted one.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
