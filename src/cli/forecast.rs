@@ -230,12 +230,15 @@ fn combine<F: Float>(
         None => String::new(),
     };
     say(format!(
-        "combination with {0}: network weight {1:.1}, {0} on ln y {2:.1}, on y {3:.1} (validation MASE: network \
-         {4:.3}, baseline {5:.3}{log}, combined {6:.3})",
+        "combination with {0}: network weight {1:.2}, {0} on ln y {2:.2}, on y {3:.2}: the validation's best \
+         ({4:.1}, {5:.1}) shrunk halfway toward equal weights (validation MASE: network {6:.3}, baseline \
+         {7:.3}{log}, combined {8:.3})",
         forecast::statistical::name(meta.season),
         c.weight,
         c.log_weight,
         1.0 - c.weight - c.log_weight,
+        c.best.0,
+        c.best.1,
         c.network,
         c.baseline,
         c.combined
