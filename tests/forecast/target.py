@@ -67,8 +67,8 @@ def main():
             alone.append(ra)
             print(
                 f"| {name} | {h} | {ev['model']['rmse']:.4g} / {ev['model']['mase']:.3f} | "
-                ("- | " if skip_alone else f"{ev_alone['model']['rmse']:.4g} / {ev_alone['model']['mase']:.3f} | ")
-                f"{row[best]['rmse']:.4g} / {row[best]['mae'] / scale:.3f} ({best}) | {r:.2f} ({ra:.2f}) |",
+                + ("- | " if skip_alone else f"{ev_alone['model']['rmse']:.4g} / {ev_alone['model']['mase']:.3f} | ")
+                + f"{row[best]['rmse']:.4g} / {row[best]['mae'] / scale:.3f} ({best}) | {r:.2f} ({ra:.2f}) |",
                 flush=True,
             )
             logs[f"{name} h={h}"] = {"model": ev, "alone": ev_alone}
