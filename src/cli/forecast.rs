@@ -131,7 +131,7 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
     let train_set = meta.dataset::<F>(&table, Part::Train)?;
     let val_set = meta.dataset::<F>(&table, Part::Validation)?;
     // the files written while training (checkpoints) hold the first network alone
-    let single = ForecastMeta { ensemble: Vec::new(), ..meta.clone() };
+    let single = ForecastMeta { ensemble: Vec::new(), refit: meta.refit.clone().map(|r| r.first()), ..meta.clone() };
     let mut trainer = trainer::<F>(args, config.clone(), meta.input_size(), meta.horizon, single.to_metadata())?;
     let report = fit(&mut trainer, &train_set, Some(&val_set), args, tensorboard)?;
     let mut meta = meta;
@@ -142,6 +142,10 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
         .unwrap_or_else(|| refit_settings(args, &config, vec![0; meta.networks()], vec![0; meta.networks()]));
     if let (Some(s), Some(e)) = (refit.seeds.first_mut(), refit.epochs.first_mut()) {
         (*s, *e) = (args.training.seed, report.final_epoch);
+    }
+    // a resumed checkpoint is one network, whatever its run had
+    if meta.ensemble.is_empty() {
+        refit = refit.first();
     }
     meta.refit = Some(refit);
     let loaded = model_file::load::<F>(&args.output.out, &LoadOptions::default())?;

@@ -37,6 +37,15 @@ pub struct Refit {
 }
 
 impl Refit {
+    /// The settings of network 0 alone (a file holding the first network only).
+    pub fn first(self) -> Refit {
+        Refit {
+            seeds: self.seeds.into_iter().take(1).collect(),
+            epochs: self.epochs.into_iter().take(1).collect(),
+            ..self
+        }
+    }
+
     /// The model network `k` starts from: `config`'s architecture initialised as in training.
     ///
     /// # Errors
