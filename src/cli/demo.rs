@@ -1,5 +1,6 @@
-//! `rnn demo`: a 2-layer RNN forecaster trained on a bundled real series (yearly sunspot
-//! numbers, 1700-2008), scored against the baselines on the test split, with plots; no
+//! `rnn demo`: the forecasting task's defaults (an ensemble of 2-layer RNNs, several seeds per
+//! transformation, combined with the statistical baseline) on a bundled real series (yearly
+//! sunspot numbers, 1700-2008), scored against the baselines on the test split, with plots; no
 //! arguments and no files needed.
 
 use std::time::Instant;
@@ -29,8 +30,8 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
     let (data_s, model_s) = (data.display().to_string(), model.display().to_string());
     let argv = ["rnn", "train", "--task", "forecast", "--data", &data_s, "--layers", "2", "--out", &model_s];
     eprintln!(
-        "rnn demo: forecasting yearly sunspot numbers (1700-2008, public domain) one year ahead with a 2-layer RNN,\n\
-         files in {}/; the same as: {}\n",
+        "rnn demo: forecasting yearly sunspot numbers (1700-2008, public domain) one year ahead with an ensemble of\n\
+         2-layer RNNs (several seeds per transformation) combined with MSTL+AutoETS, files in {}/; the same as: {}\n",
         dir.display(),
         argv.join(" ")
     );
@@ -52,7 +53,7 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
     let years =
         outcome.table.series[0].dates.as_deref().and_then(|d| dates::continue_dates(d, 11, None)).unwrap_or_default();
     let shown: Vec<String> = years.iter().zip(&next).map(|(d, v)| format!("{d} {v:.0}")).collect();
-    results.push_str(&format!("next 11 years (recursive): {}\n", shown.join(", ")));
+    results.push_str(&format!("next 11 years (recursive, the saved weights): {}\n", shown.join(", ")));
     super::common::print_stdout(&results)?;
     eprintln!(
         "\ndone in {:.1} s. Next:\n  rnn evaluate --model {model_s} --data {data_s}\n  \

@@ -7,13 +7,13 @@ use anyhow::{Context, Result, bail};
 use rnn::Float;
 use rnn::model_file::{self, LoadOptions, LoadedModel};
 use rnn::tasks::forecast::{
-    self, Evaluation, ForecastMeta, Part, Plan, ReadOptions, Settings, Split, Table, Transformation, dates, table,
+    self, Evaluation, ForecastMeta, Part, Plan, ReadOptions, Settings, Split, Table, Transformation, table,
 };
 use rnn::train::{Silent, TensorBoard, TrainConfig, TrainReport};
 
 use super::args::Dtype;
 use super::args::evaluate::Args as EvalArgs;
-use super::args::forecast::{CsvArgs, ForecastArgs};
+use super::args::forecast::CsvArgs;
 use super::args::train::Args as Train;
 use super::common::print_stdout;
 use super::fit::{fit, trainer, trainer_seeded};
@@ -41,7 +41,7 @@ pub fn read_options(csv: &CsvArgs, stored: Option<&ReadOptions>, season: Option<
 }
 
 /// Reads the series and prints what the reader warns of.
-fn read_table(path: &Path, columns: &forecast::Columns, options: &ReadOptions) -> Result<Table> {
+pub fn read_table(path: &Path, columns: &forecast::Columns, options: &ReadOptions) -> Result<Table> {
     let table = table::read_with(path, columns, options)?;
     for w in &table.warnings {
         eprintln!("rnn: warning: {w}");
@@ -131,17 +131,31 @@ fn run_as<F: Float>(args: &Train, verbose: bool, tensorboard: Option<TensorBoard
     let train_set = meta.dataset::<F>(&table, Part::Train)?;
     let val_set = meta.dataset::<F>(&table, Part::Validation)?;
     // the files written while training (checkpoints) hold the first network alone
-    let single = ForecastMeta { ensemble: Vec::new(), ..meta.clone() };
-    let mut trainer = trainer::<F>(args, config, meta.input_size(), meta.horizon, single.to_metadata())?;
+    let single = ForecastMeta { ensemble: Vec::new(), refit: meta.refit.clone().map(|r| r.first()), ..meta.clone() };
+    let mut trainer = trainer::<F>(args, config.clone(), meta.input_size(), meta.horizon, single.to_metadata())?;
     let report = fit(&mut trainer, &train_set, Some(&val_set), args, tensorboard)?;
     let mut meta = meta;
+    // network 0 as written (also after --resume): its seed and the epoch kept
+    let mut refit = meta
+        .refit
+        .take()
+        .unwrap_or_else(|| refit_settings(args, &config, vec![0; meta.networks()], vec![0; meta.networks()]));
+    if let (Some(s), Some(e)) = (refit.seeds.first_mut(), refit.epochs.first_mut()) {
+        (*s, *e) = (args.training.seed, report.final_epoch);
+    }
+    // a resumed checkpoint is one network, whatever its run had
+    if meta.ensemble.is_empty() {
+        refit = refit.first();
+    }
+    meta.refit = Some(refit);
     let loaded = model_file::load::<F>(&args.output.out, &LoadOptions::default())?;
     match models.first_mut() {
         Some(first) => *first = loaded.model,
         None => models.push(loaded.model),
     }
+    // the ensemble's networks and the refit settings beside network 0
+    save(&args.output.out, &models, &meta, &loaded.metadata)?;
     if models.len() > 1 {
-        save(&args.output.out, &models, &meta, &loaded.metadata)?;
         say(format!(
             "ensemble: the mean of {} networks ({}), in {}",
             models.len(),
@@ -220,12 +234,15 @@ fn combine<F: Float>(
         None => String::new(),
     };
     say(format!(
-        "combination with {0}: network weight {1:.1}, {0} on ln y {2:.1}, on y {3:.1} (validation MASE: network \
-         {4:.3}, baseline {5:.3}{log}, combined {6:.3})",
+        "combination with {0}: network weight {1:.2}, {0} on ln y {2:.2}, on y {3:.2}: the validation's best \
+         ({4:.1}, {5:.1}) shrunk halfway toward equal weights (validation MASE: network {6:.3}, baseline \
+         {7:.3}{log}, combined {8:.3})",
         forecast::statistical::name(meta.season),
         c.weight,
         c.log_weight,
         1.0 - c.weight - c.log_weight,
+        c.best.0,
+        c.best.1,
         c.network,
         c.baseline,
         c.combined
@@ -298,14 +315,18 @@ pub fn choose<F: Float>(
     }
     // each network trained in memory: nothing to write or clean up
     let mut done = 0;
+    // (transformation, seed, the epoch kept) of every network trained
+    let mut epochs: Vec<(Transformation, u64, usize)> = Vec::new();
     let selected = forecast::select::<F>(plan, table, &seeds, |meta, seed, train, val| {
         done += 1;
         let metadata = meta.to_metadata();
         let mut trainer = trainer_seeded::<F>(args, config.clone(), meta.input_size(), meta.horizon, metadata, seed)
             .map_err(|e| rnn::Error::Training(format!("{e:#}")))?;
-        if trainer.fit_in_memory(train, Some(val), &mut Silent)?.interrupted {
+        let report = trainer.fit_in_memory(train, Some(val), &mut Silent)?;
+        if report.interrupted {
             return Err(rnn::Error::Training("interrupted".into()));
         }
+        epochs.push((meta.transform, seed, report.final_epoch));
         Ok(trainer.into_final_model())
     });
     let (meta, models) = match selected {
@@ -333,7 +354,30 @@ pub fn choose<F: Float>(
         ));
     }
     say(format!("transformation: {} = {}", meta.transform, meta.transform.describe(meta.season)));
+    let mut meta = meta;
+    let nets = std::iter::once((meta.transform, args.training.seed))
+        .chain(meta.ensemble.iter().map(|m| (m.transform, m.seed)))
+        .collect::<Vec<_>>();
+    let kept = nets
+        .iter()
+        .map(|&(t, s)| epochs.iter().find(|e| e.0 == t && e.1 == s).map_or(config.epochs, |e| e.2))
+        .collect();
+    meta.refit = Some(refit_settings(args, config, nets.iter().map(|n| n.1).collect(), kept));
     Ok((meta, models))
+}
+
+/// The settings of the final refit ([`forecast::Refit`]): the run's, and per network its seed
+/// and the epoch kept.
+fn refit_settings(args: &Train, config: &TrainConfig, seeds: Vec<u64>, epochs: Vec<usize>) -> forecast::Refit {
+    let r = &args.model.recurrence;
+    forecast::Refit {
+        config: config.clone(),
+        init: args.model.init.into(),
+        forget_bias: r.forget_bias,
+        chrono: r.chrono,
+        seeds,
+        epochs,
+    }
 }
 
 /// `STEM.forecast.png/.svg` (1 step ahead) and, when H > 1, `STEM.forecast.stepH.png/.svg`;
@@ -393,72 +437,4 @@ pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
 /// `{"model":{..},"persistence":{..},"seasonal_naive":{..},"season":m,"origins":n[,"per_step":[..]]}`.
 fn json(ev: &Evaluation) -> String {
     serde_json::to_string(ev).unwrap_or_default()
-}
-
-/// `rnn forecast`.
-pub fn forecast(args: &ForecastArgs) -> Result<()> {
-    super::outputs::check(args.output.as_deref().map(|p| ("--output", p)))?;
-    let loaded = model_file::load::<f64>(&args.model, &LoadOptions::default())?;
-    let meta = ForecastMeta::from_metadata(&loaded.metadata, &args.model)?;
-    let table = read_table(&args.data, meta.columns(), &read_options(&args.csv, Some(&meta.read), Some(meta.season))?)?;
-    for w in meta.data_warnings(&table, false) {
-        eprintln!("rnn: warning: {w}");
-    }
-    let steps = args.steps.unwrap_or(meta.horizon);
-    if steps == 0 || steps > forecast::MAX_FORECAST_STEPS {
-        bail!("--steps must be between 1 and {}, got {steps}", forecast::MAX_FORECAST_STEPS);
-    }
-    let models = meta.load_networks(&args.model, &loaded.model)?;
-    let csv = forecast_csv(&meta, &models, &table, steps).with_context(|| args.model.display().to_string())?;
-    match &args.output {
-        Some(path) => Ok(rnn::io::write_atomic(path, csv.as_bytes())?),
-        None => print_stdout(&csv),
-    }
-}
-
-/// The forecast as CSV: `[id,]date,column` with the dates continued at the series' step, or
-/// `[id,]step,column` when the dates' step cannot be inferred.
-pub fn forecast_csv(meta: &ForecastMeta, models: &[rnn::Model<f64>], table: &Table, steps: usize) -> Result<String> {
-    let values = meta.forecast(models, table, steps)?;
-    // intervals need the file's validation split; without one (a short file) the columns stay empty
-    let conformal = match meta.conformal(models, table) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            eprintln!("rnn: warning: no prediction intervals ({e})");
-            None
-        }
-    };
-    let continued: Vec<Option<Vec<String>>> = table
-        .series
-        .iter()
-        .map(|s| s.dates.as_ref().and_then(|d| dates::continue_dates(d, steps, table.date_format.as_deref())))
-        .collect();
-    let with_dates = continued.iter().all(Option::is_some);
-    let mut out = String::new();
-    if let Some(id) = &table.id {
-        out += &format!("{id},");
-    }
-    let first = if with_dates { table.date.clone().unwrap_or_else(|| "date".into()) } else { "step".into() };
-    out += &format!("{first},{0},{0}_lo80,{0}_hi80,{0}_lo95,{0}_hi95\n", table.target);
-    for (k, (s, v)) in table.series.iter().zip(&values).enumerate() {
-        for (i, y) in v.iter().enumerate() {
-            if let Some(id) = &s.id {
-                out += &format!("{id},");
-            }
-            let when = match &continued[k] {
-                Some(d) if with_dates => d[i].clone(),
-                _ => (i + 1).to_string(),
-            };
-            let bounds = match &conformal {
-                Some(c) => {
-                    let sc = forecast::intervals::scale(&s.values[..meta.split.sizes(s.len())[0]]);
-                    let (w80, w95) = (c.half_width(i + 1, 0, sc), c.half_width(i + 1, 1, sc));
-                    format!("{},{},{},{}", y - w80, y + w80, y - w95, y + w95)
-                }
-                None => ",,,".to_string(),
-            };
-            out += &format!("{when},{y},{bounds}\n");
-        }
-    }
-    Ok(out)
 }

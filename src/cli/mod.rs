@@ -23,6 +23,7 @@ mod experiment;
 mod export;
 mod fit;
 mod forecast;
+mod forecast_cmd;
 mod forward;
 mod import;
 mod init;
@@ -68,7 +69,7 @@ pub fn main() -> ExitCode {
         Command::Predict(args) => predict::run(args),
         Command::Diagnose(args) => diagnose::run(args),
         Command::Experiment(args) => experiment::run(args),
-        Command::Forecast(args) => forecast::forecast(args),
+        Command::Forecast(args) => forecast_cmd::forecast(args),
         Command::Generate(args) => charlm::generate(args),
         Command::Demo(args) => demo::demo(args),
         Command::Bench(args) => bench::run(args),

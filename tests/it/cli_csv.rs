@@ -33,6 +33,8 @@ fn train(csv: &Path, out: &Path, extra: &[&str]) -> Output {
         "4",
         "--season",
         "1",
+        "--ensemble",
+        "1",
     ];
     args.extend_from_slice(extra);
     rnn(&args)

@@ -25,10 +25,12 @@ fn ok(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
-/// Trains with the defaults (plus `extra`), then returns `rnn evaluate --json`'s object.
+/// Trains with the defaults (plus `extra`) but one network per transformation (the ensemble
+/// has its own tests, in `forecast_checks.rs`), then returns `rnn evaluate --json`'s object.
 fn train_and_evaluate(csv: &Path, dir: &Path, extra: &[&str]) -> serde_json::Value {
     let model = dir.join("m.safetensors");
-    let mut args = vec!["train", "--task", "forecast", "--data", p(csv), "--layers", "2", "--out", p(&model)];
+    let mut args =
+        vec!["train", "--task", "forecast", "--data", p(csv), "--layers", "2", "--ensemble", "1", "--out", p(&model)];
     args.extend_from_slice(extra);
     let o = rnn(&args);
     ok(&o);
@@ -68,12 +70,24 @@ fn beats_persistence_on_yearly_sunspots() {
     assert_eq!(ev["season"], 11);
     // beyond the horizon the forecast is recursive; the dates go on yearly
     let model = dir.path().join("m.safetensors");
-    let out = ok(&rnn(&["forecast", "--model", p(&model), "--data", p(&csv), "--steps", "15"]));
+    let args = ["forecast", "--model", p(&model), "--data", p(&csv), "--steps", "15"];
+    let o = rnn(&args);
+    let out = ok(&o);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 16);
     assert_eq!(lines[0], "date,value,value_lo80,value_hi80,value_lo95,value_hi95");
     assert!(lines[1].starts_with("2009,") && lines[15].starts_with("2023,"), "{out}");
     assert!(lines[1..].iter().all(|l| l.split(',').nth(1).unwrap().parse::<f64>().unwrap().is_finite()));
+    // the final refit on all 309 rows, by default, said on stderr; seeded, so the same twice
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("weights: refitted on all 309 rows"), "{stderr}");
+    assert_eq!(ok(&rnn(&args)), out);
+    // --no-refit: the saved weights (trained on the training split), another forecast
+    let o = rnn(&[&args[..], &["--no-refit"]].concat());
+    let saved = ok(&o);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("weights: as saved"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(saved.lines().count(), 16);
+    assert_ne!(saved.lines().nth(1), lines.get(1).copied(), "the refit changed nothing");
 }
 
 #[test]
@@ -89,7 +103,7 @@ fn beats_persistence_and_seasonal_naive_on_airline_passengers() {
 fn multi_step_reports_every_step_and_plots_the_last() {
     let dir = tempfile::tempdir().unwrap();
     let csv = data("nottem.csv");
-    let args = ["--horizon", "3", "--transform", "seasonal", "--epochs", "60"];
+    let args = ["--horizon", "3", "--transform", "seasonal", "--epochs", "20"];
     let ev = train_and_evaluate(&csv, dir.path(), &args);
     assert_eq!(ev["per_step"].as_array().unwrap().len(), 3);
     assert!(dir.path().join("m.forecast.step3.png").exists());
@@ -132,6 +146,8 @@ fn long_format_trains_one_global_model_over_two_series() {
         "unique_id",
         "--transform",
         "residual",
+        "--ensemble",
+        "1",
         "--epochs",
         "40",
         "--out",

@@ -43,6 +43,8 @@ fn baseline_intervals_and_other_series() {
         "8",
         "--transform",
         "log-residual",
+        "--ensemble",
+        "1",
         "--seed",
         "3",
     ]));

@@ -101,6 +101,11 @@ pub struct ForecastArgs {
     /// Write the CSV here instead of stdout
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+    /// Forecast with the saved weights (trained on the training split). By default every
+    /// network is first trained again, from its initialisation, with its training settings and
+    /// for the epochs early stopping kept, on all the rows of --data (train + validation + test)
+    #[arg(long)]
+    pub no_refit: bool,
     #[command(flatten)]
     pub csv: CsvArgs,
 }

@@ -45,6 +45,7 @@ pub mod metrics;
 mod plan;
 #[doc(hidden)]
 pub mod read;
+pub mod refit;
 mod report;
 mod select;
 #[doc(hidden)]
@@ -64,6 +65,7 @@ pub use evaluate::{Evaluation, MAX_FORECAST_STEPS, SeriesForecasts, StepScores};
 pub use metrics::Scores;
 pub use plan::{Part, Plan, Settings, Split};
 pub use read::{Fill, ReadOptions};
+pub use refit::Refit;
 pub use select::Candidate;
 pub use table::{Columns, Series, Table};
 pub use transform::{Kind, SeriesStats, Transformation};
@@ -136,6 +138,10 @@ pub struct ForecastMeta {
     /// network's (before the combination); empty: the model's network alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ensemble: Vec<Member>,
+    /// How every network was trained and for how many epochs, for the final refit on all the
+    /// rows ([`refit`]); `None`: a model trained before it was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refit: Option<Refit>,
 }
 
 impl ForecastMeta {
@@ -280,6 +286,17 @@ impl ForecastMeta {
     /// # Ok::<(), rnn::Error>(())
     /// ```
     pub fn dataset<F: Float>(&self, table: &Table, part: Part) -> Result<Dataset<F>> {
+        self.windows(table, |n| self.origins(self.split.sizes(n), part), part.name())
+    }
+
+    /// The windows from the origins `origins(rows)` of every series, as a dataset; `name`
+    /// names the part in errors.
+    fn windows<F: Float>(
+        &self,
+        table: &Table,
+        origins: impl Fn(usize) -> std::ops::Range<usize>,
+        name: &str,
+    ) -> Result<Dataset<F>> {
         self.dataset_bytes(table, size_of::<F>())?;
         let (w, h, width) = (self.window, self.horizon, self.input_size());
         let (mut xs, mut ys) = (Vec::new(), Vec::new());
@@ -287,14 +304,14 @@ impl ForecastMeta {
             let stats = self.stats_for(table, k)?;
             let z = self.z(table, k)?;
             let feats: Vec<&[f64]> = table.series[k].features.iter().map(Vec::as_slice).collect();
-            for t in self.origins(self.split.sizes(z.len()), part) {
+            for t in origins(z.len()) {
                 xs.extend(self.transform.inputs(&z, &feats, t, w, stats).into_iter().map(F::of));
                 ys.extend(self.transform.targets(&z, t, h, self.season, stats).into_iter().map(F::of));
             }
         }
         let n = ys.len() / h;
         if n == 0 {
-            let msg = format!("the {} split has no window of {w} + {h} steps: too few rows", part.name());
+            let msg = format!("the {name} split has no window of {w} + {h} steps: too few rows");
             return Err(Error::data(&table.path, None, Some(table.target_column()), msg));
         }
         let x = Array3::from_shape_vec((n, w, width), xs).map_err(|e| Error::Config(e.to_string()))?;

@@ -342,6 +342,7 @@ impl Plan {
             combine: None,
             combine_log: None,
             ensemble: Vec::new(),
+            refit: None,
         })
     }
 }

@@ -1,0 +1,119 @@
+//! `rnn forecast`: the final refit on all rows, then the forecast past the end of the series as
+//! CSV with its intervals.
+
+use anyhow::{Context, Result, bail};
+use rnn::model_file::{self, LoadOptions};
+use rnn::tasks::forecast::{self, ForecastMeta, Table, dates};
+
+use super::args::forecast::ForecastArgs;
+use super::common::print_stdout;
+use super::forecast::{read_options, read_table};
+
+/// `rnn forecast`.
+pub fn forecast(args: &ForecastArgs) -> Result<()> {
+    super::outputs::check(args.output.as_deref().map(|p| ("--output", p)))?;
+    let loaded = model_file::load::<f64>(&args.model, &LoadOptions::default())?;
+    let meta = ForecastMeta::from_metadata(&loaded.metadata, &args.model)?;
+    let table = read_table(&args.data, meta.columns(), &read_options(&args.csv, Some(&meta.read), Some(meta.season))?)?;
+    for w in meta.data_warnings(&table, false) {
+        eprintln!("rnn: warning: {w}");
+    }
+    let steps = args.steps.unwrap_or(meta.horizon);
+    if steps == 0 || steps > forecast::MAX_FORECAST_STEPS {
+        bail!("--steps must be between 1 and {}, got {steps}", forecast::MAX_FORECAST_STEPS);
+    }
+    let saved = meta.load_networks(&args.model, &loaded.model)?;
+    let refitted = if args.no_refit { None } else { refit(&meta, &saved, &table)? };
+    let rows: usize = table.series.iter().map(|s| s.len()).sum();
+    let trained: usize = meta.series.iter().map(|s| s.split[0]).sum();
+    match &refitted {
+        Some(_) => eprintln!(
+            "rnn forecast: weights: refitted on all {rows} rows of {} (train + validation + test)",
+            args.data.display()
+        ),
+        None => eprintln!(
+            "rnn forecast: weights: as saved in {} (trained on the training split, {trained} rows)",
+            args.model.display()
+        ),
+    }
+    let models = refitted.as_ref().unwrap_or(&saved);
+    let csv = forecast_csv(&meta, models, &saved, &table, steps).with_context(|| args.model.display().to_string())?;
+    match &args.output {
+        Some(path) => Ok(rnn::io::write_atomic(path, csv.as_bytes())?),
+        None => print_stdout(&csv),
+    }
+}
+
+/// The networks trained again on all the rows of `table` ([`ForecastMeta::refit`]), with
+/// progress on stderr; `None` (with a warning) for a model that stores no refit settings.
+fn refit(meta: &ForecastMeta, saved: &[rnn::Model<f64>], table: &Table) -> Result<Option<Vec<rnn::Model<f64>>>> {
+    let Some(r) = &meta.refit else {
+        eprintln!(
+            "rnn: warning: the model stores no refit settings (trained by an older version): its saved weights are used"
+        );
+        return Ok(None);
+    };
+    let n = saved.len();
+    let mut say = |k: usize| {
+        eprintln!("rnn forecast: refitting network {} of {n} on all rows ({} epochs)", k + 1, r.epochs[k].max(1))
+    };
+    match meta.refit(saved, table, Some(super::interrupt::flag()), &mut say) {
+        Err(_) if super::interrupt::requested() => Err(super::interrupt::Interrupted.into()),
+        other => Ok(Some(other.context("the final refit on all rows (--no-refit forecasts with the saved weights)")?)),
+    }
+}
+
+/// The forecast as CSV: `[id,]date,column` with the dates continued at the series' step, or
+/// `[id,]step,column` when the dates' step cannot be inferred. `models` forecast; the
+/// intervals' widths are `saved`'s errors on the validation split (the networks trained on the
+/// training split alone, the same as `models` without a refit).
+pub fn forecast_csv(
+    meta: &ForecastMeta,
+    models: &[rnn::Model<f64>],
+    saved: &[rnn::Model<f64>],
+    table: &Table,
+    steps: usize,
+) -> Result<String> {
+    let values = meta.forecast(models, table, steps)?;
+    // intervals need the file's validation split; without one (a short file) the columns stay empty
+    let conformal = match meta.conformal(saved, table) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("rnn: warning: no prediction intervals ({e})");
+            None
+        }
+    };
+    let continued: Vec<Option<Vec<String>>> = table
+        .series
+        .iter()
+        .map(|s| s.dates.as_ref().and_then(|d| dates::continue_dates(d, steps, table.date_format.as_deref())))
+        .collect();
+    let with_dates = continued.iter().all(Option::is_some);
+    let mut out = String::new();
+    if let Some(id) = &table.id {
+        out += &format!("{id},");
+    }
+    let first = if with_dates { table.date.clone().unwrap_or_else(|| "date".into()) } else { "step".into() };
+    out += &format!("{first},{0},{0}_lo80,{0}_hi80,{0}_lo95,{0}_hi95\n", table.target);
+    for (k, (s, v)) in table.series.iter().zip(&values).enumerate() {
+        for (i, y) in v.iter().enumerate() {
+            if let Some(id) = &s.id {
+                out += &format!("{id},");
+            }
+            let when = match &continued[k] {
+                Some(d) if with_dates => d[i].clone(),
+                _ => (i + 1).to_string(),
+            };
+            let bounds = match &conformal {
+                Some(c) => {
+                    let sc = forecast::intervals::scale(&s.values[..meta.split.sizes(s.len())[0]]);
+                    let (w80, w95) = (c.half_width(i + 1, 0, sc), c.half_width(i + 1, 1, sc));
+                    format!("{},{},{},{}", y - w80, y + w80, y - w95, y + w95)
+                }
+                None => ",,,".to_string(),
+            };
+            out += &format!("{when},{y},{bounds}\n");
+        }
+    }
+    Ok(out)
+}
