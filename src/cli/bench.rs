@@ -28,6 +28,9 @@ pub fn run(args: &Args) -> Result<()> {
         super::limits::check(&args.limits, memory::estimate(&model, &work, 4), "")?;
     }
     let threads = rnn::pool::threads();
+    if args.stream_only {
+        return stream(args, threads);
+    }
     let min_time = Duration::from_secs_f64(args.min_time.max(0.01));
     let gemm = bench::gemm_gflops();
     if !args.json {
@@ -85,6 +88,11 @@ pub fn run(args: &Args) -> Result<()> {
             ))?;
         }
     }
+    stream(args, threads)
+}
+
+/// Times and prints the streaming step.
+fn stream(args: &Args, threads: usize) -> Result<()> {
     let us = bench::stream_step_us(args.cell, 128, 32)?;
     if args.json {
         let j = serde_json::json!({"peer": "rnn", "cell": args.cell.name(), "stream_step_us": us, "hidden_size": 128, "input_size": 32, "threads": threads});

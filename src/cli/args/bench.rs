@@ -12,6 +12,9 @@ pub struct Args {
     /// Recurrent cell to time: rnn (Elman, tanh), lstm, gru or indrnn (relu)
     #[arg(long, value_parser = super::values::parse_cell, default_value = "rnn")]
     pub cell: rnn::Cell,
+    /// Time only the streaming step (H = 128, input 32, batch 1), not the training sizes
+    #[arg(long)]
+    pub stream_only: bool,
     #[command(flatten)]
     pub limits: super::limits::LimitArgs,
 }

@@ -14,9 +14,12 @@ use crate::kernels::{Aligned, Mat, gemm, transposed_aligned};
 use crate::{Cell, Error, Float, Model, Result};
 
 /// Multiply-adds of one layer's step below which it runs as one part on the calling thread:
-/// sharing it costs about a quarter of a microsecond (one job on the pool), which a step of
-/// `[1, 160] x [160, 128]` (an Elman layer at H = 128, input 32) repays.
-const SPLIT_MIN_MACS: usize = 1 << 14;
+/// sharing it costs about a quarter of a microsecond (one job on the pool). Measured on the
+/// 2-core AMD EPYC (AVX2) at H = 128, input 32, batch 1 (`rnn bench --stream-only`, runs
+/// interleaved): the LSTM's step (82k multiply-adds) fell from 6.1-7.2 µs on one thread to
+/// 4.1-5.1 µs split in two; the GRU's (61k, two products per part) did not gain (4.3-5.8 µs
+/// whole, 4.0-6.1 µs split), nor did the Elman's (20k).
+const SPLIT_MIN_MACS: usize = 1 << 16;
 
 /// Steps a model through time one input at a time (text generation, real-time forecasting).
 ///
@@ -78,7 +81,9 @@ impl<'m, F: Float> Stepper<'m, F> {
     /// ```
     pub fn new(model: &'m Model<F>, batch: usize) -> Result<Self> {
         let c = model.rnn.config();
-        let macs = batch * (c.input_size.max(c.state_size()) + c.state_size()) * c.cell.gates() * c.hidden_size;
+        // the widest layer's product: the first reads the input, the others the state below
+        let k = c.state_size() + if c.num_layers > 1 { c.input_size.max(c.state_size()) } else { c.input_size };
+        let macs = batch * k * c.cell.gates() * c.hidden_size;
         let threads = pool::threads();
         let parts = if threads > 1 && macs >= SPLIT_MIN_MACS { threads } else { 1 };
         Self::with_parts(model, batch, parts)
