@@ -44,8 +44,7 @@ const CALLER_SPIN: u32 = 1 << 10;
 const WINDOW: Duration = Duration::from_millis(30);
 /// A window whose jobs took longer than this times the one-thread estimate loses.
 const SLOWER: f64 = 0.97;
-/// A window loses too when the calling thread ran for less than this fraction of it (its
-/// waits for the workers, which it may sleep through, left out): it
+/// A window loses too when the calling thread ran for less than this fraction of it: it
 /// shares its core with another process (and the one-thread estimate, taken in wall time, is
 /// inflated with it). Backing off lets the workers sleep, so the scheduler can give the
 /// calling thread the core they were spinning on.
@@ -72,9 +71,6 @@ struct Shared {
     /// in nanoseconds (written only by the thread holding `turn`).
     window_wall: AtomicU64,
     window_alone: AtomicU64,
-    /// The caller's waits for the workers in the current window (ns): it may sleep through
-    /// them, which is not a lost core.
-    window_waits: AtomicU64,
     /// Counts the windows, so a thread knows whether the CPU time it noted is this window's.
     window_id: AtomicU64,
     start: Instant,
@@ -139,7 +135,6 @@ fn shared() -> &'static Shared {
             backoff: AtomicU64::new(0),
             window_wall: AtomicU64::new(0),
             window_alone: AtomicU64::new(0),
-            window_waits: AtomicU64::new(0),
             window_id: AtomicU64::new(0),
             start: Instant::now(),
         }));
@@ -190,26 +185,22 @@ impl Shared {
         }
         let alone = own.as_nanos() as f64 / mine as f64 * parts as f64;
         let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        let waits = self.window_waits.load(Ordering::Relaxed).saturating_add(nanos(wall.saturating_sub(own)));
         let wall = self.window_wall.load(Ordering::Relaxed).saturating_add(nanos(wall));
         let alone = self.window_alone.load(Ordering::Relaxed).saturating_add(alone as u64);
         if wall < nanos(WINDOW) {
             self.window_wall.store(wall, Ordering::Relaxed);
             self.window_alone.store(alone, Ordering::Relaxed);
-            self.window_waits.store(waits, Ordering::Relaxed);
             return;
         }
         self.window_wall.store(0, Ordering::Relaxed);
         self.window_alone.store(0, Ordering::Relaxed);
-        self.window_waits.store(0, Ordering::Relaxed);
         // whether this thread ran for most of the window (known when it saw the window start)
         let id = self.window_id.fetch_add(1, Ordering::Relaxed);
         let (now_cpu, now_wall) = (cpu(), self.nanos(end));
         let (seen, cpu0, wall0) = WINDOW_START.get();
         let starved = match now_cpu {
             Some(cpu) if seen == id && now_wall > wall0 => {
-                let awake = (now_wall - wall0).saturating_sub(waits);
-                (cpu.saturating_sub(cpu0) as f64) < CALLER_RAN * awake as f64
+                (cpu.saturating_sub(cpu0) as f64) < CALLER_RAN * (now_wall - wall0) as f64
             }
             _ => false,
         };
@@ -336,7 +327,6 @@ mod tests {
             backoff: AtomicU64::new(0),
             window_wall: AtomicU64::new(0),
             window_alone: AtomicU64::new(0),
-            window_waits: AtomicU64::new(0),
             window_id: AtomicU64::new(0),
             start,
         };
