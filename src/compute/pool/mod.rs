@@ -44,11 +44,6 @@ const CALLER_SPIN: u32 = 1 << 10;
 const WINDOW: Duration = Duration::from_millis(30);
 /// A window whose jobs took longer than this times the one-thread estimate loses.
 const SLOWER: f64 = 0.97;
-/// A window loses too when the calling thread ran for less than this fraction of it: it
-/// shares its core with another process (and the one-thread estimate, taken in wall time, is
-/// inflated with it). Backing off lets the workers sleep, so the scheduler can give the
-/// calling thread the core they were spinning on.
-const CALLER_RAN: f64 = 0.85;
 /// The first back-off, and the longest.
 const BACKOFF_MIN: Duration = Duration::from_millis(30);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
@@ -71,8 +66,6 @@ struct Shared {
     /// in nanoseconds (written only by the thread holding `turn`).
     window_wall: AtomicU64,
     window_alone: AtomicU64,
-    /// Counts the windows, so a thread knows whether the CPU time it noted is this window's.
-    window_id: AtomicU64,
     start: Instant,
 }
 
@@ -82,23 +75,6 @@ static THREADS: OnceLock<usize> = OnceLock::new();
 thread_local! {
     /// Whether this thread is running a part (or is a worker): a `run` from here runs inline.
     static BUSY: Cell<bool> = const { Cell::new(false) };
-    /// The window this thread saw start, with its CPU time and the wall time (ns) then.
-    static WINDOW_START: Cell<(u64, u64, u64)> = const { Cell::new((u64::MAX, 0, 0)) };
-}
-
-/// This thread's CPU time in nanoseconds; `None` without a per-thread clock.
-fn thread_cpu_ns() -> Option<u64> {
-    #[cfg(target_os = "linux")]
-    {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: `ts` is a valid, writable `timespec` that outlives the call, and
-        // `CLOCK_THREAD_CPUTIME_ID` is a clock Linux always has.
-        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-        if rc == 0 {
-            return Some(u64::try_from(ts.tv_sec).ok()? * 1_000_000_000 + u64::try_from(ts.tv_nsec).ok()?);
-        }
-    }
-    None
 }
 
 /// The thread count from `RNN_NUM_THREADS`: `None` when unset, an error message when it is
@@ -135,7 +111,6 @@ fn shared() -> &'static Shared {
             backoff: AtomicU64::new(0),
             window_wall: AtomicU64::new(0),
             window_alone: AtomicU64::new(0),
-            window_id: AtomicU64::new(0),
             start: Instant::now(),
         }));
         for w in 1..threads() {
@@ -176,9 +151,8 @@ impl Shared {
     }
 
     /// Books a job of `parts` parts, of which the caller ran `mine` in `own`, that took `wall`
-    /// and ended at `end`; at the end of a window, judges it (see the module docs), `cpu` giving
-    /// the calling thread's CPU time.
-    fn judge(&self, parts: usize, mine: usize, own: Duration, wall: Duration, end: Instant, cpu: fn() -> Option<u64>) {
+    /// and ended at `end`; at the end of a window, judges it (see the module docs).
+    fn judge(&self, parts: usize, mine: usize, own: Duration, wall: Duration, end: Instant) {
         if mine == 0 {
             // the workers took every part: no estimate of the caller alone, and no wait
             return;
@@ -194,19 +168,8 @@ impl Shared {
         }
         self.window_wall.store(0, Ordering::Relaxed);
         self.window_alone.store(0, Ordering::Relaxed);
-        // whether this thread ran for most of the window (known when it saw the window start)
-        let id = self.window_id.fetch_add(1, Ordering::Relaxed);
-        let (now_cpu, now_wall) = (cpu(), self.nanos(end));
-        let (seen, cpu0, wall0) = WINDOW_START.get();
-        let starved = match now_cpu {
-            Some(cpu) if seen == id && now_wall > wall0 => {
-                (cpu.saturating_sub(cpu0) as f64) < CALLER_RAN * (now_wall - wall0) as f64
-            }
-            _ => false,
-        };
-        WINDOW_START.set((id + 1, now_cpu.unwrap_or(0), now_wall));
         let backoff = self.backoff.load(Ordering::Relaxed);
-        if starved || (alone as f64) < SLOWER * wall as f64 {
+        if (alone as f64) < SLOWER * wall as f64 {
             let next = (backoff * 2).clamp(nanos(BACKOFF_MIN), nanos(BACKOFF_MAX));
             self.backoff.store(next, Ordering::Relaxed);
             self.resume_at.store(self.nanos(end).saturating_add(next), Ordering::Relaxed);
@@ -244,7 +207,7 @@ pub fn run<G: Fn(usize) + Sync>(f: &G) {
         helped = Instant::now();
     });
     let end = Instant::now();
-    shared.judge(n, mine, helped - start, end - start, end, thread_cpu_ns);
+    shared.judge(n, mine, helped - start, end - start, end);
 }
 
 /// [`run`] on the calling thread: every part in order; a panic is resumed after the last.
@@ -327,7 +290,6 @@ mod tests {
             backoff: AtomicU64::new(0),
             window_wall: AtomicU64::new(0),
             window_alone: AtomicU64::new(0),
-            window_id: AtomicU64::new(0),
             start,
         };
         let us = Duration::from_micros;
@@ -338,7 +300,7 @@ mod tests {
             let jobs = WINDOW.as_micros() as u64 / wall.as_micros() as u64 + 1;
             for _ in 0..jobs {
                 end += wall;
-                shared.judge(2, 1, own, wall, end, || None);
+                shared.judge(2, 1, own, wall, end);
             }
             end
         };
@@ -360,7 +322,7 @@ mod tests {
         assert_eq!(shared.backoff.load(Ordering::Relaxed), 0);
         // the workers took every part: nothing is booked
         let booked = shared.window_wall.load(Ordering::Relaxed);
-        shared.judge(2, 0, us(0), us(10_000), end, || None);
+        shared.judge(2, 0, us(0), us(10_000), end);
         assert_eq!(shared.window_wall.load(Ordering::Relaxed), booked);
     }
 
