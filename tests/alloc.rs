@@ -106,14 +106,17 @@ fn streaming_steps_do_not_allocate() {
     for (cell, proj) in [(Cell::Rnn, 0), (Cell::Lstm, 0), (Cell::Lstm, 64), (Cell::Gru, 0), (Cell::IndRnn, 0)] {
         let rnn = RnnConfig::new(32, 128).with_num_layers(2).with_cell(cell).with_proj_size(proj);
         let model = Model::<f32>::new(ModelConfig { rnn, output_size: Some(1) }, Init::PyTorch, 1).unwrap();
-        let mut stepper = Stepper::new(&model, 1).unwrap();
-        let x = ndarray::Array2::<f32>::from_elem((1, 32), 0.1);
-        stepper.step(x.view()).unwrap();
-        let n = count(|| {
-            for _ in 0..1000 {
-                std::hint::black_box(stepper.step(x.view()).unwrap());
-            }
-        });
-        assert_eq!(n, 0, "{cell}: {n} allocations in 1000 streaming steps");
+        for split in [false, true] {
+            let mut stepper =
+                if split { Stepper::new_split(&model, 1).unwrap() } else { Stepper::new(&model, 1).unwrap() };
+            let x = ndarray::Array2::<f32>::from_elem((1, 32), 0.1);
+            stepper.step(x.view()).unwrap();
+            let n = count(|| {
+                for _ in 0..1000 {
+                    std::hint::black_box(stepper.step(x.view()).unwrap());
+                }
+            });
+            assert_eq!(n, 0, "{cell} (split {split}): {n} allocations in 1000 streaming steps");
+        }
     }
 }
