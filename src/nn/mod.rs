@@ -16,7 +16,7 @@
 //! | `flow.rs` | [`GradFlow`](flow::GradFlow): the gradient's norm at every step, as BPTT records it |
 //! | `init.rs`, `gate_init.rs`, `activation.rs` | initialisations; tanh, relu, sigmoid |
 //! | `memory.rs` | the memory a model will need, estimated before allocating; the machine's |
-//! | `predictor.rs`, `stepper.rs` | batched inference with packed weights; one step at a time |
+//! | `predictor.rs`, `stepper/` | batched inference with packed weights; one step at a time |
 //! | `reference/` | the oracle |
 
 pub mod activation;
