@@ -539,8 +539,10 @@ impl<F: Float> Trainer<F> {
                 if record.best {
                     checkpoint::save(&paths.best, &self.checkpoint_view())?;
                 }
-                checkpoint::save(&paths.last, &self.checkpoint_view())?;
+                // the history first: a kill between the two leaves a checkpoint one epoch behind
+                // the history, which the resumed run rewrites from the checkpoint's own records
                 write_history(paths, &self.state.history)?;
+                checkpoint::save(&paths.last, &self.checkpoint_view())?;
             }
             if observer.wants_tensors() {
                 self.report_tensors(&record, observer)?;
@@ -555,6 +557,8 @@ impl<F: Float> Trainer<F> {
             _ => self.state.epoch,
         };
         if let Some(paths) = paths {
+            // also when no epoch ran (a resume from the last epoch's checkpoint)
+            write_history(paths, &self.state.history)?;
             crate::io::model_file::save_with_metadata(self.final_model(), &paths.model, &self.metadata)?;
             plot_history(paths, &self.state.history)?;
             plot_flow(paths, &self.state.history)?;

@@ -90,6 +90,29 @@ fn sigkill_at_random_moments_leaves_a_resumable_checkpoint() {
     assert!(resumed >= 5, "only {resumed} of 20 kills came after the first checkpoint");
 }
 
+/// A kill after the last epoch's checkpoint but before its history line (the race the random
+/// kills found once): resuming from that checkpoint trains nothing and still writes the whole
+/// history from the checkpoint's records.
+#[test]
+fn resuming_a_finished_checkpoint_rewrites_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, y) = write_task(dir.path());
+    let out = dir.path().join("m.safetensors");
+    let args = train_args(&x, &y, &out, 3);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let history = out.with_file_name("m.history.csv");
+    let csv = std::fs::read_to_string(&history).unwrap();
+    let cut: Vec<&str> = csv.lines().take(3).collect();
+    std::fs::write(&history, cut.join("\n") + "\n").unwrap();
+    assert_eq!(epochs_in_history(&out), 2);
+    let mut again = args.clone();
+    again.extend(["--resume".to_string(), p(&out.with_file_name("m.last.safetensors")).to_string()]);
+    let o = run(&again);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(&history).unwrap(), csv);
+}
+
 /// Starts a long run, waits for its first checkpoint, sends `signal`, and returns the run's
 /// output and its folder's model path.
 fn interrupt_with(signal: &str, dir: &Path) -> (Output, PathBuf, Vec<String>) {
