@@ -54,10 +54,8 @@ fn fold<F: Float>(args: &Train, config: &TrainConfig, table: &Table, settings: &
     let (mut meta, models) = super::forecast::choose::<F>(args, config, table, &plan, &|_| {})?;
     if !args.forecast.no_combine
         && let Some(c) = meta.choose_combination(&models, table)?
-        && c.weight < 1.0
     {
-        meta.combine = Some(c.weight);
-        meta.combine_log = (c.log_weight > 0.0).then_some(c.log_weight);
+        meta.set_weights(&c.weights);
     }
     let (mut ev, mut forecasts) = meta.evaluate(&models, table, Part::Test, None)?;
     meta.add_statistical(table, &mut ev, &mut forecasts);

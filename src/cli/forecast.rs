@@ -229,31 +229,35 @@ fn combine<F: Float>(
         say("no combination: the statistical baseline could not be fitted on the validation origins".into());
         return Ok(());
     };
-    let log = match c.log_baseline {
-        Some(l) => format!(", baseline on ln y {l:.3}"),
-        None => String::new(),
-    };
+    let names = member_names(meta.season);
+    let scores: Vec<String> = (0..4)
+        .filter_map(|i| {
+            c.scores[i].map(|e| {
+                format!("{} {e:.3}{}", names[i], if c.dropped == Some(i) { " (dropped: the worst)" } else { "" })
+            })
+        })
+        .collect();
+    let weights: Vec<String> =
+        (0..4).filter(|&i| c.weights[i] > 0.0).map(|i| format!("{} {:.2}", names[i], c.weights[i])).collect();
     say(format!(
-        "combination with {0}: network weight {1:.2}, {0} on ln y {2:.2}, on y {3:.2}: the validation's best \
-         ({4:.1}, {5:.1}) shrunk halfway toward equal weights (validation MASE: network {6:.3}, baseline \
-         {7:.3}{log}, combined {8:.3})",
-        forecast::statistical::name(meta.season),
-        c.weight,
-        c.log_weight,
-        1.0 - c.weight - c.log_weight,
-        c.best.0,
-        c.best.1,
-        c.network,
-        c.baseline,
+        "combination: {} (validation RMSSE: {}; combined {:.3})",
+        weights.join(", "),
+        scores.join(", "),
         c.combined
     ));
-    if c.weight < 1.0 {
-        meta.combine = Some(c.weight);
-        meta.combine_log = (c.log_weight > 0.0).then_some(c.log_weight);
+    meta.set_weights(&c.weights);
+    if meta.combine.is_some() {
         let loaded = model_file::load::<F>(path, &LoadOptions::default())?;
         save(path, models, meta, &loaded.metadata)?;
     }
     Ok(())
+}
+
+/// The combination's members as a report names them: networks, MSTL(12)+AutoETS, the same on
+/// ln y, Holt-Winters(12).
+pub fn member_names(season: usize) -> [String; 4] {
+    let baseline = forecast::statistical::name(season);
+    ["networks".into(), baseline.clone(), format!("{baseline} on ln y"), format!("Holt-Winters({season})")]
 }
 
 /// Refuses a model and windows that would not fit `--max-memory` (before any window is made).

@@ -3,6 +3,7 @@
 
     python3 -m pip install statsforecast   # 2.x
     python3 tests/forecast/baselines.py    # writes tests/forecast/baselines.json
+    python3 tests/forecast/baselines.py --heldout    # tests/forecast/heldout/baselines.json
 
 For each bundled series (data/), split like `rnn` (70/15/15 by time: validation and test are
 round(n * 0.15) rows, half away from zero; training the rest), and for horizons 1 and one season,
@@ -35,6 +36,14 @@ SERIES = {
     "airline_passengers.csv": 12,
     "nottem.csv": 12,
     "lynx.csv": 10,
+}
+# the series held aside (tests/forecast/heldout/README.md), with the season rnn detects
+HELDOUT = {
+    "nile.csv": 1,
+    "seattle_temp_max.csv": 1,
+    "co2.csv": 12,
+    "uk_driver_deaths.csv": 12,
+    "uk_gas.csv": 4,
 }
 
 
@@ -76,9 +85,11 @@ def score(y, h, forecasts):
 
 def main():
     warnings.filterwarnings("ignore")
+    heldout = "--heldout" in sys.argv[1:]
+    folder = ROOT / "tests" / "forecast" / "heldout" if heldout else ROOT / "data"
     result = {"statsforecast": statsforecast.__version__, "series": {}}
-    for name, m in SERIES.items():
-        y = np.loadtxt(ROOT / "data" / name, delimiter=",", skiprows=1, usecols=1)
+    for name, m in (HELDOUT if heldout else SERIES).items():
+        y = np.loadtxt(folder / name, delimiter=",", skiprows=1, usecols=1)
         entry = {"season": m, "rows": len(y), "horizons": {}}
         for h in sorted({1, m}):
             fc = rolling(lambda: counterpart(m), y, h)
@@ -92,7 +103,7 @@ def main():
             entry["horizons"][str(h)] = row
             print(name, "h =", h, {k: v for k, v in row.items() if k != "counterpart_forecasts"}, file=sys.stderr)
         result["series"][name] = entry
-    out = ROOT / "tests" / "forecast" / "baselines.json"
+    out = ROOT / "tests" / "forecast" / ("heldout" if heldout else "") / "baselines.json"
     out.write_text(json.dumps(result, indent=1) + "\n")
     print("wrote", out, file=sys.stderr)
 

@@ -9,9 +9,11 @@ season (sunspots 11, airline 12, nottem 12, lynx 10), with the task's defaults:
 and the same with --no-combine (the network alone). The statsforecast figures are those of
 tests/forecast/baselines.json (written by tests/forecast/baselines.py) on the same test origins.
 
-    cargo build --release && python3 tests/forecast/target.py [OUT_DIR] [--skip-alone] [-- extra train flags]
+    cargo build --release && python3 tests/forecast/target.py [OUT_DIR] [--skip-alone] [--heldout] [-- extra train flags]
 
-(--skip-alone: not the --no-combine runs, half the time; their column is then empty.)
+(--skip-alone: not the --no-combine runs, half the time; their column is then empty.
+--heldout: the series held aside in tests/forecast/heldout/ instead, against its baselines.json;
+for a series without a season (m = 1) only h = 1 is measured.)
 """
 
 import json
@@ -24,6 +26,8 @@ import tempfile
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RNN = pathlib.Path(__import__("os").environ.get("RNN", ROOT / "target" / "release" / "rnn"))
 SERIES = {"sunspots_yearly.csv": 11, "airline_passengers.csv": 12, "nottem.csv": 12, "lynx.csv": 10}
+HELDOUT = {"nile.csv": 1, "seattle_temp_max.csv": 1, "co2.csv": 12, "uk_driver_deaths.csv": 12, "uk_gas.csv": 4}
+FOLDER = ROOT / "data"
 
 
 def run(cmd):
@@ -32,7 +36,7 @@ def run(cmd):
 
 def measure(out, name, h, extra):
     model = out / f"{pathlib.Path(name).stem}.h{h}{'.alone' if '--no-combine' in extra else ''}.safetensors"
-    data = str(ROOT / "data" / name)
+    data = str(FOLDER / name)
     cmd = [str(RNN), "train", "--task", "forecast", "--data", data, "--out", str(model), "--threads", "1", "--quiet"]
     if h > 1:
         cmd += ["--horizon", str(h)]
@@ -44,18 +48,25 @@ def main():
     args = sys.argv[1:]
     extra = args[args.index("--") + 1 :] if "--" in args else []
     args = args[: args.index("--")] if "--" in args else args
+    global FOLDER
     skip_alone = "--skip-alone" in args
-    args = [a for a in args if a != "--skip-alone"]
+    series = SERIES
+    if "--heldout" in args:
+        series, FOLDER = HELDOUT, ROOT / "tests" / "forecast" / "heldout"
+    args = [a for a in args if a not in ("--skip-alone", "--heldout")]
     out = pathlib.Path(args[0]) if args else pathlib.Path(tempfile.mkdtemp())
     out.mkdir(parents=True, exist_ok=True)
-    ref = json.loads((ROOT / "tests" / "forecast" / "baselines.json").read_text())["series"]
+    baselines = ROOT / "tests" / "forecast" / ("heldout" if FOLDER.name == "heldout" else "") / "baselines.json"
+    ref = json.loads(baselines.read_text())["series"]
     print("| series | h | model RMSE / MASE | network alone | statsforecast best RMSE / MASE | ratio (alone) |")
     print("|---|---:|---|---|---|---|")
     logs = {}
     for h_of in ("1", "season"):
         ratios, alone = [], []
-        for name, m in SERIES.items():
+        for name, m in series.items():
             h = 1 if h_of == "1" else m
+            if h_of == "season" and m == 1:
+                continue
             ev = measure(out, name, h, extra)
             ev_alone = ev if skip_alone else measure(out, name, h, extra + ["--no-combine"])
             row = ref[name]["horizons"][str(h)]

@@ -42,7 +42,8 @@ impl ForecastMeta {
 
     /// The metadata network `k` reads and decodes with (0: the model's own).
     pub fn member(&self, k: usize) -> ForecastMeta {
-        let mut meta = ForecastMeta { ensemble: Vec::new(), combine: None, combine_log: None, ..self.clone() };
+        let mut meta =
+            ForecastMeta { ensemble: Vec::new(), combine: None, combine_log: None, combine_hw: None, ..self.clone() };
         if let Some(m) = k.checked_sub(1).and_then(|i| self.ensemble.get(i)) {
             meta.transform = m.transform;
             meta.series = m.series.clone();

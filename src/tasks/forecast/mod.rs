@@ -59,7 +59,7 @@ use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 
 #[doc(hidden)] // for the `rnn` binary
-pub use combine::Combination;
+pub use combine::{Combination, MEMBERS};
 pub use ensemble::{Member, select};
 pub use evaluate::{Evaluation, MAX_FORECAST_STEPS, SeriesForecasts, StepScores};
 pub use metrics::Scores;
@@ -124,16 +124,19 @@ pub struct ForecastMeta {
     /// How the training file was read (its date format and fill), the default for later reads.
     #[serde(default)]
     pub read: ReadOptions,
-    /// The network's weight w in the forecast w·network + (1 − w)·statistical baseline
-    /// (`statistical`, season [`ForecastMeta::season`]), chosen on the validation split
-    /// (`ForecastMeta::choose_combination`); `None`: the network alone.
+    /// The networks' weight w in the combination with the statistical forecasters
+    /// ([`ForecastMeta::weights`]: w·networks + (1 − w − v − u)·baseline(y) + v·baseline(ln y)
+    /// + u·Holt-Winters, season [`ForecastMeta::season`]), chosen on the validation split;
+    /// `None`: the networks alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub combine: Option<f64>,
-    /// The weight v of the statistical baseline fitted on ln y in the combination
-    /// w·network + v·baseline(ln y) + (1 − w − v)·baseline(y) ([`ForecastMeta::weights`]);
-    /// `None`: 0.
+    /// The weight v of the statistical baseline fitted on ln y in the combination; `None`: 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub combine_log: Option<f64>,
+    /// The weight u of Holt-Winters in the combination; `None`: 0 (and in files written before
+    /// it took part).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combine_hw: Option<f64>,
     /// The further networks of the ensemble ([`ensemble`]): the forecast is the mean of every
     /// network's (before the combination); empty: the model's network alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

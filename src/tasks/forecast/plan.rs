@@ -341,6 +341,7 @@ impl Plan {
             read: ReadOptions::default(),
             combine: None,
             combine_log: None,
+            combine_hw: None,
             ensemble: Vec::new(),
             refit: None,
         })

@@ -7,6 +7,10 @@
 //! (`augurs-mstl`, the STL of R's `stl`) and AutoETS forecasts the seasonally adjusted part, the
 //! season being repeated: statsforecast's `MSTL(season_length=m, trend_forecaster=AutoETS(model="ZZN"))`.
 //! The model is refitted at every origin on the series up to it (an expanding window).
+//!
+//! [`holt_winters_at`] is the seasonal exponential smoothing augurs lacks: Holt-Winters with an
+//! additive trend and a multiplicative season (`u-analytics`, constants by least squares), a
+//! member of the combination ([`super::combine`]) for positive seasonal series.
 
 use augurs_core::{Fit, Predict};
 use augurs_ets::AutoETS;
@@ -44,6 +48,26 @@ pub fn auto_ets_log_at(y: &[f64], t: usize, h: usize, m: usize) -> Option<Vec<f6
     point.iter().all(|v| v.is_finite()).then_some(point)
 }
 
+/// The `h`-step forecasts of Holt-Winters (additive trend, multiplicative season m, smoothing
+/// constants by least squares on the one-step errors) fitted on `y[..=t]`; `None` without a
+/// season (m < 2), with fewer than two seasons of history, a value up to `t` not positive, or
+/// a fit that fails.
+pub fn holt_winters_at(y: &[f64], t: usize, h: usize, m: usize) -> Option<Vec<f64>> {
+    use u_analytics::smoothing::{HoltWinters, Seasonality};
+    let history = y.get(..=t)?;
+    if m < 2 || history.len() < 2 * m || !history.iter().all(|&v| v > 0.0 && v.is_finite()) {
+        return None;
+    }
+    let fitted = HoltWinters::fit(history, None, None, None, m, Seasonality::Multiplicative)?.smooth(history)?;
+    let point: Vec<f64> = (1..=h).map(|k| fitted.forecast(k)).collect();
+    point.iter().all(|v| v.is_finite()).then_some(point)
+}
+
+/// [`holt_winters_at`] from every origin of `origins`; `None` when any fit fails.
+pub fn holt_winters(y: &[f64], origins: &[usize], h: usize, m: usize) -> Option<Vec<Vec<f64>>> {
+    origins.iter().map(|&t| holt_winters_at(y, t, h, m)).collect()
+}
+
 /// [`auto_ets_log_at`] from every origin of `origins`; `None` when any fit fails.
 pub fn auto_ets_log(y: &[f64], origins: &[usize], h: usize, m: usize) -> Option<Vec<Vec<f64>>> {
     origins.iter().map(|&t| auto_ets_log_at(y, t, h, m)).collect()
@@ -69,5 +93,21 @@ mod tests {
         assert!(trend[1] > trend[0]);
         assert!(auto_ets(&y, &[1], 1, 1).is_none());
         assert_eq!(name(12), "MSTL(12)+AutoETS");
+    }
+
+    #[test]
+    fn holt_winters_follows_a_growing_multiplicative_season() {
+        let y: Vec<f64> = (0..60).map(|t| (20.0 + t as f64) * [1.2, 0.8, 1.1, 0.9][t % 4]).collect();
+        let f = holt_winters_at(&y, 55, 4, 4).unwrap();
+        for (k, v) in f.iter().enumerate() {
+            assert!((v - y[56 + k]).abs() < 0.05 * y[56 + k], "step {k}: {v} vs {}", y[56 + k]);
+        }
+        assert_eq!(holt_winters(&y, &[20, 30], 2, 4).unwrap().len(), 2);
+        // no season, too short a history, a value not positive
+        assert!(holt_winters_at(&y, 55, 1, 1).is_none());
+        assert!(holt_winters_at(&y, 6, 1, 4).is_none());
+        let mut z = y.clone();
+        z[3] = 0.0;
+        assert!(holt_winters_at(&z, 55, 1, 4).is_none());
     }
 }
