@@ -125,8 +125,8 @@ pub struct ForecastMeta {
     #[serde(default)]
     pub read: ReadOptions,
     /// The networks' weight w in the combination with the statistical forecasters
-    /// ([`ForecastMeta::weights`]: w·networks + (1 − w − v − u)·baseline(y) + v·baseline(ln y)
-    /// + u·Holt-Winters, season [`ForecastMeta::season`]), chosen on the validation split;
+    /// ([`ForecastMeta::weights`]: w·networks + v·baseline(ln y) + u·Holt-Winters and the rest
+    /// on baseline(y), season [`ForecastMeta::season`]), chosen on the validation split;
     /// `None`: the networks alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub combine: Option<f64>,
