@@ -28,6 +28,11 @@ fn ok(o: &Output) -> String {
 /// Trains with the defaults (plus `extra`) but one network per transformation (the ensemble
 /// has its own tests, in `forecast_checks.rs`), then returns `rnn evaluate --json`'s object.
 fn train_and_evaluate(csv: &Path, dir: &Path, extra: &[&str]) -> serde_json::Value {
+    train_and_evaluate_with_log(csv, dir, extra).0
+}
+
+/// [`train_and_evaluate`] and the training's stderr.
+fn train_and_evaluate_with_log(csv: &Path, dir: &Path, extra: &[&str]) -> (serde_json::Value, String) {
     let model = dir.join("m.safetensors");
     let mut args =
         vec!["train", "--task", "forecast", "--data", p(csv), "--layers", "2", "--ensemble", "1", "--out", p(&model)];
@@ -41,7 +46,7 @@ fn train_and_evaluate(csv: &Path, dir: &Path, extra: &[&str]) -> serde_json::Val
     assert!(dir.join("m.forecast.png").exists() && dir.join("m.forecast.svg").exists());
     let out = ok(&rnn(&["evaluate", "--model", p(&model), "--data", p(csv), "--json"]));
     assert_eq!(out.lines().count(), 1, "{out}");
-    serde_json::from_str(&out).unwrap()
+    (serde_json::from_str(&out).unwrap(), stderr.into_owned())
 }
 
 fn beats_persistence(ev: &serde_json::Value) {
@@ -93,10 +98,18 @@ fn beats_persistence_on_yearly_sunspots() {
 #[test]
 fn beats_persistence_and_seasonal_naive_on_airline_passengers() {
     let dir = tempfile::tempdir().unwrap();
-    let ev = train_and_evaluate(&data("airline_passengers.csv"), dir.path(), &[]);
+    let (ev, log) = train_and_evaluate_with_log(&data("airline_passengers.csv"), dir.path(), &[]);
     beats_persistence(&ev);
     assert!(ev["model"]["rmse"].as_f64() < ev["seasonal_naive"]["rmse"].as_f64(), "{ev}");
     assert_eq!(ev["season"], 12);
+    // a positive seasonal series: all four members of the combination are scored on validation,
+    // the worst is dropped and the other three share equally
+    let line = log.lines().find(|l| l.starts_with("combination: ")).expect("a combination line");
+    for member in ["networks ", "MSTL(12)+AutoETS ", "MSTL(12)+AutoETS on ln y ", "Holt-Winters(12) "] {
+        assert!(line.contains(member), "{member} in {line}");
+    }
+    assert_eq!(line.matches("(dropped: the worst)").count(), 1, "{line}");
+    assert_eq!(line.split(" (validation").next().unwrap().matches(" 0.33").count(), 3, "{line}");
 }
 
 #[test]
