@@ -434,8 +434,23 @@ pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
     if args.json {
         print_stdout(&format!("{}\n", json(&ev)))
     } else {
-        print_stdout(&format!("{}\n{}", ev.legend(Part::Test, meta.horizon), ev.table()))
+        let legend = ev.legend(Part::Test, meta.horizon);
+        print_stdout(&format!("{legend}\n{}\n{}", model_line(&meta, models.len()), ev.table()))
     }
+}
+
+/// What the report's "model" row is: `model: the mean of 5 networks, combined: networks 0.33,
+/// MSTL(12)+AutoETS on ln y 0.33, Holt-Winters(12) 0.33 (chosen on the validation split)`.
+fn model_line(meta: &ForecastMeta, networks: usize) -> String {
+    let nets = if networks == 1 { "one network".to_string() } else { format!("the mean of {networks} networks") };
+    let weights = meta.weights();
+    if weights[0] >= 1.0 {
+        return format!("model: {nets} alone (no combination)");
+    }
+    let names = member_names(meta.season);
+    let parts: Vec<String> =
+        (0..4).filter(|&i| weights[i] > 1e-9).map(|i| format!("{} {:.2}", names[i], weights[i])).collect();
+    format!("model: {nets}, combined: {} (chosen on the validation split)", parts.join(", "))
 }
 
 /// `{"model":{..},"persistence":{..},"seasonal_naive":{..},"season":m,"origins":n[,"per_step":[..]]}`.

@@ -123,6 +123,8 @@ fn multi_step_reports_every_step_and_plots_the_last() {
     let model = dir.path().join("m.safetensors");
     let table = ok(&rnn(&["evaluate", "--model", p(&model), "--data", p(&csv), "--season", "6"]));
     assert!(table.contains("m = 6") && table.contains("step"), "{table}");
+    // the report says what its "model" row is
+    assert!(table.contains("\nmodel: one network"), "{table}");
     let out = ok(&rnn(&["forecast", "--model", p(&model), "--data", p(&csv)]));
     assert_eq!(out.lines().count(), 4, "{out}"); // the header and the horizon
     assert!(out.starts_with("date,value,value_lo80,value_hi80,value_lo95,value_hi95\n"), "{out}");
