@@ -237,11 +237,9 @@ fn combine<F: Float>(
             })
         })
         .collect();
-    let weights: Vec<String> =
-        (0..4).filter(|&i| c.weights[i] > 0.0).map(|i| format!("{} {:.2}", names[i], c.weights[i])).collect();
     say(format!(
         "combination: {} (validation RMSSE: {}; combined {:.3})",
-        weights.join(", "),
+        weights_text(meta.season, &c.weights),
         scores.join(", "),
         c.combined
     ));
@@ -447,10 +445,15 @@ fn model_line(meta: &ForecastMeta, networks: usize) -> String {
     if weights[0] >= 1.0 {
         return format!("model: {nets} alone (no combination)");
     }
-    let names = member_names(meta.season);
+    format!("model: {nets}, combined: {} (chosen on the validation split)", weights_text(meta.season, &weights))
+}
+
+/// The members with a weight, and their weights: `networks 0.33, Holt-Winters(12) 0.33, ...`.
+fn weights_text(season: usize, weights: &[f64; 4]) -> String {
+    let names = member_names(season);
     let parts: Vec<String> =
         (0..4).filter(|&i| weights[i] > 1e-9).map(|i| format!("{} {:.2}", names[i], weights[i])).collect();
-    format!("model: {nets}, combined: {} (chosen on the validation split)", parts.join(", "))
+    parts.join(", ")
 }
 
 /// `{"model":{..},"persistence":{..},"seasonal_naive":{..},"season":m,"origins":n[,"per_step":[..]]}`.
