@@ -15,7 +15,14 @@
 //!   one-thread estimate), the following jobs run on the calling thread alone for
 //!   `BACKOFF_MIN`, doubling on each losing window up to `BACKOFF_MAX` and halving on each
 //!   winning one; the pool is tried again after each back-off. So over time the pool is never
-//!   much slower than one thread, whatever else the machine runs.
+//!   much slower than one thread, whatever else the machine runs;
+//! - that estimate cannot see the calling thread itself lose its core: when the operating
+//!   system places it beside another busy process, its own parts and its wall time stretch
+//!   alike, and the window looks like a draw while the job runs at half speed. So the window
+//!   also asks the kernel (Linux's `/proc/thread-self/schedstat`) how long the calling thread
+//!   waited, runnable, for a core: more than `DELAYED` of the window loses it too. Backing off,
+//!   the workers go to sleep, a core falls idle and the scheduler moves the caller onto it, as
+//!   it would a one-thread run.
 //!
 //! `rayon` would do the splitting, but its global queue allocates a block every few dozen
 //! injected jobs, and the per-step loops of this crate promise (and test) no allocation at all.
@@ -44,6 +51,9 @@ const CALLER_SPIN: u32 = 1 << 10;
 const WINDOW: Duration = Duration::from_millis(30);
 /// A window whose jobs took longer than this times the one-thread estimate loses.
 const SLOWER: f64 = 0.97;
+/// A window in which the calling thread waited, runnable, for a core for more than this
+/// fraction of it loses.
+const DELAYED: f64 = 0.05;
 /// The first back-off, and the longest.
 const BACKOFF_MIN: Duration = Duration::from_millis(30);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
@@ -66,6 +76,9 @@ struct Shared {
     /// in nanoseconds (written only by the thread holding `turn`).
     window_wall: AtomicU64,
     window_alone: AtomicU64,
+    /// The current window's number and its start, in nanoseconds after `start`.
+    window_id: AtomicU64,
+    window_start: AtomicU64,
     start: Instant,
 }
 
@@ -75,6 +88,24 @@ static THREADS: OnceLock<usize> = OnceLock::new();
 thread_local! {
     /// Whether this thread is running a part (or is a worker): a `run` from here runs inline.
     static BUSY: Cell<bool> = const { Cell::new(false) };
+    /// The window this thread started and its run delay then (see [`run_delay`]).
+    static WINDOW_DELAY: Cell<Option<(u64, u64)>> = const { Cell::new(None) };
+}
+
+/// Nanoseconds the calling thread has spent runnable but waiting for a core (the second field
+/// of Linux's `/proc/thread-self/schedstat`), or `None` where the kernel does not say. Reads
+/// into a stack buffer: no allocation (the path is short enough for std's stack C string).
+fn run_delay() -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::io::Read;
+        let mut file = std::fs::File::open("/proc/thread-self/schedstat").ok()?;
+        let mut buf = [0u8; 96];
+        let n = file.read(&mut buf).ok()?;
+        std::str::from_utf8(&buf[..n]).ok()?.split_ascii_whitespace().nth(1)?.parse().ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
 }
 
 /// The thread count from `RNN_NUM_THREADS`: `None` when unset, an error message when it is
@@ -111,6 +142,8 @@ fn shared() -> &'static Shared {
             backoff: AtomicU64::new(0),
             window_wall: AtomicU64::new(0),
             window_alone: AtomicU64::new(0),
+            window_id: AtomicU64::new(0),
+            window_start: AtomicU64::new(0),
             start: Instant::now(),
         }));
         for w in 1..threads() {
@@ -151,15 +184,32 @@ impl Shared {
     }
 
     /// Books a job of `parts` parts, of which the caller ran `mine` in `own`, that took `wall`
-    /// and ended at `end`; at the end of a window, judges it (see the module docs).
-    fn judge(&self, parts: usize, mine: usize, own: Duration, wall: Duration, end: Instant) {
+    /// and ended at `end`; at the end of a window, judges it (see the module docs). `delay`
+    /// reads the calling thread's run delay ([`run_delay`]; the tests pass their own), once at
+    /// each window's start and end.
+    fn judge(
+        &self,
+        parts: usize,
+        mine: usize,
+        own: Duration,
+        wall: Duration,
+        end: Instant,
+        delay: impl Fn() -> Option<u64>,
+    ) {
         if mine == 0 {
             // the workers took every part: no estimate of the caller alone, and no wait
             return;
         }
         let alone = own.as_nanos() as f64 / mine as f64 * parts as f64;
         let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        let wall = self.window_wall.load(Ordering::Relaxed).saturating_add(nanos(wall));
+        let booked = self.window_wall.load(Ordering::Relaxed);
+        if booked == 0 {
+            // a new window: note when, and this thread's run delay
+            let id = self.window_id.fetch_add(1, Ordering::Relaxed) + 1;
+            self.window_start.store(self.nanos(end - wall), Ordering::Relaxed);
+            WINDOW_DELAY.set(delay().map(|d| (id, d)));
+        }
+        let wall = booked.saturating_add(nanos(wall));
         let alone = self.window_alone.load(Ordering::Relaxed).saturating_add(alone as u64);
         if wall < nanos(WINDOW) {
             self.window_wall.store(wall, Ordering::Relaxed);
@@ -168,8 +218,16 @@ impl Shared {
         }
         self.window_wall.store(0, Ordering::Relaxed);
         self.window_alone.store(0, Ordering::Relaxed);
+        // the share of the window this thread waited for a core (if it started the window)
+        let waited = match (WINDOW_DELAY.take(), delay()) {
+            (Some((id, before)), Some(after)) if id == self.window_id.load(Ordering::Relaxed) => {
+                let span = self.nanos(end).saturating_sub(self.window_start.load(Ordering::Relaxed)).max(1);
+                after.saturating_sub(before) as f64 / span as f64
+            }
+            _ => 0.0,
+        };
         let backoff = self.backoff.load(Ordering::Relaxed);
-        if (alone as f64) < SLOWER * wall as f64 {
+        if (alone as f64) < SLOWER * wall as f64 || waited > DELAYED {
             let next = (backoff * 2).clamp(nanos(BACKOFF_MIN), nanos(BACKOFF_MAX));
             self.backoff.store(next, Ordering::Relaxed);
             self.resume_at.store(self.nanos(end).saturating_add(next), Ordering::Relaxed);
@@ -207,7 +265,7 @@ pub fn run<G: Fn(usize) + Sync>(f: &G) {
         helped = Instant::now();
     });
     let end = Instant::now();
-    shared.judge(n, mine, helped - start, end - start, end);
+    shared.judge(n, mine, helped - start, end - start, end, run_delay);
 }
 
 /// [`run`] on the calling thread: every part in order; a panic is resumed after the last.
@@ -290,6 +348,8 @@ mod tests {
             backoff: AtomicU64::new(0),
             window_wall: AtomicU64::new(0),
             window_alone: AtomicU64::new(0),
+            window_id: AtomicU64::new(0),
+            window_start: AtomicU64::new(0),
             start,
         };
         let us = Duration::from_micros;
@@ -300,7 +360,7 @@ mod tests {
             let jobs = WINDOW.as_micros() as u64 / wall.as_micros() as u64 + 1;
             for _ in 0..jobs {
                 end += wall;
-                shared.judge(2, 1, own, wall, end);
+                shared.judge(2, 1, own, wall, end, || None);
             }
             end
         };
@@ -322,8 +382,50 @@ mod tests {
         assert_eq!(shared.backoff.load(Ordering::Relaxed), 0);
         // the workers took every part: nothing is booked
         let booked = shared.window_wall.load(Ordering::Relaxed);
-        shared.judge(2, 0, us(0), us(10_000), end);
+        shared.judge(2, 0, us(0), us(10_000), end, || None);
         assert_eq!(shared.window_wall.load(Ordering::Relaxed), booked);
+    }
+
+    #[test]
+    fn a_window_in_which_the_caller_waited_for_a_core_backs_off() {
+        use super::{Pool, Shared, WINDOW};
+        use std::cell::Cell;
+        use std::sync::Mutex;
+        use std::sync::atomic::AtomicU64;
+        use std::time::{Duration, Instant};
+        let start = Instant::now();
+        let shared = Shared {
+            pool: Pool::new(1, 1),
+            turn: Mutex::new(()),
+            resume_at: AtomicU64::new(0),
+            backoff: AtomicU64::new(0),
+            window_wall: AtomicU64::new(0),
+            window_alone: AtomicU64::new(0),
+            window_id: AtomicU64::new(0),
+            window_start: AtomicU64::new(0),
+            start,
+        };
+        // jobs of 2 parts taking 100 us, the caller's part 50 us: a draw by the estimate; the
+        // caller's run delay grows by `waited` of each job's wall time
+        let us = Duration::from_micros;
+        let mut end = start;
+        let mut window = |waited: f64| {
+            let delay = Cell::new(0u64);
+            let jobs = WINDOW.as_micros() as u64 / 100 + 1;
+            for _ in 0..jobs {
+                end += us(100);
+                delay.set(delay.get() + (100_000.0 * waited) as u64);
+                shared.judge(2, 1, us(50), us(100), end, || Some(delay.get()));
+            }
+            end
+        };
+        // 2% of the time waiting (a wake-up now and then): the pool stays on
+        assert!(!shared.backing_off(window(0.02)));
+        // half of it: the caller shares its core with another busy thread
+        assert!(shared.backing_off(window(0.5)));
+        // and the kernel says (Linux): the delay is read without allocating
+        #[cfg(target_os = "linux")]
+        assert!(super::run_delay().is_some());
     }
 
     #[test]
