@@ -135,17 +135,8 @@ pub fn threads() -> usize {
 
 fn shared() -> &'static Shared {
     SHARED.get_or_init(|| {
-        let shared: &'static Shared = Box::leak(Box::new(Shared {
-            pool: Pool::new(WORKER_SPIN, CALLER_SPIN),
-            turn: Mutex::new(()),
-            resume_at: AtomicU64::new(0),
-            backoff: AtomicU64::new(0),
-            window_wall: AtomicU64::new(0),
-            window_alone: AtomicU64::new(0),
-            window_id: AtomicU64::new(0),
-            window_start: AtomicU64::new(0),
-            start: Instant::now(),
-        }));
+        let shared: &'static Shared =
+            Box::leak(Box::new(Shared::new(Pool::new(WORKER_SPIN, CALLER_SPIN), Instant::now())));
         for w in 1..threads() {
             let spawned = std::thread::Builder::new().name(format!("rnn-worker-{w}")).spawn(move || {
                 BUSY.set(true);
@@ -175,6 +166,20 @@ impl Drop for Busy {
 }
 
 impl Shared {
+    fn new(pool: Pool, start: Instant) -> Self {
+        Shared {
+            pool,
+            turn: Mutex::new(()),
+            resume_at: AtomicU64::new(0),
+            backoff: AtomicU64::new(0),
+            window_wall: AtomicU64::new(0),
+            window_alone: AtomicU64::new(0),
+            window_id: AtomicU64::new(0),
+            window_start: AtomicU64::new(0),
+            start,
+        }
+    }
+
     fn nanos(&self, t: Instant) -> u64 {
         u64::try_from(t.duration_since(self.start).as_nanos()).unwrap_or(u64::MAX)
     }
@@ -337,21 +342,9 @@ mod tests {
     #[test]
     fn a_window_slower_than_one_thread_backs_off_and_winning_ones_undo_it() {
         use super::{BACKOFF_MAX, BACKOFF_MIN, Pool, Shared, WINDOW};
-        use std::sync::Mutex;
-        use std::sync::atomic::AtomicU64;
         use std::time::{Duration, Instant};
         let start = Instant::now();
-        let shared = Shared {
-            pool: Pool::new(1, 1),
-            turn: Mutex::new(()),
-            resume_at: AtomicU64::new(0),
-            backoff: AtomicU64::new(0),
-            window_wall: AtomicU64::new(0),
-            window_alone: AtomicU64::new(0),
-            window_id: AtomicU64::new(0),
-            window_start: AtomicU64::new(0),
-            start,
-        };
+        let shared = Shared::new(Pool::new(1, 1), start);
         let us = Duration::from_micros;
         // a window of jobs of 2 parts that take 100 us each: the caller's part took 50 us, so
         // alone it would take 100 us: a draw (not slower), so no back-off
@@ -390,21 +383,9 @@ mod tests {
     fn a_window_in_which_the_caller_waited_for_a_core_backs_off() {
         use super::{Pool, Shared, WINDOW};
         use std::cell::Cell;
-        use std::sync::Mutex;
-        use std::sync::atomic::AtomicU64;
         use std::time::{Duration, Instant};
         let start = Instant::now();
-        let shared = Shared {
-            pool: Pool::new(1, 1),
-            turn: Mutex::new(()),
-            resume_at: AtomicU64::new(0),
-            backoff: AtomicU64::new(0),
-            window_wall: AtomicU64::new(0),
-            window_alone: AtomicU64::new(0),
-            window_id: AtomicU64::new(0),
-            window_start: AtomicU64::new(0),
-            start,
-        };
+        let shared = Shared::new(Pool::new(1, 1), start);
         // jobs of 2 parts taking 100 us, the caller's part 50 us: a draw by the estimate; the
         // caller's run delay grows by `waited` of each job's wall time
         let us = Duration::from_micros;
