@@ -94,6 +94,15 @@ impl Default for ModuleNames {
 impl ModuleNames {
     /// A tensor's name in the file from its name in a model file (`rnn.weight_ih_l0` ->
     /// `encoder.weight_ih_l0`); other names unchanged.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::model_file::ModuleNames;
+    /// let names = ModuleNames { rnn: "encoder".into(), head: "fc".into() };
+    /// assert_eq!(names.rename("rnn.weight_hh_l0_reverse"), "encoder.weight_hh_l0_reverse");
+    /// assert_eq!(names.rename("head.weight"), "fc.weight");
+    /// assert_eq!(names.rename("optim.step"), "optim.step"); // not a parameter: unchanged
+    /// ```
     pub fn rename(&self, name: &str) -> String {
         let with =
             |module: &str, rest: &str| if module.is_empty() { rest.to_string() } else { format!("{module}.{rest}") };

@@ -33,6 +33,15 @@ pub enum Nonlinearity {
 
 impl Nonlinearity {
     /// The name used in model files and on the command line.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Nonlinearity;
+    /// assert_eq!(Nonlinearity::Relu.name(), "relu");
+    /// // the name parses back
+    /// assert_eq!(Nonlinearity::Sigmoid.name().parse::<Nonlinearity>()?, Nonlinearity::Sigmoid);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Nonlinearity::Tanh => "tanh",

@@ -58,6 +58,14 @@ impl GradFlow {
     }
 
     /// Steps recorded.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::RnnConfig;
+    /// use rnn::nn::flow::GradFlow;
+    /// let flow = GradFlow::new(&RnnConfig::new(2, 4), 5);
+    /// assert_eq!(flow.seq_len(), 5);
+    /// ```
     pub fn seq_len(&self) -> usize {
         self.h.ncols()
     }

@@ -54,6 +54,14 @@ pub enum Init {
 
 impl Init {
     /// The name used on the command line.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Init;
+    /// assert_eq!(Init::GlorotUniform.name(), "glorot");
+    /// assert_eq!(Init::GlorotUniform.name().parse::<Init>()?, Init::GlorotUniform);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Init::PyTorch => "pytorch",
