@@ -189,6 +189,15 @@ impl Transformation {
     }
 
     /// z → y.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::{Kind, Transformation};
+    /// let log = Transformation { kind: Kind::Residual, log: true };
+    /// assert!((log.inverse(2.0) - 2f64.exp()).abs() < 1e-12); // a forecast of ln y back to y
+    /// let plain = Transformation { kind: Kind::Zscore, log: false };
+    /// assert_eq!(plain.inverse(3.5), 3.5);
+    /// ```
     pub fn inverse(&self, z: f64) -> f64 {
         if self.log { z.exp() } else { z }
     }
