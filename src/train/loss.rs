@@ -38,6 +38,14 @@ pub enum Loss {
 
 impl Loss {
     /// The name used on the command line and in logs.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::loss::Loss;
+    /// assert_eq!(Loss::Mae.name(), "mae");
+    /// assert_eq!(Loss::Mae.name().parse::<Loss>()?, Loss::Mae);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Loss::Mse => "mse",

@@ -102,6 +102,14 @@ impl Schedule {
     }
 
     /// Sets the number of warm-up steps.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::schedule::{Schedule, ScheduleKind};
+    /// let s = Schedule::new(ScheduleKind::Constant).with_warmup(2);
+    /// // the rate climbs linearly to the base rate over 2 steps, then stays there
+    /// assert_eq!([s.lr(0.1, 0), s.lr(0.1, 1), s.lr(0.1, 2)], [0.05, 0.1, 0.1]);
+    /// ```
     pub fn with_warmup(mut self, warmup_steps: usize) -> Self {
         self.warmup_steps = warmup_steps;
         self
