@@ -58,13 +58,13 @@ pub const PREFIX: &str = "ensemble.";
 /// # let (meta, models) = rnn::tasks::forecast::select::<f32>(&plan, &table, &[1, 2], |meta, seed, _, _| {
 /// #     Model::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, seed)
 /// # })?;
-// networks 1.. of the forecaster, each with its own seed (and maybe transformation)
-for (k, member) in meta.ensemble.iter().enumerate() {
-    assert_eq!(member.series.len(), table.series.len());
-    assert_eq!(meta.member(k + 1).transform, member.transform);
-}
-assert!(meta.ensemble.iter().any(|m| m.seed == 2));
-# Ok::<(), rnn::Error>(())
+/// // networks 1.. of the forecaster, each with its own seed (and maybe transformation)
+/// for (k, member) in meta.ensemble.iter().enumerate() {
+///     assert_eq!(member.series.len(), table.series.len());
+///     assert_eq!(meta.member(k + 1).transform, member.transform);
+/// }
+/// assert!(meta.ensemble.iter().any(|m| m.seed == 2));
+/// # Ok::<(), rnn::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Member {
@@ -305,21 +305,21 @@ fn mean_of<F: Float>(members: &[&Trained<F>]) -> Vec<Vec<Vec<f64>>> {
 /// #     .join("\n");
 /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
 /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
-use rnn::tasks::forecast::{Part, select};
-use rnn::train::{Silent, TrainConfig, Trainer};
-use rnn::{Init, Model, ModelConfig, RnnConfig};
-let (meta, models) = select::<f32>(&plan, &table, &[1, 2], |meta, seed, train, val| {
-    let config = ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) };
-    let mut trainer = Trainer::new(Model::new(config, Init::PyTorch, seed)?, TrainConfig::default().with_epochs(2).with_seed(seed))?;
-    trainer.fit_in_memory(train, Some(val), &mut Silent)?; // early stopping on the validation windows
-    Ok(trainer.into_final_model())
-})?;
-assert_eq!(models.len() % 2, 0); // both seeds of every transformation kept
-assert!(plan.candidates.contains(&meta.transform));
-// only now is the test split looked at
-let (scores, _) = meta.evaluate(&models, &table, Part::Test, None)?;
-assert!(scores.model.rmse.is_finite());
-# Ok::<(), rnn::Error>(())
+/// use rnn::tasks::forecast::{Part, select};
+/// use rnn::train::{Silent, TrainConfig, Trainer};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let (meta, models) = select::<f32>(&plan, &table, &[1, 2], |meta, seed, train, val| {
+///     let config = ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) };
+///     let mut trainer = Trainer::new(Model::new(config, Init::PyTorch, seed)?, TrainConfig::default().with_epochs(2).with_seed(seed))?;
+///     trainer.fit_in_memory(train, Some(val), &mut Silent)?; // early stopping on the validation windows
+///     Ok(trainer.into_final_model())
+/// })?;
+/// assert_eq!(models.len() % 2, 0); // both seeds of every transformation kept
+/// assert!(plan.candidates.contains(&meta.transform));
+/// // only now is the test split looked at
+/// let (scores, _) = meta.evaluate(&models, &table, Part::Test, None)?;
+/// assert!(scores.model.rmse.is_finite());
+/// # Ok::<(), rnn::Error>(())
 /// ```
 pub fn select<F: Float>(
     plan: &Plan,
