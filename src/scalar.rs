@@ -1,5 +1,20 @@
 //! The floating-point types the library computes in: `f32` (the default) and `f64` (for gradient
 //! checks).
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::{Float, Init, Model, ModelConfig, RnnConfig};
+//! // code generic over the precision, as the crate is
+//! fn last_output<F: Float>(seed: u64) -> rnn::Result<F> {
+//!     let model = Model::<F>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, seed)?;
+//!     let (y, _) = model.forward(Array3::from_elem((5, 1, 1), F::of(0.5)).view(), None)?;
+//!     Ok(y[[4, 0, 0]])
+//! }
+//! let (single, double) = (last_output::<f32>(0)?, last_output::<f64>(0)?);
+//! assert!((single.to_f64_lossless() - double).abs() < 1e-5);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use std::fmt::{Debug, Display};
 

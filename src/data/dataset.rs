@@ -1,5 +1,17 @@
 //! In-memory sequence datasets (`[N, T, I]` inputs with targets) and their mini-batches in the
 //! time-major layout the model computes in.
+//!
+//! # Example
+//! ```
+//! use ndarray::{Array2, Array3};
+//! use rnn::data::{Dataset, Targets};
+//! let x = Array3::<f32>::zeros((6, 5, 2)); // 6 sequences of 5 steps, 2 features: `[N, T, I]`
+//! let data = Dataset::new(x, Targets::Classes(Array2::zeros((6, 1))), None)?; // a class per sequence
+//! let (train, val) = (data.subset(&[0, 1, 2, 3]), data.subset(&[4, 5]));
+//! assert_eq!(train.batch(&[3, 0]).x.dim(), (5, 2, 2)); // `[T, B, I]`
+//! assert_eq!(val.len(), 2);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 

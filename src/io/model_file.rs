@@ -15,6 +15,19 @@
 //!
 //! A state_dict whose modules are named otherwise (`encoder.weight_ih_l0`, `fc.weight`) loads
 //! with [`LoadOptions::modules`]; [`state_dict_bytes`] writes one.
+//!
+//! # Example
+//! ```
+//! use rnn::{Init, Model, ModelConfig, RnnConfig, model_file};
+//! let path = std::env::temp_dir().join(format!("rnn-doc-model-file-{}.safetensors", std::process::id()));
+//! let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(3, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+//! model_file::save(&model, &path)?;
+//! // in Python: `safetensors.torch.load_file(path)` gives `rnn.weight_ih_l0`, ..., `head.bias`
+//! let loaded = model_file::load::<f32>(&path, &Default::default())?;
+//! assert_eq!(loaded.model, model);
+//! std::fs::remove_file(&path)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;

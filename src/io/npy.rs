@@ -1,4 +1,16 @@
 //! `.npy` arrays (NumPy's format, what PyTorch users save with `np.save`), float32 or float64.
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::io::npy;
+//! let path = std::env::temp_dir().join(format!("rnn-doc-npy-mod-{}.npy", std::process::id()));
+//! let x = Array3::<f32>::from_shape_fn((5, 2, 3), |(t, b, i)| (t + b + i) as f32); // np.load reads it
+//! npy::write(&path, x.view())?;
+//! assert_eq!(npy::read(&path)?.into_float::<f32>(), x.into_dyn());
+//! std::fs::remove_file(&path)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::io::BufWriter;
 use std::path::Path;

@@ -1,5 +1,16 @@
 //! The recurrent cell a layer runs (PyTorch's `RNNBase.mode`) and the element-wise gate math of
 //! the gated cells, shared by the sequence forward pass and the one-step [`crate::Stepper`].
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::{Cell, Init, Model, ModelConfig, RnnConfig};
+//! let cell: Cell = "gru".parse()?; // as on the command line
+//! let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(cell), output_size: None }, Init::PyTorch, 0)?;
+//! let (y, _) = model.forward(Array3::zeros((5, 1, 2)).view(), None)?;
+//! assert_eq!(y.dim(), (5, 1, 4));
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,5 +1,15 @@
 //! The hyper-parameters of a deep RNN ([`RnnConfig`]), with PyTorch's names and defaults, and
 //! their spelling in a model file.
+//!
+//! # Example
+//! ```
+//! use rnn::{Cell, RnnConfig};
+//! // nn.GRU(3, 4, num_layers=2, bidirectional=True)
+//! let config = RnnConfig::new(3, 4).with_cell(Cell::Gru).with_num_layers(2).with_bidirectional(true);
+//! config.validate()?;
+//! assert_eq!(config.output_width(), 8);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,16 @@
 //! The output head `y = V h + c`: PyTorch's `nn.Linear` on the top layer's hidden states.
+//!
+//! # Example
+//! ```
+//! use ndarray::array;
+//! use rnn::{Init, Linear};
+//! let mut head = Linear::<f64>::init(2, 1, Init::PyTorch, &mut rand::rng());
+//! head.weight = array![[1.0, -1.0]];
+//! head.bias = Some(array![0.5]);
+//! let z = head.forward(array![[3.0, 1.0], [0.0, 2.0]].view())?; // two hidden states
+//! assert_eq!(z, array![[2.5], [-1.5]]);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use crate::kernels::matmul;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMutD};

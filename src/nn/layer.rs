@@ -4,6 +4,15 @@
 //!
 //! Each cell's forward and backward passes are in `elman.rs`, `lstm.rs`, `gru.rs` and
 //! `indrnn.rs`.
+//!
+//! # Example
+//! ```
+//! use rnn::{Cell, Init, LayerParams};
+//! let p = LayerParams::<f32>::init(Cell::Lstm, 3, 4, None, true, Init::PyTorch, &mut rand::rng());
+//! let names: Vec<&str> = p.tensors().into_iter().map(|(n, _)| n).collect();
+//! assert_eq!(names, ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]); // PyTorch's order
+//! assert_eq!(p.weight_ih.dim(), (16, 3)); // gates i, f, g, o stacked
+//! ```
 
 use crate::kernels::{Epilogue, Mat, PackedRef, gemm_then};
 use ndarray::{

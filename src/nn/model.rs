@@ -1,4 +1,15 @@
 //! A deep RNN with an optional output head: the unit a model file holds.
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::{Init, Model, ModelConfig, RnnConfig};
+//! // nn.RNN(3, 4) followed by nn.Linear(4, 2)
+//! let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(3, 4), output_size: Some(2) }, Init::PyTorch, 0)?;
+//! let (y, h_n) = model.forward(Array3::zeros((5, 1, 3)).view(), None)?;
+//! assert_eq!((y.dim(), h_n.dim()), ((5, 1, 2), (1, 1, 4)));
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use ndarray::{Array3, ArrayView3, ArrayViewD, ArrayViewMutD, s};
 use rand::{Rng, SeedableRng};

@@ -2,6 +2,17 @@
 //! weights are packed for the per-step products once, when the predictor is made, as ONNX
 //! Runtime packs a model's weights when it opens a session, rather than on every call of
 //! [`Model::forward`].
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::{Init, Model, ModelConfig, Predictor, RnnConfig};
+//! let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+//! let predictor = Predictor::new(&model);
+//! let x = Array3::<f32>::ones((5, 3, 2));
+//! assert_eq!(predictor.forward(x.view(), None)?, model.forward(x.view(), None)?);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use ndarray::{Array3, ArrayView3};
 

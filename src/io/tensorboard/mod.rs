@@ -5,6 +5,21 @@
 //! (length, masked CRC32C, data, masked CRC32C), each holding one `Event` protocol
 //! buffer; the first says `file_version: "brain.Event:2"`. Histograms use
 //! TensorFlow's default exponential buckets ([`Histogram`]).
+//!
+//! # Example
+//! ```
+//! use rnn::io::tensorboard::SummaryWriter;
+//! let dir = std::env::temp_dir().join(format!("rnn-doc-tb-mod-{}", std::process::id()));
+//! let mut writer = SummaryWriter::create(&dir)?; // `tensorboard --logdir DIR` shows it
+//! for step in 1..=3 {
+//!     writer.add_scalar("loss/train", 1.0 / step as f64, step)?;
+//! }
+//! writer.flush()?;
+//! assert!(std::fs::metadata(writer.path())?.len() > 0);
+//! drop(writer);
+//! std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod histogram;
 // Not API: the encoding ([`SummaryWriter`] is); public for the tests that decode event files.

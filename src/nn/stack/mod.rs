@@ -3,6 +3,19 @@
 //! only) and optional bidirectionality, laid out exactly as PyTorch's `nn.RNN`; optionally,
 //! residual connections ([`RnnConfig::residual`]): a layer whose input is as wide as its
 //! output outputs `h_t + input_t`, dropout applying to the sum.
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::{Init, Rnn, RnnConfig};
+//! let rnn = Rnn::<f64>::new(RnnConfig::new(2, 4).with_num_layers(2), Init::PyTorch, 0)?;
+//! let x = Array3::<f64>::ones((5, 3, 2)); // [seq_len, batch, input_size]
+//! let trace = rnn.forward_trace(x.view(), None)?;
+//! let grads = rnn.backward(&trace, Array3::ones(trace.output().raw_dim()).view(), None)?; // L = Σ output
+//! assert_eq!(grads.layers.len(), 2);
+//! assert_eq!(grads.layers[0].weight_ih.dim(), (4, 2));
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use ndarray::{Array3, ArrayView3, ArrayViewD, ArrayViewMutD, Axis, CowArray, Ix3, s};
 use rand::Rng;

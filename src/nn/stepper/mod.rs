@@ -1,5 +1,19 @@
 //! Streaming inference: advance a (unidirectional) model one time step per call, for one or
 //! many streams, holding the hidden state between calls and allocating nothing per step.
+//!
+//! # Example
+//! ```
+//! use ndarray::Array2;
+//! use rnn::{Init, Model, ModelConfig, RnnConfig, Stepper};
+//! let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+//! let mut stepper = Stepper::new(&model, 1)?; // one stream
+//! for t in 0..5 {
+//!     let x_t = Array2::from_elem((1, 2), t as f32); // the input as it arrives
+//!     let y_t = stepper.step(x_t.view())?;
+//!     assert_eq!(y_t.dim(), (1, 1));
+//! }
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 mod part;
 

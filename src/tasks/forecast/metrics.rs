@@ -9,6 +9,17 @@
 //!
 //! Baselines from an origin t (the last value known) for steps k = 1..H: persistence
 //! ŷ_{t+k} = y_t; seasonal naive ŷ_{t+k} = y_{t+k−m⌈k/m⌉} (the value one season back).
+//!
+//! # Example
+//! ```
+//! use rnn::tasks::forecast::metrics::{mase_scale, scores};
+//! let train = [10.0, 12.0, 11.0, 13.0, 12.0];
+//! let (actual, forecast) = ([14.0, 13.0], [13.0, 13.5]);
+//! let s = scores(&actual, &forecast, mase_scale(&train, 1));
+//! assert_eq!(s.mae, 0.75);
+//! assert!(s.mase < 1.0); // better than the naive forecast was in sample
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use serde::{Deserialize, Serialize};
 

@@ -4,6 +4,27 @@
 //! training split alone. The transformations' statistics (normalisation) stay those of the
 //! training split, and the combination's weights and the intervals' widths stay those chosen on
 //! the validation split.
+//!
+//! # Example
+//! ```
+//! # use rnn::tasks::forecast::{Plan, Settings, table};
+//! # let csv: String = std::iter::once("year,value".to_string())
+//! #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+//! #     .collect::<Vec<_>>()
+//! #     .join("\n");
+//! # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+//! # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+//! # let mut meta = plan.meta(&table, plan.candidates[0])?;
+//! use rnn::tasks::forecast::Refit;
+//! use rnn::train::TrainConfig;
+//! use rnn::{Init, Model, ModelConfig, RnnConfig};
+//! let config = ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) };
+//! let trained = vec![Model::<f32>::new(config, Init::PyTorch, 3)?]; // kept at epoch 2, say
+//! meta.refit = Some(Refit { config: TrainConfig::default(), init: Init::PyTorch, forget_bias: None, chrono: None, seeds: vec![3], epochs: vec![2] });
+//! let refitted = meta.refit(&trained, &table, None, &mut |_| {})?; // on all 60 rows
+//! assert_eq!(refitted[0].config(), trained[0].config());
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

@@ -14,6 +14,15 @@
 //! deviation of its first differences there; features (covariates) are z-scored with their
 //! training mean and deviation. `log` (ln y, for positive series whose swings grow with their
 //! level) turns differences into ratios.
+//!
+//! # Example
+//! ```
+//! use rnn::tasks::forecast::{Kind, Transformation};
+//! let t: Transformation = "log-residual".parse()?;
+//! assert_eq!((t.kind, t.log), (Kind::Residual, true));
+//! assert!((t.inverse(t.forward(120.0)) - 120.0).abs() < 1e-9);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
