@@ -7,7 +7,8 @@
 //! use rnn::nn::flow::GradFlow;
 //! use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
 //! let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
-//! let trace = model.forward_eval(Array3::<f64>::ones((5, 1, 1)).view(), None, Readout::EveryStep)?;
+//! let x = Array3::<f64>::ones((5, 1, 1));
+//! let trace = model.forward_eval(x.view(), None, Readout::EveryStep)?;
 //! let mut dy = Array3::<f64>::zeros(trace.y().raw_dim());
 //! dy[[4, 0, 0]] = 1.0; // a loss on the last step only
 //! let mut flow = GradFlow::new(model.rnn.config(), 5);

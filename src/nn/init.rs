@@ -5,7 +5,7 @@
 //! use rnn::{Init, Model, ModelConfig, RnnConfig};
 //! let config = ModelConfig { rnn: RnnConfig::new(2, 4), output_size: None };
 //! let a = Model::<f32>::new(config.clone(), Init::Identity, 1)?;
-//! assert_eq!(a.rnn.layers()[0].weight_hh, ndarray::Array2::eye(4)); // IRNN
+//! assert_eq!(a.rnn.layers()[0].weight_hh, ndarray::Array2::<f32>::eye(4)); // IRNN
 //! // the same seed gives the same numbers
 //! assert_eq!(Model::<f32>::new(config.clone(), Init::PyTorch, 7)?, Model::<f32>::new(config, Init::PyTorch, 7)?);
 //! # Ok::<(), rnn::Error>(())
