@@ -1,4 +1,16 @@
 //! The library's error type.
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::{Error, Init, Model, ModelConfig, RnnConfig};
+//! let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(3, 4), output_size: None }, Init::PyTorch, 0)?;
+//! match model.forward(Array3::zeros((5, 1, 2)).view(), None) {
+//!     Err(Error::Shape { what, got, .. }) => assert_eq!((what.as_str(), got), ("input", vec![5, 1, 2])),
+//!     other => panic!("expected a shape error, got {other:?}"),
+//! }
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use std::path::PathBuf;
 

@@ -1,5 +1,20 @@
 //! The floating-point types the library computes in: `f32` (the default) and `f64` (for gradient
 //! checks).
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::{Float, Init, Model, ModelConfig, RnnConfig};
+//! // code generic over the precision, as the crate is
+//! fn last_output<F: Float>(seed: u64) -> rnn::Result<F> {
+//!     let model = Model::<F>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, seed)?;
+//!     let (y, _) = model.forward(Array3::from_elem((5, 1, 1), F::of(0.5)).view(), None)?;
+//!     Ok(y[[4, 0, 0]])
+//! }
+//! let (single, double) = (last_output::<f32>(0)?, last_output::<f64>(0)?);
+//! assert!((single.to_f64_lossless() - double).abs() < 1e-5);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use std::fmt::{Debug, Display};
 
@@ -56,20 +71,75 @@ pub trait Float:
     /// The safetensors dtype this type is stored as.
     const DTYPE: safetensors::Dtype;
     /// Converts from `f64` (rounding for `f32`).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Float;
+    /// fn half<F: Float>() -> F {
+    ///     F::of(0.5) // a constant in generic code
+    /// }
+    /// assert_eq!((half::<f32>(), half::<f64>()), (0.5f32, 0.5f64));
+    /// assert_eq!(f32::of(0.1), 0.1f32); // rounded to the nearest f32
+    /// ```
     fn of(v: f64) -> Self;
     /// Widens to `f64`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Float;
+    /// assert_eq!(0.1f32.to_f64_lossless(), 0.1f32 as f64); // exact, not 0.1
+    /// assert_eq!(0.1f64.to_f64_lossless(), 0.1);
+    /// ```
     fn to_f64_lossless(self) -> f64;
     /// Appends the little-endian bytes of `self` to `out`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Float;
+    /// let mut out = Vec::new();
+    /// for v in [1.0f32, -2.5] {
+    ///     v.push_le_bytes(&mut out); // a tensor's raw data, as safetensors stores it
+    /// }
+    /// assert_eq!(out.len(), 8);
+    /// assert_eq!(&out[4..], (-2.5f32).to_le_bytes());
+    /// ```
     fn push_le_bytes(self, out: &mut Vec<u8>);
     /// The view as a [`FloatView`], for code that is not generic over the float type.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::arr1;
+    /// use rnn::{Float, FloatView};
+    /// fn largest(view: FloatView<'_>) -> f64 {
+    ///     view.iter_f64().fold(f64::NEG_INFINITY, f64::max)
+    /// }
+    /// let a = arr1(&[1.0f32, 3.0, 2.0]).into_dyn();
+    /// assert_eq!(largest(f32::float_view(a.view())), 3.0);
+    /// ```
     fn float_view(view: ArrayViewD<'_, Self>) -> FloatView<'_>;
     /// `tanh`, branch-free so loops over slices vectorise: for `f32` computed in `f64` from a
     /// polynomial `exp` and rounded once ([`tanh_f32`], max error 0.5 ulp / 3e-8 on a dense grid
     /// of [-10, 10], like PyTorch's); for `f64` the exact `tanh`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Float;
+    /// assert!((0.5f32.tanh_fast() - 0.5f32.tanh()).abs() <= f32::EPSILON);
+    /// assert_eq!(0.5f64.tanh_fast(), 0.5f64.tanh());
+    /// assert_eq!(30.0f32.tanh_fast(), 1.0);
+    /// ```
     fn tanh_fast(self) -> Self;
     /// The logistic sigmoid `1 / (1 + e^-x)`, branch-free like [`Float::tanh_fast`]: for `f32`
     /// [`sigmoid_f32`] (max error 0.5 ulp on [-10, 10]); for `f64` the formula with the exact
     /// `exp`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Float;
+    /// assert_eq!(0.0f64.sigmoid_fast(), 0.5);
+    /// let s = 2.0f32.sigmoid_fast();
+    /// assert!((s - 1.0 / (1.0 + (-2.0f32).exp())).abs() <= f32::EPSILON);
+    /// ```
     fn sigmoid_fast(self) -> Self;
 }
 
@@ -150,6 +220,14 @@ pub enum FloatView<'a> {
 
 impl FloatView<'_> {
     /// Number of elements.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{ArrayD, IxDyn};
+    /// use rnn::Float;
+    /// let a = ArrayD::<f64>::zeros(IxDyn(&[3, 4]));
+    /// assert_eq!(f64::float_view(a.view()).len(), 12);
+    /// ```
     pub fn len(&self) -> usize {
         match self {
             FloatView::F32(v) => v.len(),
@@ -158,11 +236,27 @@ impl FloatView<'_> {
     }
 
     /// Whether there is no element.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{ArrayD, IxDyn};
+    /// use rnn::Float;
+    /// let a = ArrayD::<f32>::zeros(IxDyn(&[0, 4]));
+    /// assert!(f32::float_view(a.view()).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{ArrayD, IxDyn};
+    /// use rnn::Float;
+    /// let a = ArrayD::<f32>::zeros(IxDyn(&[3, 4]));
+    /// assert_eq!(f32::float_view(a.view()).shape(), &[3, 4]);
+    /// ```
     pub fn shape(&self) -> &[usize] {
         match self {
             FloatView::F32(v) => v.shape(),

@@ -3,6 +3,14 @@
 //!
 //! The products split across this crate's pool ([`crate::compute::pool`]); `ndarray`'s own GEMM
 //! runs single-threaded (only a few small, once-per-call products use it).
+//!
+//! # Example
+//! ```
+//! // the number of threads the products use (the first call of a process sets it)
+//! let n = rnn::threads::init(None)?;
+//! assert!(n >= 1);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use crate::compute::pool;
 use crate::{Error, Result};

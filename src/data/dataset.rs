@@ -1,5 +1,17 @@
 //! In-memory sequence datasets (`[N, T, I]` inputs with targets) and their mini-batches in the
 //! time-major layout the model computes in.
+//!
+//! # Example
+//! ```
+//! use ndarray::{Array2, Array3};
+//! use rnn::data::{Dataset, Targets};
+//! let x = Array3::<f32>::zeros((6, 5, 2)); // 6 sequences of 5 steps, 2 features: `[N, T, I]`
+//! let data = Dataset::new(x, Targets::Classes(Array2::zeros((6, 1))), None)?; // a class per sequence
+//! let (train, val) = (data.subset(&[0, 1, 2, 3]), data.subset(&[4, 5]));
+//! assert_eq!(train.batch(&[3, 0]).x.dim(), (5, 2, 2)); // `[T, B, I]`
+//! assert_eq!(val.len(), 2);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 
@@ -93,19 +105,66 @@ pub struct Batch<F = f32> {
 
 impl<F: Float> Batch<F> {
     /// The sequences in the batch.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// let x = Array3::<f32>::zeros((5, 3, 1));
+    /// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+    /// assert_eq!(data.batch(&[4, 0, 2]).len(), 3);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.x.shape()[1]
     }
     /// Whether the batch is empty.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// let x = Array3::<f32>::zeros((5, 3, 1));
+    /// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+    /// assert!(data.batch(&[]).is_empty());
+    /// assert!(!data.batch(&[1]).is_empty());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
     /// The target steps (`T` for a target at every step, 1 for the last step only).
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{Array2, Array3};
+    /// use rnn::data::{Dataset, Targets};
+    /// let x = Array3::<f32>::zeros((4, 6, 2));
+    /// let every = Dataset::new(x.clone(), Targets::Classes(Array2::zeros((4, 6))), None)?;
+    /// let last = Dataset::new(x, Targets::Classes(Array2::zeros((4, 1))), None)?;
+    /// assert_eq!(every.batch(&[0, 1]).target_steps(), 6);
+    /// assert_eq!(last.batch(&[0, 1]).target_steps(), 1);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn target_steps(&self) -> usize {
         // a batch's targets are time-major: their first axis is the steps
         self.targets.rows()
     }
     /// The targets of steps `range` (a per-step target) as the loss takes them.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{Array2, Array3};
+    /// use rnn::data::{Dataset, Targets};
+    /// use rnn::loss::TargetView;
+    /// let x = Array3::<f32>::zeros((3, 4, 1));
+    /// let classes = Array2::from_shape_fn((3, 4), |(n, t)| n + t);
+    /// let batch = Dataset::new(x, Targets::Classes(classes), None)?.batch(&[2, 0]);
+    /// // steps 1 and 2 of a truncated-BPTT window, time-major `[steps, batch]`
+    /// let TargetView::Classes(c) = batch.target_view(1..3) else { unreachable!() };
+    /// assert_eq!(c, ndarray::arr2(&[[3, 1], [4, 2]]));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn target_view(&self, range: std::ops::Range<usize>) -> TargetView<'_, F> {
         match &self.targets {
             Targets::Values(v) => TargetView::Values(v.slice(s![range, .., ..])),
@@ -113,6 +172,17 @@ impl<F: Float> Batch<F> {
         }
     }
     /// The mask of steps `range`.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// let x = Array3::<f32>::zeros((2, 3, 1));
+    /// let mask = ndarray::arr2(&[[0.0, 1.0, 1.0], [0.0, 0.0, 1.0]]); // `[N, T]`
+    /// let batch = Dataset::new(x.clone(), Targets::Values(x), Some(mask))?.batch(&[0, 1]);
+    /// assert_eq!(batch.mask_view(1..3).map(|m| m.to_owned()), Some(ndarray::arr2(&[[1.0, 0.0], [1.0, 1.0]])));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn mask_view(&self, range: std::ops::Range<usize>) -> Option<ArrayView2<'_, F>> {
         self.mask.as_ref().map(|m| m.slice(s![range, ..]))
     }
@@ -182,26 +252,87 @@ impl<F: Float> Dataset<F> {
     }
 
     /// Number of sequences.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// let x = Array3::<f32>::zeros((5, 4, 2)); // 5 sequences of 4 steps, 2 features
+    /// let data = Dataset::new(x, Targets::Values(Array3::zeros((5, 1, 1))), None)?;
+    /// assert_eq!(data.len(), 5);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.inputs.shape()[0]
     }
     /// Whether there are no sequences (never true for a constructed dataset).
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// let x = Array3::<f32>::zeros((5, 4, 2)); // 5 sequences of 4 steps, 2 features
+    /// let data = Dataset::new(x, Targets::Values(Array3::zeros((5, 1, 1))), None)?;
+    /// assert!(!data.is_empty());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
     /// Steps per sequence.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// let x = Array3::<f32>::zeros((5, 4, 2)); // 5 sequences of 4 steps, 2 features
+    /// let data = Dataset::new(x, Targets::Values(Array3::zeros((5, 1, 1))), None)?;
+    /// assert_eq!(data.seq_len(), 4);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn seq_len(&self) -> usize {
         self.inputs.shape()[1]
     }
     /// Features per step.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// let x = Array3::<f32>::zeros((5, 4, 2)); // 5 sequences of 4 steps, 2 features
+    /// let data = Dataset::new(x, Targets::Values(Array3::zeros((5, 1, 1))), None)?;
+    /// assert_eq!(data.input_size(), 2);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn input_size(&self) -> usize {
         self.inputs.shape()[2]
     }
     /// The inputs `[N, T, I]`.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// let x = Array3::<f32>::from_shape_fn((3, 2, 1), |(n, t, _)| (10 * n + t) as f32);
+    /// let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+    /// assert_eq!(data.inputs().dim(), (3, 2, 1));
+    /// assert_eq!(data.inputs()[[2, 1, 0]], 21.0);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn inputs(&self) -> ArrayView3<'_, F> {
         self.inputs.view()
     }
     /// The targets.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::data::{Dataset, Targets};
+    /// let labels = ndarray::arr2(&[[1], [0], [2]]); // one class per sequence
+    /// let data = Dataset::new(Array3::<f32>::zeros((3, 5, 1)), Targets::Classes(labels.clone()), None)?;
+    /// assert_eq!(data.targets(), &Targets::Classes(labels));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn targets(&self) -> &Targets<F> {
         &self.targets
     }

@@ -1,5 +1,21 @@
 //! How much of a loss's gradient reaches back in time: `‖dL_t/dh_{t-k}‖` against the lag `k`,
 //! per layer and direction, recorded inside BPTT ([`crate::nn::flow::GradFlow`]).
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::data::TargetView;
+//! use rnn::diagnose::lag::grad_norm_by_lag;
+//! use rnn::train::loss::Loss;
+//! use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+//! let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+//! let x = Array3::<f64>::from_shape_fn((5, 2, 1), |(t, b, _)| ((t + b) as f64).sin());
+//! let y = Array3::<f64>::zeros((5, 2, 1));
+//! let lag = grad_norm_by_lag(&model, x.view(), TargetView::Values(y.view()), Loss::Mse, Readout::EveryStep, 2)?;
+//! let h = &lag.h[0]; // layer 0, by lag
+//! assert!(h[h.len() - 1] < h[0]); // the gradient fades with the lag
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use ndarray::ArrayView3;
 use serde::Serialize;

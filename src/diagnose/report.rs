@@ -1,4 +1,18 @@
 //! Every diagnostic of one model on one batch, gathered ([`Diagnostics`]), and its table.
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::data::TargetView;
+//! use rnn::diagnose::report::{Diagnostics, Options};
+//! use rnn::train::loss::Loss;
+//! use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+//! let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+//! let (x, y) = (Array3::<f64>::ones((5, 2, 1)), Array3::<f64>::zeros((5, 2, 1)));
+//! let d = Diagnostics::compute(&model, x.view(), TargetView::Values(y.view()), Loss::Mse, Readout::EveryStep, Options::default())?;
+//! assert!(d.to_table().contains("H = 4")); // what `rnn diagnose` prints
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use ndarray::ArrayView3;
 use serde::Serialize;

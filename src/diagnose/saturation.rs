@@ -17,6 +17,19 @@
 //! | LSTM | `tanh \|c\|>0.99` | unit-steps with `\|tanh c\| > 0.99` |
 //! | GRU | `gate r`, `gate z` | unit-steps whose gate is `< 0.01` or `> 0.99` |
 //! | GRU | `candidate \|n\|>0.99` | unit-steps with `\|n\| > 0.99` |
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::diagnose::saturation::saturation;
+//! use rnn::{Init, Model, ModelConfig, RnnConfig};
+//! let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: None }, Init::PyTorch, 0)?;
+//! let x = Array3::<f64>::from_elem((5, 2, 1), 100.0); // huge inputs drive tanh to ±1
+//! let sat = saturation(&model, x.view(), 2)?;
+//! assert_eq!(sat[0].fractions[0].0, "tanh |h|>0.99");
+//! assert!(sat[0].fractions[0].1 > 0.5);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use ndarray::ArrayView3;
 use serde::Serialize;

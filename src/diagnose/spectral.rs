@@ -8,6 +8,17 @@
 //!
 //! Eigenvalues come from nalgebra's real Schur decomposition (`complex_eigenvalues`), singular
 //! values from its SVD, both in f64.
+//!
+//! # Example
+//! ```
+//! use rnn::diagnose::spectral::weight_spectra;
+//! use rnn::{Init, Model, ModelConfig, RnnConfig};
+//! let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: None }, Init::Orthogonal, 0)?;
+//! let spectra = weight_spectra(&model);
+//! // an orthogonal W_hh neither shrinks nor stretches: every singular value is 1
+//! assert!((spectra[0].sigma_max - 1.0).abs() < 1e-9);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use nalgebra::DMatrix;
 use ndarray::{ArrayView2, s};

@@ -15,6 +15,19 @@
 //!
 //! A state_dict whose modules are named otherwise (`encoder.weight_ih_l0`, `fc.weight`) loads
 //! with [`LoadOptions::modules`]; [`state_dict_bytes`] writes one.
+//!
+//! # Example
+//! ```
+//! use rnn::{Init, Model, ModelConfig, RnnConfig, model_file};
+//! let path = std::env::temp_dir().join(format!("rnn-doc-model-file-{}.safetensors", std::process::id()));
+//! let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(3, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+//! model_file::save(&model, &path)?;
+//! // in Python: `safetensors.torch.load_file(path)` gives `rnn.weight_ih_l0`, ..., `head.bias`
+//! let loaded = model_file::load::<f32>(&path, &Default::default())?;
+//! assert_eq!(loaded.model, model);
+//! std::fs::remove_file(&path)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -94,6 +107,15 @@ impl Default for ModuleNames {
 impl ModuleNames {
     /// A tensor's name in the file from its name in a model file (`rnn.weight_ih_l0` ->
     /// `encoder.weight_ih_l0`); other names unchanged.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::model_file::ModuleNames;
+    /// let names = ModuleNames { rnn: "encoder".into(), head: "fc".into() };
+    /// assert_eq!(names.rename("rnn.weight_hh_l0_reverse"), "encoder.weight_hh_l0_reverse");
+    /// assert_eq!(names.rename("head.weight"), "fc.weight");
+    /// assert_eq!(names.rename("optim.step"), "optim.step"); // not a parameter: unchanged
+    /// ```
     pub fn rename(&self, name: &str) -> String {
         let with =
             |module: &str, rest: &str| if module.is_empty() { rest.to_string() } else { format!("{module}.{rest}") };

@@ -1,4 +1,16 @@
 //! `.npy` arrays (NumPy's format, what PyTorch users save with `np.save`), float32 or float64.
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::io::npy;
+//! let path = std::env::temp_dir().join(format!("rnn-doc-npy-mod-{}.npy", std::process::id()));
+//! let x = Array3::<f32>::from_shape_fn((5, 2, 3), |(t, b, i)| (t + b + i) as f32); // np.load reads it
+//! npy::write(&path, x.view())?;
+//! assert_eq!(npy::read(&path)?.into_float::<f32>(), x.into_dyn());
+//! std::fs::remove_file(&path)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::io::BufWriter;
 use std::path::Path;
@@ -35,6 +47,14 @@ pub enum NpyArray {
 
 impl NpyArray {
     /// The shape.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{ArrayD, IxDyn};
+    /// use rnn::io::npy::NpyArray;
+    /// let a = NpyArray::F64(ArrayD::zeros(IxDyn(&[4, 5, 2])));
+    /// assert_eq!(a.shape(), &[4, 5, 2]);
+    /// ```
     pub fn shape(&self) -> &[usize] {
         match self {
             NpyArray::F32(a) => a.shape(),
@@ -42,6 +62,15 @@ impl NpyArray {
         }
     }
     /// The array converted to `F`.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::arr1;
+    /// use rnn::io::npy::NpyArray;
+    /// let a = NpyArray::F64(arr1(&[0.1, 2.0]).into_dyn());
+    /// let x = a.into_float::<f32>(); // a float64 file read into an f32 model
+    /// assert_eq!(x, arr1(&[0.1f32, 2.0]).into_dyn());
+    /// ```
     pub fn into_float<F: Float>(self) -> ArrayD<F> {
         match self {
             NpyArray::F32(a) => a.mapv(|v| F::of(v as f64)),

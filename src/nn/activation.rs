@@ -1,5 +1,15 @@
 //! The nonlinearities of the recurrence and their derivatives, written in terms of the
 //! activation's *output* so the backward pass needs only the stored hidden states.
+//!
+//! # Example
+//! ```
+//! use rnn::{Nonlinearity, RnnConfig};
+//! let relu: Nonlinearity = "relu".parse()?;
+//! assert_eq!(relu.apply(-1.0f32), 0.0);
+//! let config = RnnConfig::new(2, 4).with_nonlinearity(relu); // nn.RNN(2, 4, nonlinearity="relu")
+//! assert_eq!(config.nonlinearity, Nonlinearity::Relu);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
@@ -33,6 +43,15 @@ pub enum Nonlinearity {
 
 impl Nonlinearity {
     /// The name used in model files and on the command line.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Nonlinearity;
+    /// assert_eq!(Nonlinearity::Relu.name(), "relu");
+    /// // the name parses back
+    /// assert_eq!(Nonlinearity::Sigmoid.name().parse::<Nonlinearity>()?, Nonlinearity::Sigmoid);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Nonlinearity::Tanh => "tanh",

@@ -1,5 +1,16 @@
 //! The recurrent cell a layer runs (PyTorch's `RNNBase.mode`) and the element-wise gate math of
 //! the gated cells, shared by the sequence forward pass and the one-step [`crate::Stepper`].
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::{Cell, Init, Model, ModelConfig, RnnConfig};
+//! let cell: Cell = "gru".parse()?; // as on the command line
+//! let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(cell), output_size: None }, Init::PyTorch, 0)?;
+//! let (y, _) = model.forward(Array3::zeros((5, 1, 2)).view(), None)?;
+//! assert_eq!(y.dim(), (5, 1, 4));
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
@@ -49,6 +60,15 @@ pub enum Cell {
 
 impl Cell {
     /// The number of gate blocks stacked in `W_ih` and `W_hh`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Init, Rnn, RnnConfig};
+    /// assert_eq!((Cell::Rnn.gates(), Cell::Gru.gates(), Cell::Lstm.gates()), (1, 3, 4));
+    /// let lstm = Rnn::<f32>::new(RnnConfig::new(2, 4).with_cell(Cell::Lstm), Init::PyTorch, 0)?;
+    /// assert_eq!(lstm.layers()[0].weight_ih.dim(), (Cell::Lstm.gates() * 4, 2));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn gates(self) -> usize {
         match self {
             Cell::Rnn | Cell::IndRnn => 1,
@@ -58,6 +78,14 @@ impl Cell {
     }
 
     /// The name on the command line: `rnn`, `lstm`, `gru`, `indrnn`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Cell;
+    /// assert_eq!(Cell::IndRnn.name(), "indrnn");
+    /// assert_eq!(Cell::IndRnn.name().parse::<Cell>()?, Cell::IndRnn);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Cell::Rnn => "rnn",
@@ -69,12 +97,28 @@ impl Cell {
 
     /// Whether the cell's recurrence takes a [`Nonlinearity`] (the Elman cell and the IndRNN;
     /// the gated cells' activations are fixed).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Cell;
+    /// assert!(Cell::Rnn.has_nonlinearity() && Cell::IndRnn.has_nonlinearity());
+    /// assert!(!Cell::Lstm.has_nonlinearity()); // sigmoid gates and tanh, fixed
+    /// ```
     pub fn has_nonlinearity(self) -> bool {
         matches!(self, Cell::Rnn | Cell::IndRnn)
     }
 
     /// The activation a cell gets when none is asked for: tanh (PyTorch's `nn.RNN` default),
     /// relu for the IndRNN (the paper's).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Nonlinearity, RnnConfig};
+    /// assert_eq!(Cell::Rnn.default_nonlinearity(), Nonlinearity::Tanh);
+    /// assert_eq!(Cell::IndRnn.default_nonlinearity(), Nonlinearity::Relu);
+    /// // a configuration built for a cell starts from that cell's default
+    /// assert_eq!(RnnConfig::new(1, 4).with_cell(Cell::IndRnn).nonlinearity, Nonlinearity::Relu);
+    /// ```
     pub fn default_nonlinearity(self) -> Nonlinearity {
         match self {
             Cell::IndRnn => Nonlinearity::Relu,

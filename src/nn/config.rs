@@ -1,5 +1,15 @@
 //! The hyper-parameters of a deep RNN ([`RnnConfig`]), with PyTorch's names and defaults, and
 //! their spelling in a model file.
+//!
+//! # Example
+//! ```
+//! use rnn::{Cell, RnnConfig};
+//! // nn.GRU(3, 4, num_layers=2, bidirectional=True)
+//! let config = RnnConfig::new(3, 4).with_cell(Cell::Gru).with_num_layers(2).with_bidirectional(true);
+//! config.validate()?;
+//! assert_eq!(config.output_width(), 8);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use serde::{Deserialize, Serialize};
 
@@ -178,6 +188,14 @@ fn yes() -> bool {
 
 impl RnnConfig {
     /// A one-layer, unidirectional tanh RNN with biases and no dropout.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Nonlinearity, RnnConfig};
+    /// let c = RnnConfig::new(3, 4); // nn.RNN(3, 4)
+    /// assert_eq!((c.input_size, c.hidden_size, c.num_layers), (3, 4, 1));
+    /// assert_eq!((c.cell, c.nonlinearity, c.bias, c.bidirectional), (Cell::Rnn, Nonlinearity::Tanh, true, false));
+    /// ```
     pub fn new(input_size: usize, hidden_size: usize) -> Self {
         RnnConfig {
             input_size,
@@ -211,36 +229,99 @@ impl RnnConfig {
     }
     /// Sets an IndRNN's bound on `|u|` (`None` for none); `2^(1/T)` for dependencies over `T`
     /// steps, as the paper does.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Init, Rnn, RnnConfig};
+    /// let bound = 2f64.powf(1.0 / 5.0); // dependencies over 5 steps
+    /// let c = RnnConfig::new(1, 4).with_cell(Cell::IndRnn).with_recurrent_max(Some(bound));
+    /// let rnn = Rnn::<f64>::new(c, Init::PyTorch, 0)?;
+    /// let u = rnn.layers()[0].weight_hh_diag.as_ref().expect("an IndRNN layer has u");
+    /// assert!(u.iter().all(|v| v.abs() <= bound)); // kept at initialisation
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn with_recurrent_max(mut self, recurrent_max: Option<f64>) -> Self {
         self.recurrent_max = recurrent_max;
         self
     }
     /// Sets an LSTM's `proj_size` (0 for none).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Init, Rnn, RnnConfig};
+    /// let c = RnnConfig::new(3, 8).with_cell(Cell::Lstm).with_proj_size(2); // nn.LSTM(3, 8, proj_size=2)
+    /// let lstm = Rnn::<f32>::new(c, Init::PyTorch, 0)?;
+    /// assert_eq!(lstm.layers()[0].weight_hr.as_ref().map(|w| w.dim()), Some((2, 8)));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn with_proj_size(mut self, proj_size: usize) -> Self {
         self.proj_size = proj_size;
         self
     }
     /// The width of each direction's state and output: `proj_size` when set, else
     /// `hidden_size`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, RnnConfig};
+    /// assert_eq!(RnnConfig::new(3, 8).state_size(), 8);
+    /// assert_eq!(RnnConfig::new(3, 8).with_cell(Cell::Lstm).with_proj_size(2).state_size(), 2);
+    /// ```
     pub fn state_size(&self) -> usize {
         if self.proj_size > 0 { self.proj_size } else { self.hidden_size }
     }
     /// Sets `num_layers`.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f32>::new(RnnConfig::new(2, 4).with_num_layers(3), Init::PyTorch, 0)?;
+    /// let (_, h_n) = rnn.forward(Array3::zeros((5, 1, 2)).view(), None)?;
+    /// assert_eq!(h_n.dim(), (3, 1, 4)); // one final state per layer
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn with_num_layers(mut self, num_layers: usize) -> Self {
         self.num_layers = num_layers;
         self
     }
     /// Sets the activation.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Nonlinearity, RnnConfig};
+    /// let c = RnnConfig::new(2, 4).with_nonlinearity(Nonlinearity::Relu); // nn.RNN(2, 4, nonlinearity="relu")
+    /// assert_eq!(c.cell.mode(c.nonlinearity), "RNN_RELU");
+    /// ```
     pub fn with_nonlinearity(mut self, nonlinearity: Nonlinearity) -> Self {
         self.nonlinearity = nonlinearity;
         self
     }
     /// Sets whether the layers have biases.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f32>::new(RnnConfig::new(2, 4).with_bias(false), Init::PyTorch, 0)?;
+    /// assert!(rnn.layers()[0].bias_ih.is_none() && rnn.layers()[0].bias_hh.is_none());
+    /// assert_eq!(rnn.num_params(), 4 * 2 + 4 * 4); // W_ih and W_hh only
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn with_bias(mut self, bias: bool) -> Self {
         self.bias = bias;
         self
     }
     /// Sets the dropout between layers.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::RnnConfig;
+    /// let c = RnnConfig::new(2, 4).with_num_layers(2).with_dropout(0.2); // between layers 0 and 1
+    /// assert_eq!(c.dropout, 0.2);
+    /// c.validate()?;
+    /// assert!(RnnConfig::new(2, 4).with_dropout(1.0).validate().is_err()); // must be in [0, 1)
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn with_dropout(mut self, dropout: f64) -> Self {
         self.dropout = dropout;
         self
@@ -259,30 +340,79 @@ impl RnnConfig {
         self
     }
     /// Sets bidirectionality.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f32>::new(RnnConfig::new(2, 4).with_bidirectional(true), Init::PyTorch, 0)?;
+    /// let (y, h_n) = rnn.forward(Array3::zeros((5, 1, 2)).view(), None)?;
+    /// assert_eq!((y.dim(), h_n.dim()), ((5, 1, 8), (2, 1, 4))); // both directions' outputs side by side
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn with_bidirectional(mut self, bidirectional: bool) -> Self {
         self.bidirectional = bidirectional;
         self
     }
     /// 2 when bidirectional, else 1.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::RnnConfig;
+    /// assert_eq!(RnnConfig::new(2, 4).num_directions(), 1);
+    /// assert_eq!(RnnConfig::new(2, 4).with_bidirectional(true).num_directions(), 2);
+    /// ```
     pub fn num_directions(&self) -> usize {
         if self.bidirectional { 2 } else { 1 }
     }
     /// Width of the RNN's output, `num_directions * state_size` (`hidden_size` unless an
     /// LSTM projects).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, RnnConfig};
+    /// assert_eq!(RnnConfig::new(2, 4).with_bidirectional(true).output_width(), 8);
+    /// let projected = RnnConfig::new(2, 4).with_cell(Cell::Lstm).with_proj_size(3).with_bidirectional(true);
+    /// assert_eq!(projected.output_width(), 6);
+    /// ```
     pub fn output_width(&self) -> usize {
         self.num_directions() * self.state_size()
     }
     /// The input width of layer `layer`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::RnnConfig;
+    /// let c = RnnConfig::new(3, 4).with_num_layers(2).with_bidirectional(true);
+    /// assert_eq!(c.layer_input_size(0), 3); // the input's features
+    /// assert_eq!(c.layer_input_size(1), 8); // the layer below's two directions
+    /// ```
     pub fn layer_input_size(&self, layer: usize) -> usize {
         if layer == 0 { self.input_size } else { self.output_width() }
     }
     /// Whether layer `layer` adds its input to its output: [`RnnConfig::residual`] is set and
     /// the layer's input is as wide as its output (every layer but the first; the first too
     /// when `input_size` equals the output width).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::RnnConfig;
+    /// let c = RnnConfig::new(4, 4).with_num_layers(2).with_residual(true);
+    /// assert!(c.residual_at(0) && c.residual_at(1)); // 4 features in, 4 out: the first layer too
+    /// assert!(!RnnConfig::new(3, 4).with_residual(true).residual_at(0));
+    /// ```
     pub fn residual_at(&self, layer: usize) -> bool {
         self.residual && self.layer_input_size(layer) == self.output_width()
     }
     /// Whether any layer adds its input to its output ([`RnnConfig::residual_at`]).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::RnnConfig;
+    /// assert!(RnnConfig::new(3, 4).with_num_layers(2).with_residual(true).has_residual());
+    /// // one layer reading 3 features and writing 4 cannot add its input
+    /// assert!(!RnnConfig::new(3, 4).with_residual(true).has_residual());
+    /// ```
     pub fn has_residual(&self) -> bool {
         (0..self.num_layers).any(|l| self.residual_at(l))
     }

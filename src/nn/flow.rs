@@ -1,5 +1,21 @@
 //! Gradient flow through time: the norm of the gradient at every hidden state, as a backward
 //! pass computes it ([`GradFlow`]), the measurement behind vanishing and exploding gradients.
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::nn::flow::GradFlow;
+//! use rnn::{Init, Model, ModelConfig, Readout, RnnConfig};
+//! let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+//! let x = Array3::<f64>::ones((5, 1, 1));
+//! let trace = model.forward_eval(x.view(), None, Readout::EveryStep)?;
+//! let mut dy = Array3::<f64>::zeros(trace.y().raw_dim());
+//! dy[[4, 0, 0]] = 1.0; // a loss on the last step only
+//! let mut flow = GradFlow::new(model.rnn.config(), 5);
+//! model.backward_flow(&trace, dy.view(), &mut flow)?;
+//! assert!(flow.h[[0, 0]] < flow.h[[0, 4]]); // smaller 4 steps back
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use ndarray::{Array2, Array3, ArrayView3, Axis, s};
 
@@ -58,6 +74,14 @@ impl GradFlow {
     }
 
     /// Steps recorded.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::RnnConfig;
+    /// use rnn::nn::flow::GradFlow;
+    /// let flow = GradFlow::new(&RnnConfig::new(2, 4), 5);
+    /// assert_eq!(flow.seq_len(), 5);
+    /// ```
     pub fn seq_len(&self) -> usize {
         self.h.ncols()
     }

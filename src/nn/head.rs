@@ -1,4 +1,16 @@
 //! The output head `y = V h + c`: PyTorch's `nn.Linear` on the top layer's hidden states.
+//!
+//! # Example
+//! ```
+//! use ndarray::array;
+//! use rnn::{Init, Linear};
+//! let mut head = Linear::<f64>::init(2, 1, Init::PyTorch, &mut rand::rng());
+//! head.weight = array![[1.0, -1.0]];
+//! head.bias = Some(array![0.5]);
+//! let z = head.forward(array![[3.0, 1.0], [0.0, 2.0]].view())?; // two hidden states
+//! assert_eq!(z, array![[2.5], [-1.5]]);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use crate::kernels::matmul;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMutD};
@@ -35,6 +47,18 @@ pub struct Linear<F = f32> {
 
 impl<F: Float> Linear<F> {
     /// A fresh layer; see [`Init`] for the distribution.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Linear};
+    /// use rand::SeedableRng;
+    /// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    /// let head = Linear::<f32>::init(4, 2, Init::PyTorch, &mut rng); // nn.Linear(4, 2)
+    /// assert_eq!(head.weight.dim(), (2, 4));
+    /// assert!(head.weight.iter().all(|w| w.abs() <= 0.5)); // U(-1/√4, 1/√4)
+    /// let glorot = Linear::<f32>::init(4, 2, Init::GlorotUniform, &mut rng);
+    /// assert!(glorot.bias.is_some_and(|b| b.iter().all(|v| *v == 0.0)));
+    /// ```
     pub fn init<R: Rng + ?Sized>(in_features: usize, out_features: usize, scheme: Init, rng: &mut R) -> Self {
         match scheme {
             Init::PyTorch | Init::Identity => {
@@ -50,6 +74,16 @@ impl<F: Float> Linear<F> {
     }
 
     /// All-zero parameters of the same shapes (a gradient buffer).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Linear};
+    /// let head = Linear::<f64>::init(4, 2, Init::PyTorch, &mut rand::rng());
+    /// let mut grads = head.zeros_like(); // accumulate gradients into it
+    /// assert_eq!(grads.weight.dim(), head.weight.dim());
+    /// grads.weight[[0, 0]] += 1.0;
+    /// assert_eq!(grads.weight.sum(), 1.0);
+    /// ```
     pub fn zeros_like(&self) -> Self {
         Linear {
             weight: Array2::zeros(self.weight.raw_dim()),
@@ -58,16 +92,38 @@ impl<F: Float> Linear<F> {
     }
 
     /// `in_features`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Linear};
+    /// let head = Linear::<f32>::init(6, 1, Init::PyTorch, &mut rand::rng());
+    /// assert_eq!(head.in_features(), 6);
+    /// ```
     pub fn in_features(&self) -> usize {
         self.weight.ncols()
     }
 
     /// `out_features`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Linear};
+    /// let head = Linear::<f32>::init(6, 3, Init::PyTorch, &mut rand::rng());
+    /// assert_eq!(head.out_features(), 3);
+    /// ```
     pub fn out_features(&self) -> usize {
         self.weight.nrows()
     }
 
     /// `(name, tensor)` pairs: `weight`, then `bias` if present.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Linear};
+    /// let head = Linear::<f32>::init(4, 2, Init::PyTorch, &mut rand::rng());
+    /// let shapes: Vec<(&str, Vec<usize>)> = head.tensors().into_iter().map(|(n, t)| (n, t.shape().to_vec())).collect();
+    /// assert_eq!(shapes, [("weight", vec![2, 4]), ("bias", vec![2])]);
+    /// ```
     pub fn tensors(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
         let mut out = vec![("weight", self.weight.view().into_dyn())];
         if let Some(b) = &self.bias {
@@ -77,6 +133,16 @@ impl<F: Float> Linear<F> {
     }
 
     /// Mutable [`Linear::tensors`].
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Linear};
+    /// let mut head = Linear::<f32>::init(4, 2, Init::PyTorch, &mut rand::rng());
+    /// for (_, mut t) in head.tensors_mut() {
+    ///     t.fill(0.0); // e.g. a zero start for the head
+    /// }
+    /// assert!(head.weight.iter().chain(head.bias.iter().flatten()).all(|v| *v == 0.0));
+    /// ```
     pub fn tensors_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)> {
         let mut out = vec![("weight", self.weight.view_mut().into_dyn())];
         if let Some(b) = &mut self.bias {

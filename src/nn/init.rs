@@ -1,4 +1,15 @@
 //! Parameter initialisation schemes, all seeded: the same seed gives the same numbers.
+//!
+//! # Example
+//! ```
+//! use rnn::{Init, Model, ModelConfig, RnnConfig};
+//! let config = ModelConfig { rnn: RnnConfig::new(2, 4), output_size: None };
+//! let a = Model::<f32>::new(config.clone(), Init::Identity, 1)?;
+//! assert_eq!(a.rnn.layers()[0].weight_hh, ndarray::Array2::<f32>::eye(4)); // IRNN
+//! // the same seed gives the same numbers
+//! assert_eq!(Model::<f32>::new(config.clone(), Init::PyTorch, 7)?, Model::<f32>::new(config, Init::PyTorch, 7)?);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
@@ -54,6 +65,14 @@ pub enum Init {
 
 impl Init {
     /// The name used on the command line.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::Init;
+    /// assert_eq!(Init::GlorotUniform.name(), "glorot");
+    /// assert_eq!(Init::GlorotUniform.name().parse::<Init>()?, Init::GlorotUniform);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Init::PyTorch => "pytorch",

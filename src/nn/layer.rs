@@ -4,6 +4,15 @@
 //!
 //! Each cell's forward and backward passes are in `elman.rs`, `lstm.rs`, `gru.rs` and
 //! `indrnn.rs`.
+//!
+//! # Example
+//! ```
+//! use rnn::{Cell, Init, LayerParams};
+//! let p = LayerParams::<f32>::init(Cell::Lstm, 3, 4, None, true, Init::PyTorch, &mut rand::rng());
+//! let names: Vec<&str> = p.tensors().into_iter().map(|(n, _)| n).collect();
+//! assert_eq!(names, ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]); // PyTorch's order
+//! assert_eq!(p.weight_ih.dim(), (16, 3)); // gates i, f, g, o stacked
+//! ```
 
 use crate::kernels::{Epilogue, Mat, PackedRef, gemm_then};
 use ndarray::{
@@ -269,6 +278,15 @@ impl<F: Float> LayerParams<F> {
     }
 
     /// All-zero parameters of the same shapes (a gradient buffer).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Init, LayerParams};
+    /// let p = LayerParams::<f32>::init(Cell::Rnn, 2, 4, None, true, Init::PyTorch, &mut rand::rng());
+    /// let grads = p.zeros_like();
+    /// assert_eq!(grads.weight_hh.dim(), (4, 4));
+    /// assert!(grads.tensors().iter().all(|(_, t)| t.iter().all(|v| *v == 0.0)));
+    /// ```
     pub fn zeros_like(&self) -> Self {
         LayerParams {
             weight_ih: Array2::zeros(self.weight_ih.raw_dim()),
@@ -281,24 +299,57 @@ impl<F: Float> LayerParams<F> {
     }
 
     /// `input_size`, the width of `W_ih`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Init, LayerParams};
+    /// let p = LayerParams::<f32>::init(Cell::Gru, 3, 4, None, true, Init::PyTorch, &mut rand::rng());
+    /// assert_eq!(p.input_size(), 3);
+    /// ```
     pub fn input_size(&self) -> usize {
         self.weight_ih.ncols()
     }
 
     /// `hidden_size`: the width of `W_hr` with a projection, else of `W_hh` (the length of
     /// `u` for an IndRNN).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Init, LayerParams};
+    /// let lstm = LayerParams::<f32>::init(Cell::Lstm, 3, 8, Some(2), true, Init::PyTorch, &mut rand::rng());
+    /// assert_eq!(lstm.hidden_size(), 8); // not the projection's 2
+    /// let indrnn = LayerParams::<f32>::init(Cell::IndRnn, 3, 5, None, true, Init::PyTorch, &mut rand::rng());
+    /// assert_eq!(indrnn.hidden_size(), 5);
+    /// ```
     pub fn hidden_size(&self) -> usize {
         self.weight_hr.as_ref().map_or(self.state_size(), |w| w.ncols())
     }
 
     /// The width of the state the layer outputs: `proj_size` with a projection, else
     /// `hidden_size`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Init, LayerParams};
+    /// let lstm = LayerParams::<f32>::init(Cell::Lstm, 3, 8, Some(2), true, Init::PyTorch, &mut rand::rng());
+    /// assert_eq!(lstm.state_size(), 2); // h_t = W_hr (o ⊙ tanh c_t)
+    /// let gru = LayerParams::<f32>::init(Cell::Gru, 3, 8, None, true, Init::PyTorch, &mut rand::rng());
+    /// assert_eq!(gru.state_size(), 8);
+    /// ```
     pub fn state_size(&self) -> usize {
         self.weight_hh_diag.as_ref().map_or(self.weight_hh.ncols(), |u| u.len())
     }
 
     /// The tensors in PyTorch's order with their name stems (`weight_ih`, `weight_hh`,
     /// `bias_ih`, `bias_hh`, `weight_hr`); an IndRNN's `weight_hh` is its vector `u`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Init, LayerParams};
+    /// let p = LayerParams::<f32>::init(Cell::IndRnn, 2, 4, None, true, Init::PyTorch, &mut rand::rng());
+    /// let shapes: Vec<(&str, Vec<usize>)> = p.tensors().into_iter().map(|(n, t)| (n, t.shape().to_vec())).collect();
+    /// assert_eq!(shapes, [("weight_ih", vec![4, 2]), ("weight_hh", vec![4]), ("bias_ih", vec![4]), ("bias_hh", vec![4])]);
+    /// ```
     pub fn tensors(&self) -> Vec<(&'static str, ArrayViewD<'_, F>)> {
         let w_hh = match &self.weight_hh_diag {
             Some(u) => u.view().into_dyn(),
@@ -316,6 +367,18 @@ impl<F: Float> LayerParams<F> {
     }
 
     /// Mutable views of [`LayerParams::tensors`], same order.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Init, LayerParams};
+    /// let mut p = LayerParams::<f32>::init(Cell::Rnn, 2, 4, None, true, Init::PyTorch, &mut rand::rng());
+    /// for (name, mut t) in p.tensors_mut() {
+    ///     if name.starts_with("bias") {
+    ///         t.fill(0.0); // zero biases, PyTorch's `nn.init.zeros_`
+    ///     }
+    /// }
+    /// assert!(p.bias_ih.iter().chain(p.bias_hh.iter()).flatten().all(|b| *b == 0.0));
+    /// ```
     pub fn tensors_mut(&mut self) -> Vec<(&'static str, ArrayViewMutD<'_, F>)> {
         let w_hh = match &mut self.weight_hh_diag {
             Some(u) => u.view_mut().into_dyn(),

@@ -18,6 +18,20 @@
 //! | `memory.rs` | the memory a model will need, estimated before allocating; the machine's |
 //! | `predictor.rs`, `stepper/` | batched inference with packed weights; one step at a time |
 //! | `reference/` | the oracle |
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::{Cell, Init, Model, ModelConfig, RnnConfig};
+//! // a 2-layer LSTM over 3 features with a linear head giving 1 value per step
+//! let rnn = RnnConfig::new(3, 4).with_cell(Cell::Lstm).with_num_layers(2);
+//! let model = Model::<f32>::new(ModelConfig { rnn, output_size: Some(1) }, Init::PyTorch, 0)?;
+//! let x = Array3::<f32>::zeros((5, 2, 3)); // [seq_len, batch, input_size]
+//! let (y, h_n) = model.forward(x.view(), None)?;
+//! assert_eq!(y.shape(), &[5, 2, 1]);
+//! assert_eq!(h_n.shape(), &[2, 2, 4]); // [num_layers, batch, hidden_size]
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 pub mod activation;
 pub mod cell;

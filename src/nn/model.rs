@@ -1,4 +1,15 @@
 //! A deep RNN with an optional output head: the unit a model file holds.
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::{Init, Model, ModelConfig, RnnConfig};
+//! // nn.RNN(3, 4) followed by nn.Linear(4, 2)
+//! let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(3, 4), output_size: Some(2) }, Init::PyTorch, 0)?;
+//! let (y, h_n) = model.forward(Array3::zeros((5, 1, 3)).view(), None)?;
+//! assert_eq!((y.dim(), h_n.dim()), ((5, 1, 2), (1, 1, 4)));
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use ndarray::{Array3, ArrayView3, ArrayViewD, ArrayViewMutD, s};
 use rand::{Rng, SeedableRng};
@@ -114,11 +125,29 @@ impl<F: Float> Model<F> {
     }
 
     /// The sizes of this model.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(3, 4).with_num_layers(2), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let config = model.config();
+    /// assert_eq!((config.rnn.num_layers, config.output_size), (2, Some(1)));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn config(&self) -> ModelConfig {
         ModelConfig { rnn: self.rnn.config().clone(), output_size: self.head.as_ref().map(Linear::out_features) }
     }
 
     /// Parameters by model-file name (`rnn.weight_ih_l0`, ..., `head.weight`, `head.bias`).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(3, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let names: Vec<String> = model.named_tensors().into_iter().map(|(n, _)| n).collect();
+    /// assert_eq!(names, ["rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "head.weight", "head.bias"]);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn named_tensors(&self) -> Vec<(String, ArrayViewD<'_, F>)> {
         let mut out: Vec<_> = self.rnn.named_tensors().into_iter().map(|(n, t)| (format!("rnn.{n}"), t)).collect();
         if let Some(h) = &self.head {
@@ -151,6 +180,15 @@ impl<F: Float> Model<F> {
     }
 
     /// Total number of parameters.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(3, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// // W_ih 4x3, W_hh 4x4, two biases of 4; head 1x4 and 1
+    /// assert_eq!(model.num_params(), 12 + 16 + 8 + 4 + 1);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn num_params(&self) -> usize {
         self.named_tensors().iter().map(|(_, t)| t.len()).sum()
     }

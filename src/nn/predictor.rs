@@ -2,6 +2,17 @@
 //! weights are packed for the per-step products once, when the predictor is made, as ONNX
 //! Runtime packs a model's weights when it opens a session, rather than on every call of
 //! [`Model::forward`].
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::{Init, Model, ModelConfig, Predictor, RnnConfig};
+//! let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+//! let predictor = Predictor::new(&model);
+//! let x = Array3::<f32>::ones((5, 3, 2));
+//! assert_eq!(predictor.forward(x.view(), None)?, model.forward(x.view(), None)?);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use ndarray::{Array3, ArrayView3};
 
@@ -37,6 +48,19 @@ pub struct Predictor<'m, F: Float = f32> {
 
 impl<'m, F: Float> Predictor<'m, F> {
     /// Packs the recurrent weights of `model` (an IndRNN's, element-wise, need no packing).
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Model, ModelConfig, Predictor, RnnConfig};
+    /// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let predictor = Predictor::new(&model); // pack once, then predict many batches
+    /// for batch in [1, 3] {
+    ///     let (y, _) = predictor.forward(Array3::zeros((5, batch, 2)).view(), None)?;
+    ///     assert_eq!(y.dim(), (5, batch, 1));
+    /// }
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn new(model: &'m Model<F>) -> Self {
         let recurrent = match model.rnn.config().cell {
             Cell::IndRnn => Vec::new(),

@@ -170,26 +170,61 @@ pub struct Series {
 
 impl Series {
     /// A solid line through `points`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::{LineStyle, Series};
+    /// let s = Series::solid("train", vec![(1.0, 0.9), (2.0, 0.5)]);
+    /// assert_eq!((s.name.as_str(), s.style, s.points.len()), ("train", LineStyle::Solid, 2));
+    /// ```
     pub fn solid(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
         Series { name: name.into(), points, style: LineStyle::Solid, color: None }
     }
 
     /// A dashed line through `points`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::{LineStyle, Series};
+    /// let val = Series::dashed("validation", vec![(1.0, 1.1), (2.0, 0.7)]);
+    /// assert_eq!(val.style, LineStyle::Dashed);
+    /// ```
     pub fn dashed(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
         Series::solid(name, points).with_style(LineStyle::Dashed)
     }
 
     /// A dotted line through `points`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::{LineStyle, Series};
+    /// let baseline = Series::dotted("persistence", vec![(0.0, 1.0), (5.0, 1.0)]);
+    /// assert_eq!(baseline.style, LineStyle::Dotted);
+    /// ```
     pub fn dotted(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
         Series::solid(name, points).with_style(LineStyle::Dotted)
     }
 
     /// A solid line through `(i, values[i])`: x is the index (into [`LinePlot::x_dates`] when set).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::Series;
+    /// let s = Series::from_values("loss", &[0.9, 0.5, 0.4]);
+    /// assert_eq!(s.points, [(0.0, 0.9), (1.0, 0.5), (2.0, 0.4)]);
+    /// ```
     pub fn from_values(name: impl Into<String>, values: &[f64]) -> Self {
         Series::solid(name, values.iter().enumerate().map(|(i, &y)| (i as f64, y)).collect())
     }
 
     /// The same series drawn with `style`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::{LineStyle, Series};
+    /// let s = Series::from_values("forecast", &[1.0, 2.0]).with_style(LineStyle::DashDot);
+    /// assert_eq!(s.style, LineStyle::DashDot);
+    /// ```
     pub fn with_style(mut self, style: LineStyle) -> Self {
         self.style = style;
         self
@@ -197,6 +232,15 @@ impl Series {
 
     /// The same series in palette colour `index` (modulo 10) instead of its index's colour:
     /// lines that belong together (one layer in several models) can share a colour.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::Series;
+    /// // one model's train and validation curves in the same colour
+    /// let train = Series::from_values("A train", &[0.9, 0.5]).with_color(2);
+    /// let val = Series::dashed("A val", vec![(0.0, 1.0), (1.0, 0.6)]).with_color(2);
+    /// assert_eq!(train.color, val.color);
+    /// ```
     pub fn with_color(mut self, index: usize) -> Self {
         self.color = Some(index);
         self
@@ -246,17 +290,41 @@ pub struct LinePlot {
 
 impl LinePlot {
     /// An empty chart with a title and axis titles.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::LinePlot;
+    /// let plot = LinePlot::new("Training loss", "epoch", "loss");
+    /// assert_eq!((plot.title.as_str(), plot.x_label.as_str(), plot.y_label.as_str()), ("Training loss", "epoch", "loss"));
+    /// assert!(plot.series.is_empty() && !plot.log_y);
+    /// ```
     pub fn new(title: impl Into<String>, x_label: impl Into<String>, y_label: impl Into<String>) -> Self {
         LinePlot { title: title.into(), x_label: x_label.into(), y_label: y_label.into(), ..LinePlot::default() }
     }
 
     /// Appends lines: a `Vec`, an array, or an `Option` of [`Series`].
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::{LinePlot, Series};
+    /// let validation: Option<Series> = None; // e.g. a run without a validation split
+    /// let plot = LinePlot::new("Loss", "epoch", "loss")
+    ///     .with_series([Series::from_values("train", &[0.9, 0.5])])
+    ///     .with_series(validation);
+    /// assert_eq!(plot.series.len(), 1);
+    /// ```
     pub fn with_series(mut self, series: impl IntoIterator<Item = Series>) -> Self {
         self.series.extend(series);
         self
     }
 
     /// Sets a logarithmic y axis.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::LinePlot;
+    /// assert!(LinePlot::new("Gradient norm", "step", "norm").with_log_y(true).log_y);
+    /// ```
     pub fn with_log_y(mut self, log_y: bool) -> Self {
         self.log_y = log_y;
         self
@@ -264,18 +332,41 @@ impl LinePlot {
 
     /// Sets what a log y axis does with values ≤ 0 (e.g. a gradient norm that underflowed to 0):
     /// [`NonPositive::Skip`] leaves them out and keeps the axis logarithmic.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::{LinePlot, NonPositive};
+    /// let plot = LinePlot::new("Gradient norm", "lag", "norm").with_log_y(true).with_nonpositive(NonPositive::Skip);
+    /// assert_eq!(plot.nonpositive, NonPositive::Skip);
+    /// assert_ne!(NonPositive::default(), NonPositive::Skip); // by default the axis turns linear
+    /// ```
     pub fn with_nonpositive(mut self, nonpositive: NonPositive) -> Self {
         self.nonpositive = nonpositive;
         self
     }
 
     /// Labels x tick `i` with `dates[i]`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::{LinePlot, Series};
+    /// let dates: Vec<String> = ["2024-01", "2024-02", "2024-03"].map(String::from).to_vec();
+    /// let plot = LinePlot::new("Sales", "month", "units").with_series([Series::from_values("sales", &[3.0, 4.0, 5.0])]).with_dates(dates);
+    /// assert_eq!(plot.x_dates.as_deref().map(|d| d[2].as_str()), Some("2024-03"));
+    /// ```
     pub fn with_dates(mut self, dates: Vec<String>) -> Self {
         self.x_dates = Some(dates);
         self
     }
 
     /// Adds a dashed vertical line at `x`, labelled.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::plot::LinePlot;
+    /// let plot = LinePlot::new("Forecast", "t", "y").with_marker(48.0, "forecast start");
+    /// assert_eq!(plot.marker_x, Some((48.0, "forecast start".to_string())));
+    /// ```
     pub fn with_marker(mut self, x: f64, label: impl Into<String>) -> Self {
         self.marker_x = Some((x, label.into()));
         self

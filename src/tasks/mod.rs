@@ -4,6 +4,15 @@
 //!
 //! A model trained for a task carries the task's settings (normalisation, vocabulary, classes)
 //! as JSON under the metadata key [`TASK_KEY`], with a `"kind"` field naming the task.
+//!
+//! # Example
+//! ```
+//! use rnn::tasks::{self, charlm::{CharLmTask, Vocab}};
+//! // a model file's metadata says which task trained it
+//! let metadata = CharLmTask { vocab: Vocab::from_text("abc")?, held_out: 0.1 }.to_metadata();
+//! assert_eq!(tasks::kind(&metadata).as_deref(), Some("charlm"));
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 pub mod charlm;
 pub mod classify;

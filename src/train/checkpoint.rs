@@ -2,6 +2,26 @@
 //! also holds the optimizer state (`optim.*` tensors), the best epoch's weights
 //! (`best_model.*`) and the loop's state (metadata `rnn.train_state`: epoch, step, RNG position,
 //! best epoch, history), so a resumed run continues bit-identically.
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::data::{Dataset, Targets};
+//! use rnn::train::{RunPaths, Silent, TrainConfig, Trainer, checkpoint};
+//! use rnn::{Init, Model, ModelConfig, RnnConfig};
+//! let dir = std::env::temp_dir().join(format!("rnn-doc-checkpoint-mod-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let x = Array3::from_shape_fn((4, 5, 1), |(n, t, _)| ((n + t) as f32 * 0.3).sin());
+//! let data = Dataset::new(x.clone(), Targets::Values(x), None)?;
+//! let model = Model::new(ModelConfig { rnn: RnnConfig::new(1, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+//! let paths = RunPaths::from_model_path(&dir.join("m.safetensors"));
+//! let config = TrainConfig::default().with_epochs(2).with_batch_size(2);
+//! Trainer::new(model, config.clone())?.fit(&data, None, &paths, &mut Silent)?;
+//! let last = checkpoint::load::<f32>(&paths.last, &config)?; // written after every epoch
+//! assert_eq!((last.state.epoch, last.optimizer.steps_taken()), (2, 4));
+//! std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::HashMap;
 use std::path::Path;

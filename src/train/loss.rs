@@ -3,6 +3,19 @@
 //!
 //! All reduce by the mean over what counts, as PyTorch's `reduction="mean"`: MSE and MAE over
 //! every output element of the unmasked steps, cross-entropy over the unmasked steps.
+//!
+//! # Example
+//! ```
+//! use ndarray::array;
+//! use rnn::loss::{Loss, TargetView};
+//! // one step of one sequence, two outputs: `[steps, batch, outputs]`
+//! let y = array![[[0.5f64, 1.0]]];
+//! let t = array![[[0.0f64, 0.0]]];
+//! let v = Loss::Mae.compute(y.view(), TargetView::Values(t.view()), None)?;
+//! assert_eq!(v.loss, 0.75);
+//! assert_eq!(v.grad, array![[[0.5, 0.5]]]); // sign(y - t) / 2
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
@@ -38,6 +51,14 @@ pub enum Loss {
 
 impl Loss {
     /// The name used on the command line and in logs.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::loss::Loss;
+    /// assert_eq!(Loss::Mae.name(), "mae");
+    /// assert_eq!(Loss::Mae.name().parse::<Loss>()?, Loss::Mae);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Loss::Mse => "mse",

@@ -3,6 +3,18 @@
 //!
 //! The formulas are the closed forms of PyTorch's `StepLR` and `CosineAnnealingLR`, counted in
 //! optimizer steps (not epochs) after the warm-up.
+//!
+//! # Example
+//! ```
+//! use rnn::schedule::Schedule;
+//! let s: Schedule = "cosine:0.001".parse()?; // as `rnn train --schedule` takes it
+//! let mut s = s.with_warmup(2);
+//! s.set_run_steps(12);
+//! assert_eq!(s.lr(0.1, 0), 0.05); // warming up
+//! assert_eq!(s.lr(0.1, 2), 0.1); // the cosine starts at the base rate
+//! assert!((s.lr(0.1, 12) - 0.001).abs() < 1e-12); // and ends at eta_min
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use std::str::FromStr;
 
@@ -102,6 +114,14 @@ impl Schedule {
     }
 
     /// Sets the number of warm-up steps.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::schedule::{Schedule, ScheduleKind};
+    /// let s = Schedule::new(ScheduleKind::Constant).with_warmup(2);
+    /// // the rate climbs linearly to the base rate over 2 steps, then stays there
+    /// assert_eq!([s.lr(0.1, 0), s.lr(0.1, 1), s.lr(0.1, 2)], [0.05, 0.1, 0.1]);
+    /// ```
     pub fn with_warmup(mut self, warmup_steps: usize) -> Self {
         self.warmup_steps = warmup_steps;
         self

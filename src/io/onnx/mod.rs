@@ -20,6 +20,18 @@
 //!
 //! Dropout is a training-time operation and is left out. An LSTM with `proj_size` cannot be
 //! expressed (ONNX's `LSTM` has no projection) and is refused.
+//!
+//! # Example
+//! ```
+//! use rnn::io::onnx::{self, OnnxOptions};
+//! use rnn::{Cell, Init, Model, ModelConfig, RnnConfig};
+//! let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(3, 4).with_cell(Cell::Lstm), output_size: Some(1) }, Init::PyTorch, 0)?;
+//! let path = std::env::temp_dir().join(format!("rnn-doc-onnx-{}.onnx", std::process::id()));
+//! onnx::save(&model, &path, &OnnxOptions::default())?; // onnxruntime.InferenceSession(path) runs it
+//! assert!(std::fs::metadata(&path)?.len() > 0);
+//! std::fs::remove_file(&path)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod graph;
 mod layers;

@@ -5,6 +5,21 @@
 //! (length, masked CRC32C, data, masked CRC32C), each holding one `Event` protocol
 //! buffer; the first says `file_version: "brain.Event:2"`. Histograms use
 //! TensorFlow's default exponential buckets ([`Histogram`]).
+//!
+//! # Example
+//! ```
+//! use rnn::io::tensorboard::SummaryWriter;
+//! let dir = std::env::temp_dir().join(format!("rnn-doc-tb-mod-{}", std::process::id()));
+//! let mut writer = SummaryWriter::create(&dir)?; // `tensorboard --logdir DIR` shows it
+//! for step in 1..=3 {
+//!     writer.add_scalar("loss/train", 1.0 / step as f64, step)?;
+//! }
+//! writer.flush()?;
+//! assert!(std::fs::metadata(writer.path())?.len() > 0);
+//! drop(writer);
+//! std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod histogram;
 // Not API: the encoding ([`SummaryWriter`] is); public for the tests that decode event files.
@@ -60,6 +75,22 @@ impl SummaryWriter {
     /// # Errors
     /// [`Error::Io`] naming `dir` when it is not a directory or cannot be created, or naming the
     /// file when it cannot be created or written.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::io::tensorboard::SummaryWriter;
+    /// let dir = std::env::temp_dir().join(format!("rnn-doc-tb-create-{}", std::process::id()));
+    /// let writer = SummaryWriter::create(dir.join("run1"))?; // the parents are created too
+    /// assert_eq!(writer.path().parent(), Some(dir.join("run1").as_path()));
+    /// assert!(std::fs::metadata(writer.path())?.len() > 0); // the version record
+    /// drop(writer);
+    /// // a path that is a file, not a directory, is refused
+    /// let file = dir.join("file");
+    /// std::fs::write(&file, b"")?;
+    /// assert!(SummaryWriter::create(&file).is_err());
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn create(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
         let io = |path: &Path, kind: ErrorKind, msg: String| Error::Io {
@@ -88,6 +119,18 @@ impl SummaryWriter {
     }
 
     /// The event file being written.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::io::tensorboard::SummaryWriter;
+    /// let dir = std::env::temp_dir().join(format!("rnn-doc-tb-path-{}", std::process::id()));
+    /// let writer = SummaryWriter::create(&dir)?;
+    /// let name = writer.path().file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+    /// assert!(name.starts_with("events.out.tfevents."), "{name}");
+    /// drop(writer);
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -97,6 +140,22 @@ impl SummaryWriter {
     ///
     /// # Errors
     /// [`Error::Io`] naming the file when writing fails.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::io::tensorboard::SummaryWriter;
+    /// let dir = std::env::temp_dir().join(format!("rnn-doc-tb-scalar-{}", std::process::id()));
+    /// let mut writer = SummaryWriter::create(&dir)?;
+    /// let before = std::fs::metadata(writer.path())?.len();
+    /// for (step, loss) in [(1, 0.9), (2, 0.5), (3, 0.3)] {
+    ///     writer.add_scalar("loss/train", loss, step)?;
+    /// }
+    /// writer.flush()?;
+    /// assert!(std::fs::metadata(writer.path())?.len() > before);
+    /// drop(writer);
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_scalar(&mut self, tag: &str, value: f64, step: i64) -> Result<()> {
         self.write_event(step, &What::Summary(SummaryValue::Scalar(tag, value as f32)))
     }
@@ -156,6 +215,20 @@ impl SummaryWriter {
     ///
     /// # Errors
     /// [`Error::Io`] naming the file when writing fails.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::io::tensorboard::SummaryWriter;
+    /// let dir = std::env::temp_dir().join(format!("rnn-doc-tb-flush-{}", std::process::id()));
+    /// let mut writer = SummaryWriter::create(&dir)?;
+    /// let before = std::fs::metadata(writer.path())?.len();
+    /// writer.add_scalar("lr", 0.01, 1)?; // buffered
+    /// writer.flush()?; // now in the file, for TensorBoard to read while training runs
+    /// assert!(std::fs::metadata(writer.path())?.len() > before);
+    /// drop(writer);
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn flush(&mut self) -> Result<()> {
         self.file.flush().map_err(|err| Error::Io { path: self.path.clone(), err })
     }

@@ -3,6 +3,19 @@
 //! only) and optional bidirectionality, laid out exactly as PyTorch's `nn.RNN`; optionally,
 //! residual connections ([`RnnConfig::residual`]): a layer whose input is as wide as its
 //! output outputs `h_t + input_t`, dropout applying to the sum.
+//!
+//! # Example
+//! ```
+//! use ndarray::Array3;
+//! use rnn::{Init, Rnn, RnnConfig};
+//! let rnn = Rnn::<f64>::new(RnnConfig::new(2, 4).with_num_layers(2), Init::PyTorch, 0)?;
+//! let x = Array3::<f64>::ones((5, 3, 2)); // [seq_len, batch, input_size]
+//! let trace = rnn.forward_trace(x.view(), None)?;
+//! let grads = rnn.backward(&trace, Array3::ones(trace.output().raw_dim()).view(), None)?; // L = Σ output
+//! assert_eq!(grads.layers.len(), 2);
+//! assert_eq!(grads.layers[0].weight_ih.dim(), (4, 2));
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use ndarray::{Array3, ArrayView3, ArrayViewD, ArrayViewMutD, Axis, CowArray, Ix3, s};
 use rand::Rng;
@@ -113,11 +126,36 @@ impl<F: Float> RnnTrace<'_, F> {
         self.layer_output(self.outputs.len() - 1)
     }
     /// The final states `[num_layers * num_directions, batch, state_size]`.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f64>::new(RnnConfig::new(2, 4).with_num_layers(2), Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::ones((5, 3, 2));
+    /// let trace = rnn.forward_trace(x.view(), None)?;
+    /// assert_eq!(trace.h_n().dim(), (2, 3, 4));
+    /// // the top layer's final state is its output at the last step
+    /// assert_eq!(trace.h_n().index_axis(ndarray::Axis(0), 1), trace.output().index_axis(ndarray::Axis(0), 4));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn h_n(&self) -> ArrayView3<'_, F> {
         self.h_n.view()
     }
     /// An LSTM's final cell states `[num_layers * num_directions, batch, hidden_size]`
     /// (`None` for the other cells).
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array3;
+    /// use rnn::{Cell, Init, Rnn, RnnConfig};
+    /// let x = Array3::<f64>::ones((5, 3, 2));
+    /// let lstm = Rnn::<f64>::new(RnnConfig::new(2, 4).with_cell(Cell::Lstm), Init::PyTorch, 0)?;
+    /// assert_eq!(lstm.forward_trace(x.view(), None)?.c_n().map(|c| c.dim()), Some((1, 3, 4)));
+    /// let gru = Rnn::<f64>::new(RnnConfig::new(2, 4).with_cell(Cell::Gru), Init::PyTorch, 0)?;
+    /// assert!(gru.forward_trace(x.view(), None)?.c_n().is_none());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn c_n(&self) -> Option<ArrayView3<'_, F>> {
         self.c_n.as_ref().map(|c| c.view())
     }
@@ -309,11 +347,28 @@ impl<F: Float> Rnn<F> {
     }
 
     /// The configuration.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f32>::new(RnnConfig::new(2, 4).with_num_layers(3), Init::PyTorch, 0)?;
+    /// assert_eq!(rnn.config(), &RnnConfig::new(2, 4).with_num_layers(3));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn config(&self) -> &RnnConfig {
         &self.config
     }
 
     /// Parameters per layer and direction (index `layer * num_directions + direction`).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f32>::new(RnnConfig::new(2, 4).with_num_layers(2).with_bidirectional(true), Init::PyTorch, 0)?;
+    /// assert_eq!(rnn.layers().len(), 4); // l0, l0_reverse, l1, l1_reverse
+    /// assert_eq!(rnn.layers()[2].input_size(), 8); // layer 1 reads both directions of layer 0
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn layers(&self) -> &[LayerParams<F>] {
         &self.layers
     }
@@ -355,6 +410,15 @@ impl<F: Float> Rnn<F> {
     }
 
     /// Parameters by PyTorch name (without a module prefix), in `state_dict` order.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Init, Rnn, RnnConfig};
+    /// let rnn = Rnn::<f32>::new(RnnConfig::new(2, 4).with_bidirectional(true).with_bias(false), Init::PyTorch, 0)?;
+    /// let names: Vec<String> = rnn.named_tensors().into_iter().map(|(n, _)| n).collect();
+    /// assert_eq!(names, ["weight_ih_l0", "weight_hh_l0", "weight_ih_l0_reverse", "weight_hh_l0_reverse"]);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn named_tensors(&self) -> Vec<(String, ArrayViewD<'_, F>)> {
         named(&self.layers, self.config.num_directions())
     }
@@ -388,6 +452,15 @@ impl<F: Float> Rnn<F> {
     }
 
     /// Total number of parameters.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Init, Rnn, RnnConfig};
+    /// // nn.GRU(2, 4): 3 gate blocks of W_ih 4x2, W_hh 4x4 and two biases of 4
+    /// let gru = Rnn::<f32>::new(RnnConfig::new(2, 4).with_cell(Cell::Gru), Init::PyTorch, 0)?;
+    /// assert_eq!(gru.num_params(), 3 * (8 + 16 + 4 + 4));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn num_params(&self) -> usize {
         self.named_tensors().iter().map(|(_, t)| t.len()).sum()
     }

@@ -1,5 +1,19 @@
 //! Streaming inference: advance a (unidirectional) model one time step per call, for one or
 //! many streams, holding the hidden state between calls and allocating nothing per step.
+//!
+//! # Example
+//! ```
+//! use ndarray::Array2;
+//! use rnn::{Init, Model, ModelConfig, RnnConfig, Stepper};
+//! let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+//! let mut stepper = Stepper::new(&model, 1)?; // one stream
+//! for t in 0..5 {
+//!     let x_t = Array2::from_elem((1, 2), t as f32); // the input as it arrives
+//!     let y_t = stepper.step(x_t.view())?;
+//!     assert_eq!(y_t.dim(), (1, 1));
+//! }
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 mod part;
 
@@ -67,6 +81,26 @@ impl<'m, F: Float> Stepper<'m, F> {
     ///
     /// # Errors
     /// [`Error::Config`] for a bidirectional model (it needs the whole sequence) or `batch` 0.
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::{Array3, s};
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig, Stepper};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(1) }, Init::PyTorch, 0)?;
+    /// let x = Array3::<f64>::from_shape_fn((5, 1, 2), |(t, _, i)| (t + i) as f64 / 5.0); // [T, B, I]
+    /// let mut stepper = Stepper::new(&model, 1)?;
+    /// let mut last = Vec::new();
+    /// for t in 0..5 {
+    ///     last = stepper.step(x.slice(s![t, .., ..]))?.iter().copied().collect();
+    /// }
+    /// // five steps give what one pass over the sequence gives at its last step
+    /// let (y, _) = model.forward(x.view(), None)?;
+    /// assert!((last[0] - y[[4, 0, 0]]).abs() < 1e-12);
+    /// let bidirectional = RnnConfig::new(2, 4).with_bidirectional(true);
+    /// let model = Model::<f64>::new(ModelConfig { rnn: bidirectional, output_size: None }, Init::PyTorch, 0)?;
+    /// assert!(Stepper::new(&model, 1).is_err());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn new(model: &'m Model<F>, batch: usize) -> Result<Self> {
         Self::with_parts(model, batch, 1)
     }
@@ -167,12 +201,37 @@ impl<'m, F: Float> Stepper<'m, F> {
     }
 
     /// The states `[num_layers, batch, state_size]` (PyTorch's `h_n` layout).
+    ///
+    /// # Example
+    /// ```
+    /// use ndarray::Array2;
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig, Stepper};
+    /// let model = Model::<f64>::new(ModelConfig { rnn: RnnConfig::new(2, 4).with_num_layers(2), output_size: None }, Init::PyTorch, 0)?;
+    /// let mut stepper = Stepper::new(&model, 3)?;
+    /// let x = Array2::<f64>::ones((3, 2));
+    /// stepper.step(x.view())?;
+    /// assert_eq!(stepper.state().dim(), (2, 3, 4));
+    /// // what a one-step sequence leaves as h_n
+    /// let (_, h_n) = model.forward(x.view().insert_axis(ndarray::Axis(0)), None)?;
+    /// assert!((&stepper.state() - &h_n).iter().all(|d| d.abs() < 1e-12));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn state(&self) -> ArrayView3<'_, F> {
         self.h.view()
     }
 
     /// An LSTM's cell states `[num_layers, batch, hidden_size]` (PyTorch's `c_n` layout);
     /// `None` for the other cells.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::{Cell, Init, Model, ModelConfig, RnnConfig, Stepper};
+    /// let lstm = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(Cell::Lstm), output_size: None }, Init::PyTorch, 0)?;
+    /// assert_eq!(Stepper::new(&lstm, 3)?.cell_state().map(|c| c.dim()), Some((1, 3, 4)));
+    /// let gru = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4).with_cell(Cell::Gru), output_size: None }, Init::PyTorch, 0)?;
+    /// assert!(Stepper::new(&gru, 3)?.cell_state().is_none());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn cell_state(&self) -> Option<ArrayView3<'_, F>> {
         (self.model.rnn.config().cell == Cell::Lstm).then(|| self.c.view())
     }

@@ -74,6 +74,21 @@ struct Tagged {
 
 impl CharLmTask {
     /// The metadata entry to save with the model.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::{TASK_KEY, charlm::{CharLmTask, Vocab}};
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig, model_file};
+    /// let task = CharLmTask { vocab: Vocab::from_text("ab")?, held_out: 0.2 };
+    /// let meta = task.to_metadata();
+    /// assert_eq!(meta[TASK_KEY], r#"{"kind":"charlm","vocab":"ab","held_out":0.2}"#);
+    /// // stored beside the weights, it travels with the model
+    /// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(2, 4), output_size: Some(2) }, Init::PyTorch, 0)?;
+    /// let bytes = model_file::to_bytes(&model, &meta)?;
+    /// let loaded = model_file::from_bytes::<f32>(&bytes, "lm.safetensors".as_ref(), &Default::default())?;
+    /// assert_eq!(CharLmTask::from_metadata(&loaded.metadata)?, task);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn to_metadata(&self) -> HashMap<String, String> {
         let json = serde_json::to_string(&Tagged { kind: KIND.into(), task: self.clone() })
             .unwrap_or_else(|_| unreachable!("a string and a number always serialise"));

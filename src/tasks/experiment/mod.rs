@@ -72,6 +72,14 @@ pub enum Task {
 
 impl Task {
     /// `adding`, `copy` or `pixel-digits`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::experiment::Task;
+    /// assert_eq!(Task::PixelDigits.name(), "pixel-digits");
+    /// assert_eq!(Task::PixelDigits.name().parse::<Task>()?, Task::PixelDigits);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Task::Adding => "adding",
@@ -80,6 +88,13 @@ impl Task {
         }
     }
     /// The sequence length (adding) or delay (copy) used when none is given.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::experiment::Task;
+    /// assert_eq!(Task::Adding.default_length(), Some(200));
+    /// assert_eq!(Task::PixelDigits.default_length(), None); // always 64 pixels
+    /// ```
     pub fn default_length(self) -> Option<usize> {
         match self {
             Task::Adding => Some(200),
@@ -88,6 +103,14 @@ impl Task {
         }
     }
     /// The optimizer steps used when none are given.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::experiment::{Experiment, Options, Task};
+    /// assert_eq!(Task::Adding.default_steps(), 4000);
+    /// let options = Options { experiment: Experiment::Task(Task::Adding), steps: None, ..Options::default() };
+    /// assert_eq!(options.steps(), Task::Adding.default_steps());
+    /// ```
     pub fn default_steps(self) -> usize {
         match self {
             Task::Adding => 4000,
@@ -138,12 +161,26 @@ pub enum Experiment {
 
 impl Experiment {
     /// The task trained on.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::experiment::{Experiment, Task};
+    /// assert_eq!(Experiment::Depth(Task::Copy).task(), Task::Copy);
+    /// assert_eq!(Experiment::Task(Task::Adding).task(), Task::Adding);
+    /// ```
     pub fn task(self) -> Task {
         match self {
             Experiment::Task(t) | Experiment::Depth(t) => t,
         }
     }
     /// `adding`, `copy`, `pixel-digits` or `depth`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::experiment::{Experiment, Task};
+    /// assert_eq!(Experiment::Task(Task::Copy).name(), "copy");
+    /// assert_eq!(Experiment::Depth(Task::Copy).name(), "depth");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Experiment::Task(t) => t.name(),
@@ -292,6 +329,15 @@ impl Options {
     }
 
     /// The models compared: the given list or the default one.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::experiment::{ModelSpec, Options};
+    /// let given = Options { models: ModelSpec::parse_list("lstm,gru")?, ..Options::default() };
+    /// assert_eq!(given.model_list().len(), 2);
+    /// assert_eq!(Options::default().model_list(), ModelSpec::default_list());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn model_list(&self) -> Vec<ModelSpec> {
         match (self.models.is_empty(), self.experiment) {
             (false, _) => self.models.clone(),
@@ -301,6 +347,13 @@ impl Options {
     }
 
     /// The optimizer steps per model.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::experiment::Options;
+    /// assert_eq!(Options { steps: Some(50), ..Options::default() }.steps(), 50);
+    /// assert_eq!(Options::default().steps(), 4000); // the adding problem's default
+    /// ```
     pub fn steps(&self) -> usize {
         self.steps.unwrap_or(self.experiment.task().default_steps())
     }

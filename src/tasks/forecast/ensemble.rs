@@ -9,6 +9,26 @@
 //! [`ForecastMeta::series`]); the others are stored beside it as `ensemble.{k}.rnn.*` and
 //! `ensemble.{k}.head.*` (a reserved prefix, so the file still loads as that one network), with
 //! their transformation and statistics in [`ForecastMeta::ensemble`].
+//!
+//! # Example
+//! ```
+//! use rnn::tasks::forecast::{Part, Plan, Settings, ensemble, table};
+//! use rnn::{Init, Model, ModelConfig, RnnConfig};
+//! let csv: String = std::iter::once("year,value".to_string())
+//!     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+//!     .collect::<Vec<_>>()
+//!     .join("\n");
+//! let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+//! let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+//! // two seeds per transformation; the closure trains one network (here: none, for brevity)
+//! let (meta, models) = ensemble::select::<f32>(&plan, &table, &[1, 2], |meta, seed, _train, _val| {
+//!     Model::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, seed)
+//! })?;
+//! assert_eq!(models.len(), meta.networks());
+//! let (scores, _) = meta.evaluate(&models, &table, Part::Test, None)?; // the mean of their forecasts
+//! assert!(scores.model.mase.is_finite());
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,6 +44,28 @@ use crate::{Error, Float, Model, Result, model_file};
 pub const PREFIX: &str = "ensemble.";
 
 /// A further network of an ensemble: how it reads the series.
+///
+/// # Example
+/// ```
+/// # use rnn::tasks::forecast::{Plan, Settings, table};
+/// # let csv: String = std::iter::once("year,value".to_string())
+/// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+/// #     .collect::<Vec<_>>()
+/// #     .join("\n");
+/// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+/// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+/// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// # let (meta, models) = rnn::tasks::forecast::select::<f32>(&plan, &table, &[1, 2], |meta, seed, _, _| {
+/// #     Model::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, seed)
+/// # })?;
+/// // networks 1.. of the forecaster, each with its own seed (and maybe transformation)
+/// for (k, member) in meta.ensemble.iter().enumerate() {
+///     assert_eq!(member.series.len(), table.series.len());
+///     assert_eq!(meta.member(k + 1).transform, member.transform);
+/// }
+/// assert!(meta.ensemble.iter().any(|m| m.seed == 2));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Member {
     /// Its transformation.
@@ -36,11 +78,51 @@ pub struct Member {
 
 impl ForecastMeta {
     /// Networks of the forecaster: the model's own and the ensemble's.
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Plan, Settings, table};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// # let (meta, models) = rnn::tasks::forecast::select::<f32>(&plan, &table, &[1, 2], |meta, seed, _, _| {
+    /// #     Model::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, seed)
+    /// # })?;
+    /// assert_eq!(meta.networks(), 1 + meta.ensemble.len());
+    /// assert!(meta.networks() >= 2); // two seeds at least
+    /// assert_eq!(models.len(), meta.networks());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn networks(&self) -> usize {
         1 + self.ensemble.len()
     }
 
     /// The metadata network `k` reads and decodes with (0: the model's own).
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Plan, Settings, table};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// # let (meta, models) = rnn::tasks::forecast::select::<f32>(&plan, &table, &[1, 2], |meta, seed, _, _| {
+    /// #     Model::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, seed)
+    /// # })?;
+    /// use rnn::tasks::forecast::Part;
+    /// // network k alone, evaluated with its own transformation
+    /// let (alone, _) = meta.member(1).evaluate(&models[1..2], &table, Part::Validation, None)?;
+    /// assert!(alone.model.mase.is_finite());
+    /// assert_eq!(meta.member(0).transform, meta.transform);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn member(&self, k: usize) -> ForecastMeta {
         let mut meta =
             ForecastMeta { ensemble: Vec::new(), combine: None, combine_log: None, combine_hw: None, ..self.clone() };
@@ -68,6 +150,26 @@ impl ForecastMeta {
 
     /// The tensors of networks 1.. of `models` under their [`PREFIX`]ed names, to store beside
     /// network 0.
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Plan, Settings, table};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// # let (meta, models) = rnn::tasks::forecast::select::<f32>(&plan, &table, &[1, 2], |meta, seed, _, _| {
+    /// #     Model::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, seed)
+    /// # })?;
+    /// use rnn::tasks::forecast::ForecastMeta;
+    /// let tensors = ForecastMeta::ensemble_tensors(&models);
+    /// assert!(tensors.iter().any(|(name, _)| name == "ensemble.1.rnn.weight_ih_l0"));
+    /// assert!(tensors.iter().all(|(name, _)| !name.starts_with("ensemble.0."))); // network 0 is the file's own
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn ensemble_tensors<F: Float>(models: &[Model<F>]) -> Vec<(String, ArrayD<F>)> {
         models
             .iter()
@@ -84,6 +186,33 @@ impl ForecastMeta {
     /// # Errors
     /// [`Error::Io`] or [`Error::ModelFile`] naming the file when it cannot be read or a
     /// network's tensor is missing or misshapen.
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Plan, Settings, table};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// # let (meta, models) = rnn::tasks::forecast::select::<f32>(&plan, &table, &[1, 2], |meta, seed, _, _| {
+    /// #     Model::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, seed)
+    /// # })?;
+    /// use rnn::tasks::forecast::ForecastMeta;
+    /// use rnn::model_file;
+    /// // the file `rnn train --task forecast` writes: network 0, the others beside it, the metadata
+    /// let bytes = model_file::to_bytes_with(&models[0], &meta.to_metadata(), &ForecastMeta::ensemble_tensors(&models))?;
+    /// let path = std::env::temp_dir().join(format!("rnn-doc-ensemble-{}.safetensors", std::process::id()));
+    /// std::fs::write(&path, bytes)?;
+    /// // reading it back: the file loads as network 0, its metadata names the others
+    /// let loaded = model_file::load::<f32>(&path, &Default::default())?;
+    /// let stored = ForecastMeta::from_metadata(&loaded.metadata, &path)?;
+    /// assert_eq!(stored.load_networks(&path, &loaded.model)?, models);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn load_networks<F: Float>(&self, path: &Path, first: &Model<F>) -> Result<Vec<Model<F>>> {
         let mut models = vec![first.clone()];
         if self.ensemble.is_empty() {
@@ -166,6 +295,32 @@ fn mean_of<F: Float>(members: &[&Trained<F>]) -> Vec<Vec<Vec<f64>>> {
 /// # Errors
 /// What `train` returns; as [`ForecastMeta::dataset`] and [`ForecastMeta::evaluate`];
 /// [`Error::Config`] when there is no candidate or no seed.
+///
+/// # Example
+/// ```
+/// # use rnn::tasks::forecast::{Plan, Settings, table};
+/// # let csv: String = std::iter::once("year,value".to_string())
+/// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+/// #     .collect::<Vec<_>>()
+/// #     .join("\n");
+/// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+/// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+/// use rnn::tasks::forecast::{Part, select};
+/// use rnn::train::{Silent, TrainConfig, Trainer};
+/// use rnn::{Init, Model, ModelConfig, RnnConfig};
+/// let (meta, models) = select::<f32>(&plan, &table, &[1, 2], |meta, seed, train, val| {
+///     let config = ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) };
+///     let mut trainer = Trainer::new(Model::new(config, Init::PyTorch, seed)?, TrainConfig::default().with_epochs(2).with_seed(seed))?;
+///     trainer.fit_in_memory(train, Some(val), &mut Silent)?; // early stopping on the validation windows
+///     Ok(trainer.into_final_model())
+/// })?;
+/// assert_eq!(models.len() % 2, 0); // both seeds of every transformation kept
+/// assert!(plan.candidates.contains(&meta.transform));
+/// // only now is the test split looked at
+/// let (scores, _) = meta.evaluate(&models, &table, Part::Test, None)?;
+/// assert!(scores.model.rmse.is_finite());
+/// # Ok::<(), rnn::Error>(())
+/// ```
 pub fn select<F: Float>(
     plan: &Plan,
     table: &Table,

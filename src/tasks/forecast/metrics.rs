@@ -9,6 +9,17 @@
 //!
 //! Baselines from an origin t (the last value known) for steps k = 1..H: persistence
 //! ŷ_{t+k} = y_t; seasonal naive ŷ_{t+k} = y_{t+k−m⌈k/m⌉} (the value one season back).
+//!
+//! # Example
+//! ```
+//! use rnn::tasks::forecast::metrics::{mase_scale, scores};
+//! let train = [10.0, 12.0, 11.0, 13.0, 12.0];
+//! let (actual, forecast) = ([14.0, 13.0], [13.0, 13.5]);
+//! let s = scores(&actual, &forecast, mase_scale(&train, 1));
+//! assert_eq!(s.mae, 0.75);
+//! assert!(s.mase < 1.0); // better than the naive forecast was in sample
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +66,19 @@ pub struct Accumulator {
 
 impl Accumulator {
     /// Adds one forecast value `pred` of `actual`; `scale` is the series' MASE denominator.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::metrics::{Accumulator, mase_scale};
+    /// let train = [10.0, 12.0, 11.0, 13.0];
+    /// let scale = mase_scale(&train, 1); // (2 + 1 + 2) / 3
+    /// let mut acc = Accumulator::default();
+    /// for (actual, pred) in [(14.0, 13.0), (15.0, 13.0)] {
+    ///     acc.add(actual, pred, scale);
+    /// }
+    /// assert_eq!(acc.scores().mae, 1.5);
+    /// assert!((acc.scores().mase - 1.5 / scale).abs() < 1e-12);
+    /// ```
     pub fn add(&mut self, actual: f64, pred: f64, scale: f64) {
         let e = actual - pred;
         self.sq += e * e;
@@ -66,16 +90,44 @@ impl Accumulator {
     }
 
     /// Values added.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::metrics::Accumulator;
+    /// let mut acc = Accumulator::default();
+    /// acc.add(1.0, 0.5, 1.0);
+    /// acc.add(2.0, 2.5, 1.0);
+    /// assert_eq!(acc.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.n
     }
 
     /// Whether nothing was added.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::metrics::Accumulator;
+    /// let mut acc = Accumulator::default();
+    /// assert!(acc.is_empty() && acc.scores().mae.is_nan());
+    /// acc.add(1.0, 0.5, 1.0);
+    /// assert!(!acc.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.n == 0
     }
 
     /// The scores (NaN when nothing was added; MASE infinite or NaN when a scale was 0).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::metrics::Accumulator;
+    /// let mut acc = Accumulator::default();
+    /// acc.add(100.0, 90.0, 5.0);
+    /// acc.add(100.0, 110.0, 5.0);
+    /// let s = acc.scores();
+    /// assert_eq!((s.rmse, s.mae, s.mase), (10.0, 10.0, 2.0));
+    /// ```
     pub fn scores(&self) -> Scores {
         let n = self.n as f64;
         Scores { rmse: (self.sq / n).sqrt(), mae: self.abs / n, smape: 100.0 * self.smape / n, mase: self.scaled / n }

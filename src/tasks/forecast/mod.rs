@@ -149,6 +149,26 @@ pub struct ForecastMeta {
 
 impl ForecastMeta {
     /// The metadata entry of a model file.
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Plan, Settings, table};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # let meta = plan.meta(&table, plan.candidates[0])?;
+    /// use rnn::tasks::forecast::ForecastMeta;
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig, model_file};
+    /// let model = Model::<f32>::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, 0)?;
+    /// // saved with the weights, so the file alone can forecast from a CSV file
+    /// let bytes = model_file::to_bytes(&model, &meta.to_metadata())?;
+    /// let loaded = model_file::from_bytes::<f32>(&bytes, "m.safetensors".as_ref(), &Default::default())?;
+    /// assert_eq!(ForecastMeta::from_metadata(&loaded.metadata, "m.safetensors".as_ref())?, meta);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn to_metadata(&self) -> HashMap<String, String> {
         let json = serde_json::to_string(self).unwrap_or_default();
         HashMap::from([(crate::tasks::TASK_KEY.to_string(), json)])
@@ -180,11 +200,46 @@ impl ForecastMeta {
     }
 
     /// Features per input step: the target and each feature column.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::{Columns, Plan, Settings, table};
+    /// let csv: String = std::iter::once("year,value,price".to_string())
+    ///     .chain((0..40).map(|t| format!("{},{},{}", 1900 + t, 10.0 + (t as f64).sin(), 1.0 + t as f64 / 40.0)))
+    ///     .collect::<Vec<_>>()
+    ///     .join("\n");
+    /// let columns = Columns { target: Some("value".into()), features: vec!["price".into()], ..Columns::default() };
+    /// let table = table::parse(csv.as_bytes(), "shop.csv".as_ref(), &columns)?;
+    /// let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(4), season: Some(1), ..Settings::default() })?;
+    /// let meta = plan.meta(&table, plan.candidates[0])?;
+    /// assert_eq!(meta.input_size(), 2); // the value and the price at every step
+    /// // so a network for it reads 2 features
+    /// let model = rnn::Model::<f32>::new(rnn::ModelConfig { rnn: rnn::RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, rnn::Init::PyTorch, 0)?;
+    /// assert_eq!(meta.dataset::<f32>(&table, rnn::tasks::forecast::Part::Train)?.input_size(), model.config().rnn.input_size);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn input_size(&self) -> usize {
         1 + self.columns.features.len()
     }
 
     /// The columns to read from a CSV file for this model.
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Plan, Settings, table};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # let meta = plan.meta(&table, plan.candidates[0])?;
+    /// // a new file is read with the columns the model was trained on
+    /// let later = table::parse(b"year,value\n1960,10.1\n1961,10.4\n", "new.csv".as_ref(), meta.columns())?;
+    /// assert_eq!(later.target, "value");
+    /// assert_eq!(meta.columns().date.as_deref(), Some("year"));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn columns(&self) -> &Columns {
         &self.columns
     }

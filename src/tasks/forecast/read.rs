@@ -10,6 +10,18 @@ use crate::{Error, Result};
 
 /// How missing values (empty cells, `NA`, `NaN`, `null`, ... and dates absent from a regular
 /// date column) are handled.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::{Fill, ReadOptions, table};
+/// let csv = b"y\n1\nNA\n5\n";
+/// let read = |fill: Fill| table::parse_with(csv, "y.csv".as_ref(), &Default::default(), &ReadOptions { fill, ..ReadOptions::default() });
+/// assert!(read(Fill::None).is_err()); // the default: a missing value is an error naming its line
+/// assert_eq!(read(Fill::Previous)?.series[0].values, [1.0, 1.0, 5.0]);
+/// assert_eq!(read(Fill::Linear)?.series[0].values, [1.0, 3.0, 5.0]);
+/// assert_eq!("linear".parse::<Fill>()?, Fill::Linear);
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fill {
@@ -49,6 +61,17 @@ impl FromStr for Fill {
 }
 
 /// How to read a file besides which columns: all `None`/default means "find out".
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::{ReadOptions, table};
+/// // day/month/year dates that could be read either way, said explicitly
+/// let csv = b"date|y\n01/02/2024|1\n02/02/2024|2\n";
+/// let options = ReadOptions { delimiter: Some(b'|'), date_format: Some("%d/%m/%Y".into()), ..ReadOptions::default() };
+/// let t = table::parse_with(csv, "d.csv".as_ref(), &Default::default(), &options)?;
+/// assert_eq!((t.series[0].values.clone(), t.date_format.as_deref()), (vec![1.0, 2.0], Some("%d/%m/%Y")));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReadOptions {
     /// The cell delimiter; `None` sniffs `,`, `;` or tab from the header row.

@@ -4,6 +4,27 @@
 //! training split alone. The transformations' statistics (normalisation) stay those of the
 //! training split, and the combination's weights and the intervals' widths stay those chosen on
 //! the validation split.
+//!
+//! # Example
+//! ```
+//! # use rnn::tasks::forecast::{Plan, Settings, table};
+//! # let csv: String = std::iter::once("year,value".to_string())
+//! #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+//! #     .collect::<Vec<_>>()
+//! #     .join("\n");
+//! # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+//! # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+//! # let mut meta = plan.meta(&table, plan.candidates[0])?;
+//! use rnn::tasks::forecast::Refit;
+//! use rnn::train::TrainConfig;
+//! use rnn::{Init, Model, ModelConfig, RnnConfig};
+//! let config = ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) };
+//! let trained = vec![Model::<f32>::new(config, Init::PyTorch, 3)?]; // kept at epoch 2, say
+//! meta.refit = Some(Refit { config: TrainConfig::default(), init: Init::PyTorch, forget_bias: None, chrono: None, seeds: vec![3], epochs: vec![2] });
+//! let refitted = meta.refit(&trained, &table, None, &mut |_| {})?; // on all 60 rows
+//! assert_eq!(refitted[0].config(), trained[0].config());
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -18,6 +39,18 @@ use crate::{Error, Float, Init, Model, Result};
 
 /// What a refit needs besides the data: how the networks were initialised and trained, and
 /// for how many epochs each was kept.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::Refit;
+/// use rnn::train::TrainConfig;
+/// use rnn::Init;
+/// // two networks, kept at epochs 12 and 9 by early stopping
+/// let refit = Refit { config: TrainConfig::default(), init: Init::PyTorch, forget_bias: None, chrono: None, seeds: vec![1, 2], epochs: vec![12, 9] };
+/// let json = serde_json::to_string(&refit).map_err(|e| rnn::Error::Config(e.to_string()))?; // stored in the model file
+/// assert!(json.contains("\"epochs\":[12,9]"));
+/// # Ok::<(), rnn::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Refit {
     /// The training settings (their `epochs`, `patience` and `seed` are replaced per network).
@@ -38,6 +71,16 @@ pub struct Refit {
 
 impl Refit {
     /// The settings of network 0 alone (a file holding the first network only).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::Refit;
+    /// use rnn::train::TrainConfig;
+    /// use rnn::Init;
+    /// let refit = Refit { config: TrainConfig::default(), init: Init::PyTorch, forget_bias: None, chrono: None, seeds: vec![1, 2], epochs: vec![12, 9] };
+    /// let first = refit.first();
+    /// assert_eq!((first.seeds, first.epochs), (vec![1], vec![12]));
+    /// ```
     pub fn first(self) -> Refit {
         Refit {
             seeds: self.seeds.into_iter().take(1).collect(),
@@ -50,6 +93,21 @@ impl Refit {
     ///
     /// # Errors
     /// As [`Model::new`] and the gate initialisations.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::Refit;
+    /// use rnn::train::TrainConfig;
+    /// use rnn::{Cell, Init, Model, ModelConfig, RnnConfig};
+    /// let refit = Refit { config: TrainConfig::default(), init: Init::PyTorch, forget_bias: Some(1.0), chrono: None, seeds: vec![7], epochs: vec![5] };
+    /// let config = ModelConfig { rnn: RnnConfig::new(1, 4).with_cell(Cell::Lstm), output_size: Some(2) };
+    /// let m = refit.initial::<f32>(config.clone(), 0)?;
+    /// // network 0's seed, then the forget gate's bias (rows H..2H of b_ih + b_hh) set to 1
+    /// let (b_ih, b_hh) = (m.rnn.layers()[0].bias_ih.clone().unwrap(), m.rnn.layers()[0].bias_hh.clone().unwrap());
+    /// assert!((4..8).all(|j| (b_ih[j] + b_hh[j] - 1.0).abs() < 1e-6));
+    /// assert_eq!(m.head, Model::<f32>::new(config, Init::PyTorch, 7)?.head);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn initial<F: Float>(&self, config: crate::ModelConfig, k: usize) -> Result<Model<F>> {
         let seed = self.seeds.get(k).copied().unwrap_or_default();
         let mut model = Model::<F>::new(config, self.init, seed)?;
@@ -71,6 +129,23 @@ impl ForecastMeta {
     ///
     /// # Errors
     /// As [`ForecastMeta::dataset`].
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Plan, Settings, table};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # let meta = plan.meta(&table, plan.candidates[0])?;
+    /// use rnn::tasks::forecast::Part;
+    /// let all = meta.dataset_all::<f32>(&table)?;
+    /// assert_eq!(all.len(), 60 - 6 - 2 + 1); // every origin with 6 steps before and 2 after
+    /// assert!(all.len() > meta.dataset::<f32>(&table, Part::Train)?.len());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn dataset_all<F: Float>(&self, table: &Table) -> Result<Dataset<F>> {
         self.windows(table, |n| self.window - 1..n.saturating_sub(self.horizon).max(self.window - 1), "whole")
     }
@@ -84,6 +159,29 @@ impl ForecastMeta {
     /// [`Error::Config`] when the model has no refit settings (trained before they were
     /// stored) or they do not cover every network; as [`ForecastMeta::dataset_all`] and
     /// [`Trainer::fit_in_memory`].
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Plan, Settings, table};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # let mut meta = plan.meta(&table, plan.candidates[0])?;
+    /// use rnn::tasks::forecast::Refit;
+    /// use rnn::train::TrainConfig;
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let config = ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) };
+    /// let trained = vec![Model::<f32>::new(config, Init::PyTorch, 3)?]; // trained for 2 epochs, say
+    /// meta.refit = Some(Refit { config: TrainConfig::default(), init: Init::PyTorch, forget_bias: None, chrono: None, seeds: vec![3], epochs: vec![2] });
+    /// let mut started = Vec::new();
+    /// let refitted = meta.refit(&trained, &table, None, &mut |k| started.push(k))?;
+    /// assert_eq!((refitted.len(), started), (1, vec![0]));
+    /// assert_ne!(refitted[0], trained[0]); // trained again, on every row
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn refit<F: Float>(
         &self,
         models: &[Model<F>],

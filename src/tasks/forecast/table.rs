@@ -9,6 +9,18 @@
 //! Every problem is an [`Error::Data`] naming the file, the line (1-based, the header is line 1)
 //! and the column: an empty file, a missing column, a missing (unless filled), non-numeric or
 //! infinite cell, a row with the wrong number of cells, dates out of order or unreadable.
+//!
+//! # Example
+//! ```
+//! use rnn::tasks::forecast::table;
+//! let csv = "month;sales\n2024-01;10,5\n2024-02;\n2024-03;12\n"; // `;` and decimal commas
+//! let options = rnn::tasks::forecast::ReadOptions { fill: rnn::tasks::forecast::Fill::Linear, ..Default::default() };
+//! let t = table::parse_with(csv.as_bytes(), "sales.csv".as_ref(), &Default::default(), &options)?;
+//! assert_eq!(t.series[0].values, [10.5, 11.25, 12.0]); // the missing February interpolated
+//! let err = table::parse(b"month,sales\n2024-01,ten\n", "bad.csv".as_ref(), &Default::default()).unwrap_err();
+//! assert!(err.to_string().contains("bad.csv") && err.to_string().contains("line 2"), "{err}");
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use std::path::{Path, PathBuf};
 
@@ -75,14 +87,43 @@ pub struct Series {
 
 impl Series {
     /// Rows.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::{Columns, table};
+    /// let csv = "id,y\nA,1\nA,2\nA,3\nB,5\n";
+    /// let t = table::parse(csv.as_bytes(), "long.csv".as_ref(), &Columns { id: Some("id".into()), ..Columns::default() })?;
+    /// assert_eq!((t.series[0].len(), t.series[1].len()), (3, 1));
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.values.len()
     }
     /// Whether there are no rows.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::{Columns, table};
+    /// let csv = "id,y\nA,1\nA,2\nA,3\nB,5\n";
+    /// let t = table::parse(csv.as_bytes(), "long.csv".as_ref(), &Columns { id: Some("id".into()), ..Columns::default() })?;
+    /// assert!(t.series.iter().all(|s| !s.is_empty())); // a series has at least one row
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
     /// `series "A"` in the long format, else `the series`.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::{Columns, table};
+    /// let csv = "id,y\nA,1\nA,2\nA,3\nB,5\n";
+    /// let t = table::parse(csv.as_bytes(), "long.csv".as_ref(), &Columns { id: Some("id".into()), ..Columns::default() })?;
+    /// assert_eq!(t.series[1].name(), "series \"B\"");
+    /// let single = table::parse(b"y\n1\n2\n", "one.csv".as_ref(), &Columns::default())?;
+    /// assert_eq!(single.series[0].name(), "the series");
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn name(&self) -> String {
         self.id.as_ref().map_or_else(|| "the series".to_string(), |id| format!("series \"{id}\""))
     }
@@ -123,11 +164,31 @@ pub struct Table {
 
 impl Table {
     /// `2 (value)`: how errors name the target column.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::table;
+    /// let t = table::parse(b"date,visitors\n2024-01-01,3\n2024-01-02,4\n", "v.csv".as_ref(), &Default::default())?;
+    /// assert_eq!(t.target_column(), "2 (visitors)");
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn target_column(&self) -> String {
         format!("{} ({})", self.target_index, self.target)
     }
 
     /// The columns, as they would be asked for again.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::{Columns, table};
+    /// // the columns were found, not given: `columns` says which, to read another file the same way
+    /// let t = table::parse(b"date,visitors\n2024-01-01,3\n2024-01-02,4\n", "v.csv".as_ref(), &Columns::default())?;
+    /// let found = t.columns();
+    /// assert_eq!((found.target.as_deref(), found.date.as_deref()), (Some("visitors"), Some("date")));
+    /// let again = table::parse(b"date,visitors\n2024-02-01,5\n", "w.csv".as_ref(), &found)?;
+    /// assert_eq!(again.series[0].values, [5.0]);
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn columns(&self) -> Columns {
         Columns {
             target: Some(self.target.clone()),

@@ -14,6 +14,15 @@
 //! deviation of its first differences there; features (covariates) are z-scored with their
 //! training mean and deviation. `log` (ln y, for positive series whose swings grow with their
 //! level) turns differences into ratios.
+//!
+//! # Example
+//! ```
+//! use rnn::tasks::forecast::{Kind, Transformation};
+//! let t: Transformation = "log-residual".parse()?;
+//! assert_eq!((t.kind, t.log), (Kind::Residual, true));
+//! assert!((t.inverse(t.forward(120.0)) - 120.0).abs() < 1e-9);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
@@ -189,6 +198,15 @@ impl Transformation {
     }
 
     /// z → y.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::{Kind, Transformation};
+    /// let log = Transformation { kind: Kind::Residual, log: true };
+    /// assert!((log.inverse(2.0) - 2f64.exp()).abs() < 1e-12); // a forecast of ln y back to y
+    /// let plain = Transformation { kind: Kind::Zscore, log: false };
+    /// assert_eq!(plain.inverse(3.5), 3.5);
+    /// ```
     pub fn inverse(&self, z: f64) -> f64 {
         if self.log { z.exp() } else { z }
     }

@@ -15,6 +15,22 @@
 //! One file per update rule (`sgd`, `adam` (and AdamW), `adagrad`, `rmsprop`), the
 //! PyTorch kernels they share (`ops`), the [`Optimizer`] that holds their state, its
 //! [`OptimizerConfig`] and gradient clipping.
+//!
+//! # Example
+//! ```
+//! use ndarray::{ArrayD, arr1};
+//! use rnn::optim::{Optimizer, OptimizerConfig, clip_grad_norm};
+//! // minimise f(p) = p² / 2 (gradient p) with Adam
+//! let mut opt = Optimizer::<f64>::new(OptimizerConfig::adam())?;
+//! let mut p: ArrayD<f64> = arr1(&[1.0, -2.0]).into_dyn();
+//! for _ in 0..10 {
+//!     let mut g = p.clone();
+//!     clip_grad_norm(&mut [g.view_mut()], 1.0);
+//!     opt.step(0.1, &mut [p.view_mut()], &[g.view()])?;
+//! }
+//! assert!(p[0].abs() < 1.0 && p[1].abs() < 2.0);
+//! # Ok::<(), rnn::Error>(())
+//! ```
 
 mod adagrad;
 mod adam;
