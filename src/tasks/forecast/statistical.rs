@@ -10,7 +10,7 @@
 //!
 //! [`holt_winters_at`] is the seasonal exponential smoothing augurs lacks: Holt-Winters with an
 //! additive trend and a multiplicative season (`u-analytics`, constants by least squares), a
-//! member of the combination ([`super::combine`]) for positive seasonal series.
+//! member of the combination (`combine.rs`) for positive seasonal series.
 
 use augurs_core::{Fit, Predict};
 use augurs_ets::AutoETS;
