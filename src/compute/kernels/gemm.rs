@@ -80,7 +80,7 @@ pub fn gemm_then<F: Float>(
         // features): share the rows instead, each part its own rows of C
         let per = m.div_ceil(threads);
         let parts = c.split(true, per);
-        pool::run(&|part| {
+        pool::run(m * n * k, &|part| {
             if let Some(mut c) = parts.part(part) {
                 let r0 = part * per;
                 let a_off = if a.trans { r0 } else { r0 * a.ld };
@@ -91,7 +91,7 @@ pub fn gemm_then<F: Float>(
         });
         return;
     }
-    over_columns(c, large, |c, j0, j1| {
+    over_columns(c, large, m * n * k, |c, j0, j1| {
         run(a, b, c, accumulate, j0, j1);
         finish(c, j0, j1, post);
     });
@@ -99,10 +99,12 @@ pub fn gemm_then<F: Float>(
 
 /// Calls `f(c, j0, j1)` with views of C whose column ranges together cover all of its
 /// columns: one per pool thread when `large` (blocks of [`PANEL`] columns, so the kernels'
-/// panels stay whole), else the whole of C on the calling thread.
+/// panels stay whole), else the whole of C on the calling thread. `cost`: the product's
+/// multiply-adds, for the pool's books.
 pub(super) fn over_columns<F: Float>(
     mut c: MatMut<'_, F>,
     large: bool,
+    cost: usize,
     f: impl Fn(&mut MatMut<'_, F>, usize, usize) + Sync,
 ) {
     let threads = pool::threads();
@@ -113,7 +115,7 @@ pub(super) fn over_columns<F: Float>(
         return;
     }
     let parts = c.split(false, blocks.div_ceil(threads) * PANEL);
-    pool::run(&|part| {
+    pool::run(cost, &|part| {
         if let Some(mut c) = parts.part(part) {
             let (j0, j1) = c.col_range();
             f(&mut c, j0, j1);

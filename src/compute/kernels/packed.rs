@@ -88,7 +88,7 @@ pub fn pack_into<'a, F: Float>(b: ndarray::ArrayView2<'_, F>, out: &'a mut [F]) 
         let per = panels.div_ceil(threads);
         let len = out.len();
         let parts = MatMut::new(&mut *out, 1, len, len).split(false, per * PANEL * k);
-        pool::run(&|part| {
+        pool::run(k * n, &|part| {
             if let Some(mut mine) = parts.part(part) {
                 let (e0, e1) = mine.col_range();
                 let q0 = part * per;
@@ -181,7 +181,7 @@ pub fn gemm_packed<F: Float>(
         finish(&mut c, 0, n, post);
         return;
     }
-    over_columns(c, large, |c, j0, j1| {
+    over_columns(c, large, m * n * k, |c, j0, j1| {
         let full = j0 + (j1 - j0) / PANEL * PANEL;
         if goto::applies(m, full - j0) {
             goto::run(a, goto::BSource::Packed(b), c, accumulate, j0, full);

@@ -375,7 +375,8 @@ impl<'m, F: Float> Stepper<'m, F> {
                 }
             };
             if self.on_pool {
-                pool::run(&run);
+                // the step's multiply-adds: every stream's [x, h] times every gate of every unit
+                pool::run(batch * k * hidden * c.cell.gates(), &run);
             } else {
                 (0..parts.len()).for_each(run);
             }
