@@ -108,9 +108,10 @@ impl<'m, F: Float> Stepper<'m, F> {
     /// [`Stepper::new`], but a layer large enough to repay it (an LSTM at H = 128 is; the GRU
     /// and Elman cells there are not) is split by hidden units across the thread pool (see
     /// [`crate::threads`]): each thread computes its units' gates and states. Faster on an
-    /// idle machine (an LSTM step at H = 128, input 32: 4.0-4.4 µs against 5.5-6.2 µs on one
-    /// thread, measured on 2 AMD cores); slower when another process is busy on one of the
-    /// cores (measured: 0.44x of one thread), which is why it is not the default.
+    /// idle machine (an LSTM step at H = 128, input 32: 4.0-4.7 µs against 5.5-7.0 µs on one
+    /// thread, measured on 2 AMD cores); with another process busy on one of the cores, 0.95x
+    /// of one thread (the pool backs off; it was 0.44x before the pool watched the calling
+    /// thread's own waits, which is why this is not yet the default).
     ///
     /// # Errors
     /// As [`Stepper::new`].
