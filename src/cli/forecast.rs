@@ -198,9 +198,7 @@ fn save<F: Float>(
     meta: &ForecastMeta,
     metadata: &std::collections::HashMap<String, String>,
 ) -> Result<()> {
-    let mut metadata = metadata.clone();
-    metadata.extend(meta.to_metadata());
-    let bytes = model_file::to_bytes_with(&models[0], &metadata, &ForecastMeta::ensemble_tensors(models))?;
+    let bytes = meta.to_bytes(models, metadata)?;
     Ok(rnn::io::write_atomic(path, &bytes)?)
 }
 

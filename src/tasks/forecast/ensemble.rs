@@ -181,6 +181,20 @@ impl ForecastMeta {
             .collect()
     }
 
+    /// The forecaster's model file as bytes: network 0 as the file's own model, the others under
+    /// [`PREFIX`] ([`ForecastMeta::ensemble_tensors`]), and this metadata beside `extra` (the
+    /// file's other metadata). [`ForecastMeta::load_networks`] reads it back.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `models` is empty; [`Error::ModelFile`] when a tensor cannot be
+    /// stored.
+    pub fn to_bytes<F: Float>(&self, models: &[Model<F>], extra: &HashMap<String, String>) -> Result<Vec<u8>> {
+        let first = models.first().ok_or_else(|| Error::Config("a forecaster needs at least one network".into()))?;
+        let mut metadata = extra.clone();
+        metadata.extend(self.to_metadata());
+        model_file::to_bytes_with(first, &metadata, &Self::ensemble_tensors(models))
+    }
+
     /// Reads the forecaster's networks from the model file at `path` whose own network is `first`.
     ///
     /// # Errors
@@ -203,7 +217,7 @@ impl ForecastMeta {
     /// use rnn::tasks::forecast::ForecastMeta;
     /// use rnn::model_file;
     /// // the file `rnn train --task forecast` writes: network 0, the others beside it, the metadata
-    /// let bytes = model_file::to_bytes_with(&models[0], &meta.to_metadata(), &ForecastMeta::ensemble_tensors(&models))?;
+    /// let bytes = meta.to_bytes(&models, &Default::default())?;
     /// let path = std::env::temp_dir().join(format!("rnn-doc-ensemble-{}.safetensors", std::process::id()));
     /// std::fs::write(&path, bytes)?;
     /// // reading it back: the file loads as network 0, its metadata names the others
@@ -415,9 +429,7 @@ mod tests {
         assert!(meta.evaluate(&models[..1], &table, Part::Test, None).is_err());
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.safetensors");
-        let bytes =
-            model_file::to_bytes_with(&models[0], &meta.to_metadata(), &ForecastMeta::ensemble_tensors(&models))
-                .unwrap();
+        let bytes = meta.to_bytes(&models, &Default::default()).unwrap();
         std::fs::write(&path, bytes).unwrap();
         let loaded = model_file::load::<f64>(&path, &Default::default()).unwrap();
         let back = ForecastMeta::from_metadata(&loaded.metadata, &path).unwrap();
