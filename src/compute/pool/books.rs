@@ -1,6 +1,7 @@
 //! The pool's books: whether the next job runs on the pool or inline on the calling thread, from
-//! what the jobs before it measured. Pure bookkeeping (no clock, no threads: the caller passes
-//! the times in), so that the tests can play any history through it.
+//! what the jobs before it measured. Pure bookkeeping (no clock: the caller passes the times
+//! in, and the calling thread's run delay through a closure), so that the tests can play any
+//! history through it.
 //!
 //! Three rules, each judged over a window of `WINDOW` of jobs' wall time:
 //!
@@ -26,6 +27,9 @@
 
 use std::cell::Cell;
 use std::time::Duration;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 
 /// The wall time of jobs over which the pool's speed is judged: long enough to hold several of
 /// the scheduler's time slices (a few milliseconds each), so a window shows the waits they
@@ -57,7 +61,7 @@ pub(super) struct Job {
     pub parallel: bool,
     /// Its multiply-adds (any measure proportional to its work).
     pub cost: f64,
-    /// Its parts, and how many of them the caller ran, in `own`.
+    /// Its parts, and (on the pool) how many of them the caller ran, in `own`.
     pub parts: usize,
     pub mine: usize,
     pub own: Duration,
@@ -70,7 +74,7 @@ fn nanos(d: Duration) -> u64 {
 }
 
 /// What the pool has measured, and what it decided; times in nanoseconds after the pool began.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Books {
     /// Jobs run inline until then, and the current back-off.
     resume_at: u64,
@@ -87,8 +91,27 @@ pub(super) struct Books {
     wall: [u64; 2],
     cost: [f64; 2],
     alone: u64,
-    /// The probe's coin (xorshift).
-    coin: u64,
+    /// The probe's coin.
+    coin: SmallRng,
+}
+
+impl Default for Books {
+    fn default() -> Self {
+        Books {
+            resume_at: 0,
+            backoff: 0,
+            next_probe: 0,
+            probe_gap: 0,
+            probing: false,
+            window: 0,
+            window_start: 0,
+            jobs: [0, 0],
+            wall: [0, 0],
+            cost: [0.0, 0.0],
+            alone: 0,
+            coin: SmallRng::seed_from_u64(0x9E37_79B9_7F4A_7C15),
+        }
+    }
 }
 
 impl Books {
@@ -103,13 +126,8 @@ impl Books {
         if !self.probing {
             return true;
         }
-        // xorshift64: a coin per job, no allocation, no lock beyond the books'
-        let mut x = if self.coin == 0 { 0x9E37_79B9_7F4A_7C15 } else { self.coin };
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.coin = x;
-        x & 1 == 1
+        // a coin per job: no allocation, no lock beyond the books'
+        self.coin.random()
     }
 
     /// Whether jobs run inline at `now` (a back-off).

@@ -171,8 +171,7 @@ pub fn run<G: Fn(usize) + Sync>(cost: usize, f: &G) {
         run_inline(n, f);
     }
     let end = Instant::now();
-    let own = if parallel { helped - start } else { end - start };
-    let job = Job { parallel, cost: cost as f64, parts: n, mine, own, wall: end - start };
+    let job = Job { parallel, cost: cost as f64, parts: n, mine, own: helped - start, wall: end - start };
     books.book(job, shared.nanos(end), run_delay);
 }
 
