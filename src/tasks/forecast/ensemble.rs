@@ -188,6 +188,28 @@ impl ForecastMeta {
     /// # Errors
     /// [`Error::Config`] when `models` is empty; [`Error::ModelFile`] when a tensor cannot be
     /// stored.
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Plan, Settings, table};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// # let (meta, models) = rnn::tasks::forecast::select::<f32>(&plan, &table, &[1, 2], |meta, seed, _, _| {
+    /// #     Model::new(ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) }, Init::PyTorch, seed)
+    /// # })?;
+    /// let extra = std::collections::HashMap::from([("note".to_string(), "sine".to_string())]);
+    /// let bytes = meta.to_bytes(&models, &extra)?;
+    /// let loaded = rnn::model_file::from_bytes::<f32>(&bytes, "m.safetensors".as_ref(), &Default::default())?;
+    /// assert_eq!(loaded.model, models[0]);
+    /// assert_eq!(loaded.metadata["note"], "sine");
+    /// assert!(meta.to_bytes::<f32>(&[], &extra).is_err()); // no network, no file
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
     pub fn to_bytes<F: Float>(&self, models: &[Model<F>], extra: &HashMap<String, String>) -> Result<Vec<u8>> {
         let first = models.first().ok_or_else(|| Error::Config("a forecaster needs at least one network".into()))?;
         let mut metadata = extra.clone();
