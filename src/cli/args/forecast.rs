@@ -37,7 +37,8 @@ pub struct TrainArgs {
     pub split: String,
     /// What the network predicts: auto (train each that fits the data, keep the lowest validation
     /// MASE), zscore, residual (change over the last value), seasonal (change over one season
-    /// back), or log-zscore, log-residual, log-seasonal on ln y
+    /// back), smoothed (change over exponential smoothing's level and season: an ES-RNN hybrid),
+    /// or log-zscore, log-residual, log-seasonal, log-smoothed on ln y
     #[arg(long, value_name = "T", default_value = "auto")]
     pub transform: String,
     /// Keep the network alone: by default its forecasts are combined with the statistical

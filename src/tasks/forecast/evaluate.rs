@@ -141,7 +141,7 @@ impl ForecastMeta {
     pub fn predict<F: Float>(
         &self,
         model: &Model<F>,
-        z: &[f64],
+        z: &super::smooth::Filtered,
         features: &[&[f64]],
         origins: &[usize],
         stats: &SeriesStats,

@@ -6,8 +6,8 @@
 //! of the last W steps is the input `[W, features]` and the next H values the target `[H]`:
 //! a many-to-one model with `output_size = H` predicts all steps at once. What the network
 //! sees and predicts is a [`Transformation`] of the values, fitted on the training part only:
-//! z-scores, the change over persistence, or the change over seasonal naive, optionally on
-//! logs. By default every transformation that suits the data is trained and the one with the
+//! z-scores, the change over persistence, over seasonal naive, or over exponential smoothing's
+//! level and season ([`smooth`], an ES-RNN hybrid), optionally on logs. By default every transformation that suits the data is trained and the one with the
 //! lowest validation MASE is kept: the test part is never looked at before the final score.
 //!
 //! The model file carries a [`ForecastMeta`] (JSON under [`crate::tasks::TASK_KEY`], `"kind":
@@ -48,6 +48,7 @@ pub mod read;
 pub mod refit;
 mod report;
 mod select;
+pub mod smooth;
 #[doc(hidden)]
 pub mod statistical;
 pub mod table;
@@ -70,6 +71,7 @@ pub use select::Candidate;
 pub use table::{Columns, Series, Table};
 pub use transform::{Kind, SeriesStats, Transformation};
 
+use self::smooth::Filtered;
 use crate::data::{Dataset, Targets};
 use crate::{Error, Float, Result};
 
@@ -264,10 +266,12 @@ impl ForecastMeta {
         }
     }
 
-    /// The transformed values z of series `k`, checked finite (logs need positive values).
-    fn z(&self, table: &Table, k: usize) -> Result<Vec<f64>> {
+    /// The transformed values z of series `k`, checked finite (logs need positive values), with
+    /// the `smoothed` transformation's states filtered along them.
+    fn z(&self, table: &Table, k: usize) -> Result<Filtered> {
         let s = &table.series[k];
-        s.values
+        let z = s
+            .values
             .iter()
             .zip(&s.lines)
             .map(|(&y, &line)| {
@@ -286,7 +290,8 @@ impl ForecastMeta {
                     ))
                 }
             })
-            .collect()
+            .collect::<Result<Vec<f64>>>()?;
+        Ok(Filtered::new(z, self.stats_for(table, k)?.smoothing.as_ref()))
     }
 
     /// The origins of `part` in a series of split sizes `sizes`: every t with a full window

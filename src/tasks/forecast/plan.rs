@@ -323,7 +323,7 @@ impl Plan {
             .map(|s| {
                 let sizes = self.split.sizes(s.len());
                 let feats: Vec<&[f64]> = s.features.iter().map(|f| &f[..sizes[0]]).collect();
-                let stats = SeriesStats::fit(s.id.clone(), sizes, &s.values[..sizes[0]], &feats, t);
+                let stats = SeriesStats::fit(s.id.clone(), sizes, &s.values[..sizes[0]], &feats, t, self.season);
                 SeriesStats { checksum: Some(super::fingerprint::checksum(&s.values)), ..stats }
             })
             .collect();

@@ -9,11 +9,16 @@
 //! | `zscore` | (z_i − μ)/σ | (z_{t+k} − μ)/σ | stationary series (ordinary practice) |
 //! | `residual` | (z_i − z_t)/s | (z_{t+k} − z_t)/s | trends, level shifts: predicts the change over persistence |
 //! | `seasonal` | (z_i − z_t)/s | (z_{t+k} − z_{t+k−m⌈k/m⌉})/s | seasons: predicts the change over seasonal naive |
+//! | `smoothed` | (z_i − S_i − L_t)/s | (z_{t+k} − L_t − S_{t+k\|t})/s | noisy levels, seasons: an ES-RNN hybrid |
 //!
 //! μ, σ are the mean and standard deviation of z over the training split and s the standard
 //! deviation of its first differences there; features (covariates) are z-scored with their
 //! training mean and deviation. `log` (ln y, for positive series whose swings grow with their
-//! level) turns differences into ratios.
+//! level) turns differences into ratios. In `smoothed`, L_t is the level and S_i the seasonal
+//! component of exponential smoothing after step t or i ([`smooth`](super::smooth), fitted on
+//! the training split), S_{t+k|t} that of step t+k's phase as known at t: the network sees the
+//! window deseasonalised and relative to the smoothed level, and forecasts what the smoothing's
+//! own forecast (L_t + S_{t+k|t}) leaves, as in Smyl's ES-RNN.
 //!
 //! # Example
 //! ```
@@ -29,6 +34,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::smooth::{Filtered, Smoothing};
 use crate::{Error, Result};
 
 /// The three ways of forming targets.
@@ -37,7 +43,7 @@ use crate::{Error, Result};
 /// ```
 /// use rnn::tasks::forecast::{Kind, Transformation};
 /// let kinds: Vec<Kind> = Transformation::ALL.iter().filter(|t| !t.log).map(|t| t.kind).collect();
-/// assert_eq!(kinds, [Kind::Zscore, Kind::Residual, Kind::Seasonal]);
+/// assert_eq!(kinds, [Kind::Zscore, Kind::Residual, Kind::Seasonal, Kind::Smoothed]);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -48,6 +54,9 @@ pub enum Kind {
     Residual,
     /// The change over the value one season back (the residual over seasonal naive).
     Seasonal,
+    /// The change over exponential smoothing's forecast (level and season; see
+    /// [`smooth`](super::smooth)).
+    Smoothed,
 }
 
 /// A target transformation: a [`Kind`], optionally on log values.
@@ -58,7 +67,7 @@ pub enum Kind {
 /// let t: Transformation = "log-seasonal".parse()?;
 /// assert_eq!((t.kind, t.log), (Kind::Seasonal, true));
 /// assert_eq!(t.describe(12), "change over the value one season back (seasonal naive, m = 12) of ln y");
-/// assert_eq!(Transformation::ALL.len(), 6);
+/// assert_eq!(Transformation::ALL.len(), 8);
 /// # Ok::<(), rnn::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,13 +80,15 @@ pub struct Transformation {
 
 impl Transformation {
     /// Every transformation.
-    pub const ALL: [Transformation; 6] = [
+    pub const ALL: [Transformation; 8] = [
         Transformation { kind: Kind::Zscore, log: false },
         Transformation { kind: Kind::Residual, log: false },
         Transformation { kind: Kind::Seasonal, log: false },
+        Transformation { kind: Kind::Smoothed, log: false },
         Transformation { kind: Kind::Zscore, log: true },
         Transformation { kind: Kind::Residual, log: true },
         Transformation { kind: Kind::Seasonal, log: true },
+        Transformation { kind: Kind::Smoothed, log: true },
     ];
 
     /// In words, e.g. `change over seasonal naive (m = 12) of ln y`.
@@ -93,6 +104,10 @@ impl Transformation {
             Kind::Zscore => "z-scored values".to_string(),
             Kind::Residual => "change over the last value (persistence)".to_string(),
             Kind::Seasonal => format!("change over the value one season back (seasonal naive, m = {season})"),
+            Kind::Smoothed if season >= 2 => {
+                format!("change over exponential smoothing's level and season (m = {season}; ES-RNN hybrid)")
+            }
+            Kind::Smoothed => "change over exponential smoothing's level (ES-RNN hybrid)".to_string(),
         };
         if self.log { format!("{what} of ln y") } else { what }
     }
@@ -104,6 +119,7 @@ impl fmt::Display for Transformation {
             Kind::Zscore => "zscore",
             Kind::Residual => "residual",
             Kind::Seasonal => "seasonal",
+            Kind::Smoothed => "smoothed",
         };
         if self.log { write!(f, "log-{kind}") } else { f.write_str(kind) }
     }
@@ -157,6 +173,9 @@ pub struct SeriesStats {
     /// `fingerprint::checksum` of the whole series trained on (absent in older files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<u64>,
+    /// The `smoothed` transformation's exponential smoothing, fitted on z over the training split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoothing: Option<Smoothing>,
 }
 
 /// Mean and standard deviation (1 when the values are constant).
@@ -169,9 +188,17 @@ pub(crate) fn mean_std(v: &[f64]) -> (f64, f64) {
 }
 
 impl SeriesStats {
-    /// Statistics of z over `train` (the training split's values) and of the features.
+    /// Statistics of z over `train` (the training split's values) and of the features; for the
+    /// `smoothed` transformation, the smoothing with season `season`.
     #[doc(hidden)] // a building block of `Plan::meta`
-    pub fn fit(id: Option<String>, split: [usize; 3], train: &[f64], features: &[&[f64]], t: Transformation) -> Self {
+    pub fn fit(
+        id: Option<String>,
+        split: [usize; 3],
+        train: &[f64],
+        features: &[&[f64]],
+        t: Transformation,
+        season: usize,
+    ) -> Self {
         let z: Vec<f64> = train.iter().map(|&y| t.forward(y)).collect();
         let (mean, std) = mean_std(&z);
         let diffs: Vec<f64> = z.windows(2).map(|w| w[1] - w[0]).collect();
@@ -179,7 +206,8 @@ impl SeriesStats {
             if diffs.is_empty() { 1.0 } else { (diffs.iter().map(|d| d * d).sum::<f64>() / diffs.len() as f64).sqrt() };
         let scale = if scale > 0.0 && scale.is_finite() { scale } else { std };
         let (feature_mean, feature_std) = features.iter().map(|f| mean_std(f)).unzip();
-        SeriesStats { id, split, mean, std, scale, feature_mean, feature_std, checksum: None }
+        let smoothing = if t.kind == Kind::Smoothed { Smoothing::fit(&z, season) } else { None };
+        SeriesStats { id, split, mean, std, scale, feature_mean, feature_std, checksum: None, smoothing }
     }
 }
 
@@ -213,15 +241,18 @@ impl Transformation {
 
     /// The input rows `[window][1 + features]` for origin `t` (the window ends at `t`).
     ///
-    /// `z` holds the transformed series (at least up to `t`), `features[f]` the raw features.
+    /// `s` holds the transformed series (at least up to `t`) and its smoothing,
+    /// `features[f]` the raw features.
     #[doc(hidden)] // a building block of `ForecastMeta::dataset` and `forecast`
-    pub fn inputs(&self, z: &[f64], features: &[&[f64]], t: usize, window: usize, stats: &SeriesStats) -> Vec<f64> {
+    pub fn inputs(&self, s: &Filtered, features: &[&[f64]], t: usize, window: usize, stats: &SeriesStats) -> Vec<f64> {
+        let z = &s.z;
         let width = 1 + features.len();
         let mut out = Vec::with_capacity(window * width);
         for i in t + 1 - window..=t {
             out.push(match self.kind {
                 Kind::Zscore => (z[i] - stats.mean) / stats.std,
                 Kind::Residual | Kind::Seasonal => (z[i] - z[t]) / stats.scale,
+                Kind::Smoothed => (z[i] - s.seasonal_at(i) - s.level(t)) / stats.scale,
             });
             for (f, v) in features.iter().enumerate() {
                 out.push((v[i] - stats.feature_mean[f]) / stats.feature_std[f]);
@@ -231,21 +262,22 @@ impl Transformation {
     }
 
     /// The value each target is measured from, for steps 1..=h from origin `t` (0 for zscore).
-    fn anchors(&self, z: &[f64], t: usize, h: usize, season: usize) -> Vec<f64> {
-        let m = season.max(1);
+    fn anchors(&self, s: &Filtered, t: usize, h: usize, season: usize) -> Vec<f64> {
+        let (z, m) = (&s.z, season.max(1));
         (1..=h)
             .map(|k| match self.kind {
                 Kind::Zscore => 0.0,
                 Kind::Residual => z[t],
                 Kind::Seasonal => z[t + k - m * k.div_ceil(m)],
+                Kind::Smoothed => s.level(t) + s.seasonal_for(t, k),
             })
             .collect()
     }
 
     /// The targets for steps 1..=h from origin `t`.
     #[doc(hidden)] // a building block of `ForecastMeta::dataset` and `forecast`
-    pub fn targets(&self, z: &[f64], t: usize, h: usize, season: usize, stats: &SeriesStats) -> Vec<f64> {
-        let anchors = self.anchors(z, t, h, season);
+    pub fn targets(&self, s: &Filtered, t: usize, h: usize, season: usize, stats: &SeriesStats) -> Vec<f64> {
+        let (z, anchors) = (&s.z, self.anchors(s, t, h, season));
         (1..=h)
             .map(|k| match self.kind {
                 Kind::Zscore => (z[t + k] - stats.mean) / stats.std,
@@ -256,8 +288,8 @@ impl Transformation {
 
     /// The network's outputs for origin `t` back on the original scale (y).
     #[doc(hidden)] // a building block of `ForecastMeta::dataset` and `forecast`
-    pub fn decode(&self, z: &[f64], t: usize, outputs: &[f64], season: usize, stats: &SeriesStats) -> Vec<f64> {
-        let anchors = self.anchors(z, t, outputs.len(), season);
+    pub fn decode(&self, s: &Filtered, t: usize, outputs: &[f64], season: usize, stats: &SeriesStats) -> Vec<f64> {
+        let anchors = self.anchors(s, t, outputs.len(), season);
         outputs
             .iter()
             .zip(anchors)
@@ -292,8 +324,9 @@ mod tests {
     fn targets_decode_back_to_the_values() {
         let y: Vec<f64> = (0..40).map(|t| 100.0 + t as f64 * 3.0 + (t % 4) as f64 * 7.0).collect();
         for t in Transformation::ALL {
-            let stats = SeriesStats::fit(None, [30, 5, 5], &y[..30], &[], t);
-            let z: Vec<f64> = y.iter().map(|&v| t.forward(v)).collect();
+            let stats = SeriesStats::fit(None, [30, 5, 5], &y[..30], &[], t, 4);
+            assert_eq!(stats.smoothing.is_some(), t.kind == Kind::Smoothed);
+            let z = Filtered::new(y.iter().map(|&v| t.forward(v)).collect(), stats.smoothing.as_ref());
             let target = t.targets(&z, 20, 6, 4, &stats);
             let back = t.decode(&z, 20, &target, 4, &stats);
             for (a, b) in back.iter().zip(&y[21..27]) {
