@@ -132,6 +132,36 @@ fn multi_step_reports_every_step_and_plots_the_last() {
 }
 
 #[test]
+fn the_smoothed_hybrid_learns_what_smoothing_leaves_and_forecasts_past_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = data("airline_passengers.csv");
+    // the network alone, on ln y relative to exponential smoothing's level and season
+    let args = ["--transform", "log-smoothed", "--no-combine", "--epochs", "60", "--horizon", "2"];
+    let (ev, log) = train_and_evaluate_with_log(&csv, dir.path(), &args);
+    assert!(log.contains("log-smoothed") && log.contains("ES-RNN hybrid"), "{log}");
+    for baseline in ["persistence", "seasonal_naive"] {
+        assert!(ev["model"]["rmse"].as_f64() < ev[baseline]["rmse"].as_f64(), "{baseline}: {ev}");
+    }
+    // the smoothing's constants are stored with the series' statistics
+    let model = dir.path().join("m.safetensors");
+    let bytes = std::fs::read(&model).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let task: serde_json::Value = serde_json::from_str(&meta.metadata().as_ref().unwrap()["rnn.task"]).unwrap();
+    let smoothing = &task["series"][0]["smoothing"];
+    assert_eq!(smoothing["seasonal"].as_array().map(Vec::len), Some(12), "{smoothing}");
+    assert!((0.0..=1.0).contains(&smoothing["alpha"].as_f64().unwrap()), "{smoothing}");
+    // recursive forecasts two years past the end: the states filter the forecasts fed back
+    let out = ok(&rnn(&["forecast", "--model", p(&model), "--data", p(&csv), "--steps", "24", "--no-refit"]));
+    let values: Vec<f64> = out.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
+    assert_eq!(values.len(), 24, "{out}");
+    // the season survives: each July above the November after it, the level near the last year's
+    for year in 0..2 {
+        assert!(values[12 * year + 6] > values[12 * year + 10], "{out}");
+    }
+    assert!(values.iter().all(|v| (300.0..900.0).contains(v)), "{out}");
+}
+
+#[test]
 fn long_format_trains_one_global_model_over_two_series() {
     let dir = tempfile::tempdir().unwrap();
     let mut csv = String::from("unique_id,ds,y\n");

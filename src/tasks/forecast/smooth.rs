@@ -61,6 +61,15 @@ impl Smoothing {
     /// Fits the constants on `train` (z over the training split) with season `m` (taken as 1
     /// when the split holds fewer than two seasons); `None` with fewer than two values or one
     /// that is not finite.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::smooth::Smoothing;
+    /// // a constant season of 3 around a constant level: nothing to learn, the first season says it
+    /// let z: Vec<f64> = (0..30).map(|t| 10.0 + [1.0, 0.0, -1.0][t % 3]).collect();
+    /// let fit = Smoothing::fit(&z, 3).unwrap();
+    /// assert_eq!((fit.level, fit.seasonal.as_slice()), (10.0, [1.0, 0.0, -1.0].as_slice()));
+    /// ```
     pub fn fit(train: &[f64], m: usize) -> Option<Smoothing> {
         if train.len() < 2 || !train.iter().all(|v| v.is_finite()) {
             return None;
@@ -149,6 +158,14 @@ pub struct Filtered {
 
 impl Filtered {
     /// The states along `z`, filtered with `smoothing`'s constants (none: z alone).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::smooth::{Filtered, Smoothing};
+    /// let fit = Smoothing { alpha: 1.0, gamma: 0.0, level: 0.0, seasonal: vec![0.0] };
+    /// let s = Filtered::new(vec![3.0, 5.0], Some(&fit)); // α = 1: the level is the last value
+    /// assert_eq!(s.level(1), 5.0);
+    /// ```
     pub fn new(z: Vec<f64>, smoothing: Option<&Smoothing>) -> Self {
         let mut s = Filtered {
             z: Vec::with_capacity(z.len()),
@@ -164,6 +181,15 @@ impl Filtered {
     }
 
     /// Appends a value (a forecast fed back) and filters the states over it.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::smooth::{Filtered, Smoothing};
+    /// let fit = Smoothing { alpha: 0.5, gamma: 0.0, level: 0.0, seasonal: vec![0.0] };
+    /// let mut s = Filtered::new(vec![4.0], Some(&fit));
+    /// s.push(6.0);
+    /// assert_eq!((s.level(0), s.level(1)), (2.0, 4.0));
+    /// ```
     pub fn push(&mut self, v: f64) {
         let i = self.z.len();
         self.z.push(v);
@@ -175,27 +201,66 @@ impl Filtered {
     }
 
     /// Steps held.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::smooth::Filtered;
+    /// assert_eq!(Filtered::new(vec![1.0, 2.0], None).len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.z.len()
     }
 
     /// Whether no step is held.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::smooth::Filtered;
+    /// assert!(Filtered::new(Vec::new(), None).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.z.is_empty()
     }
 
     /// The level after step `t` (0 without a smoothing).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::smooth::{Filtered, Smoothing};
+    /// let fit = Smoothing { alpha: 0.25, gamma: 0.0, level: 8.0, seasonal: vec![0.0] };
+    /// assert_eq!(Filtered::new(vec![12.0], Some(&fit)).level(0), 9.0); // a quarter of the way
+    /// assert_eq!(Filtered::new(vec![12.0], None).level(0), 0.0);
+    /// ```
     pub fn level(&self, t: usize) -> f64 {
         self.levels.get(t).copied().unwrap_or(0.0)
     }
 
     /// The seasonal component at step `i` as estimated after it (0 without a smoothing).
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::smooth::{Filtered, Smoothing};
+    /// // γ = 1: a phase's component becomes the value's distance from the level
+    /// let fit = Smoothing { alpha: 0.0, gamma: 1.0, level: 10.0, seasonal: vec![0.0, 0.0] };
+    /// let s = Filtered::new(vec![13.0, 8.0], Some(&fit));
+    /// assert_eq!((s.seasonal_at(0), s.seasonal_at(1)), (3.0, -2.0));
+    /// ```
     pub fn seasonal_at(&self, i: usize) -> f64 {
         self.seasonals.get(i).copied().unwrap_or(0.0)
     }
 
     /// The seasonal component of step `t + k` as known after step `t`: that of the last step
     /// up to `t` in the same phase, or the starting one.
+    ///
+    /// # Example
+    /// ```
+    /// use rnn::tasks::forecast::smooth::{Filtered, Smoothing};
+    /// let fit = Smoothing { alpha: 0.0, gamma: 1.0, level: 10.0, seasonal: vec![0.5, 0.0] };
+    /// let s = Filtered::new(vec![13.0, 8.0, 11.0], Some(&fit));
+    /// assert_eq!(s.seasonal_for(2, 1), -2.0); // step 3 is phase 1: as step 1 left it
+    /// assert_eq!(s.seasonal_for(2, 2), 1.0); // step 4 is phase 0: as step 2 left it
+    /// assert_eq!(s.seasonal_for(0, 1), 0.0); // step 1 before any phase-1 step: the start
+    /// ```
     pub fn seasonal_for(&self, t: usize, k: usize) -> f64 {
         let Some(fit) = &self.smoothing else { return 0.0 };
         let m = fit.seasonal.len().max(1);
