@@ -11,7 +11,7 @@ text, split and score as `rnn`:
   after the first predicted; the best epoch's bits per character is reported (`rnn` keeps the
   best epoch on the same held-out text).
 
-    python3 bench/charlm_pytorch.py data/hamlet.txt [--hidden 256] [--seconds 240] [--lr 0.002] [--cell lstm|gru|rnn]
+    python3 bench/charlm_pytorch.py data/hamlet.txt [--hidden 256] [--layers 1] [--dropout 0] [--seconds 240] [--lr 0.002] [--cell lstm|gru|rnn]
 
 Prints one JSON line: {"cell", "hidden", "parameters", "epochs", "seconds", "best_bpc", "best_epoch", "per_epoch"}.
 """
@@ -26,10 +26,10 @@ from torch import nn
 
 
 class CharModel(nn.Module):
-    def __init__(self, cell, vocab, hidden):
+    def __init__(self, cell, vocab, hidden, layers=1, dropout=0.0):
         super().__init__()
         kind = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell]
-        self.rnn = kind(vocab, hidden)
+        self.rnn = kind(vocab, hidden, num_layers=layers, dropout=dropout)
         self.head = nn.Linear(hidden, vocab)
         self.vocab = vocab
 
@@ -60,6 +60,8 @@ def main():
     p.add_argument("text")
     p.add_argument("--cell", default="lstm", choices=["lstm", "gru", "rnn"])
     p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--seconds", type=float, default=240.0)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--streams", type=int, default=32)
@@ -82,7 +84,7 @@ def main():
     xs = train[:used].view(a.streams, chunks * a.tbptt).t()
     ys = train[1 : used + 1].view(a.streams, chunks * a.tbptt).t()
 
-    model = CharModel(a.cell, len(chars), a.hidden)
+    model = CharModel(a.cell, len(chars), a.hidden, a.layers, a.dropout)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     params = sum(p.numel() for p in model.parameters())
     start = time.perf_counter()

@@ -178,7 +178,7 @@ pub fn gemm_gflops() -> f64 {
 
 /// Median microseconds of one streaming step (batch 1) of a one-layer model of `cell` (tanh
 /// for the Elman cell) with `hidden_size` units, `input_size` inputs and a one-output head,
-/// stepped by [`Stepper::new_split`] (one part on one thread).
+/// stepped by [`Stepper::new`] (split across the pool's threads when it has two or more).
 ///
 /// # Errors
 /// [`crate::Error::Config`] for a zero size.
@@ -188,7 +188,7 @@ pub fn stream_step_us(cell: Cell, hidden_size: usize, input_size: usize) -> Resu
         Init::PyTorch,
         3,
     )?;
-    let mut stepper = Stepper::new_split(&model, 1)?;
+    let mut stepper = Stepper::new(&model, 1)?;
     let x = Array2::<f32>::from_elem((1, input_size), 0.5);
     let block = 1000;
     let secs = median_secs(

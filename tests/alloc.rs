@@ -108,7 +108,7 @@ fn streaming_steps_do_not_allocate() {
         let model = Model::<f32>::new(ModelConfig { rnn, output_size: Some(1) }, Init::PyTorch, 1).unwrap();
         for split in [false, true] {
             let mut stepper =
-                if split { Stepper::new_split(&model, 1).unwrap() } else { Stepper::new(&model, 1).unwrap() };
+                if split { Stepper::new(&model, 1).unwrap() } else { Stepper::on_one_thread(&model, 1).unwrap() };
             let x = ndarray::Array2::<f32>::from_elem((1, 32), 0.1);
             stepper.step(x.view()).unwrap();
             let n = count(|| {

@@ -48,13 +48,16 @@ use args::{Cli, Command};
 pub fn main() -> ExitCode {
     rnn::threads::keep_freed_memory();
     let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // the flags typed on the command line (not defaults), to warn of those a task ignores
     let given = |id: &str| {
         matches.subcommand_matches("train").is_some_and(|m| {
             m.try_get_raw(id).is_ok_and(|v| v.is_some()) && m.value_source(id) == Some(ValueSource::CommandLine)
         })
     };
+    if let Command::Train(args) = &mut cli.command {
+        args.apply_cell_defaults(&given);
+    }
     if let Err(err) = rnn::threads::init(cli.threads) {
         let flag = if cli.threads.is_some() { "--threads: " } else { "" };
         let _ = writeln!(std::io::stderr().lock(), "rnn: {flag}{err}");

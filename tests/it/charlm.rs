@@ -237,3 +237,25 @@ fn flags_that_make_no_sense_for_a_character_model_are_refused() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn an_lstm_character_model_defaults_to_two_layers_of_256_with_dropout() {
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = std::fs::read_to_string(hamlet()).unwrap().chars().take(6000).collect();
+    let data = dir.path().join("t.txt");
+    std::fs::write(&data, text).unwrap();
+    let config = |extra: &[&str]| {
+        let out = dir.path().join("m.safetensors");
+        let mut args = vec!["train", "--task", "charlm", "--data", p(&data), "--epochs", "1", "--out", p(&out)];
+        args.extend_from_slice(extra);
+        let o = rnn(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let c = rnn::model_file::load::<f32>(&out, &Default::default()).unwrap().model.config().rnn;
+        (c.cell, c.hidden_size, c.num_layers, c.dropout)
+    };
+    assert_eq!(config(&["--cell", "lstm"]), (rnn::Cell::Lstm, 256, 2, 0.3));
+    // a flag typed wins; the others keep the cell's defaults
+    assert_eq!(config(&["--cell", "lstm", "--hidden", "32", "--dropout", "0"]), (rnn::Cell::Lstm, 32, 2, 0.0));
+    // the other cells keep the task's defaults
+    assert_eq!(config(&["--cell", "gru"]), (rnn::Cell::Gru, 128, 1, 0.0));
+}

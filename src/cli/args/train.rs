@@ -41,6 +41,26 @@ pub struct Args {
     pub limits: super::limits::LimitArgs,
 }
 
+impl Args {
+    /// The defaults that depend on the task and the cell together (clap's defaults depend on
+    /// one flag): a character model with `--cell lstm` gets 2 layers of 256 with dropout 0.3
+    /// between them unless `given` says the flag was typed. Measured on a 285k-character text
+    /// (README, "Character language model"): 2.19 bits/char against 2.34 for one layer of 128.
+    pub fn apply_cell_defaults(&mut self, given: &dyn Fn(&str) -> bool) {
+        if self.task == Task::Charlm && self.model.recurrence.cell == rnn::Cell::Lstm {
+            if !given("hidden") {
+                self.model.hidden = 256;
+            }
+            if !given("layers") {
+                self.model.layers = 2;
+            }
+            if !given("dropout") {
+                self.model.dropout = 0.3;
+            }
+        }
+    }
+}
+
 /// The jobs `rnn train` knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Task {
@@ -88,10 +108,10 @@ pub struct DataArgs {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Model")]
 pub struct ModelArgs {
-    /// Hidden units per layer and direction (--task charlm: 128)
+    /// Hidden units per layer and direction (--task charlm: 128; with --cell lstm 256)
     #[arg(long, value_name = "H", default_value_t = 32, default_value_if("task", "charlm", "128"))]
     pub hidden: usize,
-    /// Stacked layers
+    /// Stacked layers (--task charlm --cell lstm: 2)
     #[arg(long, value_name = "L", default_value_t = 1)]
     pub layers: usize,
     /// The cell and its options
@@ -100,7 +120,7 @@ pub struct ModelArgs {
     /// Leave out the biases b_ih and b_hh
     #[arg(long)]
     pub no_bias: bool,
-    /// Dropout between layers during training, in [0, 1)
+    /// Dropout between layers during training, in [0, 1) (--task charlm --cell lstm: 0.3)
     #[arg(long, value_name = "P", default_value_t = 0.0)]
     pub dropout: f64,
     /// Add a reverse-time direction to every layer

@@ -76,8 +76,15 @@ pub struct Stepper<'m, F: Float = f32> {
 }
 
 impl<'m, F: Float> Stepper<'m, F> {
-    /// A stepper for `batch` streams starting from zero states, each step on the calling
-    /// thread.
+    /// A stepper for `batch` streams starting from zero states. A layer large enough to repay
+    /// it (an LSTM at H = 128, input 32 is; the GRU and Elman cells there are not) is split by
+    /// hidden units across the thread pool (see [`crate::threads`]): each thread computes its
+    /// units' gates and states, from the weights in its own core's cache. Measured on 2 AMD
+    /// cores (AVX2): an LSTM step at H = 128, input 32 takes 4.0-4.7 µs against 5.5-7.0 µs on
+    /// one thread; with another process busy on one of the cores, 0.91-0.95x of one thread's
+    /// speed (the pool sees the lost core and runs the parts on the calling thread). Smaller
+    /// steps, or a pool of one thread, run on the calling thread ([`Stepper::on_one_thread`]
+    /// always does).
     ///
     /// # Errors
     /// [`Error::Config`] for a bidirectional model (it needs the whole sequence) or `batch` 0.
@@ -102,16 +109,17 @@ impl<'m, F: Float> Stepper<'m, F> {
     /// # Ok::<(), rnn::Error>(())
     /// ```
     pub fn new(model: &'m Model<F>, batch: usize) -> Result<Self> {
-        Self::with_parts(model, batch, 1)
+        let c = model.rnn.config();
+        // the widest layer's product: the first reads the input, the others the state below
+        let k = c.state_size() + if c.num_layers > 1 { c.input_size.max(c.state_size()) } else { c.input_size };
+        let macs = batch * k * c.cell.gates() * c.hidden_size;
+        let threads = pool::threads();
+        let parts = if threads > 1 && macs >= SPLIT_MIN_MACS { threads } else { 1 };
+        Self::with_parts(model, batch, parts)
     }
 
-    /// [`Stepper::new`], but a layer large enough to repay it (an LSTM at H = 128 is; the GRU
-    /// and Elman cells there are not) is split by hidden units across the thread pool (see
-    /// [`crate::threads`]): each thread computes its units' gates and states. Faster on an
-    /// idle machine (an LSTM step at H = 128, input 32: 4.0-4.7 µs against 5.5-7.0 µs on one
-    /// thread, measured on 2 AMD cores); with another process busy on one of the cores, 0.95x
-    /// of one thread (the pool backs off; it was 0.44x before the pool watched the calling
-    /// thread's own waits, which is why this is not yet the default).
+    /// [`Stepper::new`], but every step on the calling thread whatever the layer's size: for a
+    /// caller that runs many steppers on threads of its own.
     ///
     /// # Errors
     /// As [`Stepper::new`].
@@ -122,20 +130,14 @@ impl<'m, F: Float> Stepper<'m, F> {
     /// use rnn::{Cell, Init, Model, ModelConfig, RnnConfig, Stepper};
     /// let rnn = RnnConfig::new(32, 128).with_cell(Cell::Lstm);
     /// let model = Model::<f32>::new(ModelConfig { rnn, output_size: Some(1) }, Init::PyTorch, 0)?;
-    /// let (mut split, mut whole) = (Stepper::new_split(&model, 1)?, Stepper::new(&model, 1)?);
+    /// let (mut split, mut whole) = (Stepper::new(&model, 1)?, Stepper::on_one_thread(&model, 1)?);
     /// let x = Array2::<f32>::from_elem((1, 32), 0.5);
     /// let (a, b) = (split.step(x.view())?.to_owned(), whole.step(x.view())?.to_owned());
     /// assert_eq!(a, b); // the same products and gate math, per unit
     /// # Ok::<(), rnn::Error>(())
     /// ```
-    pub fn new_split(model: &'m Model<F>, batch: usize) -> Result<Self> {
-        let c = model.rnn.config();
-        // the widest layer's product: the first reads the input, the others the state below
-        let k = c.state_size() + if c.num_layers > 1 { c.input_size.max(c.state_size()) } else { c.input_size };
-        let macs = batch * k * c.cell.gates() * c.hidden_size;
-        let threads = pool::threads();
-        let parts = if threads > 1 && macs >= SPLIT_MIN_MACS { threads } else { 1 };
-        Self::with_parts(model, batch, parts)
+    pub fn on_one_thread(model: &'m Model<F>, batch: usize) -> Result<Self> {
+        Self::with_parts(model, batch, 1)
     }
 
     /// [`Stepper::new`] with each layer split into (at most) `parts` parts, run on the pool when
@@ -462,7 +464,7 @@ mod tests {
             let (y, h_n, c_n) = model.forward_states(x.view(), None, None).unwrap();
             for parts in [0, 1, 2, 3] {
                 let mut st = match parts {
-                    0 => Stepper::new_split(&model, batch).unwrap(),
+                    0 => Stepper::new(&model, batch).unwrap(),
                     p => Stepper::with_parts(&model, batch, p).unwrap(),
                 };
                 let what = format!("{what}, batch {batch}, {parts} parts");
