@@ -79,23 +79,27 @@ impl Smoothing {
         let seasonal: Vec<f64> = if m > 1 { train[..m].iter().map(|z| z - level).collect() } else { vec![0.0] };
         let alphas = (1..50).map(|i| i as f64 * STEP);
         let gammas: Vec<f64> = if m > 1 { (0..=25).map(|i| i as f64 * STEP).collect() } else { vec![0.0] };
-        let mut best: Option<(f64, Smoothing)> = None;
+        let mut fit = Smoothing { alpha: 0.0, gamma: 0.0, level, seasonal };
+        let mut state = State::new(&fit);
+        let mut best: Option<(f64, f64, f64)> = None;
         for alpha in alphas {
             for &gamma in &gammas {
-                let candidate = Smoothing { alpha, gamma, level, seasonal: seasonal.clone() };
-                let sse = candidate.one_step_sse(train, m);
-                if sse.is_finite() && best.as_ref().is_none_or(|(b, _)| sse < *b) {
-                    best = Some((sse, candidate));
+                (fit.alpha, fit.gamma) = (alpha, gamma);
+                let sse = fit.one_step_sse(train, m, &mut state);
+                if sse.is_finite() && best.is_none_or(|(b, _, _)| sse < b) {
+                    best = Some((sse, alpha, gamma));
                 }
             }
         }
-        best.map(|(_, s)| s)
+        let (_, alpha, gamma) = best?;
+        Some(Smoothing { alpha, gamma, ..fit })
     }
 
     /// The squared one-step errors over `z`, from step `skip` on (the first season started
-    /// the states).
-    fn one_step_sse(&self, z: &[f64], skip: usize) -> f64 {
-        let mut state = State::new(self);
+    /// the states), filtering in `state` (reset here).
+    fn one_step_sse(&self, z: &[f64], skip: usize, state: &mut State) -> f64 {
+        state.level = self.level;
+        state.seasonal.copy_from_slice(&self.seasonal);
         let mut sse = 0.0;
         for (i, &v) in z.iter().enumerate() {
             let predicted = state.level + state.seasonal[i % state.seasonal.len()];
@@ -266,7 +270,8 @@ impl Filtered {
         let m = fit.seasonal.len().max(1);
         match (t + k).checked_sub(m * k.div_ceil(m)) {
             Some(j) => self.seasonal_at(j),
-            None => fit.seasonal[(t + k) % m],
+            // (a file's smoothing with no seasonal component reads as 0)
+            None => fit.seasonal.get((t + k) % m).copied().unwrap_or(0.0),
         }
     }
 }
