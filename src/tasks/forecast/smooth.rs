@@ -270,7 +270,6 @@ impl Filtered {
         let m = fit.seasonal.len().max(1);
         match (t + k).checked_sub(m * k.div_ceil(m)) {
             Some(j) => self.seasonal_at(j),
-            // (a file's smoothing with no seasonal component reads as 0)
             None => fit.seasonal.get((t + k) % m).copied().unwrap_or(0.0),
         }
     }
@@ -313,6 +312,15 @@ mod tests {
         assert_eq!(all.seasonal_for(15, 1), all.seasonal_at(13));
         // before the first season: the starting components
         assert_eq!(all.seasonal_for(0, 1), fit.seasonal[1]);
+    }
+
+    #[test]
+    fn a_smoothing_read_from_a_file_without_components_does_not_panic() {
+        let odd = Smoothing { alpha: 0.5, gamma: 0.5, level: 1.0, seasonal: Vec::new() };
+        let s = Filtered::new(vec![2.0, 3.0], Some(&odd));
+        // read as no season: one component, the filtered one
+        assert_eq!((s.seasonal_for(0, 5), s.seasonal_for(1, 1)), (s.seasonal_at(0), s.seasonal_at(1)));
+        assert!(s.level(1).is_finite() && s.seasonal_at(1).is_finite());
     }
 
     #[test]
