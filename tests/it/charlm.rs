@@ -256,6 +256,7 @@ fn an_lstm_character_model_defaults_to_two_layers_of_256_with_dropout() {
     assert_eq!(config(&["--cell", "lstm"]), (rnn::Cell::Lstm, 256, 2, 0.3));
     // a flag typed wins; the others keep the cell's defaults
     assert_eq!(config(&["--cell", "lstm", "--hidden", "32", "--dropout", "0"]), (rnn::Cell::Lstm, 32, 2, 0.0));
+    assert_eq!(config(&["--cell", "lstm", "--layers", "1"]), (rnn::Cell::Lstm, 256, 1, 0.0));
     // the other cells keep the task's defaults
     assert_eq!(config(&["--cell", "gru"]), (rnn::Cell::Gru, 128, 1, 0.0));
 }
