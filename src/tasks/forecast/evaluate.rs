@@ -222,7 +222,8 @@ impl ForecastMeta {
                 .iter()
                 .zip(models)
                 .map(|(meta, model)| {
-                    meta.predict(model, &meta.z(table, k)?, &feats, &origins, meta.stats_for(table, k)?)
+                    let stats = meta.stats_for(table, k)?;
+                    meta.predict(model, &meta.z(table, k, stats)?, &feats, &origins, stats)
                 })
                 .collect::<Result<Vec<_>>>()?;
             let mut model_fc = super::ensemble::mean(&each);
@@ -365,8 +366,8 @@ impl ForecastMeta {
                     format!("{} has {} rows but the model reads windows of {}", s.name(), s.len(), self.window),
                 ));
             }
-            let mut zs = metas.iter().map(|meta| meta.z(table, k)).collect::<Result<Vec<_>>>()?;
             let stats = metas.iter().map(|meta| meta.stats_for(table, k)).collect::<Result<Vec<_>>>()?;
+            let mut zs = metas.iter().zip(&stats).map(|(meta, st)| meta.z(table, k, st)).collect::<Result<Vec<_>>>()?;
             // a forecast fed back to a log network must stay positive: at least the series' smallest value
             let floor = s.values.iter().copied().filter(|&v| v > 0.0).fold(f64::INFINITY, f64::min);
             let feats: Vec<&[f64]> = s.features.iter().map(Vec::as_slice).collect();

@@ -267,8 +267,8 @@ impl ForecastMeta {
     }
 
     /// The transformed values z of series `k`, checked finite (logs need positive values), with
-    /// the `smoothed` transformation's states filtered along them.
-    fn z(&self, table: &Table, k: usize) -> Result<Filtered> {
+    /// the `smoothed` transformation's states filtered along them (`stats`: the series' own).
+    fn z(&self, table: &Table, k: usize, stats: &SeriesStats) -> Result<Filtered> {
         let s = &table.series[k];
         let z = s
             .values
@@ -291,7 +291,7 @@ impl ForecastMeta {
                 }
             })
             .collect::<Result<Vec<f64>>>()?;
-        Ok(Filtered::new(z, self.stats_for(table, k)?.smoothing.as_ref()))
+        Ok(Filtered::new(z, stats.smoothing.as_ref()))
     }
 
     /// The origins of `part` in a series of split sizes `sizes`: every t with a full window
@@ -365,7 +365,7 @@ impl ForecastMeta {
         let (mut xs, mut ys) = (Vec::new(), Vec::new());
         for k in 0..table.series.len() {
             let stats = self.stats_for(table, k)?;
-            let z = self.z(table, k)?;
+            let z = self.z(table, k, stats)?;
             let feats: Vec<&[f64]> = table.series[k].features.iter().map(Vec::as_slice).collect();
             for t in origins(z.len()) {
                 xs.extend(self.transform.inputs(&z, &feats, t, w, stats).into_iter().map(F::of));

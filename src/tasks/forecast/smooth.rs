@@ -150,10 +150,8 @@ impl State {
 pub struct Filtered {
     /// The transformed values.
     pub z: Vec<f64>,
-    /// The smoothing (none for the other transformations).
-    smoothing: Option<Smoothing>,
-    /// The states while filtering.
-    state: Option<State>,
+    /// The smoothing and its states as they run (none for the other transformations).
+    filter: Option<(Smoothing, State)>,
     /// The level after each step.
     levels: Vec<f64>,
     /// The seasonal component of step i's phase after step i.
@@ -173,8 +171,7 @@ impl Filtered {
     pub fn new(z: Vec<f64>, smoothing: Option<&Smoothing>) -> Self {
         let mut s = Filtered {
             z: Vec::with_capacity(z.len()),
-            smoothing: smoothing.cloned(),
-            state: smoothing.map(State::new),
+            filter: smoothing.map(|fit| (fit.clone(), State::new(fit))),
             levels: Vec::new(),
             seasonals: Vec::new(),
         };
@@ -197,7 +194,7 @@ impl Filtered {
     pub fn push(&mut self, v: f64) {
         let i = self.z.len();
         self.z.push(v);
-        if let (Some(fit), Some(state)) = (&self.smoothing, &mut self.state) {
+        if let Some((fit, state)) = &mut self.filter {
             state.update(fit, i, v);
             self.levels.push(state.level);
             self.seasonals.push(state.seasonal[i % state.seasonal.len()]);
@@ -266,7 +263,7 @@ impl Filtered {
     /// assert_eq!(s.seasonal_for(0, 1), 0.0); // step 1 before any phase-1 step: the start
     /// ```
     pub fn seasonal_for(&self, t: usize, k: usize) -> f64 {
-        let Some(fit) = &self.smoothing else { return 0.0 };
+        let Some((fit, _)) = &self.filter else { return 0.0 };
         let m = fit.seasonal.len().max(1);
         match (t + k).checked_sub(m * k.div_ceil(m)) {
             Some(j) => self.seasonal_at(j),
