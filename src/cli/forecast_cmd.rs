@@ -65,8 +65,8 @@ fn refit(meta: &ForecastMeta, saved: &[rnn::Model<f64>], table: &Table) -> Resul
 
 /// The forecast as CSV: `[id,]date,column` with the dates continued at the series' step, or
 /// `[id,]step,column` when the dates' step cannot be inferred. `models` forecast; the
-/// intervals' widths are `saved`'s errors on the validation split (the networks trained on the
-/// training split alone, the same as `models` without a refit).
+/// intervals' widths are `saved`'s errors on the validation and test splits (the networks
+/// trained on the training split alone, the same as `models` without a refit).
 pub fn forecast_csv(
     meta: &ForecastMeta,
     models: &[rnn::Model<f64>],
@@ -76,7 +76,7 @@ pub fn forecast_csv(
 ) -> Result<String> {
     let values = meta.forecast(models, table, steps)?;
     // intervals need the file's validation split; without one (a short file) the columns stay empty
-    let conformal = match meta.conformal(saved, table) {
+    let conformal = match meta.conformal(saved, table, true) {
         Ok(c) => Some(c),
         Err(e) => {
             eprintln!("rnn: warning: no prediction intervals ({e})");

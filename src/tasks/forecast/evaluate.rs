@@ -47,8 +47,9 @@ pub struct SeriesForecasts {
     pub seasonal_naive: Vec<Vec<f64>>,
     /// The statistical baseline's (`statistical`), once added.
     pub statistical: Option<Vec<Vec<f64>>>,
-    /// The prediction intervals' half-widths `[step][80%, 95%]`, original units, once added.
-    pub half_widths: Option<Vec<[f64; 2]>>,
+    /// The prediction intervals' half-widths `[origin][step][80%, 95%]`, original units, once
+    /// added.
+    pub half_widths: Option<Vec<Vec<[f64; 2]>>>,
 }
 
 /// The scores of step k of a multi-step forecast.

@@ -107,8 +107,8 @@ impl Evaluation {
             },
             match &self.coverage {
                 Some(c) => format!(
-                    "\nprediction intervals (conformal, from {} validation forecasts per step): test coverage \
-                     {:.1}% at 80%, {:.1}% at 95% ({} values)",
+                    "\nprediction intervals (conformal, from {} validation forecasts per step and the test \
+                     forecasts known at each origin): test coverage {:.1}% at 80%, {:.1}% at 95% ({} values)",
                     c.calibration, c.empirical[0], c.empirical[1], c.values
                 ),
                 None => String::new(),
@@ -179,7 +179,8 @@ impl ForecastMeta {
                 fc.origins
                     .iter()
                     .zip(&fc.model)
-                    .map(|(&t, v)| (x(t + step), v[step - 1] + sign * w[step - 1][1]))
+                    .zip(w)
+                    .map(|((&t, v), w)| (x(t + step), v[step - 1] + sign * w[step - 1][1]))
                     .collect()
             };
             [Line::dotted("model, 95% interval", band(1.0)).with_color(1), Line::dotted("", band(-1.0)).with_color(1)]
