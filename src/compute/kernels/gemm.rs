@@ -78,17 +78,26 @@ pub fn gemm_then<F: Float>(
     if large && threads > 1 && n.div_ceil(PANEL) < threads && m >= 64 * threads {
         // too few columns to share (a head with one output, an input gradient of 32
         // features): share the rows instead, each part its own rows of C
-        let per = m.div_ceil(threads);
-        let parts = c.split(true, per);
-        pool::run(m * n * k, &|part| {
-            if let Some(mut c) = parts.part(part) {
-                let r0 = part * per;
-                let a_off = if a.trans { r0 } else { r0 * a.ld };
-                let a_part = Mat { data: &a.data[a_off..], rows: c.rows(), ..a };
-                run(a_part, b, &mut c, accumulate, 0, n);
+        match pool::plan(m * n * k) {
+            Some(job) if job.parallel() => {
+                let per = m.div_ceil(threads);
+                let parts = c.split(true, per);
+                job.run(&|part| {
+                    if let Some(mut c) = parts.part(part) {
+                        let r0 = part * per;
+                        let a_off = if a.trans { r0 } else { r0 * a.ld };
+                        let a_part = Mat { data: &a.data[a_off..], rows: c.rows(), ..a };
+                        run(a_part, b, &mut c, accumulate, 0, n);
+                        finish(&mut c, 0, n, post);
+                    }
+                });
+            }
+            // inline: whole (held to the end of the arm, so that its time is booked)
+            _job => {
+                run(a, b, &mut c, accumulate, 0, n);
                 finish(&mut c, 0, n, post);
             }
-        });
+        }
         return;
     }
     over_columns(c, large, m * n * k, |c, j0, j1| {
@@ -98,8 +107,8 @@ pub fn gemm_then<F: Float>(
 }
 
 /// Calls `f(c, j0, j1)` with views of C whose column ranges together cover all of its
-/// columns: one per pool thread when `large` (blocks of [`PANEL`] columns, so the kernels'
-/// panels stay whole), else the whole of C on the calling thread. `cost`: the product's
+/// columns: one per pool thread when `large` and the pool takes the job (blocks of [`PANEL`]
+/// columns, so the kernels' panels stay whole), else the whole of C on the calling thread. `cost`: the product's
 /// multiply-adds, for the pool's books.
 pub(super) fn over_columns<F: Float>(
     mut c: MatMut<'_, F>,
@@ -114,13 +123,19 @@ pub(super) fn over_columns<F: Float>(
         f(&mut c, 0, n);
         return;
     }
-    let parts = c.split(false, blocks.div_ceil(threads) * PANEL);
-    pool::run(cost, &|part| {
-        if let Some(mut c) = parts.part(part) {
-            let (j0, j1) = c.col_range();
-            f(&mut c, j0, j1);
+    match pool::plan(cost) {
+        Some(job) if job.parallel() => {
+            let parts = c.split(false, blocks.div_ceil(threads) * PANEL);
+            job.run(&|part| {
+                if let Some(mut c) = parts.part(part) {
+                    let (j0, j1) = c.col_range();
+                    f(&mut c, j0, j1);
+                }
+            });
         }
-    });
+        // inline: whole (held to the end of the arm, so that its time is booked)
+        _job => f(&mut c, 0, n),
+    }
 }
 
 /// `C = A · B` or `C += A · B` on ndarray views with the kernels above: an operand that is not

@@ -83,18 +83,24 @@ pub fn pack_into<'a, F: Float>(b: ndarray::ArrayView2<'_, F>, out: &'a mut [F]) 
     if threads < 2 || k * n < 1 << 16 || panels < threads {
         pack_panels(b, 0, panels, out);
     } else {
-        // each thread packs its share of the panels: its own stretch of `out`, seen as the
-        // columns of a one-row matrix
-        let per = panels.div_ceil(threads);
-        let len = out.len();
-        let parts = MatMut::new(&mut *out, 1, len, len).split(false, per * PANEL * k);
-        pool::run(k * n, &|part| {
-            if let Some(mut mine) = parts.part(part) {
-                let (e0, e1) = mine.col_range();
-                let q0 = part * per;
-                pack_panels(b, q0, (q0 + per).min(panels), mine.row(0, e0, e1 - e0));
+        match pool::plan(k * n) {
+            Some(job) if job.parallel() => {
+                // each thread packs its share of the panels: its own stretch of `out`, seen as
+                // the columns of a one-row matrix
+                let per = panels.div_ceil(threads);
+                let len = out.len();
+                let parts = MatMut::new(&mut *out, 1, len, len).split(false, per * PANEL * k);
+                job.run(&|part| {
+                    if let Some(mut mine) = parts.part(part) {
+                        let (e0, e1) = mine.col_range();
+                        let q0 = part * per;
+                        pack_panels(b, q0, (q0 + per).min(panels), mine.row(0, e0, e1 - e0));
+                    }
+                });
             }
-        });
+            // inline: whole (held to the end of the arm, so that its time is booked)
+            _job => pack_panels(b, 0, panels, out),
+        }
     }
     PackedRef { data: out, k, n }
 }
