@@ -35,8 +35,9 @@ pub fn run(args: &Args) -> Result<()> {
     let gemm = bench::gemm_gflops();
     if !args.json {
         print_stdout(&format!(
-            "{} cell, threads {threads}; f32 GEMM 1024x1024x1024 (fastest in this process): {gemm:.1} GFLOP/s\n{:>6} {:>5} {:>5} {:>3}  {:>12} {:>10} {:>10} {:>8} {:>10} {:>10} {:>8} {:>12} {:>10} {:>10}\n",
+            "{} cell, threads {threads}, {}; f32 GEMM 1024x1024x1024 (fastest in this process): {gemm:.1} GFLOP/s\n{:>6} {:>5} {:>5} {:>3}  {:>12} {:>10} {:>10} {:>8} {:>10} {:>10} {:>8} {:>12} {:>10} {:>10}\n",
             args.cell,
+            rnn::threads::instruction_set(),
             "H",
             "B",
             "T",
@@ -62,6 +63,7 @@ pub fn run(args: &Args) -> Result<()> {
                 "peer": "rnn", "cell": args.cell.name(),
                 "hidden_size": shape.hidden_size, "batch": shape.batch, "seq_len": shape.seq_len,
                 "num_layers": shape.num_layers, "input_size": shape.input_size, "threads": threads,
+                "isa": rnn::threads::instruction_set(),
                 "train_seq_per_s": shape.batch as f64 / r.train, "train_step_ms": r.train * 1e3,
                 "forward_ms": r.fwd * 1e3, "forward_model_ms": r.fwd_model * 1e3,
                 "train_gflops": gflops, "forward_gflops": fwd_gflops, "gemm_gflops": gemm,
@@ -95,7 +97,7 @@ pub fn run(args: &Args) -> Result<()> {
 fn stream(args: &Args, threads: usize) -> Result<()> {
     let us = bench::stream_step_us(args.cell, 128, 32)?;
     if args.json {
-        let j = serde_json::json!({"peer": "rnn", "cell": args.cell.name(), "stream_step_us": us, "hidden_size": 128, "input_size": 32, "threads": threads});
+        let j = serde_json::json!({"peer": "rnn", "cell": args.cell.name(), "stream_step_us": us, "hidden_size": 128, "input_size": 32, "threads": threads, "isa": rnn::threads::instruction_set()});
         print_stdout(&format!("{j}\n"))
     } else {
         print_stdout(&format!("streaming step, H=128, input 32, batch 1: {us:.3} us\n"))

@@ -1,5 +1,5 @@
-//! Process-wide settings for speed: how many threads the large matrix products use, and
-//! (opt-in) how the C allocator treats freed memory.
+//! Process-wide settings for speed: how many threads the large matrix products use, which
+//! instruction set they run with, and (opt-in) how the C allocator treats freed memory.
 //!
 //! The products split across this crate's pool ([`crate::compute::pool`]); `ndarray`'s own GEMM
 //! runs single-threaded (only a few small, once-per-call products use it).
@@ -12,7 +12,7 @@
 //! # Ok::<(), rnn::Error>(())
 //! ```
 
-use crate::compute::pool;
+use crate::compute::{kernels, pool};
 use crate::{Error, Result};
 
 /// Sets the thread count for large products and returns it: `threads` if given, else the
@@ -21,8 +21,8 @@ use crate::{Error, Result};
 /// product of the process; later calls return the count in force.
 ///
 /// # Errors
-/// [`Error::Config`] for 0 threads, more than `pool::MAX_THREADS`, or an `RNN_NUM_THREADS`
-/// that is neither.
+/// [`Error::Config`] for 0 threads, more than `pool::MAX_THREADS`, an `RNN_NUM_THREADS` that
+/// is neither, or an `RNN_ISA` that names no instruction set ([`instruction_set`]).
 ///
 /// # Example
 /// ```
@@ -33,6 +33,9 @@ use crate::{Error, Result};
 /// # Ok::<(), rnn::Error>(())
 /// ```
 pub fn init(threads: Option<usize>) -> Result<usize> {
+    if let Some(Err(message)) = kernels::isa_from_env() {
+        return Err(Error::Config(message));
+    }
     let n = match threads {
         Some(n) if (1..=pool::MAX_THREADS).contains(&n) => n,
         Some(n) => {
@@ -48,6 +51,22 @@ pub fn init(threads: Option<usize>) -> Result<usize> {
         },
     };
     Ok(pool::set_threads(n))
+}
+
+/// The instruction set the matrix products and activations run with: `"avx512"`, `"avx2"`
+/// (x86-64 with AVX2 and FMA) or `"portable"`. The CPU's widest, unless the environment
+/// variable `RNN_ISA` asks for a narrower one (`avx2` or `portable`; read once per process),
+/// so that a machine with AVX-512 can test and time the path most users' CPUs take. Results
+/// agree across the paths to rounding (the kernels' tests check every path against the same
+/// products).
+///
+/// # Example
+/// ```
+/// let isa = rnn::threads::instruction_set();
+/// assert!(["avx512", "avx2", "portable"].contains(&isa));
+/// ```
+pub fn instruction_set() -> &'static str {
+    kernels::isa().name()
 }
 
 /// Asks glibc's `malloc` to keep freed memory for reuse instead of returning it to the kernel,

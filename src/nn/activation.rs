@@ -11,6 +11,8 @@
 //! # Ok::<(), rnn::Error>(())
 //! ```
 
+#[cfg(target_arch = "x86_64")]
+use crate::compute::kernels::Isa;
 use std::fmt;
 use std::str::FromStr;
 
@@ -134,12 +136,12 @@ impl Nonlinearity {
     /// ```
     pub fn apply_slice<F: Float>(self, a: &mut [F]) {
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F.
-            return unsafe { self.apply_slice_avx512(a) };
-        } else if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2.
-            return unsafe { self.apply_slice_avx2(a) };
+        match crate::compute::kernels::isa() {
+            // SAFETY: `isa()` names an instruction set only when the CPU has it (AVX-512F).
+            Isa::Avx512 => return unsafe { self.apply_slice_avx512(a) },
+            // SAFETY: as above (AVX2).
+            Isa::Avx2 => return unsafe { self.apply_slice_avx2(a) },
+            Isa::Portable => {}
         }
         self.apply_slice_inner(a)
     }

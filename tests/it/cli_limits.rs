@@ -222,3 +222,30 @@ fn a_character_model_too_large_is_refused_before_its_data_is_built() {
     let err = refused(&rnn(&[&"train", &"--task", &"charlm", &"--data", &text, &"--sample", &MAX, &"--out", &out]), 1);
     assert!(err.contains("--sample must be at most 1000000"), "{err}");
 }
+
+/// `RNN_ISA` narrows the kernels' instruction set (never widens it), and a value that names
+/// none is refused in one line before any work.
+#[test]
+fn the_instruction_set_can_be_narrowed_and_a_wrong_one_is_refused() {
+    let bench = |isa: &str| {
+        Command::new(env!("CARGO_BIN_EXE_rnn"))
+            .args(["bench", "--stream-only", "--json", "--min-time", "0.01"])
+            .env("RNN_ISA", isa)
+            .output()
+            .expect("the rnn binary runs")
+    };
+    let err = refused(&bench("sse9"), 1);
+    assert_eq!(err, "rnn: invalid configuration: RNN_ISA=sse9 is not an instruction set: avx512, avx2 or portable");
+    let isa_of = |out: Output| {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+        json["isa"].as_str().expect("an isa key").to_string()
+    };
+    assert_eq!(isa_of(bench("Portable")), "portable");
+    let widest = isa_of(bench("avx512"));
+    let avx2 = isa_of(bench("avx2"));
+    match widest.as_str() {
+        "avx512" | "avx2" => assert_eq!(avx2, "avx2"),
+        _ => assert_eq!(avx2, "portable"),
+    }
+}

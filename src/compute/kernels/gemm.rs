@@ -185,7 +185,7 @@ fn row_major<F: Float>(a: &ndarray::ArrayView2<'_, F>) -> ndarray::Array2<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compute::kernels::{FORCED_ISA, Isa, isa};
+    use crate::compute::kernels::{FORCED_ISA, ISA_SWITCH, Isa, isa};
     use ndarray::Array2;
 
     fn check<F: Float>(m: usize, k: usize, n: usize, acc: bool) {
@@ -264,6 +264,7 @@ mod tests {
     /// every path computes the same products.
     #[test]
     fn every_isa_agrees() {
+        let _switch = ISA_SWITCH.lock().unwrap_or_else(|e| e.into_inner());
         let detected = isa();
         for forced in [Isa::Avx2, Isa::Portable] {
             if forced == Isa::Avx2 && detected == Isa::Portable {
@@ -276,6 +277,33 @@ mod tests {
             });
             *FORCED_ISA.lock().unwrap() = None;
             assert!(result.is_ok(), "{forced:?}");
+        }
+    }
+
+    /// A product cut into parts (on the pool, or inline while it backs off) equals, bit for
+    /// bit, the same product computed whole on one thread: the parts are whole panels or rows,
+    /// and every element sums over k in the same passes. So a run's results do not depend on
+    /// whether the pool took a job.
+    #[test]
+    fn a_product_cut_into_parts_equals_it_whole_bit_for_bit() {
+        // one ISA throughout (another test may force one meanwhile)
+        let _switch = ISA_SWITCH.lock().unwrap_or_else(|e| e.into_inner());
+        for &(m, k, n) in &[(64, 512, 2048), (2100, 600, 1), (96, 300, 100), (16, 1024, 1024)] {
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 23) as f32 - 11.0) * 0.013).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 19) as f32 - 9.0) * 0.021).collect();
+            let (am, bm) = (Mat::new(&a, m, k), Mat::new(&b, k, n));
+            let mut whole = vec![0.5f32; m * n];
+            run(am, bm, &mut MatMut::new(&mut whole, m, n, n), true, 0, n);
+            let packed = super::super::Packed::pack(ndarray::ArrayView2::from_shape((k, n), &b).unwrap());
+            // several times: the pool's books decide each time whether the job is cut
+            for _ in 0..8 {
+                let mut c = vec![0.5f32; m * n];
+                gemm(am, bm, &mut c, n, true);
+                assert!(c.iter().zip(&whole).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}x{k}x{n}");
+                let mut c = vec![0.5f32; m * n];
+                super::super::gemm_packed(am, packed.view(), &mut c, n, true, None);
+                assert!(c.iter().zip(&whole).all(|(x, y)| x.to_bits() == y.to_bits()), "packed {m}x{k}x{n}");
+            }
         }
     }
 

@@ -100,12 +100,13 @@ fn gemv<F: Float, const S: usize>(x: &[F], b: PackedRef<'_, F>, y: &mut [F], acc
 
 #[cfg(test)]
 mod tests {
-    use super::super::{FORCED_ISA, Packed};
+    use super::super::{FORCED_ISA, ISA_SWITCH, Packed};
     use super::*;
     use ndarray::Array2;
 
     #[test]
     fn agrees_with_a_plain_product_on_every_isa() {
+        let _switch = ISA_SWITCH.lock().unwrap_or_else(|e| e.into_inner());
         let detected = isa();
         let isas = match detected {
             Isa::Avx512 => vec![Isa::Avx512, Isa::Avx2, Isa::Portable],

@@ -27,6 +27,7 @@ pub use gemv::gemv_packed;
 pub use layout::{Aligned, transpose_into, transposed, transposed_aligned};
 pub use packed::{PANEL, Packed, PackedRef, gemm_packed, pack_into, packed_path};
 pub(crate) use view::MAX_PARTS;
+
 use view::MatMut;
 
 use crate::Float;
@@ -34,36 +35,72 @@ use crate::Float;
 /// Below this many multiply-adds a product runs on the calling thread.
 const PARALLEL_MIN_MACS: usize = 1 << 21;
 
-/// Which instruction set the kernels run with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Isa {
-    Avx512,
-    Avx2,
+/// Which instruction set the kernels run with, from the widest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Isa {
     Portable,
+    Avx2,
+    Avx512,
+}
+
+impl Isa {
+    /// `avx512`, `avx2` or `portable`: the spelling of `RNN_ISA`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Isa::Avx512 => "avx512",
+            Isa::Avx2 => "avx2",
+            Isa::Portable => "portable",
+        }
+    }
 }
 
 /// Unit tests run every path on one machine: an ISA other than the detected one (only ever
 /// a subset of it) can be forced.
 #[cfg(test)]
 static FORCED_ISA: std::sync::Mutex<Option<Isa>> = std::sync::Mutex::new(None);
+/// Held by a test that forces an ISA, and by one that needs the same ISA throughout.
+#[cfg(test)]
+static ISA_SWITCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn isa() -> Isa {
+/// The widest instruction set this CPU runs.
+fn detected() -> Isa {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+            return Isa::Avx512;
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            return Isa::Avx2;
+        }
+    }
+    Isa::Portable
+}
+
+/// The instruction set `RNN_ISA` asks for (`avx512`, `avx2` or `portable`, any case): `None`
+/// when unset, an error message when it is none of these.
+pub(crate) fn isa_from_env() -> Option<Result<Isa, String>> {
+    let raw = std::env::var_os("RNN_ISA")?;
+    let text = raw.to_string_lossy();
+    Some(match text.trim().to_ascii_lowercase().as_str() {
+        "avx512" => Ok(Isa::Avx512),
+        "avx2" => Ok(Isa::Avx2),
+        "portable" => Ok(Isa::Portable),
+        _ => Err(format!("RNN_ISA={text} is not an instruction set: avx512, avx2 or portable")),
+    })
+}
+
+/// The instruction set the kernels and the activations run with: the CPU's widest, or the
+/// narrower one `RNN_ISA` asks for (so that a machine with AVX-512 can test and time the AVX2
+/// path its users' CPUs run); a wider one than the CPU has is not used.
+pub(crate) fn isa() -> Isa {
     #[cfg(test)]
     if let Some(forced) = *FORCED_ISA.lock().unwrap_or_else(|e| e.into_inner()) {
         return forced;
     }
     static ISA: OnceLock<Isa> = OnceLock::new();
-    *ISA.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
-                return Isa::Avx512;
-            }
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                return Isa::Avx2;
-            }
-        }
-        Isa::Portable
+    *ISA.get_or_init(|| match isa_from_env() {
+        Some(Ok(asked)) => asked.min(detected()),
+        _ => detected(),
     })
 }
 
