@@ -185,7 +185,7 @@ fn row_major<F: Float>(a: &ndarray::ArrayView2<'_, F>) -> ndarray::Array2<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compute::kernels::{FORCED_ISA, ISA_SWITCH, Isa, isa};
+    use crate::compute::kernels::{FORCED_ISA, Isa, isa};
     use ndarray::Array2;
 
     fn check<F: Float>(m: usize, k: usize, n: usize, acc: bool) {
@@ -260,22 +260,21 @@ mod tests {
     }
 
     /// The same products with the ISA forced down to what every x86-64 CPU with AVX2 or none
-    /// runs (when this one has more). The other tests may run meanwhile on the forced path:
-    /// every path computes the same products.
+    /// runs (when this one has more), on this test's thread (a part the pool's workers take
+    /// runs the process's ISA: `RNN_ISA=avx2 cargo test` runs every part on AVX2).
     #[test]
     fn every_isa_agrees() {
-        let _switch = ISA_SWITCH.lock().unwrap_or_else(|e| e.into_inner());
         let detected = isa();
         for forced in [Isa::Avx2, Isa::Portable] {
             if forced == Isa::Avx2 && detected == Isa::Portable {
                 continue;
             }
-            *FORCED_ISA.lock().unwrap() = Some(forced);
+            FORCED_ISA.set(Some(forced));
             let result = std::panic::catch_unwind(|| {
                 packed_path_shapes();
                 matches_ndarray_for_awkward_shapes();
             });
-            *FORCED_ISA.lock().unwrap() = None;
+            FORCED_ISA.set(None);
             assert!(result.is_ok(), "{forced:?}");
         }
     }
@@ -286,8 +285,6 @@ mod tests {
     /// whether the pool took a job.
     #[test]
     fn a_product_cut_into_parts_equals_it_whole_bit_for_bit() {
-        // one ISA throughout (another test may force one meanwhile)
-        let _switch = ISA_SWITCH.lock().unwrap_or_else(|e| e.into_inner());
         for &(m, k, n) in &[(64, 512, 2048), (2100, 600, 1), (96, 300, 100), (16, 1024, 1024)] {
             let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 23) as f32 - 11.0) * 0.013).collect();
             let b: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 19) as f32 - 9.0) * 0.021).collect();

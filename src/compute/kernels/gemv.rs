@@ -100,13 +100,12 @@ fn gemv<F: Float, const S: usize>(x: &[F], b: PackedRef<'_, F>, y: &mut [F], acc
 
 #[cfg(test)]
 mod tests {
-    use super::super::{FORCED_ISA, ISA_SWITCH, Packed};
+    use super::super::{FORCED_ISA, Packed};
     use super::*;
     use ndarray::Array2;
 
     #[test]
     fn agrees_with_a_plain_product_on_every_isa() {
-        let _switch = ISA_SWITCH.lock().unwrap_or_else(|e| e.into_inner());
         let detected = isa();
         let isas = match detected {
             Isa::Avx512 => vec![Isa::Avx512, Isa::Avx2, Isa::Portable],
@@ -114,7 +113,7 @@ mod tests {
             Isa::Portable => vec![Isa::Portable],
         };
         for forced in isas {
-            *FORCED_ISA.lock().unwrap() = Some(forced);
+            FORCED_ISA.set(Some(forced));
             let result = std::panic::catch_unwind(|| {
                 for &(k, n) in &[(1, 1), (3, 5), (7, 32), (33, 64), (160, 512), (129, 70), (200, 31)] {
                     let x: Vec<f64> = (0..k).map(|i| ((i * 7) % 11) as f64 * 0.1 - 0.5).collect();
@@ -131,7 +130,7 @@ mod tests {
                     }
                 }
             });
-            *FORCED_ISA.lock().unwrap() = None;
+            FORCED_ISA.set(None);
             assert!(result.is_ok(), "{forced:?}");
         }
     }

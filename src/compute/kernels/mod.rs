@@ -27,6 +27,7 @@ pub use gemv::gemv_packed;
 pub use layout::{Aligned, transpose_into, transposed, transposed_aligned};
 pub use packed::{PANEL, Packed, PackedRef, gemm_packed, pack_into, packed_path};
 pub(crate) use view::MAX_PARTS;
+pub(crate) use view::MatMut as RowsMut;
 
 use view::MatMut;
 
@@ -54,13 +55,14 @@ impl Isa {
     }
 }
 
-/// Unit tests run every path on one machine: an ISA other than the detected one (only ever
-/// a subset of it) can be forced.
 #[cfg(test)]
-static FORCED_ISA: std::sync::Mutex<Option<Isa>> = std::sync::Mutex::new(None);
-/// Held by a test that forces an ISA, and by one that needs the same ISA throughout.
-#[cfg(test)]
-static ISA_SWITCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+thread_local! {
+    /// Unit tests run every path on one machine: an ISA other than the detected one (only ever
+    /// a subset of it) can be forced, on the test's own thread (a test forcing it for the
+    /// whole process would switch the path under another test's product between its choice
+    /// of path and the kernel: the packed path without a vector ISA is unreachable).
+    static FORCED_ISA: std::cell::Cell<Option<Isa>> = const { std::cell::Cell::new(None) };
+}
 
 /// The widest instruction set this CPU runs.
 fn detected() -> Isa {
@@ -94,7 +96,7 @@ pub(crate) fn isa_from_env() -> Option<Result<Isa, String>> {
 /// path its users' CPUs run); a wider one than the CPU has is not used.
 pub(crate) fn isa() -> Isa {
     #[cfg(test)]
-    if let Some(forced) = *FORCED_ISA.lock().unwrap_or_else(|e| e.into_inner()) {
+    if let Some(forced) = FORCED_ISA.get() {
         return forced;
     }
     static ISA: OnceLock<Isa> = OnceLock::new();
