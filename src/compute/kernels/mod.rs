@@ -27,7 +27,6 @@ pub use gemv::gemv_packed;
 pub use layout::{Aligned, transpose_into, transposed, transposed_aligned};
 pub use packed::{PANEL, Packed, PackedRef, gemm_packed, pack_into, packed_path};
 pub(crate) use view::MAX_PARTS;
-pub(crate) use view::MatMut as RowsMut;
 
 use view::MatMut;
 
