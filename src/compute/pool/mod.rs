@@ -158,9 +158,9 @@ pub fn run<G: Fn(usize) + Sync>(cost: usize, f: &G) {
 /// runs on the calling thread unbooked: with one thread, inside another job, or while another
 /// thread's job holds the pool. Otherwise the job, booked when it is dropped: on the pool when
 /// [`Planned::parallel`], else the caller runs it inline while holding it; then best whole,
-/// not cut into parts: run in order on one thread, a product cut into column blocks packs its
-/// operand once per part (measured: an LSTM training step at H = 512, batch 64, 15% slower
-/// than whole).
+/// not cut into parts: run in order on one thread, the parts measured 15% slower than the
+/// whole (an LSTM training step at H = 512, batch 64; the cause was not pinned down), and the
+/// results are the same bit for bit (`kernels::gemm`'s tests).
 pub fn plan(cost: usize) -> Option<Planned> {
     if threads() < 2 || BUSY.get() {
         return None;
