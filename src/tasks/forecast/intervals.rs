@@ -98,7 +98,10 @@ fn newly_known(origins: &[usize], i: usize, horizon: usize) -> Vec<(usize, usize
     let t = origins[i];
     let before = if i == 0 { 0 } else { origins[i - 1] };
     let mut known = Vec::new();
-    for (j, &u) in origins[..i].iter().enumerate() {
+    // origins are ascending: only those within a horizon of the origin before have steps left
+    // to become known (one scan per origin, not over every earlier origin)
+    let from = origins[..i].partition_point(|&u| u + horizon <= before);
+    for (j, &u) in origins.iter().enumerate().take(i).skip(from) {
         for k in 1..=horizon {
             if u + k <= t && u + k > before {
                 known.push((j, k));
