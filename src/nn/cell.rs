@@ -17,6 +17,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::compute::pool;
 use crate::{Error, Float, Nonlinearity};
 
 /// Which recurrence a layer computes.
@@ -224,6 +225,25 @@ pub(crate) fn lstm_gates<F: Float>(gates: &mut [F], c_prev: &[F], c: &mut [F], m
         m.iter_mut().zip(o).for_each(|(m, &o)| *m = o * *m);
     }
 }
+
+/// [`lstm_gates`], its rows shared across the pool when there are enough of them (the same
+/// arithmetic per row either way, so the same results bit for bit).
+pub(crate) fn lstm_gates_shared<F: Float>(gates: &mut [F], c_prev: &[F], c: &mut [F], m: &mut [F], hidden: usize) {
+    match pool::rows_per_part(c_prev.len() / hidden.max(1), hidden) {
+        None => lstm_gates(gates, c_prev, c, m, hidden),
+        Some(per) => {
+            let cost = c.len() * GATE_COST;
+            let parts = gates.chunks_mut(per * 4 * hidden).zip(c_prev.chunks(per * hidden));
+            let parts = parts.zip(c.chunks_mut(per * hidden).zip(m.chunks_mut(per * hidden)));
+            pool::run_each(parts, cost, &|((g, cp), (c, m))| lstm_gates(g, cp, c, m, hidden));
+        }
+    }
+}
+
+/// The cost the pool's books are told per unit of a gated cell's element-wise step (their
+/// multiply-add count is what they weigh products by; a unit's activations are worth about this
+/// many).
+pub(crate) const GATE_COST: usize = 16;
 
 /// One GRU step's element-wise part, for every row of a batch.
 ///

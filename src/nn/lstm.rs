@@ -16,8 +16,9 @@
 
 use ndarray::{ArrayView2, ArrayView3};
 
+use crate::compute::pool;
 use crate::kernels::{Mat, PackedRef, gemm};
-use crate::nn::cell::lstm_gates;
+use crate::nn::cell::{GATE_COST, lstm_gates_shared};
 use crate::nn::gated::{
     GatedGradsOut, add_upstream, before, check_norms, check_upstream, project_input, row_and_prev, time, view2,
     weight_grads,
@@ -113,10 +114,10 @@ pub(crate) fn forward<F: Float>(
         };
         match &w_hr_t {
             // gates, c_t and h_t = o ⊙ tanh(c_t)
-            None => lstm_gates(gates_t, c_prev, cs_t, hs_t, hidden),
+            None => lstm_gates_shared(gates_t, c_prev, cs_t, hs_t, hidden),
             // ... and h_t = (o ⊙ tanh c_t) W_hrᵀ
             Some(w_hr_t) => {
-                lstm_gates(gates_t, c_prev, cs_t, &mut m, hidden);
+                lstm_gates_shared(gates_t, c_prev, cs_t, &mut m, hidden);
                 w_hr_t.product(Mat::new(&m, batch, hidden), hs_t, false, None);
             }
         }
@@ -190,8 +191,13 @@ pub(crate) fn backward<F: Float>(
         // g += dL/dh_t from above
         add_upstream(&mut g, &d_hs, &head, t);
         let gates_t = &mut gates[t * bg..(t + 1) * bg];
-        tc.copy_from_slice(&cs[t * bh..(t + 1) * bh]);
-        Nonlinearity::Tanh.apply_slice(&mut tc);
+        let c_t = &cs[t * bh..(t + 1) * bh];
+        // tanh(c_t) now when the projection or the norms need it, else by each part below
+        let tc_ready = w_hr.is_some() || norms.is_some();
+        if tc_ready {
+            tc.copy_from_slice(c_t);
+            Nonlinearity::Tanh.apply_slice(&mut tc);
+        }
         let dm: &[F] = match (&w_hr, &mut grads.weight_hr) {
             (Some(w_hr), Some(gw_hr)) => {
                 // m_t = o ⊙ tanh(c_t); dW_hr += gᵀ m_t; dm = g W_hr   (through the projection)
@@ -216,29 +222,8 @@ pub(crate) fn backward<F: Float>(
                 nc[t] = cell_grad_norm(&dc, dm, gates_t, &tc, hidden);
             }
         }
-        let rows = gates_t.chunks_exact_mut(4 * hidden).zip(dc.chunks_exact_mut(hidden));
-        let inputs = dm.chunks_exact(hidden).zip(tc.chunks_exact(hidden)).zip(c_prev.chunks_exact(hidden));
-        for ((gr, dcr), ((dmr, tcr), cpr)) in rows.zip(inputs) {
-            let (i, rest) = gr.split_at_mut(hidden);
-            let (f, rest) = rest.split_at_mut(hidden);
-            let (gg, o) = rest.split_at_mut(hidden);
-            for j in 0..hidden {
-                let (iv, fv, gv, ov, tcv) = (i[j], f[j], gg[j], o[j], tcr[j]);
-                // dc += dh ⊙ o ⊙ (1 - tanh² c)        (through h = o ⊙ tanh c)
-                let dcv = dcr[j] + dmr[j] * ov * (F::one() - tcv * tcv);
-                // do = dh ⊙ tanh c
-                let dov = dmr[j] * tcv;
-                // di = dc ⊙ g;  dg = dc ⊙ i;  df = dc ⊙ c_prev   (through c = f ⊙ c_prev + i ⊙ g)
-                let (div, dgv, dfv) = (dcv * gv, dcv * iv, dcv * cpr[j]);
-                // dc_prev = dc ⊙ f
-                dcr[j] = dcv * fv;
-                // dA = [di σ', df σ', dg tanh', do σ']   (through the gate activations)
-                i[j] = div * iv * (F::one() - iv);
-                f[j] = dfv * fv * (F::one() - fv);
-                gg[j] = dgv * (F::one() - gv * gv);
-                o[j] = dov * ov * (F::one() - ov);
-            }
-        }
+        let rows = StepRows { gates: gates_t, dc: &mut dc, tc: &mut tc, dm, c: c_t, c_prev };
+        step_back_shared(rows, hidden, tc_ready);
         // g = dA_t W_hh   (into the previous state, through the recurrent weights)
         w_hh.product(Mat::new(gates_t, batch, 4 * hidden), &mut g, false, None);
     }
@@ -255,6 +240,67 @@ pub(crate) fn backward<F: Float>(
         ArrayView3::from_shape((seq_len, batch, state), hs).map_err(|_| Error::shape("states", "flat", &[hs.len()]))?;
     let da = view2(gates, seq_len * batch, 4 * hidden)?;
     weight_grads(p, reverse, x, h0, hs, da, grads, dx)
+}
+
+/// One step's buffers for the element-wise part of the backward pass, `[rows, ·]` each: the
+/// activated gates (overwritten with `dA`), `dL/dc` (from later steps in, to `c_prev` out),
+/// `tanh(c_t)` (computed here unless ready), the gradient at `m_t = o ⊙ tanh(c_t)`, `c_t` and
+/// `c_{t-1}`.
+struct StepRows<'a, F> {
+    gates: &'a mut [F],
+    dc: &'a mut [F],
+    tc: &'a mut [F],
+    dm: &'a [F],
+    c: &'a [F],
+    c_prev: &'a [F],
+}
+
+/// [`step_back`], its rows shared across the pool when there are enough of them (the same
+/// arithmetic per row either way, so the same results bit for bit).
+fn step_back_shared<F: Float>(rows: StepRows<'_, F>, hidden: usize, tc_ready: bool) {
+    let Some(per) = pool::rows_per_part(rows.c.len() / hidden.max(1), hidden) else {
+        return step_back(rows, hidden, tc_ready);
+    };
+    let StepRows { gates, dc, tc, dm, c, c_prev } = rows;
+    let cost = c.len() * GATE_COST;
+    let (h, g) = (per * hidden, per * 4 * hidden);
+    let parts = gates.chunks_mut(g).zip(dc.chunks_mut(h)).zip(tc.chunks_mut(h));
+    let parts = parts.zip(dm.chunks(h).zip(c.chunks(h)).zip(c_prev.chunks(h)));
+    let parts = parts.map(|(((gates, dc), tc), ((dm, c), c_prev))| StepRows { gates, dc, tc, dm, c, c_prev });
+    pool::run_each(parts, cost, &|rows| step_back(rows, hidden, tc_ready));
+}
+
+/// The element-wise part of one step's backward pass, row by row: `dA` into the gates'
+/// memory, `dL/dc_{t-1}` into `dc`.
+fn step_back<F: Float>(rows: StepRows<'_, F>, hidden: usize, tc_ready: bool) {
+    let StepRows { gates: gates_t, dc, tc, dm, c, c_prev } = rows;
+    if !tc_ready {
+        tc.copy_from_slice(c);
+        Nonlinearity::Tanh.apply_slice(tc);
+    }
+    let rows = gates_t.chunks_exact_mut(4 * hidden).zip(dc.chunks_exact_mut(hidden));
+    let inputs = dm.chunks_exact(hidden).zip(tc.chunks_exact(hidden)).zip(c_prev.chunks_exact(hidden));
+    for ((gr, dcr), ((dmr, tcr), cpr)) in rows.zip(inputs) {
+        let (i, rest) = gr.split_at_mut(hidden);
+        let (f, rest) = rest.split_at_mut(hidden);
+        let (gg, o) = rest.split_at_mut(hidden);
+        for j in 0..hidden {
+            let (iv, fv, gv, ov, tcv) = (i[j], f[j], gg[j], o[j], tcr[j]);
+            // dc += dh ⊙ o ⊙ (1 - tanh² c)        (through h = o ⊙ tanh c)
+            let dcv = dcr[j] + dmr[j] * ov * (F::one() - tcv * tcv);
+            // do = dh ⊙ tanh c
+            let dov = dmr[j] * tcv;
+            // di = dc ⊙ g;  dg = dc ⊙ i;  df = dc ⊙ c_prev   (through c = f ⊙ c_prev + i ⊙ g)
+            let (div, dgv, dfv) = (dcv * gv, dcv * iv, dcv * cpr[j]);
+            // dc_prev = dc ⊙ f
+            dcr[j] = dcv * fv;
+            // dA = [di σ', df σ', dg tanh', do σ']   (through the gate activations)
+            i[j] = div * iv * (F::one() - iv);
+            f[j] = dfv * fv * (F::one() - fv);
+            gg[j] = dgv * (F::one() - gv * gv);
+            o[j] = dov * ov * (F::one() - ov);
+        }
+    }
 }
 
 /// The batch mean of `‖dL/dc_t‖₂` at step `t`, before the step's update: `dc`, the gradient

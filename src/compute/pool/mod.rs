@@ -154,6 +154,36 @@ pub fn run<G: Fn(usize) + Sync>(cost: usize, f: &G) {
     }
 }
 
+/// Runs `f` on each of `items` (at most [`threads`] of them, one per part; any beyond are
+/// dropped unrun, so callers cut their work into exactly that many) as one job of `cost`
+/// (see [`run`]): the items are handed out through a lock, each taken by the one part whose
+/// index it has. For work already cut into disjoint pieces, such as the rows of a step's
+/// element-wise gate math: each item owns its pieces (`&mut` slices), so no two parts can
+/// touch the same memory.
+pub fn run_each<T: Send>(items: impl IntoIterator<Item = T>, cost: usize, f: &(impl Fn(T) + Sync)) {
+    let mut slots: [Option<T>; MAX_THREADS] = std::array::from_fn(|_| None);
+    slots.iter_mut().zip(items).for_each(|(slot, item)| *slot = Some(item));
+    let slots = Mutex::new(slots);
+    run(cost, &|part| {
+        let item = slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(part).and_then(Option::take);
+        if let Some(item) = item {
+            f(item);
+        }
+    });
+}
+
+/// Rows per part when `rows` rows of `width` elements of element-wise work are worth sharing
+/// across the pool: with two threads or more, at least one row per thread and
+/// [`SHARED_ROWS_MIN`] elements in all; else `None` (run them on the calling thread).
+pub fn rows_per_part(rows: usize, width: usize) -> Option<usize> {
+    let n = threads();
+    (n > 1 && rows >= n && rows * width >= SHARED_ROWS_MIN).then(|| rows.div_ceil(n))
+}
+
+/// The fewest elements of element-wise work worth a job on the pool (a wake-up costs a few
+/// microseconds; the gate math of 4096 LSTM units takes tens).
+pub const SHARED_ROWS_MIN: usize = 4096;
+
 /// Asks the books whether a job of `cost` (as for [`run`]) runs on the pool. `None` when it
 /// runs on the calling thread unbooked: with one thread, inside another job, or while another
 /// thread's job holds the pool. Otherwise the job, booked when it is dropped: on the pool when
