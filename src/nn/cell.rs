@@ -240,6 +240,27 @@ pub(crate) fn lstm_gates_shared<F: Float>(gates: &mut [F], c_prev: &[F], c: &mut
     }
 }
 
+/// [`gru_gates`], its rows shared across the pool when there are enough of them (the same
+/// arithmetic per row either way, so the same results bit for bit).
+pub(crate) fn gru_gates_shared<F: Float>(
+    px: &mut [F],
+    ah: &[F],
+    hn: &mut [F],
+    h_prev: &[F],
+    h: &mut [F],
+    hidden: usize,
+) {
+    match pool::rows_per_part(h_prev.len() / hidden.max(1), hidden) {
+        None => gru_gates(px, ah, hn, h_prev, h, hidden),
+        Some(per) => {
+            let (cost, rows, g) = (h.len() * GATE_COST, per * hidden, per * 3 * hidden);
+            let parts = px.chunks_mut(g).zip(ah.chunks(g));
+            let parts = parts.zip(hn.chunks_mut(rows).zip(h_prev.chunks(rows)).zip(h.chunks_mut(rows)));
+            pool::run_each(parts, cost, &|((px, ah), ((hn, hp), h))| gru_gates(px, ah, hn, hp, h, hidden));
+        }
+    }
+}
+
 /// The cost the pool's books are told per unit of a gated cell's element-wise step (their
 /// multiply-add count is what they weigh products by; a unit's activations are worth about this
 /// many).

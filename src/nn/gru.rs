@@ -14,8 +14,9 @@
 
 use ndarray::{ArrayView2, ArrayView3};
 
+use crate::compute::pool;
 use crate::kernels::{Mat, PackedRef, gemm};
-use crate::nn::cell::gru_gates;
+use crate::nn::cell::{GATE_COST, gru_gates_shared};
 use crate::nn::gated::{
     GatedGradsOut, add_upstream, before, check_norms, check_upstream, project_input, recurrent_grads, row_and_prev,
     time, view2,
@@ -94,7 +95,7 @@ pub(crate) fn forward<F: Float>(
         }
         // r, z, n and h_t
         let (gates_t, hn_t) = (&mut gates[t * bg..(t + 1) * bg], &mut hn[t * bh..(t + 1) * bh]);
-        gru_gates(gates_t, &ah, hn_t, h_prev, hs_t, hidden);
+        gru_gates_shared(gates_t, &ah, hn_t, h_prev, hs_t, hidden);
     }
     Ok(())
 }
@@ -153,28 +154,8 @@ pub(crate) fn backward<F: Float>(
             n.h[t] = mean_row_norm(&g, hidden);
         }
         let gates_t = &mut gates[t * bg..(t + 1) * bg];
-        let rows = gates_t.chunks_exact_mut(3 * hidden).zip(hn[t * bh..(t + 1) * bh].chunks_exact_mut(hidden));
-        for ((gr, hnr), (gv, hp)) in rows.zip(g.chunks_exact_mut(hidden).zip(h_prev.chunks_exact(hidden))) {
-            let (r, rest) = gr.split_at_mut(hidden);
-            let (z, n) = rest.split_at_mut(hidden);
-            for j in 0..hidden {
-                let (rv, zv, nv, hnv, dh) = (r[j], z[j], n[j], hnr[j], gv[j]);
-                // dn = dh ⊙ (1 - z);  dz = dh ⊙ (h_prev - n)      (through h = (1 - z) n + z h_prev)
-                let (dn, dz) = (dh * (F::one() - zv), dh * (hp[j] - nv));
-                // dA_n = dn ⊙ (1 - n²)                              (through n = tanh(·))
-                let dan = dn * (F::one() - nv * nv);
-                // dr = dA_n ⊙ A_h,n                                 (through r ⊙ A_h,n)
-                let dr = dan * hnv;
-                // dA_r = dr σ'(r);  dA_z = dz σ'(z)
-                r[j] = dr * rv * (F::one() - rv);
-                z[j] = dz * zv * (F::one() - zv);
-                // the recurrent side sees dA_n through r: dA_h,n = dA_n ⊙ r; the input side dA_n
-                n[j] = dan * rv;
-                hnr[j] = dan;
-                // dh_prev = dh ⊙ z + dA_h W_hh   (the direct path first)
-                gv[j] = dh * zv;
-            }
-        }
+        let rows = StepRows { gates: gates_t, hn: &mut hn[t * bh..(t + 1) * bh], g: &mut g, h_prev };
+        step_back_shared(rows, hidden);
         // g += dA_h W_hh   (into the previous state, through the recurrent weights)
         w_hh.product(Mat::new(gates_t, batch, 3 * hidden), &mut g, true, None);
     }
@@ -238,4 +219,55 @@ pub(crate) fn backward<F: Float>(
     gemm(rz(false), Mat::new(w_rz, 2 * hidden, input_size), dx, input_size, accumulate);
     gemm(Mat::new(hn, rows, hidden), Mat::new(w_n, hidden, input_size), dx, input_size, true);
     Ok(())
+}
+
+/// One step's buffers for the element-wise part of the backward pass, `[rows, ·]` each: the
+/// activated gates (overwritten with the recurrent side's `dA_h`), `A_h,n` (overwritten with
+/// the input side's `dA_n`), `dL/dh_t` (overwritten with the direct path to `h_{t-1}`) and
+/// `h_{t-1}`.
+struct StepRows<'a, F> {
+    gates: &'a mut [F],
+    hn: &'a mut [F],
+    g: &'a mut [F],
+    h_prev: &'a [F],
+}
+
+/// [`step_back`], its rows shared across the pool when there are enough of them (the same
+/// arithmetic per row either way, so the same results bit for bit).
+fn step_back_shared<F: Float>(rows: StepRows<'_, F>, hidden: usize) {
+    let Some(per) = pool::rows_per_part(rows.h_prev.len() / hidden.max(1), hidden) else {
+        return step_back(rows, hidden);
+    };
+    let StepRows { gates, hn, g, h_prev } = rows;
+    let (cost, h) = (h_prev.len() * GATE_COST, per * hidden);
+    let parts = gates.chunks_mut(3 * h).zip(hn.chunks_mut(h)).zip(g.chunks_mut(h).zip(h_prev.chunks(h)));
+    let parts = parts.map(|((gates, hn), (g, h_prev))| StepRows { gates, hn, g, h_prev });
+    pool::run_each(parts, cost, &|rows| step_back(rows, hidden));
+}
+
+/// The element-wise part of one step's backward pass, row by row.
+fn step_back<F: Float>(rows: StepRows<'_, F>, hidden: usize) {
+    let StepRows { gates, hn, g, h_prev } = rows;
+    let rows = gates.chunks_exact_mut(3 * hidden).zip(hn.chunks_exact_mut(hidden));
+    for ((gr, hnr), (gv, hp)) in rows.zip(g.chunks_exact_mut(hidden).zip(h_prev.chunks_exact(hidden))) {
+        let (r, rest) = gr.split_at_mut(hidden);
+        let (z, n) = rest.split_at_mut(hidden);
+        for j in 0..hidden {
+            let (rv, zv, nv, hnv, dh) = (r[j], z[j], n[j], hnr[j], gv[j]);
+            // dn = dh ⊙ (1 - z);  dz = dh ⊙ (h_prev - n)      (through h = (1 - z) n + z h_prev)
+            let (dn, dz) = (dh * (F::one() - zv), dh * (hp[j] - nv));
+            // dA_n = dn ⊙ (1 - n²)                              (through n = tanh(·))
+            let dan = dn * (F::one() - nv * nv);
+            // dr = dA_n ⊙ A_h,n                                 (through r ⊙ A_h,n)
+            let dr = dan * hnv;
+            // dA_r = dr σ'(r);  dA_z = dz σ'(z)
+            r[j] = dr * rv * (F::one() - rv);
+            z[j] = dz * zv * (F::one() - zv);
+            // the recurrent side sees dA_n through r: dA_h,n = dA_n ⊙ r; the input side dA_n
+            n[j] = dan * rv;
+            hnr[j] = dan;
+            // dh_prev = dh ⊙ z + dA_h W_hh   (the direct path first)
+            gv[j] = dh * zv;
+        }
+    }
 }
