@@ -154,15 +154,19 @@ pub fn run<G: Fn(usize) + Sync>(cost: usize, f: &G) {
     }
 }
 
-/// Runs `f` on each of `items` (at most [`threads`] of them, one per part; any beyond are
-/// dropped unrun, so callers cut their work into exactly that many) as one job of `cost`
-/// (see [`run`]): the items are handed out through a lock, each taken by the one part whose
-/// index it has. For work already cut into disjoint pieces, such as the rows of a step's
-/// element-wise gate math: each item owns its pieces (`&mut` slices), so no two parts can
-/// touch the same memory.
+/// Runs `f` on each of `items`, one per part, as one job of `cost` (see [`run`]): the items
+/// are handed out through a lock, each taken by the one part whose index it has. For work
+/// already cut into disjoint pieces, such as the rows of a step's element-wise gate math: each
+/// item owns its pieces (`&mut` slices), so no two parts can touch the same memory.
+///
+/// # Panics
+/// When there are more items than [`threads`] (a programming error inside the crate: cut the
+/// work with [`rows_per_part`]).
 pub fn run_each<T: Send>(items: impl IntoIterator<Item = T>, cost: usize, f: &(impl Fn(T) + Sync)) {
     let mut slots: [Option<T>; MAX_THREADS] = std::array::from_fn(|_| None);
-    slots.iter_mut().zip(items).for_each(|(slot, item)| *slot = Some(item));
+    let mut items = items.into_iter();
+    slots.iter_mut().take(threads()).zip(&mut items).for_each(|(slot, item)| *slot = Some(item));
+    assert!(items.next().is_none(), "more items than threads");
     let slots = Mutex::new(slots);
     run(cost, &|part| {
         let item = slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(part).and_then(Option::take);
@@ -312,6 +316,21 @@ mod tests {
         drop(job);
         // dropping it booked the job and let the next one plan
         drop(plan_when_free());
+    }
+
+    #[test]
+    fn run_each_runs_every_item_once() {
+        let n = super::threads();
+        for rows in [1, n, 10 * n + 1] {
+            let mut data = vec![0u32; rows];
+            let per = rows.div_ceil(n);
+            for _ in 0..100 {
+                super::run_each(data.chunks_mut(per), 1, &|chunk: &mut [u32]| chunk.iter_mut().for_each(|x| *x += 1));
+            }
+            assert!(data.iter().all(|&x| x == 100), "{rows} rows");
+        }
+        let too_many = std::panic::catch_unwind(|| super::run_each(0..n + 1, 1, &|_| ()));
+        assert!(too_many.is_err());
     }
 
     #[test]
