@@ -76,7 +76,7 @@ pub fn forecast_csv(
 ) -> Result<String> {
     let values = meta.forecast(models, table, steps)?;
     // intervals need the file's validation split; without one (a short file) the columns stay empty
-    let conformal = match meta.conformal(saved, table, true) {
+    let conformal = match meta.series_conformal(saved, table) {
         Ok(c) => Some(c),
         Err(e) => {
             eprintln!("rnn: warning: no prediction intervals ({e})");
@@ -106,6 +106,7 @@ pub fn forecast_csv(
             };
             let bounds = match &conformal {
                 Some(c) => {
+                    let c = &c[k];
                     let sc = forecast::intervals::scale(&s.values[..meta.split.sizes(s.len())[0]]);
                     let (w80, w95) = (c.half_width(i + 1, 0, sc), c.half_width(i + 1, 1, sc));
                     format!("{},{},{},{}", y - w80, y + w80, y - w95, y + w95)

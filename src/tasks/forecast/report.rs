@@ -107,8 +107,8 @@ impl Evaluation {
             },
             match &self.coverage {
                 Some(c) => format!(
-                    "\nprediction intervals (conformal, from {} validation forecasts per step and the test \
-                     forecasts known at each origin): test coverage {:.1}% at 80%, {:.1}% at 95% ({} values)",
+                    "\nprediction intervals (adaptive conformal, from {} validation forecasts per step and the \
+                     test forecasts known at each origin): test coverage {:.1}% at 80%, {:.1}% at 95% ({} values)",
                     c.calibration, c.empirical[0], c.empirical[1], c.values
                 ),
                 None => String::new(),
