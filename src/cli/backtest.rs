@@ -76,16 +76,17 @@ pub fn table(folds: &[Evaluation]) -> Result<String> {
     let stat_name = if seasonal { "MSTL+AutoETS" } else { "AutoETS" };
     let mut out = format!(
         "backtest: {} rolling folds, each trained anew and scored on its own test split (RMSE, MASE)\n\
-         {:<6} {:>7} {:>17} {:>17} {:>17} {:>17}\n",
+         {:<6} {:>7} {:>17} {:>17} {:>17} {:>17} {:>17}\n",
         folds.len(),
         "fold",
         "origins",
         "model",
         "persistence",
         "seasonal naive",
-        stat_name
+        stat_name,
+        "Theta"
     );
-    let rows = |f: &Evaluation| [Some(f.model), Some(f.persistence), Some(f.seasonal_naive), f.statistical];
+    let rows = |f: &Evaluation| [Some(f.model), Some(f.persistence), Some(f.seasonal_naive), f.statistical, f.theta];
     for (i, f) in folds.iter().enumerate() {
         let cells: Vec<String> = rows(f).iter().map(|s| cell(s.as_ref())).collect();
         out += &format!("{:<6} {:>7} {}\n", i + 1, f.origins, cells.join(" "));
@@ -97,7 +98,7 @@ pub fn table(folds: &[Evaluation]) -> Result<String> {
         let avg = |g: fn(&Scores) -> f64| all.iter().map(g).sum::<f64>() / n;
         Some(Scores { rmse: avg(|s| s.rmse), mae: avg(|s| s.mae), smape: avg(|s| s.smape), mase: avg(|s| s.mase) })
     };
-    let cells: Vec<String> = (0..4).map(|j| cell(mean(j).as_ref())).collect();
+    let cells: Vec<String> = (0..5).map(|j| cell(mean(j).as_ref())).collect();
     out += &format!("{:<6} {:>7} {}\n", "mean", "", cells.join(" "));
     Ok(out)
 }

@@ -421,17 +421,44 @@ pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
     for w in meta.data_warnings(&table, true) {
         eprintln!("rnn: warning: {w}");
     }
-    let models = meta.load_networks(&args.model, &loaded.model)?;
-    let (mut ev, mut forecasts) = meta.evaluate(&models, &table, Part::Test, args.forecast.season)?;
+    let saved = meta.load_networks(&args.model, &loaded.model)?;
+    let refitted = if args.forecast.refit { Some(refit_before_test(&meta, &saved, &table)?) } else { None };
+    let models = refitted.as_ref().unwrap_or(&saved);
+    let (mut ev, mut forecasts) = meta.evaluate(models, &table, Part::Test, args.forecast.season)?;
+    ev.refitted = refitted.is_some();
     meta.add_statistical(&table, &mut ev, &mut forecasts);
-    if let Err(e) = meta.add_intervals(&models, &table, &mut ev, &mut forecasts) {
+    // the widths come from the saved networks' validation errors: the refitted ones saw those rows
+    if let Err(e) = meta.add_intervals(&saved, &table, &mut ev, &mut forecasts) {
         eprintln!("rnn: warning: no prediction intervals ({e})");
     }
     if args.json {
         print_stdout(&format!("{}\n", json(&ev)))
     } else {
         let legend = ev.legend(Part::Test, meta.horizon);
-        print_stdout(&format!("{legend}\n{}\n{}", model_line(&meta, models.len()), ev.table()))
+        let weights = if ev.refitted { "; networks refitted on training + validation" } else { "" };
+        print_stdout(&format!("{legend}\n{}{weights}\n{}", model_line(&meta, models.len()), ev.table()))
+    }
+}
+
+/// The networks trained again on the training + validation rows of `table`
+/// ([`ForecastMeta::refit_through`]), with progress on stderr.
+fn refit_before_test(meta: &ForecastMeta, saved: &[rnn::Model<f64>], table: &Table) -> Result<Vec<rnn::Model<f64>>> {
+    let Some(r) = &meta.refit else {
+        bail!("the model stores no refit settings (trained by an older version): evaluate it without --refit");
+    };
+    let rows: usize = table.series.iter().map(|s| meta.split.sizes(s.len())[..2].iter().sum::<usize>()).sum();
+    let n = saved.len();
+    let mut say = |k: usize| {
+        let e = r.epochs[k].max(1);
+        let s = if e == 1 { "" } else { "s" };
+        eprintln!(
+            "rnn evaluate: refitting network {} of {n} on the {rows} training + validation rows ({e} epoch{s})",
+            k + 1
+        )
+    };
+    match meta.refit_through(saved, table, Part::Validation, Some(super::interrupt::flag()), &mut say) {
+        Err(_) if super::interrupt::requested() => Err(super::interrupt::Interrupted.into()),
+        other => Ok(other.context("the refit on training + validation")?),
     }
 }
 

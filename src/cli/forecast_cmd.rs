@@ -55,7 +55,9 @@ fn refit(meta: &ForecastMeta, saved: &[rnn::Model<f64>], table: &Table) -> Resul
     };
     let n = saved.len();
     let mut say = |k: usize| {
-        eprintln!("rnn forecast: refitting network {} of {n} on all rows ({} epochs)", k + 1, r.epochs[k].max(1))
+        let e = r.epochs[k].max(1);
+        let s = if e == 1 { "" } else { "s" };
+        eprintln!("rnn forecast: refitting network {} of {n} on all rows ({e} epoch{s})", k + 1)
     };
     match meta.refit(saved, table, Some(super::interrupt::flag()), &mut say) {
         Err(_) if super::interrupt::requested() => Err(super::interrupt::Interrupted.into()),

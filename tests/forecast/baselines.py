@@ -12,6 +12,8 @@ h steps ahead by models fitted on y[0..=t] (refitted at every origin, as `rnn` d
 
 - the counterpart of rnn's baseline: `MSTL(season_length=m, trend_forecaster=AutoETS(model="ZZN"))`
   for a season m >= 2, `AutoETS(model="ZZN")` without one;
+- the counterpart of rnn's second baseline: `Theta(season_length=m)`, the standard Theta method
+  (tests/forecast_baselines.rs checks anofox-forecast's against it);
 - for context, the models issue 14 measured: AutoETS, AutoTheta and AutoARIMA with season m, each
   fitted once on training + validation and applied from every origin with `forward` (parameters
   fixed, states updated), the issue's protocol.
@@ -28,7 +30,7 @@ import warnings
 
 import numpy as np
 import statsforecast
-from statsforecast.models import MSTL, AutoARIMA, AutoETS, AutoTheta
+from statsforecast.models import MSTL, AutoARIMA, AutoETS, AutoTheta, Theta
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SERIES = {
@@ -94,6 +96,8 @@ def main():
         for h in sorted({1, m}):
             fc = rolling(lambda: counterpart(m), y, h)
             row = {"origins": len(fc), "counterpart": score(y, h, fc), "counterpart_forecasts": fc}
+            theta = rolling(lambda: Theta(season_length=m), y, h)
+            row["theta"], row["theta_forecasts"] = score(y, h, theta), theta
             for label, make in [
                 ("AutoETS", lambda: AutoETS(season_length=m)),
                 ("AutoTheta", lambda: AutoTheta(season_length=m)),
@@ -101,7 +105,7 @@ def main():
             ]:
                 row[label] = score(y, h, fixed(make, y, h))
             entry["horizons"][str(h)] = row
-            print(name, "h =", h, {k: v for k, v in row.items() if k != "counterpart_forecasts"}, file=sys.stderr)
+            print(name, "h =", h, {k: v for k, v in row.items() if not k.endswith("_forecasts")}, file=sys.stderr)
         result["series"][name] = entry
     out = ROOT / "tests" / "forecast" / ("heldout" if heldout else "") / "baselines.json"
     out.write_text(json.dumps(result, indent=1) + "\n")

@@ -13,7 +13,10 @@ tests/forecast/baselines.json (written by tests/forecast/baselines.py) on the sa
 
 (--skip-alone: not the --no-combine runs, half the time; their column is then empty.
 --heldout: the series held aside in tests/forecast/heldout/ instead, against its baselines.json;
-for a series without a season (m = 1) only h = 1 is measured.)
+for a series without a season (m = 1) only h = 1 is measured.
+--refit: `rnn evaluate --refit`, the networks trained again on training + validation before the
+test split is scored, as the statsforecast models are fitted.
+--reuse: models already in OUT_DIR are evaluated again, not retrained.)
 """
 
 import json
@@ -34,26 +37,32 @@ def run(cmd):
     return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
 
 
+REFIT, REUSE = False, False
+
+
 def measure(out, name, h, extra):
     model = out / f"{pathlib.Path(name).stem}.h{h}{'.alone' if '--no-combine' in extra else ''}.safetensors"
     data = str(FOLDER / name)
     cmd = [str(RNN), "train", "--task", "forecast", "--data", data, "--out", str(model), "--threads", "1", "--quiet"]
     if h > 1:
         cmd += ["--horizon", str(h)]
-    run(cmd + extra)
-    return json.loads(run([str(RNN), "evaluate", "--model", str(model), "--data", data, "--json", "--threads", "1"]))
+    if not (REUSE and model.exists()):
+        run(cmd + extra)
+    evaluate = [str(RNN), "evaluate", "--model", str(model), "--data", data, "--json", "--threads", "1"]
+    return json.loads(run(evaluate + (["--refit"] if REFIT else [])))
 
 
 def main():
     args = sys.argv[1:]
     extra = args[args.index("--") + 1 :] if "--" in args else []
     args = args[: args.index("--")] if "--" in args else args
-    global FOLDER
+    global FOLDER, REFIT, REUSE
     skip_alone = "--skip-alone" in args
+    REFIT, REUSE = "--refit" in args, "--reuse" in args
     series = SERIES
     if "--heldout" in args:
         series, FOLDER = HELDOUT, ROOT / "tests" / "forecast" / "heldout"
-    args = [a for a in args if a not in ("--skip-alone", "--heldout")]
+    args = [a for a in args if a not in ("--skip-alone", "--heldout", "--refit", "--reuse")]
     out = pathlib.Path(args[0]) if args else pathlib.Path(tempfile.mkdtemp())
     out.mkdir(parents=True, exist_ok=True)
     baselines = ROOT / "tests" / "forecast" / ("heldout" if FOLDER.name == "heldout" else "") / "baselines.json"

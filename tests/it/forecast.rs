@@ -55,8 +55,9 @@ fn beats_persistence(ev: &serde_json::Value) {
             assert!(ev[key][m].as_f64().is_some_and(f64::is_finite), "{key}.{m} in {ev}");
         }
     }
-    // the statistical baseline and the intervals' test coverage are reported
+    // the statistical baselines and the intervals' test coverage are reported
     assert!(ev["auto_ets"]["rmse"].as_f64().is_some_and(f64::is_finite), "{ev}");
+    assert!(ev["theta"]["rmse"].as_f64().is_some_and(f64::is_finite), "{ev}");
     let coverage = &ev["coverage"]["empirical"];
     assert!(coverage[0].as_f64() <= coverage[1].as_f64() && coverage[1].as_f64().is_some_and(|c| c > 50.0), "{ev}");
     let (m, base) = (&ev["model"], &ev["persistence"]);
@@ -93,6 +94,17 @@ fn beats_persistence_on_yearly_sunspots() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("weights: as saved"), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(saved.lines().count(), 16);
     assert_ne!(saved.lines().nth(1), lines.get(1).copied(), "the refit changed nothing");
+    // evaluate --refit: the networks trained again on training + validation (263 of 309 rows)
+    // before the test split is scored; the same origins, other forecasts, the same intervals' widths
+    let o = rnn(&["evaluate", "--model", p(&model), "--data", p(&csv), "--json", "--refit"]);
+    let refitted: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("on the 263 training + validation rows"), "{stderr}");
+    assert_eq!((&refitted["refitted"], &refitted["origins"]), (&serde_json::json!(true), &ev["origins"]));
+    assert!(ev.get("refitted").is_none(), "{ev}");
+    assert_ne!(refitted["model"]["rmse"], ev["model"]["rmse"]);
+    assert!(refitted["model"]["rmse"].as_f64() < ev["persistence"]["rmse"].as_f64(), "{refitted}");
+    assert_eq!(refitted["coverage"]["calibration"], ev["coverage"]["calibration"]);
 }
 
 #[test]

@@ -83,6 +83,12 @@ pub struct EvalArgs {
     /// Season of the seasonal-naive baseline and of MASE's scale (default: the model's)
     #[arg(long, value_name = "S")]
     pub season: Option<usize>,
+    /// Score the test split with every network first trained again, from its initialisation
+    /// and for the epochs early stopping kept, on the training + validation rows: as the
+    /// statistical baselines are fitted before the test split. The combination's weights and
+    /// the intervals' widths stay those of the saved networks, chosen on validation
+    #[arg(long)]
+    pub refit: bool,
     #[command(flatten)]
     pub csv: CsvArgs,
 }

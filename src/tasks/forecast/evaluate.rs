@@ -83,6 +83,9 @@ pub struct StepScores {
     /// The statistical baseline, once added.
     #[serde(rename = "auto_ets", skip_serializing_if = "Option::is_none")]
     pub statistical: Option<Scores>,
+    /// The Theta method, once added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub theta: Option<Scores>,
 }
 
 /// A rolling-origin evaluation: from every origin of a part where the whole horizon lies in
@@ -120,6 +123,9 @@ pub struct Evaluation {
     /// Its name, e.g. `MSTL(12)+AutoETS`.
     #[serde(rename = "auto_ets_model", skip_serializing_if = "Option::is_none")]
     pub statistical_name: Option<String>,
+    /// The Theta method ([`super::statistical::theta`]), when added and every fit succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub theta: Option<Scores>,
     /// The prediction intervals' coverage (`intervals`), once added.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coverage: Option<super::intervals::Coverage>,
@@ -130,6 +136,10 @@ pub struct Evaluation {
     /// Per step ahead (only when the horizon is above 1).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub per_step: Vec<StepScores>,
+    /// Whether the networks scored were trained again on the rows before the scored part
+    /// ([`ForecastMeta::refit_through`]) rather than the saved ones (set by the caller).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub refitted: bool,
 }
 
 impl ForecastMeta {
@@ -268,6 +278,7 @@ impl ForecastMeta {
                     persistence: a[1].scores(),
                     seasonal_naive: a[2].scores(),
                     statistical: None,
+                    theta: None,
                 })
                 .collect()
         } else {
@@ -279,43 +290,60 @@ impl ForecastMeta {
             seasonal_naive: total[2].scores(),
             statistical: None,
             statistical_name: None,
+            theta: None,
             coverage: None,
             season: m,
             origins: all.iter().map(|f| f.origins.len()).sum(),
             per_step,
+            refitted: false,
         };
         Ok((evaluation, all))
     }
 
-    /// Adds the statistical baseline ([`super::statistical`], season `ev.season`) to an
-    /// evaluation of `table` made by [`ForecastMeta::evaluate`], scored on the same origins and
-    /// steps; left out (`None`) when a fit fails on some series.
+    /// Adds the statistical baselines ([`super::statistical`]: AutoETS and the Theta method,
+    /// season `ev.season`) to an evaluation of `table` made by [`ForecastMeta::evaluate`],
+    /// scored on the same origins and steps; each left out (`None`) when a fit fails on some
+    /// series.
     #[doc(hidden)] // for the `rnn` binary
     pub fn add_statistical(&self, table: &Table, ev: &mut Evaluation, forecasts: &mut [SeriesForecasts]) {
         let (h, m) = (self.horizon, ev.season);
-        let mut total = metrics::Accumulator::default();
-        let mut steps = vec![metrics::Accumulator::default(); h];
-        let mut all = Vec::with_capacity(forecasts.len());
-        for fc in forecasts.iter() {
-            let s = &table.series[fc.series];
-            let sizes = self.split.sizes(s.len());
-            let scale = metrics::mase_scale(&s.values[..sizes[0]], m);
-            let Some(f) = super::statistical::auto_ets(&s.values, &fc.origins, h, m) else { return };
-            for (o, &t) in fc.origins.iter().enumerate() {
-                for step in 0..h {
-                    total.add(s.values[t + 1 + step], f[o][step], scale);
-                    steps[step].add(s.values[t + 1 + step], f[o][step], scale);
+        let fit = |f: fn(&[f64], &[usize], usize, usize) -> Option<Vec<Vec<f64>>>| -> Option<Vec<Vec<Vec<f64>>>> {
+            forecasts.iter().map(|fc| f(&table.series[fc.series].values, &fc.origins, h, m)).collect()
+        };
+        let (ets, theta) = (fit(super::statistical::auto_ets), fit(super::statistical::theta));
+        // the scores of `all[series][origin][step]` over every series, and per step
+        let score = |all: &[Vec<Vec<f64>>]| {
+            let mut total = metrics::Accumulator::default();
+            let mut steps = vec![metrics::Accumulator::default(); h];
+            for (fc, f) in forecasts.iter().zip(all) {
+                let s = &table.series[fc.series];
+                let scale = metrics::mase_scale(&s.values[..self.split.sizes(s.len())[0]], m);
+                for (o, &t) in fc.origins.iter().enumerate() {
+                    for step in 0..h {
+                        total.add(s.values[t + 1 + step], f[o][step], scale);
+                        steps[step].add(s.values[t + 1 + step], f[o][step], scale);
+                    }
                 }
             }
-            all.push(f);
+            (total.scores(), steps.iter().map(metrics::Accumulator::scores).collect::<Vec<_>>())
+        };
+        if let Some(theta) = &theta {
+            let (total, steps) = score(theta);
+            ev.theta = Some(total);
+            for (s, a) in ev.per_step.iter_mut().zip(steps) {
+                s.theta = Some(a);
+            }
         }
-        for (fc, f) in forecasts.iter_mut().zip(all) {
-            fc.statistical = Some(f);
-        }
-        ev.statistical = Some(total.scores());
-        ev.statistical_name = Some(super::statistical::name(m));
-        for (s, a) in ev.per_step.iter_mut().zip(&steps) {
-            s.statistical = Some(a.scores());
+        if let Some(ets) = ets {
+            let (total, steps) = score(&ets);
+            ev.statistical = Some(total);
+            ev.statistical_name = Some(super::statistical::name(m));
+            for (s, a) in ev.per_step.iter_mut().zip(steps) {
+                s.statistical = Some(a);
+            }
+            for (fc, f) in forecasts.iter_mut().zip(ets) {
+                fc.statistical = Some(f);
+            }
         }
     }
 

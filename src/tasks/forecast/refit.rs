@@ -32,7 +32,7 @@ use std::sync::atomic::AtomicBool;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use super::{ForecastMeta, Table};
+use super::{ForecastMeta, Part, Table};
 use crate::data::Dataset;
 use crate::train::{Silent, TrainConfig, Trainer};
 use crate::{Error, Float, Init, Model, Result};
@@ -147,7 +147,37 @@ impl ForecastMeta {
     /// # Ok::<(), rnn::Error>(())
     /// ```
     pub fn dataset_all<F: Float>(&self, table: &Table) -> Result<Dataset<F>> {
-        self.windows(table, |n| self.window - 1..n.saturating_sub(self.horizon).max(self.window - 1), "whole")
+        self.dataset_through(table, Part::Test)
+    }
+
+    /// The windows of every origin of every series whose whole horizon lies in the rows up to
+    /// the end of `part`: training + validation for [`Part::Validation`] (what the statistical
+    /// baselines are fitted on before the test split), every row for [`Part::Test`]
+    /// ([`ForecastMeta::dataset_all`]).
+    ///
+    /// # Errors
+    /// As [`ForecastMeta::dataset`].
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Plan, Settings, table};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # let meta = plan.meta(&table, plan.candidates[0])?;
+    /// use rnn::tasks::forecast::Part;
+    /// let [train, val, _] = meta.split.sizes(60);
+    /// let seen = meta.dataset_through::<f32>(&table, Part::Validation)?;
+    /// assert_eq!(seen.len(), train + val - 6 - 2 + 1); // no target past the validation split
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
+    pub fn dataset_through<F: Float>(&self, table: &Table, part: Part) -> Result<Dataset<F>> {
+        let first = self.window - 1;
+        let end = |n: usize| part.range(self.split.sizes(n)).end;
+        self.windows(table, |n| first..end(n).saturating_sub(self.horizon).max(first), part.name())
     }
 
     /// Networks trained again on all the rows of `table` ([`ForecastMeta::dataset_all`]), each
@@ -189,6 +219,46 @@ impl ForecastMeta {
         stop: Option<Arc<AtomicBool>>,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<Model<F>>> {
+        self.refit_through(models, table, Part::Test, stop, progress)
+    }
+
+    /// [`ForecastMeta::refit`] on the rows up to the end of `part` only
+    /// ([`ForecastMeta::dataset_through`]): with [`Part::Validation`], the networks as they
+    /// would be before the test split if they were fitted as the statistical baselines are,
+    /// on training + validation, for the epochs early stopping chose on validation.
+    ///
+    /// # Errors
+    /// As [`ForecastMeta::refit`].
+    ///
+    /// # Example
+    /// ```
+    /// # use rnn::tasks::forecast::{Plan, Settings, table};
+    /// # let csv: String = std::iter::once("year,value".to_string())
+    /// #     .chain((0..60).map(|t| format!("{},{}", 1900 + t, 10.0 + (t as f64 * 0.6).sin())))
+    /// #     .collect::<Vec<_>>()
+    /// #     .join("\n");
+    /// # let table = table::parse(csv.as_bytes(), "sine.csv".as_ref(), &Default::default())?;
+    /// # let plan = Plan::new(&table, &Settings { horizon: 2, window: Some(6), season: Some(1), ..Settings::default() })?;
+    /// # let mut meta = plan.meta(&table, plan.candidates[0])?;
+    /// use rnn::tasks::forecast::{Part, Refit};
+    /// use rnn::train::TrainConfig;
+    /// use rnn::{Init, Model, ModelConfig, RnnConfig};
+    /// let config = ModelConfig { rnn: RnnConfig::new(meta.input_size(), 4), output_size: Some(meta.horizon) };
+    /// let trained = vec![Model::<f32>::new(config, Init::PyTorch, 3)?];
+    /// meta.refit = Some(Refit { config: TrainConfig::default(), init: Init::PyTorch, forget_bias: None, chrono: None, seeds: vec![3], epochs: vec![2] });
+    /// let before_test = meta.refit_through(&trained, &table, Part::Validation, None, &mut |_| {})?;
+    /// let (scores, _) = meta.evaluate(&before_test, &table, Part::Test, None)?;
+    /// assert!(scores.model.rmse.is_finite());
+    /// # Ok::<(), rnn::Error>(())
+    /// ```
+    pub fn refit_through<F: Float>(
+        &self,
+        models: &[Model<F>],
+        table: &Table,
+        part: Part,
+        stop: Option<Arc<AtomicBool>>,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<Model<F>>> {
         self.check_networks(models)?;
         let Some(refit) = &self.refit else {
             return Err(Error::Config(
@@ -205,7 +275,7 @@ impl ForecastMeta {
         let mut out = Vec::with_capacity(models.len());
         for (k, model) in models.iter().enumerate() {
             progress(k);
-            let data = self.member(k).dataset_all::<F>(table)?;
+            let data = self.member(k).dataset_through::<F>(table, part)?;
             let mut config = refit.config.clone();
             config.epochs = refit.epochs[k].max(1);
             config.patience = None;
@@ -279,6 +349,21 @@ mod tests {
         .unwrap();
         trainer.fit_in_memory(&all, None, &mut Silent).unwrap();
         assert_eq!(a[0], trainer.into_model());
+        // before the test split: the windows whose targets end by the validation split's end
+        let [tr, va, _] = meta.split.sizes(60);
+        let seen = meta.dataset_through::<f64>(&table, Part::Validation).unwrap();
+        assert_eq!(seen.len(), tr + va - meta.window - 2 + 1);
+        let train = meta.dataset::<f64>(&table, Part::Train).unwrap();
+        assert!(seen.len() > train.len());
+        let c = meta.refit_through(&models, &table, Part::Validation, None, &mut |_| {}).unwrap();
+        let mut trainer = Trainer::new(
+            Model::<f64>::new(models[0].config(), Init::PyTorch, 1).unwrap(),
+            TrainConfig::default().with_epochs(3).with_batch_size(8).with_seed(1),
+        )
+        .unwrap();
+        trainer.fit_in_memory(&seen, None, &mut Silent).unwrap();
+        assert_eq!(c[0], trainer.into_model());
+        assert_ne!(c[0], a[0]);
         meta.refit.as_mut().unwrap().epochs = vec![3, 4];
         assert!(meta.refit(&models, &table, None, &mut |_| {}).is_err(), "settings for two networks");
     }

@@ -11,14 +11,16 @@ use {
 };
 
 impl Evaluation {
-    /// The metrics table, one row per forecaster, then a per-step breakdown when H > 1.
+    /// The metrics table, one row per forecaster, then a per-step breakdown when H > 1 (here
+    /// airline passengers' test split at h = 1):
     ///
     /// ```text
     ///                      RMSE        MAE   sMAPE %     MASE
-    /// model              19.331     14.920     31.28    0.406
-    /// persistence        26.902     21.186     38.73    0.577
-    /// seasonal naive     44.123     33.380     57.47    0.909
-    /// MSTL(12)+AutoETS   19.780     15.102     30.10    0.410
+    /// model              14.454     11.589      2.54    0.395
+    /// persistence        53.725     46.364     10.05    1.580
+    /// seasonal naive     51.783     49.909     11.59    1.701
+    /// MSTL(12)+AutoETS   23.587     18.642      4.01    0.635
+    /// Theta              20.523     16.062      3.49    0.547
     /// ```
     ///
     /// # Example
@@ -49,21 +51,29 @@ impl Evaluation {
         if let (Some(s), Some(name)) = (&self.statistical, &self.statistical_name) {
             out += &row(name, s);
         }
+        if let Some(s) = &self.theta {
+            out += &row("Theta", s);
+        }
         if !self.per_step.is_empty() {
             let ets = self.statistical_name.as_deref().filter(|_| self.statistical.is_some());
+            let theta = self.theta.is_some().then_some("Theta");
             out += &format!("\n{:<6} {:>21} {:>21} {:>21}", "step", "model", "persistence", "seasonal naive");
-            out += &ets.map_or(String::new(), |n| format!(" {n:>21}"));
+            for n in [ets, theta].into_iter().flatten() {
+                out += &format!(" {n:>21}");
+            }
             let head = format!("{:>12} {:>8}", "RMSE", "MASE");
-            out += &format!(
-                "\n{:<6} {head} {head} {head}{}\n",
-                "",
-                if ets.is_some() { format!(" {head}") } else { String::new() }
-            );
+            out += &format!("\n{:<6} {head} {head} {head}", "");
+            for _ in [ets, theta].into_iter().flatten() {
+                out += &format!(" {head}");
+            }
+            out += "\n";
             for s in &self.per_step {
                 let cell = |x: &Scores| format!("{:>12} {:>8.3}", num(x.rmse), x.mase);
                 out +=
                     &format!("{:<6} {} {} {}", s.step, cell(&s.model), cell(&s.persistence), cell(&s.seasonal_naive));
-                out += &s.statistical.as_ref().map_or(String::new(), |x| format!(" {}", cell(x)));
+                for x in [&s.statistical, &s.theta].into_iter().flatten() {
+                    out += &format!(" {}", cell(x));
+                }
                 out += "\n";
             }
         }
@@ -104,6 +114,11 @@ impl Evaluation {
                     if self.season > 1 { " (MSTL takes the season out; AutoETS forecasts the rest)" } else { "" }
                 ),
                 _ => String::new(),
+            } + if self.theta.is_some() {
+                "\nTheta: the standard Theta method (anofox-forecast; SES with drift, on the seasonally adjusted \
+                 series when seasonal), refitted at every origin"
+            } else {
+                ""
             },
             match &self.coverage {
                 Some(c) => format!(
