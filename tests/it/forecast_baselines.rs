@@ -24,11 +24,9 @@ const TOLERANCE: f64 = 0.05;
 /// The largest mean |ours − statsforecast's| forecast difference accepted, over the reference RMSE.
 const FORECAST_TOLERANCE: f64 = 0.10;
 
-type Baseline = fn(&[f64], &[usize], usize, usize) -> Option<Vec<Vec<f64>>>;
-
 /// Checks `ours` against the reference's `key` (RMSE) and `{key}_forecasts` on every bundled
 /// series and horizon; returns the worst relative RMSE and mean forecast differences.
-fn matches_statsforecast(label: &str, key: &str, ours: Baseline) -> (f64, f64) {
+fn matches_statsforecast(label: &str, key: &str, ours: statistical::Baseline) -> (f64, f64) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("tests/forecast/baselines.json")).unwrap();
     let reference: serde_json::Value = serde_json::from_str(&text).unwrap();

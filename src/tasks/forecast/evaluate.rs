@@ -307,7 +307,7 @@ impl ForecastMeta {
     #[doc(hidden)] // for the `rnn` binary
     pub fn add_statistical(&self, table: &Table, ev: &mut Evaluation, forecasts: &mut [SeriesForecasts]) {
         let (h, m) = (self.horizon, ev.season);
-        let fit = |f: fn(&[f64], &[usize], usize, usize) -> Option<Vec<Vec<f64>>>| -> Option<Vec<Vec<Vec<f64>>>> {
+        let fit = |f: super::statistical::Baseline| -> Option<Vec<Vec<Vec<f64>>>> {
             forecasts.iter().map(|fc| f(&table.series[fc.series].values, &fc.origins, h, m)).collect()
         };
         let (ets, theta) = (fit(super::statistical::auto_ets), fit(super::statistical::theta));

@@ -21,6 +21,10 @@ use augurs_ets::AutoETS;
 use augurs_ets::trend::AutoETSTrendModel;
 use augurs_mstl::MSTLModel;
 
+/// A baseline's forecasts from every origin of `origins` of a series, `[origin][step]`: called
+/// as `f(y, origins, h, m)`; `None` when a fit fails ([`auto_ets`], [`theta`]).
+pub type Baseline = fn(&[f64], &[usize], usize, usize) -> Option<Vec<Vec<f64>>>;
+
 /// The name of the statistical baseline for season `m`: `AutoETS` or `MSTL(12)+AutoETS`.
 pub fn name(m: usize) -> String {
     if m >= 2 { format!("MSTL({m})+AutoETS") } else { "AutoETS".to_string() }
