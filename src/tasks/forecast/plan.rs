@@ -342,6 +342,7 @@ impl Plan {
             combine: None,
             combine_log: None,
             combine_hw: None,
+            combine_theta: None,
             ensemble: Vec::new(),
             refit: None,
         })
