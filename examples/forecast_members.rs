@@ -20,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let meta = ForecastMeta::from_metadata(&loaded.metadata, model)?;
     let table = table::read_with(data, meta.columns(), &meta.read)?;
     let networks = meta.load_networks(model, &loaded.model)?;
-    let alone = meta.without_combination();
+    let alone = ForecastMeta { combine: None, combine_log: None, combine_hw: None, ..meta };
     let mut out = serde_json::Map::new();
     for (name, part) in [("val", Part::Validation), ("test", Part::Test)] {
         let (_, forecasts) = alone.evaluate(&networks, &table, part, None)?;

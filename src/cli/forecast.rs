@@ -228,7 +228,7 @@ fn combine<F: Float>(
         return Ok(());
     };
     let names = member_names(meta.season);
-    let scores: Vec<String> = (0..forecast::MEMBER_COUNT)
+    let scores: Vec<String> = (0..4)
         .filter_map(|i| {
             c.scores[i].map(|e| {
                 format!("{} {e:.3}{}", names[i], if c.dropped == Some(i) { " (dropped: the worst)" } else { "" })
@@ -250,11 +250,10 @@ fn combine<F: Float>(
 }
 
 /// The combination's members as a report names them: networks, MSTL(12)+AutoETS, the same on
-/// ln y, Holt-Winters(12), Theta.
-pub fn member_names(season: usize) -> [String; forecast::MEMBER_COUNT] {
+/// ln y, Holt-Winters(12).
+pub fn member_names(season: usize) -> [String; 4] {
     let baseline = forecast::statistical::name(season);
-    let hw = format!("Holt-Winters({season})");
-    ["networks".into(), baseline.clone(), format!("{baseline} on ln y"), hw, "Theta".into()]
+    ["networks".into(), baseline.clone(), format!("{baseline} on ln y"), format!("Holt-Winters({season})")]
 }
 
 /// Refuses a model and windows that would not fit `--max-memory` (before any window is made).
@@ -475,12 +474,10 @@ fn model_line(meta: &ForecastMeta, networks: usize) -> String {
 }
 
 /// The members with a weight, and their weights: `networks 0.33, Holt-Winters(12) 0.33, ...`.
-fn weights_text(season: usize, weights: &[f64; forecast::MEMBER_COUNT]) -> String {
+fn weights_text(season: usize, weights: &[f64; 4]) -> String {
     let names = member_names(season);
-    let parts: Vec<String> = (0..forecast::MEMBER_COUNT)
-        .filter(|&i| weights[i] > 1e-9)
-        .map(|i| format!("{} {:.2}", names[i], weights[i]))
-        .collect();
+    let parts: Vec<String> =
+        (0..4).filter(|&i| weights[i] > 1e-9).map(|i| format!("{} {:.2}", names[i], weights[i])).collect();
     parts.join(", ")
 }
 

@@ -3,8 +3,7 @@
 //!
 //! The members, in [`MEMBERS`] order: the networks (the ensemble's mean), [`statistical`]'s
 //! MSTL+AutoETS on y, the same on ln y (a multiplicative season and trend; positive series
-//! only), Holt-Winters with a multiplicative season (positive seasonal series only) and the
-//! Theta method (the M3 competition's winner and one of M4's benchmarks). On the
+//! only) and Holt-Winters with a multiplicative season (positive seasonal series only). On the
 //! validation split each member's scaled error is measured; with three or more members the
 //! worst is dropped and the rest get equal weights (a trimmed mean: Jose & Winkler 2008, and
 //! the trimming of the worst forecasters of Aiolfi & Timmermann 2006); with two, the weights
@@ -20,10 +19,7 @@ use crate::{Float, Model, Result};
 
 /// The members of the combination, in the order of [`Combination::weights`] and
 /// [`ForecastMeta::weights`].
-pub const MEMBERS: [&str; N] = ["networks", "baseline on y", "baseline on ln y", "Holt-Winters", "Theta"];
-
-/// The number of members.
-pub const N: usize = 5;
+pub const MEMBERS: [&str; 4] = ["networks", "baseline on y", "baseline on ln y", "Holt-Winters"];
 
 /// Members with a weight below this are not computed.
 const NEGLIGIBLE: f64 = 1e-9;
@@ -43,9 +39,9 @@ pub(super) fn mix(network: &mut [Vec<f64>], parts: &[(&[Vec<f64>], f64)], w: f64
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Combination {
     /// The weight of each member, in [`MEMBERS`] order (0: not fitted or dropped); they sum to 1.
-    pub weights: [f64; N],
+    pub weights: [f64; 4],
     /// Each member's validation root mean squared scaled error (`None`: it could not be fitted).
-    pub scores: [Option<f64>; N],
+    pub scores: [Option<f64>; 4],
     /// The member dropped as the worst on validation (with three or more members).
     pub dropped: Option<usize>,
     /// The validation root mean squared scaled error of the combination.
@@ -56,9 +52,9 @@ pub struct Combination {
 /// fitted): with three or more, the worst is dropped (the first of equals) and the rest share
 /// equally; with two, weights inverse to the errors (equal when both are 0); one gets all.
 /// Returns the weights and the member dropped.
-pub(super) fn choose(mse: &[Option<f64>; N]) -> ([f64; N], Option<usize>) {
-    let present: Vec<usize> = (0..N).filter(|&i| mse[i].is_some_and(f64::is_finite)).collect();
-    let mut weights = [0.0; N];
+pub(super) fn choose(mse: &[Option<f64>; 4]) -> ([f64; 4], Option<usize>) {
+    let present: Vec<usize> = (0..4).filter(|&i| mse[i].is_some_and(f64::is_finite)).collect();
+    let mut weights = [0.0; 4];
     let mut dropped = None;
     match present.len() {
         0 => {}
@@ -82,17 +78,17 @@ pub(super) fn choose(mse: &[Option<f64>; N]) -> ([f64; N], Option<usize>) {
 }
 
 /// A validation value, each member's forecast of it (NaN: not fitted) and the series' scale.
-type Point = (f64, [f64; N], f64);
+type Point = (f64, [f64; 4], f64);
 
 /// The mean squared scaled error of `weights`·members over `points`.
-fn mse_of(points: &[Point], weights: &[f64; N]) -> f64 {
+fn mse_of(points: &[Point], weights: &[f64; 4]) -> f64 {
     if points.is_empty() {
         return f64::INFINITY;
     }
     let sum: f64 = points
         .iter()
         .map(|(y, f, scale)| {
-            let combined: f64 = (0..N).filter(|&i| weights[i] > 0.0).map(|i| weights[i] * f[i]).sum();
+            let combined: f64 = (0..4).filter(|&i| weights[i] > 0.0).map(|i| weights[i] * f[i]).sum();
             ((y - combined) / scale).powi(2)
         })
         .sum();
@@ -101,29 +97,21 @@ fn mse_of(points: &[Point], weights: &[f64; N]) -> f64 {
 
 impl ForecastMeta {
     /// The weights of the combination's members in [`MEMBERS`] order: the networks, the
-    /// baseline on y, on ln y, Holt-Winters and Theta; `[1, 0, 0, 0, 0]` without a combination.
-    pub fn weights(&self) -> [f64; N] {
-        let Some(w) = self.combine else { return [1.0, 0.0, 0.0, 0.0, 0.0] };
-        let others = [self.combine_log, self.combine_hw, self.combine_theta].map(|x| x.unwrap_or(0.0));
-        let [v, u, th] = others;
-        [w, (1.0 - w - v - u - th).max(0.0), v, u, th]
+    /// baseline on y, on ln y and Holt-Winters; `[1, 0, 0, 0]` without a combination.
+    pub fn weights(&self) -> [f64; 4] {
+        let Some(w) = self.combine else { return [1.0, 0.0, 0.0, 0.0] };
+        let (v, u) = (self.combine_log.unwrap_or(0.0), self.combine_hw.unwrap_or(0.0));
+        [w, (1.0 - w - v - u).max(0.0), v, u]
     }
 
     /// Stores `weights` (in [`MEMBERS`] order) as the model's combination: none when the
     /// networks have them all.
     #[doc(hidden)] // for the `rnn` binary
-    pub fn set_weights(&mut self, weights: &[f64; N]) {
+    pub fn set_weights(&mut self, weights: &[f64; 4]) {
         let some = |x: f64| (x > NEGLIGIBLE).then_some(x);
         self.combine = (weights[0] < 1.0 - NEGLIGIBLE).then_some(weights[0]);
         self.combine_log = self.combine.and(some(weights[2]));
         self.combine_hw = self.combine.and(some(weights[3]));
-        self.combine_theta = self.combine.and(some(weights[4]));
-    }
-
-    /// The same model without its combination: the networks alone.
-    #[doc(hidden)] // for the `rnn` binary and the examples
-    pub fn without_combination(&self) -> ForecastMeta {
-        ForecastMeta { combine: None, combine_log: None, combine_hw: None, combine_theta: None, ..self.clone() }
     }
 
     /// Mixes the networks' forecasts `net` from `origins` of the series `y` (h steps each) with
@@ -135,11 +123,10 @@ impl ForecastMeta {
             return;
         }
         let m = self.season;
-        let fits: [Option<Option<Vec<Vec<f64>>>>; N - 1] = [
+        let fits: [Option<Option<Vec<Vec<f64>>>>; 3] = [
             (weights[1] > NEGLIGIBLE).then(|| statistical::auto_ets(y, origins, h, m)),
             (weights[2] > NEGLIGIBLE).then(|| statistical::auto_ets_log(y, origins, h, m)),
             (weights[3] > NEGLIGIBLE).then(|| statistical::holt_winters(y, origins, h, m)),
-            (weights[4] > NEGLIGIBLE).then(|| statistical::theta(y, origins, h, m)),
         ];
         let mut parts: Vec<(&[Vec<f64>], f64)> = Vec::new();
         for (f, &weight) in fits.iter().zip(&weights[1..]) {
@@ -154,14 +141,15 @@ impl ForecastMeta {
 
     /// Chooses the combination's weights on the validation split ([`choose`]'s rule over every
     /// validation origin and step of every series; the test split is not looked at). `None`
-    /// when the baseline on y cannot be fitted on some series; the baseline on ln y,
-    /// Holt-Winters and Theta take part only when they can be fitted on every series.
+    /// when the baseline on y cannot be fitted on some series; the baseline on ln y and
+    /// Holt-Winters take part only when they can be fitted on every series.
     ///
     /// # Errors
     /// As [`ForecastMeta::evaluate`].
     #[doc(hidden)] // for the `rnn` binary
     pub fn choose_combination<F: Float>(&self, models: &[Model<F>], table: &Table) -> Result<Option<Combination>> {
-        let (_, val) = self.without_combination().evaluate(models, table, Part::Validation, None)?;
+        let alone = ForecastMeta { combine: None, combine_log: None, combine_hw: None, ..self.clone() };
+        let (_, val) = alone.evaluate(models, table, Part::Validation, None)?;
         let (h, m) = (self.horizon, self.season);
         let mut fits = Vec::with_capacity(val.len());
         for fc in &val {
@@ -173,20 +161,18 @@ impl ForecastMeta {
                 Some(ets),
                 statistical::auto_ets_log(y, &fc.origins, h, m),
                 statistical::holt_winters(y, &fc.origins, h, m),
-                statistical::theta(y, &fc.origins, h, m),
             ]);
         }
         // a member takes part when it is fitted on every series
-        let everywhere: Vec<bool> = (0..N - 1).map(|j| fits.iter().all(|f| f[j].is_some())).collect();
+        let everywhere: Vec<bool> = (0..3).map(|j| fits.iter().all(|f| f[j].is_some())).collect();
         let mut points: Vec<Point> = Vec::new();
         for (fc, fit) in val.iter().zip(&fits) {
             let s = &table.series[fc.series];
             let scale = metrics::mase_scale(&s.values[..self.split.sizes(s.len())[0]], m.max(1));
             for (o, (&t, net)) in fc.origins.iter().zip(&fc.model).enumerate() {
                 for k in 0..h {
-                    let mut f = [f64::NAN; N];
-                    f[0] = net[k];
-                    for j in 0..N - 1 {
+                    let mut f = [net[k], f64::NAN, f64::NAN, f64::NAN];
+                    for j in 0..3 {
                         if let (true, Some(b)) = (everywhere[j], &fit[j]) {
                             f[j + 1] = b[o][k];
                         }
@@ -195,10 +181,10 @@ impl ForecastMeta {
                 }
             }
         }
-        let mut mse = [None; N];
+        let mut mse = [None; 4];
         for (i, e) in mse.iter_mut().enumerate() {
             if i == 0 || everywhere[i - 1] {
-                let mut alone = [0.0; N];
+                let mut alone = [0.0; 4];
                 alone[i] = 1.0;
                 *e = Some(mse_of(&points, &alone)).filter(|x| x.is_finite());
             }
@@ -231,34 +217,29 @@ mod tests {
 
     #[test]
     fn drops_the_worst_of_three_or_more_and_weights_two_by_their_errors() {
-        // five members: the third is the worst
-        let (w, d) = choose(&[Some(1.0), Some(2.0), Some(5.0), Some(1.5), Some(3.0)]);
-        assert_eq!((w, d), ([0.25, 0.25, 0.0, 0.25, 0.25], Some(2)));
-        // four: the third is the worst
-        let (w, d) = choose(&[Some(1.0), Some(2.0), Some(5.0), Some(1.5), None]);
-        assert_eq!((w, d), ([1.0 / 3.0, 1.0 / 3.0, 0.0, 1.0 / 3.0, 0.0], Some(2)));
+        // four members: the third is the worst
+        let (w, d) = choose(&[Some(1.0), Some(2.0), Some(5.0), Some(1.5)]);
+        assert_eq!((w, d), ([1.0 / 3.0, 1.0 / 3.0, 0.0, 1.0 / 3.0], Some(2)));
         // three: the networks are the worst
-        let (w, d) = choose(&[Some(4.0), Some(2.0), None, Some(1.0), None]);
-        assert_eq!((w, d), ([0.0, 0.5, 0.0, 0.5, 0.0], Some(0)));
+        let (w, d) = choose(&[Some(4.0), Some(2.0), None, Some(1.0)]);
+        assert_eq!((w, d), ([0.0, 0.5, 0.0, 0.5], Some(0)));
         // two: inverse to the errors (1 and 3: 3/4 and 1/4)
-        let (w, d) = choose(&[Some(1.0), Some(3.0), None, None, None]);
-        assert_eq!((w, d), ([0.75, 0.25, 0.0, 0.0, 0.0], None));
-        assert_eq!(choose(&[Some(0.0), Some(0.0), None, None, None]).0, [0.5, 0.5, 0.0, 0.0, 0.0]);
-        assert_eq!(choose(&[Some(2.0), None, None, None, None]).0, [1.0, 0.0, 0.0, 0.0, 0.0]);
+        let (w, d) = choose(&[Some(1.0), Some(3.0), None, None]);
+        assert_eq!((w, d), ([0.75, 0.25, 0.0, 0.0], None));
+        assert_eq!(choose(&[Some(0.0), Some(0.0), None, None]).0, [0.5, 0.5, 0.0, 0.0]);
+        assert_eq!(choose(&[Some(2.0), None, None, None]).0, [1.0, 0.0, 0.0, 0.0]);
         // a member that is not finite does not take part
-        assert_eq!(choose(&[Some(1.0), Some(1.0), Some(f64::INFINITY), None, None]).1, None);
+        assert_eq!(choose(&[Some(1.0), Some(1.0), Some(f64::INFINITY), None]).1, None);
     }
 
     #[test]
     fn scores_a_weighting_and_stores_it() {
-        // y = 2, scale 2: the networks say 1, the baseline 2, on ln y 4, Holt-Winters not
-        // fitted, Theta 3
-        let points = [(2.0, [1.0, 2.0, 4.0, f64::NAN, 3.0], 2.0)];
-        assert_eq!(mse_of(&points, &[1.0, 0.0, 0.0, 0.0, 0.0]), 0.25);
-        assert_eq!(mse_of(&points, &[0.0, 0.0, 1.0, 0.0, 0.0]), 1.0);
-        assert_eq!(mse_of(&points, &[0.5, 0.5, 0.0, 0.0, 0.0]), 0.0625);
-        assert_eq!(mse_of(&points, &[0.5, 0.0, 0.0, 0.0, 0.5]), 0.0);
-        assert_eq!(mse_of(&[], &[1.0, 0.0, 0.0, 0.0, 0.0]), f64::INFINITY);
+        // y = 2, scale 2: the networks say 1, the baseline 2, on ln y 4, Holt-Winters not fitted
+        let points = [(2.0, [1.0, 2.0, 4.0, f64::NAN], 2.0)];
+        assert_eq!(mse_of(&points, &[1.0, 0.0, 0.0, 0.0]), 0.25);
+        assert_eq!(mse_of(&points, &[0.0, 0.0, 1.0, 0.0]), 1.0);
+        assert_eq!(mse_of(&points, &[0.5, 0.5, 0.0, 0.0]), 0.0625);
+        assert_eq!(mse_of(&[], &[1.0, 0.0, 0.0, 0.0]), f64::INFINITY);
         let table = crate::tasks::forecast::table::parse(
             "t,y\n1,1\n2,2\n3,3\n4,4\n5,5\n6,6\n7,7\n8,8\n9,9\n10,10\n11,11\n12,12\n".as_bytes(),
             "t.csv".as_ref(),
@@ -268,17 +249,11 @@ mod tests {
         let settings = crate::tasks::forecast::Settings { window: Some(2), season: Some(1), ..Default::default() };
         let plan = crate::tasks::forecast::Plan::new(&table, &settings).unwrap();
         let mut meta = plan.meta(&table, plan.candidates[0]).unwrap();
-        assert_eq!(meta.weights(), [1.0, 0.0, 0.0, 0.0, 0.0]);
-        meta.set_weights(&[0.25, 0.25, 0.0, 0.25, 0.25]);
-        assert_eq!((meta.combine, meta.combine_log, meta.combine_hw), (Some(0.25), None, Some(0.25)));
-        assert_eq!(meta.combine_theta, Some(0.25));
-        assert_eq!(meta.weights(), [0.25, 0.25, 0.0, 0.25, 0.25]);
-        assert_eq!(meta.without_combination().weights(), [1.0, 0.0, 0.0, 0.0, 0.0]);
-        // a file written before Theta took part: four weights
-        meta.combine_theta = None;
-        meta.combine_hw = Some(0.5);
-        assert_eq!(meta.weights(), [0.25, 0.25, 0.0, 0.5, 0.0]);
-        meta.set_weights(&[1.0, 0.0, 0.0, 0.0, 0.0]);
-        assert_eq!(meta.weights(), [1.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(meta.weights(), [1.0, 0.0, 0.0, 0.0]);
+        meta.set_weights(&[0.25, 0.25, 0.0, 0.5]);
+        assert_eq!((meta.combine, meta.combine_log, meta.combine_hw), (Some(0.25), None, Some(0.5)));
+        assert_eq!(meta.weights(), [0.25, 0.25, 0.0, 0.5]);
+        meta.set_weights(&[1.0, 0.0, 0.0, 0.0]);
+        assert_eq!(meta.weights(), [1.0, 0.0, 0.0, 0.0]);
     }
 }

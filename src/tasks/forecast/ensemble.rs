@@ -124,7 +124,8 @@ impl ForecastMeta {
     /// # Ok::<(), rnn::Error>(())
     /// ```
     pub fn member(&self, k: usize) -> ForecastMeta {
-        let mut meta = ForecastMeta { ensemble: Vec::new(), ..self.without_combination() };
+        let mut meta =
+            ForecastMeta { ensemble: Vec::new(), combine: None, combine_log: None, combine_hw: None, ..self.clone() };
         if let Some(m) = k.checked_sub(1).and_then(|i| self.ensemble.get(i)) {
             meta.transform = m.transform;
             meta.series = m.series.clone();

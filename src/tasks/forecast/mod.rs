@@ -60,7 +60,7 @@ use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 
 #[doc(hidden)] // for the `rnn` binary
-pub use combine::{Combination, MEMBERS, N as MEMBER_COUNT};
+pub use combine::{Combination, MEMBERS};
 pub use ensemble::{Member, select};
 pub use evaluate::{Evaluation, MAX_FORECAST_STEPS, SeriesForecasts, StepScores};
 pub use metrics::Scores;
@@ -127,8 +127,8 @@ pub struct ForecastMeta {
     #[serde(default)]
     pub read: ReadOptions,
     /// The networks' weight w in the combination with the statistical forecasters
-    /// ([`ForecastMeta::weights`]: w·networks + v·baseline(ln y) + u·Holt-Winters + θ·Theta and
-    /// the rest on baseline(y), season [`ForecastMeta::season`]), chosen on the validation split;
+    /// ([`ForecastMeta::weights`]: w·networks + v·baseline(ln y) + u·Holt-Winters and the rest
+    /// on baseline(y), season [`ForecastMeta::season`]), chosen on the validation split;
     /// `None`: the networks alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub combine: Option<f64>,
@@ -139,10 +139,6 @@ pub struct ForecastMeta {
     /// it took part).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub combine_hw: Option<f64>,
-    /// The weight of the Theta method in the combination; `None`: 0 (and in files written
-    /// before it took part).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub combine_theta: Option<f64>,
     /// The further networks of the ensemble ([`ensemble`]): the forecast is the mean of every
     /// network's (before the combination); empty: the model's network alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -342,7 +342,6 @@ impl Plan {
             combine: None,
             combine_log: None,
             combine_hw: None,
-            combine_theta: None,
             ensemble: Vec::new(),
             refit: None,
         })
