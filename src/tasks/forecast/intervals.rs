@@ -1,16 +1,11 @@
 //! Prediction intervals by split conformal prediction, per horizon step, calibrated on the
 //! forecasts whose values are known.
 //!
-//! The absolute errors |y − ŷ| of the known forecasts are divided by their series' scale s (the
-//! mean absolute first difference of its training split, so that series of the long format
-//! pool) and by their step's difficulty σ_k (the mean of step k's scaled validation errors, so
-//! that the steps pool: normalised conformal scores, Papadopoulos et al. 2008, Lei et al. 2018).
-//! The half-width of step k at level 1 − α is the ⌈(n + 1)(1 − α)⌉-th smallest of the n pooled
-//! scores (the finite-sample conformal quantile; the largest when that index passes n), times
-//! σ_k and s. The interval of a forecast ŷ is ŷ ± that. With one step this is plain split
-//! conformal per step; with H steps the quantile is taken over H times as many scores, so a
-//! short validation split no longer degenerates to its largest error (lynx at h = 10 has 8
-//! validation origins: with per-step calibration both levels took the largest of 8 errors).
+//! For step k, the absolute errors |y − ŷ| of the known forecasts, each divided by its series'
+//! scale s (the mean absolute first difference of its training split, so that series of the
+//! long format pool), are sorted; the half-width at level 1 − α is the ⌈(n + 1)(1 − α)⌉-th
+//! smallest (the finite-sample conformal quantile; the largest when that index passes n), times
+//! s. The interval of a forecast ŷ is ŷ ± that.
 //!
 //! The calibration begins with the validation split's forecasts (not trained on: that split
 //! only stopped training and chose the transformation) and, as darts' conformal models do,
@@ -44,18 +39,12 @@ pub const LEVELS: [f64; 2] = [0.8, 0.95];
 /// examples, set before the coverage was measured and not tuned on the bundled series.
 pub const GAMMA: f64 = 0.05;
 
-/// The calibration of the intervals: the absolute errors of the forecasts whose values are
-/// known, each in units of its series' scale, per horizon step and pooled over the steps in
-/// units of each step's difficulty.
+/// The calibration of the intervals: per horizon step, the sorted absolute errors of the
+/// forecasts whose values are known, each in units of its series' scale.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Conformal {
     /// `[step]` scaled absolute errors, ascending.
     pub errors: Vec<Vec<f64>>,
-    /// `[step]` its difficulty σ_k: the mean of its scaled validation errors (1 when that is
-    /// 0 or there are none).
-    pub sigma: Vec<f64>,
-    /// Every step's scaled errors over its σ_k, ascending: the scores the quantile is taken of.
-    pub pooled: Vec<f64>,
     /// Validation forecasts per step the calibration began with.
     pub calibration: usize,
     /// `[step][level]` the miss rate α the intervals aim at now: `1 - LEVELS[level]` at first,
@@ -88,29 +77,17 @@ impl Conformal {
         for e in &mut errors {
             e.sort_by(f64::total_cmp);
         }
-        let sigma: Vec<f64> = errors
-            .iter()
-            .map(|e| {
-                let mean = e.iter().sum::<f64>() / e.len() as f64;
-                if mean.is_finite() && mean > 0.0 { mean } else { 1.0 }
-            })
-            .collect();
-        let mut pooled: Vec<f64> = errors.iter().zip(&sigma).flat_map(|(e, s)| e.iter().map(move |x| x / s)).collect();
-        pooled.sort_by(f64::total_cmp);
         let calibration = errors.first().map_or(0, Vec::len);
         let alpha = vec![LEVELS.map(|l| 1.0 - l); errors.len()];
-        Conformal { errors, sigma, pooled, calibration, alpha }
+        Conformal { errors, calibration, alpha }
     }
 
     /// Adds the scaled absolute error `e` of a forecast of step `step` (1-based) whose value
     /// became known.
     pub fn add(&mut self, step: usize, e: f64) {
-        let insert = |v: &mut Vec<f64>, x: f64| {
-            let at = v.partition_point(|&y| y.total_cmp(&x).is_lt());
-            v.insert(at, x);
-        };
-        insert(&mut self.errors[step - 1], e);
-        insert(&mut self.pooled, e / self.sigma[step - 1]);
+        let errors = &mut self.errors[step - 1];
+        let at = errors.partition_point(|&x| x.total_cmp(&e).is_lt());
+        errors.insert(at, e);
     }
 
     /// Adaptive conformal inference (Gibbs and Candès 2021, as MAPIE's `adapt_conformal_inference`):
@@ -124,14 +101,14 @@ impl Conformal {
         *a += GAMMA * (1.0 - LEVELS[level] - f64::from(u8::from(missed)));
     }
 
-    /// The scaled half-width of step `step` (1-based) at level index `level`: σ_step times the
-    /// ⌈(n + 1)(1 − α)⌉-th smallest of the n pooled scores (the largest when that passes n,
-    /// the smallest when α reaches 1), α that step's.
+    /// The scaled half-width of step `step` (1-based) at level index `level`: the
+    /// ⌈(n + 1)(1 − α)⌉-th smallest of its n errors (the largest when that passes n, the
+    /// smallest when α reaches 1).
     pub fn quantile(&self, step: usize, level: usize) -> f64 {
-        let e = &self.pooled;
+        let e = &self.errors[step - 1];
         let n = e.len();
         let rank = ((n as f64 + 1.0) * (1.0 - self.alpha[step - 1][level]).clamp(0.0, 1.0)).ceil() as usize;
-        e.get(rank.clamp(1, n.max(1)) - 1).map_or(f64::NAN, |q| q * self.sigma[step - 1])
+        e.get(rank.clamp(1, n.max(1)) - 1).copied().unwrap_or(f64::NAN)
     }
 
     /// The half-width of step `step` (1-based) at level index `level` for a series of scale `s`.
@@ -279,15 +256,11 @@ impl ForecastMeta {
 mod tests {
     use super::*;
 
-    fn close(a: f64, b: f64) -> bool {
-        (a - b).abs() <= 1e-12 * b.abs().max(1.0)
-    }
-
     #[test]
     fn widths_grow_beyond_the_horizon() {
         let c = Conformal::new(vec![vec![1.0; 10], vec![1.5; 10]]);
-        assert!(close(c.half_width(1, 1, 2.0), 2.0));
-        assert!(close(c.half_width(8, 0, 1.0), 1.5 * 2.0));
+        assert_eq!(c.half_width(1, 1, 2.0), 2.0);
+        assert_eq!(c.half_width(8, 0, 1.0), 1.5 * 2.0);
         assert_eq!(scale(&[1.0, 3.0, 2.0]), 1.5);
         assert_eq!(scale(&[1.0, 1.0]), 1.0);
     }
@@ -296,62 +269,41 @@ mod tests {
     fn the_calibration_grows_sorted_and_its_quantile_is_the_conformal_rank() {
         let mut c = Conformal::new(vec![vec![3.0, 1.0, 2.0, 4.0]]);
         assert_eq!(c.errors[0], [1.0, 2.0, 3.0, 4.0]);
-        assert_eq!(c.sigma, [2.5]);
         // n = 4: ⌈5 · 0.8⌉ = 4th smallest; ⌈5 · 0.95⌉ = 5 passes n: the largest
-        assert!(close(c.quantile(1, 0), 4.0) && close(c.quantile(1, 1), 4.0));
+        assert_eq!((c.quantile(1, 0), c.quantile(1, 1)), (4.0, 4.0));
         for _ in 0..6 {
             c.add(1, 0.5);
         }
         assert_eq!(c.errors[0], [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 1.0, 2.0, 3.0, 4.0]);
-        assert_eq!(c.sigma, [2.5], "σ stays the validation split's");
         // n = 10: ⌈11 · 0.8⌉ = 9th smallest; ⌈11 · 0.95⌉ = 11: the largest
-        assert!(close(c.quantile(1, 0), 3.0) && close(c.quantile(1, 1), 4.0));
+        assert_eq!((c.quantile(1, 0), c.quantile(1, 1)), (3.0, 4.0));
         assert_eq!(c.calibration, 4);
-    }
-
-    #[test]
-    fn the_steps_pool_in_units_of_their_difficulty() {
-        // step 2's errors are step 1's doubled: the same scores, 8 of them pooled
-        let mut c = Conformal::new(vec![vec![1.0, 2.0, 3.0, 4.0], vec![2.0, 4.0, 6.0, 8.0]]);
-        assert_eq!(c.sigma, [2.5, 5.0]);
-        assert_eq!(c.pooled, [0.4, 0.4, 0.8, 0.8, 1.2, 1.2, 1.6, 1.6]);
-        // n = 8: ⌈9 · 0.8⌉ = 8th, the largest (alone, each step's 4 also gave its largest)
-        assert!(close(c.quantile(1, 0), 4.0) && close(c.quantile(2, 0), 8.0));
-        // eight more small errors of step 1: n = 16, ⌈17 · 0.8⌉ = 14th smallest score, 1.2,
-        // for both steps (step 2 alone has seen nothing new)
-        for _ in 0..8 {
-            c.add(1, 0.25);
-        }
-        assert_eq!(c.pooled.len(), 16);
-        assert!(close(c.quantile(1, 0), 1.2 * 2.5) && close(c.quantile(2, 0), 1.2 * 5.0));
-        // a step whose validation errors are all 0 gets σ = 1
-        assert_eq!(Conformal::new(vec![vec![0.0, 0.0], vec![]]).sigma, [1.0, 1.0]);
     }
 
     #[test]
     fn misses_widen_and_hits_narrow_the_next_intervals() {
         let mut c = Conformal::new(vec![(1..=19).map(f64::from).collect()]);
         // n = 19: ⌈20 · 0.8⌉ = 16th smallest
-        assert!(close(c.quantile(1, 0), 16.0));
+        assert_eq!(c.quantile(1, 0), 16.0);
         // a miss: α = 0.2 + 0.05 · (0.2 - 1) = 0.16, ⌈20 · 0.84⌉ = 17th
         c.adapt(1, 0, true);
-        assert!(close(c.quantile(1, 0), 17.0));
+        assert_eq!(c.quantile(1, 0), 17.0);
         // ten hits: α = 0.16 + 10 · 0.05 · 0.2 = 0.26, ⌈20 · 0.74⌉ = 15th
         for _ in 0..10 {
             c.adapt(1, 0, false);
         }
-        assert!(close(c.quantile(1, 0), 15.0));
+        assert_eq!(c.quantile(1, 0), 15.0);
         // the 95% level keeps its own α
-        assert!(close(c.quantile(1, 1), 19.0));
+        assert_eq!(c.quantile(1, 1), 19.0);
         // misses without end: α below 0, the largest error; hits without end: the smallest
         for _ in 0..100 {
             c.adapt(1, 0, true);
         }
-        assert!(close(c.quantile(1, 0), 19.0));
+        assert_eq!(c.quantile(1, 0), 19.0);
         for _ in 0..1000 {
             c.adapt(1, 0, false);
         }
-        assert!(close(c.quantile(1, 0), 1.0));
+        assert_eq!(c.quantile(1, 0), 1.0);
     }
 
     #[test]
