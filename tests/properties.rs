@@ -408,3 +408,42 @@ fn a_predictor_computes_what_model_forward_computes() {
         assert!(predictor.forward(data((7, batch, 4), 53).mapv(|v| v as f32).view(), None).is_err());
     }
 }
+
+/// A short series for the statistical forecasters: constant, trending, seasonal, with zeros or
+/// negative values, 1 to 60 values.
+fn series() -> impl Strategy<Value = Vec<f64>> {
+    (1usize..60, 0usize..4, -100.0f64..100.0, 0.0f64..50.0, any::<u64>()).prop_map(|(n, kind, level, spread, seed)| {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..n)
+            .map(|t| match kind {
+                0 => level,
+                1 => level + spread * t as f64 / 10.0,
+                2 => level + spread * [1.0, -0.5, 0.2, -0.7][t % 4] + rng.random::<f64>(),
+                _ => (level + spread * (rng.random::<f64>() - 0.5)).max(0.0),
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The statistical baselines (augurs, anofox-forecast, u-analytics) never panic on a series
+    /// the forecaster accepts: each gives h finite forecasts or declines (`None`).
+    #[test]
+    fn statistical_baselines_forecast_or_decline(y in series(), m in 1usize..13, h in 1usize..6) {
+        use rnn::tasks::forecast::statistical;
+        let t = y.len() - 1;
+        for (name, f) in [
+            ("AutoETS", statistical::auto_ets_at as fn(&[f64], usize, usize, usize) -> Option<Vec<f64>>),
+            ("AutoETS on ln y", statistical::auto_ets_log_at),
+            ("Theta", statistical::theta_at),
+            ("Holt-Winters", statistical::holt_winters_at),
+        ] {
+            if let Some(p) = f(&y, t, h, m) {
+                prop_assert!(p.len() == h && p.iter().all(|v| v.is_finite()), "{name}: {p:?}");
+            }
+        }
+    }
+}
