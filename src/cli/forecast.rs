@@ -443,22 +443,38 @@ pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
 /// The networks trained again on the training + validation rows of `table`
 /// ([`ForecastMeta::refit_through`]), with progress on stderr.
 fn refit_before_test(meta: &ForecastMeta, saved: &[rnn::Model<f64>], table: &Table) -> Result<Vec<rnn::Model<f64>>> {
-    let Some(r) = &meta.refit else {
+    if meta.refit.is_none() {
         bail!("the model stores no refit settings (trained by an older version): evaluate it without --refit");
-    };
+    }
     let rows: usize = table.series.iter().map(|s| meta.split.sizes(s.len())[..2].iter().sum::<usize>()).sum();
+    let rows = format!("the {rows} training + validation rows");
+    let context = "the refit on training + validation";
+    refit_networks(meta, saved, table, Part::Validation, "rnn evaluate", &rows, context)
+}
+
+/// [`ForecastMeta::refit_through`] `part`, each network announced on stderr as
+/// `{who}: refitting network k of n on {rows} (e epochs)`; an interrupt ends it as
+/// [`super::interrupt::Interrupted`], any other error gets `context`. The model must store
+/// refit settings (the callers check).
+pub fn refit_networks(
+    meta: &ForecastMeta,
+    saved: &[rnn::Model<f64>],
+    table: &Table,
+    part: Part,
+    who: &str,
+    rows: &str,
+    context: &'static str,
+) -> Result<Vec<rnn::Model<f64>>> {
+    let epochs = meta.refit.as_ref().map(|r| r.epochs.clone()).unwrap_or_default();
     let n = saved.len();
     let mut say = |k: usize| {
-        let e = r.epochs[k].max(1);
+        let e = epochs.get(k).copied().unwrap_or(0).max(1);
         let s = if e == 1 { "" } else { "s" };
-        eprintln!(
-            "rnn evaluate: refitting network {} of {n} on the {rows} training + validation rows ({e} epoch{s})",
-            k + 1
-        )
+        eprintln!("{who}: refitting network {} of {n} on {rows} ({e} epoch{s})", k + 1)
     };
-    match meta.refit_through(saved, table, Part::Validation, Some(super::interrupt::flag()), &mut say) {
+    match meta.refit_through(saved, table, part, Some(super::interrupt::flag()), &mut say) {
         Err(_) if super::interrupt::requested() => Err(super::interrupt::Interrupted.into()),
-        other => Ok(other.context("the refit on training + validation")?),
+        other => Ok(other.context(context)?),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result, bail};
 use rnn::model_file::{self, LoadOptions};
-use rnn::tasks::forecast::{self, ForecastMeta, Table, dates};
+use rnn::tasks::forecast::{self, ForecastMeta, Part, Table, dates};
 
 use super::args::forecast::ForecastArgs;
 use super::common::print_stdout;
@@ -47,22 +47,14 @@ pub fn forecast(args: &ForecastArgs) -> Result<()> {
 /// The networks trained again on all the rows of `table` ([`ForecastMeta::refit`]), with
 /// progress on stderr; `None` (with a warning) for a model that stores no refit settings.
 fn refit(meta: &ForecastMeta, saved: &[rnn::Model<f64>], table: &Table) -> Result<Option<Vec<rnn::Model<f64>>>> {
-    let Some(r) = &meta.refit else {
+    if meta.refit.is_none() {
         eprintln!(
             "rnn: warning: the model stores no refit settings (trained by an older version): its saved weights are used"
         );
         return Ok(None);
-    };
-    let n = saved.len();
-    let mut say = |k: usize| {
-        let e = r.epochs[k].max(1);
-        let s = if e == 1 { "" } else { "s" };
-        eprintln!("rnn forecast: refitting network {} of {n} on all rows ({e} epoch{s})", k + 1)
-    };
-    match meta.refit(saved, table, Some(super::interrupt::flag()), &mut say) {
-        Err(_) if super::interrupt::requested() => Err(super::interrupt::Interrupted.into()),
-        other => Ok(Some(other.context("the final refit on all rows (--no-refit forecasts with the saved weights)")?)),
     }
+    let context = "the final refit on all rows (--no-refit forecasts with the saved weights)";
+    super::forecast::refit_networks(meta, saved, table, Part::Test, "rnn forecast", "all rows", context).map(Some)
 }
 
 /// The forecast as CSV: `[id,]date,column` with the dates continued at the series' step, or

@@ -342,13 +342,16 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a[0], models[0]);
         // three epochs from the same initialisation, not fifty, not the saved weights
-        let mut trainer = Trainer::new(
-            Model::<f64>::new(models[0].config(), Init::PyTorch, 1).unwrap(),
-            TrainConfig::default().with_epochs(3).with_batch_size(8).with_seed(1),
-        )
-        .unwrap();
-        trainer.fit_in_memory(&all, None, &mut Silent).unwrap();
-        assert_eq!(a[0], trainer.into_model());
+        let three_epochs_on = |data: &Dataset<f64>| {
+            let mut trainer = Trainer::new(
+                Model::<f64>::new(models[0].config(), Init::PyTorch, 1).unwrap(),
+                TrainConfig::default().with_epochs(3).with_batch_size(8).with_seed(1),
+            )
+            .unwrap();
+            trainer.fit_in_memory(data, None, &mut Silent).unwrap();
+            trainer.into_model()
+        };
+        assert_eq!(a[0], three_epochs_on(&all));
         // before the test split: the windows whose targets end by the validation split's end
         let [tr, va, _] = meta.split.sizes(60);
         let seen = meta.dataset_through::<f64>(&table, Part::Validation).unwrap();
@@ -356,13 +359,7 @@ mod tests {
         let train = meta.dataset::<f64>(&table, Part::Train).unwrap();
         assert!(seen.len() > train.len());
         let c = meta.refit_through(&models, &table, Part::Validation, None, &mut |_| {}).unwrap();
-        let mut trainer = Trainer::new(
-            Model::<f64>::new(models[0].config(), Init::PyTorch, 1).unwrap(),
-            TrainConfig::default().with_epochs(3).with_batch_size(8).with_seed(1),
-        )
-        .unwrap();
-        trainer.fit_in_memory(&seen, None, &mut Silent).unwrap();
-        assert_eq!(c[0], trainer.into_model());
+        assert_eq!(c[0], three_epochs_on(&seen));
         assert_ne!(c[0], a[0]);
         meta.refit.as_mut().unwrap().epochs = vec![3, 4];
         assert!(meta.refit(&models, &table, None, &mut |_| {}).is_err(), "settings for two networks");
