@@ -1,4 +1,4 @@
-//! Real-world CSV files through the binary: delimiters (given or sniffed), decimal commas,
+//! Real-world CSV files through the binary: delimiters (given or sniffed: `;`, tab, `|`), decimal commas,
 //! day-first and month-first dates, gaps in a date column, missing values filled or refused;
 //! every failure is one line naming the file and line, exits 1 and writes nothing.
 
@@ -87,9 +87,14 @@ fn semicolons_tabs_and_decimal_commas() {
     let d = dir.path();
     let semi = write(d, "semi.csv", ";", |t| day(t).to_string(), |t| format!("{:.2}", wave(t)).replace('.', ","));
     let tab = write(d, "tab.csv", "\t", |t| day(t).to_string(), |t| format!("{:.2}", wave(t)));
-    for (file, extra) in
-        [(&semi, vec![]), (&semi, vec!["--delimiter", ";"]), (&tab, vec![]), (&tab, vec!["--delimiter", "tab"])]
-    {
+    let pipe = write(d, "pipe.csv", "|", |t| day(t).to_string(), |t| format!("{:.2}", wave(t)));
+    for (file, extra) in [
+        (&semi, vec![]),
+        (&semi, vec!["--delimiter", ";"]),
+        (&tab, vec![]),
+        (&tab, vec!["--delimiter", "tab"]),
+        (&pipe, vec![]),
+    ] {
         let out = d.join("m.safetensors");
         ok(&train(file, &out, &extra));
         let (csv, _) = ok(&rnn(&["forecast", "--model", p(&out), "--data", p(file), "--steps", "2"]));

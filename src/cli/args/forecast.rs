@@ -62,7 +62,8 @@ pub struct TrainArgs {
 /// How the CSV file is read (train, evaluate and forecast).
 #[derive(Debug, Default, Clone, clap::Args)]
 pub struct CsvArgs {
-    /// Cell delimiter: , ; or tab (default: sniffed from the header row)
+    /// Cell delimiter: , ; | or tab, or any one ASCII character (default: sniffed from the header
+    /// row among , ; tab |)
     #[arg(long, value_name = "C")]
     pub delimiter: Option<String>,
     /// strftime pattern of the date column, e.g. %m/%d/%Y or %d.%m.%Y %H:%M (default: detected;

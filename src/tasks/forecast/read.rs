@@ -74,7 +74,7 @@ impl FromStr for Fill {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReadOptions {
-    /// The cell delimiter; `None` sniffs `,`, `;` or tab from the header row.
+    /// The cell delimiter; `None` sniffs `,`, `;`, tab or `|` from the header row.
     #[serde(default)]
     pub delimiter: Option<u8>,
     /// The strftime pattern of the date column (e.g. `%m/%d/%Y`); `None` detects it.
@@ -89,11 +89,11 @@ pub struct ReadOptions {
     pub season: Option<usize>,
 }
 
-/// The delimiter of a file: the most frequent of `,`, `;` and tab in its first line outside
-/// quotes (`,` when none occurs).
+/// The delimiter of a file: the most frequent of `,`, `;`, tab and `|` in its first line outside
+/// quotes (`,` when none occurs; on a tie, the earlier in that list).
 pub fn sniff_delimiter(bytes: &[u8]) -> u8 {
     let first = bytes.split(|&b| b == b'\n').find(|l| !l.iter().all(u8::is_ascii_whitespace)).unwrap_or(&[]);
-    let mut counts = [0usize; 3];
+    let mut counts = [0usize; 4];
     let mut quoted = false;
     for &b in first {
         match b {
@@ -101,14 +101,15 @@ pub fn sniff_delimiter(bytes: &[u8]) -> u8 {
             b',' if !quoted => counts[0] += 1,
             b';' if !quoted => counts[1] += 1,
             b'\t' if !quoted => counts[2] += 1,
+            b'|' if !quoted => counts[3] += 1,
             _ => {}
         }
     }
-    let best = (0..3).max_by_key(|&i| (counts[i], std::cmp::Reverse(i))).unwrap_or(0);
-    if counts[best] == 0 { b',' } else { [b',', b';', b'\t'][best] }
+    let best = (0..4).max_by_key(|&i| (counts[i], std::cmp::Reverse(i))).unwrap_or(0);
+    if counts[best] == 0 { b',' } else { [b',', b';', b'\t', b'|'][best] }
 }
 
-/// `,` `;` `\t` written for messages.
+/// A delimiter written for messages: `"|"`, or `tab`.
 pub fn delimiter_name(d: u8) -> String {
     match d {
         b'\t' => "tab".to_string(),
@@ -227,6 +228,9 @@ mod tests {
         assert_eq!(sniff_delimiter(b"date\tvalue\n"), b'\t');
         assert_eq!(sniff_delimiter(b"\"a;b\",c\n"), b',');
         assert_eq!(sniff_delimiter(b"value\n1\n"), b',');
+        assert_eq!(sniff_delimiter(b"date|value\n2020-01-01|1\n"), b'|');
+        // a tie goes to the earlier of `,` `;` tab `|`
+        assert_eq!(sniff_delimiter(b"a|b;c\n"), b';');
         assert_eq!(number("1.234,5", true), Ok(Cell::Value(1234.5)));
         assert_eq!(number("NA", false), Ok(Cell::Missing));
         assert!(number("1.5", true).is_err());
