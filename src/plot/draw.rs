@@ -1,6 +1,7 @@
 //! Drawing a [`LinePlot`] with `plotters`: the data prepared (runs of finite points, padded
 //! extents, the log axis), then the frame, axes, lines, marker and legend.
 
+use super::band::{self, BandRun};
 use super::legend::{Entry, draw_beside};
 use super::*;
 
@@ -65,7 +66,13 @@ impl LinePlot {
             .map(|(i, _)| &self.series[*i])
             .zip(data.lines.iter().map(|(i, _)| *i))
             .filter(|(s, _)| !s.name.is_empty())
-            .map(|(s, i)| Entry { name: s.name.clone(), color: series_color(s, i), style: s.style })
+            .map(|(s, i)| Entry { name: s.name.clone(), color: series_color(s, i), style: s.style, fill: None })
+            .chain(data.bands.iter().map(|(i, _)| &self.bands[*i]).filter(|b| !b.name.is_empty()).map(|b| Entry {
+                name: b.name.clone(),
+                color: PALETTE[b.color % PALETTE.len()],
+                style: LineStyle::Solid,
+                fill: Some(b.fill()),
+            }))
             .collect();
         let box_w = entries.iter().map(|e| width_of(&e.name)).fold(0.0, f64::max) + 80.0 * k;
         let box_h = (entries.len() as f64 * 24.0 + 36.0) * k;
@@ -116,6 +123,12 @@ impl LinePlot {
         let (x0, x1, y0, y1) = (x_range.start, x_range.end, y_range.start, y_range.end);
         let frame = BLACK.mix(0.55).stroke_width(thin);
         chart.draw_series([PathElement::new(vec![(x0, y1), (x1, y1), (x1, y0)], frame)]).map_err(err)?;
+
+        // The bands first, under the marker and every line.
+        for (i, runs) in &data.bands {
+            let fill = self.bands[*i].fill().filled();
+            chart.draw_series(runs.iter().map(|r| Polygon::new(band::outline(r), fill))).map_err(err)?;
+        }
 
         let marker = self.marker_x.as_ref().filter(|(x, _)| x.is_finite());
         if let Some(&(mx, _)) = marker {
@@ -190,6 +203,23 @@ impl LinePlot {
             chart.draw_series(lone.map(|r| Circle::new(r[0], px(3.5), color.filled()))).map_err(err)?;
         }
 
+        // The bands' legend entries after the lines' (drawn above, so labelled here).
+        for (i, _) in data.bands.iter().filter(|_| !beside) {
+            let b = &self.bands[*i];
+            if b.name.is_empty() {
+                continue;
+            }
+            let (fill, edge, glyph) = (b.fill().filled(), PALETTE[b.color % PALETTE.len()].mix(0.5), px(30.0));
+            let h = px(7.0);
+            chart.draw_series(std::iter::empty::<Polygon<(f64, f64)>>()).map_err(err)?.label(b.name.as_str()).legend(
+                move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + Rectangle::new([(0, -h), (glyph, h)], fill)
+                        + Rectangle::new([(0, -h), (glyph, h)], edge.stroke_width(1))
+                },
+            );
+        }
+
         if let Some((mx, label)) = marker {
             let right = (mx - x0) / (x1 - x0) > 0.75;
             let (anchor, dx) = if right { (HPos::Right, -px(6.0)) } else { (HPos::Left, px(6.0)) };
@@ -198,7 +228,7 @@ impl LinePlot {
             chart.draw_series([text]).map_err(err)?;
         }
 
-        if data.lines.is_empty() {
+        if data.lines.is_empty() && data.bands.is_empty() {
             let style = font(22.0, &FAINT).pos(Pos::new(HPos::Center, VPos::Center));
             let text = Text::new("no data", ((x0 + x1) / 2.0, (y0 + y1) / 2.0), style);
             chart.draw_series([text]).map_err(err)?;
@@ -371,6 +401,8 @@ type Labels<'a> = Box<dyn Fn(&f64) -> String + 'a>;
 pub(super) struct Prepared {
     /// (series index, runs of points) for each series with at least one finite point.
     pub(super) lines: Vec<(usize, Vec<Run>)>,
+    /// (band index, runs) for each band with at least one finite point.
+    pub(super) bands: Vec<(usize, Vec<BandRun>)>,
     /// The marker line's x, when finite.
     pub(super) marker: Option<f64>,
     pub(super) x: Extent,
@@ -381,11 +413,13 @@ pub(super) struct Prepared {
 
 impl Prepared {
     fn new(plot: &LinePlot) -> Self {
-        let finite = |&(x, y): &&(f64, f64)| x.is_finite() && y.is_finite();
-        let all = || plot.series.iter().flat_map(|s| s.points.iter()).filter(finite);
+        let finite = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite();
+        // every value drawn: the lines' points and the bands' edges
+        let edges = plot.bands.iter().flat_map(|b| b.points.iter().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)]));
+        let all = || plot.series.iter().flat_map(|s| s.points.iter().copied()).chain(edges.clone()).filter(finite);
         let skip = plot.nonpositive == NonPositive::Skip;
-        let log = plot.log_y && (skip || all().all(|&(_, y)| y > 0.0));
-        let left_out = if log { all().filter(|&&(_, y)| y <= 0.0).count() } else { 0 };
+        let log = plot.log_y && (skip || all().all(|(_, y)| y > 0.0));
+        let left_out = if log { all().filter(|&(_, y)| y <= 0.0).count() } else { 0 };
         let note = match left_out {
             _ if plot.log_y && !log => Some("linear: some values ≤ 0".to_string()),
             0 => None,
@@ -411,7 +445,18 @@ impl Prepared {
                 (!runs.is_empty()).then_some((i, runs))
             })
             .collect();
-        let points = || lines.iter().flat_map(|(_, runs)| runs.iter().flatten());
+        let bands: Vec<_> = plot
+            .bands
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (i, band::runs(b, |y| if log { y.log10() } else { y }, clamp)))
+            .filter(|(_, runs)| !runs.is_empty())
+            .collect();
+        let band_points = || bands.iter().flat_map(|(_, runs)| runs.iter().flatten());
+        let points = || {
+            let edges = band_points().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)]);
+            lines.iter().flat_map(|(_, runs)| runs.iter().flatten().copied()).chain(edges)
+        };
         let mut xs = Extent::of(points().map(|p| p.0));
         let marker = plot.marker_x.as_ref().map(|m| m.0).filter(|x| x.is_finite()).map(clamp);
         if let Some(mx) = marker {
@@ -423,6 +468,6 @@ impl Prepared {
             xs = Extent::of([0.0, (dates.len() - 1) as f64].into_iter());
         }
         let ys = Extent::of(points().map(|p| p.1));
-        Prepared { x: xs.padded(0.02), y: ys.padded(0.06), lines, marker, log, note }
+        Prepared { x: xs.padded(0.02), y: ys.padded(0.06), lines, bands, marker, log, note }
     }
 }

@@ -4,11 +4,12 @@
 use super::draw::{Canvas, Prepared, cut, pattern_of, stroke};
 use super::*;
 
-/// One legend entry: a line's name, colour and style.
+/// One legend entry: a line's name, colour and style, or a band's name and tint (`fill`).
 pub(super) struct Entry {
     pub(super) name: String,
     pub(super) color: RGBColor,
     pub(super) style: LineStyle,
+    pub(super) fill: Option<RGBAColor>,
 }
 
 impl Prepared {
@@ -44,6 +45,9 @@ impl Prepared {
                     }));
                 }
             }
+        }
+        for (_, runs) in &self.bands {
+            samples.extend(runs.iter().flat_map(super::band::samples).map(norm));
         }
         if let Some(mx) = self.marker {
             let mx = norm((mx, y0)).0;
@@ -88,7 +92,13 @@ pub(super) fn draw_beside<DB: DrawingBackend>(
     for (row, e) in entries.iter().enumerate() {
         let cy = y + px(12.0) + (pitch * (row as f64 + 0.5)).round() as i32;
         let glyph = [(x + px(12.0), cy), (x + px(42.0), cy)];
-        stroke(root, &cut(&glyph, &pattern_of(e.style, k)), e.color, px(2.0) as u32, canvas)?;
+        if let Some(fill) = e.fill {
+            let corners = [(glyph[0].0, cy - px(7.0)), (glyph[1].0, cy + px(7.0))];
+            root.draw(&Rectangle::new(corners, fill.filled()))?;
+            root.draw(&Rectangle::new(corners, e.color.mix(0.5).stroke_width(px(1.0).max(1) as u32)))?;
+        } else {
+            stroke(root, &cut(&glyph, &pattern_of(e.style, k)), e.color, px(2.0) as u32, canvas)?;
+        }
         let style = font.clone().pos(Pos::new(HPos::Left, VPos::Center));
         root.draw(&Text::new(e.name.clone(), (x + px(52.0), cy), style))?;
     }

@@ -58,6 +58,7 @@ use crate::io::write_atomic;
 use crate::{Error, Result};
 
 mod axis;
+mod band;
 mod colormap;
 mod draw;
 mod heatmap;
@@ -66,6 +67,7 @@ mod legend;
 mod save;
 
 use axis::*;
+pub use band::Band;
 pub use colormap::viridis;
 pub use heatmap::{ColorScale, Heatmap, layer_labels};
 
@@ -286,6 +288,8 @@ pub struct LinePlot {
     pub x_dates: Option<Vec<String>>,
     /// A dashed vertical line at x with a label, e.g. `(split, "test split")`.
     pub marker_x: Option<(f64, String)>,
+    /// Shaded areas drawn under the lines, in order (later ones over earlier ones).
+    pub bands: Vec<Band>,
 }
 
 impl LinePlot {
@@ -315,6 +319,13 @@ impl LinePlot {
     /// ```
     pub fn with_series(mut self, series: impl IntoIterator<Item = Series>) -> Self {
         self.series.extend(series);
+        self
+    }
+
+    /// Appends shaded bands (e.g. prediction intervals), drawn under every line: a `Vec`, an
+    /// array, or an `Option` of [`Band`]; see [`Band`] for an example.
+    pub fn with_bands(mut self, bands: impl IntoIterator<Item = Band>) -> Self {
+        self.bands.extend(bands);
         self
     }
 

@@ -6,7 +6,7 @@ use super::{Evaluation, ForecastMeta, Part, Scores};
 use {
     super::{SeriesForecasts, Table},
     crate::Result,
-    crate::plot::{LinePlot, Series as Line},
+    crate::plot::{Band, LinePlot, Series as Line},
     std::path::{Path, PathBuf},
 };
 
@@ -189,16 +189,22 @@ impl ForecastMeta {
             Line::dashed("persistence", line(&fc.persistence)),
             Line::dotted(season, line(&fc.seasonal_naive)),
         ])
-        .with_series(fc.half_widths.as_ref().into_iter().flat_map(|w| {
-            let band = |sign: f64| -> Vec<(f64, f64)> {
+        .with_bands(fc.half_widths.as_ref().into_iter().flat_map(|w| {
+            // the 95% band, then the 80% one over it (darker where both are)
+            let band = |level: usize| -> Vec<(f64, f64, f64)> {
                 fc.origins
                     .iter()
                     .zip(&fc.model)
                     .zip(w)
-                    .map(|((&t, v), w)| (x(t + step), v[step - 1] + sign * w[step - 1][1]))
+                    .map(|((&t, v), w)| {
+                        (x(t + step), v[step - 1] - w[step - 1][level], v[step - 1] + w[step - 1][level])
+                    })
                     .collect()
             };
-            [Line::dotted("model, 95% interval", band(1.0)).with_color(1), Line::dotted("", band(-1.0)).with_color(1)]
+            [
+                Band::new("model, 95% interval", band(1), 1),
+                Band::new("model, 80% interval", band(0), 1).with_opacity(0.25),
+            ]
         }))
         .with_series(fc.statistical.as_ref().map(|f| Line::dashed(super::statistical::name(self.season), line(f))))
         .with_marker(x(first_target), "test split");
