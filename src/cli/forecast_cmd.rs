@@ -1,6 +1,8 @@
 //! `rnn forecast`: the final refit on all rows, then the forecast past the end of the series as
 //! CSV with its intervals.
 
+use std::path::{Path, PathBuf};
+
 use anyhow::{Context, Result, bail};
 use rnn::model_file::{self, LoadOptions};
 use rnn::tasks::forecast::{self, ForecastMeta, Part, Table, dates};
@@ -15,6 +17,12 @@ pub fn forecast(args: &ForecastArgs) -> Result<()> {
     let loaded = model_file::load::<f64>(&args.model, &LoadOptions::default())?;
     let meta = ForecastMeta::from_metadata(&loaded.metadata, &args.model)?;
     let table = read_table(&args.data, meta.columns(), &read_options(&args.csv, Some(&meta.read), Some(meta.season))?)?;
+    // the plots' names depend on the series' ids: checked once the file is read, before any work
+    if let Some(stem) = &args.plot {
+        let plots = plot_paths(stem, &table);
+        let output = args.output.as_deref().map(|p| ("--output", p));
+        super::outputs::check(output.into_iter().chain(plots.iter().map(|p| ("--plot", p.as_path()))))?;
+    }
     for w in meta.data_warnings(&table, false) {
         eprintln!("rnn: warning: {w}");
     }
@@ -37,11 +45,38 @@ pub fn forecast(args: &ForecastArgs) -> Result<()> {
         ),
     }
     let models = refitted.as_ref().unwrap_or(&saved);
-    let csv = forecast_csv(&meta, models, &saved, &table, steps).with_context(|| args.model.display().to_string())?;
+    let ahead =
+        forecast_ahead(&meta, models, &saved, &table, steps).with_context(|| args.model.display().to_string())?;
+    if let Some(stem) = &args.plot {
+        let weights = if refitted.is_some() { "refitted on all rows" } else { "saved weights" };
+        for (k, a) in ahead.iter().enumerate().take(3) {
+            let bounds = a.bounds.as_deref();
+            let view = forecast::Ahead { values: &a.values, bounds, dates: a.dates.as_deref(), weights };
+            let (png, svg) = meta.plot_ahead(&table, k, &view, &plot_stem(stem, &table, k))?;
+            eprintln!("forecast plot:   {}, {}", png.display(), svg.display());
+        }
+    }
+    let csv = to_csv(&table, &ahead);
     match &args.output {
         Some(path) => Ok(rnn::io::write_atomic(path, csv.as_bytes())?),
         None => print_stdout(&csv),
     }
+}
+
+/// The plot's stem for series `k`: `STEM`, or `STEM.ID` in a long file.
+fn plot_stem(stem: &Path, table: &Table, k: usize) -> PathBuf {
+    match &table.series[k].id {
+        Some(id) => {
+            let id: String = id.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect();
+            PathBuf::from(format!("{}.{id}", stem.display()))
+        }
+        None => stem.to_path_buf(),
+    }
+}
+
+/// The paths `--plot` writes for the first three series of `table`.
+fn plot_paths(stem: &Path, table: &Table) -> Vec<PathBuf> {
+    (0..table.series.len().min(3)).flat_map(|k| super::outputs::plot_pair(&plot_stem(stem, table, k), "")).collect()
 }
 
 /// The networks trained again on all the rows of `table` ([`ForecastMeta::refit`]), with
@@ -57,17 +92,26 @@ fn refit(meta: &ForecastMeta, saved: &[rnn::Model<f64>], table: &Table) -> Resul
     super::forecast::refit_networks(meta, saved, table, Part::Test, "rnn forecast", "all rows", context).map(Some)
 }
 
-/// The forecast as CSV: `[id,]date,column` with the dates continued at the series' step, or
-/// `[id,]step,column` when the dates' step cannot be inferred. `models` forecast; the
-/// intervals' widths are `saved`'s errors on the validation and test splits (the networks
-/// trained on the training split alone, the same as `models` without a refit).
-pub fn forecast_csv(
+/// One series' forecast past its end.
+struct SeriesAhead {
+    /// The forecasts, one per step.
+    values: Vec<f64>,
+    /// Per step `[lo80, hi80, lo95, hi95]`, when there are intervals.
+    bounds: Option<Vec<[f64; 4]>>,
+    /// The steps' dates, when every series' dates continue.
+    dates: Option<Vec<String>>,
+}
+
+/// Each series' forecast of `steps` past its end: `models` forecast; the intervals' widths
+/// are `saved`'s errors on the validation and test splits (the networks trained on the
+/// training split alone, the same as `models` without a refit).
+fn forecast_ahead(
     meta: &ForecastMeta,
     models: &[rnn::Model<f64>],
     saved: &[rnn::Model<f64>],
     table: &Table,
     steps: usize,
-) -> Result<String> {
+) -> Result<Vec<SeriesAhead>> {
     let values = meta.forecast(models, table, steps)?;
     // intervals need the file's validation split; without one (a short file) the columns stay empty
     let conformal = match meta.series_conformal(saved, table) {
@@ -83,32 +127,55 @@ pub fn forecast_csv(
         .map(|s| s.dates.as_ref().and_then(|d| dates::continue_dates(d, steps, table.date_format.as_deref())))
         .collect();
     let with_dates = continued.iter().all(Option::is_some);
+    Ok(table
+        .series
+        .iter()
+        .zip(values)
+        .zip(continued)
+        .enumerate()
+        .map(|(k, ((s, values), dates))| {
+            let bounds = conformal.as_ref().map(|c| {
+                let sc = forecast::intervals::scale(&s.values[..meta.split.sizes(s.len())[0]]);
+                let widths = |i: usize| (c[k].half_width(i + 1, 0, sc), c[k].half_width(i + 1, 1, sc));
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, y)| {
+                        let (w80, w95) = widths(i);
+                        [y - w80, y + w80, y - w95, y + w95]
+                    })
+                    .collect()
+            });
+            SeriesAhead { values, bounds, dates: dates.filter(|_| with_dates) }
+        })
+        .collect())
+}
+
+/// The forecasts as CSV: `[id,]date,column,column_lo80,..` with the dates continued at the
+/// series' step, or `[id,]step,column,..` when the dates' step cannot be inferred.
+fn to_csv(table: &Table, ahead: &[SeriesAhead]) -> String {
+    let with_dates = ahead.iter().all(|a| a.dates.is_some());
     let mut out = String::new();
     if let Some(id) = &table.id {
         out += &format!("{id},");
     }
     let first = if with_dates { table.date.clone().unwrap_or_else(|| "date".into()) } else { "step".into() };
     out += &format!("{first},{0},{0}_lo80,{0}_hi80,{0}_lo95,{0}_hi95\n", table.target);
-    for (k, (s, v)) in table.series.iter().zip(&values).enumerate() {
-        for (i, y) in v.iter().enumerate() {
+    for (s, a) in table.series.iter().zip(ahead) {
+        for (i, y) in a.values.iter().enumerate() {
             if let Some(id) = &s.id {
                 out += &format!("{id},");
             }
-            let when = match &continued[k] {
-                Some(d) if with_dates => d[i].clone(),
-                _ => (i + 1).to_string(),
+            let when = match &a.dates {
+                Some(d) => d[i].clone(),
+                None => (i + 1).to_string(),
             };
-            let bounds = match &conformal {
-                Some(c) => {
-                    let c = &c[k];
-                    let sc = forecast::intervals::scale(&s.values[..meta.split.sizes(s.len())[0]]);
-                    let (w80, w95) = (c.half_width(i + 1, 0, sc), c.half_width(i + 1, 1, sc));
-                    format!("{},{},{},{}", y - w80, y + w80, y - w95, y + w95)
-                }
+            let bounds = match &a.bounds {
+                Some(b) => format!("{},{},{},{}", b[i][0], b[i][1], b[i][2], b[i][3]),
                 None => ",,,".to_string(),
             };
             out += &format!("{when},{y},{bounds}\n");
         }
     }
-    Ok(out)
+    out
 }

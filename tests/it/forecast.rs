@@ -215,7 +215,14 @@ fn long_format_trains_one_global_model_over_two_series() {
     let ev: serde_json::Value =
         serde_json::from_str(&ok(&rnn(&["evaluate", "--model", p(&model), "--data", p(&path), "--json"]))).unwrap();
     assert_eq!(ev["origins"], 46 + 17);
-    let out = ok(&rnn(&["forecast", "--model", p(&model), "--data", p(&path), "--steps", "2"]));
+    let ahead = dir.path().join("ahead");
+    let out = ok(&rnn(&["forecast", "--model", p(&model), "--data", p(&path), "--steps", "2", "--plot", p(&ahead)]));
+    // one plot per series, named by its id
+    for id in ["sun", "lynx"] {
+        let svg = std::fs::read_to_string(dir.path().join(format!("ahead.{id}.svg"))).unwrap();
+        assert!(svg.contains(&format!("long.csv: y &quot;{id}&quot;, 2 steps ahead")), "{svg}");
+        assert!(dir.path().join(format!("ahead.{id}.png")).exists());
+    }
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 5, "{out}");
     assert_eq!(lines[0], "unique_id,ds,y,y_lo80,y_hi80,y_lo95,y_hi95");

@@ -1,6 +1,6 @@
 //! What a forecaster expects besides point forecasts, through the binary: the statistical
 //! baseline and the prediction intervals' coverage in `rnn evaluate --json`, interval columns in
-//! `rnn forecast`'s CSV, and warnings when a model is evaluated on another, shorter or rescaled
+//! `rnn forecast`'s CSV and its plot, and warnings when a model is evaluated on another, shorter or rescaled
 //! series.
 
 use std::path::{Path, PathBuf};
@@ -70,6 +70,24 @@ fn baseline_intervals_and_other_series() {
         assert!(v[3] < v[1] && v[1] < v[0] && v[0] < v[2] && v[2] < v[4], "{line}");
     }
 
+    // --plot: the series' end and the forecast with both bands; the same CSV as without it
+    let (stem, written) = (dir.path().join("ahead"), dir.path().join("ahead.csv"));
+    let args = ["forecast", "--model", p(&model), "--data", p(&csv), "--steps", "3", "--no-refit"];
+    let (_, err) = ok(&rnn(&[&args[..], &["--plot", p(&stem), "--output", p(&written)]].concat()));
+    assert!(err.contains("forecast plot:   ") && err.contains("ahead.png"), "{err}");
+    let svg = std::fs::read_to_string(dir.path().join("ahead.svg")).unwrap();
+    assert!(svg.contains("airline_passengers.csv: value, 3 steps ahead (saved weights)"), "{svg}");
+    assert!(svg.contains("80% interval") && svg.contains("95% interval") && svg.matches("<polygon").count() == 2);
+    let (plain, _) = ok(&rnn(&args));
+    assert_eq!(std::fs::read_to_string(&written).unwrap(), plain);
+    // a plot into a missing folder fails before the refit, naming the path, and writes nothing
+    let (missing, out2) = (dir.path().join("no/ahead"), dir.path().join("out2.csv"));
+    let o = rnn(&["forecast", "--model", p(&model), "--data", p(&csv), "--plot", p(&missing), "--output", p(&out2)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("no/ahead.png") && !err.contains("refitting"), "{err}");
+    assert!(!out2.exists());
+
     // a shorter file: its test split is training data; a rescaled one: another scale
     let text = std::fs::read_to_string(&csv).unwrap();
     let short = dir.path().join("short.csv");
@@ -99,8 +117,12 @@ fn baseline_intervals_and_other_series() {
     let tail = dir.path().join("tail.csv");
     let rows: Vec<&str> = text.lines().collect();
     std::fs::write(&tail, format!("{}\n{}\n", rows[0], rows[rows.len() - 25..].join("\n"))).unwrap();
-    let (out, err) = ok(&rnn(&["forecast", "--model", p(&model), "--data", p(&tail), "--steps", "2"]));
+    let bare = dir.path().join("bare");
+    let (out, err) =
+        ok(&rnn(&["forecast", "--model", p(&model), "--data", p(&tail), "--steps", "2", "--plot", p(&bare)]));
     assert!(err.contains("warning: no prediction intervals"), "{err}");
+    let svg = std::fs::read_to_string(dir.path().join("bare.svg")).unwrap();
+    assert!(!svg.contains("<polygon") && !svg.contains("interval"), "no bands without intervals");
     assert!(out.lines().nth(1).is_some_and(|l| l.starts_with("1961-01,") && l.ends_with(",,,,")), "{out}");
 }
 

@@ -109,6 +109,10 @@ pub struct ForecastArgs {
     /// Write the CSV here instead of stdout
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+    /// Also draw the forecast after the end of the series, with its 80% and 95% bands, to
+    /// STEM.png and STEM.svg (a long file: STEM.ID.png and .svg for each of its first three series)
+    #[arg(long, value_name = "STEM")]
+    pub plot: Option<PathBuf>,
     /// Forecast with the saved weights (trained on the training split). By default every
     /// network is first trained again, from its initialisation, with its training settings and
     /// for the epochs early stopping kept, on all the rows of --data (train + validation + test)

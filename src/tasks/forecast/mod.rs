@@ -67,6 +67,9 @@ pub use metrics::Scores;
 pub use plan::{Part, Plan, Settings, Split};
 pub use read::{Fill, ReadOptions};
 pub use refit::Refit;
+#[cfg(feature = "plot")]
+#[doc(hidden)] // for the `rnn` binary
+pub use report::Ahead;
 pub use select::Candidate;
 pub use table::{Columns, Series, Table};
 pub use transform::{Kind, SeriesStats, Transformation};

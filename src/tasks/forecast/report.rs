@@ -214,3 +214,74 @@ impl ForecastMeta {
         plot.save(stem)
     }
 }
+
+/// A forecast past the end of one series, as [`ForecastMeta::plot_ahead`] draws it.
+#[cfg(feature = "plot")]
+#[doc(hidden)] // for the `rnn` binary
+pub struct Ahead<'a> {
+    /// The forecasts, one per step.
+    pub values: &'a [f64],
+    /// Per step `[lo80, hi80, lo95, hi95]`, when there are intervals.
+    pub bounds: Option<&'a [[f64; 4]]>,
+    /// The steps' dates, when the series' dates continue.
+    pub dates: Option<&'a [String]>,
+    /// Which weights forecast (for the title), e.g. "refitted on all rows".
+    pub weights: &'a str,
+}
+
+#[cfg(feature = "plot")]
+impl ForecastMeta {
+    /// Draws the end of series `series` of `table` (the last three seasons, at least 24 rows
+    /// and four times the forecast's length, when it has them) and the forecast `ahead` past it
+    /// with its 80% and 95% bands, to `<stem>.png` and `<stem>.svg`.
+    ///
+    /// # Errors
+    /// [`crate::Error::Plot`] when a file cannot be written.
+    #[doc(hidden)] // for the `rnn` binary
+    pub fn plot_ahead(
+        &self,
+        table: &Table,
+        series: usize,
+        ahead: &Ahead<'_>,
+        stem: &Path,
+    ) -> Result<(PathBuf, PathBuf)> {
+        let s = &table.series[series];
+        let (n, steps) = (s.len(), ahead.values.len());
+        let start = n.saturating_sub((3 * self.season).max(24).max(4 * steps));
+        let x = |i: usize| (i - start) as f64;
+        let actual: Vec<(f64, f64)> = (start..n).map(|i| (x(i), s.values[i])).collect();
+        // the forecast line starts at the last value, so that it continues the series
+        let last = n.checked_sub(1).map(|i| (x(i), s.values[i]));
+        let forecast: Vec<(f64, f64)> =
+            last.into_iter().chain(ahead.values.iter().enumerate().map(|(k, &v)| (x(n + k), v))).collect();
+        let band = |lo: usize, hi: usize| -> Vec<(f64, f64, f64)> {
+            ahead
+                .bounds
+                .map_or_else(Vec::new, |b| b.iter().enumerate().map(|(k, b)| (x(n + k), b[lo], b[hi])).collect())
+        };
+        let name = match &s.id {
+            Some(id) => format!("{} \"{id}\"", table.target),
+            None => table.target.clone(),
+        };
+        let file = table.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut plot = LinePlot::new(
+            format!("{file}: {name}, {steps} step{} ahead ({})", if steps == 1 { "" } else { "s" }, ahead.weights),
+            if s.dates.is_some() && ahead.dates.is_some() {
+                table.date.clone().unwrap_or_default()
+            } else {
+                "row".to_string()
+            },
+            table.target.clone(),
+        )
+        .with_bands(ahead.bounds.map(|_| Band::new("95% interval", band(2, 3), 1)))
+        .with_bands(ahead.bounds.map(|_| Band::new("80% interval", band(0, 1), 1).with_opacity(0.25)))
+        .with_series([Line::solid("actual", actual), Line::solid("forecast", forecast).with_color(1)]);
+        if let Some(mark) = last {
+            plot = plot.with_marker(mark.0, "forecast");
+        }
+        if let (Some(dates), Some(next)) = (&s.dates, ahead.dates) {
+            plot = plot.with_dates(dates[start..].iter().chain(next).cloned().collect());
+        }
+        plot.save(stem)
+    }
+}
