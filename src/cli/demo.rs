@@ -57,8 +57,9 @@ pub fn demo(args: &DemoArgs) -> Result<()> {
     super::common::print_stdout(&results)?;
     eprintln!(
         "\ndone in {:.1} s. Next:\n  rnn evaluate --model {model_s} --data {data_s}\n  \
-         rnn forecast --model {model_s} --data {data_s} --steps 11",
-        started.elapsed().as_secs_f64()
+         rnn forecast --model {model_s} --data {data_s} --steps 11 --plot {next_s}",
+        started.elapsed().as_secs_f64(),
+        next_s = dir.join("next").display()
     );
     Ok(())
 }
