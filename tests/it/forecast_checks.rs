@@ -170,3 +170,25 @@ fn diagnose_reads_the_csv_as_trained() {
     let o = rnn(&[&diag[..], &["--fill", "none"]].concat());
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("NA"), "{o:?}");
 }
+
+/// A constant series and an exactly periodic one (MASE is 0/0 or x/0: not a number) train,
+/// and their model files load again in `evaluate` and `forecast` (NaN scores are stored as
+/// JSON `null`).
+#[test]
+fn constant_and_exactly_periodic_series_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let periodic = |t: usize| 1e12 * (1.0 + 0.1 * (t % 7) as f64);
+    for (name, values) in [("constant", vec![5.0; 80]), ("periodic", (0..80).map(periodic).collect())] {
+        let csv = dir.path().join(format!("{name}.csv"));
+        let rows: Vec<String> = values.iter().enumerate().map(|(t, v)| format!("{t},{v}")).collect();
+        std::fs::write(&csv, format!("t,v\n{}\n", rows.join("\n"))).unwrap();
+        let model = dir.path().join(format!("{name}.safetensors"));
+        let train = ["train", "--task", "forecast", "--data", p(&csv), "--column", "v", "--out", p(&model)];
+        ok(&rnn(&[&train[..], &["--epochs", "5", "--ensemble", "1", "--quiet"]].concat()));
+        let (json, _) = ok(&rnn(&["evaluate", "--model", p(&model), "--data", p(&csv), "--json"]));
+        let ev: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert!(ev["model"]["rmse"].as_f64().is_some_and(f64::is_finite), "{name}: {ev}");
+        let (out, _) = ok(&rnn(&["forecast", "--model", p(&model), "--data", p(&csv), "--steps", "2", "--no-refit"]));
+        assert_eq!(out.lines().count(), 3, "{name}: {out}");
+    }
+}

@@ -31,16 +31,28 @@ use serde::{Deserialize, Serialize};
 /// let s = scores(&[10.0, 20.0], &[12.0, 18.0], 4.0);
 /// assert_eq!((s.rmse, s.mae, s.mase), (2.0, 2.0, 0.5));
 /// ```
+///
+/// A score that is not a number (the MASE of a series whose seasonal naive forecast is exact
+/// in-sample: constant or exactly periodic) is written to JSON as `null` and read back as NaN.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
     /// Root mean squared error, original units.
+    #[serde(deserialize_with = "nan_if_null")]
     pub rmse: f64,
     /// Mean absolute error, original units.
+    #[serde(deserialize_with = "nan_if_null")]
     pub mae: f64,
     /// Symmetric MAPE in percent (0 to 200).
+    #[serde(deserialize_with = "nan_if_null")]
     pub smape: f64,
     /// Mean absolute scaled error (below 1: better than in-sample seasonal naive).
+    #[serde(deserialize_with = "nan_if_null")]
     pub mase: f64,
+}
+
+/// A number, or NaN for the `null` serde_json writes for NaN and infinities.
+pub(crate) fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Sums from which [`Scores`] are computed.
