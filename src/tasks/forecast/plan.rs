@@ -19,6 +19,11 @@ use crate::{Error, Result};
 /// assert_eq!(Split::default().sizes(20), [14, 3, 3]);
 /// assert_eq!(Part::Validation.range(split.sizes(100)), 70..90);
 /// assert_eq!(Part::Test.name(), "test");
+/// assert_eq!("0.8/0.1/0.1".parse::<Split>()?.sizes(10), [8, 1, 1]);
+/// // every part is needed; the parts add up to 100 (or 1)
+/// assert!("50/50/0".parse::<Split>().unwrap_err().to_string().contains("every part must be above 0"));
+/// assert!("70/20/20".parse::<Split>().unwrap_err().to_string().contains("adds up to 110"));
+/// assert!("70/30".parse::<Split>().unwrap_err().to_string().contains("such as 70/15/15"));
 /// # Ok::<(), rnn::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,8 +68,10 @@ impl FromStr for Split {
             s.split('/').map(|p| p.trim().parse::<f64>().map_err(|_| bad())).collect::<Result<_>>()?;
         let [a, b, c] = parts[..] else { return Err(bad()) };
         let total = a + b + c;
-        if !(parts.iter().all(|v| v.is_finite() && *v >= 0.0) && a > 0.0 && b > 0.0 && c > 0.0) {
-            return Err(bad());
+        if !parts.iter().all(|v| v.is_finite() && *v > 0.0) {
+            return Err(Error::Config(format!(
+                "split `{s}`: every part must be above 0 (validation stops training and chooses, test scores)"
+            )));
         }
         if (total - 100.0).abs() > 1e-6 && (total - 1.0).abs() > 1e-9 {
             return Err(Error::Config(format!("split `{s}` adds up to {total}, not 100")));
