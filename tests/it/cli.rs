@@ -454,7 +454,10 @@ fn inspect_lists_extra_metadata() {
 #[test]
 fn help_and_version() {
     let help = ok(&rnn(&[&"--help"]));
-    assert!(help.contains("Elman and deep RNNs with BPTT; PyTorch-compatible safetensors models"), "{help}");
+    assert!(
+        help.contains("Recurrent networks (Elman, LSTM, GRU, IndRNN; stacked, bidirectional) trained by BPTT"),
+        "{help}"
+    );
     for sub in ["forward", "init", "inspect"] {
         assert!(help.contains(sub), "{help}");
     }

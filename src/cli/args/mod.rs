@@ -22,7 +22,8 @@ pub use values::{Dtype, RecurrenceArgs};
 
 use clap::{Parser, Subcommand};
 
-/// Elman and deep RNNs with BPTT; PyTorch-compatible safetensors models.
+/// Recurrent networks (Elman, LSTM, GRU, IndRNN; stacked, bidirectional) trained by BPTT;
+/// PyTorch-compatible safetensors models, ONNX export.
 #[derive(Debug, Parser)]
 #[command(name = "rnn", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
