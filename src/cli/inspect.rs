@@ -217,9 +217,30 @@ fn readable(key: &str, value: &serde_json::Value) -> String {
         }
         Value::String(s) => s.clone(),
         Value::Number(n) => match n.as_f64() {
+            // tiny and huge numbers in exponent form (an Adam epsilon of 1e-8 is not 0)
+            Some(v) if n.is_f64() && v != 0.0 && !(1e-4..1e9).contains(&v.abs()) => {
+                let e = format!("{v:.4e}");
+                let (mantissa, exponent) = e.split_once('e').unwrap_or((&e, "0"));
+                format!("{}e{exponent}", mantissa.trim_end_matches('0').trim_end_matches('.'))
+            }
             Some(v) if n.is_f64() => format!("{v:.6}").trim_end_matches('0').trim_end_matches('.').to_string(),
             _ => n.to_string(),
         },
+        // a forecast's further networks: each one's seed and transformation
+        Value::Array(items) if key == "ensemble" && items.iter().all(|m| m.get("seed").is_some()) => {
+            let member = |m: &Value| {
+                let t = &m["transform"];
+                let kind = t["kind"].as_str().unwrap_or("?");
+                let kind = if t["log"].as_bool() == Some(true) { format!("log-{kind}") } else { kind.to_string() };
+                format!("seed {} {kind}", readable("seed", &m["seed"]))
+            };
+            let n = items.len();
+            format!(
+                "{n} more network{}: {}",
+                if n == 1 { "" } else { "s" },
+                items.iter().map(member).collect::<Vec<_>>().join(", ")
+            )
+        }
         Value::Null => "none".into(),
         Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
         Value::Array(items) if items.is_empty() => "none".into(),

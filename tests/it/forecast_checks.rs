@@ -150,6 +150,10 @@ fn backtest_folds_and_an_ensemble_in_one_file() {
     let names = rnn::model_file::read_tensors::<f32>(&bytes, &model).unwrap();
     assert!(names.keys().any(|n| n.starts_with("ensemble.2.rnn.")), "{:?}", names.keys());
     assert!(!names.keys().any(|n| n.starts_with("ensemble.3.")), "{:?}", names.keys());
+    // inspect names the further networks and keeps small numbers (Adam's epsilon)
+    let (text, _) = ok(&rnn(&["inspect", p(&model)]));
+    assert!(text.contains("2 more networks: seed 1 log-residual, seed 2 log-residual"), "{text}");
+    assert!(text.contains("eps 1e-8"), "{text}");
     // resuming is refused with --folds; a missing network is named
     let o = rnn(&[&args[..], &["--folds", "2", "--resume", p(&dir.path().join("m.last.safetensors"))]].concat());
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--folds"));
