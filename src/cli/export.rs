@@ -27,6 +27,9 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     let options = LoadOptions { nonlinearity: args.nonlinearity.map(Into::into), modules: None };
     let loaded = model_file::from_bytes::<f64>(&bytes, &args.model, &options)?;
     super::common::warn_assumed(&args.model, &loaded, true);
+    if let Some(w) = forecast_warning(args, &loaded) {
+        eprintln!("rnn: warning: {w}");
+    }
     let what = match args.format {
         Format::Onnx => to_onnx(args, &loaded)?,
         Format::Pytorch => {
@@ -44,6 +47,38 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         }
     };
     print_stdout(&format!("wrote {}: {what}\n", args.output.display()))
+}
+
+/// What an export of a forecasting model leaves out: it holds the file's first network alone.
+fn forecast_warning(args: &ExportArgs, loaded: &LoadedModel<f64>) -> Option<String> {
+    if rnn::tasks::kind(&loaded.metadata).as_deref() != Some("forecast") {
+        return None;
+    }
+    let meta = rnn::tasks::forecast::ForecastMeta::from_metadata(&loaded.metadata, &args.model).ok()?;
+    let networks = meta.ensemble.len() + 1;
+    let combined = [meta.combine, meta.combine_log, meta.combine_hw].iter().any(Option::is_some);
+    let mut left_out = Vec::new();
+    if networks > 1 {
+        left_out.push("the other networks");
+    }
+    left_out.push("the transformation");
+    if combined {
+        left_out.push("the combination with the statistical forecasts");
+    }
+    let left_out = match left_out.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    Some(format!(
+        "{} is a forecasting model: the export holds its first network alone (1 of {networks}), which reads \
+         windows of {} values of the series as transformed ({}) and writes transformed forecasts; {left_out} \
+         {} not in it (`rnn forecast` applies them)",
+        args.model.display(),
+        meta.window,
+        meta.transform,
+        if left_out.contains(" and ") { "are" } else { "is" },
+    ))
 }
 
 fn state_dict<F: Float>(model: &Model<F>, names: &ModuleNames) -> Result<Vec<u8>> {

@@ -154,6 +154,17 @@ fn backtest_folds_and_an_ensemble_in_one_file() {
     let (text, _) = ok(&rnn(&["inspect", p(&model)]));
     assert!(text.contains("2 more networks: seed 1 log-residual, seed 2 log-residual"), "{text}");
     assert!(text.contains("eps 1e-8"), "{text}");
+    // an export holds the first network alone, and says so
+    let onnx = dir.path().join("m.onnx");
+    let (_, err) = ok(&rnn(&["export", "--model", p(&model), "--format", "onnx", "--output", p(&onnx)]));
+    assert!(err.contains("the export holds its first network alone (1 of 3)"), "{err}");
+    assert!(
+        err.contains("(log-residual)")
+            && err.contains(
+                "the other networks, the transformation and the combination with the statistical forecasts are"
+            ),
+        "{err}"
+    );
     // resuming is refused with --folds; a missing network is named
     let o = rnn(&[&args[..], &["--folds", "2", "--resume", p(&dir.path().join("m.last.safetensors"))]].concat());
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--folds"));
