@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::RunPaths;
+use super::loss::Loss;
 use crate::{Error, Result};
 
 /// One epoch's figures.
@@ -129,8 +130,10 @@ pub(super) fn write_history(paths: &RunPaths, history: &[EpochRecord]) -> Result
     crate::io::write_atomic(&paths.history_jsonl, jsonl.as_bytes())
 }
 
+/// The loss against the epoch (log axis when positive), the y axis naming the loss, and a
+/// marker at `best`, the epoch whose weights the model file holds (early stopping's pick).
 #[cfg(feature = "plot")]
-pub(super) fn plot_history(paths: &RunPaths, history: &[EpochRecord]) -> Result<()> {
+pub(super) fn plot_history(paths: &RunPaths, history: &[EpochRecord], loss: Loss, best: Option<usize>) -> Result<()> {
     use crate::plot::{LinePlot, Series};
     let mut series = vec![Series::solid("train", history.iter().map(|r| (r.epoch as f64, r.train_loss)).collect())];
     if history.iter().any(|r| r.val_loss.is_some()) {
@@ -140,13 +143,26 @@ pub(super) fn plot_history(paths: &RunPaths, history: &[EpochRecord]) -> Result<
         ));
     }
     let positive = history.iter().all(|r| r.train_loss > 0.0 && r.val_loss.is_none_or(|v| v > 0.0));
-    let plot = LinePlot::new("Training loss", "epoch", "loss").with_series(series).with_log_y(positive);
+    let name = match loss {
+        Loss::Mse => "MSE loss (mean squared error)",
+        Loss::Mae => "MAE loss (mean absolute error)",
+        Loss::CrossEntropy => "cross-entropy loss (nats)",
+    };
+    let mut plot = LinePlot::new("Training loss", "epoch", name).with_series(series).with_log_y(positive);
+    if let Some(e) = best.filter(|_| history.len() > 1) {
+        plot = plot.with_marker(e as f64, format!("best: epoch {e}"));
+    }
     plot.save(&paths.plot_stem).map(|_| ())
 }
 
 /// Without the `plot` feature no plot is drawn.
 #[cfg(not(feature = "plot"))]
-pub(super) fn plot_history(_paths: &RunPaths, _history: &[EpochRecord]) -> Result<()> {
+pub(super) fn plot_history(
+    _paths: &RunPaths,
+    _history: &[EpochRecord],
+    _loss: Loss,
+    _best: Option<usize>,
+) -> Result<()> {
     Ok(())
 }
 

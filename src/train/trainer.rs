@@ -560,7 +560,8 @@ impl<F: Float> Trainer<F> {
             // also when no epoch ran (a resume from the last epoch's checkpoint)
             write_history(paths, &self.state.history)?;
             crate::io::model_file::save_with_metadata(self.final_model(), &paths.model, &self.metadata)?;
-            plot_history(paths, &self.state.history)?;
+            let best = self.best_model.as_ref().and(self.state.best.as_ref()).map(|b| b.epoch);
+            plot_history(paths, &self.state.history, self.config.loss, best)?;
             plot_flow(paths, &self.state.history)?;
         }
         Ok(TrainReport {

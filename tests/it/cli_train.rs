@@ -50,6 +50,12 @@ fn train_writes_a_model_that_forward_runs_and_all_run_files() {
         // the run's summary is a result: on stdout
         assert!(stdout.contains(f), "{f} not printed");
     }
+    // the loss plot names the loss and marks the epoch whose weights were kept
+    let history = std::fs::read_to_string(dir.path().join("m.history.csv")).unwrap();
+    let best = history.lines().skip(1).filter(|l| l.split(',').nth(9) == Some("true")).last().unwrap();
+    let svg = std::fs::read_to_string(dir.path().join("m.loss.svg")).unwrap();
+    assert!(svg.contains("MSE loss (mean squared error)"), "{svg}");
+    assert!(svg.contains(&format!("best: epoch {}", best.split(',').next().unwrap())), "{history}\n{svg}");
     let y_out = dir.path().join("y_out.npy");
     let o = rnn(&["forward", "--model", p(&out), "--input", p(&x), "--output", p(&y_out)]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
