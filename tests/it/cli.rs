@@ -249,6 +249,34 @@ fn forward_on_a_bare_state_dict() {
 // init, inspect, forward round trip
 // ---------------------------------------------------------------------------------------------
 
+/// `init` takes PyTorch's names (`--hidden-size`, `--num-layers`) and `train` short ones
+/// (`--hidden`, `--layers`): each also answers to the other's.
+#[test]
+fn size_flags_answer_to_both_spellings() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.safetensors");
+    ok(&rnn(&[&"init", &"--input-size", &"2", &"--hidden", &"5", &"--layers", &"2", &"--out", &model]));
+    let text = ok(&rnn(&[&"inspect", &model]));
+    assert!(text.contains("hidden_size:   5") && text.contains("num_layers:    2"), "{text}");
+    // train parses the long spellings: it gets as far as the missing data file
+    let missing = dir.path().join("none.npy");
+    let o = rnn(&[
+        &"train",
+        &"--inputs",
+        &missing,
+        &"--targets",
+        &missing,
+        &"--hidden-size",
+        &"3",
+        &"--num-layers",
+        &"2",
+        &"--out",
+        &model,
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("none.npy") && !err.contains("unexpected argument"), "{err}");
+}
+
 #[test]
 fn init_inspect_forward_round_trip() {
     let dir = tempfile::tempdir().unwrap();

@@ -45,7 +45,7 @@ pub struct Args {
     pub cells: Option<String>,
     /// Stacked layers of every model [default: 2 for indrnn, else 1]; depth: the deepest stack
     /// (1, 2, 4, ... up to L) [default: 8]
-    #[arg(long, value_name = "L")]
+    #[arg(long, value_name = "L", visible_alias = "num-layers")]
     pub layers: Option<usize>,
     /// Optimizer steps per model, the same budget for all [default: 4000 for adding, 3000 for copy, 2000 for pixel-digits]
     #[arg(long, value_name = "N")]
@@ -63,7 +63,7 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub task: Option<TaskName>,
     /// Hidden units per layer
-    #[arg(long, value_name = "H", default_value_t = 128)]
+    #[arg(long, value_name = "H", default_value_t = 128, visible_alias = "hidden-size")]
     pub hidden: usize,
     /// Sequences per optimizer step
     #[arg(long, value_name = "B", default_value_t = 50)]

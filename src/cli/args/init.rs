@@ -11,10 +11,10 @@ pub struct Args {
     #[arg(long, value_name = "I")]
     pub input_size: usize,
     /// Hidden units per layer and direction
-    #[arg(long, value_name = "H")]
+    #[arg(long, value_name = "H", visible_alias = "hidden")]
     pub hidden_size: usize,
     /// Number of stacked layers
-    #[arg(long, value_name = "L", default_value_t = 1)]
+    #[arg(long, value_name = "L", default_value_t = 1, visible_alias = "layers")]
     pub num_layers: usize,
     /// The cell and its options
     #[command(flatten)]

@@ -110,10 +110,16 @@ pub struct DataArgs {
 #[command(next_help_heading = "Model")]
 pub struct ModelArgs {
     /// Hidden units per layer and direction (--task charlm: 128; with --cell lstm 256)
-    #[arg(long, value_name = "H", default_value_t = 32, default_value_if("task", "charlm", "128"))]
+    #[arg(
+        long,
+        value_name = "H",
+        default_value_t = 32,
+        default_value_if("task", "charlm", "128"),
+        visible_alias = "hidden-size"
+    )]
     pub hidden: usize,
     /// Stacked layers (--task charlm --cell lstm: 2)
-    #[arg(long, value_name = "L", default_value_t = 1)]
+    #[arg(long, value_name = "L", default_value_t = 1, visible_alias = "num-layers")]
     pub layers: usize,
     /// The cell and its options
     #[command(flatten)]
