@@ -380,6 +380,36 @@ fn refit_settings(args: &Train, config: &TrainConfig, seeds: Vec<u64>, epochs: V
     }
 }
 
+/// The stems of the test-split plots of series `series`: `STEM.forecast` (1 step ahead) and,
+/// when H > 1, `STEM.forecast.stepH`, with `.ID` after `forecast` in the long format.
+fn plot_stems(meta: &ForecastMeta, table: &Table, series: usize, stem: &Path) -> Vec<(usize, PathBuf)> {
+    let id = match &table.series[series].id {
+        Some(id) => {
+            format!(
+                ".{}",
+                id.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect::<String>()
+            )
+        }
+        None => String::new(),
+    };
+    let steps = if meta.horizon > 1 { vec![1, meta.horizon] } else { vec![1] };
+    steps
+        .into_iter()
+        .map(|step| {
+            let suffix = if step == 1 { String::new() } else { format!(".step{step}") };
+            (step, PathBuf::from(format!("{}.forecast{id}{suffix}", stem.display())))
+        })
+        .collect()
+}
+
+/// The files [`plots`] writes (for the first three series with test origins, at most).
+fn plot_paths(meta: &ForecastMeta, table: &Table, stem: &Path) -> Vec<PathBuf> {
+    (0..table.series.len().min(3))
+        .flat_map(|k| plot_stems(meta, table, k, stem))
+        .flat_map(|(_, s)| super::outputs::plot_pair(&s, ""))
+        .collect()
+}
+
 /// `STEM.forecast.png/.svg` (1 step ahead) and, when H > 1, `STEM.forecast.stepH.png/.svg`;
 /// for the long format, the first three series, `STEM.forecast.ID...`.
 fn plots(
@@ -390,20 +420,7 @@ fn plots(
 ) -> Result<Vec<(PathBuf, PathBuf)>> {
     let mut out = Vec::new();
     for fc in forecasts.iter().take(3) {
-        let id = match &table.series[fc.series].id {
-            Some(id) => format!(
-                ".{}",
-                id.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect::<String>()
-            ),
-            None => String::new(),
-        };
-        let mut steps = vec![1];
-        if meta.horizon > 1 {
-            steps.push(meta.horizon);
-        }
-        for step in steps {
-            let suffix = if step == 1 { String::new() } else { format!(".step{step}") };
-            let path = PathBuf::from(format!("{}.forecast{id}{suffix}", stem.display()));
+        for (step, path) in plot_stems(meta, table, fc.series, stem) {
             out.push(meta.plot(table, fc, step, &path)?);
         }
     }
@@ -418,6 +435,10 @@ pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
     };
     let table =
         read_table(data, meta.columns(), &read_options(&args.forecast.csv, Some(&meta.read), Some(meta.season))?)?;
+    if let Some(stem) = &args.forecast.plot {
+        let paths = plot_paths(&meta, &table, stem);
+        super::outputs::check(paths.iter().map(|p| ("--plot", p.as_path())))?;
+    }
     for w in meta.data_warnings(&table, true) {
         eprintln!("rnn: warning: {w}");
     }
@@ -430,6 +451,11 @@ pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
     // the widths come from the saved networks' validation errors: the refitted ones saw those rows
     if let Err(e) = meta.add_intervals(&saved, &table, &mut ev, &mut forecasts) {
         eprintln!("rnn: warning: no prediction intervals ({e})");
+    }
+    if let Some(stem) = &args.forecast.plot {
+        for (png, svg) in plots(&meta, &table, &forecasts, stem)? {
+            eprintln!("forecast plot:   {}, {}", png.display(), svg.display());
+        }
     }
     if args.json {
         print_stdout(&format!("{}\n", json(&ev)))

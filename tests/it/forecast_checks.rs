@@ -70,6 +70,20 @@ fn baseline_intervals_and_other_series() {
         assert!(v[3] < v[1] && v[1] < v[0] && v[0] < v[2] && v[2] < v[4], "{line}");
     }
 
+    // evaluate --plot: the test split's plots (1 step ahead; H = 1 here)
+    let (_, err) =
+        ok(&rnn(&["evaluate", "--model", p(&model), "--data", p(&csv), "--plot", p(&dir.path().join("ev"))]));
+    assert!(err.contains("forecast plot:") && dir.path().join("ev.forecast.svg").exists(), "{err}");
+    let svg = std::fs::read_to_string(dir.path().join("ev.forecast.svg")).unwrap();
+    assert!(svg.contains("model, 80% interval") && svg.matches("<polygon").count() == 2, "{svg}");
+    // the forecasting flags on another kind of model: refused, naming them
+    let plain = dir.path().join("plain.safetensors");
+    ok(&rnn(&["init", "--input-size", "1", "--hidden-size", "2", "--out", p(&plain)]));
+    let o =
+        rnn(&["evaluate", "--model", p(&plain), "--inputs", "x.npy", "--targets", "y.npy", "--refit", "--season", "4"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("--season, --refit apply to forecasting models"), "{err}");
+
     // --plot: the series' end and the forecast with both bands; the same CSV as without it
     let (stem, written) = (dir.path().join("ahead"), dir.path().join("ahead.csv"));
     let args = ["forecast", "--model", p(&model), "--data", p(&csv), "--steps", "3", "--no-refit"];

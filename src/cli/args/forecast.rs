@@ -90,8 +90,28 @@ pub struct EvalArgs {
     /// the intervals' widths stay those of the saved networks, chosen on validation
     #[arg(long)]
     pub refit: bool,
+    /// Also draw the test split: the series, the model's forecasts with their 80% and 95% bands
+    /// and the baselines', to STEM.forecast.png and .svg (and STEM.forecast.stepH for a horizon
+    /// H > 1; a long file: STEM.forecast.ID for each of its first three series)
+    #[arg(long, value_name = "STEM")]
+    pub plot: Option<PathBuf>,
     #[command(flatten)]
     pub csv: CsvArgs,
+}
+
+impl EvalArgs {
+    /// The flags given that only a forecasting model takes.
+    pub fn given(&self) -> Vec<&'static str> {
+        let flags = [
+            ("--season", self.season.is_some()),
+            ("--refit", self.refit),
+            ("--plot", self.plot.is_some()),
+            ("--delimiter", self.csv.delimiter.is_some()),
+            ("--date-format", self.csv.date_format.is_some()),
+            ("--fill", self.csv.fill.is_some()),
+        ];
+        flags.into_iter().filter(|(_, on)| *on).map(|(f, _)| f).collect()
+    }
 }
 
 /// Flags of `rnn forecast`.
