@@ -380,18 +380,18 @@ fn refit_settings(args: &Train, config: &TrainConfig, seeds: Vec<u64>, epochs: V
     }
 }
 
+/// `.ID` for series `series` of a long file, its id's characters other than letters, digits and
+/// `-` written `_` (a file name part); empty for a file of one series.
+pub fn id_suffix(table: &Table, series: usize) -> String {
+    table.series[series].id.as_ref().map_or_else(String::new, |id| {
+        format!(".{}", id.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect::<String>())
+    })
+}
+
 /// The stems of the test-split plots of series `series`: `STEM.forecast` (1 step ahead) and,
 /// when H > 1, `STEM.forecast.stepH`, with `.ID` after `forecast` in the long format.
 fn plot_stems(meta: &ForecastMeta, table: &Table, series: usize, stem: &Path) -> Vec<(usize, PathBuf)> {
-    let id = match &table.series[series].id {
-        Some(id) => {
-            format!(
-                ".{}",
-                id.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect::<String>()
-            )
-        }
-        None => String::new(),
-    };
+    let id = id_suffix(table, series);
     let steps = if meta.horizon > 1 { vec![1, meta.horizon] } else { vec![1] };
     steps
         .into_iter()

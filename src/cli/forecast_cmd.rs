@@ -65,13 +65,9 @@ pub fn forecast(args: &ForecastArgs) -> Result<()> {
 
 /// The plot's stem for series `k`: `STEM`, or `STEM.ID` in a long file.
 fn plot_stem(stem: &Path, table: &Table, k: usize) -> PathBuf {
-    match &table.series[k].id {
-        Some(id) => {
-            let id: String = id.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect();
-            PathBuf::from(format!("{}.{id}", stem.display()))
-        }
-        None => stem.to_path_buf(),
-    }
+    let mut s = stem.as_os_str().to_owned();
+    s.push(super::forecast::id_suffix(table, k));
+    PathBuf::from(s)
 }
 
 /// The paths `--plot` writes for the first three series of `table`.
