@@ -55,9 +55,14 @@ impl Band {
         self
     }
 
+    /// Its palette colour.
+    pub(super) fn rgb(&self) -> RGBColor {
+        PALETTE[self.color % PALETTE.len()]
+    }
+
     /// The tint it is filled with.
     pub(super) fn fill(&self) -> RGBAColor {
-        PALETTE[self.color % PALETTE.len()].mix(self.opacity)
+        self.rgb().mix(self.opacity)
     }
 }
 

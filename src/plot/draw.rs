@@ -69,7 +69,7 @@ impl LinePlot {
             .map(|(s, i)| Entry { name: s.name.clone(), color: series_color(s, i), style: s.style, fill: None })
             .chain(data.bands.iter().map(|(i, _)| &self.bands[*i]).filter(|b| !b.name.is_empty()).map(|b| Entry {
                 name: b.name.clone(),
-                color: PALETTE[b.color % PALETTE.len()],
+                color: b.rgb(),
                 style: LineStyle::Solid,
                 fill: Some(b.fill()),
             }))
@@ -209,7 +209,7 @@ impl LinePlot {
             if b.name.is_empty() {
                 continue;
             }
-            let (fill, edge, glyph) = (b.fill().filled(), PALETTE[b.color % PALETTE.len()].mix(0.5), px(30.0));
+            let (fill, edge, glyph) = (b.fill().filled(), b.rgb().mix(0.5), px(30.0));
             let h = px(7.0);
             chart.draw_series(std::iter::empty::<Polygon<(f64, f64)>>()).map_err(err)?.label(b.name.as_str()).legend(
                 move |(x, y)| {
