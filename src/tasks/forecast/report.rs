@@ -173,11 +173,7 @@ impl ForecastMeta {
             "seasonal naive (= persistence)".into()
         };
         let ahead = if step == 1 { "1-step-ahead".to_string() } else { format!("{step}-steps-ahead") };
-        let name = match &s.id {
-            Some(id) => format!("{} \"{id}\"", table.target),
-            None => table.target.clone(),
-        };
-        let file = table.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let (file, name) = title_parts(table, s);
         let mut plot = LinePlot::new(
             format!("{file}: {name}, {ahead} forecasts ({})", self.transform),
             if s.dates.is_some() { table.date.clone().unwrap_or_default() } else { "row".to_string() },
@@ -190,7 +186,6 @@ impl ForecastMeta {
             Line::dotted(season, line(&fc.seasonal_naive)),
         ])
         .with_bands(fc.half_widths.as_ref().into_iter().flat_map(|w| {
-            // the 95% band, then the 80% one over it (darker where both are)
             let band = |level: usize| -> Vec<(f64, f64, f64)> {
                 fc.origins
                     .iter()
@@ -201,10 +196,7 @@ impl ForecastMeta {
                     })
                     .collect()
             };
-            [
-                Band::new("model, 95% interval", band(1), 1),
-                Band::new("model, 80% interval", band(0), 1).with_opacity(0.25),
-            ]
+            interval_bands("model, ", band(1), band(0))
         }))
         .with_series(fc.statistical.as_ref().map(|f| Line::dashed(super::statistical::name(self.season), line(f))))
         .with_marker(x(first_target), "test split");
@@ -259,11 +251,7 @@ impl ForecastMeta {
                 .bounds
                 .map_or_else(Vec::new, |b| b.iter().enumerate().map(|(k, b)| (x(n + k), b[lo], b[hi])).collect())
         };
-        let name = match &s.id {
-            Some(id) => format!("{} \"{id}\"", table.target),
-            None => table.target.clone(),
-        };
-        let file = table.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let (file, name) = title_parts(table, s);
         let mut plot = LinePlot::new(
             format!("{file}: {name}, {steps} step{} ahead ({})", if steps == 1 { "" } else { "s" }, ahead.weights),
             if s.dates.is_some() && ahead.dates.is_some() {
@@ -273,8 +261,7 @@ impl ForecastMeta {
             },
             table.target.clone(),
         )
-        .with_bands(ahead.bounds.map(|_| Band::new("95% interval", band(2, 3), 1)))
-        .with_bands(ahead.bounds.map(|_| Band::new("80% interval", band(0, 1), 1).with_opacity(0.25)))
+        .with_bands(ahead.bounds.into_iter().flat_map(|_| interval_bands("", band(2, 3), band(0, 1))))
         .with_series([Line::solid("actual", actual), Line::solid("forecast", forecast).with_color(1)]);
         if let Some(mark) = last {
             plot = plot.with_marker(mark.0, "forecast");
@@ -284,4 +271,24 @@ impl ForecastMeta {
         }
         plot.save(stem)
     }
+}
+
+/// A chart title's file name and series: `y`, or `y "ID"` in a long file.
+#[cfg(feature = "plot")]
+fn title_parts(table: &Table, s: &super::Series) -> (String, String) {
+    let name = match &s.id {
+        Some(id) => format!("{} \"{id}\"", table.target),
+        None => table.target.clone(),
+    };
+    (table.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), name)
+}
+
+/// The model's 95% band (`x, lower, upper`) and its 80% one drawn over it, darker where both
+/// are, in the model's colour; the legend entries begin with `prefix`.
+#[cfg(feature = "plot")]
+fn interval_bands(prefix: &str, b95: Vec<(f64, f64, f64)>, b80: Vec<(f64, f64, f64)>) -> [Band; 2] {
+    [
+        Band::new(format!("{prefix}95% interval"), b95, 1),
+        Band::new(format!("{prefix}80% interval"), b80, 1).with_opacity(0.25),
+    ]
 }
