@@ -23,6 +23,16 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         _ => {}
     }
     super::outputs::check([("--output", args.output.as_path())])?;
+    match args.format {
+        Format::Onnx => super::outputs::check_format("--output", &args.output, &["onnx"], "an ONNX graph", "")?,
+        Format::Pytorch => super::outputs::check_format(
+            "--output",
+            &args.output,
+            &["safetensors"],
+            "a safetensors state_dict",
+            "PyTorch loads it with safetensors.torch.load_file",
+        )?,
+    }
     let bytes = std::fs::read(&args.model).map_err(|err| rnn::Error::Io { path: args.model.clone(), err })?;
     let options = LoadOptions { nonlinearity: args.nonlinearity.map(Into::into), modules: None };
     let loaded = model_file::from_bytes::<f64>(&bytes, &args.model, &options)?;

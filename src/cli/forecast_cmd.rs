@@ -14,6 +14,9 @@ use super::forecast::{read_options, read_table};
 /// `rnn forecast`.
 pub fn forecast(args: &ForecastArgs) -> Result<()> {
     super::outputs::check(args.output.as_deref().map(|p| ("--output", p)))?;
+    if let Some(path) = &args.output {
+        super::outputs::check_format("--output", path, &["csv"], "CSV", "")?;
+    }
     let loaded = model_file::load::<f64>(&args.model, &LoadOptions::default())?;
     let meta = ForecastMeta::from_metadata(&loaded.metadata, &args.model)?;
     let table = read_table(&args.data, meta.columns(), &read_options(&args.csv, Some(&meta.read), Some(meta.season))?)?;

@@ -24,6 +24,9 @@ pub fn run(args: &Args) -> Result<()> {
 /// leaves one output written and the other not.
 fn check_destinations(args: &Args) -> Result<()> {
     let outputs = [("--output", Some(&args.output)), ("--hn", args.hn.as_ref()), ("--cn", args.cn.as_ref())];
+    for (flag, path) in outputs.iter().filter_map(|(flag, p)| p.map(|p| (*flag, p))) {
+        super::outputs::check_format(flag, path, &["npy"], "a .npy array", "`rnn predict` writes CSV")?;
+    }
     super::outputs::check(outputs.iter().filter_map(|(flag, p)| p.map(|p| (*flag, p.as_path()))))
 }
 

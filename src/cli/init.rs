@@ -12,6 +12,13 @@ use super::limits;
 /// Runs `rnn init`.
 pub fn run(args: &Args) -> Result<()> {
     super::outputs::check([("--out", args.out.as_path())])?;
+    super::outputs::check_format(
+        "--out",
+        &args.out,
+        &["safetensors"],
+        "a safetensors model file",
+        super::outputs::MODEL_HINT,
+    )?;
     let rnn = RnnConfig {
         input_size: args.input_size,
         hidden_size: args.hidden_size,

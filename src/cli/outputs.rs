@@ -24,6 +24,29 @@ pub fn check<'a>(outputs: impl IntoIterator<Item = (&'a str, &'a Path)>) -> Resu
     Ok(())
 }
 
+/// Where a model in another format comes from, for [`check_format`]'s message.
+pub const MODEL_HINT: &str = "`rnn export` writes ONNX or a PyTorch state_dict from it";
+
+/// Refuses a file name whose extension names another format than the one written (`--out
+/// m.onnx` for a safetensors model, `--output y.csv` for a `.npy` array): the bytes would not
+/// be what the name promises, and the next program to open the file would fail on them. A name
+/// without an extension passes (`-`, `/dev/stdout`, `model`), as does any case of an allowed
+/// extension. `formats` lists the allowed extensions, the first being the one suggested;
+/// `what` says what is written and `hint` (may be empty) where the other format comes from.
+pub fn check_format(flag: &str, path: &Path, formats: &[&str], what: &str, hint: &str) -> Result<()> {
+    let Some(ext) = path.extension() else { return Ok(()) };
+    if formats.iter().any(|f| ext.eq_ignore_ascii_case(f)) {
+        return Ok(());
+    }
+    let names = formats.iter().map(|f| format!(".{f}")).collect::<Vec<_>>().join(" or ");
+    let hint = if hint.is_empty() { String::new() } else { format!(" ({hint})") };
+    bail!(
+        "{}: {flag} is written as {what}, not .{}: give it a name ending in {names}{hint}",
+        path.display(),
+        ext.to_string_lossy()
+    )
+}
+
 /// `STEM.png` and `STEM.svg` with `suffix` put before the extension (`.lag` → `STEM.lag.png`).
 pub fn plot_pair(stem: &Path, suffix: &str) -> [PathBuf; 2] {
     let with = |ext: &str| {
@@ -55,6 +78,7 @@ pub fn check_train(args: &TrainArgs) -> Result<()> {
     if args.output.out.as_os_str() == "-" {
         bail!("-: --out names the model file, with its checkpoints beside it; standard output cannot hold them");
     }
+    check_format("--out", &args.output.out, &["safetensors"], "a safetensors model file", MODEL_HINT)?;
     let paths = train_paths(args);
     check(paths.iter().map(|p| ("--out", p.as_path())))
 }
@@ -67,6 +91,25 @@ mod tests {
     fn a_path_given_twice_is_refused() {
         let err = check([("--output", Path::new("a.npy")), ("--hn", Path::new("a.npy"))]).unwrap_err();
         assert_eq!(err.to_string(), "a.npy: given as both --output and --hn");
+    }
+
+    #[test]
+    fn a_name_of_another_format_is_refused() {
+        let npy = |p: &str| check_format("--output", Path::new(p), &["npy"], "a .npy array", "");
+        assert!(npy("y.npy").is_ok() && npy("Y.NPY").is_ok() && npy("y").is_ok() && npy("-").is_ok());
+        assert!(npy("/dev/stdout").is_ok() && npy("d.v2/y").is_ok());
+        assert_eq!(
+            npy("y.csv").unwrap_err().to_string(),
+            "y.csv: --output is written as a .npy array, not .csv: give it a name ending in .npy"
+        );
+        let err =
+            check_format("--out", Path::new("m.onnx"), &["safetensors"], "a model file", "rnn export writes ONNX");
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "m.onnx: --out is written as a model file, not .onnx: give it a name ending in .safetensors (rnn export writes ONNX)"
+        );
+        let both = check_format("--output", Path::new("p.txt"), &["npy", "csv"], "a .npy array or CSV", "");
+        assert!(both.unwrap_err().to_string().ends_with("ending in .npy or .csv"));
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub const READOUT_FIELD: &str = "readout";
 /// Runs `rnn predict`: the outputs are checked before anything is computed.
 pub fn run(args: &Args) -> Result<()> {
     let outputs = [("--output", Some(&args.output)), ("--classes", args.classes.as_ref())];
+    super::outputs::check_format("--output", &args.output, &["npy", "csv"], "a .npy array or CSV", "")?;
+    if let Some(path) = &args.classes {
+        super::outputs::check_format("--classes", path, &["npy"], "an int64 .npy array", "")?;
+    }
     super::outputs::check(outputs.iter().filter_map(|(flag, p)| p.map(|p| (*flag, p.as_path()))))?;
     match npy::read(&args.inputs)? {
         NpyArray::F32(_) => predict::<f32>(args),

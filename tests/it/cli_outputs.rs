@@ -183,3 +183,106 @@ fn a_symlinked_output_replaces_its_target_and_stays_a_link() {
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
     assert_eq!(npy::read(&target).unwrap().shape(), &[5, 2, 1]);
 }
+
+#[test]
+fn a_name_of_another_format_fails_first_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, x) = model_and_input(dir.path());
+    let at = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (m, x) = (p(&model), p(&x));
+    let cases: Vec<(Vec<String>, String, &str)> = vec![
+        (
+            vec![
+                "init".into(),
+                "--input-size".into(),
+                "1".into(),
+                "--hidden-size".into(),
+                "2".into(),
+                "--out".into(),
+                at("m.onnx"),
+            ],
+            at("m.onnx"),
+            "--out is written as a safetensors model file, not .onnx",
+        ),
+        (
+            vec!["train".into(), "--inputs".into(), x.into(), "--targets".into(), x.into(), "--out".into(), at("t.pt")],
+            at("t.pt"),
+            "--out is written as a safetensors model file, not .pt",
+        ),
+        (
+            vec![
+                "export".into(),
+                "--model".into(),
+                m.into(),
+                "--format".into(),
+                "onnx".into(),
+                "--output".into(),
+                at("e.safetensors"),
+            ],
+            at("e.safetensors"),
+            "--output is written as an ONNX graph, not .safetensors",
+        ),
+        (
+            vec![
+                "export".into(),
+                "--model".into(),
+                m.into(),
+                "--format".into(),
+                "pytorch".into(),
+                "--output".into(),
+                at("e.pt"),
+            ],
+            at("e.pt"),
+            "--output is written as a safetensors state_dict, not .pt",
+        ),
+        (
+            vec![
+                "forward".into(),
+                "--model".into(),
+                m.into(),
+                "--input".into(),
+                x.into(),
+                "--output".into(),
+                at("y.csv"),
+            ],
+            at("y.csv"),
+            "--output is written as a .npy array, not .csv",
+        ),
+        (
+            vec![
+                "forward".into(),
+                "--model".into(),
+                m.into(),
+                "--input".into(),
+                x.into(),
+                "--output".into(),
+                at("y.npy"),
+                "--hn".into(),
+                at("h.txt"),
+            ],
+            at("h.txt"),
+            "--hn is written as a .npy array, not .txt",
+        ),
+        (
+            vec![
+                "predict".into(),
+                "--model".into(),
+                m.into(),
+                "--inputs".into(),
+                x.into(),
+                "--output".into(),
+                at("p.json"),
+            ],
+            at("p.json"),
+            "--output is written as a .npy array or CSV, not .json",
+        ),
+    ];
+    for (args, path, says) in cases {
+        let o = rnn(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let line = error_line(&o);
+        assert!(line.starts_with(&format!("rnn: {path}: {says}: give it a name ending in .")), "{line}");
+        assert!(!Path::new(&path).exists(), "{path} was written");
+    }
+    // the listing: nothing but the model and the input
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
