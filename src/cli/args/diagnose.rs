@@ -28,7 +28,7 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
     /// Write the plots to STEM.lag.{png,svg} and STEM.time.{png,svg} [default: beside the first model, MODEL.diagnose]
-    #[arg(long, value_name = "STEM")]
+    #[arg(long, value_name = "STEM", value_parser = super::values::plot_stem_parser())]
     pub plot: Option<PathBuf>,
     /// Write no plots
     #[arg(long, conflicts_with = "plot")]

@@ -73,7 +73,7 @@ pub struct Args {
     pub lr: Option<f64>,
     /// Write the plots to STEM.curves.{png,svg} (test metric against step) and
     /// STEM.lag.{png,svg} (gradient norm against lag) [default: experiment-NAME]
-    #[arg(long, value_name = "STEM")]
+    #[arg(long, value_name = "STEM", value_parser = super::values::plot_stem_parser())]
     pub plot: Option<PathBuf>,
     /// Write no plots
     #[arg(long, conflicts_with = "plot")]

@@ -93,7 +93,7 @@ pub struct EvalArgs {
     /// Also draw the test split: the series, the model's forecasts with their 80% and 95% bands
     /// and the baselines', to STEM.forecast.png and .svg (and STEM.forecast.stepH for a horizon
     /// H > 1; a long file: STEM.forecast.ID for each of its first three series)
-    #[arg(long, value_name = "STEM")]
+    #[arg(long, value_name = "STEM", value_parser = super::values::plot_stem_parser())]
     pub plot: Option<PathBuf>,
     #[command(flatten)]
     pub csv: CsvArgs,
@@ -131,7 +131,7 @@ pub struct ForecastArgs {
     pub output: Option<PathBuf>,
     /// Also draw the forecast after the end of the series, with its 80% and 95% bands, to
     /// STEM.png and STEM.svg (a long file: STEM.ID.png and .svg for each of its first three series)
-    #[arg(long, value_name = "STEM")]
+    #[arg(long, value_name = "STEM", value_parser = super::values::plot_stem_parser())]
     pub plot: Option<PathBuf>,
     /// Forecast with the saved weights (trained on the training split). By default every
     /// network is first trained again, from its initialisation, with its training settings and

@@ -123,3 +123,33 @@ pub struct DataFiles {
     #[arg(long, value_name = "PATH")]
     pub labels: Option<PathBuf>,
 }
+
+/// A `--plot STEM` as given, less a trailing `.png` or `.svg` (any case): `--plot next.png`
+/// writes `next.png` and `next.svg`, not `next.png.png`. Not UTF-8 is kept as it is.
+pub fn plot_stem(given: std::ffi::OsString) -> PathBuf {
+    let path = PathBuf::from(given);
+    match path.extension() {
+        Some(e) if e.eq_ignore_ascii_case("png") || e.eq_ignore_ascii_case("svg") => path.with_extension(""),
+        _ => path,
+    }
+}
+
+/// The parser of a `--plot STEM` flag (see [`plot_stem`]).
+pub fn plot_stem_parser() -> impl clap::builder::TypedValueParser<Value = PathBuf> {
+    clap::builder::TypedValueParser::map(clap::builder::OsStringValueParser::new(), plot_stem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plot_stem_loses_an_image_extension_only() {
+        let stem = |s: &str| plot_stem(s.into());
+        assert_eq!(stem("d/next.png"), PathBuf::from("d/next"));
+        assert_eq!(stem("next.SVG"), PathBuf::from("next"));
+        assert_eq!(stem("d/m.forecast"), PathBuf::from("d/m.forecast"));
+        assert_eq!(stem("next"), PathBuf::from("next"));
+        assert_eq!(stem(".png"), PathBuf::from(".png"));
+    }
+}
