@@ -59,8 +59,8 @@ struct Tensor {
 pub fn run(args: &Args) -> Result<()> {
     let options = LoadOptions { nonlinearity: args.nonlinearity.map(Into::into), modules: args.modules.names() };
     // f64 holds both stored dtypes exactly.
-    let loaded = model_file::load::<f64>(&args.model, &options)?;
-    super::common::warn_assumed(&args.model, &loaded, true);
+    let loaded = model_file::load::<f64>(args.model(), &options)?;
+    super::common::warn_assumed(args.model(), &loaded, true);
     let config = loaded.model.config();
     let c = &config.rnn;
     let tensors: Vec<Tensor> = loaded
@@ -79,7 +79,7 @@ pub fn run(args: &Args) -> Result<()> {
         })
         .collect();
     let report = Report {
-        path: args.model.display().to_string(),
+        path: args.model().display().to_string(),
         dtype: dtype_name(loaded.dtype),
         config: Config {
             mode: c.cell.mode(c.nonlinearity).to_string(),
