@@ -44,10 +44,10 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         Format::Onnx => to_onnx(args, &loaded)?,
         Format::Pytorch => {
             let names = args.modules.names().unwrap_or_default();
-            // in the file's own dtype
+            // in the file's own dtype; half precision (F16, BF16) as f32, which holds it exactly
             let out = match loaded.dtype {
-                Dtype::F32 => state_dict(&model_file::from_bytes::<f32>(&bytes, &args.model, &options)?.model, &names),
-                _ => state_dict(&loaded.model, &names),
+                Dtype::F64 => state_dict(&loaded.model, &names),
+                _ => state_dict(&model_file::from_bytes::<f32>(&bytes, &args.model, &options)?.model, &names),
             }?;
             rnn::io::write_atomic(&args.output, &out)?;
             let module = |m: &str| if m.is_empty() { "(none)".to_string() } else { format!("`{m}`") };

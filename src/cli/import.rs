@@ -23,11 +23,10 @@ pub fn run(args: &ImportArgs) -> Result<()> {
     let options = LoadOptions { nonlinearity: args.nonlinearity.map(Into::into), modules: args.modules.names() };
     let loaded = model_file::from_bytes::<f64>(&bytes, &args.input, &options)?;
     super::common::warn_assumed(&args.input, &loaded, true);
+    // in the file's own dtype; half precision (F16, BF16) as f32, which holds it exactly
     match loaded.dtype {
-        Dtype::F32 => {
-            model_file::save(&model_file::from_bytes::<f32>(&bytes, &args.input, &options)?.model, &args.output)?
-        }
-        _ => model_file::save(&loaded.model, &args.output)?,
+        Dtype::F64 => model_file::save(&loaded.model, &args.output)?,
+        _ => model_file::save(&model_file::from_bytes::<f32>(&bytes, &args.input, &options)?.model, &args.output)?,
     }
     let c = loaded.model.config();
     print_stdout(&format!(

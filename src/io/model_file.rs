@@ -291,7 +291,8 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
                     "tensor `{prefix}weight_ih_l0` must be a matrix and `{prefix}weight_hh_l0` a matrix (or a vector, for an IndRNN)"
                 )));
             }
-            let num_layers = (0..).take_while(|k| names.contains(&format!("{prefix}weight_ih_l{k}"))).count();
+            // every layer any tensor names, so that a layer missing a tensor is reported as such
+            let num_layers = names.iter().filter_map(|n| layer_of(n.strip_prefix(prefix)?)).max().map_or(1, |l| l + 1);
             let head = if bare && options.modules.is_none() { None } else { shape_of(&format!("{head_prefix}weight")) };
             // the cell from the shapes: W_hh is [G*H, S], G = 1 (Elman), 4 (LSTM), 3 (GRU); a
             // projection W_hr [S, H] makes it an LSTM with proj_size S; a vector u [H], an IndRNN
@@ -349,8 +350,12 @@ pub fn from_bytes<F: Float>(bytes: &[u8], path: &Path, options: &LoadOptions) ->
         if t.shape() != shape {
             return Err(bad(format!("tensor `{name}` has shape {:?}, expected {shape:?}", t.shape())));
         }
-        let values = decode::<F>(t.dtype(), t.data())
-            .ok_or_else(|| bad(format!("tensor `{name}` has dtype {:?}; only F32 and F64 are supported", t.dtype())))?;
+        let values = decode::<F>(t.dtype(), t.data()).ok_or_else(|| {
+            bad(format!(
+                "tensor `{name}` has dtype {:?}; only F32, F64 and the half precisions F16 and BF16 are read",
+                t.dtype()
+            ))
+        })?;
         match dtype {
             None => dtype = Some((t.dtype(), name.clone())),
             Some((d, ref first)) if d != t.dtype() => {
@@ -432,8 +437,12 @@ pub fn read_tensors<F: Float>(bytes: &[u8], path: &Path) -> Result<HashMap<Strin
     let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file ({e})")))?;
     let mut out = HashMap::new();
     for (name, t) in st.iter().filter(|(n, _)| is_reserved(n)) {
-        let values = decode::<F>(t.dtype(), t.data())
-            .ok_or_else(|| bad(format!("tensor `{name}` has dtype {:?}; only F32 and F64 are supported", t.dtype())))?;
+        let values = decode::<F>(t.dtype(), t.data()).ok_or_else(|| {
+            bad(format!(
+                "tensor `{name}` has dtype {:?}; only F32, F64 and the half precisions F16 and BF16 are read",
+                t.dtype()
+            ))
+        })?;
         let array =
             ArrayD::from_shape_vec(IxDyn(t.shape()), values).map_err(|e| bad(format!("tensor `{name}`: {e}")))?;
         out.insert(name.to_string(), array);
@@ -449,8 +458,23 @@ fn decode<F: Float>(dtype: Dtype, data: &[u8]) -> Option<Vec<F>> {
         Dtype::F64 => {
             Some(data.chunks_exact(8).map(|b| F::of(f64::from_le_bytes(b.try_into().expect("8 bytes")))).collect())
         }
+        // half precision (`model.half()`, `.bfloat16()`): every value is exact in f32 and f64
+        Dtype::F16 => {
+            Some(data.chunks_exact(2).map(|b| F::of(half::f16::from_le_bytes([b[0], b[1]]).to_f64())).collect())
+        }
+        Dtype::BF16 => {
+            Some(data.chunks_exact(2).map(|b| F::of(half::bf16::from_le_bytes([b[0], b[1]]).to_f64())).collect())
+        }
         _ => None,
     }
+}
+
+/// The layer `k` of a recurrent tensor's name (`weight_ih_l{k}`, `bias_hh_l{k}_reverse`, ...).
+fn layer_of(name: &str) -> Option<usize> {
+    let name = name.strip_suffix("_reverse").unwrap_or(name);
+    let (stem, k) = name.rsplit_once("_l")?;
+    let known = ["weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"].contains(&stem);
+    if known && !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) { k.parse().ok() } else { None }
 }
 
 /// A tensor ready to serialise.
@@ -654,6 +678,56 @@ mod tests {
             .with_bidirectional(true)
             .with_recurrent_max(recurrent_max);
         Model::new(ModelConfig { rnn, output_size }, Init::PyTorch, 3).unwrap()
+    }
+
+    #[test]
+    fn a_layer_missing_a_tensor_is_named() {
+        assert_eq!((layer_of("weight_ih_l0"), layer_of("bias_hh_l12_reverse")), (Some(0), Some(12)));
+        assert_eq!((layer_of("weight"), layer_of("weight_ih_lx"), layer_of("foo_l1")), (None, None, None));
+        let model = Model::<f64>::new(
+            ModelConfig { rnn: RnnConfig::new(3, 4).with_cell(Cell::Gru).with_num_layers(3), output_size: None },
+            Init::PyTorch,
+            5,
+        )
+        .unwrap();
+        let bytes = bare_bytes(&model);
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        let kept: Vec<_> = st.tensors().into_iter().filter(|(n, _)| !n.ends_with("weight_ih_l2")).collect();
+        let bytes = safetensors::serialize(kept, None).unwrap();
+        let err = from_bytes::<f64>(&bytes, Path::new("m.safetensors"), &LoadOptions::default()).unwrap_err();
+        assert!(err.to_string().ends_with("weight_ih_l2` is missing"), "{err}");
+    }
+
+    #[test]
+    fn half_precision_is_widened_exactly() {
+        // 1, -2 and 65504 (its largest) in f16; 1 and 3.140625 in bf16, little-endian
+        let f16 = decode::<f64>(Dtype::F16, &[0x00, 0x3c, 0x00, 0xc0, 0xff, 0x7b]).unwrap();
+        assert_eq!(f16, [1.0, -2.0, 65504.0]);
+        assert_eq!(decode::<f32>(Dtype::BF16, &[0x80, 0x3f, 0x49, 0x40]).unwrap(), [1.0, 3.140625]);
+        assert_eq!(decode::<f32>(Dtype::I32, &[0; 4]), None);
+        // a GRU state_dict saved with `.half()`: each weight loads as its f16 value
+        let model = Model::<f64>::new(
+            ModelConfig { rnn: RnnConfig::new(3, 4).with_cell(Cell::Gru), output_size: None },
+            Init::PyTorch,
+            5,
+        )
+        .unwrap();
+        let tensors: Vec<(String, Raw)> = model
+            .rnn
+            .named_tensors()
+            .into_iter()
+            .map(|(name, t)| {
+                let data = t.iter().flat_map(|&v| half::f16::from_f64(v).to_le_bytes()).collect();
+                (name, Raw { shape: t.shape().to_vec(), dtype: Dtype::F16, data })
+            })
+            .collect();
+        let bytes = safetensors::serialize(tensors.iter().map(|(n, r)| (n.as_str(), r)), None).unwrap();
+        let loaded = from_bytes::<f32>(&bytes, Path::new("half.safetensors"), &LoadOptions::default()).unwrap();
+        assert_eq!((loaded.dtype, loaded.model.config().rnn.cell), (Dtype::F16, Cell::Gru));
+        for ((name, want), (_, got)) in model.rnn.named_tensors().iter().zip(loaded.model.rnn.named_tensors()) {
+            let rounded = want.mapv(|v| half::f16::from_f64(v).to_f32());
+            assert_eq!(got, rounded, "{name}");
+        }
     }
 
     #[test]

@@ -661,14 +661,14 @@ fn model_with_a_missing_tensor() {
 }
 
 #[test]
-fn model_with_an_f16_tensor() {
+fn model_with_an_integer_tensor() {
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("half.safetensors");
-    let half = vec![0u8; 4 * 3 * 2]; // rnn.weight_ih_l0 is [4, 3]
+    let model = dir.path().join("int.safetensors");
+    let ints = vec![0u8; 4 * 3 * 4]; // rnn.weight_ih_l0 is [4, 3]
     let bytes = rewrite_safetensors(&library_model_bytes(), |tensors| {
         for (name, view) in tensors.iter_mut() {
             if name == "rnn.weight_ih_l0" {
-                *view = TensorView::new(Dtype::F16, vec![4, 3], &half).unwrap();
+                *view = TensorView::new(Dtype::I32, vec![4, 3], &ints).unwrap();
             }
         }
     });
@@ -676,7 +676,7 @@ fn model_with_an_f16_tensor() {
     let input = dir.path().join("x.npy");
     npy::write(&input, wavy(3, 2, 3, 0.0).view()).unwrap();
     let line = forward_fails(&dir, &model, &input, &[], &model);
-    assert!(line.contains("F16") && line.contains("only F32 and F64 are supported"), "{line}");
+    assert!(line.contains("I32") && line.contains("only F32, F64 and the half precisions"), "{line}");
     failed(&rnn(&[&"inspect", &model]), &model);
 }
 

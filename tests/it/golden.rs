@@ -160,3 +160,26 @@ fn saved_model_reads_back_identically_with_pytorch_names() {
         assert_eq!(v, &b[k], "{k}");
     }
 }
+
+/// A state_dict saved in half precision (`module.half()`, `.bfloat16()`) by PyTorch loads with
+/// its values widened exactly, and runs to PyTorch's float64 outputs of the same weights
+/// (`tests/golden/half/make_half.py`).
+#[test]
+fn half_precision_state_dicts_run_to_pytorchs_numbers() {
+    use rnn::Nonlinearity;
+    let dir = golden_dir().join("half");
+    let cases = [("lstm_2l_f16", None), ("gru_1l_bidir_bf16", None), ("rnn_1l_relu_f16", Some(Nonlinearity::Relu))];
+    for (name, nonlinearity) in cases {
+        let options = LoadOptions { nonlinearity, ..Default::default() };
+        let loaded = model_file::load::<f64>(&dir.join(format!("{name}.safetensors")), &options).unwrap();
+        let half = if name.ends_with("bf16") { safetensors::Dtype::BF16 } else { safetensors::Dtype::F16 };
+        assert_eq!((loaded.dtype, loaded.bare), (half, true), "{name}");
+        let t = read_tensors(&dir.join(format!("{name}.io.safetensors")));
+        let (x, h0, c0) = (to3::<f64>(&t["x"]), to3::<f64>(&t["h0"]), t.get("c0").map(to3::<f64>));
+        let (y, h_n, _) =
+            loaded.model.rnn.forward_states(x.view(), Some(h0.view()), c0.as_ref().map(|c| c.view())).unwrap();
+        let dy = max_scaled_diff(&y.into_dyn(), &t["output"], "output");
+        let dh = max_scaled_diff(&h_n.into_dyn(), &t["h_n"], "h_n");
+        assert!(dy < 1e-12 && dh < 1e-12, "{name}: output {dy:e}, h_n {dh:e}");
+    }
+}
