@@ -65,7 +65,12 @@ pub fn note(text: &str) {
 pub fn read_inputs<F: Float>(inputs: &Path) -> Result<Array3<F>> {
     let x = read_float::<F>(inputs)?;
     if x.ndim() != 3 {
-        bail!("{}: expected [N, T, input_size], got shape {:?}", inputs.display(), x.shape());
+        // a [N, T] array is the common slip: one feature per step without its axis
+        let hint = match x.shape() {
+            [n, t] => format!(" (one feature per step: save it as [{n}, {t}, 1], e.g. x[..., None] in NumPy)"),
+            _ => String::new(),
+        };
+        bail!("{}: expected [N, T, input_size], got shape {:?}{hint}", inputs.display(), x.shape());
     }
     x.into_dimensionality::<Ix3>().with_context(|| inputs.display().to_string())
 }

@@ -75,16 +75,29 @@ pub(super) fn read_dataset<F: Float>(inputs: &Path, targets: &Path, mask: Option
             x.shape()[1]
         );
     }
+    let mask_path = mask;
     let mask = match mask {
         None => None,
         Some(path) => {
-            let m = read_float::<F>(path)?;
+            let m = rnn::io::npy::read_mask::<F>(path)?;
             let m: Array2<F> = m
                 .into_dimensionality::<Ix2>()
                 .map_err(|_| anyhow::anyhow!("{}: expected a mask of shape [N, T]", path.display()))?;
             Some(m)
         }
     };
+    // a mask of the wrong shape is the mask file's error, anything else the targets'
+    if let (Some(m), Some(path)) = (&mask, mask_path)
+        && m.dim() != (y.shape()[0], y.shape()[1])
+    {
+        bail!(
+            "{}: expected a mask of shape [{}, {}] (one per target step), got {:?}",
+            path.display(),
+            y.shape()[0],
+            y.shape()[1],
+            m.shape()
+        );
+    }
     Dataset::new(x, Targets::Values(y), mask).with_context(|| targets.display().to_string())
 }
 

@@ -147,6 +147,52 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<NpyArray, String> {
     }
 }
 
+/// Reads a mask (or weights) `.npy` in `F`: float32 or float64 (finite), bool (NumPy's `y > 0`:
+/// true is 1) or integers.
+///
+/// # Errors
+/// [`Error::Npy`] naming the file: unreadable, not `.npy`, another dtype, a NaN or infinity.
+///
+/// # Example
+/// ```
+/// use ndarray::{ArrayD, IxDyn, arr2};
+/// use ndarray_npy::WriteNpyExt;
+/// let path = std::env::temp_dir().join(format!("rnn-doc-mask-{}.npy", std::process::id()));
+/// arr2(&[[true, false]]).write_npy(std::fs::File::create(&path)?)?;
+/// assert_eq!(rnn::io::npy::read_mask::<f32>(&path)?, arr2(&[[1.0, 0.0]]).into_dyn());
+/// arr2(&[[0u8, 1]]).write_npy(std::fs::File::create(&path)?)?;
+/// assert_eq!(rnn::io::npy::read_mask::<f64>(&path)?, arr2(&[[0.0, 1.0]]).into_dyn());
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_mask<F: Float>(path: &Path) -> Result<ArrayD<F>> {
+    let err = |msg: String| Error::Npy { path: path.to_path_buf(), msg };
+    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    check_header_length(&bytes).map_err(err)?;
+    match view::<bool>(&bytes) {
+        Ok(a) => return Ok(a.mapv(|b| if b { F::one() } else { F::zero() })),
+        Err(ViewNpyError::WrongDescriptor(_)) => {}
+        Err(e) => return Err(err(describe(e))),
+    }
+    macro_rules! try_int {
+        ($($t:ty),*) => {$(
+            match view::<$t>(&bytes) {
+                Ok(a) => return Ok(a.mapv(|v| F::of(v as f64))),
+                Err(ViewNpyError::WrongDescriptor(_)) => {}
+                Err(e) => return Err(err(describe(e))),
+            }
+        )*};
+    }
+    try_int!(i64, i32, i16, i8, u64, u32, u16, u8);
+    let a = parse(&bytes)
+        .map_err(|msg| {
+            err(msg.replace("(expected float32 or float64)", "(a mask is float32, float64, bool or integers)"))
+        })?
+        .into_float::<F>();
+    check_finite(path, &a)?;
+    Ok(a)
+}
+
 /// Checks the header's length field against the bytes, before `ndarray-npy` allocates a
 /// buffer of that length (up to 4 GB for a format 2 or 3 file, whatever the file's size).
 fn check_header_length(bytes: &[u8]) -> std::result::Result<(), String> {

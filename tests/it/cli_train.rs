@@ -131,3 +131,42 @@ fn bad_training_input_is_one_clear_line() {
     fails(&["train", "--inputs", p(&x), "--targets", p(&y), "--resume", p(&x)], "x.npy");
     assert!(!out.exists());
 }
+
+/// A mask may be bool (NumPy's `y != 0`), integers or floats: the same 0/1 trains the same
+/// weights; one of the wrong shape is named as the mask's error.
+#[test]
+fn a_bool_or_integer_mask_trains_as_the_float_one() {
+    use ndarray_npy::WriteNpyExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (x, y, _) = write_task(dir.path());
+    // the first two steps hold no echo yet
+    let keep = Array2::from_shape_fn((60, 12), |(_, t)| t >= 2);
+    let masks = [dir.path().join("mf.npy"), dir.path().join("mb.npy"), dir.path().join("mi.npy")];
+    npy::write(&masks[0], keep.mapv(|k| if k { 1.0f32 } else { 0.0 }).view()).unwrap();
+    keep.write_npy(std::fs::File::create(&masks[1]).unwrap()).unwrap();
+    keep.mapv(i64::from).write_npy(std::fs::File::create(&masks[2]).unwrap()).unwrap();
+    let mut weights = Vec::new();
+    for (k, mask) in masks.iter().enumerate() {
+        let out = dir.path().join(format!("m{k}.safetensors"));
+        let args = ["train", "--inputs", p(&x), "--targets", p(&y), "--mask", p(mask), "--epochs", "2"];
+        let o = rnn(&[&args[..], &["--hidden", "4", "--quiet", "--out", p(&out)]].concat());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        weights.push(rnn::model_file::load::<f32>(&out, &Default::default()).unwrap().model);
+    }
+    assert!(weights[0] == weights[1] && weights[0] == weights[2]);
+    let short = dir.path().join("short.npy");
+    npy::write(&short, Array2::<f32>::ones((60, 11)).view()).unwrap();
+    let o = rnn(&[
+        "train",
+        "--inputs",
+        p(&x),
+        "--targets",
+        p(&y),
+        "--mask",
+        p(&short),
+        "--out",
+        p(&dir.path().join("s.safetensors")),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains(&format!("{}: expected a mask of shape [60, 12]", p(&short))), "{stderr}");
+}

@@ -91,7 +91,7 @@ pub struct DataArgs {
     /// Data file: a CSV series (--task forecast) or a UTF-8 text (--task charlm)
     #[arg(long, value_name = "PATH")]
     pub data: Option<PathBuf>,
-    /// Optional mask .npy [N, T] of 0/1: steps with 0 count for nothing (padding)
+    /// Optional mask .npy [N, T] of 0/1 (float, bool or integer): steps with 0 count for nothing (padding)
     #[arg(long, value_name = "PATH")]
     pub mask: Option<PathBuf>,
     /// Validation inputs .npy (instead of --val-split)
