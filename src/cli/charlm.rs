@@ -182,18 +182,6 @@ pub(super) fn task_of(
 /// (the fraction the model was trained with), against the unigram baseline of the text before it.
 pub fn evaluate(args: &EvalArgs, loaded: &LoadedModel<f64>) -> Result<()> {
     let task = task_of(&args.model, &loaded.metadata)?;
-    for (flag, given) in [
-        ("--inputs", args.files.inputs.is_some()),
-        ("--targets", args.files.targets.is_some()),
-        ("--labels", args.files.labels.is_some()),
-    ] {
-        if given {
-            bail!(
-                "{}: a character model is evaluated on a text (--data FILE.txt); {flag} does not apply",
-                args.model.display()
-            );
-        }
-    }
     let Some(path) = &args.files.data else {
         bail!("{}: a character model is evaluated with --data FILE.txt", args.model.display());
     };

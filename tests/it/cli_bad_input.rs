@@ -191,3 +191,22 @@ fn resume_with_no_epochs_left_says_so() {
     );
     assert!(out.exists());
 }
+
+/// `rnn evaluate` given a file of another task's (`--labels` for a sequence model) refuses it,
+/// naming it and what the model is evaluated with, instead of ignoring it.
+#[test]
+fn evaluate_refuses_another_tasks_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, y) = task(dir.path());
+    let model = dir.path().join("m.safetensors");
+    assert!(rnn(&quick_train(&x, &y, &model)).status.success());
+    let labels = dir.path().join("labels.npy");
+    npy::write_indices(&labels, &[0; 12]).unwrap();
+    let o = rnn(&["evaluate", "--model", p(&model), "--inputs", p(&x), "--targets", p(&y), "--labels", p(&labels)]);
+    assert_eq!(o.status.code(), Some(1));
+    let want = format!(
+        "rnn: {}: a sequence model is evaluated with --inputs X.npy --targets Y.npy; --labels does not apply\n",
+        p(&model)
+    );
+    assert_eq!(stderr(&o), want);
+}
