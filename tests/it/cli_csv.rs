@@ -185,3 +185,44 @@ fn gaps_are_named_and_missing_values_filled_or_refused() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown fill `sometimes`"));
 }
+
+/// A file written newest first (as many downloads of prices are) is read oldest first, with a
+/// warning, to the same model and forecast as the same rows in time order; dates that go up and
+/// then down are still refused.
+#[test]
+fn newest_first_rows_are_read_oldest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let up = write(d, "up.csv", ",", |t| day(t).to_string(), |t| format!("{:.2}", wave(t)));
+    let down = write(d, "down.csv", ",", |t| day(59 - t).to_string(), |t| format!("{:.2}", wave(59 - t)));
+    let mut forecasts = Vec::new();
+    for file in [&up, &down] {
+        let out = d.join(format!("{}.safetensors", file.file_stem().unwrap().to_str().unwrap()));
+        let (_, err) = ok(&train(file, &out, &[]));
+        let warned = err.contains("the rows run newest first (2020-02-29 on line 2 to 2020-01-01 on line 61)");
+        assert_eq!(warned, file == &down, "{err}");
+        let (csv, _) = ok(&rnn(&["forecast", "--model", p(&out), "--data", p(file), "--steps", "2", "--no-refit"]));
+        forecasts.push(csv);
+    }
+    assert!(forecasts[0].contains("\n2020-03-01,"), "{}", forecasts[0]);
+    assert_eq!(forecasts[0], forecasts[1]);
+    let zigzag =
+        write(d, "zigzag.csv", ",", |t| day(if t < 30 { t } else { 100 - t }).to_string(), |t| wave(t).to_string());
+    let out = d.join("z.safetensors");
+    refused(&train(&zigzag, &out, &[]), &zigzag, &out, "rows must be in time order");
+}
+
+/// A file without a header row is refused naming its first row, not asked which of its
+/// "columns" (values) to forecast.
+#[test]
+fn a_file_without_a_header_row_is_named_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let with = write(d, "with.csv", ",", |t| day(t).to_string(), |t| format!("{:.2}", wave(t)));
+    let text = std::fs::read_to_string(&with).unwrap();
+    let without = d.join("without.csv");
+    std::fs::write(&without, text.split_once('\n').unwrap().1).unwrap();
+    let out = d.join("m.safetensors");
+    let expected = "line 1: the first row holds values (\"2020-01-01\", \"10.00\"), not column names";
+    refused(&train(&without, &out, &[]), &without, &out, expected);
+}

@@ -67,6 +67,18 @@ pub(super) fn finish(
         let mut step = None;
         let mut inserted = vec![false; series.lines.len()];
         if let (Some(p), Some(col)) = (&pattern, &date_col) {
+            if newest_first(&series, p) {
+                reverse(&mut series, &mut columns);
+                table.warnings.push(format!(
+                    "{}: column {col}: {}: the rows run newest first ({} on line {} to {} on line {}): read oldest first",
+                    table.path.display(),
+                    series.name(),
+                    series.dates.as_ref().and_then(|d| d.last()).map_or("", String::as_str),
+                    series.lines.last().copied().unwrap_or(0),
+                    series.dates.as_ref().and_then(|d| d.first()).map_or("", String::as_str),
+                    series.lines.first().copied().unwrap_or(0),
+                ));
+            }
             let parsed = check_dates(table, &series, p, col)?;
             step = dates::infer_step(&parsed, p);
             if let Some((unit, k)) = step {
@@ -200,6 +212,23 @@ fn date_pattern(table: &mut Table, raw: &[Raw], col: &str, options: &ReadOptions
             Ok(None)
         }
     }
+}
+
+/// Whether every date of `series` (at least two) reads with `pattern` and comes before the one
+/// above it: a file written newest first, as many downloads of prices and rates are.
+fn newest_first(series: &Series, pattern: &str) -> bool {
+    let Some(cells) = series.dates.as_deref().filter(|c| c.len() >= 2) else { return false };
+    let parsed: Option<Vec<Date>> = cells.iter().map(|c| dates::parse_with(c, pattern)).collect();
+    parsed.is_some_and(|d| d.windows(2).all(|w| w[1].dt < w[0].dt))
+}
+
+/// Puts the rows of `series` (and its number `columns`) in the opposite order.
+fn reverse(series: &mut Series, columns: &mut [Vec<f64>]) {
+    if let Some(d) = series.dates.as_mut() {
+        d.reverse();
+    }
+    series.lines.reverse();
+    columns.iter_mut().for_each(|c| c.reverse());
 }
 
 /// The dates of `series` read with `pattern`, checked to increase.

@@ -290,6 +290,24 @@ pub fn parse_with(bytes: &[u8], path: &Path, columns: &Columns, options: &ReadOp
     if headers.is_empty() || headers.iter().all(String::is_empty) {
         return Err(fail(Some(1), None, "the file is empty: expected a header row naming the columns".into()));
     }
+    // a file without a header row: its first row of values read as column names
+    let value_like = |h: &String| {
+        matches!(read::number(h, false), Ok(read::Cell::Value(_)))
+            || matches!(read::number(h, true), Ok(read::Cell::Value(_)))
+            || !matches!(super::dates::detect(std::slice::from_ref(h)), super::dates::Detected::Unknown { .. })
+    };
+    if columns.target.is_none() && headers.iter().all(value_like) {
+        let cells: Vec<String> = headers.iter().map(|h| format!("\"{h}\"")).collect();
+        return Err(fail(
+            Some(1),
+            None,
+            format!(
+                "the first row holds values ({}), not column names: the file needs a header row naming its columns, \
+                 e.g. date,value",
+                cells.join(", ")
+            ),
+        ));
+    }
     let find = |name: &str, what: &str| -> Result<usize> {
         headers.iter().position(|h| h == name).ok_or_else(|| {
             fail(
