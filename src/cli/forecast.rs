@@ -19,7 +19,7 @@ use super::common::print_stdout;
 use super::fit::{fit, trainer, trainer_seeded};
 use super::limits;
 
-/// The reading options of `--delimiter`, `--date-format` and `--fill`, else those `stored` in
+/// The reading options of `--delimiter`, `--date-format`, `--fill` and `--decimal`, else those `stored` in
 /// the model; `season` is the seasonal fill's.
 pub fn read_options(csv: &CsvArgs, stored: Option<&ReadOptions>, season: Option<usize>) -> Result<ReadOptions> {
     let mut options = stored.cloned().unwrap_or_default();
@@ -35,6 +35,9 @@ pub fn read_options(csv: &CsvArgs, stored: Option<&ReadOptions>, season: Option<
     }
     if let Some(fill) = &csv.fill {
         options.fill = fill.parse::<forecast::Fill>().context("--fill")?;
+    }
+    if let Some(mark) = &csv.decimal {
+        options.decimal = Some(mark.parse::<forecast::read::Decimal>().context("--decimal")?);
     }
     options.season = season.filter(|&m| m > 1);
     Ok(options)

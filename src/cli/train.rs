@@ -29,7 +29,7 @@ pub fn run(args: &Args, given: &dyn Fn(&str) -> bool) -> Result<()> {
 }
 
 /// The task-specific flags: (argument id, flag, the tasks it applies to).
-const TASK_FLAGS: [(&str, &str, &[Task]); 20] = {
+const TASK_FLAGS: [(&str, &str, &[Task]); 24] = {
     use Task::{Charlm, Classify, Forecast, Sequence};
     [
         ("inputs", "--inputs", &[Sequence, Classify]),
@@ -49,6 +49,10 @@ const TASK_FLAGS: [(&str, &str, &[Task]); 20] = {
         ("season", "--season", &[Forecast]),
         ("split", "--split", &[Forecast]),
         ("transform", "--transform", &[Forecast]),
+        ("delimiter", "--delimiter", &[Forecast]),
+        ("date_format", "--date-format", &[Forecast]),
+        ("fill", "--fill", &[Forecast]),
+        ("decimal", "--decimal", &[Forecast]),
         ("sample", "--sample", &[Charlm]),
         ("test_split", "--test-split", &[Classify]),
         ("class_names", "--class-names", &[Classify]),

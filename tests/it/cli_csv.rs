@@ -226,3 +226,63 @@ fn a_file_without_a_header_row_is_named_so() {
     let expected = "line 1: the first row holds values (\"2020-01-01\", \"10.00\"), not column names";
     refused(&train(&without, &out, &[]), &without, &out, expected);
 }
+
+/// Thousands separators: `"1,234.50"` and `1.234,50` read as 1234.5; numbers such as `1,234`
+/// alone (1.234 or 1234?) are refused until the decimal mark is given, which the model keeps.
+#[test]
+fn thousands_separators_and_the_decimal_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let big = |t: usize| 1000.0 + wave(t) * 10.0;
+    let us = write(
+        d,
+        "us.csv",
+        ",",
+        |t| day(t).to_string(),
+        |t| {
+            let v = format!("{:.2}", big(t));
+            format!("\"{},{}\"", &v[..1], &v[1..])
+        },
+    );
+    let eu = write(
+        d,
+        "eu.csv",
+        ";",
+        |t| day(t).to_string(),
+        |t| {
+            let v = format!("{:.2}", big(t)).replace('.', ",");
+            format!("{}.{}", &v[..1], &v[1..])
+        },
+    );
+    let plain = write(d, "plain.csv", ",", |t| day(t).to_string(), |t| format!("{:.2}", big(t)));
+    let ints = write(
+        d,
+        "ints.csv",
+        ",",
+        |t| day(t).to_string(),
+        |t| {
+            let v = format!("{:.0}", big(t));
+            format!("\"{},{}\"", &v[..1], &v[1..])
+        },
+    );
+    let mut forecasts = Vec::new();
+    for file in [&plain, &us, &eu] {
+        let out = d.join("m.safetensors");
+        ok(&train(file, &out, &[]));
+        let (csv, _) = ok(&rnn(&["forecast", "--model", p(&out), "--data", p(file), "--steps", "2", "--no-refit"]));
+        forecasts.push(csv);
+        std::fs::remove_file(&out).unwrap();
+    }
+    assert!(forecasts.iter().all(|f| f == &forecasts[0]), "{forecasts:?}");
+    let out = d.join("m.safetensors");
+    let first = format!("{:.0}", big(0));
+    let cell = format!("\"{},{}\"", &first[..1], &first[1..]);
+    let expected =
+        format!("line 2, column 2 (value): {cell} reads as {}.{} with a decimal comma", &first[..1], &first[1..]);
+    refused(&train(&ints, &out, &[]), &ints, &out, &expected);
+    ok(&train(&ints, &out, &["--decimal", "point"]));
+    // the model keeps the mark: forecast reads the file without being told again
+    let (csv, _) = ok(&rnn(&["forecast", "--model", p(&out), "--data", p(&ints), "--steps", "1", "--no-refit"]));
+    let value: f64 = csv.lines().nth(1).unwrap().split(',').nth(1).unwrap().parse().unwrap();
+    assert!((900.0..1200.0).contains(&value), "{csv}");
+}

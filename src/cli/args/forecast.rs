@@ -75,6 +75,10 @@ pub struct CsvArgs {
     /// [default: none when training; the model's fill later]
     #[arg(long, value_name = "HOW")]
     pub fill: Option<String>,
+    /// The numbers' decimal mark: point (1,234.5) or comma (1.234,5) [default: what the numbers
+    /// show; numbers such as 1,234 alone, which read both ways, are refused until it is given]
+    #[arg(long, value_name = "MARK", value_parser = ["point", "comma"])]
+    pub decimal: Option<String>,
 }
 
 /// Flags of `rnn evaluate` for a forecast model.
@@ -109,6 +113,7 @@ impl EvalArgs {
             ("--delimiter", self.csv.delimiter.is_some()),
             ("--date-format", self.csv.date_format.is_some()),
             ("--fill", self.csv.fill.is_some()),
+            ("--decimal", self.csv.decimal.is_some()),
         ];
         flags.into_iter().filter(|(_, on)| *on).map(|(f, _)| f).collect()
     }

@@ -2,7 +2,7 @@
 //! pattern, order, step and gaps) and missing values (refused or filled).
 
 use super::dates::{self, Date, DateUnit, Detected};
-use super::read::{self, Cell, Fill, ReadOptions};
+use super::read::{self, Cell, Decimal, Fill, ReadOptions};
 use super::table::{Raw, Series, Table};
 use crate::{Error, Result};
 
@@ -20,19 +20,37 @@ pub(super) fn finish(
 ) -> Result<()> {
     let path = table.path.clone();
     let fail = |line: usize, column: Option<&String>, msg: String| Error::data(&path, Some(line), column.cloned(), msg);
-    // decimal commas: when any numeric cell has one, every number is read that way
-    let comma = raw.iter().find_map(|s| {
-        s.cells
-            .iter()
-            .zip(&s.lines)
-            .find_map(|(row, &l)| row.iter().find(|c| read::has_decimal_comma(c)).map(|c| (c.clone(), l)))
-    });
+    // the decimal mark: the one given, else what the cells say (the first telling one)
+    let cells = || {
+        raw.iter()
+            .flat_map(|s| s.cells.iter().zip(&s.lines).flat_map(|(row, &l)| row.iter().map(move |c| (c.as_str(), l))))
+    };
+    let decimal = match options.decimal {
+        Some(d) => d,
+        None => read::sniff_decimal(cells()).map_err(|(cell, line)| {
+            let j = raw.iter().flat_map(|s| s.cells.iter()).find_map(|row| row.iter().position(|c| c == cell));
+            fail(
+                line,
+                j.and_then(|j| numeric.get(j)),
+                format!(
+                    "\"{cell}\" reads as {} with a decimal comma and as {} with a thousands separator, and no \
+                     other number tells which: give the decimal mark",
+                    cell.replace(',', "."),
+                    cell.replace(',', "")
+                ),
+            )
+        })?,
+    };
+    // the first cell whose mark is the comma, to point at when a point turns up among them
+    let comma = (decimal == Decimal::Comma)
+        .then(|| cells().find(|(c, _)| c.contains(',')).map(|(c, l)| (c.to_string(), l)))
+        .flatten();
     let mut numbers = Vec::with_capacity(raw.len());
     for s in &raw {
         let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(s.lines.len()); numeric.len()];
         for (row, &line) in s.cells.iter().zip(&s.lines) {
             for (j, cell) in row.iter().enumerate() {
-                let v = match read::number(cell, comma.is_some()) {
+                let v = match read::number(cell, decimal) {
                     Ok(Cell::Value(v)) => v,
                     Ok(Cell::Missing) if options.fill == Fill::None => {
                         let what = if cell.is_empty() { "empty cell".to_string() } else { format!("\"{cell}\"") };

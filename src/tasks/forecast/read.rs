@@ -83,6 +83,9 @@ pub struct ReadOptions {
     /// How missing values are filled.
     #[serde(default)]
     pub fill: Fill,
+    /// The numbers' decimal mark; `None` finds it from the cells (see [`sniff_decimal`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimal: Option<Decimal>,
     /// The season of [`Fill::Seasonal`]; `None` takes it from the dates' step (12 for months,
     /// 4 for quarters, 7 for days, 24 for hours, 52 for weeks).
     #[serde(skip)]
@@ -117,6 +120,115 @@ pub fn delimiter_name(d: u8) -> String {
     }
 }
 
+/// The decimal mark of a file's numbers; the other of `.` and `,` may group thousands
+/// (`1,234.5`, `1.234,5`).
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::read::{Cell, Decimal, number};
+/// assert_eq!(number("1,234.5", Decimal::Point), Ok(Cell::Value(1234.5)));
+/// assert_eq!(number("1.234,5", Decimal::Comma), Ok(Cell::Value(1234.5)));
+/// assert!(number("12,34", Decimal::Point).is_err()); // not a grouping of thousands
+/// assert_eq!("comma".parse::<Decimal>()?, Decimal::Comma);
+/// # Ok::<(), rnn::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decimal {
+    /// `2.5`, thousands grouped by commas.
+    Point,
+    /// `2,5`, thousands grouped by points.
+    Comma,
+}
+
+impl Decimal {
+    /// The mark itself.
+    pub fn mark(self) -> char {
+        match self {
+            Decimal::Point => '.',
+            Decimal::Comma => ',',
+        }
+    }
+
+    /// The other of `.` and `,`: the thousands separator.
+    pub fn grouping(self) -> char {
+        match self {
+            Decimal::Point => ',',
+            Decimal::Comma => '.',
+        }
+    }
+}
+
+impl FromStr for Decimal {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "point" | "." => Ok(Decimal::Point),
+            "comma" | "," => Ok(Decimal::Comma),
+            _ => Err(Error::Config(format!("unknown decimal mark `{s}` (expected point or comma)"))),
+        }
+    }
+}
+
+/// What the `cells` (each with its line) say of their decimal mark, the first telling cell
+/// deciding:
+/// - one holding both `.` and `,` (`1,234.5`): the later of the two is the mark;
+/// - a comma followed by other than three digits (`2,5`, `1,25`): comma;
+/// - two commas (`1,234,567`), or a point that is no grouping of thousands (`2.5`): point;
+/// - otherwise every comma is followed by exactly three digits (`1,234`): 1.234 or 1234 cannot
+///   be told apart, and the error is that cell and its line.
+///
+/// No comma at all: point.
+///
+/// # Errors
+/// The ambiguous cell and its line.
+///
+/// # Example
+/// ```
+/// use rnn::tasks::forecast::read::{Decimal, sniff_decimal};
+/// let cells = |c: &[&'static str]| c.iter().map(|&c| (c, 2)).collect::<Vec<_>>();
+/// assert_eq!(sniff_decimal(cells(&["1", "2,5"])), Ok(Decimal::Comma));
+/// assert_eq!(sniff_decimal(cells(&["1,234", "2.5"])), Ok(Decimal::Point));
+/// assert_eq!(sniff_decimal(cells(&["1,234.5"])), Ok(Decimal::Point));
+/// assert_eq!(sniff_decimal(cells(&["1.234,5"])), Ok(Decimal::Comma));
+/// assert_eq!(sniff_decimal(cells(&["7"])), Ok(Decimal::Point));
+/// assert_eq!(sniff_decimal(cells(&["1,234", "5,678"])), Err(("1,234", 2)));
+/// ```
+pub fn sniff_decimal<'a>(
+    cells: impl IntoIterator<Item = (&'a str, usize)>,
+) -> std::result::Result<Decimal, (&'a str, usize)> {
+    let mut three = None;
+    for (cell, line) in cells {
+        let body = cell.trim_start_matches(['-', '+']);
+        if !body.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',') || !body.contains([',', '.']) {
+            continue;
+        }
+        match (body.rfind(','), body.rfind('.')) {
+            (Some(c), Some(p)) => return Ok(if p > c { Decimal::Point } else { Decimal::Comma }),
+            (Some(c), None) if body.len() - c - 1 != 3 => return Ok(Decimal::Comma),
+            (Some(_), None) if body.matches(',').count() > 1 => return Ok(Decimal::Point),
+            (Some(_), None) => three = three.or(Some((cell, line))),
+            (None, Some(_)) if !is_grouped(body, '.') => return Ok(Decimal::Point),
+            (None, _) => {}
+        }
+    }
+    match three {
+        Some(ambiguous) => Err(ambiguous),
+        None => Ok(Decimal::Point),
+    }
+}
+
+/// Whether `digits` (no sign) is a grouping of thousands by `sep`: `1,234`, `12,345,678`.
+fn is_grouped(digits: &str, sep: char) -> bool {
+    let mut groups = digits.split(sep);
+    let first = groups.next().unwrap_or("");
+    let rest: Vec<&str> = groups.collect();
+    !rest.is_empty()
+        && (1..=3).contains(&first.len())
+        && first.bytes().all(|b| b.is_ascii_digit())
+        && rest.iter().all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// What a numeric cell holds.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Cell {
@@ -129,48 +241,50 @@ pub enum Cell {
 /// Spellings of a missing value (compared without case).
 pub const MISSING: [&str; 9] = ["", "na", "n/a", "nan", "null", "none", "#n/a", "?", "-"];
 
-/// Reads a numeric cell; `decimal_comma` reads `1.234,5` as 1234.5 (and refuses `1.5`, which
-/// would be ambiguous).
+/// Reads a numeric cell whose decimal mark is `decimal`; the other of `.` and `,` may group
+/// its thousands (`1,234.5` with a point, `1.234,5` with a comma).
 ///
 /// # Errors
 /// The message (without file or line) for a cell that is neither a number nor a spelling of a
 /// missing value.
-pub fn number(cell: &str, decimal_comma: bool) -> std::result::Result<Cell, String> {
+pub fn number(cell: &str, decimal: Decimal) -> std::result::Result<Cell, String> {
     if MISSING.iter().any(|m| cell.eq_ignore_ascii_case(m)) {
         return Ok(Cell::Missing);
     }
-    let text = if decimal_comma {
-        if cell.contains(',') {
-            cell.replace('.', "").replace(',', ".")
-        } else if cell.contains('.') {
-            return Err(format!(
-                "\"{cell}\" has a decimal point but the file's numbers have decimal commas: write it with a comma"
-            ));
-        } else {
-            cell.to_string()
+    let (mark, group) = (decimal.mark(), decimal.grouping());
+    let sign = cell.len() - cell.trim_start_matches(['-', '+']).len();
+    let (int, frac) = match cell[sign..].split_once(mark) {
+        Some((int, frac)) => (int, Some(frac)),
+        None => (&cell[sign..], None),
+    };
+    let int = if int.contains(group) {
+        if !is_grouped(int, group) {
+            return Err(match decimal {
+                Decimal::Comma if frac.is_none() && !int.contains(',') => format!(
+                    "\"{cell}\" has a decimal point but the file's numbers have decimal commas: write it with a comma"
+                ),
+                Decimal::Comma => {
+                    format!("\"{cell}\" is not a number (its points must group thousands, as in 1.234,5)")
+                }
+                Decimal::Point => format!(
+                    "\"{cell}\" is not a number (the file's decimal mark is a point; its commas must group thousands, \
+                     as in 1,234.5)"
+                ),
+            });
         }
+        int.replace(group, "")
     } else {
-        cell.to_string()
+        int.to_string()
+    };
+    let text = match frac {
+        Some(frac) => format!("{}{int}.{frac}", &cell[..sign]),
+        None => format!("{}{int}", &cell[..sign]),
     };
     match text.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(Cell::Value(v)),
         Ok(v) => Err(format!("\"{cell}\" is {v}: only finite numbers can be forecast")),
-        Err(_) if cell.contains(',') && !decimal_comma => {
-            Err(format!("\"{cell}\" is not a number (a decimal comma in a file whose other numbers use points?)"))
-        }
         Err(_) => Err(format!("\"{cell}\" is not a number")),
     }
-}
-
-/// Whether a cell would be read with decimal commas: digits around one comma, like `2,5`
-/// or `1.234,5`.
-pub fn has_decimal_comma(cell: &str) -> bool {
-    let Some((int, frac)) = cell.rsplit_once(',') else { return false };
-    let int = int.trim_start_matches(['-', '+']);
-    !int.is_empty()
-        && !frac.is_empty()
-        && int.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && frac.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Fills the NaNs of `values` with `fill` (`season` for [`Fill::Seasonal`]). Nothing to do for
@@ -231,11 +345,22 @@ mod tests {
         assert_eq!(sniff_delimiter(b"date|value\n2020-01-01|1\n"), b'|');
         // a tie goes to the earlier of `,` `;` tab `|`
         assert_eq!(sniff_delimiter(b"a|b;c\n"), b';');
-        assert_eq!(number("1.234,5", true), Ok(Cell::Value(1234.5)));
-        assert_eq!(number("NA", false), Ok(Cell::Missing));
-        assert!(number("1.5", true).is_err());
-        assert!(number("1,5", false).unwrap_err().contains("decimal comma"));
-        assert!(has_decimal_comma("-2,5") && !has_decimal_comma("a,b") && !has_decimal_comma("2"));
+        let (point, comma) = (Decimal::Point, Decimal::Comma);
+        assert_eq!(number("1.234,5", comma), Ok(Cell::Value(1234.5)));
+        assert_eq!(number("-1.234.567", comma), Ok(Cell::Value(-1234567.0)));
+        assert_eq!(number("-12,345,678.25", point), Ok(Cell::Value(-12345678.25)));
+        assert_eq!(number("2,5", comma), Ok(Cell::Value(2.5)));
+        assert_eq!(number("1e-3", point), Ok(Cell::Value(0.001)));
+        assert_eq!(number("NA", point), Ok(Cell::Missing));
+        assert!(number("1.5", comma).unwrap_err().contains("has a decimal point"));
+        assert!(number("1,5", point).unwrap_err().contains("its commas must group thousands"));
+        assert!(number("1,2345.5", point).is_err() && number("1234,567.5", point).is_err());
+        assert!(number("$12", point).is_err() && number("1..2", point).is_err());
+        let sniff = |c: &[&'static str]| sniff_decimal(c.iter().enumerate().map(|(i, &c)| (c, i + 2)));
+        assert_eq!(sniff(&["NA", "-2,5"]), Ok(comma));
+        assert_eq!(sniff(&["1,234", "1,234,567"]), Ok(point));
+        assert_eq!(sniff(&["1.234", "5"]), Ok(point));
+        assert_eq!(sniff(&["3", "1,234", "9,876"]), Err(("1,234", 3)));
     }
 
     #[test]

@@ -292,8 +292,8 @@ pub fn parse_with(bytes: &[u8], path: &Path, columns: &Columns, options: &ReadOp
     }
     // a file without a header row: its first row of values read as column names
     let value_like = |h: &String| {
-        matches!(read::number(h, false), Ok(read::Cell::Value(_)))
-            || matches!(read::number(h, true), Ok(read::Cell::Value(_)))
+        matches!(read::number(h, read::Decimal::Point), Ok(read::Cell::Value(_)))
+            || matches!(read::number(h, read::Decimal::Comma), Ok(read::Cell::Value(_)))
             || !matches!(super::dates::detect(std::slice::from_ref(h)), super::dates::Detected::Unknown { .. })
     };
     if columns.target.is_none() && headers.iter().all(value_like) {
@@ -466,7 +466,12 @@ mod tests {
         assert!(err("date,value\n2000,1,3\n", &c).starts_with("d.csv: line 2: 3 cells but the header has 2"));
         let missing = Columns { target: Some("sales".into()), ..Columns::default() };
         assert!(err("date,value\n2000,1\n", &missing).starts_with("d.csv: line 1: no target column \"sales\""));
-        assert!(err("date,value\n2001,1\n2000,2\n", &c).starts_with("d.csv: line 3, column 1 (date): date 2000"));
+        // newest first is read in reverse; out of order otherwise is refused
+        let down = parse(b"date,value\n2001,1\n2000,2\n", Path::new("d.csv"), &c).unwrap();
+        assert_eq!((down.series[0].values.clone(), down.series[0].lines.clone()), (vec![2.0, 1.0], vec![3, 2]));
+        assert!(
+            err("date,value\n2000,1\n2002,2\n2001,3\n", &c).starts_with("d.csv: line 4, column 1 (date): date 2001")
+        );
         assert!(err("date,a,b\n2001,1,2\n", &c).contains("choose one with --column"));
     }
 }
