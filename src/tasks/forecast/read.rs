@@ -251,6 +251,15 @@ pub fn number(cell: &str, decimal: Decimal) -> std::result::Result<Cell, String>
     if MISSING.iter().any(|m| cell.eq_ignore_ascii_case(m)) {
         return Ok(Cell::Missing);
     }
+    // a unit written into the cells (`12%`, `$1,234.5`): say so when the number without it reads
+    const UNITS: [char; 5] = ['%', '€', '$', '£', '¥'];
+    let bare = cell.trim_end_matches(UNITS).trim_start_matches(UNITS).trim();
+    if bare.len() < cell.len() {
+        return Err(match number(bare, decimal) {
+            Ok(Cell::Value(_)) => format!("\"{cell}\" is not a number: remove the unit sign from the column's cells"),
+            _ => format!("\"{cell}\" is not a number"),
+        });
+    }
     let (mark, group) = (decimal.mark(), decimal.grouping());
     let sign = cell.len() - cell.trim_start_matches(['-', '+']).len();
     let (int, frac) = match cell[sign..].split_once(mark) {
@@ -355,7 +364,9 @@ mod tests {
         assert!(number("1.5", comma).unwrap_err().contains("has a decimal point"));
         assert!(number("1,5", point).unwrap_err().contains("its commas must group thousands"));
         assert!(number("1,2345.5", point).is_err() && number("1234,567.5", point).is_err());
-        assert!(number("$12", point).is_err() && number("1..2", point).is_err());
+        assert!(number("1..2", point).is_err() && number("$", point).unwrap_err().ends_with("is not a number"));
+        assert!(number("$1,234.5", point).unwrap_err().contains("remove the unit sign"));
+        assert!(number("12,5 %", comma).unwrap_err().contains("remove the unit sign"));
         let sniff = |c: &[&'static str]| sniff_decimal(c.iter().enumerate().map(|(i, &c)| (c, i + 2)));
         assert_eq!(sniff(&["NA", "-2,5"]), Ok(comma));
         assert_eq!(sniff(&["1,234", "1,234,567"]), Ok(point));
