@@ -195,7 +195,11 @@ fn non_utf8_text_is_refused_naming_file_line_and_column() {
     std::fs::write(&bad, b"To be, or not\nto b\xe9: that is the question\n").unwrap();
     let out = dir.path().join("m.safetensors");
     let o = rnn(&["train", "--task", "charlm", "--data", p(&bad), "--out", p(&out)]);
-    let want = format!("rnn: {}: line 2, column 5: not valid UTF-8: byte 0xE9 (byte offset 18)", p(&bad));
+    let want = format!(
+        "rnn: {}: line 2, column 5: not valid UTF-8: byte 0xE9 (byte offset 18); a Latin-1 or Windows-1252 file \
+         reads once converted to UTF-8 (iconv -f cp1252 -t utf-8)",
+        p(&bad)
+    );
     assert_eq!(error_line(&o), want);
     assert!(!out.exists());
     let (model, _, _) = trained();

@@ -10,7 +10,8 @@ use crate::{Error, Result};
 /// [`Error::Io`] naming the file when it cannot be read; [`Error::Data`] when it is not UTF-8,
 /// with the line and column (in characters, 1-based) of the first offending byte, the byte(s)
 /// and the byte offset, e.g.
-/// `notes.txt: line 2, column 4: not valid UTF-8: byte 0xE9 (byte offset 9)`.
+/// `notes.txt: line 2, column 4: not valid UTF-8: byte 0xE9 (byte offset 9); a Latin-1 or
+/// Windows-1252 file reads once converted to UTF-8 (iconv -f cp1252 -t utf-8)`.
 ///
 /// # Example
 /// ```
@@ -18,7 +19,7 @@ use crate::{Error, Result};
 /// let path = dir.path().join("latin1.txt");
 /// std::fs::write(&path, b"hello\ncaf\xe9\n").unwrap();
 /// let err = rnn::tasks::charlm::read_text(&path).unwrap_err().to_string();
-/// assert!(err.ends_with("latin1.txt: line 2, column 4: not valid UTF-8: byte 0xE9 (byte offset 9)"), "{err}");
+/// assert!(err.contains("latin1.txt: line 2, column 4: not valid UTF-8: byte 0xE9 (byte offset 9); a Latin-1"), "{err}");
 /// ```
 pub fn read_text(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|err| Error::Io { path: path.to_path_buf(), err })?;
@@ -52,7 +53,18 @@ pub fn decode_text(bytes: Vec<u8>, path: &Path) -> Result<String> {
             Some(_) => format!("bytes {}", hex.join(" ")),
             None => format!("the file ends inside a character: bytes {}", hex.join(" ")),
         };
-        Error::data(path, Some(line), Some(column.to_string()), format!("not valid UTF-8: {what} (byte offset {at})"))
+        // one byte of 0x80-0xFF alone is how Latin-1 and Windows-1252 write é, ü, ’, ...
+        let hint = if utf8.error_len() == Some(1) {
+            "; a Latin-1 or Windows-1252 file reads once converted to UTF-8 (iconv -f cp1252 -t utf-8)"
+        } else {
+            ""
+        };
+        Error::data(
+            path,
+            Some(line),
+            Some(column.to_string()),
+            format!("not valid UTF-8: {what} (byte offset {at}){hint}"),
+        )
     })
 }
 
@@ -116,9 +128,9 @@ mod tests {
     fn invalid_utf8_is_located() {
         let dir = tempfile::tempdir().unwrap();
         let cases: [(&[u8], &str); 4] = [
-            (b"\xff", "line 1, column 1: not valid UTF-8: byte 0xFF (byte offset 0)"),
+            (b"\xff", "line 1, column 1: not valid UTF-8: byte 0xFF (byte offset 0); a Latin-1"),
             ("ab\nçé\n".as_bytes(), ""),
-            (b"ab\n\xc3\xa7\xe9x", "line 2, column 2: not valid UTF-8: byte 0xE9 (byte offset 5)"),
+            (b"ab\n\xc3\xa7\xe9x", "line 2, column 2: not valid UTF-8: byte 0xE9 (byte offset 5); a Latin-1"),
             (
                 b"ab\n\xe2\x82",
                 "line 2, column 1: not valid UTF-8: the file ends inside a character: bytes 0xE2 0x82 (byte offset 3)",
@@ -131,7 +143,8 @@ mod tests {
                 Ok(text) => assert!(want.is_empty(), "{text:?}"),
                 Err(e) => {
                     let msg = e.to_string();
-                    assert_eq!(msg, format!("{}: {want}", path.display()));
+                    assert!(msg.starts_with(&format!("{}: {want}", path.display())), "{msg}");
+                    assert_eq!(msg.contains("(iconv -f cp1252 -t utf-8)"), want.ends_with("a Latin-1"), "{msg}");
                 }
             }
         }

@@ -261,6 +261,9 @@ pub fn parse(bytes: &[u8], path: &Path, columns: &Columns) -> Result<Table> {
     parse_with(bytes, path, columns, &ReadOptions::default())
 }
 
+/// What to do with a file in another encoding than UTF-8 (Excel writes Windows-1252).
+const LATIN1: &str = ": a Latin-1 or Windows-1252 file reads once converted to UTF-8 (iconv -f cp1252 -t utf-8)";
+
 /// Reads CSV `bytes` as `options` say; `path` names them in errors.
 ///
 /// # Errors
@@ -283,7 +286,12 @@ pub fn parse_with(bytes: &[u8], path: &Path, columns: &Columns, options: &ReadOp
         csv::ReaderBuilder::new().has_headers(true).delimiter(delimiter).trim(csv::Trim::All).from_reader(bytes);
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| fail(Some(1), None, format!("cannot read the header row ({e})")))?
+        .map_err(|e| match e.kind() {
+            csv::ErrorKind::Utf8 { .. } => {
+                fail(Some(1), None, format!("the header row is not valid UTF-8 text{LATIN1}"))
+            }
+            _ => fail(Some(1), None, format!("cannot read the header row ({e})")),
+        })?
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').to_string())
         .collect();
@@ -368,7 +376,7 @@ pub fn parse_with(bytes: &[u8], path: &Path, columns: &Columns, options: &ReadOp
                         "{len} cells but the header has {expected_len} (cells separated by {})",
                         read::delimiter_name(delimiter)
                     ),
-                    csv::ErrorKind::Utf8 { .. } => "not valid UTF-8 text".to_string(),
+                    csv::ErrorKind::Utf8 { .. } => format!("not valid UTF-8 text{LATIN1}"),
                     _ => e.to_string(),
                 };
                 return Err(fail(Some(line), None, msg));
@@ -473,5 +481,13 @@ mod tests {
             err("date,value\n2000,1\n2002,2\n2001,3\n", &c).starts_with("d.csv: line 4, column 1 (date): date 2001")
         );
         assert!(err("date,a,b\n2001,1,2\n", &c).contains("choose one with --column"));
+        // Windows-1252 (Excel's "CSV"): the header's or a row's bytes, and what to do
+        for (bytes, line) in [(&b"date,Umsatz \x80\n2001,1\n"[..], 1), (b"date,y\n2001,1\n2002,\x802\n", 3)] {
+            let e = parse(bytes, Path::new("d.csv"), &c).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("d.csv: line {line}: ")) && e.ends_with("(iconv -f cp1252 -t utf-8)"),
+                "{e}"
+            );
+        }
     }
 }
