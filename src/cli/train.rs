@@ -1,6 +1,6 @@
 //! `rnn train`: fit a model with backpropagation through time; dispatches to the task.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use rnn::train::TensorBoard;
 
@@ -14,6 +14,7 @@ pub fn run(args: &Args, given: &dyn Fn(&str) -> bool) -> Result<()> {
     super::common::set_quiet(args.output.quiet);
     warn_ignored_flags(args.task, given);
     super::outputs::check_train(args)?;
+    check_resumed_shape(args, given)?;
     let tensorboard =
         args.output.tensorboard.as_deref().map(TensorBoard::create).transpose().context("--tensorboard")?;
     super::interrupt::install();
@@ -26,6 +27,44 @@ pub fn run(args: &Args, given: &dyn Fn(&str) -> bool) -> Result<()> {
         Task::Charlm => super::charlm::train(args, tensorboard),
         Task::Classify => super::classify::train(args, tensorboard),
     }
+}
+
+/// With `--resume`, refuses a flag typed that shapes a model (`--hidden 64`) whose value is not
+/// the checkpoint's: the checkpoint resumes its own model, and the flag would be ignored. The
+/// same command line with `--resume` added (what an interrupted run prints) passes.
+fn check_resumed_shape(args: &Args, given: &dyn Fn(&str) -> bool) -> Result<()> {
+    let Some(ckpt) = &args.output.resume else { return Ok(()) };
+    // a file that is no model: the trainer's own check says so
+    let Ok(loaded) = rnn::model_file::load::<f64>(ckpt, &Default::default()) else { return Ok(()) };
+    let c = loaded.model.config().rnn;
+    let m = &args.model;
+    let shape = [
+        ("hidden", "--hidden", m.hidden.to_string(), c.hidden_size.to_string()),
+        ("layers", "--layers", m.layers.to_string(), c.num_layers.to_string()),
+        ("cell", "--cell", format!("{:?}", m.recurrence.cell), format!("{:?}", c.cell)),
+        ("proj_size", "--proj-size", m.recurrence.proj_size.to_string(), c.proj_size.to_string()),
+        ("no_bias", "--no-bias", (!m.no_bias).to_string(), c.bias.to_string()),
+        ("bidirectional", "--bidirectional", m.bidirectional.to_string(), c.bidirectional.to_string()),
+        ("residual", "--residual", m.residual.to_string(), c.residual.to_string()),
+        ("dropout", "--dropout", m.dropout.to_string(), c.dropout.to_string()),
+    ];
+    let differ: Vec<String> = shape
+        .iter()
+        .filter(|(id, _, typed, kept)| given(id) && typed != kept)
+        .map(|(id, flag, typed, kept)| match *id {
+            // a switch typed is on (`--no-bias`: the bias off)
+            "no_bias" | "bidirectional" | "residual" => format!("{flag} (not so in the checkpoint)"),
+            _ => format!("{flag} {typed} (the checkpoint's: {kept})"),
+        })
+        .collect();
+    if !differ.is_empty() {
+        bail!(
+            "{}: {}: a checkpoint resumes its own model; drop the flag, or train a new model without --resume",
+            ckpt.display(),
+            differ.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// The task-specific flags: (argument id, flag, the tasks it applies to).

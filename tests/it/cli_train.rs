@@ -98,6 +98,19 @@ fn resume_continues_to_the_same_weights() {
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     let history = std::fs::read_to_string(dir.path().join("b.history.csv")).unwrap();
     assert_eq!(history.lines().count(), 5);
+    // a flag typed that would shape another model is refused, not ignored
+    let last = dir.path().join("b.last.safetensors");
+    let c = dir.path().join("c.safetensors");
+    let args = ["train", "--inputs", p(&x), "--targets", p(&y), "--hidden", "8", "--residual", "--epochs", "6"];
+    let o = rnn(&[&args[..], &["--out", p(&c), "--resume", p(&last)]].concat());
+    assert_eq!(o.status.code(), Some(1));
+    let want = format!(
+        "rnn: {}: --hidden 8 (the checkpoint's: 6), --residual (not so in the checkpoint): a checkpoint resumes its own \
+         model; drop the flag, or train a new model without --resume\n",
+        p(&last)
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stderr), want);
+    assert!(!c.exists());
 }
 
 fn fails(args: &[&str], needle: &str) {
