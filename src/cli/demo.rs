@@ -23,7 +23,10 @@ const SUNSPOTS: &str = include_str!("../../data/sunspots_yearly.csv");
 pub fn demo(args: &DemoArgs) -> Result<()> {
     let started = Instant::now();
     let dir = &args.dir;
-    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    if dir.exists() && !dir.is_dir() {
+        bail!("{}: exists and is not a folder (--dir names the folder the demo writes into)", dir.display());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot make the folder", dir.display()))?;
     let data = dir.join("sunspots_yearly.csv");
     rnn::io::write_atomic(&data, SUNSPOTS.as_bytes())?;
     let model = dir.join("model.safetensors");

@@ -256,6 +256,13 @@ fn demo_runs_with_no_files() {
     for f in ["sunspots_yearly.csv", "model.safetensors", "model.forecast.png", "model.forecast.svg"] {
         assert!(dir.path().join("rnn-demo").join(f).exists(), "{f}");
     }
+    // a file where the folder should be: one line, before any work
+    let file = dir.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_rnn")).args(["demo", "--dir", file.to_str().unwrap()]).output().unwrap();
+    let want =
+        format!("rnn: {}: exists and is not a folder (--dir names the folder the demo writes into)\n", file.display());
+    assert_eq!((o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned()), (Some(1), want));
 }
 
 #[test]

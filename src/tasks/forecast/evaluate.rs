@@ -378,9 +378,11 @@ impl ForecastMeta {
         }
         if steps > self.horizon && !self.columns.features.is_empty() {
             return Err(Error::Config(format!(
-                "this model reads the features {} whose future is unknown: it forecasts at most {} steps (its horizon)",
+                "this model reads the features {} whose future is unknown: it forecasts at most {} step{} (its \
+                 horizon), not {steps}",
                 self.columns.features.join(", "),
-                self.horizon
+                self.horizon,
+                if self.horizon == 1 { "" } else { "s" }
             )));
         }
         let metas: Vec<ForecastMeta> = (0..models.len()).map(|i| self.member(i)).collect();
