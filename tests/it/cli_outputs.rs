@@ -188,99 +188,51 @@ fn a_symlinked_output_replaces_its_target_and_stays_a_link() {
 fn a_name_of_another_format_fails_first_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (model, x) = model_and_input(dir.path());
-    let at = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
-    let (m, x) = (p(&model), p(&x));
-    let cases: Vec<(Vec<String>, String, &str)> = vec![
+    let d = p(dir.path());
+    // each command line ({m} the model, {x} the input, {d} the folder), the path refused, what it says
+    let cases = [
         (
-            vec![
-                "init".into(),
-                "--input-size".into(),
-                "1".into(),
-                "--hidden-size".into(),
-                "2".into(),
-                "--out".into(),
-                at("m.onnx"),
-            ],
-            at("m.onnx"),
+            "init --input-size 1 --hidden-size 2 --out {d}/m.onnx",
+            "m.onnx",
             "--out is written as a safetensors model file, not .onnx",
         ),
         (
-            vec!["train".into(), "--inputs".into(), x.into(), "--targets".into(), x.into(), "--out".into(), at("t.pt")],
-            at("t.pt"),
+            "train --inputs {x} --targets {x} --out {d}/t.pt",
+            "t.pt",
             "--out is written as a safetensors model file, not .pt",
         ),
         (
-            vec![
-                "export".into(),
-                "--model".into(),
-                m.into(),
-                "--format".into(),
-                "onnx".into(),
-                "--output".into(),
-                at("e.safetensors"),
-            ],
-            at("e.safetensors"),
+            "export --model {m} --format onnx --output {d}/e.safetensors",
+            "e.safetensors",
             "--output is written as an ONNX graph, not .safetensors",
         ),
         (
-            vec![
-                "export".into(),
-                "--model".into(),
-                m.into(),
-                "--format".into(),
-                "pytorch".into(),
-                "--output".into(),
-                at("e.pt"),
-            ],
-            at("e.pt"),
+            "export --model {m} --format pytorch --output {d}/e.pt",
+            "e.pt",
             "--output is written as a safetensors state_dict, not .pt",
         ),
         (
-            vec![
-                "forward".into(),
-                "--model".into(),
-                m.into(),
-                "--input".into(),
-                x.into(),
-                "--output".into(),
-                at("y.csv"),
-            ],
-            at("y.csv"),
+            "forward --model {m} --input {x} --output {d}/y.csv",
+            "y.csv",
             "--output is written as a .npy array, not .csv",
         ),
         (
-            vec![
-                "forward".into(),
-                "--model".into(),
-                m.into(),
-                "--input".into(),
-                x.into(),
-                "--output".into(),
-                at("y.npy"),
-                "--hn".into(),
-                at("h.txt"),
-            ],
-            at("h.txt"),
+            "forward --model {m} --input {x} --output {d}/y.npy --hn {d}/h.txt",
+            "h.txt",
             "--hn is written as a .npy array, not .txt",
         ),
         (
-            vec![
-                "predict".into(),
-                "--model".into(),
-                m.into(),
-                "--inputs".into(),
-                x.into(),
-                "--output".into(),
-                at("p.json"),
-            ],
-            at("p.json"),
+            "predict --model {m} --inputs {x} --output {d}/p.json",
+            "p.json",
             "--output is written as a .npy array or CSV, not .json",
         ),
     ];
-    for (args, path, says) in cases {
-        let o = rnn(&args.iter().map(String::as_str).collect::<Vec<_>>());
-        let line = error_line(&o);
-        assert!(line.starts_with(&format!("rnn: {path}: {says}: give it a name ending in .")), "{line}");
+    for (line, name, says) in cases {
+        let line = line.replace("{m}", p(&model)).replace("{x}", p(&x)).replace("{d}", d);
+        let o = rnn(&line.split(' ').collect::<Vec<_>>());
+        let path = format!("{d}/{name}");
+        let error = error_line(&o);
+        assert!(error.starts_with(&format!("rnn: {path}: {says}: give it a name ending in .")), "{error}");
         assert!(!Path::new(&path).exists(), "{path} was written");
     }
     // the listing: nothing but the model and the input
