@@ -61,16 +61,25 @@ pub fn note(text: &str) {
     }
 }
 
+/// For an input of `shape` that is not 3-D: when it is 2-D, the common slip of one feature per
+/// step saved without its axis, how to add it; else nothing.
+pub fn feature_axis_hint(shape: &[usize]) -> String {
+    match shape {
+        [a, b] => format!(" (one feature per step: save it as [{a}, {b}, 1], e.g. x[..., None] in NumPy)"),
+        _ => String::new(),
+    }
+}
+
 /// Reads `[N, T, I]` finite inputs in `F` (batch-first, as every task reads them).
 pub fn read_inputs<F: Float>(inputs: &Path) -> Result<Array3<F>> {
     let x = read_float::<F>(inputs)?;
     if x.ndim() != 3 {
-        // a [N, T] array is the common slip: one feature per step without its axis
-        let hint = match x.shape() {
-            [n, t] => format!(" (one feature per step: save it as [{n}, {t}, 1], e.g. x[..., None] in NumPy)"),
-            _ => String::new(),
-        };
-        bail!("{}: expected [N, T, input_size], got shape {:?}{hint}", inputs.display(), x.shape());
+        bail!(
+            "{}: expected [N, T, input_size], got shape {:?}{}",
+            inputs.display(),
+            x.shape(),
+            feature_axis_hint(x.shape())
+        );
     }
     x.into_dimensionality::<Ix3>().with_context(|| inputs.display().to_string())
 }

@@ -35,10 +35,7 @@ fn forward<F: Float>(args: &Args, x: ArrayD<F>) -> Result<()> {
     npy::check_finite(&args.input, &x)?;
     let layout = if args.batch_first { "[batch, seq_len, input_size]" } else { "[seq_len, batch, input_size]" };
     if x.ndim() != 3 {
-        let hint = match x.shape() {
-            [a, b] => format!(" (one feature per step: save it as [{a}, {b}, 1], e.g. x[..., None] in NumPy)"),
-            _ => String::new(),
-        };
+        let hint = super::common::feature_axis_hint(x.shape());
         bail!("{input}: expected {layout}, got shape {}{hint}", shape_str(x.shape()));
     }
     let x = x.into_dimensionality::<Ix3>().with_context(|| format!("{input}: not a 3-D array"))?;
