@@ -12,13 +12,7 @@ use super::common::print_stdout;
 /// writes it as a model file, in its own dtype.
 pub fn run(args: &ImportArgs) -> Result<()> {
     super::outputs::check([("--output", args.output.as_path())])?;
-    super::outputs::check_format(
-        "--output",
-        &args.output,
-        &["safetensors"],
-        "a safetensors model file",
-        super::outputs::MODEL_HINT,
-    )?;
+    super::outputs::check_model_name("--output", &args.output)?;
     let bytes = std::fs::read(&args.input).map_err(|err| rnn::Error::Io { path: args.input.clone(), err })?;
     let options = LoadOptions { nonlinearity: args.nonlinearity.map(Into::into), modules: args.modules.names() };
     let loaded = model_file::from_bytes::<f64>(&bytes, &args.input, &options)?;

@@ -12,13 +12,7 @@ use super::limits;
 /// Runs `rnn init`.
 pub fn run(args: &Args) -> Result<()> {
     super::outputs::check([("--out", args.out.as_path())])?;
-    super::outputs::check_format(
-        "--out",
-        &args.out,
-        &["safetensors"],
-        "a safetensors model file",
-        super::outputs::MODEL_HINT,
-    )?;
+    super::outputs::check_model_name("--out", &args.out)?;
     let rnn = RnnConfig {
         input_size: args.input_size,
         hidden_size: args.hidden_size,

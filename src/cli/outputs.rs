@@ -24,8 +24,8 @@ pub fn check<'a>(outputs: impl IntoIterator<Item = (&'a str, &'a Path)>) -> Resu
     Ok(())
 }
 
-/// Where a model in another format comes from, for [`check_format`]'s message.
-pub const MODEL_HINT: &str = "`rnn export` writes ONNX or a PyTorch state_dict from it";
+/// Where a model in another format comes from, for [`check_model_name`]'s message.
+const MODEL_HINT: &str = "`rnn export` writes ONNX or a PyTorch state_dict from it";
 
 /// Refuses a file name whose extension names another format than the one written (`--out
 /// m.onnx` for a safetensors model, `--output y.csv` for a `.npy` array): the bytes would not
@@ -45,6 +45,11 @@ pub fn check_format(flag: &str, path: &Path, formats: &[&str], what: &str, hint:
         path.display(),
         ext.to_string_lossy()
     )
+}
+
+/// [`check_format`] for a model file written by `flag` (`--out m.safetensors`).
+pub fn check_model_name(flag: &str, path: &Path) -> Result<()> {
+    check_format(flag, path, &["safetensors"], "a safetensors model file", MODEL_HINT)
 }
 
 /// `STEM.png` and `STEM.svg` with `suffix` put before the extension (`.lag` → `STEM.lag.png`).
@@ -78,7 +83,7 @@ pub fn check_train(args: &TrainArgs) -> Result<()> {
     if args.output.out.as_os_str() == "-" {
         bail!("-: --out names the model file, with its checkpoints beside it; standard output cannot hold them");
     }
-    check_format("--out", &args.output.out, &["safetensors"], "a safetensors model file", MODEL_HINT)?;
+    check_model_name("--out", &args.output.out)?;
     let paths = train_paths(args);
     check(paths.iter().map(|p| ("--out", p.as_path())))
 }
