@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use ndarray::{Array2, Array3, Axis, Ix2, Ix3};
+use ndarray::{Array3, Axis, Ix2, Ix3};
 use rnn::Float;
 use rnn::data::{Dataset, Targets};
 use rnn::loss::{Loss, TargetView};
@@ -75,29 +75,22 @@ pub(super) fn read_dataset<F: Float>(inputs: &Path, targets: &Path, mask: Option
             x.shape()[1]
         );
     }
-    let mask_path = mask;
     let mask = match mask {
         None => None,
         Some(path) => {
+            // one weight per target step, named as the mask file's error
             let m = rnn::io::npy::read_mask::<F>(path)?;
-            let m: Array2<F> = m
-                .into_dimensionality::<Ix2>()
-                .map_err(|_| anyhow::anyhow!("{}: expected a mask of shape [N, T]", path.display()))?;
-            Some(m)
+            let (n, t) = (y.shape()[0], y.shape()[1]);
+            if m.shape() != [n, t] {
+                bail!(
+                    "{}: expected a mask of shape [{n}, {t}] (one per target step), got {:?}",
+                    path.display(),
+                    m.shape()
+                );
+            }
+            Some(m.into_dimensionality::<Ix2>().with_context(|| path.display().to_string())?)
         }
     };
-    // a mask of the wrong shape is the mask file's error, anything else the targets'
-    if let (Some(m), Some(path)) = (&mask, mask_path)
-        && m.dim() != (y.shape()[0], y.shape()[1])
-    {
-        bail!(
-            "{}: expected a mask of shape [{}, {}] (one per target step), got {:?}",
-            path.display(),
-            y.shape()[0],
-            y.shape()[1],
-            m.shape()
-        );
-    }
     Dataset::new(x, Targets::Values(y), mask).with_context(|| targets.display().to_string())
 }
 
