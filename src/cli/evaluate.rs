@@ -23,13 +23,13 @@ pub fn run(args: &Args) -> Result<()> {
         _ => ("a sequence", "--inputs X.npy --targets Y.npy", &["--inputs", "--targets"]),
     };
     let f = &args.files;
-    let given = [
+    let files = [
         ("--data", f.data.is_some()),
         ("--inputs", f.inputs.is_some()),
         ("--targets", f.targets.is_some()),
         ("--labels", f.labels.is_some()),
     ];
-    if let Some((flag, _)) = given.iter().find(|(flag, given)| *given && !takes.contains(flag)) {
+    if let Some((flag, _)) = files.iter().find(|(flag, typed)| *typed && !takes.contains(flag)) {
         bail!("{}: {what} model is evaluated with {usage}; {flag} does not apply", args.model.display());
     }
     match kind.as_deref() {
