@@ -210,3 +210,17 @@ fn evaluate_refuses_another_tasks_file() {
     );
     assert_eq!(stderr(&o), want);
 }
+
+/// `rnn inspect` names its model as every other command does (`--model M`) or as its argument;
+/// both at once is a usage error.
+#[test]
+fn inspect_takes_the_model_either_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.safetensors");
+    assert!(rnn(&["init", "--input-size", "2", "--hidden-size", "3", "--out", p(&model)]).status.success());
+    let (flag, arg) = (rnn(&["inspect", "--model", p(&model)]), rnn(&["inspect", p(&model)]));
+    assert!(flag.status.success() && arg.status.success(), "{}", String::from_utf8_lossy(&flag.stderr));
+    assert_eq!(flag.stdout, arg.stdout);
+    assert!(String::from_utf8_lossy(&flag.stdout).contains("hidden_size:   3"));
+    assert_eq!(rnn(&["inspect", p(&model), "--model", p(&model)]).status.code(), Some(2));
+}

@@ -286,3 +286,28 @@ fn thousands_separators_and_the_decimal_mark() {
     let value: f64 = csv.lines().nth(1).unwrap().split(',').nth(1).unwrap().parse().unwrap();
     assert!((900.0..1200.0).contains(&value), "{csv}");
 }
+
+/// A model with features forecasts at most its horizon past the end (the features' future is
+/// unknown): more steps are refused, saying how many it can and how many were asked.
+#[test]
+fn features_bound_the_steps_past_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut text = "date,value,temp\n".to_string();
+    for t in 0..60 {
+        text += &format!("{},{:.2},{:.2}\n", day(t), wave(t), 20.0 + (t as f64 * 0.3).cos());
+    }
+    let file = d.join("feat.csv");
+    std::fs::write(&file, text).unwrap();
+    let out = d.join("m.safetensors");
+    ok(&train(&file, &out, &["--features", "temp"]));
+    let o = rnn(&["forecast", "--model", p(&out), "--data", p(&file), "--steps", "3", "--no-refit"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "reads the features temp whose future is unknown: it forecasts at most 1 step (its horizon), not 3"
+        ),
+        "{err}"
+    );
+}
