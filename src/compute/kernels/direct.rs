@@ -170,12 +170,11 @@ fn tile<F: Float, const R: usize, const W: usize, const TA: bool>(
     // checked, not only in debug builds: the reads below rely on it (a handful of comparisons
     // against R · W · k multiply-adds)
     assert!(i + R <= a.rows && j + W <= b.cols, "tile outside the product");
+    // the products are summed from zero and C added once at the end (as the packed kernels
+    // do): starting the sum at C's value rounds every partial sum at C's larger magnitude
+    // (measured on an LSTM step, whose C holds the input projection and biases: 1.4x the
+    // float32 error of the sum-then-add order)
     let mut t = [[F::zero(); W]; R];
-    if acc {
-        for (r, row) in t.iter_mut().enumerate() {
-            row.copy_from_slice(c.row(i + r, j, W));
-        }
-    }
     // Both unsafe blocks below read A and B through raw pointers. SAFETY: the entry points
     // (`gemm_then`, `gemm_packed` through `prepare`) assert that A holds `a.rows` rows of `k`
     // at distance `a.ld` (columns, when transposed) and B `k` rows of `b.cols` at distance
@@ -212,7 +211,7 @@ fn tile<F: Float, const R: usize, const W: usize, const TA: bool>(
         for v in 0..W {
             t[0][v] += odd[v];
         }
-        c.row(i, j, W).copy_from_slice(&t[0]);
+        store(c.row(i, j, W), &t[0], acc);
         return;
     }
     // SAFETY: see above.
@@ -230,6 +229,16 @@ fn tile<F: Float, const R: usize, const W: usize, const TA: bool>(
         }
     }
     for (r, row) in t.iter().enumerate() {
-        c.row(i + r, j, W).copy_from_slice(row);
+        store(c.row(i + r, j, W), row, acc);
+    }
+}
+
+/// Writes a tile row's sums into C, or adds them to what C holds (`acc`).
+#[inline(always)]
+fn store<F: Float>(out: &mut [F], sums: &[F], acc: bool) {
+    if acc {
+        out.iter_mut().zip(sums).for_each(|(o, &s)| *o += s);
+    } else {
+        out.copy_from_slice(sums);
     }
 }
