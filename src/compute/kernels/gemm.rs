@@ -315,6 +315,32 @@ mod tests {
         }
     }
 
+    /// `C += A B` sums the products first and adds C once: four products of 2⁻²⁵ onto C = 1
+    /// give 1 + 2⁻²³ in f32 (the sum is one ulp of 1), where adding each to C in turn would
+    /// leave 1 (each is below half an ulp). Direct and packed paths, every ISA.
+    #[test]
+    fn accumulating_adds_c_after_the_sum() {
+        let detected = isa();
+        for forced in [None, Some(Isa::Avx2), Some(Isa::Portable)] {
+            if forced == Some(Isa::Avx2) && detected == Isa::Portable {
+                continue;
+            }
+            FORCED_ISA.set(forced);
+            // k = 4: the direct kernels; 20 × 300 × 600: the packed path
+            for &(m, k, n) in &[(1, 4, 5), (3, 4, 40), (20, 300, 600)] {
+                let a = vec![1.0f32; m * k];
+                let tiny = 2f32.powi(-25);
+                // the first four rows of B tiny, the rest zero
+                let b: Vec<f32> = (0..k * n).map(|i| if i / n < 4 { tiny } else { 0.0 }).collect();
+                let mut c = vec![1.0f32; m * n];
+                gemm(Mat::new(&a, m, k), Mat::new(&b, k, n), &mut c, n, true);
+                let want = 1.0 + 2f32.powi(-23);
+                assert!(c.iter().all(|&x| x == want), "{forced:?} {m}x{k}x{n}: {:?}", &c[..3]);
+            }
+            FORCED_ISA.set(None);
+        }
+    }
+
     #[test]
     fn large_products_split_across_threads_agree() {
         // by columns, and by rows when there are too few columns to share
