@@ -12,6 +12,14 @@ Two measurements:
   same (float32-representable) input: ours ``|rnn f32 - rnn f64|`` with the ``rnn forward``
   binary, PyTorch's ``|torch f32 - torch f64|`` with the module and ``module.double()``. The
   ratio ours / PyTorch's per seed, summarised as median and max per cell.
+* ``orders``: the Elman and LSTM cases simulated in NumPy with every float32 rounding spelled out, for
+  three ways of forming a gate pre-activation ``A = (x W_ihᵀ + b) + h W_hhᵀ``: each product's
+  sum rounded once (the best a float32 result can do), each product summed in float32 with
+  one FMA per term from zero and then added to what ``A`` holds (``sum, then add``: what our
+  kernels do), and the same sum started from ``A``'s value (``sum from C``: what the direct
+  kernel did before), the activations correctly rounded in all three (the Elman's ``b`` is
+  ``b_ih + b_hh`` as the LSTM's). The ratio to PyTorch's
+  float32 error, as in ``models``.
 
 Usage (from the repository root, after ``cargo build --release --bin rnn --example
 activation_error``)::
@@ -19,6 +27,7 @@ activation_error``)::
     python3 bench/accuracy.py                 # both
     python3 bench/accuracy.py models --seeds 20 --rnn target/release/rnn
     python3 bench/accuracy.py activations --stride 1
+    python3 bench/accuracy.py orders --seeds 20
 
 The ulp error of a value y against the exact r is |y - r| / ulp(r), ulp(r) the spacing of
 float32 numbers at |r| (2^(e-23) for 2^e <= |r| < 2^(e+1)).
@@ -176,9 +185,75 @@ def models(args):
         print(json.dumps(summary))
 
 
+def orders(args):
+    import torch
+
+    torch.set_num_threads(1)
+    f32, f64 = np.float32, np.float64
+    inp, hidden, steps, batch = args.input_size, args.hidden, args.steps, args.batch
+
+    def fma_sum(a, w, start):
+        """``start + a wᵀ`` summed term by term in float32, one FMA (one rounding) per term."""
+        acc = start.astype(f32)
+        a64, w64 = a.astype(f64), w.astype(f64)
+        for k in range(a.shape[1]):
+            acc = (acc.astype(f64) + np.outer(a64[:, k], w64[:, k])).astype(f32)
+        return acc
+
+    def product(a, w, c, how):
+        if how == "rounded once":
+            return (a.astype(f64) @ w.T.astype(f64) + c.astype(f64)).astype(f32)
+        if how == "sum, then add":
+            return (fma_sum(a, w, np.zeros_like(c)) + c).astype(f32)
+        return fma_sum(a, w, c)  # sum from C
+
+    def run(m, cell, x, how):
+        w_ih, w_hh = m.weight_ih_l0.detach().numpy(), m.weight_hh_l0.detach().numpy()
+        b = (m.bias_ih_l0.detach().numpy() + m.bias_hh_l0.detach().numpy()).astype(f32)
+        sig = lambda v: (1 / (1 + np.exp(-v.astype(f64)))).astype(f32)  # noqa: E731
+        tanh = lambda v: np.tanh(v.astype(f64)).astype(f32)  # noqa: E731
+        h, c, out = np.zeros((batch, hidden), f32), np.zeros((batch, hidden), f32), []
+        for t in range(steps):
+            a = product(x[t], w_ih, np.broadcast_to(b, (batch, len(b))), how)
+            if t > 0:
+                a = product(h, w_hh, a, how)
+            if cell == "RNN_TANH":
+                h = tanh(a)
+            else:
+                i, f = sig(a[:, :hidden]), sig(a[:, hidden:2 * hidden])
+                g, o = tanh(a[:, 2 * hidden:3 * hidden]), sig(a[:, 3 * hidden:])
+                c = (f * c + i * g).astype(f32)
+                h = (o * tanh(c)).astype(f32)
+            out.append(h)
+        return np.stack(out).astype(f64)
+
+    hows = ["rounded once", "sum, then add", "sum from C"]
+    print(f"torch {torch.__version__}; input_size {inp}, hidden {hidden}, {steps} steps, batch {batch}, "
+          f"{args.seeds} seeds; ratio of max error to PyTorch's float32, median / max over seeds")
+    print("| case | " + " | ".join(hows) + " |")
+    print("|---|" + "---|" * len(hows))
+    for name, cell, bound in CASES:
+        if cell not in ("LSTM", "RNN_TANH"):
+            continue
+        ratios = {h: [] for h in hows}
+        for seed in range(args.seeds):
+            m = make_module(cell, inp, hidden, bound, seed)
+            g = torch.Generator().manual_seed(1000 + seed)
+            x32 = torch.randn(steps, batch, inp, generator=g)
+            with torch.no_grad():
+                t32 = m(x32)[0].numpy().astype(f64)
+                t64 = m.double()(x32.double())[0].numpy()
+                m.float()
+            e_torch = np.abs(t32 - t64).max()
+            for how in hows:
+                ratios[how].append(np.abs(run(m, cell, x32.numpy(), how) - t64).max() / e_torch)
+        cells = [f"{statistics.median(r):.2f} / {max(r):.2f}" for r in ratios.values()]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("what", nargs="?", choices=["activations", "models", "all"], default="all")
+    p.add_argument("what", nargs="?", choices=["activations", "models", "orders", "all"], default="all")
     p.add_argument("--stride", type=int, default=2,
                    help="activations: take every STRIDE-th float32 bit pattern (1 = all)")
     p.add_argument("--limit", type=float, default=10.0, help="activations: grid is |x| <= LIMIT")
@@ -194,6 +269,8 @@ def main():
         activations(args)
     if args.what in ("models", "all"):
         models(args)
+    if args.what in ("orders", "all"):
+        orders(args)
 
 
 if __name__ == "__main__":
