@@ -326,8 +326,11 @@ mod tests {
                 continue;
             }
             FORCED_ISA.set(forced);
-            // k = 4: the direct kernels; 20 × 300 × 600: the packed path
+            // k = 4: the direct kernels; 20 × 300 × 600: the packed path where there is one
             for &(m, k, n) in &[(1, 4, 5), (3, 4, 40), (20, 300, 600)] {
+                // (the packed kernels need AVX2 or AVX-512)
+                let packed = k > 4 && isa() != Isa::Portable;
+                assert_eq!(super::super::packed_path::<f32>(m, k, n), packed, "{m}x{k}x{n}");
                 let a = vec![1.0f32; m * k];
                 let tiny = 2f32.powi(-25);
                 // the first four rows of B tiny, the rest zero
