@@ -75,11 +75,10 @@ impl Nonlinearity {
     /// ```
     #[inline]
     pub fn apply<F: Float>(self, a: F) -> F {
-        match self {
-            Nonlinearity::Tanh => a.tanh_fast(),
-            Nonlinearity::Relu => a.max(F::zero()),
-            Nonlinearity::Sigmoid => sigmoid(a),
-        }
+        // through the slice path, so that a value is the same bit for bit however it is reached
+        let mut one = [a];
+        self.apply_slice(&mut one);
+        one[0]
     }
 
     /// `act'(a)` computed from the output `h = act(a)`: tanh `1 - h²`, sigmoid `h (1 - h)`,
@@ -143,38 +142,40 @@ impl Nonlinearity {
             Isa::Avx2 => return unsafe { self.apply_slice_avx2(a) },
             Isa::Portable => {}
         }
-        self.apply_slice_inner(a)
+        self.apply_slice_inner::<F, PORTABLE_FUSED>(a)
     }
 
     /// [`Nonlinearity::apply_slice`] compiled for 16-lane vectors.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,fma")]
     unsafe fn apply_slice_avx512<F: Float>(self, a: &mut [F]) {
-        self.apply_slice_inner(a)
+        self.apply_slice_inner::<F, true>(a)
     }
 
     /// [`Nonlinearity::apply_slice`] compiled for 8-lane vectors.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     unsafe fn apply_slice_avx2<F: Float>(self, a: &mut [F]) {
-        self.apply_slice_inner(a)
+        self.apply_slice_inner::<F, true>(a)
     }
 
+    /// The loop over the slice; `FUSED`: the `f32` tanh and sigmoid in fused multiply-adds
+    /// ([`Float::tanh_fused`]), which only code compiled for FMA asks for.
     #[inline(always)]
-    fn apply_slice_inner<F: Float>(self, a: &mut [F]) {
-        match self {
-            Nonlinearity::Tanh => a.iter_mut().for_each(|v| *v = v.tanh_fast()),
-            Nonlinearity::Relu => a.iter_mut().for_each(|v| *v = v.max(F::zero())),
-            Nonlinearity::Sigmoid => a.iter_mut().for_each(|v| *v = sigmoid(*v)),
+    fn apply_slice_inner<F: Float, const FUSED: bool>(self, a: &mut [F]) {
+        match (self, FUSED) {
+            (Nonlinearity::Tanh, false) => a.iter_mut().for_each(|v| *v = v.tanh_fast()),
+            (Nonlinearity::Tanh, true) => a.iter_mut().for_each(|v| *v = v.tanh_fused()),
+            (Nonlinearity::Relu, _) => a.iter_mut().for_each(|v| *v = v.max(F::zero())),
+            (Nonlinearity::Sigmoid, false) => a.iter_mut().for_each(|v| *v = v.sigmoid_fast()),
+            (Nonlinearity::Sigmoid, true) => a.iter_mut().for_each(|v| *v = v.sigmoid_fused()),
         }
     }
 }
 
-/// `1 / (1 + e^-a)` ([`Float::sigmoid_fast`]: branch-free, vectorisable for `f32`).
-#[inline(always)]
-fn sigmoid<F: Float>(a: F) -> F {
-    a.sigmoid_fast()
-}
+/// Whether the portable path fuses its multiply-adds: where the target has them in hardware
+/// (every aarch64 CPU; x86-64 only when built for FMA), since elsewhere `mul_add` is a call.
+const PORTABLE_FUSED: bool = cfg!(any(target_arch = "aarch64", target_feature = "fma"));
 
 impl fmt::Display for Nonlinearity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -207,6 +208,37 @@ mod tests {
                 let analytic = act.derivative_from_output(act.apply(a));
                 assert!((numeric - analytic).abs() < 1e-8, "{act} at {a}");
             }
+        }
+    }
+
+    /// Every path the slice loop takes (the CPU's widest ISA, AVX2 with FMA, and the portable
+    /// loop) gives the `f32` tanh and sigmoid within half an ulp of the exact values, and the
+    /// single-value `apply` is the slice path's value bit for bit.
+    #[test]
+    fn every_isa_rounds_tanh_and_sigmoid_within_half_an_ulp() {
+        use crate::compute::kernels::{FORCED_ISA, Isa, isa};
+        use crate::scalar::tests::worst;
+        let detected = isa();
+        for forced in [detected, Isa::Avx2, Isa::Portable] {
+            if forced > detected {
+                continue;
+            }
+            FORCED_ISA.set(Some(forced));
+            let result = std::panic::catch_unwind(|| {
+                for (act, exact) in [
+                    (Nonlinearity::Tanh, f64::tanh as fn(f64) -> f64),
+                    (Nonlinearity::Sigmoid, |x: f64| 1.0 / (1.0 + (-x).exp())),
+                ] {
+                    let (abs, ulp) = worst(|x| act.apply(x), exact);
+                    assert!(abs <= 2.99e-8 && ulp <= 0.5001, "{act}: {abs:e} abs, {ulp} ulp");
+                    let xs: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 0.0237).collect();
+                    let mut ys = xs.clone();
+                    act.apply_slice(&mut ys);
+                    assert!(xs.iter().zip(&ys).all(|(&x, &y)| act.apply(x).to_bits() == y.to_bits()), "{act}");
+                }
+            });
+            FORCED_ISA.set(None);
+            assert!(result.is_ok(), "{forced:?}");
         }
     }
 

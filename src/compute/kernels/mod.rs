@@ -35,7 +35,7 @@ use crate::Float;
 /// Below this many multiply-adds a product runs on the calling thread.
 const PARALLEL_MIN_MACS: usize = 1 << 21;
 
-/// Which instruction set the kernels run with, from the widest.
+/// Which instruction set the kernels run with, narrowest first (so `a.min(b)` is the narrower).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Isa {
     Portable,
@@ -60,7 +60,7 @@ thread_local! {
     /// a subset of it) can be forced, on the test's own thread (a test forcing it for the
     /// whole process would switch the path under another test's product between its choice
     /// of path and the kernel: the packed path without a vector ISA is unreachable).
-    static FORCED_ISA: std::cell::Cell<Option<Isa>> = const { std::cell::Cell::new(None) };
+    pub(crate) static FORCED_ISA: std::cell::Cell<Option<Isa>> = const { std::cell::Cell::new(None) };
 }
 
 /// The widest instruction set this CPU runs.
