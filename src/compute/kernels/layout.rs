@@ -3,11 +3,10 @@
 use super::Float;
 
 /// Writes `src` transposed into `dst` (row-major `[src.ncols(), src.nrows()]`): eight rows of
-/// `src` at a time, read along 64 columns, each column's eight values written side by side (the
-/// loop over the eight vectorises to a gather-free shuffle; 2.5x faster than 16 × 16 blocks
-/// element by element on the small layers' `W_ihᵀ` and `W_hhᵀ`, which every training step
-/// makes: 0.24 against 0.62 ns per element at 128 × 32, level at 512 × 128, 8% slower at
-/// 2048 × 512).
+/// `src` at a time, read along 64 columns, each column's eight values written side by side
+/// (2.5x faster than 16 × 16 blocks element by element on the small layers' `W_ihᵀ` and
+/// `W_hhᵀ`, which every training step makes: 0.24 against 0.62 ns per element at 128 × 32,
+/// level at 512 × 128, 8% slower at 2048 × 512).
 ///
 /// # Panics
 /// When `dst` is shorter than `src`.
