@@ -2,7 +2,7 @@
 //! pieces): the input projection of every step, the gradient arriving from above, and the weight
 //! gradients summed over all steps.
 
-use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, Axis, CowArray, Ix2, s};
+use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, CowArray, Ix2, s};
 
 use crate::kernels::{Mat, gemm, gemm_then, matmul};
 use crate::nn::layer::{InputGrad, LayerParams, StepNorms, Upstream};
@@ -107,10 +107,30 @@ pub(crate) fn check_upstream<'a, F: Float>(
 /// `g += dL/dH_t` from above: the given gradient's row `t`, or `dZ_t V` through a head
 /// ([`Upstream::InDa`] adds nothing here: its caller reads it from its own buffer).
 pub(crate) fn add_upstream<F: Float>(g: &mut [F], d_hs: &Upstream<'_, F>, head: &Option<HeadGrad<'_, F>>, t: usize) {
+    let width = match (d_hs, head) {
+        (Upstream::Given(d), _) => d.shape()[2],
+        (_, Some((_, v, _))) => v.ncols(),
+        _ => return,
+    };
+    add_upstream_rows(g, d_hs, head, t, 0, g.len() / width.max(1));
+}
+
+/// [`add_upstream`] for the batch rows `first_row..first_row + g.len() / width` of a batch
+/// of `batch` rows (`g` holds those rows only).
+pub(crate) fn add_upstream_rows<F: Float>(
+    g: &mut [F],
+    d_hs: &Upstream<'_, F>,
+    head: &Option<HeadGrad<'_, F>>,
+    t: usize,
+    first_row: usize,
+    batch: usize,
+) {
     if let Upstream::Given(d_hs) = d_hs {
         let width = d_hs.shape()[2];
+        let rows = g.len() / width.max(1);
+        let d_t = d_hs.index_axis(Axis(0), t);
         // row by row: d_hs may be a column slice of a bidirectional output
-        for (gr, dr) in g.chunks_exact_mut(width).zip(d_hs.index_axis(Axis(0), t).rows()) {
+        for (gr, dr) in g.chunks_exact_mut(width).zip(d_t.slice(s![first_row..first_row + rows, ..]).rows()) {
             match dr.as_slice() {
                 Some(dr) => gr.iter_mut().zip(dr).for_each(|(g, &d)| *g += d),
                 None => gr.iter_mut().zip(dr.iter()).for_each(|(g, &d)| *g += d),
@@ -122,10 +142,65 @@ pub(crate) fn add_upstream<F: Float>(g: &mut [F], d_hs: &Upstream<'_, F>, head: 
     {
         // dL/dH_t = dZ_t V
         let (o, width) = v.dim();
-        let batch = g.len() / width;
-        let dz = &dz.as_slice().expect("standard layout")[(t - first) * batch * o..][..batch * o];
-        gemm(Mat::new(dz, batch, o), Mat::new(v.as_slice().expect("standard layout"), o, width), g, width, true);
+        let rows = g.len() / width.max(1);
+        let at = ((t - first) * batch + first_row) * o;
+        let dz = &dz.as_slice().expect("standard layout")[at..][..rows * o];
+        gemm(Mat::new(dz, rows, o), Mat::new(v.as_slice().expect("standard layout"), o, width), g, width, true);
     }
+}
+
+/// Rows of the batch per part when a gated direction's steps are better run part by part, each
+/// thread carrying its own rows through every step (the rows of a batch never meet in a
+/// recurrence), than with each step's product and gate math shared across the pool: the threads
+/// no longer hand over at every step (twice each way), and each thread's gate math reads the
+/// products it has just written. That pays while the packed `W_hh` (`weights` elements), which
+/// every thread then streams whole at every step, fits in a core's L2 cache
+/// ([`SPLIT_MAX_WEIGHT_BYTES`]), and each part has rows enough for the packed kernels
+/// ([`SPLIT_MIN_ROWS`]). `None`: share each step.
+pub(crate) fn batch_parts<F: Float>(batch: usize, weights: usize) -> Option<usize> {
+    let n = crate::compute::pool::threads();
+    (n > 1 && batch >= n * SPLIT_MIN_ROWS && weights * size_of::<F>() <= SPLIT_MAX_WEIGHT_BYTES)
+        .then(|| batch.div_ceil(n))
+}
+
+/// The largest `W_hh` (in bytes) whose steps [`batch_parts`] splits by rows: a Zen 4 core's L2.
+/// Measured on one (2 threads, LSTM training steps, float32, split against shared, 2-3
+/// alternating runs): H = 128 faster at batch 16 and 32 (the weights 256 KB), H = 256 at batch
+/// 16 (1 MB) faster, at 64 level; H = 512 (4 MB) mixed, 7% slower at batch 16; H = 1024 at
+/// batch 16 and 64 (16 MB) 15-40% slower.
+pub(crate) const SPLIT_MAX_WEIGHT_BYTES: usize = 1 << 20;
+
+/// The fewest batch rows per part (the packed kernels' fewest).
+pub(crate) const SPLIT_MIN_ROWS: usize = 8;
+
+/// Step `t` of a `[T, rows, W]` view whose steps are contiguous (as are the row ranges
+/// `axis_chunks_iter_mut(Axis(1), ·)` cuts from a standard-layout array) as one slice.
+pub(crate) fn step_mut<'s, F>(buf: &'s mut ArrayViewMut3<'_, F>, t: usize) -> &'s mut [F] {
+    buf.index_axis_mut(Axis(0), t).into_slice().expect("the rows of a step are contiguous")
+}
+
+/// Step `t` of `buf` (as for [`step_mut`]), mutable, and step `prev` (`first` when `None`).
+pub(crate) fn step_and_prev<'s, F>(
+    buf: &'s mut ArrayViewMut3<'_, F>,
+    t: usize,
+    prev: Option<usize>,
+    first: &'s [F],
+) -> (&'s mut [F], &'s [F]) {
+    let Some(p) = prev else { return (step_mut(buf, t), first) };
+    let (lo, hi) = buf.view_mut().split_at(Axis(0), t.max(p));
+    let slice = |v: ArrayViewMut2<'s, F>| v.into_slice().expect("the rows of a step are contiguous");
+    if p < t {
+        (slice(hi.index_axis_move(Axis(0), 0)), slice(lo.index_axis_move(Axis(0), p)))
+    } else {
+        (slice(lo.index_axis_move(Axis(0), t)), slice(hi.index_axis_move(Axis(0), 0)))
+    }
+}
+
+/// `buf` `[seq_len, rows, width]` as a view.
+pub(crate) fn view3_mut<F>(buf: &mut [F], seq_len: usize, rows: usize, width: usize) -> Result<ArrayViewMut3<'_, F>> {
+    let len = buf.len();
+    ArrayViewMut3::from_shape((seq_len, rows, width), buf)
+        .map_err(|_| Error::shape("step buffer", format!("[{seq_len}, {rows}, {width}]"), &[len]))
 }
 
 /// The weight gradients over all steps, each one GEMM, given `dA` `[seq_len * batch, G*H]`

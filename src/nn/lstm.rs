@@ -14,16 +14,16 @@
 //! `[T, B, H]` and the hidden states `[T, B, S]`; the backward pass overwrites the gates with
 //! `dA`, so it needs no buffer of that size of its own.
 
-use ndarray::{ArrayView2, ArrayView3};
+use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis};
 
 use crate::compute::pool;
 use crate::kernels::{Mat, PackedRef, gemm};
-use crate::nn::cell::{GATE_COST, lstm_gates_shared};
+use crate::nn::cell::{GATE_COST, lstm_gates, lstm_gates_shared};
 use crate::nn::gated::{
-    GatedGradsOut, add_upstream, before, check_norms, check_upstream, project_input, row_and_prev, time, view2,
-    weight_grads,
+    GatedGradsOut, HeadGrad, add_upstream_rows, batch_parts, before, check_norms, check_upstream, project_input,
+    step_and_prev, step_mut, time, view2, view3_mut, weight_grads,
 };
-use crate::nn::layer::{LayerParams, Recurrent, Upstream, mean_row_norm};
+use crate::nn::layer::{LayerParams, Recurrent, StepNorms, Upstream, mean_row_norm};
 use crate::{Error, Float, Nonlinearity, Result};
 
 /// The buffers one direction's forward pass writes, flat and step-major.
@@ -90,39 +90,87 @@ pub(crate) fn forward<F: Float>(
     let w_hh_t = Recurrent::new(p.weight_hh.t(), batch, None, w_hh_t);
     let w_hr_t = p.weight_hr.as_ref().map(|w| Recurrent::new(w.t(), batch, None, None));
     let h0 = h0.as_standard_layout();
-    let h0 = h0.as_slice().expect("standard layout");
     let c0 = c0.as_standard_layout();
-    let c0 = c0.as_slice().expect("standard layout");
     let h0_zero = h0.iter().all(|&v| v == F::zero());
-    // o ⊙ tanh(c) before the projection (only with one)
-    let mut m = vec![F::zero(); if w_hr_t.is_some() { bh } else { 0 }];
-    for step in 0..seq_len {
-        let t = time(reverse, step, seq_len);
-        let prev = before(reverse, t, seq_len);
-        let gates_t = &mut gates[t * bg..(t + 1) * bg];
-        // A_t += h_{t-1} W_hhᵀ   (nothing to add from a zero h0)
-        let (hs_t, h_prev) = match prev {
-            Some(pt) => row_and_prev(hs, t, pt, bs),
-            None => (&mut hs[t * bs..(t + 1) * bs], h0),
-        };
-        if prev.is_some() || !h0_zero {
-            w_hh_t.product(Mat::new(h_prev, batch, state), gates_t, true, None);
+    let steps = Steps { reverse, hidden, state, h0_zero };
+    let mut gates = view3_mut(gates, seq_len, batch, 4 * hidden)?;
+    let mut hs = view3_mut(hs, seq_len, batch, state)?;
+    let mut cs = view3_mut(cs, seq_len, batch, hidden)?;
+    match batch_parts::<F>(batch, 4 * hidden * state).filter(|_| w_hr_t.is_none()) {
+        // each thread its own rows through every step
+        Some(per) => {
+            let parts = gates.axis_chunks_iter_mut(Axis(1), per).zip(hs.axis_chunks_iter_mut(Axis(1), per));
+            let parts = parts.zip(cs.axis_chunks_iter_mut(Axis(1), per));
+            let parts = parts.zip(h0.axis_chunks_iter(Axis(0), per).zip(c0.axis_chunks_iter(Axis(0), per)));
+            let cost = seq_len * batch * (state + GATE_COST) * 4 * hidden;
+            pool::run_each(parts, cost, &|(((g, h), c), (h0, c0))| {
+                forward_rows(&w_hh_t, None, steps, StepBufs { gates: g, hs: h, cs: c }, h0, c0, false);
+            });
         }
-        let (cs_t, c_prev) = match prev {
-            Some(pt) => row_and_prev(cs, t, pt, bh),
-            None => (&mut cs[t * bh..(t + 1) * bh], c0),
-        };
-        match &w_hr_t {
-            // gates, c_t and h_t = o ⊙ tanh(c_t)
-            None => lstm_gates_shared(gates_t, c_prev, cs_t, hs_t, hidden),
-            // ... and h_t = (o ⊙ tanh c_t) W_hrᵀ
-            Some(w_hr_t) => {
-                lstm_gates_shared(gates_t, c_prev, cs_t, &mut m, hidden);
-                w_hr_t.product(Mat::new(&m, batch, hidden), hs_t, false, None);
-            }
+        None => {
+            let bufs = StepBufs { gates: gates.view_mut(), hs: hs.view_mut(), cs: cs.view_mut() };
+            forward_rows(&w_hh_t, w_hr_t.as_ref(), steps, bufs, h0.view(), c0.view(), true);
         }
     }
     Ok(())
+}
+
+/// What every step of a direction needs to know.
+#[derive(Clone, Copy)]
+struct Steps {
+    reverse: bool,
+    hidden: usize,
+    state: usize,
+    /// Whether `h0` is all zeros (then the first step has no product to add).
+    h0_zero: bool,
+}
+
+/// The forward pass's step buffers for some rows of the batch, `[T, rows, ·]`, each step's rows
+/// contiguous: gates, hidden states, cell states.
+struct StepBufs<'a, F> {
+    gates: ArrayViewMut3<'a, F>,
+    hs: ArrayViewMut3<'a, F>,
+    cs: ArrayViewMut3<'a, F>,
+}
+
+/// The steps of [`forward`] for the rows `bufs` holds (`h0`, `c0` those rows' initial states),
+/// on the calling thread, or each step's product and gate math shared across the pool when
+/// `shared`.
+fn forward_rows<F: Float>(
+    w_hh_t: &Recurrent<'_, F>,
+    w_hr_t: Option<&Recurrent<'_, F>>,
+    s: Steps,
+    bufs: StepBufs<'_, F>,
+    h0: ArrayView2<'_, F>,
+    c0: ArrayView2<'_, F>,
+    shared: bool,
+) {
+    let StepBufs { mut gates, mut hs, mut cs } = bufs;
+    let (seq_len, rows, _) = gates.dim();
+    let (h0, c0) = (h0.to_slice().expect("standard layout"), c0.to_slice().expect("standard layout"));
+    let cell = if shared { lstm_gates_shared } else { lstm_gates };
+    // o ⊙ tanh(c) before the projection (only with one)
+    let mut m = vec![F::zero(); if w_hr_t.is_some() { rows * s.hidden } else { 0 }];
+    for step in 0..seq_len {
+        let t = time(s.reverse, step, seq_len);
+        let prev = before(s.reverse, t, seq_len);
+        let gates_t = step_mut(&mut gates, t);
+        // A_t += h_{t-1} W_hhᵀ   (nothing to add from a zero h0)
+        let (hs_t, h_prev) = step_and_prev(&mut hs, t, prev, h0);
+        if prev.is_some() || !s.h0_zero {
+            w_hh_t.product(Mat::new(h_prev, rows, s.state), gates_t, true, None);
+        }
+        let (cs_t, c_prev) = step_and_prev(&mut cs, t, prev, c0);
+        match w_hr_t {
+            // gates, c_t and h_t = o ⊙ tanh(c_t)
+            None => cell(gates_t, c_prev, cs_t, hs_t, s.hidden),
+            // ... and h_t = (o ⊙ tanh c_t) W_hrᵀ
+            Some(w_hr_t) => {
+                cell(gates_t, c_prev, cs_t, &mut m, s.hidden);
+                w_hr_t.product(Mat::new(&m, rows, s.hidden), hs_t, false, None);
+            }
+        }
+    }
 }
 
 /// Backpropagation through time for one LSTM direction.
@@ -164,75 +212,58 @@ pub(crate) fn backward<F: Float>(
         ));
     }
     let head = check_upstream(&d_hs, seq_len, batch, state, false)?;
-    let GatedGradsOut { params: grads, dx, mut dh0, dc0, mut norms } = out;
+    let GatedGradsOut { params: grads, dx, mut dh0, dc0, norms } = out;
     check_norms(norms.as_ref(), seq_len)?;
     let c0 = c0.as_standard_layout();
-    let c0 = c0.as_slice().expect("standard layout");
-    // the carries: g = dL/dh_t, dc = dL/dc_t
-    let mut g: Vec<F> = d_hn.iter().copied().collect();
-    let mut dc: Vec<F> = d_cn.iter().copied().collect();
     // W_hh packed (when the products take the packed path) into the memory of its own
     // gradient, which nothing writes until the steps are done: no copy of its own
     let w_hh = Recurrent::new(p.weight_hh.view(), batch, grads.weight_hh.as_slice_mut(), None);
     let w_hr = p.weight_hr.as_ref().map(|w| w.as_standard_layout());
-    if let Some(gw) = &mut grads.weight_hr {
-        gw.fill(F::zero());
-    }
-    // tanh(c_t), and with a projection dL/dm_t and m_t = o ⊙ tanh(c_t)
-    let mut tc = vec![F::zero(); bh];
-    let mut dm = vec![F::zero(); if w_hr.is_some() { bh } else { 0 }];
-    let mut m = dm.clone();
-    for step in (0..seq_len).rev() {
-        let t = time(reverse, step, seq_len);
-        let c_prev = match before(reverse, t, seq_len) {
-            Some(pt) => &cs[pt * bh..(pt + 1) * bh],
-            None => c0,
-        };
-        // g += dL/dh_t from above
-        add_upstream(&mut g, &d_hs, &head, t);
-        let gates_t = &mut gates[t * bg..(t + 1) * bg];
-        let c_t = &cs[t * bh..(t + 1) * bh];
-        // tanh(c_t) now when the projection or the norms need it, else by each part below
-        let tc_ready = w_hr.is_some() || norms.is_some();
-        if tc_ready {
-            tc.copy_from_slice(c_t);
-            Nonlinearity::Tanh.apply_slice(&mut tc);
+    let proj = match (&w_hr, &mut grads.weight_hr) {
+        (Some(w), Some(gw)) => {
+            gw.fill(F::zero());
+            let gw = gw.as_slice_mut().ok_or_else(|| Error::shape("grad of weight_hr", "standard layout", &[state, hidden]))?;
+            Some((w.as_slice().expect("standard layout"), gw))
         }
-        let dm: &[F] = match (&w_hr, &mut grads.weight_hr) {
-            (Some(w_hr), Some(gw_hr)) => {
-                // m_t = o ⊙ tanh(c_t); dW_hr += gᵀ m_t; dm = g W_hr   (through the projection)
-                for ((m, gr), tr) in
-                    m.chunks_exact_mut(hidden).zip(gates_t.chunks_exact(4 * hidden)).zip(tc.chunks_exact(hidden))
-                {
-                    m.iter_mut().zip(&gr[3 * hidden..]).zip(tr).for_each(|((m, &o), &tc)| *m = o * tc);
-                }
-                let gw = gw_hr
-                    .as_slice_mut()
-                    .ok_or_else(|| Error::shape("grad of weight_hr", "standard layout", &[state, hidden]))?;
-                gemm(Mat::transposed(&g, state, batch), Mat::new(&m, batch, hidden), gw, hidden, true);
-                let w = w_hr.as_slice().expect("standard layout");
-                gemm(Mat::new(&g, batch, state), Mat::new(w, state, hidden), &mut dm, hidden, false);
-                &dm
+        _ => None,
+    };
+    let s = Steps { reverse, hidden, state, h0_zero: false };
+    let up = Up { d_hs: &d_hs, head: &head, batch };
+    let cs = ArrayView3::from_shape((seq_len, batch, hidden), cs).map_err(|_| Error::shape("cell states", "flat", &[bh]))?;
+    {
+        let mut gates = view3_mut(gates, seq_len, batch, 4 * hidden)?;
+        match batch_parts::<F>(batch, 4 * hidden * state).filter(|_| proj.is_none() && norms.is_none()) {
+            // each thread its own rows through every step
+            Some(per) => {
+                let mut dc0 = dc0;
+                let mut dc0_parts = dc0.as_mut().map(|d| d.axis_chunks_iter_mut(Axis(0), per));
+                let ins = cs.axis_chunks_iter(Axis(1), per).zip(c0.axis_chunks_iter(Axis(0), per));
+                let ins = ins.zip(d_hn.axis_chunks_iter(Axis(0), per).zip(d_cn.axis_chunks_iter(Axis(0), per)));
+                let outs = gates.axis_chunks_iter_mut(Axis(1), per).zip(dh0.axis_chunks_iter_mut(Axis(0), per));
+                let parts = ins.zip(outs).enumerate().map(|(i, (((cs, c0), (d_hn, d_cn)), (gates, dh0)))| BackRows {
+                    gates,
+                    cs,
+                    c0,
+                    d_hn,
+                    d_cn,
+                    dh0,
+                    dc0: dc0_parts.as_mut().and_then(Iterator::next),
+                    first_row: i * per,
+                });
+                let cost = seq_len * batch * (state + GATE_COST) * 4 * hidden;
+                pool::run_each(parts, cost, &|rows| backward_rows(&w_hh, None, None, s, &up, rows, false));
             }
-            _ => &g,
-        };
-        if let Some(n) = &mut norms {
-            n.h[t] = mean_row_norm(&g, state);
-            if let Some(nc) = &mut n.c {
-                nc[t] = cell_grad_norm(&dc, dm, gates_t, &tc, hidden);
+            None => {
+                let mut dc0 = dc0;
+                let (dh0, dc0) = (dh0.view_mut(), dc0.as_mut().map(|d| d.view_mut()));
+                let (gates, c0) = (gates.view_mut(), c0.view());
+                let rows = BackRows { gates, cs, c0, d_hn: d_hn.view(), d_cn: d_cn.view(), dh0, dc0, first_row: 0 };
+                backward_rows(&w_hh, proj, norms, s, &up, rows, true);
             }
         }
-        let rows = StepRows { gates: gates_t, dc: &mut dc, tc: &mut tc, dm, c: c_t, c_prev };
-        step_back_shared(rows, hidden, tc_ready);
-        // g = dA_t W_hh   (into the previous state, through the recurrent weights)
-        w_hh.product(Mat::new(gates_t, batch, 4 * hidden), &mut g, false, None);
     }
     // the gradient of W_hh is written from here on
     drop(w_hh);
-    dh0.iter_mut().zip(&g).for_each(|(d, &v)| *d = v);
-    if let Some(mut dc0) = dc0 {
-        dc0.iter_mut().zip(&dc).for_each(|(d, &v)| *d = v);
-    }
     if seq_len == 0 {
         return Ok(());
     }
@@ -240,6 +271,98 @@ pub(crate) fn backward<F: Float>(
         ArrayView3::from_shape((seq_len, batch, state), hs).map_err(|_| Error::shape("states", "flat", &[hs.len()]))?;
     let da = view2(gates, seq_len * batch, 4 * hidden)?;
     weight_grads(p, reverse, x, h0, hs, da, grads, dx)
+}
+
+/// The gradient arriving from above ([`add_upstream_rows`]'s arguments) for a batch of `batch`.
+struct Up<'u, 'a, 'h, F> {
+    d_hs: &'u Upstream<'a, F>,
+    head: &'u Option<HeadGrad<'h, F>>,
+    batch: usize,
+}
+
+/// What the backward pass's steps read and write for the batch rows `first_row..`: the gates
+/// `[T, rows, 4H]` (activated in, `dA` out), the cell states `[T, rows, H]`, `c0`, the final
+/// states' gradients, and where the gradients of `h0` and `c0` go.
+struct BackRows<'a, F> {
+    gates: ArrayViewMut3<'a, F>,
+    cs: ArrayView3<'a, F>,
+    c0: ArrayView2<'a, F>,
+    d_hn: ArrayView2<'a, F>,
+    d_cn: ArrayView2<'a, F>,
+    dh0: ArrayViewMut2<'a, F>,
+    dc0: Option<ArrayViewMut2<'a, F>>,
+    first_row: usize,
+}
+
+/// The steps of [`backward`], last to first, for the rows `b` holds, on the calling thread, or
+/// each step's element-wise part and product shared across the pool when `shared`. `proj`:
+/// `W_hr` and its gradient (accumulated into), with a projection.
+fn backward_rows<F: Float>(
+    w_hh: &Recurrent<'_, F>,
+    mut proj: Option<(&[F], &mut [F])>,
+    mut norms: Option<StepNorms<'_>>,
+    s: Steps,
+    up: &Up<'_, '_, '_, F>,
+    b: BackRows<'_, F>,
+    shared: bool,
+) {
+    let BackRows { mut gates, cs, c0, d_hn, d_cn, mut dh0, dc0, first_row } = b;
+    let (seq_len, rows, _) = gates.dim();
+    let (hidden, state) = (s.hidden, s.state);
+    let contiguous = "the rows of a step are contiguous";
+    let c0 = c0.to_slice().expect(contiguous);
+    // the carries: g = dL/dh_t, dc = dL/dc_t
+    let mut g: Vec<F> = d_hn.iter().copied().collect();
+    let mut dc: Vec<F> = d_cn.iter().copied().collect();
+    // tanh(c_t), and with a projection dL/dm_t and m_t = o ⊙ tanh(c_t)
+    let mut tc = vec![F::zero(); rows * hidden];
+    let mut dm = vec![F::zero(); if proj.is_some() { rows * hidden } else { 0 }];
+    let mut m = dm.clone();
+    let back = if shared { step_back_shared } else { step_back };
+    for step in (0..seq_len).rev() {
+        let t = time(s.reverse, step, seq_len);
+        let c_prev = match before(s.reverse, t, seq_len) {
+            Some(pt) => cs.index_axis_move(Axis(0), pt).to_slice().expect(contiguous),
+            None => c0,
+        };
+        // g += dL/dh_t from above
+        add_upstream_rows(&mut g, up.d_hs, up.head, t, first_row, up.batch);
+        let gates_t = step_mut(&mut gates, t);
+        let c_t = cs.index_axis_move(Axis(0), t).to_slice().expect(contiguous);
+        // tanh(c_t) now when the projection or the norms need it, else by each part below
+        let tc_ready = proj.is_some() || norms.is_some();
+        if tc_ready {
+            tc.copy_from_slice(c_t);
+            Nonlinearity::Tanh.apply_slice(&mut tc);
+        }
+        let dm: &[F] = match &mut proj {
+            Some((w_hr, gw)) => {
+                // m_t = o ⊙ tanh(c_t); dW_hr += gᵀ m_t; dm = g W_hr   (through the projection)
+                for ((m, gr), tr) in
+                    m.chunks_exact_mut(hidden).zip(gates_t.chunks_exact(4 * hidden)).zip(tc.chunks_exact(hidden))
+                {
+                    m.iter_mut().zip(&gr[3 * hidden..]).zip(tr).for_each(|((m, &o), &tc)| *m = o * tc);
+                }
+                gemm(Mat::transposed(&g, state, rows), Mat::new(&m, rows, hidden), gw, hidden, true);
+                gemm(Mat::new(&g, rows, state), Mat::new(w_hr, state, hidden), &mut dm, hidden, false);
+                &dm
+            }
+            None => &g,
+        };
+        if let Some(n) = &mut norms {
+            n.h[t] = mean_row_norm(&g, state);
+            if let Some(nc) = &mut n.c {
+                nc[t] = cell_grad_norm(&dc, dm, gates_t, &tc, hidden);
+            }
+        }
+        back(StepRows { gates: gates_t, dc: &mut dc, tc: &mut tc, dm, c: c_t, c_prev }, hidden, tc_ready);
+        // g = dA_t W_hh   (into the previous state, through the recurrent weights)
+        w_hh.product(Mat::new(gates_t, rows, 4 * hidden), &mut g, false, None);
+    }
+    dh0.iter_mut().zip(&g).for_each(|(d, &v)| *d = v);
+    if let Some(mut dc0) = dc0 {
+        dc0.iter_mut().zip(&dc).for_each(|(d, &v)| *d = v);
+    }
 }
 
 /// One step's buffers for the element-wise part of the backward pass, `[rows, ·]` each: the
