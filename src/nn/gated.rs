@@ -2,7 +2,7 @@
 //! pieces): the input projection of every step, the gradient arriving from above, and the weight
 //! gradients summed over all steps.
 
-use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, CowArray, Ix2, s};
+use ndarray::{Array1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, ArrayViewMut3, Axis, CowArray, Ix2, s};
 
 use crate::kernels::{Mat, gemm, gemm_then, matmul};
 use crate::nn::layer::{InputGrad, LayerParams, StepNorms, Upstream};
@@ -220,18 +220,20 @@ pub(crate) fn weight_grads<F: Float>(
     dx: InputGrad<'_, F>,
 ) -> Result<()> {
     recurrent_grads(reverse, h0, hs, da, grads)?;
-    input_grads(p, x, da, grads, dx)
+    input_grads(p, x, da, grads, dx, true)
 }
 
 /// The input side's gradients over all steps, given `dA` `[seq_len * batch, G*H]`:
 /// `dW_ih = dAᵀ X` (one GEMM), `db_ih = Σ dA` and the input gradient `dX = dA W_ih` (one GEMM).
-/// Shared by the gated cells and the IndRNN ([`InputGrad::OverDa`] is refused).
+/// Shared by the gated cells and the IndRNN ([`InputGrad::OverDa`] is refused). With
+/// `same_da` the recurrent side's `dA` was this one and `db_hh` already holds its sum.
 pub(crate) fn input_grads<F: Float>(
     p: &LayerParams<F>,
     x: ArrayView3<'_, F>,
     da: ArrayView2<'_, F>,
     grads: &mut LayerParams<F>,
     dx: InputGrad<'_, F>,
+    same_da: bool,
 ) -> Result<()> {
     let (seq_len, batch, input_size) = x.dim();
     let x = x.as_standard_layout();
@@ -242,11 +244,10 @@ pub(crate) fn input_grads<F: Float>(
     // dW_ih = dAᵀ X
     matmul(&da.t(), &x2, &mut grads.weight_ih.view_mut(), false);
     // db_ih = Σ dA
-    if let Some(bi) = &mut grads.bias_ih {
-        bi.fill(F::zero());
-        for row in da.rows() {
-            *bi += &row;
-        }
+    match (&mut grads.bias_ih, &grads.bias_hh) {
+        (Some(bi), Some(bh)) if same_da => bi.assign(bh),
+        (Some(bi), _) => column_sums(da, bi),
+        _ => {}
     }
     // dX = dA W_ih: the gradient handed to the layer below
     let (mut dx, accumulate) = match dx {
@@ -293,12 +294,28 @@ pub(crate) fn recurrent_grads<F: Float>(
     }
     matmul(&da3.index_axis(Axis(0), t_first).t(), &h0, &mut grads.weight_hh.view_mut(), true);
     if let Some(bh) = &mut grads.bias_hh {
-        bh.fill(F::zero());
-        for row in da_h.rows() {
-            *bh += &row;
-        }
+        column_sums(da_h, bh);
     }
     Ok(())
+}
+
+/// `out = Σ_rows a` (a bias's gradient), row after row from zero; the columns shared across
+/// the pool when there are enough (the same sums either way, so the same results bit for bit).
+fn column_sums<F: Float>(a: ArrayView2<'_, F>, out: &mut Array1<F>) {
+    let sum = |a: ArrayView2<'_, F>, out: ArrayViewMut1<'_, F>| {
+        let mut out = out;
+        out.fill(F::zero());
+        for row in a.rows() {
+            out.zip_mut_with(&row, |o, &v| *o += v);
+        }
+    };
+    match crate::compute::pool::rows_per_part(a.ncols(), a.nrows()) {
+        None => sum(a, out.view_mut()),
+        Some(per) => {
+            let parts = out.axis_chunks_iter_mut(Axis(0), per).zip(a.axis_chunks_iter(Axis(1), per));
+            crate::compute::pool::run_each(parts, a.len(), &|(o, a)| sum(a, o));
+        }
+    }
 }
 
 /// A `[rows, cols]` standard-layout view of a flat buffer.

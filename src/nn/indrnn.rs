@@ -172,7 +172,7 @@ pub(crate) fn backward<F: Float>(
     // dW_ih = dAᵀ X, db_ih = Σ dA, dX = dA W_ih: one GEMM each over all steps, as a gated cell's
     let over_da = matches!(dx, InputGrad::OverDa);
     let dx = if over_da { InputGrad::Skip } else { dx };
-    input_grads(p, x, view2(da, seq_len * batch, hidden)?, grads, dx)?;
+    input_grads(p, x, view2(da, seq_len * batch, hidden)?, grads, dx, false)?;
     // db_hh = db_ih: both biases are added to the same pre-activation
     if let (Some(bi), Some(bh)) = (&grads.bias_ih, &mut grads.bias_hh) {
         bh.assign(bi);

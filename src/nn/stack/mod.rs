@@ -693,14 +693,14 @@ impl<F: Float> Rnn<F> {
             for d in 0..dirs {
                 let i = l * dirs + d;
                 let reverse = d == 1;
-                let mut hs = Array3::zeros((seq_len, batch, state));
+                let mut hs = zeros3((seq_len, batch, state));
                 let (x, h0) = (trace.layer_input(l), trace.h0.index_axis(Axis(0), i));
                 let packed = packed.get(i).copied();
                 let mut cache = match c.cell {
                     Cell::Rnn | Cell::IndRnn => None,
                     Cell::Lstm | Cell::Gru => Some(GateCache {
-                        gates: Array3::zeros((seq_len, batch, c.cell.gates() * hidden)),
-                        extra: Array3::zeros((seq_len, batch, hidden)),
+                        gates: zeros3((seq_len, batch, c.cell.gates() * hidden)),
+                        extra: zeros3((seq_len, batch, hidden)),
                     }),
                 };
                 let p = &self.layers[i];
@@ -758,6 +758,12 @@ impl<F: Float> Rnn<F> {
 
 /// `(output, h_n, c_n)`: what [`Rnn::forward_states`] returns (`c_n` only for an LSTM).
 pub type Outputs<F> = (Array3<F>, Array3<F>, Option<Array3<F>>);
+
+/// A fresh array of zeros, cleared by the pool's threads when large ([`crate::compute::pool::zeros`]).
+fn zeros3<F: Float>(shape: (usize, usize, usize)) -> Array3<F> {
+    let v = crate::compute::pool::zeros(shape.0 * shape.1 * shape.2);
+    Array3::from_shape_vec(shape, v).expect("as many zeros as the shape holds")
+}
 
 /// A fresh array's elements as one slice.
 fn flat<F>(a: &mut Array3<F>) -> Result<&mut [F]> {
