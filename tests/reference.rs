@@ -282,7 +282,7 @@ fn fast_path_matches_the_reference_on_large_and_deep_cases() {
         Spec { layers: 2, hidden: 128, proj: 40, batch: 8, seq_len: 4, dropout: 0.2, seed: 17, ..lstm },
         Spec { layers: 3, hidden: 160, batch: 8, seq_len: 4, dropout: 0.3, head: Some(Readout::LastStep), ..gru },
         // batches of 16 and more with a small W_hh: on two threads or more, each thread carries
-        // its own rows through every step (uneven parts: 9 + 8)
+        // its own rows through every step (uneven parts: 9 + 8), LSTM and GRU
         Spec {
             layers: 2,
             hidden: 64,
@@ -295,6 +295,18 @@ fn fast_path_matches_the_reference_on_large_and_deep_cases() {
             ..lstm
         },
         Spec { hidden: 48, batch: 16, seq_len: 6, head: Some(Readout::LastStep), init: 0, seed: 29, ..lstm },
+        Spec {
+            layers: 2,
+            hidden: 40,
+            batch: 17,
+            seq_len: 5,
+            dropout: 0.2,
+            bidirectional: true,
+            head: Some(Readout::EveryStep),
+            seed: 30,
+            ..gru
+        },
+        Spec { hidden: 32, batch: 16, seq_len: 6, bias: false, init: 0, seed: 31, ..gru },
         Spec { head: Some(Readout::EveryStep), input: 512, seed: 18, ..indrnn },
         Spec { act: Nonlinearity::Tanh, bidirectional: true, bias: false, input_grad: false, seed: 19, ..indrnn },
         Spec { layers: 3, hidden: 96, batch: 9, seq_len: 5, dropout: 0.25, bidirectional: true, seed: 20, ..indrnn },

@@ -149,6 +149,31 @@ pub(crate) fn add_upstream_rows<F: Float>(
     }
 }
 
+/// What every step of a direction needs to know.
+#[derive(Clone, Copy)]
+pub(crate) struct Steps {
+    pub reverse: bool,
+    pub hidden: usize,
+    /// The width of a hidden state (`proj_size` or `hidden`).
+    pub state: usize,
+    /// Whether `h0` is all zeros (then the first step has no product to add).
+    pub h0_zero: bool,
+}
+
+/// The gradient arriving from above ([`add_upstream_rows`]'s arguments) for a batch of `batch`.
+pub(crate) struct Up<'u, 'a, 'h, F> {
+    pub d_hs: &'u Upstream<'a, F>,
+    pub head: &'u Option<HeadGrad<'h, F>>,
+    pub batch: usize,
+}
+
+impl<F: Float> Up<'_, '_, '_, F> {
+    /// `g += dL/dH_t` for the rows `first_row..` that `g` holds.
+    pub(crate) fn add(&self, g: &mut [F], t: usize, first_row: usize) {
+        add_upstream_rows(g, self.d_hs, self.head, t, first_row, self.batch);
+    }
+}
+
 /// Rows of the batch per part when a gated direction's steps are better run part by part, each
 /// thread carrying its own rows through every step (the rows of a batch never meet in a
 /// recurrence), than with each step's product and gate math shared across the pool: the threads

@@ -12,16 +12,16 @@
 //! product. The forward pass keeps `r, z, n` `[T, B, 3H]`, `A_h,n` `[T, B, H]` and the states;
 //! the backward pass overwrites them with the recurrent side's `dA_h` and `dA_n`.
 
-use ndarray::{ArrayView2, ArrayView3};
+use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis};
 
 use crate::compute::pool;
 use crate::kernels::{Mat, PackedRef, gemm};
-use crate::nn::cell::{GATE_COST, gru_gates_shared};
+use crate::nn::cell::{GATE_COST, gru_gates, gru_gates_shared};
 use crate::nn::gated::{
-    GatedGradsOut, add_upstream, before, check_norms, check_upstream, project_input, recurrent_grads, row_and_prev,
-    time, view2,
+    GatedGradsOut, Steps, Up, batch_parts, before, check_norms, check_upstream, project_input, recurrent_grads,
+    step_and_prev, step_mut, time, view2, view3_mut,
 };
-use crate::nn::layer::{InputGrad, LayerParams, Recurrent, Upstream, mean_row_norm};
+use crate::nn::layer::{InputGrad, LayerParams, Recurrent, StepNorms, Upstream, mean_row_norm};
 use crate::{Error, Float, Result};
 
 /// The buffers one direction's forward pass writes, flat and step-major.
@@ -74,30 +74,70 @@ pub(crate) fn forward<F: Float>(
     project_input(p, x, p.bias_ih.as_ref().and_then(|b| b.as_slice()), gates);
     let w_hh_t = Recurrent::new(p.weight_hh.t(), batch, None, w_hh_t);
     let h0 = h0.as_standard_layout();
-    let h0 = h0.as_slice().expect("standard layout");
     let h0_zero = h0.iter().all(|&v| v == F::zero());
-    // A_h of one step
-    let mut ah = vec![F::zero(); bg];
-    for step in 0..seq_len {
-        let t = time(reverse, step, seq_len);
-        let prev = before(reverse, t, seq_len);
-        // A_h = b_hh + h_{t-1} W_hhᵀ   (nothing to add from a zero h0)
-        match &p.bias_hh {
-            Some(b) => ah.chunks_exact_mut(3 * hidden).for_each(|r| r.iter_mut().zip(b).for_each(|(a, &b)| *a = b)),
-            None => ah.fill(F::zero()),
+    let s = Steps { reverse, hidden, state: hidden, h0_zero };
+    let b_hh = p.bias_hh.as_ref().map(|b| b.as_slice().expect("a bias is contiguous"));
+    let mut gates = view3_mut(gates, seq_len, batch, 3 * hidden)?;
+    let mut hs = view3_mut(hs, seq_len, batch, hidden)?;
+    let mut hn = view3_mut(hn, seq_len, batch, hidden)?;
+    match batch_parts::<F>(batch, 3 * hidden * hidden) {
+        // each thread its own rows through every step
+        Some(per) => {
+            let parts = gates.axis_chunks_iter_mut(Axis(1), per).zip(hs.axis_chunks_iter_mut(Axis(1), per));
+            let parts = parts.zip(hn.axis_chunks_iter_mut(Axis(1), per)).zip(h0.axis_chunks_iter(Axis(0), per));
+            let cost = seq_len * batch * (hidden + GATE_COST) * 3 * hidden;
+            pool::run_each(parts, cost, &|(((gates, hs), hn), h0)| {
+                forward_rows(&w_hh_t, b_hh, s, StepBufs { gates, hs, hn }, h0, false);
+            });
         }
-        let (hs_t, h_prev) = match prev {
-            Some(pt) => row_and_prev(hs, t, pt, bh),
-            None => (&mut hs[t * bh..(t + 1) * bh], h0),
-        };
-        if prev.is_some() || !h0_zero {
-            w_hh_t.product(Mat::new(h_prev, batch, hidden), &mut ah, true, None);
+        None => {
+            let bufs = StepBufs { gates: gates.view_mut(), hs: hs.view_mut(), hn: hn.view_mut() };
+            forward_rows(&w_hh_t, b_hh, s, bufs, h0.view(), true);
         }
-        // r, z, n and h_t
-        let (gates_t, hn_t) = (&mut gates[t * bg..(t + 1) * bg], &mut hn[t * bh..(t + 1) * bh]);
-        gru_gates_shared(gates_t, &ah, hn_t, h_prev, hs_t, hidden);
     }
     Ok(())
+}
+
+/// The forward pass's step buffers for some rows of the batch, `[T, rows, ·]`, each step's rows
+/// contiguous: gates, hidden states, `A_h,n`.
+struct StepBufs<'a, F> {
+    gates: ArrayViewMut3<'a, F>,
+    hs: ArrayViewMut3<'a, F>,
+    hn: ArrayViewMut3<'a, F>,
+}
+
+/// The steps of [`forward`] for the rows `bufs` holds (`h0` those rows' initial state), on the
+/// calling thread, or each step's product and gate math shared across the pool when `shared`.
+fn forward_rows<F: Float>(
+    w_hh_t: &Recurrent<'_, F>,
+    b_hh: Option<&[F]>,
+    s: Steps,
+    bufs: StepBufs<'_, F>,
+    h0: ArrayView2<'_, F>,
+    shared: bool,
+) {
+    let StepBufs { mut gates, mut hs, mut hn } = bufs;
+    let (seq_len, rows, _) = gates.dim();
+    let hidden = s.hidden;
+    let h0 = h0.to_slice().expect("the rows of a step are contiguous");
+    let cell = if shared { gru_gates_shared } else { gru_gates };
+    // A_h of one step
+    let mut ah = vec![F::zero(); rows * 3 * hidden];
+    for step in 0..seq_len {
+        let t = time(s.reverse, step, seq_len);
+        let prev = before(s.reverse, t, seq_len);
+        // A_h = b_hh + h_{t-1} W_hhᵀ   (nothing to add from a zero h0)
+        match b_hh {
+            Some(b) => ah.chunks_exact_mut(3 * hidden).for_each(|r| r.copy_from_slice(b)),
+            None => ah.fill(F::zero()),
+        }
+        let (hs_t, h_prev) = step_and_prev(&mut hs, t, prev, h0);
+        if prev.is_some() || !s.h0_zero {
+            w_hh_t.product(Mat::new(h_prev, rows, hidden), &mut ah, true, None);
+        }
+        // r, z, n and h_t
+        cell(step_mut(&mut gates, t), &ah, step_mut(&mut hn, t), h_prev, hs_t, hidden);
+    }
 }
 
 /// Backpropagation through time for one GRU direction.
@@ -133,43 +173,53 @@ pub(crate) fn backward<F: Float>(
         return Err(Error::shape("grad of h_n", format!("[{batch}, {hidden}]"), d_hn.shape()));
     }
     let head = check_upstream(&d_hs, seq_len, batch, hidden, false)?;
-    let GatedGradsOut { params: grads, dx, mut dh0, mut norms, .. } = out;
+    let GatedGradsOut { params: grads, dx, mut dh0, norms, .. } = out;
     check_norms(norms.as_ref(), seq_len)?;
     let h0s = h0.as_standard_layout();
-    let h0s = h0s.as_slice().expect("standard layout");
-    // the carry g = dL/dh_t
-    let mut g: Vec<F> = d_hn.iter().copied().collect();
     // W_hh packed (when the products take the packed path) into the memory of its own
     // gradient, which nothing writes until the steps are done: no copy of its own
     let w_hh = Recurrent::new(p.weight_hh.view(), batch, grads.weight_hh.as_slice_mut(), None);
-    for step in (0..seq_len).rev() {
-        let t = time(reverse, step, seq_len);
-        let h_prev = match before(reverse, t, seq_len) {
-            Some(pt) => &hs[pt * bh..(pt + 1) * bh],
-            None => h0s,
-        };
-        // g += dL/dh_t from above
-        add_upstream(&mut g, &d_hs, &head, t);
-        if let Some(n) = &mut norms {
-            n.h[t] = mean_row_norm(&g, hidden);
+    let s = Steps { reverse, hidden, state: hidden, h0_zero: false };
+    let up = Up { d_hs: &d_hs, head: &head, batch };
+    let hs3 =
+        ArrayView3::from_shape((seq_len, batch, hidden), hs).map_err(|_| Error::shape("states", "flat", &[bh]))?;
+    {
+        let mut gates = view3_mut(gates, seq_len, batch, 3 * hidden)?;
+        let mut hn = view3_mut(hn, seq_len, batch, hidden)?;
+        match batch_parts::<F>(batch, 3 * hidden * hidden).filter(|_| norms.is_none()) {
+            // each thread its own rows through every step
+            Some(per) => {
+                let ins = hs3.axis_chunks_iter(Axis(1), per).zip(h0s.axis_chunks_iter(Axis(0), per));
+                let ins = ins.zip(d_hn.axis_chunks_iter(Axis(0), per));
+                let outs = gates.axis_chunks_iter_mut(Axis(1), per).zip(hn.axis_chunks_iter_mut(Axis(1), per));
+                let outs = outs.zip(dh0.axis_chunks_iter_mut(Axis(0), per));
+                let parts = ins.zip(outs).enumerate().map(|(i, (((hs, h0), d_hn), ((gates, hn), dh0)))| BackRows {
+                    gates,
+                    hn,
+                    hs,
+                    h0,
+                    d_hn,
+                    dh0,
+                    first_row: i * per,
+                });
+                let cost = seq_len * batch * (hidden + GATE_COST) * 3 * hidden;
+                pool::run_each(parts, cost, &|rows| backward_rows(&w_hh, None, s, &up, rows, false));
+            }
+            None => {
+                let (gates, hn, dh0) = (gates.view_mut(), hn.view_mut(), dh0.view_mut());
+                let rows = BackRows { gates, hn, hs: hs3.view(), h0: h0s.view(), d_hn: d_hn.view(), dh0, first_row: 0 };
+                backward_rows(&w_hh, norms, s, &up, rows, true);
+            }
         }
-        let gates_t = &mut gates[t * bg..(t + 1) * bg];
-        let rows = StepRows { gates: gates_t, hn: &mut hn[t * bh..(t + 1) * bh], g: &mut g, h_prev };
-        step_back_shared(rows, hidden);
-        // g += dA_h W_hh   (into the previous state, through the recurrent weights)
-        w_hh.product(Mat::new(gates_t, batch, 3 * hidden), &mut g, true, None);
     }
     // the gradient of W_hh is written from here on
     drop(w_hh);
-    dh0.iter_mut().zip(&g).for_each(|(d, &v)| *d = v);
     if seq_len == 0 {
         return Ok(());
     }
     let rows = seq_len * batch;
-    let hs = ArrayView3::from_shape((seq_len, batch, hidden), hs)
-        .map_err(|_| Error::shape("states", "flat", &[hs.len()]))?;
     // the recurrent side: dW_hh = dA_hᵀ H_prev, db_hh = Σ dA_h
-    recurrent_grads(reverse, h0, hs, view2(gates, rows, 3 * hidden)?, grads)?;
+    recurrent_grads(reverse, h0, hs3, view2(gates, rows, 3 * hidden)?, grads)?;
     // the input side dA_x = [dA_r, dA_z, dA_n]: its r, z blocks are columns 0..2H of the gates
     // buffer (rows 3H apart), its n block the hn buffer; read both in place
     let input_size = p.input_size();
@@ -219,6 +269,56 @@ pub(crate) fn backward<F: Float>(
     gemm(rz(false), Mat::new(w_rz, 2 * hidden, input_size), dx, input_size, accumulate);
     gemm(Mat::new(hn, rows, hidden), Mat::new(w_n, hidden, input_size), dx, input_size, true);
     Ok(())
+}
+
+/// What the backward pass's steps read and write for the batch rows `first_row..`: the gates
+/// `[T, rows, 3H]` and `A_h,n` `[T, rows, H]` (overwritten as [`backward`] says), the hidden
+/// states, `h0`, the final state's gradient, and where the gradient of `h0` goes.
+struct BackRows<'a, F> {
+    gates: ArrayViewMut3<'a, F>,
+    hn: ArrayViewMut3<'a, F>,
+    hs: ArrayView3<'a, F>,
+    h0: ArrayView2<'a, F>,
+    d_hn: ArrayView2<'a, F>,
+    dh0: ArrayViewMut2<'a, F>,
+    first_row: usize,
+}
+
+/// The steps of [`backward`], last to first, for the rows `b` holds, on the calling thread, or
+/// each step's element-wise part and product shared across the pool when `shared`.
+fn backward_rows<F: Float>(
+    w_hh: &Recurrent<'_, F>,
+    mut norms: Option<StepNorms<'_>>,
+    s: Steps,
+    up: &Up<'_, '_, '_, F>,
+    b: BackRows<'_, F>,
+    shared: bool,
+) {
+    let BackRows { mut gates, mut hn, hs, h0, d_hn, mut dh0, first_row } = b;
+    let (seq_len, rows, _) = gates.dim();
+    let hidden = s.hidden;
+    let contiguous = "the rows of a step are contiguous";
+    let h0 = h0.to_slice().expect(contiguous);
+    // the carry g = dL/dh_t
+    let mut g: Vec<F> = d_hn.iter().copied().collect();
+    let back = if shared { step_back_shared } else { step_back };
+    for step in (0..seq_len).rev() {
+        let t = time(s.reverse, step, seq_len);
+        let h_prev = match before(s.reverse, t, seq_len) {
+            Some(pt) => hs.index_axis_move(Axis(0), pt).to_slice().expect(contiguous),
+            None => h0,
+        };
+        // g += dL/dh_t from above
+        up.add(&mut g, t, first_row);
+        if let Some(n) = &mut norms {
+            n.h[t] = mean_row_norm(&g, hidden);
+        }
+        let gates_t = step_mut(&mut gates, t);
+        back(StepRows { gates: gates_t, hn: step_mut(&mut hn, t), g: &mut g, h_prev }, hidden);
+        // g += dA_h W_hh   (into the previous state, through the recurrent weights)
+        w_hh.product(Mat::new(gates_t, rows, 3 * hidden), &mut g, true, None);
+    }
+    dh0.iter_mut().zip(&g).for_each(|(d, &v)| *d = v);
 }
 
 /// One step's buffers for the element-wise part of the backward pass, `[rows, ·]` each: the

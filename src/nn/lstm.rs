@@ -20,8 +20,8 @@ use crate::compute::pool;
 use crate::kernels::{Mat, PackedRef, gemm};
 use crate::nn::cell::{GATE_COST, lstm_gates, lstm_gates_shared};
 use crate::nn::gated::{
-    GatedGradsOut, HeadGrad, add_upstream_rows, batch_parts, before, check_norms, check_upstream, project_input,
-    step_and_prev, step_mut, time, view2, view3_mut, weight_grads,
+    GatedGradsOut, Steps, Up, batch_parts, before, check_norms, check_upstream, project_input, step_and_prev, step_mut,
+    time, view2, view3_mut, weight_grads,
 };
 use crate::nn::layer::{LayerParams, Recurrent, StepNorms, Upstream, mean_row_norm};
 use crate::{Error, Float, Nonlinearity, Result};
@@ -113,16 +113,6 @@ pub(crate) fn forward<F: Float>(
         }
     }
     Ok(())
-}
-
-/// What every step of a direction needs to know.
-#[derive(Clone, Copy)]
-struct Steps {
-    reverse: bool,
-    hidden: usize,
-    state: usize,
-    /// Whether `h0` is all zeros (then the first step has no product to add).
-    h0_zero: bool,
 }
 
 /// The forward pass's step buffers for some rows of the batch, `[T, rows, ·]`, each step's rows
@@ -222,14 +212,17 @@ pub(crate) fn backward<F: Float>(
     let proj = match (&w_hr, &mut grads.weight_hr) {
         (Some(w), Some(gw)) => {
             gw.fill(F::zero());
-            let gw = gw.as_slice_mut().ok_or_else(|| Error::shape("grad of weight_hr", "standard layout", &[state, hidden]))?;
+            let gw = gw
+                .as_slice_mut()
+                .ok_or_else(|| Error::shape("grad of weight_hr", "standard layout", &[state, hidden]))?;
             Some((w.as_slice().expect("standard layout"), gw))
         }
         _ => None,
     };
     let s = Steps { reverse, hidden, state, h0_zero: false };
     let up = Up { d_hs: &d_hs, head: &head, batch };
-    let cs = ArrayView3::from_shape((seq_len, batch, hidden), cs).map_err(|_| Error::shape("cell states", "flat", &[bh]))?;
+    let cs =
+        ArrayView3::from_shape((seq_len, batch, hidden), cs).map_err(|_| Error::shape("cell states", "flat", &[bh]))?;
     {
         let mut gates = view3_mut(gates, seq_len, batch, 4 * hidden)?;
         match batch_parts::<F>(batch, 4 * hidden * state).filter(|_| proj.is_none() && norms.is_none()) {
@@ -271,13 +264,6 @@ pub(crate) fn backward<F: Float>(
         ArrayView3::from_shape((seq_len, batch, state), hs).map_err(|_| Error::shape("states", "flat", &[hs.len()]))?;
     let da = view2(gates, seq_len * batch, 4 * hidden)?;
     weight_grads(p, reverse, x, h0, hs, da, grads, dx)
-}
-
-/// The gradient arriving from above ([`add_upstream_rows`]'s arguments) for a batch of `batch`.
-struct Up<'u, 'a, 'h, F> {
-    d_hs: &'u Upstream<'a, F>,
-    head: &'u Option<HeadGrad<'h, F>>,
-    batch: usize,
 }
 
 /// What the backward pass's steps read and write for the batch rows `first_row..`: the gates
@@ -326,7 +312,7 @@ fn backward_rows<F: Float>(
             None => c0,
         };
         // g += dL/dh_t from above
-        add_upstream_rows(&mut g, up.d_hs, up.head, t, first_row, up.batch);
+        up.add(&mut g, t, first_row);
         let gates_t = step_mut(&mut gates, t);
         let c_t = cs.index_axis_move(Axis(0), t).to_slice().expect(contiguous);
         // tanh(c_t) now when the projection or the norms need it, else by each part below
