@@ -160,6 +160,15 @@ pub(crate) struct Steps {
     pub h0_zero: bool,
 }
 
+/// A forward pass's step buffers for some rows of the batch, `[T, rows, ·]`, each step's rows
+/// contiguous: the gates, the hidden states, and the cell's other state per step (an LSTM's
+/// cell states, a GRU's `A_h,n`).
+pub(crate) struct StepBufs<'a, F> {
+    pub gates: ArrayViewMut3<'a, F>,
+    pub hs: ArrayViewMut3<'a, F>,
+    pub extra: ArrayViewMut3<'a, F>,
+}
+
 /// The gradient arriving from above ([`add_upstream_rows`]'s arguments) for a batch of `batch`.
 pub(crate) struct Up<'u, 'a, 'h, F> {
     pub d_hs: &'u Upstream<'a, F>,

@@ -18,8 +18,8 @@ use crate::compute::pool;
 use crate::kernels::{Mat, PackedRef, gemm};
 use crate::nn::cell::{GATE_COST, gru_gates, gru_gates_shared};
 use crate::nn::gated::{
-    GatedGradsOut, Steps, Up, batch_parts, before, check_norms, check_upstream, project_input, recurrent_grads,
-    step_and_prev, step_mut, time, view2, view3_mut,
+    GatedGradsOut, StepBufs, Steps, Up, batch_parts, before, check_norms, check_upstream, project_input,
+    recurrent_grads, step_and_prev, step_mut, time, view2, view3_mut,
 };
 use crate::nn::layer::{InputGrad, LayerParams, Recurrent, StepNorms, Upstream, mean_row_norm};
 use crate::{Error, Float, Result};
@@ -87,23 +87,15 @@ pub(crate) fn forward<F: Float>(
             let parts = parts.zip(hn.axis_chunks_iter_mut(Axis(1), per)).zip(h0.axis_chunks_iter(Axis(0), per));
             let cost = seq_len * batch * (hidden + GATE_COST) * 3 * hidden;
             pool::run_each(parts, cost, &|(((gates, hs), hn), h0)| {
-                forward_rows(&w_hh_t, b_hh, s, StepBufs { gates, hs, hn }, h0, false);
+                forward_rows(&w_hh_t, b_hh, s, StepBufs { gates, hs, extra: hn }, h0, false);
             });
         }
         None => {
-            let bufs = StepBufs { gates: gates.view_mut(), hs: hs.view_mut(), hn: hn.view_mut() };
+            let bufs = StepBufs { gates: gates.view_mut(), hs: hs.view_mut(), extra: hn.view_mut() };
             forward_rows(&w_hh_t, b_hh, s, bufs, h0.view(), true);
         }
     }
     Ok(())
-}
-
-/// The forward pass's step buffers for some rows of the batch, `[T, rows, ·]`, each step's rows
-/// contiguous: gates, hidden states, `A_h,n`.
-struct StepBufs<'a, F> {
-    gates: ArrayViewMut3<'a, F>,
-    hs: ArrayViewMut3<'a, F>,
-    hn: ArrayViewMut3<'a, F>,
 }
 
 /// The steps of [`forward`] for the rows `bufs` holds (`h0` those rows' initial state), on the
@@ -116,7 +108,7 @@ fn forward_rows<F: Float>(
     h0: ArrayView2<'_, F>,
     shared: bool,
 ) {
-    let StepBufs { mut gates, mut hs, mut hn } = bufs;
+    let StepBufs { mut gates, mut hs, extra: mut hn } = bufs;
     let (seq_len, rows, _) = gates.dim();
     let hidden = s.hidden;
     let h0 = h0.to_slice().expect("the rows of a step are contiguous");

@@ -20,8 +20,8 @@ use crate::compute::pool;
 use crate::kernels::{Mat, PackedRef, gemm};
 use crate::nn::cell::{GATE_COST, lstm_gates, lstm_gates_shared};
 use crate::nn::gated::{
-    GatedGradsOut, Steps, Up, batch_parts, before, check_norms, check_upstream, project_input, step_and_prev, step_mut,
-    time, view2, view3_mut, weight_grads,
+    GatedGradsOut, StepBufs, Steps, Up, batch_parts, before, check_norms, check_upstream, project_input, step_and_prev,
+    step_mut, time, view2, view3_mut, weight_grads,
 };
 use crate::nn::layer::{LayerParams, Recurrent, StepNorms, Upstream, mean_row_norm};
 use crate::{Error, Float, Nonlinearity, Result};
@@ -104,23 +104,15 @@ pub(crate) fn forward<F: Float>(
             let parts = parts.zip(h0.axis_chunks_iter(Axis(0), per).zip(c0.axis_chunks_iter(Axis(0), per)));
             let cost = seq_len * batch * (state + GATE_COST) * 4 * hidden;
             pool::run_each(parts, cost, &|(((g, h), c), (h0, c0))| {
-                forward_rows(&w_hh_t, None, steps, StepBufs { gates: g, hs: h, cs: c }, h0, c0, false);
+                forward_rows(&w_hh_t, None, steps, StepBufs { gates: g, hs: h, extra: c }, h0, c0, false);
             });
         }
         None => {
-            let bufs = StepBufs { gates: gates.view_mut(), hs: hs.view_mut(), cs: cs.view_mut() };
+            let bufs = StepBufs { gates: gates.view_mut(), hs: hs.view_mut(), extra: cs.view_mut() };
             forward_rows(&w_hh_t, w_hr_t.as_ref(), steps, bufs, h0.view(), c0.view(), true);
         }
     }
     Ok(())
-}
-
-/// The forward pass's step buffers for some rows of the batch, `[T, rows, ·]`, each step's rows
-/// contiguous: gates, hidden states, cell states.
-struct StepBufs<'a, F> {
-    gates: ArrayViewMut3<'a, F>,
-    hs: ArrayViewMut3<'a, F>,
-    cs: ArrayViewMut3<'a, F>,
 }
 
 /// The steps of [`forward`] for the rows `bufs` holds (`h0`, `c0` those rows' initial states),
@@ -135,7 +127,7 @@ fn forward_rows<F: Float>(
     c0: ArrayView2<'_, F>,
     shared: bool,
 ) {
-    let StepBufs { mut gates, mut hs, mut cs } = bufs;
+    let StepBufs { mut gates, mut hs, extra: mut cs } = bufs;
     let (seq_len, rows, _) = gates.dim();
     let (h0, c0) = (h0.to_slice().expect("standard layout"), c0.to_slice().expect("standard layout"));
     let cell = if shared { lstm_gates_shared } else { lstm_gates };
