@@ -209,7 +209,7 @@ pub(crate) fn zeros<F: crate::Float>(len: usize) -> Vec<F> {
 
 /// The fewest zeros [`zeros`] shares across the pool (512 KB of float32, about 20 µs of one
 /// core's clearing against a wake-up's few).
-pub const SHARED_ZEROS_MIN: usize = 1 << 17;
+pub(crate) const SHARED_ZEROS_MIN: usize = 1 << 17;
 
 /// Asks the books whether a job of `cost` (as for [`run`]) runs on the pool. `None` when it
 /// runs on the calling thread unbooked: with one thread, inside another job, or while another
