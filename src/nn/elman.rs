@@ -10,7 +10,7 @@
 use ndarray::{ArrayView2, ArrayView3, ArrayViewMut3, Axis, s};
 
 use crate::kernels::{Epilogue, Mat, PackedRef, gemm, gemm_then, matmul};
-use crate::nn::gated::{add_upstream, check_norms, check_upstream};
+use crate::nn::gated::{add_upstream, check_norms, check_upstream, column_sums};
 use crate::nn::layer::{InputGrad, LayerGradsOut, LayerParams, Recurrence, Recurrent, Tape, Upstream, mean_row_norm};
 use crate::{Error, Float, Result};
 
@@ -319,10 +319,7 @@ impl<F: Float> LayerParams<F> {
 
             // db_ih = db_hh = column sums of dA.
             if let (Some(bi), Some(bh)) = (gb_ih, gb_hh) {
-                bi.fill(F::zero());
-                for row in da2.rows() {
-                    *bi += &row;
-                }
+                column_sums(da2, bi);
                 bh.assign(bi);
             }
 

@@ -335,7 +335,7 @@ pub(crate) fn recurrent_grads<F: Float>(
 
 /// `out = Σ_rows a` (a bias's gradient), row after row from zero; the columns shared across
 /// the pool when there are enough (the same sums either way, so the same results bit for bit).
-fn column_sums<F: Float>(a: ArrayView2<'_, F>, out: &mut Array1<F>) {
+pub(crate) fn column_sums<F: Float>(a: ArrayView2<'_, F>, out: &mut Array1<F>) {
     let sum = |a: ArrayView2<'_, F>, out: ArrayViewMut1<'_, F>| {
         let mut out = out;
         out.fill(F::zero());

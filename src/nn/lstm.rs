@@ -194,7 +194,7 @@ pub(crate) fn backward<F: Float>(
         ));
     }
     let head = check_upstream(&d_hs, seq_len, batch, state, false)?;
-    let GatedGradsOut { params: grads, dx, mut dh0, dc0, norms } = out;
+    let GatedGradsOut { params: grads, dx, mut dh0, mut dc0, norms } = out;
     check_norms(norms.as_ref(), seq_len)?;
     let c0 = c0.as_standard_layout();
     // W_hh packed (when the products take the packed path) into the memory of its own
@@ -220,7 +220,6 @@ pub(crate) fn backward<F: Float>(
         match batch_parts::<F>(batch, 4 * hidden * state).filter(|_| proj.is_none() && norms.is_none()) {
             // each thread its own rows through every step
             Some(per) => {
-                let mut dc0 = dc0;
                 let mut dc0_parts = dc0.as_mut().map(|d| d.axis_chunks_iter_mut(Axis(0), per));
                 let ins = cs.axis_chunks_iter(Axis(1), per).zip(c0.axis_chunks_iter(Axis(0), per));
                 let ins = ins.zip(d_hn.axis_chunks_iter(Axis(0), per).zip(d_cn.axis_chunks_iter(Axis(0), per)));
@@ -239,7 +238,6 @@ pub(crate) fn backward<F: Float>(
                 pool::run_each(parts, cost, &|rows| backward_rows(&w_hh, None, None, s, &up, rows, false));
             }
             None => {
-                let mut dc0 = dc0;
                 let (dh0, dc0) = (dh0.view_mut(), dc0.as_mut().map(|d| d.view_mut()));
                 let (gates, c0) = (gates.view_mut(), c0.view());
                 let rows = BackRows { gates, cs, c0, d_hn: d_hn.view(), d_cn: d_cn.view(), dh0, dc0, first_row: 0 };
