@@ -213,6 +213,11 @@ fn run(spec: Spec) -> Stats {
     let g = model.backward_flow(&trace, r.view(), &mut flow).unwrap();
     stats.flow("backward_flow", &spec, &flow, &want_flow);
     assert!(g.input().is_some());
+    // the training step's pass without the norms (which need the whole batch at every step,
+    // so only this one reaches the per-thread row parts of a layer whose states are given up)
+    let g =
+        model.backward_owned_flow(fwd(x.view(), &h0, &c0), r.view(), Some(s.view()), spec.input_grad, None).unwrap();
+    stats.grads("backward_owned (no norms)", &spec, &model, &g, &want_no_u);
     let mut flow = GradFlow::new(model.rnn.config(), spec.seq_len);
     let g = model.backward_owned_flow(trace, r.view(), Some(s.view()), spec.input_grad, Some(&mut flow)).unwrap();
     assert_eq!(g.input().is_some(), spec.input_grad, "{spec:?}");
@@ -307,6 +312,32 @@ fn fast_path_matches_the_reference_on_large_and_deep_cases() {
             ..gru
         },
         Spec { hidden: 32, batch: 16, seq_len: 6, bias: false, init: 0, seed: 31, ..gru },
+        // the same for the Elman layer: a unidirectional stack (its top layer's states in dA,
+        // dW_hh summed per part in chunks of 3 steps; the layer below's gradient from above in
+        // dA), bidirectional (reverse), and one layer without a head
+        Spec {
+            layers: 2,
+            hidden: 64,
+            input: 64,
+            batch: 17,
+            seq_len: 20,
+            dropout: 0.2,
+            head: Some(Readout::EveryStep),
+            seed: 32,
+            ..base
+        },
+        Spec {
+            act: Nonlinearity::Relu,
+            layers: 2,
+            hidden: 48,
+            batch: 16,
+            seq_len: 7,
+            bidirectional: true,
+            head: Some(Readout::LastStep),
+            seed: 33,
+            ..base
+        },
+        Spec { act: Nonlinearity::Sigmoid, hidden: 40, batch: 16, seq_len: 13, bias: false, init: 0, seed: 34, ..base },
         Spec { head: Some(Readout::EveryStep), input: 512, seed: 18, ..indrnn },
         Spec { act: Nonlinearity::Tanh, bidirectional: true, bias: false, input_grad: false, seed: 19, ..indrnn },
         Spec { layers: 3, hidden: 96, batch: 9, seq_len: 5, dropout: 0.25, bidirectional: true, seed: 20, ..indrnn },

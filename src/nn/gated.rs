@@ -183,7 +183,8 @@ impl<F: Float> Up<'_, '_, '_, F> {
     }
 }
 
-/// Rows of the batch per part when a gated direction's steps are better run part by part, each
+/// Rows of the batch per part when a direction's steps (of any cell but the IndRNN, whose steps
+/// have no product) are better run part by part, each
 /// thread carrying its own rows through every step (the rows of a batch never meet in a
 /// recurrence), than with each step's product and gate math shared across the pool: the threads
 /// no longer hand over at every step (twice each way), and each thread's gate math reads the
@@ -201,7 +202,8 @@ pub(crate) fn batch_parts<F: Float>(batch: usize, weights: usize) -> Option<usiz
 /// Measured on one (2 threads, LSTM training steps, float32, split against shared, 2-3
 /// alternating runs): H = 128 faster at batch 16 and 32 (the weights 256 KB), H = 256 at batch
 /// 16 (1 MB) faster, at 64 level; H = 512 (4 MB) mixed, 7% slower at batch 16; H = 1024 at
-/// batch 16 and 64 (16 MB) 15-40% slower.
+/// batch 16 and 64 (16 MB) 15-40% slower. The Elman layer at H = 512 (1 MB), batch 64: level
+/// (a median 372 against 375 sequences/s over nine alternating runs).
 pub(crate) const SPLIT_MAX_WEIGHT_BYTES: usize = 1 << 20;
 
 /// The fewest batch rows per part (the packed kernels' fewest).
