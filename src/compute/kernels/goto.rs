@@ -131,13 +131,14 @@ fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
         let acc = acc || p0 > 0;
-        // this pass's B: a kc × PANEL block per panel (rows PANEL apart), `b_stride` apart
-        let (b_ptr, b_stride): (*const F, usize) = match b {
+        // this pass's B: a block of kc rows per panel, `b_stride` apart; within it the `NR`
+        // columns from `s` start at `s * s_step` and their rows are `b_rs` apart
+        let (b_ptr, b_stride, s_step, b_rs): (*const F, usize, usize, usize) = match b {
             BSource::Plain(b) => {
-                pack_b(b, p0, kc, j0, j1, b_buf);
-                (b_buf.as_ptr(), kc * PANEL)
+                pack_b::<F, NR>(b, p0, kc, j0, j1, b_buf);
+                (b_buf.as_ptr(), kc * PANEL, kc, NR)
             }
-            BSource::Packed(p) => (p.data[j0 * k + p0 * PANEL..].as_ptr(), k * PANEL),
+            BSource::Packed(p) => (p.data[j0 * k + p0 * PANEL..].as_ptr(), k * PANEL, 1, PANEL),
         };
         // with few rows of A, B streams from L2 or beyond rather than sitting in L1 while
         // they pass: the micro-kernel then fetches its rows ahead (measured at 16 × 1024 × 1024
@@ -155,12 +156,13 @@ fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_
             for q in 0..cols / PANEL {
                 for s in (0..PANEL).step_by(NR) {
                     let cq = c.block_ptr(i0, mc, j0 + q * PANEL + s, NR);
-                    // SAFETY: block q of B holds kc rows of PANEL, PANEL apart, at
-                    // `b_stride * q`; the packed A holds mc rows of kc; `cq` starts the
-                    // mc × NR block of this view's C, rows `ldc` apart (checked by
-                    // `block_ptr`), which nothing else touches while `c` is borrowed here.
+                    // SAFETY: block q of B holds kc rows of PANEL at `b_stride * q`, its
+                    // columns s..s + NR at `s * s_step`, rows `b_rs` apart; the packed A holds
+                    // mc rows of kc; `cq` starts the mc × NR block of this view's C, rows `ldc`
+                    // apart (checked by `block_ptr`), which nothing else touches while `c` is
+                    // borrowed here.
                     unsafe {
-                        let bq = b_ptr.add(q * b_stride + s);
+                        let bq = (b_ptr.add(q * b_stride + s * s_step), b_rs);
                         row_blocks::<F, MR, NR, Z>(mc, kc, a_src, bq, cq, ldc, acc, prefetch);
                     }
                 }
@@ -228,13 +230,18 @@ fn pack_a<F: Float, const MR: usize>(a: Mat<'_, F>, i0: usize, mc: usize, p0: us
     }
 }
 
-/// Copies depth `p0..p0 + kc` of columns `j0..j1` of B into `dst` as `kc × PANEL` blocks.
+/// Copies depth `p0..p0 + kc` of columns `j0..j1` of B into `dst` as `kc × PANEL` blocks, each
+/// block as `PANEL / NR` contiguous `kc × NR` micro-panels (the one the micro-kernel reads is
+/// contiguous: rows `PANEL` apart, with only `NR` of each read, would fill half of L1's sets
+/// twice as fast, as rows 128 bytes apart at NR = 16 f32 on AVX2 did).
 #[inline(always)]
-fn pack_b<F: Float>(b: Mat<'_, F>, p0: usize, kc: usize, j0: usize, j1: usize, dst: &mut [F]) {
+fn pack_b<F: Float, const NR: usize>(b: Mat<'_, F>, p0: usize, kc: usize, j0: usize, j1: usize, dst: &mut [F]) {
     for (q, j) in (j0..j1).step_by(PANEL).enumerate() {
         let block = &mut dst[q * kc * PANEL..(q + 1) * kc * PANEL];
-        for (p, row) in block.chunks_exact_mut(PANEL).enumerate() {
-            row.copy_from_slice(&b.data[(p0 + p) * b.ld + j..][..PANEL]);
+        for (sub, s) in block.chunks_exact_mut(kc * NR).zip((0..PANEL).step_by(NR)) {
+            for (p, row) in sub.chunks_exact_mut(NR).enumerate() {
+                row.copy_from_slice(&b.data[(p0 + p) * b.ld + j + s..][..NR]);
+            }
         }
     }
 }
@@ -242,7 +249,7 @@ fn pack_b<F: Float>(b: Mat<'_, F>, p0: usize, kc: usize, j0: usize, j1: usize, d
 /// Every micro-panel of a packed `mc × kc` block of A against one `kc × NR` slice of B.
 ///
 /// # Safety
-/// `a` holds the packed block, `b` `kc` rows of `NR` at distance [`PANEL`], `c` `mc` rows of
+/// `a` holds the packed block, `b.0` `kc` rows of `NR` at distance `b.1`, `c` `mc` rows of
 /// `NR` at distance `ldc`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
@@ -250,7 +257,7 @@ unsafe fn row_blocks<F: Float, const MR: usize, const NR: usize, const Z: bool>(
     mc: usize,
     kc: usize,
     a: ASrc<F>,
-    b: *const F,
+    b: (*const F, usize),
     c: *mut F,
     ldc: usize,
     acc: bool,
@@ -289,7 +296,7 @@ unsafe fn row_blocks<F: Float, const MR: usize, const NR: usize, const Z: bool>(
 unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
     kc: usize,
     (a, a_rs, a_ps): (*const F, usize, usize),
-    b: *const F,
+    (b, b_rs): (*const F, usize),
     c: *mut F,
     ldc: usize,
     acc: bool,
@@ -299,13 +306,15 @@ unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
     if Z && NR == 32 && std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
         // f32 on AVX-512 (`Z`): two 16-lane vectors per row
         // SAFETY: F is f32; the caller's contract and the CPU features carry over.
-        return unsafe { micro_f32_avx512::<R, 2>(kc, (a.cast(), a_rs, a_ps), b.cast(), c.cast(), ldc, acc, prefetch) };
+        return unsafe {
+            micro_f32_avx512::<R, 2>(kc, (a.cast(), a_rs, a_ps), (b.cast(), b_rs), c.cast(), ldc, acc, prefetch)
+        };
     }
     let mut t = [[F::zero(); NR]; R];
     // SAFETY: in bounds by the caller's contract.
     unsafe {
         for p in 0..kc {
-            let brow = &*(b.add(p * PANEL) as *const [F; NR]);
+            let brow = &*(b.add(p * b_rs) as *const [F; NR]);
             let ap = a.add(p * a_ps);
             for (r, row) in t.iter_mut().enumerate() {
                 let av = *ap.add(r * a_rs);
@@ -338,7 +347,7 @@ unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
 unsafe fn micro_f32_avx512<const R: usize, const V: usize>(
     kc: usize,
     (a, a_rs, a_ps): (*const f32, usize, usize),
-    b: *const f32,
+    (b, b_rs): (*const f32, usize),
     c: *mut f32,
     ldc: usize,
     acc: bool,
@@ -352,10 +361,10 @@ unsafe fn micro_f32_avx512<const R: usize, const V: usize>(
         for p in 0..kc {
             if prefetch {
                 for v in 0..V {
-                    _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add((p + 24) * PANEL + 16 * v).cast());
+                    _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add((p + 24) * b_rs + 16 * v).cast());
                 }
             }
-            let bv: [__m512; V] = std::array::from_fn(|v| _mm512_loadu_ps(b.add(p * PANEL + 16 * v)));
+            let bv: [__m512; V] = std::array::from_fn(|v| _mm512_loadu_ps(b.add(p * b_rs + 16 * v)));
             let ap = a.add(p * a_ps);
             for (r, row) in t.iter_mut().enumerate() {
                 let av = _mm512_set1_ps(*ap.add(r * a_rs));
