@@ -1,7 +1,8 @@
 //! The packed path for products big enough to pay for copying their operands (Goto and van de
 //! Geijn's layout, as in BLIS): k runs in passes of [`KC`]; per pass the thread's columns of B
-//! are copied into contiguous `KC × PANEL` blocks (unless B is pre-packed, a
-//! [`Packed`](super::Packed), as `W_hh` is for the per-step products) and A into `MC × KC`
+//! are copied into `KC × PANEL` blocks, each laid out as `PANEL / NR` contiguous `KC × NR`
+//! micro-panels (unless B is pre-packed, a [`Packed`](super::Packed), as `W_hh` is for the
+//! per-step products; its rows stay `PANEL` apart) and A into `MC × KC`
 //! blocks laid out micro-panel by micro-panel (`k`-major, `R` rows at a time). The
 //! micro-kernel then keeps an `MR × NR` tile of C in registers and reads both operands
 //! sequentially: one block of B stays in L1 while every row block of A passes over it, the
