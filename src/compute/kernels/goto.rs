@@ -311,6 +311,15 @@ unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
             micro_f32_avx512::<R, 2>(kc, (a.cast(), a_rs, a_ps), (b.cast(), b_rs), c.cast(), ldc, acc, prefetch)
         };
     }
+    #[cfg(target_arch = "x86_64")]
+    if !Z && NR == 16 && std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
+        // f32 on AVX2: two 8-lane vectors per row
+        // SAFETY: F is f32; the caller's contract carries over, and `micro` runs only inside
+        // `avx2` (or `avx512`, whose CPU has AVX2 too) when not `Z`, so the CPU has AVX2 and FMA.
+        return unsafe {
+            micro_f32_avx2::<R, 2>(kc, (a.cast(), a_rs, a_ps), (b.cast(), b_rs), c.cast(), ldc, acc, prefetch)
+        };
+    }
     let mut t = [[F::zero(); NR]; R];
     // SAFETY: in bounds by the caller's contract.
     unsafe {
@@ -378,6 +387,55 @@ unsafe fn micro_f32_avx512<const R: usize, const V: usize>(
             for (v, &x) in row.iter().enumerate() {
                 let cr = c.add(r * ldc + 16 * v);
                 _mm512_storeu_ps(cr, if acc { _mm512_add_ps(_mm512_loadu_ps(cr), x) } else { x });
+            }
+        }
+    }
+}
+
+/// [`micro`] for f32 on AVX2, `V` 8-lane vectors wide, with the intrinsics: the same loop as
+/// [`micro_f32_avx512`], so that a tile whose B streams from beyond L2 (few rows of A) fetches
+/// B's rows ahead as the AVX-512 kernel does.
+///
+/// # Safety
+/// As [`micro`], on a CPU with AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn micro_f32_avx2<const R: usize, const V: usize>(
+    kc: usize,
+    (a, a_rs, a_ps): (*const f32, usize, usize),
+    (b, b_rs): (*const f32, usize),
+    c: *mut f32,
+    ldc: usize,
+    acc: bool,
+    prefetch: bool,
+) {
+    use std::arch::x86_64::{__m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps};
+    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch, _mm256_setzero_ps, _mm256_storeu_ps};
+    let mut t: [[__m256; V]; R] = [[_mm256_setzero_ps(); V]; R];
+    // SAFETY: in bounds by the caller's contract (a prefetch of any address is harmless: it
+    // neither faults nor reads into the program).
+    unsafe {
+        for p in 0..kc {
+            if prefetch {
+                for v in (0..V).step_by(2) {
+                    _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add((p + 24) * b_rs + 8 * v).cast());
+                }
+            }
+            let bv: [__m256; V] = std::array::from_fn(|v| _mm256_loadu_ps(b.add(p * b_rs + 8 * v)));
+            let ap = a.add(p * a_ps);
+            for (r, row) in t.iter_mut().enumerate() {
+                let av = _mm256_set1_ps(*ap.add(r * a_rs));
+                for (x, &bx) in row.iter_mut().zip(&bv) {
+                    *x = _mm256_fmadd_ps(av, bx, *x);
+                }
+            }
+        }
+        for (r, row) in t.iter().enumerate() {
+            for (v, &x) in row.iter().enumerate() {
+                let cr = c.add(r * ldc + 8 * v);
+                _mm256_storeu_ps(cr, if acc { _mm256_add_ps(_mm256_loadu_ps(cr), x) } else { x });
             }
         }
     }
