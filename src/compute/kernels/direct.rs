@@ -8,7 +8,7 @@ use super::{Float, Isa, KC, Mat, MatMut, PANEL, goto, isa, packed_path};
 pub(super) fn run<F: Float>(a: Mat<'_, F>, b: Mat<'_, F>, c: &mut MatMut<'_, F>, acc: bool, j0: usize, j1: usize) {
     let full = j0 + (j1 - j0) / PANEL * PANEL;
     if packed_path::<F>(a.rows, a.cols, full - j0) {
-        goto::run(a, goto::BSource::Plain(b), c, acc, j0, full);
+        goto::run(a, goto::BSource::Plain(b), c, acc, (j0, full), false);
         if full < j1 {
             run_small(a, b, c, acc, full, j1);
         }

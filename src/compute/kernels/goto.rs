@@ -44,8 +44,8 @@ pub(super) fn run<F: Float>(
     b: BSource<'_, '_, F>,
     c: &mut MatMut<'_, F>,
     acc: bool,
-    j0: usize,
-    j1: usize,
+    (j0, j1): (usize, usize),
+    reverse: bool,
 ) {
     // the micro-kernels read whole panels of B: checked in every build
     assert!((j1 - j0).is_multiple_of(PANEL), "whole panels");
@@ -53,7 +53,7 @@ pub(super) fn run<F: Float>(
     // the kernels get the scratch as an argument: a closure would not inherit their target
     // features, and its floating-point work would not be vectorised
     with_scratch::<F, _>(MC * KC + b_len, |scratch| {
-        let job = Job { a, b, c: c.reborrow(), acc, j0, j1, scratch };
+        let job = Job { a, b, c: c.reborrow(), acc, j0, j1, reverse, scratch };
         match isa() {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the CPU was checked for these features.
@@ -76,6 +76,8 @@ struct Job<'a, 'b, 'c, F> {
     acc: bool,
     j0: usize,
     j1: usize,
+    /// Sweep a packed B's panels from the last (see [`whole_a`]).
+    reverse: bool,
     scratch: &'c mut [F],
 }
 
@@ -124,11 +126,17 @@ fn with_scratch<F: Float, R>(len: usize, f: impl FnOnce(&mut [F]) -> R) -> R {
 
 #[inline(always)]
 fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_, '_, '_, F>) {
-    let Job { a, b, mut c, acc, j0, j1, scratch } = job;
+    let Job { a, b, mut c, acc, j0, j1, reverse, scratch } = job;
     let ldc = c.ld();
     let (m, k) = (a.rows, a.cols);
     let cols = j1 - j0;
     let (a_buf, b_buf) = scratch.split_at_mut(MC * KC);
+    if let BSource::Packed(p) = b
+        && m <= 16
+        && m * k <= MC * KC
+    {
+        return whole_a::<F, MR, NR, Z>(a, p, c, acc, (j0, j1), reverse, a_buf);
+    }
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
         let acc = acc || p0 > 0;
@@ -147,13 +155,7 @@ fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_
         let prefetch = m <= 16;
         for i0 in (0..m).step_by(MC) {
             let mc = MC.min(m - i0);
-            let a_src = if cols > PACK_A_FROM_COLS || (!a.trans && a.ld * size_of::<F>() > 2048) {
-                pack_a::<F, MR>(a, i0, mc, p0, kc, a_buf);
-                ASrc::Packed(a_buf.as_ptr())
-            } else {
-                let (rs, ps) = if a.trans { (1, a.ld) } else { (a.ld, 1) };
-                ASrc::InPlace { base: a.data[a.at_dyn(i0, p0)..].as_ptr(), rs, ps }
-            };
+            let a_src = a_source::<F, MR>(a, (i0, mc), (p0, kc), cols, a_buf);
             for q in 0..cols / PANEL {
                 for s in (0..PANEL).step_by(NR) {
                     let cq = c.block_ptr(i0, mc, j0 + q * PANEL + s, NR);
@@ -167,6 +169,70 @@ fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_
                         row_blocks::<F, MR, NR, Z>(mc, kc, a_src, bq, cq, ldc, acc, prefetch);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Rows `i0..i0 + mc`, depth `p0..p0 + kc` of A where the micro-kernels read them: packed
+/// into `buf` (see [`pack_a`]) or, for a thread's few columns, where they lie.
+#[inline(always)]
+fn a_source<F: Float, const MR: usize>(
+    a: Mat<'_, F>,
+    (i0, mc): (usize, usize),
+    (p0, kc): (usize, usize),
+    cols: usize,
+    buf: &mut [F],
+) -> ASrc<F> {
+    if cols > PACK_A_FROM_COLS || (!a.trans && a.ld * size_of::<F>() > 2048) {
+        pack_a::<F, MR>(a, i0, mc, p0, kc, buf);
+        ASrc::Packed(buf.as_ptr())
+    } else {
+        let (rs, ps) = if a.trans { (1, a.ld) } else { (a.ld, 1) };
+        ASrc::InPlace { base: a.data[a.at_dyn(i0, p0)..].as_ptr(), rs, ps }
+    }
+}
+
+/// [`passes`] for a packed B and at most 16 rows of A (a step's `h W_hhᵀ` at a small batch):
+/// B then streams from beyond L2 at every step, and the order it is read in decides what the
+/// shared L3 still holds. A is packed whole (every pass of `KC`, `m × k` fits the block), and
+/// then each panel of B is read from its first row to its last before the next panel, the
+/// panels in order or, with `reverse`, from the last: the callers alternate, so a step starts
+/// on the panels the step before read last, still in L3 when B is larger than the L3 (an LSTM's
+/// `W_hh` at H = 1024 is 16 MB). Each tile of C gets the passes' sums in the same order as in
+/// [`passes`], so the results are the same bit for bit.
+#[inline(always)]
+fn whole_a<F: Float, const MR: usize, const NR: usize, const Z: bool>(
+    a: Mat<'_, F>,
+    b: PackedRef<'_, F>,
+    mut c: MatMut<'_, F>,
+    acc: bool,
+    (j0, j1): (usize, usize),
+    reverse: bool,
+    a_buf: &mut [F],
+) {
+    let (m, k, ldc) = (a.rows, a.cols, c.ld());
+    let cols = j1 - j0;
+    // pass p0's block of A at `p0 * m` (the passes before it hold m × KC each)
+    let mut srcs = [None; MC * KC / (8 * KC)];
+    for (slot, p0) in srcs.iter_mut().zip((0..k).step_by(KC)) {
+        let kc = KC.min(k - p0);
+        *slot = Some(a_source::<F, MR>(a, (0, m), (p0, kc), cols, &mut a_buf[p0 * m..p0 * m + m * kc]));
+    }
+    let panels = cols / PANEL;
+    for i in 0..panels {
+        let q = if reverse { panels - 1 - i } else { i };
+        for s in (0..PANEL).step_by(NR) {
+            let cq = c.block_ptr(0, m, j0 + q * PANEL + s, NR);
+            for (p0, a_src) in (0..k).step_by(KC).zip(srcs.iter().flatten()) {
+                let kc = KC.min(k - p0);
+                let b_ptr = b.data[(j0 + q * PANEL) * k + p0 * PANEL + s..].as_ptr();
+                // SAFETY: panel q of this view's B holds k rows of PANEL from `b_ptr`'s panel
+                // start, rows p0..p0 + kc of its columns s..s + NR from `b_ptr`, PANEL apart;
+                // `a_src` holds rows 0..m at depth p0..p0 + kc; `cq` starts the m × NR block
+                // of C, rows `ldc` apart (checked by `block_ptr`), which nothing else touches
+                // while `c` is borrowed here.
+                unsafe { row_blocks::<F, MR, NR, Z>(m, kc, *a_src, (b_ptr, PANEL), cq, ldc, acc || p0 > 0, true) };
             }
         }
     }

@@ -1,6 +1,8 @@
 //! Right-hand operands packed into contiguous panels of [`PANEL`] columns ([`Packed`],
 //! [`PackedRef`]), and the product that reads them ([`gemm_packed`]).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::direct::run_small;
 use super::gemm::{Epilogue, finish, over_columns, prepare};
 use super::gemv::gemv_packed;
@@ -187,10 +189,13 @@ pub fn gemm_packed<F: Float>(
         finish(&mut c, 0, n, post);
         return;
     }
+    // every other product sweeps B's panels from the last (see `goto::whole_a`): the same
+    // results, read in the order that finds the most of B still in cache
+    let reverse = SWEEP.fetch_xor(true, Ordering::Relaxed);
     over_columns(c, large, m * n * k, |c, j0, j1| {
         let full = j0 + (j1 - j0) / PANEL * PANEL;
         if goto::applies(m, full - j0) {
-            goto::run(a, goto::BSource::Packed(b), c, accumulate, j0, full);
+            goto::run(a, goto::BSource::Packed(b), c, accumulate, (j0, full), reverse);
         } else {
             for j in (j0..full).step_by(PANEL) {
                 let panel = b.panel(j);
@@ -205,6 +210,9 @@ pub fn gemm_packed<F: Float>(
         finish(c, j0, j1, post);
     });
 }
+
+/// Flipped by every [`gemm_packed`] that may take the packed path: which way it sweeps B.
+static SWEEP: AtomicBool = AtomicBool::new(false);
 
 /// Whether `[m, k] x [k, n]` products run on the packed path, so that a right-hand operand
 /// used for many of them (`W_hh` across the steps) is best [`Packed`] once beforehand.
@@ -240,6 +248,50 @@ mod tests {
                 None,
             );
             assert!(c.iter().zip(a.dot(&b).iter()).all(|(x, y)| (x - y).abs() < 1e-9));
+        }
+    }
+
+    /// At most 16 rows of A on a packed B (`goto::whole_a`: A packed whole, each panel read
+    /// through, every other call from the last panel) give the plain path's results bit for
+    /// bit, both ways round, with one pass of depth or several, A packed or read in place.
+    #[test]
+    fn few_rows_on_packed_b_sweep_either_way_to_the_same_bits() {
+        fn check<F: Float + std::fmt::Debug>(m: usize, k: usize, n: usize) {
+            let a = Array2::<F>::from_shape_fn((m, k), |(i, j)| {
+                F::from(((i * 7 + j * 3) % 11) as f64 * 0.1 - 0.5).unwrap()
+            });
+            let b = Array2::<F>::from_shape_fn((k, n), |(i, j)| {
+                F::from(((i * 5 + j * 13) % 17) as f64 * 0.05 - 0.4).unwrap()
+            });
+            let c0 = Array2::<F>::from_shape_fn((m, n), |(i, j)| F::from((i + 2 * j) as f64 * 0.01).unwrap());
+            let lhs = Mat::new(a.as_slice().unwrap(), m, k);
+            let mut want = c0.clone();
+            crate::kernels::gemm(lhs, Mat::new(b.as_slice().unwrap(), k, n), want.as_slice_mut().unwrap(), n, true);
+            let packed = Packed::pack(b.view());
+            let full = n / PANEL * PANEL;
+            for reverse in [false, true] {
+                let mut c = c0.clone();
+                if goto::applies(m, full) {
+                    let mut view = MatMut::new(c.as_slice_mut().unwrap(), m, n, n);
+                    goto::run(lhs, goto::BSource::Packed(packed.view()), &mut view, true, (0, full), reverse);
+                    let got = c.slice(ndarray::s![.., ..full]);
+                    assert_eq!(got, want.slice(ndarray::s![.., ..full]), "{m}x{k}x{n}, reverse {reverse}");
+                }
+            }
+            let mut c = c0.clone();
+            gemm_packed(lhs, packed.view(), c.as_slice_mut().unwrap(), n, true, None);
+            assert_eq!(c, want, "{m}x{k}x{n}");
+            let exact = a.mapv(|v| v.to_f64().unwrap()).dot(&b.mapv(|v| v.to_f64().unwrap()));
+            let err = want
+                .iter()
+                .zip(&c0)
+                .zip(&exact)
+                .map(|((w, c), e)| (w.to_f64().unwrap() - c.to_f64().unwrap() - e).abs());
+            assert!(err.fold(0.0, f64::max) < 1e-3, "{m}x{k}x{n} against f64");
+        }
+        for (m, k, n) in [(8, 300, 600), (12, 1041, 160), (16, 256, 4096), (13, 700, 96), (16, 2304, 288)] {
+            check::<f32>(m, k, n);
+            check::<f64>(m, k, n);
         }
     }
 
