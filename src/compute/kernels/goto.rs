@@ -132,7 +132,7 @@ fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_
     let cols = j1 - j0;
     let (a_buf, b_buf) = scratch.split_at_mut(MC * KC);
     if let BSource::Packed(p) = b
-        && m <= 16
+        && m <= 64
         && m * k <= MC * KC
     {
         return whole_a::<F, MR, NR, Z>(a, p, c, acc, (j0, j1), reverse, a_buf);
@@ -193,14 +193,16 @@ fn a_source<F: Float, const MR: usize>(
     }
 }
 
-/// [`passes`] for a packed B and at most 16 rows of A (a step's `h W_hhᵀ` at a small batch):
-/// B then streams from beyond L2 at every step, and the order it is read in decides what the
-/// shared L3 still holds. A is packed whole (every pass of `KC`, `m × k` fits the block), and
-/// then each panel of B is read from its first row to its last before the next panel, the
-/// panels in order or, with `reverse`, from the last: the callers alternate, so a step starts
-/// on the panels the step before read last, still in L3 when B is larger than the L3 (an LSTM's
-/// `W_hh` at H = 1024 is 16 MB). Each tile of C gets the passes' sums in the same order as in
-/// [`passes`], so the results are the same bit for bit.
+/// [`passes`] for a packed B and at most 64 rows of A (a step's `h W_hhᵀ`): B then streams
+/// from beyond L2 at every step, and the order it is read in decides what the caches still
+/// hold. A is packed whole (every pass of `KC`; `m × k` fits the block), and then each panel of
+/// B is read from its first row to its last before the next panel, the panels in order or, with
+/// `reverse`, from the last: the callers alternate, so a step starts on the panels the step
+/// before read last, still in L2 or L3 when B is larger (an LSTM's `W_hh` at H = 1024 is 16 MB,
+/// past the L3 a shared machine leaves; at H = 512 each thread's 2 MB is twice its L2).
+/// Measured in LSTM training on 2 threads (AVX2, alternating runs): (1024, 16, 32, 1) median
+/// 100 -> 109 sequences/s, (512, 64, 64, 2) 82 -> 87. Each tile of C gets the passes' sums in
+/// the same order as in [`passes`], so the results are the same bit for bit.
 #[inline(always)]
 fn whole_a<F: Float, const MR: usize, const NR: usize, const Z: bool>(
     a: Mat<'_, F>,
@@ -232,7 +234,7 @@ fn whole_a<F: Float, const MR: usize, const NR: usize, const Z: bool>(
                 // `a_src` holds rows 0..m at depth p0..p0 + kc; `cq` starts the m × NR block
                 // of C, rows `ldc` apart (checked by `block_ptr`), which nothing else touches
                 // while `c` is borrowed here.
-                unsafe { row_blocks::<F, MR, NR, Z>(m, kc, *a_src, (b_ptr, PANEL), cq, ldc, acc || p0 > 0, true) };
+                unsafe { row_blocks::<F, MR, NR, Z>(m, kc, *a_src, (b_ptr, PANEL), cq, ldc, acc || p0 > 0, m <= 16) };
             }
         }
     }

@@ -251,7 +251,7 @@ mod tests {
         }
     }
 
-    /// At most 16 rows of A on a packed B (`goto::whole_a`: A packed whole, each panel read
+    /// At most 64 rows of A on a packed B (`goto::whole_a`: A packed whole, each panel read
     /// through, every other call from the last panel) give the plain path's results bit for
     /// bit, both ways round, with one pass of depth or several, A packed or read in place.
     #[test]
@@ -289,7 +289,15 @@ mod tests {
                 .map(|((w, c), e)| (w.to_f64().unwrap() - c.to_f64().unwrap() - e).abs());
             assert!(err.fold(0.0, f64::max) < 1e-3, "{m}x{k}x{n} against f64");
         }
-        for (m, k, n) in [(8, 300, 600), (12, 1041, 160), (16, 256, 4096), (13, 700, 96), (16, 2304, 288)] {
+        for (m, k, n) in [
+            (8, 300, 600),
+            (12, 1041, 160),
+            (16, 256, 4096),
+            (13, 700, 96),
+            (16, 2304, 288),
+            (64, 512, 1040),
+            (37, 900, 320),
+        ] {
             check::<f32>(m, k, n);
             check::<f64>(m, k, n);
         }
