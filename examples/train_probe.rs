@@ -5,6 +5,7 @@ fn main() {
     let cell: Cell = args[1].parse().unwrap();
     let shape = SHAPES[args[2].parse::<usize>().unwrap()];
     let n: usize = args.get(3).map_or(20, |s| s.parse().unwrap());
+    rnn::threads::keep_freed_memory(); // as the `rnn` binary does
     let mut b = TrainBench::<f32>::new(shape, cell, 1).unwrap();
     b.train_step().unwrap();
     let t = std::time::Instant::now();
