@@ -152,7 +152,7 @@ fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_
         // with few rows of A, B streams from L2 or beyond rather than sitting in L1 while
         // they pass: the micro-kernel then fetches its rows ahead (measured at 16 × 1024 × 1024
         // on packed B: 272 -> 296 GFLOP/s; with B in L1 the prefetches only take load slots)
-        let prefetch = m <= 16;
+        let prefetch = fetch_ahead::<F>(m, k, cols);
         for i0 in (0..m).step_by(MC) {
             let mc = MC.min(m - i0);
             let a_src = a_source::<F, MR>(a, (i0, mc), (p0, kc), cols, a_buf);
@@ -221,6 +221,7 @@ fn whole_a<F: Float, const MR: usize, const NR: usize, const Z: bool>(
         let kc = KC.min(k - p0);
         *slot = Some(a_source::<F, MR>(a, (0, m), (p0, kc), cols, &mut a_buf[p0 * m..p0 * m + m * kc]));
     }
+    let prefetch = fetch_ahead::<F>(m, k, cols);
     let panels = cols / PANEL;
     for i in 0..panels {
         let q = if reverse { panels - 1 - i } else { i };
@@ -234,10 +235,20 @@ fn whole_a<F: Float, const MR: usize, const NR: usize, const Z: bool>(
                 // `a_src` holds rows 0..m at depth p0..p0 + kc; `cq` starts the m × NR block
                 // of C, rows `ldc` apart (checked by `block_ptr`), which nothing else touches
                 // while `c` is borrowed here.
-                unsafe { row_blocks::<F, MR, NR, Z>(m, kc, *a_src, (b_ptr, PANEL), cq, ldc, acc || p0 > 0, m <= 16) };
+                unsafe { row_blocks::<F, MR, NR, Z>(m, kc, *a_src, (b_ptr, PANEL), cq, ldc, acc || p0 > 0, prefetch) };
             }
         }
     }
+}
+
+/// Whether the micro-kernels fetch B's rows ahead: with at most 16 rows of A, when the
+/// thread's share of B (`k × cols`) is larger than 256 KB, so that it streams from L2 or
+/// beyond rather than sitting in L1 (then the prefetches only take load slots: on AVX2 the
+/// Elman layer's (128, 32, 64, 2) training step, whose `[16, 128] x [128, 128]` steps fetched
+/// ahead, trained 5-18% slower in 4 alternating rounds).
+#[inline(always)]
+fn fetch_ahead<F>(m: usize, k: usize, cols: usize) -> bool {
+    m <= 16 && k * cols * size_of::<F>() > 256 << 10
 }
 
 /// Up to this many columns per thread, the micro-kernels read A where it lies (unless its rows
@@ -380,13 +391,13 @@ unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
         };
     }
     #[cfg(target_arch = "x86_64")]
-    if !Z && NR == 16 && std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
-        // f32 on AVX2: two 8-lane vectors per row
+    if !Z && NR == 16 && prefetch && std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
+        // f32 on AVX2 fetching B ahead: two 8-lane vectors per row (without the fetches the
+        // plain loop below is as fast: 32 × 512 × 512 on packed B, 76 GFLOP/s against 66-71
+        // through this kernel with the fetch test in its loop)
         // SAFETY: F is f32; the caller's contract carries over, and `micro` runs only inside
         // `avx2` (or `avx512`, whose CPU has AVX2 too) when not `Z`, so the CPU has AVX2 and FMA.
-        return unsafe {
-            micro_f32_avx2::<R, 2>(kc, (a.cast(), a_rs, a_ps), (b.cast(), b_rs), c.cast(), ldc, acc, prefetch)
-        };
+        return unsafe { micro_f32_avx2::<R, 2>(kc, (a.cast(), a_rs, a_ps), (b.cast(), b_rs), c.cast(), ldc, acc) };
     }
     let mut t = [[F::zero(); NR]; R];
     // SAFETY: in bounds by the caller's contract.
@@ -460,9 +471,9 @@ unsafe fn micro_f32_avx512<const R: usize, const V: usize>(
     }
 }
 
-/// [`micro`] for f32 on AVX2, `V` 8-lane vectors wide, with the intrinsics: the same loop as
-/// [`micro_f32_avx512`], so that a tile whose B streams from beyond L2 (few rows of A) fetches
-/// B's rows ahead as the AVX-512 kernel does.
+/// [`micro`] for f32 on AVX2, `V` 8-lane vectors wide, with the intrinsics, fetching B's rows
+/// ahead as [`micro_f32_avx512`] does: for a tile whose B streams from beyond L1 (few rows of
+/// A, see [`fetch_ahead`]).
 ///
 /// # Safety
 /// As [`micro`], on a CPU with AVX2 and FMA.
@@ -477,7 +488,6 @@ unsafe fn micro_f32_avx2<const R: usize, const V: usize>(
     c: *mut f32,
     ldc: usize,
     acc: bool,
-    prefetch: bool,
 ) {
     use std::arch::x86_64::{__m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps};
     use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch, _mm256_setzero_ps, _mm256_storeu_ps};
@@ -486,10 +496,8 @@ unsafe fn micro_f32_avx2<const R: usize, const V: usize>(
     // neither faults nor reads into the program).
     unsafe {
         for p in 0..kc {
-            if prefetch {
-                for v in (0..V).step_by(2) {
-                    _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add((p + 24) * b_rs + 8 * v).cast());
-                }
+            for v in (0..V).step_by(2) {
+                _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add((p + 24) * b_rs + 8 * v).cast());
             }
             let bv: [__m256; V] = std::array::from_fn(|v| _mm256_loadu_ps(b.add(p * b_rs + 8 * v)));
             let ap = a.add(p * a_ps);
