@@ -149,9 +149,6 @@ fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_
             }
             BSource::Packed(p) => (p.data[j0 * k + p0 * PANEL..].as_ptr(), k * PANEL, 1, PANEL),
         };
-        // with few rows of A, B streams from L2 or beyond rather than sitting in L1 while
-        // they pass: the micro-kernel then fetches its rows ahead (measured at 16 × 1024 × 1024
-        // on packed B: 272 -> 296 GFLOP/s; with B in L1 the prefetches only take load slots)
         let prefetch = fetch_ahead::<F>(m, k, cols);
         for i0 in (0..m).step_by(MC) {
             let mc = MC.min(m - i0);
@@ -243,7 +240,8 @@ fn whole_a<F: Float, const MR: usize, const NR: usize, const Z: bool>(
 
 /// Whether the micro-kernels fetch B's rows ahead: with at most 16 rows of A, when the
 /// thread's share of B (`k × cols`) is larger than 256 KB, so that it streams from L2 or
-/// beyond rather than sitting in L1 (then the prefetches only take load slots: on AVX2 the
+/// beyond rather than sitting in L1 (measured at 16 × 1024 × 1024 on packed B, AVX-512: 272 ->
+/// 296 GFLOP/s). With B in L1 the prefetches only take load slots (on AVX2 the
 /// Elman layer's (128, 32, 64, 2) training step, whose `[16, 128] x [128, 128]` steps fetched
 /// ahead, trained 5-18% slower in 4 alternating rounds).
 #[inline(always)]
