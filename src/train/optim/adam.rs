@@ -195,7 +195,7 @@ mod tests {
     fn a_shared_step_gives_the_bits_of_one_thread() {
         use super::{AdamBuffers, AdamScalars, SHARED_ADAM_MIN, adam_slices, adam_slices_on_thread};
         let n = SHARED_ADAM_MIN * 3 + 7;
-        let wave = |i: usize, f: f32| ((i as f32 * f).sin() * 0.5) as f32;
+        let wave = |i: usize, f: f32| (i as f32 * f).sin() * 0.5;
         let k = AdamScalars {
             keep: None,
             wd: Some(0.01f32),
