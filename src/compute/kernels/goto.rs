@@ -294,6 +294,27 @@ fn next_height<const MR: usize>(left: usize) -> usize {
 #[inline(always)]
 fn pack_a<F: Float, const MR: usize>(a: Mat<'_, F>, i0: usize, mc: usize, p0: usize, kc: usize, dst: &mut [F]) {
     let mut r0 = 0;
+    if a.trans {
+        // the micro-panels of height MR (all but the last few rows) by depth: each p's rows
+        // i0.. are contiguous in the source, read once, and MR of them go to each panel (panel
+        // by panel, every p would touch a new source line, read again for the next panels)
+        r0 = mc / MR * MR;
+        for p in 0..kc {
+            #[cfg(target_arch = "x86_64")]
+            for l in (0..r0 * size_of::<F>()).step_by(64) {
+                // SAFETY: a prefetch neither faults nor reads into the program.
+                unsafe {
+                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                        a.data.as_ptr().wrapping_add((p0 + p + 8) * a.ld + i0).cast::<i8>().wrapping_add(l),
+                    )
+                };
+            }
+            let src = &a.data[(p0 + p) * a.ld + i0..][..r0];
+            for (q, group) in src.chunks_exact(MR).enumerate() {
+                dst[q * MR * kc + p * MR..][..MR].copy_from_slice(group);
+            }
+        }
+    }
     while r0 < mc {
         let h = next_height::<MR>(mc - r0);
         let panel = &mut dst[r0 * kc..(r0 + h) * kc];
