@@ -300,15 +300,7 @@ fn pack_a<F: Float, const MR: usize>(a: Mat<'_, F>, i0: usize, mc: usize, p0: us
         // by panel, every p would touch a new source line, read again for the next panels)
         r0 = mc / MR * MR;
         for p in 0..kc {
-            #[cfg(target_arch = "x86_64")]
-            for l in (0..r0 * size_of::<F>()).step_by(64) {
-                // SAFETY: a prefetch neither faults nor reads into the program.
-                unsafe {
-                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                        a.data.as_ptr().wrapping_add((p0 + p + 8) * a.ld + i0).cast::<i8>().wrapping_add(l),
-                    )
-                };
-            }
+            fetch_lines(a.data.as_ptr().wrapping_add((p0 + p + 8) * a.ld + i0), r0 * size_of::<F>());
             let src = &a.data[(p0 + p) * a.ld + i0..][..r0];
             for (q, group) in src.chunks_exact(MR).enumerate() {
                 dst[q * MR * kc + p * MR..][..MR].copy_from_slice(group);
@@ -334,6 +326,21 @@ fn pack_a<F: Float, const MR: usize>(a: Mat<'_, F>, i0: usize, mc: usize, p0: us
         }
         r0 += h;
     }
+}
+
+/// Asks for the cache lines of the `bytes` bytes from `p` (a hint only: on other targets
+/// nothing). Any address may be given, in bounds or not.
+#[inline(always)]
+fn fetch_lines<T>(p: *const T, bytes: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for l in (0..bytes).step_by(64) {
+        // SAFETY: a prefetch neither faults nor reads into the program, whatever the address.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>().wrapping_add(l))
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (p, bytes);
 }
 
 /// Copies `H` rows of A from `src` (element `(r, p)` at `r * ld + p`, or `p * ld + r` when
@@ -466,16 +473,8 @@ unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
     }
     // The tile of C, `ldc` apart (4 KB at 1024 columns), was last touched a pass of KC ago and
     // comes from beyond L2: fetched now, it arrives while the `kc` updates run.
-    #[cfg(target_arch = "x86_64")]
     for r in 0..R {
-        for l in (0..NR * size_of::<F>()).step_by(64) {
-            // SAFETY: a prefetch neither faults nor reads into the program.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    c.wrapping_add(r * ldc).cast::<i8>().wrapping_add(l),
-                )
-            };
-        }
+        fetch_lines(c.wrapping_add(r * ldc), NR * size_of::<F>());
     }
     let mut t = [[F::zero(); NR]; R];
     // SAFETY: in bounds by the caller's contract.
