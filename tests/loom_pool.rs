@@ -8,7 +8,7 @@
 /// What `engine.rs` imports from `super::sync`: loom's doubles.
 mod sync {
     pub(super) use loom::hint::spin_loop;
-    pub(super) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    pub(super) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
     pub(super) use loom::sync::{Condvar, Mutex, MutexGuard};
 }
 

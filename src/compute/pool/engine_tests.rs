@@ -5,15 +5,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::engine::Pool;
 
-/// A pool of `workers` threads, run through `jobs`, then shut down and joined.
+/// A pool of `workers` threads, run through `jobs`, then shut down and joined (also when
+/// `jobs` panics, so that a failing test fails rather than waits for its workers forever).
 fn with_pool(workers: usize, worker_spin: u32, caller_spin: u32, jobs: impl FnOnce(&Pool)) {
     let pool = Pool::new(worker_spin, caller_spin);
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| pool.work());
         }
-        jobs(&pool);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| jobs(&pool)));
         pool.shutdown();
+        if let Err(payload) = result {
+            std::panic::resume_unwind(payload);
+        }
     });
 }
 
@@ -79,6 +83,39 @@ fn a_worker_panic_is_resumed_in_the_caller() {
                 |_| {},
             );
             assert_eq!(hits.load(Ordering::Relaxed), 2);
+        }
+    });
+}
+
+#[test]
+fn a_sleeping_worker_wakes_for_each_job() {
+    // The caller runs part 0, which waits for part 1 to start on the worker: the worker sleeps
+    // between jobs (no spinning) and must be woken by each new job, or part 0 times out.
+    with_pool(1, 0, 0, |pool| {
+        for job in 0..50 {
+            let started = std::sync::atomic::AtomicBool::new(false);
+            let met = std::sync::atomic::AtomicBool::new(false);
+            pool.run(
+                2,
+                &|p| {
+                    if p == 1 {
+                        started.store(true, Ordering::Release);
+                        return;
+                    }
+                    let t = std::time::Instant::now();
+                    while t.elapsed() < std::time::Duration::from_secs(5) {
+                        if started.load(Ordering::Acquire) {
+                            met.store(true, Ordering::Relaxed);
+                            return;
+                        }
+                        std::thread::yield_now();
+                    }
+                },
+                |_| {},
+            );
+            assert!(met.load(Ordering::Relaxed), "job {job}: the worker slept through it");
+            // let the worker fall asleep before the next job
+            std::thread::sleep(std::time::Duration::from_millis(2));
         }
     });
 }

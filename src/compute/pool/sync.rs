@@ -3,5 +3,5 @@
 //! same `engine.rs` against a module of the same name.
 
 pub(super) use std::hint::spin_loop;
-pub(super) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+pub(super) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 pub(super) use std::sync::{Condvar, Mutex, MutexGuard};

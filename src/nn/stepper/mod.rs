@@ -28,12 +28,13 @@ use crate::kernels::{Aligned, Mat, gemm, transposed_aligned};
 use crate::{Cell, Error, Float, Model, Result};
 
 /// Multiply-adds of one layer's step below which it runs as one part on the calling thread:
-/// sharing it costs about a quarter of a microsecond (one job on the pool). Measured on the
-/// 2-core AMD EPYC (AVX2) at H = 128, input 32, batch 1 (`rnn bench --stream-only`, runs
-/// interleaved): the LSTM's step (82k multiply-adds) fell from 6.1-7.2 µs on one thread to
-/// 4.1-5.1 µs split in two; the GRU's (61k, two products per part) did not gain (4.3-5.8 µs
-/// whole, 4.0-6.1 µs split), nor did the Elman's (20k).
-const SPLIT_MIN_MACS: usize = 1 << 16;
+/// sharing it costs a few tenths of a microsecond (one job on the pool). Measured on the
+/// 2-core AMD EPYC (Zen 4, `RNN_ISA=avx2`) at H = 128, input 32, batch 1 (`examples/
+/// stream_step`, processes alternating): the GRU's step (61k multiply-adds, two products per
+/// part) took 3.01-3.05 µs whole and 2.22-2.39 µs split (six of seven runs; the pool's offer
+/// without its lock, 2026-12-04), the LSTM's (82k) 4.0 µs whole and 2.75-2.81 µs split; the
+/// Elman step (20k) lost when split (1.39-2.18 against 1.10-1.44 µs whole).
+const SPLIT_MIN_MACS: usize = 1 << 15;
 
 /// Steps a model through time one input at a time (text generation, real-time forecasting).
 ///
