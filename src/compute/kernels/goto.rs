@@ -245,16 +245,47 @@ fn whole_a<F: Float, const MR: usize, const NR: usize, const Z: bool>(
     }
 }
 
-/// Whether the micro-kernels fetch B's rows ahead: with at most 16 rows of A, when the
+/// How far the micro-kernels fetch B's rows ahead ([`fetch_ahead`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fetch {
+    /// Not at all.
+    No,
+    /// 24 rows ahead into L1.
+    Near,
+    /// That, and on AVX2 128 rows ahead into L2.
+    Far,
+}
+
+/// How far the micro-kernels fetch B's rows ahead: with at most 16 rows of A, when the
 /// thread's share of B (`k × cols`) is larger than 256 KB, so that it streams from L2 or
 /// beyond rather than sitting in L1 (measured at 16 × 1024 × 1024 on packed B, AVX-512: 272 ->
 /// 296 GFLOP/s). With B in L1 the prefetches only take load slots (on AVX2 the
 /// Elman layer's (128, 32, 64, 2) training step, whose `[16, 128] x [128, 128]` steps fetched
-/// ahead, trained 5-18% slower in 4 alternating rounds).
+/// ahead, trained 5-18% slower in 4 alternating rounds). Past [`FAR_FROM`], B comes from
+/// memory, whose latency 24 rows (some 150 cycles of a 6-row kernel) do not cover: on AVX2
+/// the rows 128 ahead are fetched into L2 as well.
 #[inline(always)]
-fn fetch_ahead<F>(m: usize, k: usize, cols: usize) -> bool {
-    m <= 16 && k * cols * size_of::<F>() > 256 << 10
+fn fetch_ahead<F>(m: usize, k: usize, cols: usize) -> Fetch {
+    let bytes = k * cols * size_of::<F>();
+    if m > 16 || bytes <= 256 << 10 {
+        Fetch::No
+    } else if bytes > FAR_FROM {
+        Fetch::Far
+    } else {
+        Fetch::Near
+    }
 }
+
+/// A thread's share of B beyond which it streams from memory rather than L3 (of the 32 MB L3
+/// of the 2-core AMD EPYC VM, the products below found 4-8 MB: `[16, 1024] x [1024, N]` on
+/// packed B, one thread, AVX2, ran at 110 GFLOP/s with N = 1024 (4 MB) and 54 with N = 2048).
+/// Measured (`examples/step_rate`, alternating): `[16, 1024] x [1024, 4096]` and `[16, 4096] x
+/// [4096, 1024]` went from 45-62 to 62-89 GFLOP/s on one thread, 122-129 to 151-189 on two;
+/// LSTM training at (1024, 16, 32, 1) (`W_hh` 16 MB, 8 MB a thread) from a median of 133 to 168
+/// sequences/s (six rounds, faster in five), the GRU's (12 MB) 179 to 198 (faster in four of
+/// six). The Elman layer's 4 MB (2 MB a thread), from L3, trained 2% slower with the far
+/// fetches (faster in 3 of 10 rounds), so it is not given them.
+const FAR_FROM: usize = 4 << 20;
 
 /// Up to this many columns per thread, the micro-kernels read A where it lies (unless its rows
 /// are more than 2 KB apart): copying it costs one scalar move per element against one vector
@@ -398,7 +429,7 @@ unsafe fn row_blocks<F: Float, const MR: usize, const NR: usize, const Z: bool>(
     c: *mut F,
     ldc: usize,
     acc: bool,
-    prefetch: bool,
+    prefetch: Fetch,
 ) {
     let mut r0 = 0;
     while r0 < mc {
@@ -452,24 +483,39 @@ unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
     c: *mut F,
     ldc: usize,
     acc: bool,
-    prefetch: bool,
+    prefetch: Fetch,
 ) {
     #[cfg(target_arch = "x86_64")]
     if Z && NR == 32 && std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
         // f32 on AVX-512 (`Z`): two 16-lane vectors per row
         // SAFETY: F is f32; the caller's contract and the CPU features carry over.
         return unsafe {
-            micro_f32_avx512::<R, 2>(kc, (a.cast(), a_rs, a_ps), (b.cast(), b_rs), c.cast(), ldc, acc, prefetch)
+            micro_f32_avx512::<R, 2>(
+                kc,
+                (a.cast(), a_rs, a_ps),
+                (b.cast(), b_rs),
+                c.cast(),
+                ldc,
+                acc,
+                prefetch != Fetch::No,
+            )
         };
     }
     #[cfg(target_arch = "x86_64")]
-    if !Z && NR == 16 && prefetch && std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
+    if !Z && NR == 16 && prefetch != Fetch::No && std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
         // f32 on AVX2 fetching B ahead: two 8-lane vectors per row (without the fetches the
         // plain loop below is as fast: 32 × 512 × 512 on packed B, 76 GFLOP/s against 66-71
         // through this kernel with the fetch test in its loop)
         // SAFETY: F is f32; the caller's contract carries over, and `micro` runs only inside
         // `avx2` (or `avx512`, whose CPU has AVX2 too) when not `Z`, so the CPU has AVX2 and FMA.
-        return unsafe { micro_f32_avx2::<R, 2>(kc, (a.cast(), a_rs, a_ps), (b.cast(), b_rs), c.cast(), ldc, acc) };
+        let (a, b, c) = ((a.cast(), a_rs, a_ps), (b.cast(), b_rs), c.cast());
+        return unsafe {
+            if prefetch == Fetch::Far {
+                micro_f32_avx2::<R, 2, true>(kc, a, b, c, ldc, acc)
+            } else {
+                micro_f32_avx2::<R, 2, false>(kc, a, b, c, ldc, acc)
+            }
+        };
     }
     // The tile of C, `ldc` apart (4 KB at 1024 columns), was last touched a pass of KC ago and
     // comes from beyond L2: fetched now, it arrives while the `kc` updates run.
@@ -558,7 +604,7 @@ unsafe fn micro_f32_avx512<const R: usize, const V: usize>(
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 #[allow(clippy::too_many_arguments)]
-unsafe fn micro_f32_avx2<const R: usize, const V: usize>(
+unsafe fn micro_f32_avx2<const R: usize, const V: usize, const FAR: bool>(
     kc: usize,
     (a, a_rs, a_ps): (*const f32, usize, usize),
     (b, b_rs): (*const f32, usize),
@@ -567,7 +613,7 @@ unsafe fn micro_f32_avx2<const R: usize, const V: usize>(
     acc: bool,
 ) {
     use std::arch::x86_64::{__m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps};
-    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch, _mm256_setzero_ps, _mm256_storeu_ps};
+    use std::arch::x86_64::{_MM_HINT_T0, _MM_HINT_T1, _mm_prefetch, _mm256_setzero_ps, _mm256_storeu_ps};
     let mut t: [[__m256; V]; R] = [[_mm256_setzero_ps(); V]; R];
     // SAFETY: in bounds by the caller's contract (a prefetch of any address is harmless: it
     // neither faults nor reads into the program).
@@ -575,6 +621,9 @@ unsafe fn micro_f32_avx2<const R: usize, const V: usize>(
         for p in 0..kc {
             for v in (0..V).step_by(2) {
                 _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add((p + 24) * b_rs + 8 * v).cast());
+                if FAR {
+                    _mm_prefetch::<_MM_HINT_T1>(b.wrapping_add((p + 128) * b_rs + 8 * v).cast());
+                }
             }
             let bv: [__m256; V] = std::array::from_fn(|v| _mm256_loadu_ps(b.add(p * b_rs + 8 * v)));
             let ap = a.add(p * a_ps);

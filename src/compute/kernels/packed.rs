@@ -306,6 +306,9 @@ mod tests {
             (16, 2304, 288),
             (64, 512, 1040),
             (37, 900, 320),
+            // B past `goto::FAR_FROM` (4 MB of f32): the rows 128 ahead fetched too
+            (16, 1024, 1088),
+            (5, 1100, 1024),
         ] {
             check::<f32>(m, k, n);
             check::<f64>(m, k, n);
