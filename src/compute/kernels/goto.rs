@@ -281,10 +281,10 @@ fn fetch_ahead<F>(m: usize, k: usize, cols: usize) -> Fetch {
 /// packed B, one thread, AVX2, ran at 110 GFLOP/s with N = 1024 (4 MB) and 54 with N = 2048).
 /// Measured (`examples/step_rate`, alternating): `[16, 1024] x [1024, 4096]` and `[16, 4096] x
 /// [4096, 1024]` went from 45-62 to 62-89 GFLOP/s on one thread, 122-129 to 151-189 on two;
-/// LSTM training at (1024, 16, 32, 1) (`W_hh` 16 MB, 8 MB a thread) from a median of 133 to 168
-/// sequences/s (six rounds, faster in five), the GRU's (12 MB) 179 to 198 (faster in four of
-/// six). The Elman layer's 4 MB (2 MB a thread), from L3, trained 2% slower with the far
-/// fetches (faster in 3 of 10 rounds), so it is not given them.
+/// LSTM training at (1024, 16, 32, 1) (`W_hh` 16 MB, 8 MB a thread) was faster in 15 of 21
+/// alternating rounds (two sets of six: medians 133 -> 168 and 155 -> 175 sequences/s), the
+/// GRU's (12 MB) in 6 of 11. The Elman layer's 4 MB (2 MB a thread) sits in L3 and stays
+/// below the threshold: with the far fetches it was faster in only 3 of 10 rounds.
 const FAR_FROM: usize = 4 << 20;
 
 /// Up to this many columns per thread, the micro-kernels read A where it lies (unless its rows
