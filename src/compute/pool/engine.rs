@@ -54,10 +54,11 @@ struct Job {
 /// The job on offer, each field its own atomic: a worker reads them after it sees the job's
 /// number in `latest`. `data` is dereferenced (by `f`) only by a thread that has claimed a
 /// part of the job while it was on offer, and `Pool::run` returns (or unwinds) only once every
-/// claimed part has finished; so the closure behind it (which is `Sync`) outlives every use. A worker late enough to read some fields of the next job claims
-/// nothing with them: the next job is written only once every part of its number's job has
-/// been claimed, and the claim word is read by a read-modify-write that the field's acquire
-/// load orders after those claims (see `Pool::offered`).
+/// claimed part has finished; so the closure behind it (which is `Sync`) outlives every use.
+/// A worker late enough to read some fields of the next job claims nothing with them: the
+/// next job is written only once every part of its number's job has been claimed, and the
+/// claim word is read by a read-modify-write that the field's acquire load orders after those
+/// claims (see `Pool::offered`).
 struct Offer {
     /// The job's `f`, as a data pointer (null before the first job).
     f: AtomicPtr<()>,
@@ -72,8 +73,6 @@ struct Line<T>(T);
 
 /// What the lock guards.
 struct Slot {
-    /// Set by `shutdown`: workers return.
-    shutdown: bool,
     /// The first panic of the current job's parts.
     panic: Option<Box<dyn Any + Send>>,
 }
@@ -89,7 +88,8 @@ pub(super) struct Pool {
     done: Line<AtomicUsize>,
     /// Whether `slot.panic` holds a panic of the current job.
     panicked: AtomicBool,
-    /// Set with `slot.shutdown`, for workers that do not take the lock.
+    /// Set by `shutdown` (under the lock, which sleeping workers check it under): workers
+    /// return.
     stopping: AtomicBool,
     slot: Mutex<Slot>,
     /// Workers sleep here.
@@ -117,7 +117,7 @@ impl Pool {
             done: Line(AtomicUsize::new(0)),
             panicked: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
-            slot: Mutex::new(Slot { shutdown: false, panic: None }),
+            slot: Mutex::new(Slot { panic: None }),
             work: Condvar::new(),
             finished: Condvar::new(),
             worker_spin,
@@ -254,7 +254,8 @@ impl Pool {
             if !Self::spin(self.worker_spin, || announced(self.latest.0.load(Ordering::Acquire))) {
                 let mut slot = self.lock();
                 // count this worker asleep; a job announced after the count sees it and wakes it
-                while !announced(self.latest.0.fetch_add(1, Ordering::AcqRel)) && !slot.shutdown {
+                while !announced(self.latest.0.fetch_add(1, Ordering::AcqRel)) && !self.stopping.load(Ordering::Acquire)
+                {
                     slot = self.work.wait(slot).unwrap_or_else(PoisonError::into_inner);
                     self.latest.0.fetch_sub(1, Ordering::AcqRel);
                 }
@@ -275,8 +276,7 @@ impl Pool {
     /// process-wide pool's workers live as long as the process; the tests' pools end).
     #[cfg_attr(not(test), allow(dead_code))]
     pub(super) fn shutdown(&self) {
-        let mut slot = self.lock();
-        slot.shutdown = true;
+        let _slot = self.lock();
         self.stopping.store(true, Ordering::Release);
         self.latest.0.fetch_add(1 << SLEEPER_BITS, Ordering::AcqRel);
         self.work.notify_all();
