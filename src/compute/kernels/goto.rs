@@ -2,7 +2,7 @@
 //! Geijn's layout, as in BLIS): k runs in passes of [`KC`]; per pass the thread's columns of B
 //! are copied into `KC × PANEL` blocks, each laid out as `PANEL / NR` contiguous `KC × NR`
 //! micro-panels (unless B is pre-packed, a [`Packed`](super::Packed), as `W_hh` is for the
-//! per-step products; its rows stay `PANEL` apart) and A into `MC × KC`
+//! per-step products; its [`SUB`]-column sub-panels are read where they lie) and A into `MC × KC`
 //! blocks laid out micro-panel by micro-panel (`k`-major, `R` rows at a time). The
 //! micro-kernel then keeps an `MR × NR` tile of C in registers and reads both operands
 //! sequentially: one block of B stays in L1 while every row block of A passes over it, the
@@ -20,7 +20,7 @@
 
 use std::cell::RefCell;
 
-use super::{Isa, KC, Mat, MatMut, PANEL, PackedRef, isa};
+use super::{Isa, KC, Mat, MatMut, PANEL, PackedRef, SUB, isa};
 use crate::Float;
 
 /// Rows of A packed per block (a multiple of every micro-kernel height): 144 × 256 × 4 B =
@@ -148,13 +148,18 @@ fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_
         let kc = KC.min(k - p0);
         let acc = acc || p0 > 0;
         // this pass's B: a block of kc rows per panel, `b_stride` apart; within it the `NR`
-        // columns from `s` start at `s * s_step` and their rows are `b_rs` apart
-        let (b_ptr, b_stride, s_step, b_rs): (*const F, usize, usize, usize) = match b {
+        // columns from `s` start at `b_at(s)`, their rows `b_rs` apart and each row's columns
+        // from SUB on `b_half` after its first
+        let (b_ptr, b_stride, b_rs, b_half) = match b {
             BSource::Plain(b) => {
                 pack_b::<F, NR>(b, p0, kc, j0, j1, b_buf);
-                (b_buf.as_ptr(), kc * PANEL, kc, NR)
+                (b_buf.as_ptr(), kc * PANEL, NR, SUB)
             }
-            BSource::Packed(p) => (p.data[j0 * k + p0 * PANEL..].as_ptr(), k * PANEL, 1, PANEL),
+            BSource::Packed(p) => (p.data[j0 * k..].as_ptr(), k * PANEL, SUB, k * SUB),
+        };
+        let b_at = |s: usize| match b {
+            BSource::Plain(_) => s * kc,
+            BSource::Packed(p) => p.at(p0, s),
         };
         let prefetch = fetch_ahead::<F>(m, k, cols);
         for i0 in (0..m).step_by(MC) {
@@ -164,12 +169,12 @@ fn passes<F: Float, const MR: usize, const NR: usize, const Z: bool>(job: Job<'_
                 for s in (0..PANEL).step_by(NR) {
                     let cq = c.block_ptr(i0, mc, j0 + q * PANEL + s, NR);
                     // SAFETY: block q of B holds kc rows of PANEL at `b_stride * q`, its
-                    // columns s..s + NR at `s * s_step`, rows `b_rs` apart; the packed A holds
-                    // mc rows of kc; `cq` starts the mc × NR block of this view's C, rows `ldc`
-                    // apart (checked by `block_ptr`), which nothing else touches while `c` is
-                    // borrowed here.
+                    // columns s..s + NR at `b_at(s)`, rows `b_rs` apart and columns from SUB
+                    // `b_half` further; the packed A holds mc rows of kc; `cq` starts the
+                    // mc × NR block of this view's C, rows `ldc` apart (checked by
+                    // `block_ptr`), which nothing else touches while `c` is borrowed here.
                     unsafe {
-                        let bq = (b_ptr.add(q * b_stride + s * s_step), b_rs);
+                        let bq = (b_ptr.add(q * b_stride + b_at(s)), b_rs, b_half);
                         row_blocks::<F, MR, NR, Z>(mc, kc, a_src, bq, cq, ldc, acc, prefetch);
                     }
                 }
@@ -233,13 +238,15 @@ fn whole_a<F: Float, const MR: usize, const NR: usize, const Z: bool>(
             let cq = c.block_ptr(0, m, j0 + q * PANEL + s, NR);
             for (p0, a_src) in (0..k).step_by(KC).zip(srcs.iter().flatten()) {
                 let kc = KC.min(k - p0);
-                let b_ptr = b.data[(j0 + q * PANEL) * k + p0 * PANEL + s..].as_ptr();
-                // SAFETY: panel q of this view's B holds k rows of PANEL from `b_ptr`'s panel
-                // start, rows p0..p0 + kc of its columns s..s + NR from `b_ptr`, PANEL apart;
+                let b_ptr = b.data[(j0 + q * PANEL) * k + b.at(p0, s)..].as_ptr();
+                let b_src = (b_ptr, SUB, k * SUB);
+                // SAFETY: panel q of this view's B holds k rows of PANEL as sub-panels of SUB
+                // columns, k * SUB apart; rows p0..p0 + kc of its columns s..s + NR start at
+                // `b_ptr`, SUB apart, and their columns from SUB (with NR = 32) k * SUB further;
                 // `a_src` holds rows 0..m at depth p0..p0 + kc; `cq` starts the m × NR block
                 // of C, rows `ldc` apart (checked by `block_ptr`), which nothing else touches
                 // while `c` is borrowed here.
-                unsafe { row_blocks::<F, MR, NR, Z>(m, kc, *a_src, (b_ptr, PANEL), cq, ldc, acc || p0 > 0, prefetch) };
+                unsafe { row_blocks::<F, MR, NR, Z>(m, kc, *a_src, b_src, cq, ldc, acc || p0 > 0, prefetch) };
             }
         }
     }
@@ -417,15 +424,16 @@ fn pack_b<F: Float, const NR: usize>(b: Mat<'_, F>, p0: usize, kc: usize, j0: us
 /// Every micro-panel of a packed `mc × kc` block of A against one `kc × NR` slice of B.
 ///
 /// # Safety
-/// `a` holds the packed block, `b.0` `kc` rows of `NR` at distance `b.1`, `c` `mc` rows of
-/// `NR` at distance `ldc`.
+/// `a` holds the packed block, `b.0` `kc` rows of `NR` at distance `b.1` (each row's columns
+/// from [`SUB`] on `b.2` after its first; with `NR <= SUB` a row is contiguous), `c` `mc` rows
+/// of `NR` at distance `ldc`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn row_blocks<F: Float, const MR: usize, const NR: usize, const Z: bool>(
     mc: usize,
     kc: usize,
     a: ASrc<F>,
-    b: (*const F, usize),
+    b: (*const F, usize, usize),
     c: *mut F,
     ldc: usize,
     acc: bool,
@@ -479,7 +487,7 @@ unsafe fn row_blocks<F: Float, const MR: usize, const NR: usize, const Z: bool>(
 unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
     kc: usize,
     (a, a_rs, a_ps): (*const F, usize, usize),
-    (b, b_rs): (*const F, usize),
+    (b, b_rs, b_half): (*const F, usize, usize),
     c: *mut F,
     ldc: usize,
     acc: bool,
@@ -493,7 +501,7 @@ unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
             micro_f32_avx512::<R, 2>(
                 kc,
                 (a.cast(), a_rs, a_ps),
-                (b.cast(), b_rs),
+                (b.cast(), b_rs, b_half),
                 c.cast(),
                 ldc,
                 acc,
@@ -517,6 +525,8 @@ unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
             }
         };
     }
+    // a row of B is read below as NR contiguous elements
+    debug_assert!(NR <= SUB || b_half == SUB, "NR = {NR} columns split across sub-panels");
     // The tile of C, `ldc` apart (4 KB at 1024 columns), was last touched a pass of KC ago and
     // comes from beyond L2: fetched now, it arrives while the `kc` updates run.
     for r in 0..R {
@@ -559,7 +569,7 @@ unsafe fn micro<F: Float, const R: usize, const NR: usize, const Z: bool>(
 unsafe fn micro_f32_avx512<const R: usize, const V: usize>(
     kc: usize,
     (a, a_rs, a_ps): (*const f32, usize, usize),
-    (b, b_rs): (*const f32, usize),
+    (b, b_rs, b_half): (*const f32, usize, usize),
     c: *mut f32,
     ldc: usize,
     acc: bool,
@@ -573,10 +583,11 @@ unsafe fn micro_f32_avx512<const R: usize, const V: usize>(
         for p in 0..kc {
             if prefetch {
                 for v in 0..V {
-                    _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add((p + 24) * b_rs + 16 * v).cast());
+                    _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add((p + 24) * b_rs + b_half * v).cast());
                 }
             }
-            let bv: [__m512; V] = std::array::from_fn(|v| _mm512_loadu_ps(b.add(p * b_rs + 16 * v)));
+            // 16 lanes = SUB columns: vector v of the row is `b_half * v` after its first
+            let bv: [__m512; V] = std::array::from_fn(|v| _mm512_loadu_ps(b.add(p * b_rs + b_half * v)));
             let ap = a.add(p * a_ps);
             for (r, row) in t.iter_mut().enumerate() {
                 let av = _mm512_set1_ps(*ap.add(r * a_rs));

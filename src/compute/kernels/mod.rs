@@ -25,7 +25,7 @@ mod view;
 pub use gemm::{Epilogue, gemm, gemm_then, matmul};
 pub use gemv::gemv_packed;
 pub use layout::{Aligned, transpose_into, transposed, transposed_aligned};
-pub use packed::{PANEL, Packed, PackedRef, gemm_packed, pack_into, packed_path};
+pub use packed::{PANEL, Packed, PackedRef, SUB, gemm_packed, pack_into, packed_path};
 pub(crate) use view::MAX_PARTS;
 
 use view::MatMut;
