@@ -12,6 +12,7 @@ mod cli_csv;
 mod cli_diagnose;
 mod cli_experiment;
 mod cli_export;
+mod cli_forward_errors;
 mod cli_interrupt;
 mod cli_limits;
 mod cli_outputs;
