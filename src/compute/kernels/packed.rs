@@ -278,7 +278,7 @@ mod tests {
 
     #[test]
     fn packed_products_agree() {
-        for &(m, k, n) in &[(1, 3, 5), (4, 70, 130), (16, 256, 200), (64, 512, 512)] {
+        for &(m, k, n) in &[(1, 3, 5), (4, 70, 130), (16, 256, 200), (64, 512, 512), (96, 300, 130)] {
             let a = Array2::<f64>::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 3) % 11) as f64 * 0.1 - 0.5);
             let b = Array2::<f64>::from_shape_fn((k, n), |(i, j)| ((i * 5 + j * 13) % 17) as f64 * 0.05 - 0.4);
             let packed = Packed::pack(b.view());
