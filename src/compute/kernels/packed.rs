@@ -91,11 +91,17 @@ impl<F: Float> PackedRef<'_, F> {
         Mat::new(&self.data[j * self.k..(j + SUB) * self.k], self.k, SUB)
     }
 
-    /// Where element `(p, j)` of a whole panel lies from the panel's start (`j < PANEL`):
-    /// sub-panel `j / SUB` starts `j - j % SUB` columns of `k` rows into the panel.
+    /// Where element `(p, j)` of a whole panel lies from the panel's start (see
+    /// [`in_whole_panel`]).
     pub(super) fn at(&self, p: usize, j: usize) -> usize {
-        (j - j % SUB) * self.k + p * SUB + j % SUB
+        in_whole_panel(self.k, p, j)
     }
+}
+
+/// Where element `(p, j)` (`j < PANEL`) of a whole panel of `k` rows lies from the panel's
+/// start: sub-panel `j / SUB` starts `j - j % SUB` columns of `k` rows into the panel.
+fn in_whole_panel(k: usize, p: usize, j: usize) -> usize {
+    (j - j % SUB) * k + p * SUB + j % SUB
 }
 
 /// Packs the logical `[k, n]` matrix `b` (any strides) into the first `k · n` elements of
@@ -206,7 +212,7 @@ fn pack_panels<F: Float>(b: ndarray::ArrayView2<'_, F>, q0: usize, q1: usize, ou
         } else {
             for q in 0..w {
                 // a whole panel's column q lies in sub-panel q / SUB; a narrower one is row-major
-                let (start, stride) = if w == PANEL { ((q - q % SUB) * k + q % SUB, SUB) } else { (q, w) };
+                let (start, stride) = if w == PANEL { (in_whole_panel(k, 0, q), SUB) } else { (q, w) };
                 for (p, &v) in b.column(j + q).iter().enumerate() {
                     panel[start + p * stride] = v;
                 }
