@@ -61,6 +61,15 @@ fn forward_fails(dir: &TempDir, model: &Path, input: &Path, extra: &[&dyn AsRef<
     line
 }
 
+/// Runs `rnn forward` of the relu_3l fixture on an input file `name` that `write` makes in a
+/// fresh folder, expecting a clean failure that names it (see [`forward_fails`]).
+fn input_fails(name: &str, write: impl FnOnce(&Path)) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join(name);
+    write(&input);
+    forward_fails(&dir, &golden("relu_3l", "model.safetensors"), &input, &[], &input)
+}
+
 #[test]
 fn missing_model_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -72,9 +81,7 @@ fn missing_model_file() {
 
 #[test]
 fn missing_input_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("no-such-input.npy");
-    let line = forward_fails(&dir, &golden("relu_3l", "model.safetensors"), &input, &[], &input);
+    let line = input_fails("no-such-input.npy", |_| {});
     assert!(line.contains("No such file"), "{line}");
 }
 
@@ -106,47 +113,42 @@ fn model_file_that_is_not_safetensors() {
 
 #[test]
 fn input_of_dtype_int64() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("ints.npy");
-    let data: Vec<u8> = (0..6i64).flat_map(i64::to_le_bytes).collect();
-    write_raw_npy(&input, "<i8", "(2, 1, 3)", &data);
-    let line = forward_fails(&dir, &golden("relu_3l", "model.safetensors"), &input, &[], &input);
+    let line = input_fails("ints.npy", |input| {
+        let data: Vec<u8> = (0..6i64).flat_map(i64::to_le_bytes).collect();
+        write_raw_npy(input, "<i8", "(2, 1, 3)", &data);
+    });
     assert!(line.contains("<i8") && line.contains("float32 or float64"), "{line}");
 }
 
 #[test]
 fn truncated_input() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("short.npy");
-    write_raw_npy(&input, "<f4", "(2, 1, 3)", &[0; 8]);
-    let line = forward_fails(&dir, &golden("relu_3l", "model.safetensors"), &input, &[], &input);
+    let line = input_fails("short.npy", |input| {
+        write_raw_npy(input, "<f4", "(2, 1, 3)", &[0; 8]);
+    });
     assert!(line.contains("truncated"), "{line}");
 }
 
 #[test]
 fn input_of_rank_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("x2d.npy");
-    npy::write(&input, Array2::<f32>::zeros((4, 3)).view()).unwrap();
-    let line = forward_fails(&dir, &golden("relu_3l", "model.safetensors"), &input, &[], &input);
+    let line = input_fails("x2d.npy", |input| {
+        npy::write(input, Array2::<f32>::zeros((4, 3)).view()).unwrap();
+    });
     assert!(line.contains("expected [seq_len, batch, input_size], got shape [4, 3]"), "{line}");
 }
 
 #[test]
 fn input_with_zero_steps() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("empty.npy");
-    npy::write(&input, Array3::<f32>::zeros((0, 2, 3)).view()).unwrap();
-    let line = forward_fails(&dir, &golden("relu_3l", "model.safetensors"), &input, &[], &input);
+    let line = input_fails("empty.npy", |input| {
+        npy::write(input, Array3::<f32>::zeros((0, 2, 3)).view()).unwrap();
+    });
     assert!(line.contains("seq_len must be at least 1"), "{line}");
 }
 
 #[test]
 fn input_with_the_wrong_input_size() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("x4.npy");
-    npy::write(&input, wavy(4, 2, 4, 0.0).view()).unwrap();
-    let line = forward_fails(&dir, &golden("relu_3l", "model.safetensors"), &input, &[], &input);
+    let line = input_fails("x4.npy", |input| {
+        npy::write(input, wavy(4, 2, 4, 0.0).view()).unwrap();
+    });
     assert!(line.ends_with("input has 4 features per step but the model expects 3 (input_size)"), "{line}");
 }
 
@@ -253,8 +255,7 @@ fn init_with_an_invalid_size() {
 /// claimed array and abort; the header is now checked against the file length first.
 #[test]
 fn input_claiming_a_huge_shape() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("huge.npy");
-    write_raw_npy(&input, "<f4", "(1099511627776, 1, 3)", &[0; 12]);
-    forward_fails(&dir, &golden("relu_3l", "model.safetensors"), &input, &[], &input);
+    input_fails("huge.npy", |input| {
+        write_raw_npy(input, "<f4", "(1099511627776, 1, 3)", &[0; 12]);
+    });
 }
