@@ -3,9 +3,18 @@
 //!
 //! For step k, the absolute errors |y − ŷ| of the known forecasts, each divided by its series'
 //! scale s (the mean absolute first difference of its training split, so that series of the
-//! long format pool), are sorted; the half-width at level 1 − α is the ⌈(n + 1)(1 − α)⌉-th
-//! smallest (the finite-sample conformal quantile; the largest when that index passes n), times
-//! s. The interval of a forecast ŷ is ŷ ± that.
+//! long format pool), are sorted; the half-width at level 1 − α is their (1 − α) quantile,
+//! interpolated linearly between the two nearest errors (`numpy.quantile`'s default, as
+//! statsforecast's `ConformalIntervals` takes it), times s. The interval of a forecast ŷ is
+//! ŷ ± that.
+//!
+//! Not the finite-sample rank ⌈(n + 1)(1 − α)⌉ of split conformal prediction, which promises at
+//! least 1 − α under exchangeable errors by taking the largest error whenever n < 1/α − 1, so
+//! that a step calibrated on 8 forecasts (lynx at h = 10) has the same width at 80% and at 95%.
+//! Measured on the nine series of the README (the same models, rank before and interpolation
+//! after): the four bundled at one season 86.8% → 84.4% inside the 80% intervals and 97.6% →
+//! 95.2% inside the 95% ones; the five held aside 78.4% → 77.4% and 93.0% → 90.7%: all eight
+//! figures within 5 points of nominal, against seven of eight with the rank.
 //!
 //! The calibration begins with the validation split's forecasts (not trained on: that split
 //! only stopped training and chose the transformation) and, as darts' conformal models do,
@@ -21,7 +30,8 @@
 //! `adapt_conformal_inference`): α ← α + γ (α₀ − miss), γ = [`GAMMA`], per step and level and
 //! per series. A series whose test errors are smaller than its validation errors gets narrower
 //! intervals as its values arrive, one whose errors grow wider ones (the four bundled series at
-//! h = 1: 86.0% → 83.5% inside the 80% intervals; the five held aside 78.8% → 79.9%).
+//! h = 1: 86.0% → 83.5% inside the 80% intervals; the five held aside 78.8% → 79.9%; measured
+//! with the finite-sample rank of before).
 //! `rnn forecast` takes each series' calibration as it stands once all its values are known.
 //! Beyond the horizon (recursive forecasts) the last step's half-width grows with √(k/H), an
 //! approximation.
@@ -101,14 +111,17 @@ impl Conformal {
         *a += GAMMA * (1.0 - LEVELS[level] - f64::from(u8::from(missed)));
     }
 
-    /// The scaled half-width of step `step` (1-based) at level index `level`: the
-    /// ⌈(n + 1)(1 − α)⌉-th smallest of its n errors (the largest when that passes n, the
-    /// smallest when α reaches 1).
+    /// The scaled half-width of step `step` (1-based) at level index `level`: the (1 − α)
+    /// quantile of its n errors sorted ascending, e₀ ≤ … ≤ e₍ₙ₋₁₎, at position (n − 1)(1 − α)
+    /// interpolated linearly (`numpy.quantile`'s default): the largest when α reaches 0, the
+    /// smallest when it reaches 1; NaN without errors.
     pub fn quantile(&self, step: usize, level: usize) -> f64 {
         let e = &self.errors[step - 1];
-        let n = e.len();
-        let rank = ((n as f64 + 1.0) * (1.0 - self.alpha[step - 1][level]).clamp(0.0, 1.0)).ceil() as usize;
-        e.get(rank.clamp(1, n.max(1)) - 1).copied().unwrap_or(f64::NAN)
+        let Some(last) = e.len().checked_sub(1) else { return f64::NAN };
+        let at = last as f64 * (1.0 - self.alpha[step - 1][level]).clamp(0.0, 1.0);
+        let below = (at.floor() as usize).min(last);
+        let above = (below + 1).min(last);
+        e[below] + (at - below as f64) * (e[above] - e[below])
     }
 
     /// The half-width of step `step` (1-based) at level index `level` for a series of scale `s`.
@@ -266,35 +279,44 @@ mod tests {
     }
 
     #[test]
-    fn the_calibration_grows_sorted_and_its_quantile_is_the_conformal_rank() {
+    fn the_calibration_grows_sorted_and_its_quantile_interpolates() {
         let mut c = Conformal::new(vec![vec![3.0, 1.0, 2.0, 4.0]]);
         assert_eq!(c.errors[0], [1.0, 2.0, 3.0, 4.0]);
-        // n = 4: ⌈5 · 0.8⌉ = 4th smallest; ⌈5 · 0.95⌉ = 5 passes n: the largest
-        assert_eq!((c.quantile(1, 0), c.quantile(1, 1)), (4.0, 4.0));
+        // n = 4: positions 3 · 0.8 = 2.4 (3 + 0.4 · (4 - 3)) and 3 · 0.95 = 2.85
+        close(c.quantile(1, 0), 3.4);
+        close(c.quantile(1, 1), 3.85);
         for _ in 0..6 {
             c.add(1, 0.5);
         }
         assert_eq!(c.errors[0], [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 1.0, 2.0, 3.0, 4.0]);
-        // n = 10: ⌈11 · 0.8⌉ = 9th smallest; ⌈11 · 0.95⌉ = 11: the largest
-        assert_eq!((c.quantile(1, 0), c.quantile(1, 1)), (3.0, 4.0));
+        // n = 10: positions 9 · 0.8 = 7.2 (between 2 and 3) and 9 · 0.95 = 8.55 (between 3 and 4)
+        close(c.quantile(1, 0), 2.2);
+        close(c.quantile(1, 1), 3.55);
         assert_eq!(c.calibration, 4);
+        // one error is every quantile; none is none
+        assert_eq!(Conformal::new(vec![vec![2.5]]).quantile(1, 1), 2.5);
+        assert!(Conformal::new(vec![vec![]]).quantile(1, 0).is_nan());
+    }
+
+    fn close(a: f64, b: f64) {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
     }
 
     #[test]
     fn misses_widen_and_hits_narrow_the_next_intervals() {
         let mut c = Conformal::new(vec![(1..=19).map(f64::from).collect()]);
-        // n = 19: ⌈20 · 0.8⌉ = 16th smallest
-        assert_eq!(c.quantile(1, 0), 16.0);
-        // a miss: α = 0.2 + 0.05 · (0.2 - 1) = 0.16, ⌈20 · 0.84⌉ = 17th
+        // n = 19: position 18 · 0.8 = 14.4, between the 15th and 16th smallest
+        close(c.quantile(1, 0), 15.4);
+        // a miss: α = 0.2 + 0.05 · (0.2 - 1) = 0.16, position 18 · 0.84 = 15.12
         c.adapt(1, 0, true);
-        assert_eq!(c.quantile(1, 0), 17.0);
-        // ten hits: α = 0.16 + 10 · 0.05 · 0.2 = 0.26, ⌈20 · 0.74⌉ = 15th
+        close(c.quantile(1, 0), 16.12);
+        // ten hits: α = 0.16 + 10 · 0.05 · 0.2 = 0.26, position 18 · 0.74 = 13.32
         for _ in 0..10 {
             c.adapt(1, 0, false);
         }
-        assert_eq!(c.quantile(1, 0), 15.0);
-        // the 95% level keeps its own α
-        assert_eq!(c.quantile(1, 1), 19.0);
+        close(c.quantile(1, 0), 14.32);
+        // the 95% level keeps its own α: position 18 · 0.95 = 17.1
+        close(c.quantile(1, 1), 18.1);
         // misses without end: α below 0, the largest error; hits without end: the smallest
         for _ in 0..100 {
             c.adapt(1, 0, true);
