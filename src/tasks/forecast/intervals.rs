@@ -121,7 +121,9 @@ impl Conformal {
         let at = last as f64 * (1.0 - self.alpha[step - 1][level]).clamp(0.0, 1.0);
         let below = (at.floor() as usize).min(last);
         let above = (below + 1).min(last);
-        e[below] + (at - below as f64) * (e[above] - e[below])
+        let frac = at - below as f64;
+        // on an error exactly, that error (not 0 · ∞ when the next one is infinite)
+        if frac > 0.0 { e[below] + frac * (e[above] - e[below]) } else { e[below] }
     }
 
     /// The half-width of step `step` (1-based) at level index `level` for a series of scale `s`.
@@ -296,6 +298,11 @@ mod tests {
         // one error is every quantile; none is none
         assert_eq!(Conformal::new(vec![vec![2.5]]).quantile(1, 1), 2.5);
         assert!(Conformal::new(vec![vec![]]).quantile(1, 0).is_nan());
+        // an infinite error beside the position is reached only past it
+        assert_eq!(Conformal::new(vec![vec![1.0, 2.0, f64::INFINITY]]).quantile(1, 0), f64::INFINITY);
+        let mut c = Conformal::new(vec![vec![1.0, 2.0, 3.0, 4.0, 5.0, f64::INFINITY]]);
+        c.alpha[0][0] = 0.2; // position 5 · 0.8 = 4: the fifth error exactly
+        assert_eq!(c.quantile(1, 0), 5.0);
     }
 
     fn close(a: f64, b: f64) {
