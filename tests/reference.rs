@@ -16,7 +16,8 @@
 //! residual connections or not);
 //! plus fixed large cases (hidden 512, batch 8) where the per-step products run on the packed,
 //! threaded GEMM path (the IndRNN's input projection too), mid-size deep bidirectional ones, and
-//! residual stacks of every cell (every layer residual, 3-4 layers).
+//! residual stacks of every cell (every layer residual, 3-4 layers); and every cell on one-hot
+//! inputs (a character model's), whose input projection and `dW_ih` take their own path.
 
 use ndarray::{Array3, ArrayViewD};
 use rand::{Rng, SeedableRng};
@@ -46,6 +47,8 @@ struct Spec {
     input_grad: bool,
     /// Residual connections (a layer adds its input to its output where the widths match).
     residual: bool,
+    /// One-hot inputs (a character model's): the products with them take their own path.
+    one_hot: bool,
     seed: u64,
 }
 
@@ -81,6 +84,7 @@ fn random_spec((cell, act, proj): (Cell, Nonlinearity, bool), layers: usize, bid
         init: rng.random_range(0..3),
         input_grad: rng.random_bool(0.5),
         residual: rng.random_bool(0.4),
+        one_hot: false,
         seed,
     }
 }
@@ -155,7 +159,14 @@ fn run(spec: Spec) -> Stats {
     let model_config = ModelConfig { rnn: config, output_size: spec.head.map(|_| 3) };
     let model = Model::<f64>::new(model_config, Init::PyTorch, spec.seed).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x5eed);
-    let x = uniform((spec.seq_len, spec.batch, spec.input), &mut rng);
+    let mut x = uniform((spec.seq_len, spec.batch, spec.input), &mut rng);
+    if spec.one_hot {
+        let classes = spec.input;
+        x.rows_mut().into_iter().for_each(|mut row| {
+            let hot = rng.random_range(0..classes);
+            row.iter_mut().enumerate().for_each(|(k, v)| *v = if k == hot { 1.0 } else { 0.0 });
+        });
+    }
     let (h0, c0) = (uniform((n, spec.batch, state), &mut rng), uniform((n, spec.batch, hidden), &mut rng));
     let (h0, c0) = match spec.init {
         0 => (None, None),
@@ -266,6 +277,7 @@ fn fast_path_matches_the_reference_on_large_and_deep_cases() {
         init: 2,
         input_grad: true,
         residual: false,
+        one_hot: false,
         seed: 7,
     };
     let gru = Spec { cell: Cell::Gru, ..base };
@@ -386,4 +398,19 @@ fn fast_path_matches_the_reference_on_large_and_deep_cases() {
         stats.entries,
         stats.worst
     );
+}
+
+#[test]
+fn fast_path_matches_the_reference_on_one_hot_inputs() {
+    let mut stats = Stats::default();
+    for (c, &cell) in CELLS.iter().enumerate() {
+        for (layers, bidirectional) in [(1, false), (2, true)] {
+            let seed = 9000 + 10 * c as u64 + layers as u64;
+            let spec = random_spec(cell, layers, bidirectional, seed);
+            // a vocabulary of 7 read by 6 streams over 5 steps, and a larger one
+            stats = stats.merge(run(Spec { one_hot: true, input: 7, batch: 6, seq_len: 5, ..spec }));
+            stats = stats.merge(run(Spec { one_hot: true, input: 75, batch: 17, seq_len: 3, hidden: 64, ..spec }));
+        }
+    }
+    eprintln!("one-hot inputs, {} entries: worst scaled difference {:.2e}", stats.entries, stats.worst);
 }

@@ -13,7 +13,7 @@
 use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, s};
 
 use crate::compute::pool;
-use crate::kernels::{Epilogue, Mat, PackedRef, gemm, gemm_then, matmul};
+use crate::kernels::{Epilogue, Mat, PackedRef, gemm, gemm_then, matmul, one_hot_gather, one_hot_grad, one_hot_rows};
 use crate::nn::cell::GATE_COST;
 use crate::nn::gated::{
     Up, batch_parts, before, check_norms, check_upstream, column_sums, step_and_prev, step_mut, time, view3_mut,
@@ -94,8 +94,14 @@ impl<F: Float> LayerParams<F> {
                     row.iter_mut().zip(&bias[j0..]).for_each(|(r, &b)| *r += b);
                 }
             };
-            let x2 = Mat::new(x_flat, seq_len * batch, input_size);
-            gemm_then(x2, Mat::new(w_ih_t, input_size, hidden), hs, hidden, false, Some(&add_bias));
+            if let Some(hot) = one_hot_rows(x_flat, input_size) {
+                // a one-hot input (a character model's): row r of P is row hot[r] of W_ihᵀ
+                one_hot_gather(&hot, Mat::new(w_ih_t, input_size, hidden), hs);
+                hs.chunks_exact_mut(hidden.max(1)).for_each(|row| add_bias(row, 0));
+            } else {
+                let x2 = Mat::new(x_flat, seq_len * batch, input_size);
+                gemm_then(x2, Mat::new(w_ih_t, input_size, hidden), hs, hidden, false, Some(&add_bias));
+            }
         }
         // W_hhᵀ laid out once per sequence: packed into column panels when it is too big for the
         // cache, else plain row-major
@@ -283,8 +289,14 @@ impl<F: Float> LayerParams<F> {
             let da2 = flat(da.view(), seq_len * batch, hidden)?;
             let x2 = flat(x.view(), seq_len * batch, input_size)?;
 
-            // dW_ih = dAᵀ X, one GEMM over all steps.
-            matmul(&da2.t(), &x2, &mut gw_ih.view_mut(), false);
+            // dW_ih = dAᵀ X, one GEMM over all steps (for a one-hot X: the sums of dA's rows per
+            // hot column).
+            match (one_hot_rows(x2.as_slice().unwrap_or(&[]), input_size), da2.as_slice(), gw_ih.as_slice_mut()) {
+                (Some(hot), Some(da_flat), Some(g)) => {
+                    one_hot_grad(&hot, Mat::new(da_flat, seq_len * batch, hidden), input_size, g)
+                }
+                _ => matmul(&da2.t(), &x2, &mut gw_ih.view_mut(), false),
+            }
 
             // dW_hh = dAᵀ Hprev, one GEMM over the steps whose previous state is a hidden state,
             // plus the step that read h0 (with the states in dA: summed during the steps).

@@ -4,7 +4,7 @@
 
 use ndarray::{Array1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, ArrayViewMut3, Axis, CowArray, Ix2, s};
 
-use crate::kernels::{Mat, gemm, gemm_then, matmul};
+use crate::kernels::{Mat, gemm, gemm_then, matmul, one_hot_gather, one_hot_grad, one_hot_rows};
 use crate::nn::layer::{InputGrad, LayerParams, StepNorms, Upstream};
 use crate::{Error, Float, Result};
 
@@ -66,6 +66,12 @@ pub(crate) fn project_input<F: Float>(p: &LayerParams<F>, x: ArrayView3<'_, F>, 
             row.iter_mut().zip(&bias[j0..]).for_each(|(r, &b)| *r += b);
         }
     };
+    if let Some(hot) = one_hot_rows(x_flat, input_size) {
+        // a one-hot input (a character model's): row r of out is row hot[r] of W_ihᵀ
+        one_hot_gather(&hot, Mat::new(w_ih_t, input_size, rows), out);
+        out.chunks_exact_mut(rows.max(1)).for_each(|row| add_bias(row, 0));
+        return;
+    }
     let x2 = Mat::new(x_flat, seq_len * batch, input_size);
     gemm_then(x2, Mat::new(w_ih_t, input_size, rows), out, rows, false, Some(&add_bias));
 }
@@ -277,8 +283,13 @@ pub(crate) fn input_grads<F: Float>(
         .view()
         .into_shape_with_order((seq_len * batch, input_size))
         .map_err(|_| Error::shape("layer input", "standard layout", &[seq_len, batch, input_size]))?;
-    // dW_ih = dAᵀ X
-    matmul(&da.t(), &x2, &mut grads.weight_ih.view_mut(), false);
+    // dW_ih = dAᵀ X (for a one-hot X: the sums of dA's rows per hot column)
+    match (one_hot_rows(x2.as_slice().unwrap_or(&[]), input_size), da.as_slice(), grads.weight_ih.as_slice_mut()) {
+        (Some(hot), Some(da_flat), Some(g)) => {
+            one_hot_grad(&hot, Mat::new(da_flat, seq_len * batch, da.ncols()), input_size, g)
+        }
+        _ => matmul(&da.t(), &x2, &mut grads.weight_ih.view_mut(), false),
+    }
     // db_ih = Σ dA
     match (&mut grads.bias_ih, &grads.bias_hh) {
         (Some(bi), Some(bh)) if same_da => bi.assign(bh),

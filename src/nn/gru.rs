@@ -15,7 +15,7 @@
 use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis};
 
 use crate::compute::pool;
-use crate::kernels::{Mat, PackedRef, gemm};
+use crate::kernels::{Mat, PackedRef, gemm, one_hot_grad, one_hot_rows};
 use crate::nn::cell::{GATE_COST, gru_gates, gru_gates_shared};
 use crate::nn::gated::{
     GatedGradsOut, StepBufs, Steps, Up, batch_parts, before, check_norms, check_upstream, project_input,
@@ -232,8 +232,22 @@ pub(crate) fn backward<F: Float>(
             .as_slice_mut()
             .ok_or_else(|| Error::shape("grad of weight_ih", "standard layout", &[3 * hidden, input_size]))?;
         let (gw_rz, gw_n) = gw.split_at_mut(split);
-        gemm(rz(true), x2, gw_rz, input_size, false);
-        gemm(Mat::transposed(hn, hidden, rows), x2, gw_n, input_size, false);
+        match one_hot_rows(x2.data, input_size) {
+            // a one-hot X (a character model's): the sums of dA_x's rows per hot column
+            Some(hot) => {
+                one_hot_grad(
+                    &hot,
+                    Mat { data: &gates[..], rows, cols: 2 * hidden, ld: 3 * hidden, trans: false },
+                    input_size,
+                    gw_rz,
+                );
+                one_hot_grad(&hot, Mat::new(hn, rows, hidden), input_size, gw_n);
+            }
+            None => {
+                gemm(rz(true), x2, gw_rz, input_size, false);
+                gemm(Mat::transposed(hn, hidden, rows), x2, gw_n, input_size, false);
+            }
+        }
     }
     if let Some(bi) = &mut grads.bias_ih {
         // db_ih = Σ dA_x

@@ -9,7 +9,7 @@
 //!
 //! The files: `gemm` (the entry points, split across the pool), `packed` (right-hand operands
 //! packed into panels), `direct` (the register-blocked kernels), `goto` (the packed path for
-//! large products), `layout` (transposes and aligned buffers).
+//! large products), `layout` (transposes and aligned buffers), `onehot` (products with a one-hot left-hand side).
 
 use std::sync::OnceLock;
 
@@ -18,6 +18,7 @@ mod gemm;
 mod gemv;
 mod goto;
 mod layout;
+mod onehot;
 mod packed;
 mod transpose;
 mod view;
@@ -25,6 +26,7 @@ mod view;
 pub use gemm::{Epilogue, gemm, gemm_then, matmul};
 pub use gemv::gemv_packed;
 pub use layout::{Aligned, transpose_into, transposed, transposed_aligned};
+pub use onehot::{one_hot_gather, one_hot_grad, one_hot_rows};
 pub use packed::{PANEL, Packed, PackedRef, SUB, gemm_packed, pack_into, packed_path};
 pub(crate) use view::MAX_PARTS;
 
