@@ -7,8 +7,11 @@
 //! one is a zero, and adding zeros changes no finite sum (only, for a weight of -0, the sign of
 //! a zero). The gradient's columns are the same sums taken row after row instead of in the
 //! dense kernel's blocked order, so they may differ from it in the last bits, as two GEMM
-//! kernels do. Measured at a character model's sizes (`[1600, 75]` one-hot, 1024 columns, one
-//! core): see the README's performance section.
+//! kernels do. Measured on the 2-core AMD EPYC at a character model's sizes (a batch of 32
+//! streams × 50 steps, a vocabulary of 75, an LSTM of 256: `[1600, 75]` one-hot, 1024 gate
+//! columns; `cargo run --release --example one_hot_rate`, three runs): finding the hot
+//! columns 0.03-0.05 ms, the gather 0.15-0.18 ms (one thread) against the dense projection's
+//! 1.3-1.4 ms (two threads), `dW_ih` 0.23-0.31 ms against 3.7-3.9 ms.
 //!
 //! # Example
 //! ```
@@ -41,15 +44,18 @@ pub fn one_hot_rows<F: Float>(x: &[F], cols: usize) -> Option<Vec<u32>> {
     }
     let mut hot = Vec::with_capacity(x.len() / cols);
     for row in x.chunks_exact(cols) {
-        let mut at = None;
+        // one branch-free pass (it vectorises): the ones, the others, and where the ones are
+        let (mut ones, mut others, mut at) = (0u32, 0u32, 0u32);
         for (k, &v) in row.iter().enumerate() {
-            if v == F::one() && at.is_none() {
-                at = Some(k as u32);
-            } else if v != F::zero() {
-                return None;
-            }
+            let one = u32::from(v == F::one());
+            ones += one;
+            others += u32::from(v != F::one() && v != F::zero());
+            at = at.wrapping_add(one * k as u32); // wraps only in a row that is refused
         }
-        hot.push(at?);
+        if ones != 1 || others != 0 {
+            return None;
+        }
+        hot.push(at);
     }
     Some(hot)
 }
