@@ -291,7 +291,7 @@ impl<F: Float> LayerParams<F> {
 
             // dW_ih = dAᵀ X, one GEMM over all steps (for a one-hot X: the sums of dA's rows per
             // hot column).
-            match (one_hot_rows(x2.as_slice().unwrap_or(&[]), input_size), da2.as_slice(), gw_ih.as_slice_mut()) {
+            match (x2.as_slice().and_then(|x| one_hot_rows(x, input_size)), da2.as_slice(), gw_ih.as_slice_mut()) {
                 (Some(hot), Some(da_flat), Some(g)) => {
                     one_hot_grad(&hot, Mat::new(da_flat, seq_len * batch, hidden), input_size, g)
                 }

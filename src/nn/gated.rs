@@ -284,7 +284,7 @@ pub(crate) fn input_grads<F: Float>(
         .into_shape_with_order((seq_len * batch, input_size))
         .map_err(|_| Error::shape("layer input", "standard layout", &[seq_len, batch, input_size]))?;
     // dW_ih = dAᵀ X (for a one-hot X: the sums of dA's rows per hot column)
-    match (one_hot_rows(x2.as_slice().unwrap_or(&[]), input_size), da.as_slice(), grads.weight_ih.as_slice_mut()) {
+    match (x2.as_slice().and_then(|x| one_hot_rows(x, input_size)), da.as_slice(), grads.weight_ih.as_slice_mut()) {
         (Some(hot), Some(da_flat), Some(g)) => {
             one_hot_grad(&hot, Mat::new(da_flat, seq_len * batch, da.ncols()), input_size, g)
         }
