@@ -13,10 +13,11 @@
 use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, s};
 
 use crate::compute::pool;
-use crate::kernels::{Epilogue, Mat, PackedRef, gemm, gemm_then, matmul, one_hot_gather, one_hot_grad, one_hot_rows};
+use crate::kernels::{Epilogue, Mat, PackedRef, gemm, matmul};
 use crate::nn::cell::GATE_COST;
 use crate::nn::gated::{
-    Up, batch_parts, before, check_norms, check_upstream, column_sums, step_and_prev, step_mut, time, view3_mut,
+    Up, batch_parts, before, check_norms, check_upstream, column_sums, project_input, step_and_prev, step_mut, time,
+    view3_mut, weight_ih_grad,
 };
 use crate::nn::layer::{
     InputGrad, LayerGradsOut, LayerParams, Recurrence, Recurrent, StepNorms, Tape, Upstream, mean_row_norm,
@@ -70,39 +71,22 @@ impl<F: Float> LayerParams<F> {
         w_hh_t: Option<PackedRef<'_, F>>,
     ) -> Result<()> {
         self.check(&x, &h0, hs.shape())?;
-        let (seq_len, batch, input_size) = x.dim();
+        let (seq_len, batch, _) = x.dim();
         let hidden = self.hidden_size();
         if seq_len == 0 {
             return Ok(());
         }
-        let x = x.as_standard_layout();
-        let x_flat = x.as_slice().expect("standard layout");
         let hs = hs
             .as_slice_mut()
             .ok_or_else(|| Error::shape("hidden states", "standard layout", &[seq_len, batch, hidden]))?;
-        {
-            // P = X W_ihᵀ + (b_ih + b_hh): the input projection of every step in one GEMM, the
-            // biases added by each thread to the columns it has just computed
-            let w_ih_t = crate::kernels::transposed(self.weight_ih.view());
-            let w_ih_t = w_ih_t.as_slice().expect("row-major");
-            let bias: Option<Vec<F>> = match (&self.bias_ih, &self.bias_hh) {
-                (Some(bi), Some(bh)) => Some(bi.iter().zip(bh).map(|(&a, &b)| a + b).collect()),
-                _ => None,
-            };
-            let add_bias = |row: &mut [F], j0: usize| {
-                if let Some(bias) = &bias {
-                    row.iter_mut().zip(&bias[j0..]).for_each(|(r, &b)| *r += b);
-                }
-            };
-            if let Some(hot) = one_hot_rows(x_flat, input_size) {
-                // a one-hot input (a character model's): row r of P is row hot[r] of W_ihᵀ
-                one_hot_gather(&hot, Mat::new(w_ih_t, input_size, hidden), hs);
-                hs.chunks_exact_mut(hidden.max(1)).for_each(|row| add_bias(row, 0));
-            } else {
-                let x2 = Mat::new(x_flat, seq_len * batch, input_size);
-                gemm_then(x2, Mat::new(w_ih_t, input_size, hidden), hs, hidden, false, Some(&add_bias));
-            }
-        }
+        // P = X W_ihᵀ + (b_ih + b_hh): the input projection of every step at once, as the other
+        // cells' (one GEMM, the biases added by each thread to the columns it has just computed;
+        // a gather for a one-hot input)
+        let bias: Option<Vec<F>> = match (&self.bias_ih, &self.bias_hh) {
+            (Some(bi), Some(bh)) => Some(bi.iter().zip(bh).map(|(&a, &b)| a + b).collect()),
+            _ => None,
+        };
+        project_input(self, x, bias.as_deref(), hs);
         // W_hhᵀ laid out once per sequence: packed into column panels when it is too big for the
         // cache, else plain row-major
         let w_hh_t = Recurrent::new(self.weight_hh.t(), batch, None, w_hh_t);
@@ -289,14 +273,8 @@ impl<F: Float> LayerParams<F> {
             let da2 = flat(da.view(), seq_len * batch, hidden)?;
             let x2 = flat(x.view(), seq_len * batch, input_size)?;
 
-            // dW_ih = dAᵀ X, one GEMM over all steps (for a one-hot X: the sums of dA's rows per
-            // hot column).
-            match (x2.as_slice().and_then(|x| one_hot_rows(x, input_size)), da2.as_slice(), gw_ih.as_slice_mut()) {
-                (Some(hot), Some(da_flat), Some(g)) => {
-                    one_hot_grad(&hot, Mat::new(da_flat, seq_len * batch, hidden), input_size, g)
-                }
-                _ => matmul(&da2.t(), &x2, &mut gw_ih.view_mut(), false),
-            }
+            // dW_ih = dAᵀ X, one GEMM over all steps (a one-hot X's: sums of dA's rows)
+            weight_ih_grad(x2, da2, gw_ih.view_mut());
 
             // dW_hh = dAᵀ Hprev, one GEMM over the steps whose previous state is a hidden state,
             // plus the step that read h0 (with the states in dA: summed during the steps).

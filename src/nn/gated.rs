@@ -283,13 +283,8 @@ pub(crate) fn input_grads<F: Float>(
         .view()
         .into_shape_with_order((seq_len * batch, input_size))
         .map_err(|_| Error::shape("layer input", "standard layout", &[seq_len, batch, input_size]))?;
-    // dW_ih = dAᵀ X (for a one-hot X: the sums of dA's rows per hot column)
-    match (x2.as_slice().and_then(|x| one_hot_rows(x, input_size)), da.as_slice(), grads.weight_ih.as_slice_mut()) {
-        (Some(hot), Some(da_flat), Some(g)) => {
-            one_hot_grad(&hot, Mat::new(da_flat, seq_len * batch, da.ncols()), input_size, g)
-        }
-        _ => matmul(&da.t(), &x2, &mut grads.weight_ih.view_mut(), false),
-    }
+    // dW_ih = dAᵀ X
+    weight_ih_grad(x2.view(), da, grads.weight_ih.view_mut());
     // db_ih = Σ dA
     match (&mut grads.bias_ih, &grads.bias_hh) {
         (Some(bi), Some(bh)) if same_da => bi.assign(bh),
@@ -308,6 +303,19 @@ pub(crate) fn input_grads<F: Float>(
     }
     matmul(&da, &p.weight_ih.view(), &mut dx, accumulate);
     Ok(())
+}
+
+/// `dW_ih = dAᵀ X` over all steps (`X` `[rows, input]`, `dA` `[rows, G*H]`, `dW_ih` `[G*H,
+/// input]`, overwritten): one GEMM, or for a one-hot `X` (a character model's) the sums of
+/// `dA`'s rows per hot column ([`one_hot_grad`]).
+pub(crate) fn weight_ih_grad<F: Float>(x: ArrayView2<'_, F>, da: ArrayView2<'_, F>, mut dw: ArrayViewMut2<'_, F>) {
+    let hot = x.as_slice().and_then(|x2| one_hot_rows(x2, x.ncols()));
+    match (hot, da.as_slice(), dw.as_slice_mut()) {
+        (Some(hot), Some(da_flat), Some(g)) => {
+            one_hot_grad(&hot, Mat::new(da_flat, da.nrows(), da.ncols()), x.ncols(), g)
+        }
+        _ => matmul(&da.t(), &x, &mut dw, false),
+    }
 }
 
 /// The recurrent side's gradients over all steps: `dW_hh = dA_hᵀ H_prev` (the steps whose
