@@ -32,7 +32,7 @@
 //! assert!(one_hot_rows(&[0.0, 0.5, 0.0], 3).is_none()); // not one-hot: a dense product
 //! ```
 
-use super::Mat;
+use super::{Mat, transpose_into};
 use crate::Float;
 
 /// The hot column of each row of the row-major `[x.len() / cols, cols]` matrix `x` when every
@@ -97,11 +97,8 @@ pub fn one_hot_grad<F: Float>(hot: &[u32], da: Mat<'_, F>, cols: usize, g: &mut 
         let src = &da.data[r * da.ld..r * da.ld + n];
         sums[k * n..(k + 1) * n].iter_mut().zip(src).for_each(|(s, &v)| *s += v);
     }
-    for (k, row) in sums.chunks_exact(n.max(1)).enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            g[j * cols + k] = v;
-        }
-    }
+    let sums = ndarray::ArrayView2::from_shape((cols, n), &sums).expect("cols * n sums");
+    transpose_into(sums, g);
 }
 
 #[cfg(test)]
