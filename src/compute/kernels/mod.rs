@@ -18,6 +18,8 @@ mod gemm;
 mod gemv;
 mod goto;
 mod layout;
+#[cfg(test)]
+mod miri_tests;
 mod onehot;
 mod packed;
 mod transpose;

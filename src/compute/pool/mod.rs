@@ -60,10 +60,11 @@ thread_local! {
 }
 
 /// Nanoseconds the calling thread has spent runnable but waiting for a core (the second field
-/// of Linux's `/proc/thread-self/schedstat`), or `None` where the kernel does not say. Reads
-/// into a stack buffer: no allocation (the path is short enough for std's stack C string).
+/// of Linux's `/proc/thread-self/schedstat`), or `None` where the kernel does not say (and
+/// under Miri, whose threads no kernel schedules). Reads into a stack buffer: no allocation
+/// (the path is short enough for std's stack C string).
 fn run_delay() -> Option<u64> {
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(miri)))]
     {
         use std::io::Read;
         let mut file = std::fs::File::open("/proc/thread-self/schedstat").ok()?;
@@ -71,7 +72,7 @@ fn run_delay() -> Option<u64> {
         let n = file.read(&mut buf).ok()?;
         std::str::from_utf8(&buf[..n]).ok()?.split_ascii_whitespace().nth(1)?.parse().ok()
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(any(not(target_os = "linux"), miri))]
     None
 }
 
