@@ -16,8 +16,8 @@ use crate::compute::pool;
 use crate::kernels::{Epilogue, Mat, PackedRef, gemm, matmul};
 use crate::nn::cell::GATE_COST;
 use crate::nn::gated::{
-    Up, batch_parts, before, check_norms, check_upstream, column_sums, project_input, step_and_prev, step_mut, time,
-    view3_mut, weight_ih_grad,
+    Up, batch_parts, before, check_norms, check_upstream, column_sums, project_input, step_and_prev, step_mut,
+    summed_bias, time, view3_mut, weight_ih_grad,
 };
 use crate::nn::layer::{
     InputGrad, LayerGradsOut, LayerParams, Recurrence, Recurrent, StepNorms, Tape, Upstream, mean_row_norm,
@@ -82,10 +82,7 @@ impl<F: Float> LayerParams<F> {
         // P = X W_ihᵀ + (b_ih + b_hh): the input projection of every step at once, as the other
         // cells' (one GEMM, the biases added by each thread to the columns it has just computed;
         // a gather for a one-hot input)
-        let bias: Option<Vec<F>> = match (&self.bias_ih, &self.bias_hh) {
-            (Some(bi), Some(bh)) => Some(bi.iter().zip(bh).map(|(&a, &b)| a + b).collect()),
-            _ => None,
-        };
+        let bias = summed_bias(self);
         project_input(self, x, bias.as_deref(), hs);
         // W_hhᵀ laid out once per sequence: packed into column panels when it is too big for the
         // cache, else plain row-major

@@ -52,6 +52,15 @@ pub(crate) fn row_and_prev<F>(buf: &mut [F], t: usize, prev: usize, width: usize
     }
 }
 
+/// `b_ih + b_hh`, the bias the Elman, LSTM and IndRNN layers add once per step (`None` without
+/// biases); the GRU keeps them apart (`b_hn` sits inside the reset gate).
+pub(crate) fn summed_bias<F: Float>(p: &LayerParams<F>) -> Option<Vec<F>> {
+    match (&p.bias_ih, &p.bias_hh) {
+        (Some(bi), Some(bh)) => Some(bi.iter().zip(bh).map(|(&a, &b)| a + b).collect()),
+        _ => None,
+    }
+}
+
 /// `out = X W_ihᵀ + bias`: the input projection of every step in one GEMM, the bias added by
 /// each thread to the columns it has just computed. `out` is `[seq_len * batch, G*H]`.
 pub(crate) fn project_input<F: Float>(p: &LayerParams<F>, x: ArrayView3<'_, F>, bias: Option<&[F]>, out: &mut [F]) {

@@ -22,7 +22,7 @@
 use ndarray::{ArrayView2, ArrayView3, ArrayViewMut3};
 
 use crate::nn::gated::{
-    add_upstream, before, check_norms, check_upstream, input_grads, project_input, row_and_prev, view2,
+    add_upstream, before, check_norms, check_upstream, input_grads, project_input, row_and_prev, summed_bias, view2,
 };
 use crate::nn::layer::{InputGrad, LayerGradsOut, LayerParams, Recurrence, Upstream, mean_row_norm};
 use crate::{Cell, Error, Float, Result, Rnn};
@@ -58,10 +58,7 @@ pub(crate) fn forward<F: Float>(
     let bh = batch * hidden;
     let hs = hs.as_slice_mut().ok_or_else(|| Error::shape("hidden states", "standard layout", &[seq_len, bh]))?;
     // P = X W_ihᵀ + (b_ih + b_hh): the input projection of every step in one GEMM, into hs
-    let bias: Option<Vec<F>> = match (&p.bias_ih, &p.bias_hh) {
-        (Some(bi), Some(bh)) => Some(bi.iter().zip(bh).map(|(&a, &b)| a + b).collect()),
-        _ => None,
-    };
+    let bias = summed_bias(p);
     project_input(p, x, bias.as_deref(), hs);
     let h0 = h0.as_standard_layout();
     let h0 = h0.as_slice().expect("standard layout");

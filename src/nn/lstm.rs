@@ -21,7 +21,7 @@ use crate::kernels::{Mat, PackedRef, gemm};
 use crate::nn::cell::{GATE_COST, lstm_gates, lstm_gates_shared};
 use crate::nn::gated::{
     GatedGradsOut, StepBufs, Steps, Up, batch_parts, before, check_norms, check_upstream, project_input, step_and_prev,
-    step_mut, time, view2, view3_mut, weight_grads,
+    step_mut, summed_bias, time, view2, view3_mut, weight_grads,
 };
 use crate::nn::layer::{LayerParams, Recurrent, StepNorms, Upstream, mean_row_norm};
 use crate::{Error, Float, Nonlinearity, Result};
@@ -82,10 +82,7 @@ pub(crate) fn forward<F: Float>(
         return Err(Error::shape("LSTM buffers", format!("{seq_len} steps"), &[hs.len(), cs.len(), gates.len()]));
     }
     // A = X W_ihᵀ + (b_ih + b_hh) for every step at once
-    let bias: Option<Vec<F>> = match (&p.bias_ih, &p.bias_hh) {
-        (Some(bi), Some(bh)) => Some(bi.iter().zip(bh).map(|(&a, &b)| a + b).collect()),
-        _ => None,
-    };
+    let bias = summed_bias(p);
     project_input(p, x, bias.as_deref(), gates);
     let w_hh_t = Recurrent::new(p.weight_hh.t(), batch, None, w_hh_t);
     let w_hr_t = p.weight_hr.as_ref().map(|w| Recurrent::new(w.t(), batch, None, None));
