@@ -149,7 +149,7 @@ pub struct ModelArgs {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Training")]
 pub struct TrainingArgs {
-    /// Passes over the training data
+    /// Passes over the training data (--task forecast: 300)
     #[arg(long, value_name = "N", default_value_t = 20, default_value_if("task", "forecast", "300"))]
     pub epochs: usize,
     /// Training-time budget: start no epoch once this many seconds have been spent (models of
@@ -163,7 +163,7 @@ pub struct TrainingArgs {
     /// Sequences per optimizer step
     #[arg(long, value_name = "B", default_value_t = 32)]
     pub batch_size: usize,
-    /// Learning rate (the schedule's base) (--task charlm: 4e-3)
+    /// Learning rate (the schedule's base) (--task charlm: 4e-3; forecast: 0.003)
     #[arg(
         long,
         value_name = "LR",
@@ -207,7 +207,8 @@ pub struct TrainingArgs {
     /// Loss on real-valued targets (classification and charlm use cross-entropy)
     #[arg(long, value_enum, default_value_t = LossArg::Mse)]
     pub loss: LossArg,
-    /// Stop after this many epochs without validation improvement (the best epoch's weights are kept)
+    /// Stop after this many epochs without validation improvement (the best epoch's weights are
+    /// kept) (--task forecast: 40)
     #[arg(long, value_name = "EPOCHS", default_value_if("task", "forecast", "40"))]
     pub patience: Option<usize>,
     /// A validation improvement must exceed this
