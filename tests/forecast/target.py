@@ -13,7 +13,8 @@ tests/forecast/baselines.json (written by tests/forecast/baselines.py) on the sa
 
 (--skip-alone: not the --no-combine runs, half the time; their column is then empty.
 --heldout: the series held aside in tests/forecast/heldout/ instead, against its baselines.json;
-for a series without a season (m = 1) only h = 1 is measured.
+for a series without a season (m = 1) only h = 1 is measured. --heldout2: the second set held
+aside, tests/forecast/heldout2/.
 --refit: `rnn evaluate --refit`, the networks trained again on training + validation before the
 test split is scored, as the statsforecast models are fitted.
 --reuse: models already in OUT_DIR are evaluated again, not retrained.)
@@ -30,6 +31,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 RNN = pathlib.Path(__import__("os").environ.get("RNN", ROOT / "target" / "release" / "rnn"))
 SERIES = {"sunspots_yearly.csv": 11, "airline_passengers.csv": 12, "nottem.csv": 12, "lynx.csv": 10}
 HELDOUT = {"nile.csv": 1, "seattle_temp_max.csv": 1, "co2.csv": 12, "uk_driver_deaths.csv": 12, "uk_gas.csv": 4}
+HELDOUT2 = {"austres.csv": 4, "discoveries.csv": 1, "johnson_johnson.csv": 4, "lake_huron.csv": 1}
 FOLDER = ROOT / "data"
 
 
@@ -62,10 +64,12 @@ def main():
     series = SERIES
     if "--heldout" in args:
         series, FOLDER = HELDOUT, ROOT / "tests" / "forecast" / "heldout"
-    args = [a for a in args if a not in ("--skip-alone", "--heldout", "--refit", "--reuse")]
+    if "--heldout2" in args:
+        series, FOLDER = HELDOUT2, ROOT / "tests" / "forecast" / "heldout2"
+    args = [a for a in args if a not in ("--skip-alone", "--heldout", "--heldout2", "--refit", "--reuse")]
     out = pathlib.Path(args[0]) if args else pathlib.Path(tempfile.mkdtemp())
     out.mkdir(parents=True, exist_ok=True)
-    baselines = ROOT / "tests" / "forecast" / ("heldout" if FOLDER.name == "heldout" else "") / "baselines.json"
+    baselines = ROOT / "tests" / "forecast" / (FOLDER.name if FOLDER.name.startswith("heldout") else "") / "baselines.json"
     ref = json.loads(baselines.read_text())["series"]
     print("| series | h | model RMSE / MASE | network alone | statsforecast best RMSE / MASE | ratio (alone) |")
     print("|---|---:|---|---|---|---|")
