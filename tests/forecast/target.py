@@ -61,15 +61,14 @@ def main():
     global FOLDER, REFIT, REUSE
     skip_alone = "--skip-alone" in args
     REFIT, REUSE = "--refit" in args, "--reuse" in args
-    series = SERIES
-    if "--heldout" in args:
-        series, FOLDER = HELDOUT, ROOT / "tests" / "forecast" / "heldout"
-    if "--heldout2" in args:
-        series, FOLDER = HELDOUT2, ROOT / "tests" / "forecast" / "heldout2"
+    held = next((a[2:] for a in args if a in ("--heldout", "--heldout2")), None)
+    series = {None: SERIES, "heldout": HELDOUT, "heldout2": HELDOUT2}[held]
+    if held:
+        FOLDER = ROOT / "tests" / "forecast" / held
     args = [a for a in args if a not in ("--skip-alone", "--heldout", "--heldout2", "--refit", "--reuse")]
     out = pathlib.Path(args[0]) if args else pathlib.Path(tempfile.mkdtemp())
     out.mkdir(parents=True, exist_ok=True)
-    baselines = ROOT / "tests" / "forecast" / (FOLDER.name if FOLDER.name.startswith("heldout") else "") / "baselines.json"
+    baselines = ROOT / "tests" / "forecast" / (held or "") / "baselines.json"
     ref = json.loads(baselines.read_text())["series"]
     print("| series | h | model RMSE / MASE | network alone | statsforecast best RMSE / MASE | ratio (alone) |")
     print("|---|---:|---|---|---|---|")
