@@ -5,6 +5,7 @@ season, from the models tests/forecast/target.py left in OUT_DIR (`rnn evaluate 
 
     python3 tests/forecast/target.py OUT_DIR --skip-alone && python3 tests/forecast/coverage.py OUT_DIR
     python3 tests/forecast/target.py OUT_DIR --skip-alone --heldout && python3 tests/forecast/coverage.py OUT_DIR --heldout
+    (--heldout2 as --heldout, for the second set held aside)
 """
 
 import json
@@ -12,13 +13,15 @@ import pathlib
 import subprocess
 import sys
 
-from target import FOLDER, HELDOUT, RNN, ROOT, SERIES
+from target import FOLDER, HELDOUT, HELDOUT2, RNN, ROOT, SERIES
 
 
 def main():
     args = sys.argv[1:]
-    series, folder = (HELDOUT, ROOT / "tests" / "forecast" / "heldout") if "--heldout" in args else (SERIES, FOLDER)
-    out = pathlib.Path([a for a in args if a != "--heldout"][0])
+    held = next((a[2:] for a in args if a in ("--heldout", "--heldout2")), None)
+    series = {None: SERIES, "heldout": HELDOUT, "heldout2": HELDOUT2}[held]
+    folder = ROOT / "tests" / "forecast" / held if held else FOLDER
+    out = pathlib.Path([a for a in args if a not in ("--heldout", "--heldout2")][0])
     for h_of in ("1", "season"):
         inside, n, per = [0.0, 0.0], 0, []
         for name, m in series.items():
