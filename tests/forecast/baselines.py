@@ -32,30 +32,9 @@ import warnings
 import numpy as np
 import statsforecast
 from statsforecast.models import MSTL, AutoARIMA, AutoETS, AutoTheta, Theta
+from target import series_set  # the sets of series and their seasons (the one rnn detects)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SERIES = {
-    "sunspots_yearly.csv": 11,
-    "airline_passengers.csv": 12,
-    "nottem.csv": 12,
-    "lynx.csv": 10,
-}
-# the series held aside (tests/forecast/heldout/README.md), with the season rnn detects
-HELDOUT = {
-    "nile.csv": 1,
-    "seattle_temp_max.csv": 1,
-    "co2.csv": 12,
-    "uk_driver_deaths.csv": 12,
-    "uk_gas.csv": 4,
-}
-# the second set held aside (tests/forecast/heldout2/README.md), added after the first had
-# checked a dozen variants
-HELDOUT2 = {
-    "austres.csv": 4,
-    "discoveries.csv": 1,
-    "johnson_johnson.csv": 4,
-    "lake_huron.csv": 1,
-}
 
 
 def sizes(n):
@@ -96,10 +75,9 @@ def score(y, h, forecasts):
 
 def main():
     warnings.filterwarnings("ignore")
-    held = next((a[2:] for a in sys.argv[1:] if a in ("--heldout", "--heldout2")), None)
-    folder = ROOT / "tests" / "forecast" / held if held else ROOT / "data"
+    held, series, folder = series_set(sys.argv[1:])
     result = {"statsforecast": statsforecast.__version__, "series": {}}
-    for name, m in {None: SERIES, "heldout": HELDOUT, "heldout2": HELDOUT2}[held].items():
+    for name, m in series.items():
         y = np.loadtxt(folder / name, delimiter=",", skiprows=1, usecols=1)
         entry = {"season": m, "rows": len(y), "horizons": {}}
         for h in sorted({1, m}):

@@ -13,14 +13,12 @@ import pathlib
 import subprocess
 import sys
 
-from target import FOLDER, HELDOUT, HELDOUT2, RNN, ROOT, SERIES
+from target import RNN, series_set
 
 
 def main():
     args = sys.argv[1:]
-    held = next((a[2:] for a in args if a in ("--heldout", "--heldout2")), None)
-    series = {None: SERIES, "heldout": HELDOUT, "heldout2": HELDOUT2}[held]
-    folder = ROOT / "tests" / "forecast" / held if held else FOLDER
+    _, series, folder = series_set(args)
     out = pathlib.Path([a for a in args if a not in ("--heldout", "--heldout2")][0])
     for h_of in ("1", "season"):
         inside, n, per = [0.0, 0.0], 0, []

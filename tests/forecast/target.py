@@ -33,6 +33,14 @@ SERIES = {"sunspots_yearly.csv": 11, "airline_passengers.csv": 12, "nottem.csv":
 HELDOUT = {"nile.csv": 1, "seattle_temp_max.csv": 1, "co2.csv": 12, "uk_driver_deaths.csv": 12, "uk_gas.csv": 4}
 HELDOUT2 = {"austres.csv": 4, "discoveries.csv": 1, "johnson_johnson.csv": 4, "lake_huron.csv": 1}
 FOLDER = ROOT / "data"
+SETS = {None: SERIES, "heldout": HELDOUT, "heldout2": HELDOUT2}
+
+
+def series_set(args):
+    """The set of series the flags name (none: the bundled ones; `--heldout`, `--heldout2`):
+    its name (None for the bundled), its series and seasons, its folder."""
+    held = next((a[2:] for a in args if a in ("--heldout", "--heldout2")), None)
+    return held, SETS[held], ROOT / "tests" / "forecast" / held if held else ROOT / "data"
 
 
 def run(cmd):
@@ -61,10 +69,7 @@ def main():
     global FOLDER, REFIT, REUSE
     skip_alone = "--skip-alone" in args
     REFIT, REUSE = "--refit" in args, "--reuse" in args
-    held = next((a[2:] for a in args if a in ("--heldout", "--heldout2")), None)
-    series = {None: SERIES, "heldout": HELDOUT, "heldout2": HELDOUT2}[held]
-    if held:
-        FOLDER = ROOT / "tests" / "forecast" / held
+    held, series, FOLDER = series_set(args)
     args = [a for a in args if a not in ("--skip-alone", "--heldout", "--heldout2", "--refit", "--reuse")]
     out = pathlib.Path(args[0]) if args else pathlib.Path(tempfile.mkdtemp())
     out.mkdir(parents=True, exist_ok=True)
