@@ -69,7 +69,7 @@ struct Offer {
 /// A value on a cache line (and the line beside it, which x86 cores prefetch in pairs) of its
 /// own, so that the words the caller and the workers write do not share lines.
 #[repr(align(128))]
-struct Line<T>(T);
+pub(crate) struct Line<T>(pub(crate) T);
 
 /// What the lock guards.
 struct Slot {

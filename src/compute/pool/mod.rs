@@ -29,6 +29,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock, TryLockError};
 use std::time::Instant;
 
 use self::books::{Books, Job};
+pub(crate) use self::engine::Line;
 use self::engine::Pool;
 
 /// Checks a worker makes for a new job before it sleeps (about a millisecond: a step's next

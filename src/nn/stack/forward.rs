@@ -20,7 +20,7 @@ impl<F: Float> Rnn<F> {
     /// # Shapes
     /// `x [seq_len, batch, input_size]`, `h0 [num_layers * D, batch, S]` (zeros when `None`);
     /// `output [seq_len, batch, D * S]`, `h_n [num_layers * D, batch, S]`, with `D = 2` when
-    /// bidirectional and `S` the [`RnnConfig::state_size`].
+    /// bidirectional and `S` the [`RnnConfig::state_size`](crate::RnnConfig::state_size).
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` or `h0` has the wrong shape, or `seq_len` or `batch` is 0.

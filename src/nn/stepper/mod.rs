@@ -15,12 +15,15 @@
 //! # Ok::<(), rnn::Error>(())
 //! ```
 
+mod pair;
 mod part;
 
-use std::sync::Mutex;
+use std::ops::Range;
+use std::sync::{Mutex, PoisonError};
 
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
 
+use self::pair::Pair;
 use self::part::{PartWeights, Scratch, StepInput, run_part, split_units};
 use crate::compute::pool;
 use crate::kernels::{Aligned, Mat, gemm, transposed_aligned};
@@ -35,6 +38,13 @@ use crate::{Cell, Error, Float, Model, Result};
 /// without its lock, 2026-12-04), the LSTM's (82k) 4.0 µs whole and 2.75-2.81 µs split; the
 /// Elman step (20k) lost when split (1.39-2.18 against 1.10-1.44 µs whole).
 const SPLIT_MIN_MACS: usize = 1 << 15;
+
+/// The same threshold for a step split between the calling thread and its partner (two
+/// threads, see [`pair`]), whose hand-offs cost less than a pool job's.
+/// Measured as above (before the pair's books): the Elman step at H = 128 (20k multiply-adds)
+/// 0.80-0.93 µs paired against 1.08-1.09 whole; at H = 96 (12k) 1.00-1.02 against 0.77; at H = 64 (8k) 0.45-0.48
+/// against 0.41.
+const PAIR_MIN_MACS: usize = 1 << 14;
 
 /// Steps a model through time one input at a time (text generation, real-time forecasting).
 ///
@@ -55,8 +65,12 @@ pub struct Stepper<'m, F: Float = f32> {
     layers: Vec<Vec<PartWeights<F>>>,
     /// Each part's working memory (the parts of every layer share it, layer after layer).
     scratch: Vec<Mutex<Scratch<F>>>,
-    /// Whether the parts run on the pool (one part per thread) or in order on this thread.
+    /// Whether the parts run on the pool (one part per thread, more than two threads) or in
+    /// order on this thread.
     on_pool: bool,
+    /// With two threads, the second half of every layer's step and the partner thread that
+    /// runs it (`layers` then holds the first halves).
+    pair: Option<Pair<F>>,
     /// An LSTM's `W_hrᵀ` per layer, with proj_size.
     w_hr_t: Vec<Option<Aligned<F>>>,
     /// The head's `Vᵀ`.
@@ -78,14 +92,19 @@ pub struct Stepper<'m, F: Float = f32> {
 
 impl<'m, F: Float> Stepper<'m, F> {
     /// A stepper for `batch` streams starting from zero states. A layer large enough to repay
-    /// it (an LSTM at H = 128, input 32 is; the GRU and Elman cells there are not) is split by
-    /// hidden units across the thread pool (see [`crate::threads`]): each thread computes its
-    /// units' gates and states, from the weights in its own core's cache. Measured on 2 AMD
-    /// cores (AVX2): an LSTM step at H = 128, input 32 takes 4.0-4.7 µs against 5.5-7.0 µs on
-    /// one thread; with another process busy on one of the cores, 0.91-0.95x of one thread's
-    /// speed (the pool sees the lost core and runs the parts on the calling thread). Smaller
-    /// steps, or a pool of one thread, run on the calling thread ([`Stepper::on_one_thread`]
-    /// always does).
+    /// it (at H = 128, input 32 every cell but the IndRNN is) is split by hidden units: with
+    /// two threads (see [`crate::threads`]) into halves, the second run by a partner thread of
+    /// the stepper's own that steps in lockstep with the caller (`src/nn/stepper/pair.rs`);
+    /// with more, into one part per thread on the pool. Each thread computes its units' gates
+    /// and states, from the weights in its own core's cache. Measured on 2 AMD cores (AVX2) at
+    /// H = 128, input 32: the Elman step 0.78-0.82 µs against 1.07 on one thread, the LSTM
+    /// 2.39-2.56 against 3.97, the GRU 1.84-1.87 against 3.00; the pair keeps the faster of the
+    /// two ways by the clock, so with another process busy on one of the cores it keeps
+    /// 0.95-0.98x of one thread's speed. Smaller steps, or one thread, run on the calling thread
+    /// ([`Stepper::on_one_thread`] always does). A paired stepper starts its partner thread
+    /// here and joins it when dropped; between steps the partner spins for about a millisecond,
+    /// then sleeps. A program that runs many steppers on threads of its own wants
+    /// [`Stepper::on_one_thread`].
     ///
     /// # Errors
     /// [`Error::Config`] for a bidirectional model (it needs the whole sequence) or `batch` 0.
@@ -112,10 +131,23 @@ impl<'m, F: Float> Stepper<'m, F> {
     pub fn new(model: &'m Model<F>, batch: usize) -> Result<Self> {
         let c = model.rnn.config();
         // the widest layer's product: the first reads the input, the others the state below
-        let k = c.state_size() + if c.num_layers > 1 { c.input_size.max(c.state_size()) } else { c.input_size };
+        let input = if c.num_layers > 1 { c.input_size.max(c.state_size()) } else { c.input_size };
+        // an IndRNN's product reads the input alone (its recurrence is element-wise)
+        let k = input + if c.cell == Cell::IndRnn { 0 } else { c.state_size() };
         let macs = batch * k * c.cell.gates() * c.hidden_size;
         let threads = pool::threads();
-        let parts = if threads > 1 && macs >= SPLIT_MIN_MACS { threads } else { 1 };
+        // two threads pair up from PAIR_MIN_MACS when each half's gate columns fill whole
+        // panels of the packed weights (the product's narrower last panel runs a plain loop:
+        // the Elman step at H = 160, halves of 80 columns, took 1.61-1.63 µs paired against
+        // 1.53 whole; at H = 192, 96 columns, 1.32 against 2.0)
+        let whole_panels = split_units(c.hidden_size, 2)
+            .iter()
+            .all(|u| (u.len() * c.cell.gates()).is_multiple_of(crate::kernels::PANEL));
+        let parts = match threads {
+            2 if macs >= SPLIT_MIN_MACS || (macs >= PAIR_MIN_MACS && whole_panels) => 2,
+            t if t > 2 && macs >= SPLIT_MIN_MACS => t,
+            _ => 1,
+        };
         Self::with_parts(model, batch, parts)
     }
 
@@ -141,9 +173,17 @@ impl<'m, F: Float> Stepper<'m, F> {
         Self::with_parts(model, batch, 1)
     }
 
-    /// [`Stepper::new`] with each layer split into (at most) `parts` parts, run on the pool when
-    /// that is one per thread, else in order on the calling thread.
+    /// [`Stepper::new`] with each layer split into (at most) `parts` parts: two halves on the
+    /// calling thread and a partner thread (see [`pair`]) when the pool has two threads or
+    /// more, more parts on the pool when that is one per thread, else in order on the calling
+    /// thread.
     fn with_parts(model: &'m Model<F>, batch: usize, parts: usize) -> Result<Self> {
+        Self::build(model, batch, parts, true)
+    }
+
+    /// [`Stepper::with_parts`]; a pair without its partner thread unless `partner` (the calling
+    /// thread then runs both halves, as when the partner is never scheduled).
+    fn build(model: &'m Model<F>, batch: usize, parts: usize, partner: bool) -> Result<Self> {
         let c = model.rnn.config();
         if c.bidirectional {
             return Err(Error::Config(
@@ -156,7 +196,7 @@ impl<'m, F: Float> Stepper<'m, F> {
         let out = model.head.as_ref().map_or(0, |h| h.out_features());
         let (hidden, gates, state) = (c.hidden_size, c.cell.gates(), c.state_size());
         let units = split_units(hidden, parts);
-        let layers = model
+        let mut layers: Vec<Vec<PartWeights<F>>> = model
             .rnn
             .layers()
             .iter()
@@ -164,11 +204,18 @@ impl<'m, F: Float> Stepper<'m, F> {
             .collect();
         let widest = units.iter().map(|u| u.len()).max().unwrap_or(0);
         let lstm = c.cell == Cell::Lstm;
+        let xh = batch * (c.input_size.max(state) + state);
+        let pair = (units.len() == 2 && pool::threads() >= 2).then(|| {
+            let second = layers.iter_mut().filter_map(Vec::pop).collect();
+            Pair::new(second, c.cell, c.nonlinearity, batch, (xh, state, hidden), (widest, gates), partner)
+        });
+        let own = if pair.is_some() { 1 } else { units.len() };
         Ok(Stepper {
             model,
             layers,
-            scratch: units.iter().map(|_| Mutex::new(Scratch::new(batch, widest, gates))).collect(),
-            on_pool: units.len() > 1 && units.len() == pool::threads(),
+            scratch: (0..own).map(|_| Mutex::new(Scratch::new(batch, widest, gates))).collect(),
+            on_pool: pair.is_none() && units.len() > 1 && units.len() == pool::threads(),
+            pair,
             w_hr_t: model
                 .rnn
                 .layers()
@@ -178,7 +225,7 @@ impl<'m, F: Float> Stepper<'m, F> {
             head_t: model.head.as_ref().map(|h| transposed_aligned(h.weight.view())),
             h: Array3::zeros((c.num_layers, batch, state)),
             c: Array3::zeros(if lstm { (c.num_layers, batch, hidden) } else { (0, 0, 0) }),
-            xh: vec![F::zero(); batch * (c.input_size.max(state) + state)],
+            xh: vec![F::zero(); xh],
             m: vec![F::zero(); if c.proj_size > 0 { batch * hidden } else { 0 }],
             y: Array2::zeros((batch, out)),
             outputs: c.has_residual().then(|| Array3::zeros((c.num_layers, batch, state))),
@@ -375,10 +422,15 @@ impl<'m, F: Float> Stepper<'m, F> {
             let scratch = &self.scratch;
             let run = |p: usize| {
                 if let (Some(w), Some(s)) = (parts.get(p), scratch.get(p)) {
-                    run_part(w, &step, s);
+                    run_part(w, &step, &mut s.lock().unwrap_or_else(PoisonError::into_inner));
                 }
             };
-            if self.on_pool {
+            // with a pair: the second half's units and its results
+            let mut second = None;
+            if let Some(pair) = self.pair.as_mut() {
+                let units = pair.weights(l).units.clone();
+                second = Some((units, pair.run(l, &step, || run(0))));
+            } else if self.on_pool {
                 // the step's multiply-adds: every stream's [x, h] times every gate of every unit
                 pool::run(batch * k * hidden * c.cell.gates(), &run);
             } else {
@@ -391,9 +443,8 @@ impl<'m, F: Float> Stepper<'m, F> {
                 Some(_) => (&mut self.m[..], hidden),
                 None => (&mut h_l[..], state),
             };
-            for (w, s) in parts.iter().zip(scratch) {
-                let s = s.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                let (u, n) = (w.units.clone(), w.units.len());
+            let mut gather = |u: Range<usize>, s: &Scratch<F>| {
+                let n = u.len();
                 for b in 0..batch {
                     h_dst[b * h_ld + u.start..b * h_ld + u.end]
                         .copy_from_slice(&s.h(c.cell, batch * n)[b * n..(b + 1) * n]);
@@ -402,6 +453,12 @@ impl<'m, F: Float> Stepper<'m, F> {
                             .copy_from_slice(&s.c(batch * n)[b * n..(b + 1) * n]);
                     }
                 }
+            };
+            for (w, s) in parts.iter().zip(scratch) {
+                gather(w.units.clone(), &s.lock().unwrap_or_else(PoisonError::into_inner));
+            }
+            if let Some((units, s)) = second {
+                gather(units, s);
             }
             // with proj_size: h = m W_hrᵀ
             if let Some(w_hr_t) = w_hr_t {
@@ -453,7 +510,8 @@ mod tests {
     use ndarray::s;
 
     /// Steps `rnn` (with a head of `head` outputs) through 6 steps of 1 and 2 streams, as one
-    /// part and split into 2 and 3 parts (and as `Stepper::new` splits it), and checks every
+    /// part and split into 2 (a pair, with and without its partner thread) and 3 parts (and as
+    /// `Stepper::new` splits it), and checks every
     /// output, the final states and an LSTM's cell states against the whole-sequence forward
     /// pass to 1e-12, then that `reset` zeroes the states.
     fn steps_match_the_sequence(rnn: RnnConfig, head: Option<usize>) {
@@ -463,9 +521,11 @@ mod tests {
         for batch in [1, 2] {
             let x = Array3::from_shape_fn((6, batch, input), |(t, b, i)| ((t * 5 + b * 3 + i) as f64 * 0.7).sin());
             let (y, h_n, c_n) = model.forward_states(x.view(), None, None).unwrap();
-            for parts in [0, 1, 2, 3] {
+            // 4: two halves without the partner thread (the caller runs both)
+            for parts in [0, 1, 2, 3, 4] {
                 let mut st = match parts {
                     0 => Stepper::new(&model, batch).unwrap(),
+                    4 => Stepper::build(&model, batch, 2, false).unwrap(),
                     p => Stepper::with_parts(&model, batch, p).unwrap(),
                 };
                 let what = format!("{what}, batch {batch}, {parts} parts");

@@ -9,7 +9,6 @@
 //! calling thread; its part is then the whole layer in the file's gate order.
 
 use std::ops::Range;
-use std::sync::{Mutex, PoisonError};
 
 use ndarray::{Array1, Array2, ArrayView2, Axis, concatenate};
 
@@ -140,10 +139,8 @@ pub(super) struct StepInput<'a, F> {
 }
 
 /// Part `w.units` of one layer's step: its gates' pre-activations (one product, two for a
-/// GRU), then its units' gate math, into `scratch` (its own memory, locked here).
-pub(super) fn run_part<F: Float>(w: &PartWeights<F>, input: &StepInput<'_, F>, scratch: &Mutex<Scratch<F>>) {
-    let mut guard = scratch.lock().unwrap_or_else(PoisonError::into_inner);
-    let s = &mut *guard;
+/// GRU), then its units' gate math, into `s` (the part's own memory).
+pub(super) fn run_part<F: Float>(w: &PartWeights<F>, input: &StepInput<'_, F>, s: &mut Scratch<F>) {
     let StepInput { cell, act, batch, xh, in_size, state, hidden, h_prev, c_prev } = *input;
     let (n, width) = (w.units.len(), cell.gates() * w.units.len());
     let k = in_size + state;
