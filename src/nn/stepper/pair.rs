@@ -464,6 +464,33 @@ mod tests {
         assert_eq!(r.median(), Some(2.0));
     }
 
+    #[test]
+    fn stalls_back_off_for_longer_when_they_follow_each_other() {
+        // no partner thread and no layers: the back-off's bookkeeping alone
+        let mut pair = Pair::<f64>::new(Vec::new(), Cell::Rnn, Nonlinearity::Tanh, 1, (2, 1, 1), (1, 1), false);
+        assert!(!pair.in_backoff());
+        pair.stalled();
+        assert_eq!(pair.backoff, BACKOFF.0);
+        // within the back-off every step runs alone, the clock read every SOLO_CHECK steps
+        assert!((0..3 * SOLO_CHECK).all(|_| pair.in_backoff()));
+        // a stall soon after the last doubles the back-off, up to its longest
+        pair.stalled();
+        assert_eq!(pair.backoff, BACKOFF.0 * 2);
+        for _ in 0..10 {
+            pair.stalled();
+        }
+        assert_eq!(pair.backoff, BACKOFF.1);
+        // a back-off that has run out ends at the next reading of the clock
+        pair.solo_until = Some(Instant::now() - Duration::from_millis(1));
+        let alone = (0..SOLO_CHECK).filter(|_| pair.in_backoff()).count();
+        assert_eq!(alone, SOLO_CHECK as usize - 1);
+        assert!(!pair.in_backoff() && pair.solo_until.is_none());
+        // a stall long after the last starts again from the shortest
+        pair.last_stall = Some(Instant::now() - Duration::from_secs(3));
+        pair.stalled();
+        assert_eq!(pair.backoff, BACKOFF.0);
+    }
+
     /// Runs one block of the books (its layer steps as `paired` says), returns how it ran.
     fn block(books: &mut Books) -> bool {
         let way = books.paired();
