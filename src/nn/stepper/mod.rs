@@ -205,7 +205,8 @@ impl<'m, F: Float> Stepper<'m, F> {
         let widest = units.iter().map(|u| u.len()).max().unwrap_or(0);
         let lstm = c.cell == Cell::Lstm;
         let xh = batch * (c.input_size.max(state) + state);
-        let pair = (units.len() == 2 && pool::threads() >= 2).then(|| {
+        // (the test path without a partner builds the pair whatever the pool's threads)
+        let pair = (units.len() == 2 && (!partner || pool::threads() >= 2)).then(|| {
             let second = layers.iter_mut().filter_map(Vec::pop).collect();
             Pair::new(second, c.cell, c.nonlinearity, batch, (xh, state, hidden), (widest, gates), partner)
         });

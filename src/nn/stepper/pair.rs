@@ -491,6 +491,70 @@ mod tests {
         assert_eq!(pair.backoff, BACKOFF.0);
     }
 
+    /// A partner that claims every half offered and then takes 2 ms over it (as when its core
+    /// is taken): the caller waits, counts a stall and runs on alone, and every output stays
+    /// the whole sequence's.
+    #[test]
+    fn a_partner_that_stalls_sends_the_steps_to_one_thread_and_the_values_stay_exact() {
+        use ndarray::{Array3, Axis, s};
+        use std::sync::Barrier;
+
+        use crate::{Init, Model, ModelConfig, RnnConfig};
+
+        let steps = 50;
+        let rnn = RnnConfig::new(32, 128).with_cell(Cell::Gru);
+        let model = Model::<f64>::new(ModelConfig { rnn, output_size: Some(2) }, Init::PyTorch, 4).unwrap();
+        let x = Array3::from_shape_fn((steps, 1, 32), |(t, _, i)| ((t * 5 + i) as f64 * 0.7).sin());
+        let (y, _, _) = model.forward_states(x.view(), None, None).unwrap();
+        let mut st = super::super::Stepper::build(&model, 1, 2, false).unwrap();
+        let pair = st.pair.as_mut().expect("two halves make a pair");
+        let shared = Arc::clone(&pair.shared);
+        let ready = Arc::new(Barrier::new(2));
+        let go = Arc::clone(&ready);
+        pair.partner = Some(std::thread::spawn(move || {
+            go.wait();
+            let mut seen = 0;
+            while let Some(word) = shared.next_offer(seen) {
+                seen = word >> 1;
+                if word & 1 == 0
+                    && shared.claim.0.compare_exchange(word, word | 1, Ordering::AcqRel, Ordering::Acquire).is_ok()
+                {
+                    std::thread::sleep(Duration::from_millis(2));
+                    // SAFETY: the compare-and-swap set the step's taken bit: the half is this
+                    // thread's until `done`.
+                    unsafe { shared.run_half() };
+                    shared.done.0.store(seen, Ordering::Release);
+                }
+            }
+        }));
+        ready.wait();
+        // the sequence over and over (the stepper reset between) until the partner has claimed
+        // a half: the scheduler may keep it off a CPU for a while (the pool's worker spins too)
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let (mut t, mut stepped, mut stalled_at) = (0, 0, None);
+        while stalled_at.is_none_or(|at| stepped <= at + 10) {
+            assert!(Instant::now() < deadline, "the partner claimed no half in 10 s");
+            if t == steps {
+                st.reset();
+                t = 0;
+            }
+            let y_t = st.step(x.index_axis(Axis(0), t)).unwrap().to_owned();
+            let diff = (&y_t - &y.slice(s![t, .., ..])).mapv(f64::abs).fold(0.0, |a: f64, &b| a.max(b));
+            assert!(diff < 1e-12, "step {t}: {diff}");
+            let pair = st.pair.as_ref().unwrap();
+            if stalled_at.is_none() && pair.last_stall.is_some() {
+                stalled_at = Some(stepped);
+                // alone from here: nothing more is offered during the back-off
+                assert!(pair.solo_until.is_some() && pair.backoff == BACKOFF.0);
+            }
+            t += 1;
+            stepped += 1;
+        }
+        // one stall: the back-off (30 ms, far longer than ten steps) kept the ten steps after it
+        // on this thread (an offer would have stalled again and doubled the back-off)
+        assert_eq!(st.pair.as_ref().unwrap().backoff, BACKOFF.0, "stalled at step {stalled_at:?}");
+    }
+
     /// Runs one block of the books (its layer steps as `paired` says), returns how it ran.
     fn block(books: &mut Books) -> bool {
         let way = books.paired();
