@@ -7,8 +7,9 @@
 //! weights from its own core's L2, half the activations), before the threads meet or the head
 //! runs. Then the split step with the least synchronisation: two threads stepping in lockstep,
 //! one flag each way per step, the step's `[x, h]` and the second thread's half of the new
-//! state passed through shared memory (what `Stepper`'s split step could come down to from its
-//! pool job per step). `RNN_ISA=avx2 cargo run --release --example stream_floor`.
+//! state passed through shared memory (the floor of `Stepper`'s pair of threads,
+//! `src/nn/stepper/pair.rs`, which adds the books and the fallbacks to one thread).
+//! `RNN_ISA=avx2 cargo run --release --example stream_floor`.
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 

@@ -86,8 +86,9 @@ impl<F: Float> Model<F> {
 
     /// [`Model::backward`] for a training step: consumes the trace (as PyTorch frees its graph
     /// in `backward()`) and works in its memory, so a unidirectional model's backward pass
-    /// allocates no array the size of its hidden states (see [`Rnn::backward_owned`](crate::Rnn::backward_owned)). With
-    /// `input_grad = false`, dL/dx is not computed ([`ModelGrads::input`] is `None`).
+    /// allocates no array the size of its hidden states (see
+    /// [`Rnn::backward_owned`](crate::Rnn::backward_owned)). With `input_grad = false`, dL/dx
+    /// is not computed ([`ModelGrads::input`] is `None`).
     ///
     /// # Example
     /// ```

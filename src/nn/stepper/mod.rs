@@ -42,8 +42,8 @@ const SPLIT_MIN_MACS: usize = 1 << 15;
 /// The same threshold for a step split between the calling thread and its partner (two
 /// threads, see [`pair`]), whose hand-offs cost less than a pool job's.
 /// Measured as above (before the pair's books): the Elman step at H = 128 (20k multiply-adds)
-/// 0.80-0.93 µs paired against 1.08-1.09 whole; at H = 96 (12k) 1.00-1.02 against 0.77; at H = 64 (8k) 0.45-0.48
-/// against 0.41.
+/// 0.80-0.93 µs paired against 1.08-1.09 whole; at H = 96 (12k) 1.00-1.02 against 0.77; at
+/// H = 64 (8k) 0.45-0.48 against 0.41.
 const PAIR_MIN_MACS: usize = 1 << 14;
 
 /// Steps a model through time one input at a time (text generation, real-time forecasting).
@@ -512,9 +512,9 @@ mod tests {
 
     /// Steps `rnn` (with a head of `head` outputs) through 6 steps of 1 and 2 streams, as one
     /// part and split into 2 (a pair, with and without its partner thread) and 3 parts (and as
-    /// `Stepper::new` splits it), and checks every
-    /// output, the final states and an LSTM's cell states against the whole-sequence forward
-    /// pass to 1e-12, then that `reset` zeroes the states.
+    /// `Stepper::new` splits it), and checks every output, the final states and an LSTM's cell
+    /// states against the whole-sequence forward pass to 1e-12, then that `reset` zeroes the
+    /// states.
     fn steps_match_the_sequence(rnn: RnnConfig, head: Option<usize>) {
         let what = format!("{rnn:?}");
         let input = rnn.input_size;
